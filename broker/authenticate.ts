@@ -1,0 +1,91 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { deviceAuthRequestSchema } from '../schema/api.ts';
+import type { ServiceAccount } from './config.ts';
+import type { DeviceVerifier } from './device-verifier.ts';
+import type { Identity } from './identity.ts';
+
+/**
+ * Decides who a CONNECT is, in small named steps tried in order. Pure apart from the device
+ * verifier it is given. A refusal carries the MQTT 3.1.1 CONNACK return code and a reason for the
+ * log; neither ever contains the password.
+ */
+export const CONNACK = {
+  identifierRejected: 2,
+  serverUnavailable: 3,
+  badUsernameOrPassword: 4,
+  notAuthorized: 5,
+} as const;
+export type ConnackRefusal = (typeof CONNACK)[keyof typeof CONNACK];
+
+export type AuthOutcome = { ok: true; identity: Identity } | { ok: false; code: ConnackRefusal; reason: string };
+
+export interface ConnectCredentials {
+  clientId: string;
+  username: string | undefined;
+  password: Buffer | undefined;
+}
+
+export interface Authenticator {
+  authenticate(credentials: ConnectCredentials): Promise<AuthOutcome>;
+}
+
+const SERVICE_PREFIX = 'svc-';
+
+export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], devices: DeviceVerifier): Authenticator {
+  const accounts = new Map(serviceAccounts.map((a) => [a.username, { role: a.role, digest: digest(a.password) }]));
+
+  function requireCredentials({ username, password }: ConnectCredentials): AuthOutcome | null {
+    if (!username || !password || password.length === 0) return refuse(CONNACK.notAuthorized, 'missing credentials');
+    return null;
+  }
+
+  // Usernames starting with svc- never reach the device registry, so a device can never be named
+  // like a service account.
+  function serviceAccount({ clientId, username, password }: ConnectCredentials): AuthOutcome | null {
+    if (!username?.startsWith(SERVICE_PREFIX) || !password) return null;
+    const account = accounts.get(username);
+    // Compare digests even for an unknown name, so timing tells nothing about which names exist.
+    const matches = timingSafeEqual(digest(password), account?.digest ?? UNKNOWN_ACCOUNT);
+    if (!account || !matches) return refuse(CONNACK.badUsernameOrPassword, 'bad service account credentials');
+    // Service sessions live in the svc- namespace too, so no device can ever own (or take over) one.
+    if (!clientId.startsWith(SERVICE_PREFIX)) return refuse(CONNACK.identifierRejected, 'service account client id must start with svc-');
+    return { ok: true, identity: { kind: 'service', username, role: account.role } };
+  }
+
+  // The client id is the session key: a device logging in under its own name but another's client
+  // id would take over that device's session and subscriptions.
+  function deviceOwnsClientId({ clientId, username }: ConnectCredentials): AuthOutcome | null {
+    return clientId === username ? null : refuse(CONNACK.identifierRejected, 'client id differs from device id');
+  }
+
+  async function device({ username, password }: ConnectCredentials): Promise<AuthOutcome> {
+    const request = deviceAuthRequestSchema.safeParse({ deviceId: username, secret: password?.toString('utf8') });
+    if (!request.success) return refuse(CONNACK.badUsernameOrPassword, 'malformed device credentials');
+    const verification = await devices.verify(request.data.deviceId, request.data.secret);
+    switch (verification.outcome) {
+      case 'valid':
+        return { ok: true, identity: { kind: 'device', deviceId: request.data.deviceId, region: verification.region } };
+      case 'invalid':
+        return refuse(CONNACK.badUsernameOrPassword, 'device secret rejected by registry');
+      case 'unavailable':
+        return refuse(CONNACK.serverUnavailable, `device registry unavailable: ${verification.reason}`);
+    }
+  }
+
+  const steps = [requireCredentials, serviceAccount, deviceOwnsClientId];
+
+  return {
+    async authenticate(credentials) {
+      for (const step of steps) {
+        const outcome = step(credentials);
+        if (outcome) return outcome;
+      }
+      return device(credentials);
+    },
+  };
+}
+
+const digest = (secret: string | Buffer): Buffer => createHash('sha256').update(secret).digest();
+const UNKNOWN_ACCOUNT = digest('\u0000no such account\u0000');
+
+const refuse = (code: ConnackRefusal, reason: string): AuthOutcome => ({ ok: false, code, reason });

@@ -1,0 +1,92 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+
+/** A listener that could not bind; the launcher turns it into a one-line message naming the flag. */
+export class ListenError extends Error {
+  readonly code: string;
+  constructor(
+    readonly listener: 'tcp' | 'ws',
+    readonly port: number,
+    cause: NodeJS.ErrnoException,
+  ) {
+    super(`${listener} listener could not bind port ${port}: ${cause.code ?? cause.message}`, { cause });
+    this.name = 'ListenError';
+    this.code = cause.code ?? 'ELISTEN';
+  }
+}
+
+export interface Listener {
+  port: number;
+  /** Stops accepting, drops every open connection, resolves once the server is closed. */
+  close(): Promise<void>;
+}
+
+export async function listenTcp(host: string, port: number, onConnection: (socket: Socket) => void): Promise<Listener> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    onConnection(socket);
+  });
+  const boundPort = await bind(server, host, port, 'tcp');
+  return {
+    port: boundPort,
+    close: async () => {
+      const closed = closeServer(server);
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+// Browsers offer `mqtt`; some MQTT 3.1 clients still offer the old `mqttv3.1` name.
+const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+export async function listenWebSocket(
+  host: string,
+  port: number,
+  maxMessageBytes: number,
+  onConnection: (stream: Duplex, request: IncomingMessage) => void,
+): Promise<Listener> {
+  const server = createHttpServer();
+  const wss = new WebSocketServer({
+    server,
+    maxPayload: maxMessageBytes,
+    handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+  wss.on('connection', (socket, request) => {
+    const stream = createWebSocketStream(socket);
+    // Errors reach aedes through the stream; this only keeps a failed handshake from throwing.
+    socket.on('error', () => undefined);
+    onConnection(stream, request);
+  });
+  wss.on('error', () => undefined);
+  const boundPort = await bind(server, host, port, 'ws');
+  return {
+    port: boundPort,
+    close: async () => {
+      const closed = closeServer(server);
+      wss.close();
+      for (const client of wss.clients) client.terminate();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function bind(server: TcpServer | HttpServer, host: string, port: number, listener: 'tcp' | 'ws'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(listener, port, error));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: TcpServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
+
+export const USAGE = `Usage: npm run sim -- --broker URL [options]
+
+Runs a fleet of simulated coffee machines against any MQTT broker.
+
+  --broker URL            MQTT broker, e.g. mqtt://127.0.0.1:1883 (required)
+  --machines N            number of machines (default 10; with --credentials: all in the file)
+  --seed S                fleet seed: same seed, same behaviour (default 1)
+  --speed X               simulated seconds per real second (default 60)
+  --duration SECONDS      stop after this long and print a summary (default: until Ctrl-C)
+  --api URL --token T     self-provision the machines through the server's API
+                          (token also from BREWTEL_TOKEN or BREWTEL_ADMIN_TOKEN)
+  --regions a,b,c         regions to spread self-provisioned machines over (default eu,us,cn)
+  --leaky N               how many self-provisioned machines run the leaky firmware (default 0)
+  --credentials FILE      use machines from a JSON array of {deviceId, secret, region, profile?, usage?}
+  --save-credentials FILE write the self-provisioned machines there (owner-only file mode)
+  --connect-concurrency N machines connecting at once (default 50)
+  --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default warn)
+  --help                  this text`;
+
+const positiveInt = z.coerce.number().int().min(1);
+
+export const cliConfigSchema = z
+  .object({
+    broker: z.string().regex(/^(mqtts?|wss?|tcp|tls):\/\/.+/, 'expected a broker URL such as mqtt://127.0.0.1:1883'),
+    machines: positiveInt.optional(),
+    seed: z.coerce.number().int().default(1),
+    speed: z.coerce.number().positive().max(1_000_000).default(60),
+    duration: z.coerce.number().positive().optional(),
+    api: z.url().optional(),
+    token: z.string().min(1).optional(),
+    regions: z.string().default(DEFAULT_REGIONS.join(',')).transform((s) => s.split(',').map((r) => r.trim())).pipe(regionListSchema),
+    leaky: z.coerce.number().int().min(0).default(0),
+    credentials: z.string().min(1).optional(),
+    saveCredentials: z.string().min(1).optional(),
+    connectConcurrency: positiveInt.default(50),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  })
+  .refine((c) => (c.credentials === undefined) !== (c.api === undefined), 'give either --credentials FILE or --api URL (with --token)')
+  .refine((c) => c.api === undefined || c.token !== undefined, 'self-provisioning needs --token (or BREWTEL_TOKEN)')
+  .refine((c) => c.leaky <= (c.machines ?? 10), 'more leaky machines than machines');
+export type CliConfig = z.output<typeof cliConfigSchema>;
+
+export type CliParse = { help: true } | { help: false; config: CliConfig } | { help: false; error: string };
+
+/** Flags first, then the environment for the token; one line of error text when something is wrong. */
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliParse {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        broker: { type: 'string' }, machines: { type: 'string' }, seed: { type: 'string' }, speed: { type: 'string' },
+        duration: { type: 'string' }, api: { type: 'string' }, token: { type: 'string' }, regions: { type: 'string' },
+        leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
+        'connect-concurrency': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
+      },
+    }).values;
+  } catch (error) {
+    return { help: false, error: (error as Error).message };
+  }
+  if (values.help === true) return { help: true };
+  const parsed = cliConfigSchema.safeParse({
+    ...values,
+    token: values.token ?? env.BREWTEL_TOKEN ?? env.BREWTEL_ADMIN_TOKEN,
+    saveCredentials: values['save-credentials'],
+    connectConcurrency: values['connect-concurrency'],
+    logLevel: values['log-level'],
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ` : '';
+    return { help: false, error: `${where}${issue?.message ?? 'invalid arguments'}` };
+  }
+  return { help: false, config: parsed.data };
+}

@@ -1,0 +1,113 @@
+/**
+ * `npm run sim`: a fleet of simulated machines against any MQTT broker. The only firmware-sim module
+ * that reads argv, the environment or the terminal.
+ */
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { pino } from 'pino';
+import { parseCli, USAGE, type CliConfig } from './cli-args.ts';
+import { startFleet, type Fleet } from './fleet.ts';
+import type { FleetStats } from './fleet-stats.ts';
+import { machineIdentityListSchema, type MachineIdentity } from './fleet-options.ts';
+import { provisionMachines } from './provision.ts';
+
+const DEFAULT_MACHINES = 10;
+const PROGRESS_EVERY_MS = 1_000;
+
+async function main(): Promise<number> {
+  const parsed = parseCli(process.argv.slice(2), process.env);
+  if (parsed.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if ('error' in parsed) {
+    process.stderr.write(`sim: ${parsed.error}\n(see npm run sim -- --help)\n`);
+    return 2;
+  }
+  const config = parsed.config;
+  const logger = pino({ level: config.logLevel }, pino.destination(2));
+
+  let interrupted = false;
+  let fleet: Fleet | null = null;
+  let wake: () => void = () => {};
+  process.once('SIGINT', () => {
+    interrupted = true;
+    process.stderr.write('\nsim: stopping (Ctrl-C again to abort)\n');
+    process.once('SIGINT', () => process.exit(130));
+    wake();
+  });
+
+  const machines = await loadMachines(config);
+  if (interrupted) return 0;
+  const started = performance.now();
+  fleet = await startFleet(
+    { brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency },
+    logger,
+  );
+  const runningFleet = fleet;
+  const progress = setInterval(() => printProgress(runningFleet.stats(), started, config.speed), PROGRESS_EVERY_MS);
+
+  if (!interrupted) {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      if (config.duration !== undefined) setTimeout(resolve, config.duration * 1000).unref();
+    });
+  }
+  clearInterval(progress);
+  const connectedAtEnd = fleet.stats().connected;
+  await fleet.stop();
+  printSummary({ ...fleet.stats(), connected: connectedAtEnd }, started, config.speed);
+  return 0;
+}
+
+async function loadMachines(config: CliConfig): Promise<MachineIdentity[]> {
+  if (config.credentials !== undefined) {
+    const all = machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
+    return all.slice(0, config.machines ?? all.length);
+  }
+  const machines = await provisionMachines({
+    apiUrl: config.api!,
+    token: config.token!,
+    count: config.machines ?? DEFAULT_MACHINES,
+    regions: config.regions,
+    seed: config.seed,
+    leaky: config.leaky,
+  });
+  if (config.saveCredentials !== undefined) {
+    await writeFile(config.saveCredentials, `${JSON.stringify(machines, null, 2)}\n`, { mode: 0o600 });
+    await chmod(config.saveCredentials, 0o600);
+  }
+  return machines;
+}
+
+function simulatedHours(started: number, speed: number): string {
+  return (((performance.now() - started) * speed) / 3_600_000).toFixed(1);
+}
+
+function printProgress(stats: FleetStats, started: number, speed: number): void {
+  const line = `connected ${stats.connected}/${stats.machines}  published ${stats.published}  suppressed ${stats.suppressed}  failed ${stats.failed}  pending ${stats.pending}  sim ${simulatedHours(started, speed)} h`;
+  process.stderr.write(process.stderr.isTTY ? `\r${line}\u001b[K` : `${line}\n`);
+}
+
+function printSummary(stats: FleetStats, started: number, speed: number): void {
+  const realS = ((performance.now() - started) / 1000).toFixed(1);
+  const byKind = Object.entries(stats.publishedByKind).map(([kind, n]) => `${kind}=${n}`).join(' ');
+  process.stdout.write(
+    [
+      '',
+      `ran ${realS} s real, ${simulatedHours(started, speed)} h simulated (x${speed})`,
+      `published by kind: ${byKind}`,
+      `machines=${stats.machines} connected=${stats.connected} published=${stats.published} suppressed=${stats.suppressed} failed=${stats.failed} pending=${stats.pending}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`sim: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

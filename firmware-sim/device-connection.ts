@@ -1,0 +1,175 @@
+import mqtt, { type IClientOptions, type MqttClient, type PacketCallback } from 'mqtt';
+import type { Logger } from 'pino';
+import { consentRecordSchema, type ConsentRecord } from '../schema/consent.ts';
+import { EVENT_KINDS, type EventKind } from '../schema/events.ts';
+import { parseTopic, topics } from '../schema/topics.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+import type { OutgoingEnvelope } from './envelope.ts';
+import type { FleetCounters } from './fleet-stats.ts';
+
+export interface DeviceConnectionOptions {
+  brokerUrl: string;
+  deviceId: string;
+  secret: string;
+  counters: FleetCounters;
+  logger: Logger;
+  onConsent: (record: ConsentRecord) => void;
+  backoff?: BackoffPolicy;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * One machine's MQTT link, the way real firmware holds it: its own credentials, a persistent session,
+ * QoS 1, a retained `offline` will, `online` on every connect, and reconnects with exponential
+ * backoff and jitter. mqtt.js only knows a fixed reconnect period, so its own reconnect is off and this
+ * class schedules them, handing the session's stores back so unacknowledged messages are resent.
+ */
+export class DeviceConnection {
+  private readonly client: MqttClient;
+  private readonly ackCallbacks: Record<EventKind, PacketCallback>;
+  private readonly stateTopic: string;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private stopping = false;
+  private isConnected = false;
+  private complainedSinceConnect = false;
+  private subscribed = false;
+
+  constructor(private readonly options: DeviceConnectionOptions) {
+    const { deviceId, counters } = options;
+    this.stateTopic = topics.state(deviceId);
+    // One callback per kind, made once: the PUBACK path allocates nothing and only bumps counters.
+    this.ackCallbacks = Object.fromEntries(
+      EVENT_KINDS.map((kind) => [kind, (error?: Error) => (error ? counters.failedOne() : counters.acked(kind))]),
+    ) as Record<EventKind, PacketCallback>;
+
+    const clientOptions: IClientOptions = {
+      clientId: deviceId,
+      username: deviceId,
+      password: options.secret,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    };
+    this.client = mqtt.connect(options.brokerUrl, clientOptions);
+    this.client.on('connect', (connack) => this.onConnect(connack.sessionPresent));
+    this.client.on('close', () => this.onClose());
+    this.client.on('error', (error) => this.complain(error));
+    this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Resolves at the first connect or the first failure, whichever comes first; retries continue either way. */
+  firstAttempt(): Promise<boolean> {
+    if (this.isConnected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => (): void => {
+        this.client.off('connect', onConnect);
+        this.client.off('close', onClose);
+        resolve(ok);
+      };
+      const onConnect = done(true);
+      const onClose = done(false);
+      this.client.once('connect', onConnect);
+      this.client.once('close', onClose);
+    });
+  }
+
+  publish(kind: EventKind, envelope: OutgoingEnvelope): void {
+    this.options.counters.sent();
+    this.client.publish(topics.event(this.options.deviceId, kind), JSON.stringify(envelope), { qos: 1 }, this.ackCallbacks[kind]);
+  }
+
+  /**
+   * Says goodbye the way a powered-down machine would if it could: `offline`, retained, then a clean
+   * DISCONNECT. With messages still unacknowledged (or no link at all) the socket is simply closed.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.isConnected) {
+      await withTimeout(
+        new Promise<void>((resolve) => this.client.publish(this.stateTopic, 'offline', { qos: 1, retain: true }, () => resolve())),
+        timeoutMs,
+      );
+    }
+    const force = !this.isConnected || Object.keys(this.client.outgoing).length > 0;
+    await withTimeout(new Promise<void>((resolve) => this.client.end(force, {}, () => resolve())), timeoutMs);
+  }
+
+  private onConnect(sessionPresent: boolean): void {
+    this.attempt = 0;
+    this.complainedSinceConnect = false;
+    if (!this.isConnected) this.options.counters.connected++;
+    this.isConnected = true;
+    this.client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
+    // A resumed session keeps the subscriptions, but a freshly booted device holds no consent record
+    // yet: subscribing again makes the broker resend the retained one.
+    if (!sessionPresent || !this.subscribed) {
+      const { deviceId } = this.options;
+      this.client.subscribe([topics.consent(deviceId), topics.filters.deviceCommands(deviceId)], { qos: 1 }, (error) => {
+        if (error) this.complain(error);
+        else this.subscribed = true;
+      });
+    }
+  }
+
+  private onClose(): void {
+    if (this.isConnected) this.options.counters.connected--;
+    this.isConnected = false;
+    if (this.stopping || this.reconnectTimer) return;
+    const delay = backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_BACKOFF, Math.random);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.stopping) return;
+      this.client.reconnect({ incomingStore: this.client.incomingStore, outgoingStore: this.client.outgoingStore });
+    }, delay);
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const parsed = parseTopic(topic);
+    if (parsed?.type === 'command') {
+      this.options.counters.commands++;
+      this.options.logger.debug({ deviceId: this.options.deviceId, command: parsed.name }, 'command received (not acted on yet)');
+      return;
+    }
+    if (parsed?.type !== 'consent' || payload.length === 0) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      json = undefined;
+    }
+    const record = consentRecordSchema.safeParse(json);
+    if (!record.success) {
+      this.options.logger.warn({ deviceId: this.options.deviceId, code: 'consent_invalid' }, 'ignored an invalid consent record');
+      return;
+    }
+    this.options.onConsent(record.data);
+  }
+
+  /** A broker that is down makes every retry fail; say so once per outage, not once per attempt. */
+  private complain(error: Error & { code?: string | number }): void {
+    const level = this.complainedSinceConnect ? 'debug' : 'warn';
+    this.complainedSinceConnect = true;
+    this.options.logger[level]({ deviceId: this.options.deviceId, code: error.code, err: error.message }, 'mqtt connection problem');
+  }
+}
+
+/** Resolves true if the promise settled in time, false otherwise; never rejects. */
+async function withTimeout(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { deviceIdSchema } from '../schema/ids.ts';
+import { regionIdSchema } from '../schema/regions.ts';
+import { firmwareProfileSchema } from './machine-model.ts';
+import { usageProfileNameSchema } from './usage-profiles.ts';
+
+/** A machine's credentials and character, as provisioning returns them or a credentials file holds them. */
+export const machineIdentitySchema = z.object({
+  deviceId: deviceIdSchema,
+  secret: z.string().min(1),
+  region: regionIdSchema,
+  profile: firmwareProfileSchema.optional(),
+  usage: usageProfileNameSchema.optional(),
+});
+export type MachineIdentity = z.infer<typeof machineIdentitySchema>;
+
+export const machineIdentityListSchema = z.array(machineIdentitySchema);
+
+export const fleetOptionsSchema = z.object({
+  brokerUrl: z.string().regex(/^(mqtts?|wss?|tcp|tls):\/\/.+/, 'a broker URL such as mqtt://127.0.0.1:1883'),
+  machines: machineIdentityListSchema.refine(
+    (machines) => new Set(machines.map((m) => m.deviceId)).size === machines.length,
+    'device ids must be unique',
+  ),
+  seed: z.int(),
+  /** Simulated milliseconds per real millisecond, e.g. 3600 = an hour per second. */
+  speed: z.number().positive().max(1_000_000),
+  /** How many machines may be in the middle of connecting at once. */
+  connectConcurrency: z.int().min(1).max(10_000).default(50),
+  /** Simulated epoch ms the clock starts from; defaults to now, so repeated runs never reuse event ids. */
+  startAt: z.int().min(0).optional(),
+  /** How long stop() waits for outstanding acknowledgements before closing anyway. */
+  drainTimeoutMs: z.int().min(0).default(5_000),
+});
+export type FleetOptions = z.input<typeof fleetOptionsSchema>;
+export type ParsedFleetOptions = z.output<typeof fleetOptionsSchema>;

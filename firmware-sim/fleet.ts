@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import { FleetCounters, type FleetStats } from './fleet-stats.ts';
+import { fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
+import { MachineRunner } from './machine-runner.ts';
+import { createScaledClock } from './sim-clock.ts';
+
+export type { FleetOptions, MachineIdentity } from './fleet-options.ts';
+export type { FleetStats } from './fleet-stats.ts';
+
+export interface Fleet {
+  stats(): FleetStats;
+  /** Resolves once at least `count` events were acknowledged by the broker; rejects after `timeoutMs`. */
+  whenPublished(count: number, timeoutMs: number): Promise<void>;
+  /** Stops producing, waits (bounded) for outstanding PUBACKs, says `offline`, disconnects. Counts are final afterwards. */
+  stop(): Promise<void>;
+}
+
+const GOODBYE_TIMEOUT_MS = 2_000;
+
+/**
+ * Starts one MQTT connection per machine, at most `connectConcurrency` connecting at a time. Resolves
+ * when every machine has had its first connection attempt; machines that failed keep retrying.
+ */
+export async function startFleet(options: FleetOptions, logger: Logger): Promise<Fleet> {
+  const opts = fleetOptionsSchema.parse(options);
+  const clock = createScaledClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
+  const counters = new FleetCounters(opts.machines.length);
+  const runners: MachineRunner[] = [];
+
+  let next = 0;
+  const connectWorker = async (): Promise<void> => {
+    for (let index = next++; index < opts.machines.length; index = next++) {
+      const identity = opts.machines[index]!;
+      const runner = new MachineRunner({ identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, clock, counters, logger });
+      runners.push(runner);
+      await runner.connection.firstAttempt();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.connectConcurrency, opts.machines.length) }, connectWorker));
+  logger.info({ machines: opts.machines.length, connected: counters.connected, speed: opts.speed }, 'fleet started');
+
+  let stopping: Promise<void> | null = null;
+  const stop = async (): Promise<void> => {
+    for (const runner of runners) runner.halt();
+    // Without a live connection nothing can be acknowledged; waiting would only delay the exit.
+    const drained = counters.connected === 0 || (await counters.until(() => counters.pending <= 0, opts.drainTimeoutMs));
+    if (!drained) logger.warn({ pending: counters.pending }, 'stopping with unacknowledged events');
+    await Promise.all(runners.map((runner) => runner.connection.stop(GOODBYE_TIMEOUT_MS)));
+    counters.freeze();
+    logger.info(counters.snapshot(), 'fleet stopped');
+  };
+
+  return {
+    stats: () => counters.snapshot(),
+    async whenPublished(count, timeoutMs) {
+      if (!(await counters.until(() => counters.published >= count, timeoutMs))) {
+        throw new Error(`fleet published ${counters.published} of ${count} events within ${timeoutMs} ms`);
+      }
+    },
+    stop: () => (stopping ??= stop()),
+  };
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { errorBodySchema, provisionDeviceResponseSchema, type ProvisionDeviceRequest } from '../schema/api.ts';
+import { regionListSchema } from '../schema/regions.ts';
+import { chooseConsent, consentMixSchema } from './consent-mix.ts';
+import type { MachineIdentity } from './fleet-options.ts';
+import { defaultUsageFor } from './machine-model.ts';
+import { createRng, deriveSeed } from './random.ts';
+
+export const provisionOptionsSchema = z.object({
+  apiUrl: z.url(),
+  token: z.string().min(1),
+  count: z.int().min(0).max(100_000),
+  regions: regionListSchema,
+  seed: z.int(),
+  /** How many of the machines run the leaky firmware; spread evenly through the fleet. */
+  leaky: z.int().min(0).default(0),
+  consentMix: consentMixSchema.default(consentMixSchema.parse({})),
+  /** Parallel provisioning requests. */
+  concurrency: z.int().min(1).max(64).default(8),
+}).refine((o) => o.leaky <= o.count, { message: 'leaky cannot exceed count', path: ['leaky'] });
+export type ProvisionOptions = z.input<typeof provisionOptionsSchema>;
+
+/** Machine i is leaky when the running share of leaky machines steps up at i: an even spread. */
+const isLeaky = (index: number, leaky: number, count: number): boolean =>
+  Math.floor(((index + 1) * leaky) / count) > Math.floor((index * leaky) / count);
+
+/**
+ * Registers machines through the server's public API, as a maker's factory line would: round-robin
+ * over the regions, each owner's consent choice drawn from a seeded mix. Returns their credentials.
+ */
+export async function provisionMachines(options: ProvisionOptions): Promise<MachineIdentity[]> {
+  const opts = provisionOptionsSchema.parse(options);
+  const endpoint = new URL('/api/v1/devices', opts.apiUrl);
+  const identities = new Array<MachineIdentity>(opts.count);
+
+  const provisionOne = async (index: number): Promise<void> => {
+    const region = opts.regions[index % opts.regions.length]!;
+    const request: ProvisionDeviceRequest = { region, consent: chooseConsent(createRng(deriveSeed(opts.seed, index, 'consent')), opts.consentMix) };
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+    const json: unknown = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = errorBodySchema.safeParse(json);
+      throw new Error(`provisioning failed: HTTP ${response.status} ${error.success ? error.data.code : 'unknown_error'}`);
+    }
+    const device = provisionDeviceResponseSchema.parse(json);
+    identities[index] = {
+      deviceId: device.id,
+      secret: device.secret,
+      region: device.region,
+      profile: isLeaky(index, opts.leaky, opts.count) ? 'leaky' : 'compliant',
+      usage: defaultUsageFor(opts.seed, index),
+    };
+  };
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < opts.count; index = next++) await provisionOne(index);
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.count) }, worker));
+  return identities;
+}

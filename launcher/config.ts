@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** Options of `npm start`: the embedded stack plus a demo fleet, all in one process. */
+export const launcherConfigSchema = z.object({
+  machines: z.coerce.number().int().min(0).max(100_000).default(30),
+  /** Leaky machines among them (the firmware from the story), so refusals are visible; default 1 when there is a fleet. */
+  leaky: z.coerce.number().int().min(0).optional(),
+  /** Seconds to run, then print a summary and exit; 0 runs until Ctrl-C. */
+  duration: z.coerce.number().min(0).default(0),
+  httpPort: port.default(8080),
+  mqttPort: port.default(1883),
+  /** null switches the WebSocket listener off. */
+  wsPort: port.nullable().default(8083),
+  host: z.string().default('127.0.0.1'),
+  dataDir: z.string().default('data'),
+  regions: regionListSchema.default([...DEFAULT_REGIONS]),
+  seed: z.coerce.number().int().default(1),
+  /** Simulated time runs this many times faster than real time (360: an hour every 10 s). */
+  speed: z.coerce.number().positive().max(10_000_000).default(360),
+  adminToken: z.string().min(16).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+})
+  .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
+  .transform((c) => ({ ...c, leaky: c.leaky ?? Math.min(1, c.machines) }));
+export type LauncherConfig = z.infer<typeof launcherConfigSchema>;
+
+/** Which command-line flag sets which field, so errors can name the flag a user types. */
+export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  machines: '--machines',
+  leaky: '--leaky',
+  duration: '--duration',
+  httpPort: '--http-port',
+  mqttPort: '--mqtt-port',
+  wsPort: '--ws-port',
+  host: '--host',
+  dataDir: '--data-dir',
+  regions: '--regions',
+  seed: '--seed',
+  speed: '--speed',
+  adminToken: 'BREWTEL_ADMIN_TOKEN',
+  logLevel: '--log-level',
+};

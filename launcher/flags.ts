@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import { launcherConfigSchema, FLAG_OF_FIELD, type LauncherConfig } from './config.ts';
+
+export const USAGE = `Usage: npm start -- [options]
+
+Starts the embedded broker, the server (one SQLite store per region) and a demo fleet.
+
+  --machines N        simulated coffee machines (default 30)
+  --leaky N           of which run the leaky firmware from the story (default 1)
+  --duration SECONDS  run that long, print a summary and exit (default: until Ctrl-C)
+  --http-port PORT    HTTP API and docs (default 8080; 0 picks a free port)
+  --mqtt-port PORT    MQTT over TCP (default 1883; 0 picks a free port)
+  --ws-port PORT|off  MQTT over WebSocket (default 8083; 0 picks a free port)
+  --host ADDRESS      address to listen on (default 127.0.0.1)
+  --data-dir DIR      where the region stores live (default ./data)
+  --regions LIST      comma-separated regions (default eu,us,cn)
+  --seed N            fleet seed: same seed, same machines (default 1)
+  --speed X           simulated time speed-up (default 360: an hour every 10 s)
+  --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default warn)
+  -h, --help          this text
+
+Environment: BREWTEL_ADMIN_TOKEN sets the admin API token (otherwise one is generated and printed).`;
+
+export type FlagResult = { help: true } | { help: false; config: LauncherConfig } | { help: false; error: string };
+
+/** The edge: argv and env in, one validated config (or a one-line error naming the flag) out. */
+export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessEnv): FlagResult {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        machines: { type: 'string' },
+        leaky: { type: 'string' },
+        duration: { type: 'string' },
+        'http-port': { type: 'string' },
+        'mqtt-port': { type: 'string' },
+        'ws-port': { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        regions: { type: 'string' },
+        seed: { type: 'string' },
+        speed: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    return { help: false, error: (error as Error).message };
+  }
+  if (values.help) return { help: true };
+  const wsPort = values['ws-port'];
+  const raw = {
+    machines: values.machines,
+    leaky: values.leaky,
+    duration: values.duration,
+    httpPort: values['http-port'],
+    mqttPort: values['mqtt-port'],
+    wsPort: wsPort === 'off' ? null : wsPort,
+    host: values.host,
+    dataDir: values['data-dir'],
+    regions: typeof values.regions === 'string' ? values.regions.split(',').map((r) => r.trim()) : undefined,
+    seed: values.seed,
+    speed: values.speed,
+    logLevel: values['log-level'],
+    adminToken: env.BREWTEL_ADMIN_TOKEN || undefined,
+  };
+  const parsed = launcherConfigSchema.safeParse(raw);
+  if (parsed.success) return { help: false, config: parsed.data };
+  const issue = parsed.error.issues[0];
+  const field = String(issue?.path[0] ?? '');
+  return { help: false, error: `${FLAG_OF_FIELD[field] ?? field}: ${issue?.message ?? 'invalid value'}` };
+}

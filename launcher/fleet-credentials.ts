@@ -1,0 +1,35 @@
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { deviceIdSchema } from '../schema/ids.ts';
+import { regionIdSchema } from '../schema/regions.ts';
+
+/**
+ * The demo fleet's device secrets, kept next to the stores so a restart with the same data folder
+ * reuses the same machines instead of provisioning new ones every time. Owner-only file mode: these
+ * are credentials.
+ */
+const storedMachineSchema = z.object({
+  deviceId: deviceIdSchema,
+  secret: z.string().min(1),
+  region: regionIdSchema,
+  profile: z.enum(['compliant', 'leaky']),
+});
+const credentialsFileSchema = z.object({ version: z.literal(1), machines: z.array(storedMachineSchema) });
+export type StoredMachine = z.infer<typeof storedMachineSchema>;
+
+export async function loadFleetCredentials(file: string): Promise<StoredMachine[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const parsed = credentialsFileSchema.safeParse(JSON.parse(text));
+  return parsed.success ? parsed.data.machines : [];
+}
+
+export async function saveFleetCredentials(file: string, machines: readonly StoredMachine[]): Promise<void> {
+  await writeFile(file, `${JSON.stringify({ version: 1, machines }, null, 2)}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+}

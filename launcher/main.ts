@@ -1,0 +1,87 @@
+/**
+ * `npm start`: the embedded stack (aedes broker, server with one SQLite store per region) and a demo
+ * fleet in one process. The only place that reads argv and the environment for it.
+ */
+import { pino } from 'pino';
+import { readLauncherConfig, USAGE } from './flags.ts';
+import { startStack, type Stack } from './stack.ts';
+import { statusLine, summary, type Counts } from './status-line.ts';
+import { describeStartupError } from './startup-errors.ts';
+import type { LauncherConfig } from './config.ts';
+
+const flags = readLauncherConfig(process.argv.slice(2), process.env);
+if (flags.help) {
+  console.log(USAGE);
+} else if ('error' in flags) {
+  console.error(`error: ${flags.error}\n(see npm start -- --help)`);
+  process.exitCode = 2;
+} else {
+  await run(flags.config);
+}
+
+async function run(config: LauncherConfig): Promise<void> {
+  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  let stack: Stack;
+  try {
+    stack = await startStack(config, logger);
+  } catch (error) {
+    logger.debug({ err: error }, 'startup failed');
+    console.error(describeStartupError(error, config));
+    process.exitCode = 1;
+    return;
+  }
+  printBanner(stack, config);
+  const startedAt = performance.now();
+
+  const counts = (): Counts => {
+    const server = stack.server.stats();
+    return {
+      elapsedS: (performance.now() - startedAt) / 1000,
+      published: stack.fleet?.stats().published ?? 0,
+      stored: server.stored,
+      refused: server.refused,
+    };
+  };
+  const live = process.stdout.isTTY;
+  const ticker = setInterval(() => {
+    const line = statusLine(counts(), config.regions);
+    if (live) process.stdout.write(`\r${line}\u001b[K`);
+    else console.log(line);
+  }, live ? 1000 : 5000);
+
+  let stopping = false;
+  const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(ticker);
+    if (live) process.stdout.write('\n');
+    console.log(`stopping (${reason}) ...`);
+    await stack.close();
+    console.log(summary(counts(), config.regions));
+    // Everything is closed; a handle that still keeps the process alive is a bug, not a reason to hang.
+    setTimeout(() => {
+      logger.warn('a handle stayed open after shutdown; exiting anyway');
+      process.exit();
+    }, 3000).unref();
+  };
+  process.once('SIGINT', () => void stop('Ctrl-C'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  if (config.duration > 0) setTimeout(() => void stop(`--duration ${config.duration}`), config.duration * 1000).unref();
+}
+
+function printBanner(stack: Stack, config: LauncherConfig): void {
+  const { broker, server } = stack;
+  const perRegion = config.regions.map((r) => `${r}.db`).join(' ');
+  const lines = [
+    'brewtel: embedded broker, server and demo fleet',
+    `  HTTP       ${server.httpUrl}   (API docs ${server.httpUrl}/docs, health ${server.httpUrl}/health)`,
+    `  MQTT       ${broker.mqttUrl}${broker.wsUrl ? `   WebSocket ${broker.wsUrl}` : ''}`,
+    `  stores     ${config.dataDir}/ (SQLite per region: ${perRegion}; directory.db)`,
+    config.adminToken
+      ? '  admin      token from BREWTEL_ADMIN_TOKEN'
+      : `  admin      token ${stack.adminToken}   (generated; set BREWTEL_ADMIN_TOKEN to choose one)`,
+    `  fleet      ${config.machines} machines over ${config.regions.join(', ')} (${config.leaky} leaky), simulated time x${config.speed}`,
+    config.duration > 0 ? `Running for ${config.duration} s.` : 'Press Ctrl-C to stop.',
+  ];
+  console.log(lines.join('\n'));
+}

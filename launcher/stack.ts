@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { startBroker, type RunningBroker } from '../broker/broker.ts';
+import { serverConfigSchema } from '../server/config.ts';
+import { startServer, type RunningServer } from '../server/server.ts';
+import { startFleet, type Fleet } from '../firmware-sim/fleet.ts';
+import { provisionMachines } from '../firmware-sim/provision.ts';
+import { deviceListResponseSchema } from '../schema/api.ts';
+import type { LauncherConfig } from './config.ts';
+import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from './fleet-credentials.ts';
+
+/**
+ * Glue only: starts the three rooms in the order their dependencies need and stops them in reverse.
+ * Server HTTP first (the broker asks it about device secrets), then the broker, then the server's
+ * ingest attaches to the broker, then the fleet. The rooms never see each other; they get URLs and
+ * secrets that this function makes up for them.
+ */
+export interface Stack {
+  broker: RunningBroker;
+  server: RunningServer;
+  fleet: Fleet | null;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+const secretToken = (): string => randomBytes(24).toString('base64url');
+
+export async function startStack(config: LauncherConfig, logger: Logger): Promise<Stack> {
+  await mkdir(config.dataDir, { recursive: true });
+  const adminToken = config.adminToken ?? secretToken();
+  const brokerToken = secretToken();
+  const ingestAccount = { username: 'svc-ingest', password: secretToken(), role: 'ingest' as const };
+
+  // Stopped in this order, whatever order they started in: the fleet stops publishing, the server
+  // lets ingest commit what it holds while the broker is still there, then the broker goes.
+  const running: { fleet?: Fleet; server?: RunningServer; broker?: RunningBroker } = {};
+  const unwind = async (): Promise<void> => {
+    const steps = [() => running.fleet?.stop(), () => running.server?.close(), () => running.broker?.close()];
+    for (const step of steps) {
+      await Promise.resolve(step()).catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+    }
+  };
+
+  try {
+    const server = await startServer(
+      serverConfigSchema.parse({
+        regions: config.regions,
+        dataDir: config.dataDir,
+        stores: {},
+        http: { host: config.host, port: config.httpPort },
+        adminToken,
+        brokerToken,
+        logLevel: config.logLevel,
+      }),
+      logger.child({ room: 'server' }),
+    );
+    running.server = server;
+
+    const broker = await startBroker(
+      {
+        host: config.host,
+        tcpPort: config.mqttPort,
+        wsPort: config.wsPort,
+        serviceAccounts: [ingestAccount],
+        deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 300_000, timeoutMs: 5_000 },
+        logLevel: config.logLevel,
+      },
+      logger.child({ room: 'broker' }),
+    );
+    running.broker = broker;
+
+    await server.attachIngest({ url: loopbackUrl(broker.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username });
+    await server.whenIngestReady();
+
+    let fleet: Fleet | null = null;
+    if (config.machines > 0) {
+      const machines = await demoMachines(config, server.httpUrl, adminToken);
+      fleet = await startFleet({ brokerUrl: loopbackUrl(broker.mqttUrl), machines, seed: config.seed, speed: config.speed }, logger.child({ room: 'fleet' }));
+      running.fleet = fleet;
+    }
+    return { broker, server, fleet, adminToken, close: unwind };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
+
+/** A listener bound to every address is still reached over loopback from inside this process. */
+function loopbackUrl(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:');
+}
+
+/**
+ * Reuses the machines of an earlier run with the same data folder when the server still knows them,
+ * and provisions the rest through the public API, exactly as a user's own tooling would.
+ */
+async function demoMachines(config: LauncherConfig, apiUrl: string, token: string): Promise<StoredMachine[]> {
+  const file = join(config.dataDir, 'fleet-credentials.json');
+  const known = await stillRegistered(await loadFleetCredentials(file), apiUrl, token);
+  const wantLeaky = config.leaky;
+  const wantCompliant = config.machines - config.leaky;
+  const compliant = known.filter((m) => m.profile === 'compliant').slice(0, wantCompliant);
+  const leaky = known.filter((m) => m.profile === 'leaky').slice(0, wantLeaky);
+  const missing = config.machines - compliant.length - leaky.length;
+  if (missing > 0) {
+    const fresh = await provisionMachines({
+      apiUrl,
+      token,
+      count: missing,
+      regions: config.regions,
+      seed: config.seed + known.length,
+      leaky: wantLeaky - leaky.length,
+    });
+    for (const machine of fresh) {
+      const entry: StoredMachine = { deviceId: machine.deviceId, secret: machine.secret, region: machine.region, profile: machine.profile ?? 'compliant' };
+      (entry.profile === 'leaky' ? leaky : compliant).push(entry);
+    }
+  }
+  const machines = [...compliant, ...leaky];
+  await saveFleetCredentials(file, [...machines, ...known.filter((m) => !machines.includes(m))]);
+  return machines;
+}
+
+async function stillRegistered(machines: StoredMachine[], apiUrl: string, token: string): Promise<StoredMachine[]> {
+  if (machines.length === 0) return [];
+  const response = await fetch(`${apiUrl}/api/v1/devices`, { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) return [];
+  const { devices } = deviceListResponseSchema.parse(await response.json());
+  const registered = new Map(devices.map((d) => [d.id, d.region]));
+  return machines.filter((m) => registered.get(m.deviceId) === m.region);
+}

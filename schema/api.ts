@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { consentCategoriesSchema, consentRecordSchema } from './consent.ts';
+import { eventKindSchema } from './events.ts';
+import { deviceIdSchema, eventIdSchema } from './ids.ts';
+import { regionIdSchema } from './regions.ts';
+
+/** HTTP contract of the server, `/api/v1`. Request and response bodies both sides rely on. */
+
+/** The one error shape of every failed request; `code` is stable and documented. */
+export const errorBodySchema = z.object({
+  statusCode: z.int(),
+  code: z.string(),
+  message: z.string(),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const provisionDeviceRequestSchema = z.strictObject({
+  region: regionIdSchema,
+  /** The owner's choices at setup; omitted means nothing is consented (privacy by default). */
+  consent: consentCategoriesSchema.optional(),
+});
+export type ProvisionDeviceRequest = z.infer<typeof provisionDeviceRequestSchema>;
+
+/**
+ * The secret is shown exactly once. The device uses its id as MQTT client id and username and the
+ * secret as password.
+ */
+export const provisionDeviceResponseSchema = z.object({
+  id: deviceIdSchema,
+  region: regionIdSchema,
+  secret: z.string(),
+  consent: consentRecordSchema,
+});
+export type ProvisionDeviceResponse = z.infer<typeof provisionDeviceResponseSchema>;
+
+export const deviceSummarySchema = z.object({
+  id: deviceIdSchema,
+  region: regionIdSchema,
+  createdAt: z.iso.datetime(),
+});
+export type DeviceSummary = z.infer<typeof deviceSummarySchema>;
+
+export const deviceListResponseSchema = z.object({ devices: z.array(deviceSummarySchema) });
+
+export const deviceIdParamsSchema = z.object({ id: deviceIdSchema });
+
+export const deviceEventsQuerySchema = z.object({
+  kind: eventKindSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const storedEventSchema = z.object({
+  id: eventIdSchema,
+  deviceId: deviceIdSchema,
+  kind: eventKindSchema,
+  seq: z.int(),
+  ts: z.iso.datetime(),
+  receivedAt: z.iso.datetime(),
+  consentVersion: z.int(),
+  body: z.record(z.string(), z.unknown()),
+});
+export type StoredEvent = z.infer<typeof storedEventSchema>;
+
+export const deviceEventsResponseSchema = z.object({
+  deviceId: deviceIdSchema,
+  region: regionIdSchema,
+  events: z.array(storedEventSchema),
+});
+
+export const regionStatsSchema = z.object({
+  region: regionIdSchema,
+  stored: z.int(),
+  refused: z.int(),
+});
+export type RegionStats = z.infer<typeof regionStatsSchema>;
+
+export const regionsResponseSchema = z.object({
+  regions: z.array(regionStatsSchema),
+  /** Refusals that belong to no region (unknown devices, unparseable topics); kept without payload. */
+  unrouted: z.object({ refused: z.int() }),
+});
+
+export const storeStateSchema = z.enum(['up', 'down']);
+export const healthResponseSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  stores: z.array(z.object({ region: regionIdSchema, state: storeStateSchema })),
+  directory: storeStateSchema,
+  mqtt: z.enum(['connected', 'disconnected']),
+});
+
+/** Broker -> server: is this device's secret valid? Used by the broker's device authenticator. */
+export const deviceAuthRequestSchema = z.strictObject({
+  deviceId: deviceIdSchema,
+  secret: z.string().min(1).max(256),
+});
+export const deviceAuthResponseSchema = z.object({
+  deviceId: deviceIdSchema,
+  region: regionIdSchema,
+});

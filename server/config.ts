@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { DEFAULT_REGIONS, regionIdSchema, regionListSchema } from '../schema/regions.ts';
+
+export const mqttConfigSchema = z.object({
+  url: z.string(),
+  username: z.string(),
+  password: z.string(),
+  /**
+   * Fixed, so the broker keeps the ingest session (and its queued QoS 1 messages) across restarts.
+   * In the svc- namespace, which device ids can never take.
+   */
+  clientId: z.string().default('svc-ingest'),
+});
+export type MqttConfig = z.infer<typeof mqttConfigSchema>;
+export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
+
+/**
+ * The server's one configuration object, validated at the edge (flags and env are read only in
+ * main.ts) and passed down explicitly.
+ */
+export const serverConfigSchema = z
+  .object({
+    regions: regionListSchema.default([...DEFAULT_REGIONS]),
+    /** Where the embedded SQLite stores live when no URL is given for a region. */
+    dataDir: z.string().default('data'),
+    /** Region -> store URL: `file:path.db` (SQLite) or `postgresql://...`. Missing regions get SQLite under dataDir. */
+    stores: z.record(regionIdSchema, z.string()).default({}),
+    /** The global directory (device id -> region); SQLite under dataDir unless set. */
+    directoryUrl: z.string().optional(),
+    http: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.int().min(0).max(65535).default(8080),
+      })
+      .prefault({}),
+    /** The broker ingest subscribes to; may be left out and given later through attachIngest(). */
+    mqtt: mqttConfigSchema.optional(),
+    /** Bearer token with the admin role. */
+    adminToken: z.string().min(16),
+    /** Bearer token the broker presents when it asks whether a device secret is valid. */
+    brokerToken: z.string().min(16),
+    ingest: z
+      .object({
+        /** Most events written in one transaction. */
+        batchMax: z.int().min(1).default(500),
+        /** How long a batch may wait for more events before it is written. */
+        lingerMs: z.int().min(0).default(2),
+        /** First wait before a failed store write is retried; doubles up to retryMaxMs. */
+        retryInitialMs: z.int().min(1).default(100),
+        retryMaxMs: z.int().min(1).default(5_000),
+        /** On close, how long in-flight batches may take to commit before their messages are left unacknowledged. */
+        drainTimeoutMs: z.int().min(0).default(5_000),
+      })
+      .prefault({}),
+    /** How long a request waits for the broker to acknowledge a retained consent record before answering anyway. */
+    consentPublishTimeoutMs: z.int().min(0).default(2_000),
+    /** A store that does not answer a health ping within this time is reported down. */
+    healthTimeoutMs: z.int().min(1).default(1_000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => Object.keys(c.stores).every((r) => c.regions.includes(r)), {
+    message: 'every store URL must belong to a configured region',
+    path: ['stores'],
+  });
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;

@@ -1,0 +1,120 @@
+import type { Logger } from 'pino';
+import type { ConsentCategories, ConsentRecord } from '../../schema/consent.ts';
+import type { RegionId } from '../../schema/regions.ts';
+import type { ConsentRow, RegionStore } from '../store/types.ts';
+import { latest } from './decide.ts';
+import { toConsentRecord, type ConsentPublisher } from './publisher.ts';
+
+export interface ConsentChange {
+  deviceId: string;
+  region: RegionId;
+  categories: ConsentCategories;
+  /** The token subject that made the change. */
+  actor: string;
+  channel: string;
+}
+
+/**
+ * Each device's append-only ledger, cached in memory after the first read from its home-region store
+ * and updated on every append made here. Appends per device are serialised so versions never race
+ * inside one process; the store's unique version rejects a race between processes.
+ */
+export class ConsentService {
+  readonly #ledgers = new Map<string, Promise<ConsentRow[]>>();
+  readonly #appendChains = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly regions: ReadonlyMap<RegionId, RegionStore>,
+    private readonly publisher: ConsentPublisher,
+    private readonly publishTimeoutMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  ledger(deviceId: string, region: RegionId): Promise<readonly ConsentRow[]> {
+    let cached = this.#ledgers.get(deviceId);
+    if (!cached) {
+      cached = this.#store(region).consentHistory(deviceId);
+      this.#ledgers.set(deviceId, cached);
+      // A failed read must not stick: the next use retries the store.
+      cached.catch(() => this.#ledgers.delete(deviceId));
+    }
+    return cached;
+  }
+
+  async current(deviceId: string, region: RegionId): Promise<ConsentRow | null> {
+    return latest(await this.ledger(deviceId, region));
+  }
+
+  /** Appends the next version, then pushes it to the device (retained). Resolves with the new record. */
+  change(change: ConsentChange): Promise<ConsentRecord> {
+    const previous = this.#appendChains.get(change.deviceId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.#append(change));
+    this.#appendChains.set(change.deviceId, next);
+    void next.finally(() => {
+      if (this.#appendChains.get(change.deviceId) === next) this.#appendChains.delete(change.deviceId);
+    }).catch(() => undefined);
+    return next.then(async (row) => {
+      const record = toConsentRecord(row);
+      await this.#publish(record);
+      return record;
+    });
+  }
+
+  /** Pushes the device's current record again (retained). Resolves false when it has none. */
+  async republish(deviceId: string, region: RegionId): Promise<boolean> {
+    const row = await this.current(deviceId, region);
+    if (!row) return false;
+    await this.#publish(toConsentRecord(row));
+    return true;
+  }
+
+  /** Drops a device from the cache (erasure, or a change made by another process). */
+  forget(deviceId: string): void {
+    this.#ledgers.delete(deviceId);
+  }
+
+  async #append(change: ConsentChange): Promise<ConsentRow> {
+    const ledger = await this.ledger(change.deviceId, change.region);
+    const row: ConsentRow = {
+      deviceId: change.deviceId,
+      version: (latest(ledger)?.version ?? 0) + 1,
+      issuedAt: new Date(),
+      categories: { ...change.categories },
+      actor: change.actor,
+      channel: change.channel,
+    };
+    try {
+      await this.#store(change.region).appendConsent(row);
+    } catch (err) {
+      this.forget(change.deviceId);
+      throw err;
+    }
+    this.#ledgers.set(change.deviceId, Promise.resolve([...ledger, row]));
+    return row;
+  }
+
+  /**
+   * Bounded wait: the record is in the ledger and mqtt.js keeps retrying the publish, so a slow
+   * broker delays the device's copy but must not fail the owner's request.
+   */
+  async #publish(record: ConsentRecord): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.publishTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([this.publisher.publish(record).then(() => 'ok' as const), timeout]);
+      if (outcome === 'timeout') this.logger.warn({ deviceId: record.deviceId, version: record.version }, 'consent publish not yet acknowledged');
+    } catch (err) {
+      this.logger.error({ err, deviceId: record.deviceId, version: record.version }, 'consent publish failed');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #store(region: RegionId): RegionStore {
+    const store = this.regions.get(region);
+    if (!store) throw new Error(`no store for region ${region}`);
+    return store;
+  }
+}

@@ -1,0 +1,25 @@
+import type { MqttClient } from 'mqtt';
+import type { ConsentRecord } from '../../schema/consent.ts';
+import { topics } from '../../schema/topics.ts';
+import type { ConsentRow } from '../store/types.ts';
+
+/** Pushes a device's current consent record to it. The ledger stays the source of truth. */
+export interface ConsentPublisher {
+  publish(record: ConsentRecord): Promise<void>;
+}
+
+export function toConsentRecord(row: ConsentRow): ConsentRecord {
+  return { deviceId: row.deviceId, version: row.version, issuedAt: row.issuedAt.toISOString(), categories: row.categories };
+}
+
+/**
+ * Retained and QoS 1 on the ingest connection: a device that connects later still gets it, and the
+ * broker has it once this resolves. mqtt.js queues it while disconnected.
+ */
+export function mqttConsentPublisher(client: MqttClient): ConsentPublisher {
+  return {
+    async publish(record) {
+      await client.publishAsync(topics.consent(record.deviceId), JSON.stringify(record), { qos: 1, retain: true });
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type { ConsentService } from '../consent/consent-service.ts';
+import type { ServerConfig } from '../config.ts';
+import type { DirectoryCache } from '../devices/directory-cache.ts';
+import type { DeviceStates } from '../ingest/device-states.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Stores } from '../store/types.ts';
+import type { TokenGrant } from './auth.ts';
+
+/** Everything the HTTP routes use, passed in explicitly. */
+export interface AppDeps {
+  config: ServerConfig;
+  stores: Stores;
+  directory: DirectoryCache;
+  consent: ConsentService;
+  metrics: Metrics;
+  deviceStates: DeviceStates;
+  grants: readonly TokenGrant[];
+  mqttConnected(): boolean;
+}

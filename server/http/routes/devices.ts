@@ -1,0 +1,127 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  deviceEventsQuerySchema,
+  deviceEventsResponseSchema,
+  deviceIdParamsSchema,
+  deviceListResponseSchema,
+  deviceSummarySchema,
+  errorBodySchema,
+  provisionDeviceRequestSchema,
+  provisionDeviceResponseSchema,
+  type StoredEvent,
+} from '../../../schema/api.ts';
+import { consentCategoriesSchema, consentRecordSchema } from '../../../schema/consent.ts';
+import { deviceStateSchema } from '../../../schema/topics.ts';
+import { toConsentRecord } from '../../consent/publisher.ts';
+import { provisionDevice } from '../../devices/provision.ts';
+import type { DirectoryEntry, EventRow, RegionStore } from '../../store/types.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { principalOf } from '../auth.ts';
+import { fromStore, HttpError } from '../errors.ts';
+
+const admin = { access: { roles: ['admin'] } } as const;
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema };
+
+/** The detail view: the summary plus the consent in force (composed from schema/, not redefined). */
+const deviceDetailSchema = deviceSummarySchema.extend({
+  consent: consentRecordSchema.nullable(),
+  /** Last retained state seen by this server; null before the device ever connected. */
+  state: deviceStateSchema.nullable(),
+});
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    deviceId: row.deviceId,
+    kind: row.kind,
+    seq: row.seq,
+    ts: row.deviceTs.toISOString(),
+    receivedAt: row.receivedAt.toISOString(),
+    consentVersion: row.consentVersion,
+    body: JSON.parse(row.body) as Record<string, unknown>,
+  };
+}
+
+export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
+  function regionStore(region: string): RegionStore {
+    const store = deps.stores.regions.get(region);
+    if (!store) throw new HttpError('UNKNOWN_REGION', `region ${region} is not configured here`);
+    return store;
+  }
+  async function device(id: string): Promise<DirectoryEntry> {
+    const entry = await fromStore(deps.directory.lookup(id));
+    if (!entry) throw new HttpError('NOT_FOUND', `no device ${id}`);
+    return entry;
+  }
+
+  app.post('/api/v1/devices', {
+    config: admin,
+    schema: {
+      summary: 'Provision a device in a home region; the secret is shown only in this answer',
+      body: provisionDeviceRequestSchema,
+      response: { 201: provisionDeviceResponseSchema, ...errors },
+    },
+  }, async (request, reply) => {
+    const store = regionStore(request.body.region);
+    const created = await fromStore(provisionDevice(deps, store, request.body, principalOf(request).subject));
+    return reply.code(201).send(created);
+  });
+
+  app.get('/api/v1/devices', {
+    config: admin,
+    schema: { summary: 'Every device with its home region', response: { 200: deviceListResponseSchema, ...errors } },
+  }, async () => {
+    const entries = await fromStore(deps.directory.directory.list());
+    return { devices: entries.map((e) => ({ id: e.deviceId, region: e.region, createdAt: e.createdAt.toISOString() })) };
+  });
+
+  app.get('/api/v1/devices/:id', {
+    config: admin,
+    schema: { summary: 'One device, its current consent and its last known connection state', params: deviceIdParamsSchema, response: { 200: deviceDetailSchema, ...errors } },
+  }, async (request) => {
+    const entry = await device(request.params.id);
+    const current = await fromStore(deps.consent.current(entry.deviceId, entry.region));
+    return {
+      id: entry.deviceId,
+      region: entry.region,
+      createdAt: entry.createdAt.toISOString(),
+      consent: current ? toConsentRecord(current) : null,
+      state: deps.deviceStates.get(entry.deviceId)?.state ?? null,
+    };
+  });
+
+  app.get('/api/v1/devices/:id/events', {
+    config: admin,
+    schema: {
+      summary: "A device's stored events, newest first, read from its home-region store only",
+      params: deviceIdParamsSchema,
+      querystring: deviceEventsQuerySchema,
+      response: { 200: deviceEventsResponseSchema, ...errors },
+    },
+  }, async (request) => {
+    const entry = await device(request.params.id);
+    const query = request.query.kind ? { kind: request.query.kind, limit: request.query.limit } : { limit: request.query.limit };
+    const rows = await fromStore(regionStore(entry.region).listEvents(entry.deviceId, query));
+    return { deviceId: entry.deviceId, region: entry.region, events: rows.map(toStoredEvent) };
+  });
+
+  app.put('/api/v1/devices/:id/consent', {
+    config: admin,
+    schema: {
+      summary: 'Record a new consent version; it is pushed to the device and enforced by ingest at once',
+      params: deviceIdParamsSchema,
+      body: consentCategoriesSchema,
+      response: { 200: consentRecordSchema, ...errors },
+    },
+  }, async (request) => {
+    const entry = await device(request.params.id);
+    regionStore(entry.region);
+    return fromStore(deps.consent.change({
+      deviceId: entry.deviceId,
+      region: entry.region,
+      categories: request.body,
+      actor: principalOf(request).subject,
+      channel: 'api',
+    }));
+  });
+};

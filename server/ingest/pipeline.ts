@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { IngestContext, Refusal } from './message.ts';
+import { IngestAbortedError } from './retry.ts';
+
+/**
+ * One named step of ingest. It reads what earlier steps put on the context, adds its own findings,
+ * and returns a refusal to stop the message there.
+ */
+export interface Step {
+  readonly name: string;
+  run(ctx: IngestContext): Refusal | undefined | Promise<Refusal | undefined>;
+}
+
+/** For a step that needs an earlier step's finding; a missing one means the pipeline is misassembled. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`pipeline misassembled: ${what} missing`);
+  return value;
+}
+
+/**
+ * Runs the steps in order until one refuses. A step that throws (a bug) refuses the message with
+ * `internal_error` instead of crashing or wedging the connection; only a closing ingest propagates.
+ */
+export async function runPipeline(steps: readonly Step[], ctx: IngestContext, logger: Logger): Promise<Refusal | undefined> {
+  for (const step of steps) {
+    try {
+      const refusal = await step.run(ctx);
+      if (refusal) return refusal;
+    } catch (err) {
+      if (err instanceof IngestAbortedError) throw err;
+      logger.error({ err, step: step.name }, 'ingest step failed');
+      return { reason: 'internal_error' };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,106 @@
+/**
+ * Standalone server: `tsx server/main.ts [flags]`. The only place that reads flags and environment.
+ *
+ *   --http-host H --http-port N --data-dir DIR --regions eu,us,cn
+ *   --store REGION=URL (repeatable; file:… or postgresql://…) --directory-url URL
+ *   --mqtt-url URL --mqtt-username U --mqtt-password P --mqtt-client-id ID --log-level L
+ * Environment: BREWTEL_ADMIN_TOKEN, BREWTEL_BROKER_TOKEN, BREWTEL_MQTT_URL, BREWTEL_MQTT_USERNAME,
+ * BREWTEL_MQTT_PASSWORD. Tokens that are not set are generated and printed once.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { z } from 'zod';
+import { serverConfigSchema, type ServerConfigInput } from './config.ts';
+import { PortInUseError } from './port-in-use-error.ts';
+import { startServer } from './server.ts';
+
+const { values } = parseArgs({
+  options: {
+    'http-host': { type: 'string' },
+    'http-port': { type: 'string' },
+    'data-dir': { type: 'string' },
+    regions: { type: 'string' },
+    store: { type: 'string', multiple: true, default: [] },
+    'directory-url': { type: 'string' },
+    'mqtt-url': { type: 'string' },
+    'mqtt-username': { type: 'string' },
+    'mqtt-password': { type: 'string' },
+    'mqtt-client-id': { type: 'string' },
+    'log-level': { type: 'string' },
+  },
+});
+
+const generated: string[] = [];
+function tokenFromEnv(name: string): string {
+  const value = process.env[name];
+  if (value) return value;
+  const token = randomBytes(24).toString('base64url');
+  generated.push(`${name}=${token}`);
+  return token;
+}
+
+function parseStores(entries: readonly string[]): Record<string, string> {
+  const stores: Record<string, string> = {};
+  for (const entry of entries) {
+    const at = entry.indexOf('=');
+    if (at <= 0) throw new Error(`--store expects REGION=URL, got "${entry.split('=')[0]}"`);
+    stores[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return stores;
+}
+
+function buildConfig(): ServerConfigInput {
+  return {
+    ...(values.regions ? { regions: values.regions.split(',').map((r) => r.trim()) } : {}),
+    ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+    stores: parseStores(values.store),
+    ...(values['directory-url'] ? { directoryUrl: values['directory-url'] } : {}),
+    http: {
+      ...(values['http-host'] ? { host: values['http-host'] } : {}),
+      ...(values['http-port'] ? { port: Number(values['http-port']) } : {}),
+    },
+    mqtt: {
+      url: values['mqtt-url'] ?? process.env.BREWTEL_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
+      username: values['mqtt-username'] ?? process.env.BREWTEL_MQTT_USERNAME ?? 'svc-ingest',
+      password: values['mqtt-password'] ?? process.env.BREWTEL_MQTT_PASSWORD ?? '',
+      ...(values['mqtt-client-id'] ? { clientId: values['mqtt-client-id'] } : {}),
+    },
+    adminToken: tokenFromEnv('BREWTEL_ADMIN_TOKEN'),
+    brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),
+    ...(values['log-level'] ? { logLevel: values['log-level'] as ServerConfigInput['logLevel'] } : {}),
+  };
+}
+
+let config;
+try {
+  config = serverConfigSchema.parse(buildConfig());
+} catch (err) {
+  console.error(err instanceof z.ZodError ? `invalid configuration:\n${z.prettifyError(err)}` : String(err instanceof Error ? err.message : err));
+  process.exit(2);
+}
+
+const logger = pino({ level: config.logLevel });
+try {
+  const server = await startServer(config, logger);
+  for (const line of generated) console.log(`generated ${line}  (shown once; set it to keep it across restarts)`);
+  console.log(`brewtel server: ${server.httpUrl}  (docs ${server.httpUrl}/docs), ingest from ${config.mqtt?.url ?? 'no broker'}`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close().then(() => process.exit(0), (err: unknown) => {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (err) {
+  if (err instanceof PortInUseError) {
+    console.error(`${err.message}; choose another with --http-port`);
+    process.exit(1);
+  }
+  throw err;
+}

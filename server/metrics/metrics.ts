@@ -1,0 +1,51 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics of one server instance. A registry per instance, never prom-client's global one,
+ * so several servers (tests, replicas in one process) never share or clash on counters.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    stored: new Counter({
+      name: 'brewtel_ingest_stored_total',
+      help: 'Events newly committed to a region store (duplicates by event id are not counted).',
+      labelNames: ['region'] as const,
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'brewtel_ingest_refused_total',
+      help: 'Messages refused by ingest, by region (unrouted when none) and stable reason code.',
+      labelNames: ['region', 'reason'] as const,
+      registers: [registry],
+    }),
+    storeRetries: new Counter({
+      name: 'brewtel_ingest_store_retries_total',
+      help: 'Failed store calls on the ingest path that were retried.',
+      labelNames: ['target'] as const,
+      registers: [registry],
+    }),
+    batchSeconds: new Histogram({
+      name: 'brewtel_ingest_batch_seconds',
+      help: 'Time to commit one ingest batch.',
+      labelNames: ['region', 'target'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    httpRequests: new Counter({
+      name: 'brewtel_http_requests_total',
+      help: 'HTTP requests by method, route template and status code.',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpSeconds: new Histogram({
+      name: 'brewtel_http_request_duration_seconds',
+      help: 'HTTP request duration by route template.',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

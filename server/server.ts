@@ -1,0 +1,140 @@
+import pino, { type Logger } from 'pino';
+import { parseTopic } from '../schema/topics.ts';
+import { mqttConfigSchema, type MqttConfigInput, type ServerConfig } from './config.ts';
+import { ConsentService } from './consent/consent-service.ts';
+import { mqttConsentPublisher, type ConsentPublisher } from './consent/publisher.ts';
+import { republishConsents } from './consent/republish.ts';
+import { DirectoryCache } from './devices/directory-cache.ts';
+import { buildApp } from './http/app.ts';
+import type { TokenGrant } from './http/auth.ts';
+import { DeviceStates } from './ingest/device-states.ts';
+import { createIngest } from './ingest/ingest.ts';
+import type { IngestMessage } from './ingest/message.ts';
+import { IngestAbortedError } from './ingest/retry.ts';
+import { createMqttSource, type MqttSource } from './ingest/mqtt-source.ts';
+import { IngestStats, type ServerStats } from './ingest/stats.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { PortInUseError } from './port-in-use-error.ts';
+import { openStores } from './store/open-stores.ts';
+
+export type { ServerStats } from './ingest/stats.ts';
+
+export interface RunningServer {
+  httpUrl: string;
+  httpPort: number;
+  /**
+   * Connects ingest to a broker, for when the broker's address is known only after the HTTP side is
+   * up (the broker asks this server about device secrets). Not needed when config.mqtt is set.
+   */
+  attachIngest(mqtt: MqttConfigInput): void;
+  /** Resolves once ingest is attached and its subscriptions are granted. */
+  whenIngestReady(): Promise<void>;
+  stats(): ServerStats;
+  close(): Promise<void>;
+}
+
+function tokenGrants(config: ServerConfig): TokenGrant[] {
+  return [
+    { token: config.adminToken, role: 'admin', subject: 'admin' },
+    { token: config.brokerToken, role: 'broker', subject: 'broker' },
+  ];
+}
+
+function isAddressInUse(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EADDRINUSE';
+}
+
+/**
+ * Starts in dependency order: stores (migrated) -> HTTP listening -> MQTT ingest (now when config.mqtt
+ * is set, else on attachIngest). The broker may not be up yet; ingest keeps reconnecting, and
+ * whenIngestReady() says when it is subscribed.
+ * Rejects with PortInUseError when the HTTP port is taken.
+ */
+export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  const stores = await openStores(
+    { regions: config.regions, dataDir: config.dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) },
+    logger,
+  );
+  const metrics = createMetrics();
+  const stats = new IngestStats(config.regions, metrics);
+  const directory = new DirectoryCache(stores.directory);
+  const deviceStates = new DeviceStates();
+
+  const ingestLogger = logger.child({ component: 'ingest' });
+  let ingestHandle: (message: IngestMessage) => Promise<unknown> = () => Promise.reject(new IngestAbortedError());
+  let source: MqttSource | null = null;
+  let markAttached: (attached: MqttSource) => void = () => undefined;
+  const attached = new Promise<MqttSource>((resolve) => {
+    markAttached = resolve;
+  });
+  // Consent records go out on the ingest connection: one identity at the broker for the server.
+  const consentPublisher: ConsentPublisher = {
+    publish: (record) =>
+      source ? mqttConsentPublisher(source.client).publish(record) : Promise.reject(new Error('ingest is not attached to a broker yet')),
+  };
+
+  const consent = new ConsentService(
+    stores.regions,
+    consentPublisher,
+    config.consentPublishTimeoutMs,
+    logger.child({ component: 'consent' }),
+  );
+  const app = await buildApp({
+    config,
+    stores,
+    directory,
+    consent,
+    metrics,
+    deviceStates,
+    grants: tokenGrants(config),
+    mqttConnected: () => source?.connected() ?? false,
+  }, logger.child({ component: 'http' }));
+
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await app.close();
+    await stores.close();
+    if (isAddressInUse(err)) throw new PortInUseError(config.http.port, config.http.host, { cause: err });
+    throw err;
+  }
+  const address = app.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
+  const urlHost = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+
+  const ingest = createIngest({ config: config.ingest, stores, directory, consent, stats, metrics, logger: ingestLogger });
+  ingestHandle = (message) => ingest.handle(message);
+
+  const attachIngest = (mqttConfig: MqttConfigInput): void => {
+    if (source) throw new Error('ingest is already attached to a broker');
+    source = createMqttSource(mqttConfigSchema.parse(mqttConfig), {
+      event: (message) => ingestHandle(message),
+      state: (message) => {
+        const topic = parseTopic(message.topic);
+        if (topic?.type === 'state') deviceStates.apply(topic.deviceId, message.payload, message.receivedAt);
+      },
+      sessionLost: () => void republishConsents(stores.directory, consent, logger.child({ component: 'consent' })),
+    }, ingestLogger);
+    source.connect();
+    markAttached(source);
+  };
+  if (config.mqtt) attachIngest(config.mqtt);
+
+  let closing: Promise<void> | undefined;
+  return {
+    httpUrl: `http://${urlHost}:${httpPort}`,
+    httpPort,
+    attachIngest,
+    whenIngestReady: () => attached.then((s) => s.whenReady()),
+    stats: () => stats.snapshot(),
+    close() {
+      closing ??= (async () => {
+        await ingest.close();
+        await source?.close();
+        await app.close();
+        await stores.close();
+      })();
+      return closing;
+    },
+  };
+}

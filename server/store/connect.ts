@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { Logger } from 'pino';
+import type { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
+import { SharedAdapterFactory, type SqlDriverAdapter } from './driver-adapter.ts';
+import { migratePostgres } from './migrate-postgres.ts';
+import { migrateSqlite, SQLITE_BUSY_TIMEOUT_MS } from './migrate-sqlite.ts';
+import { pgPoolConfig } from './pg-config.ts';
+import { describeStore, type StoreLocation } from './store-url.ts';
+import type { StoreKind } from './types.ts';
+
+/**
+ * Both generated clients come from the one models file, so their model delegates and raw-query
+ * methods are the same; the store code is written once against the SQLite client's type.
+ */
+export type StoreClient = SqliteClient;
+
+/** One open, migrated database. */
+export interface StoreDb {
+  readonly kind: StoreKind;
+  readonly client: StoreClient;
+  /** The adapter under `client`, for the ingest hot path. */
+  readonly adapter: () => SqlDriverAdapter;
+  /** The most bind parameters one statement may carry on this engine. */
+  readonly maxParams: number;
+  /** For logs: where it is, without secrets. */
+  readonly description: string;
+}
+
+/** SQLite's compile-time default since 3.32 (better-sqlite3 keeps it); PostgreSQL's wire limit. */
+const MAX_PARAMS: Record<StoreKind, number> = { sqlite: 32_766, postgres: 65_535 };
+
+/** Migrates the database, then opens a Prisma client on it with its own driver adapter. */
+export async function connectStore(location: StoreLocation, logger: Logger): Promise<StoreDb> {
+  const description = describeStore(location);
+  const log = logger.child({ store: description });
+  const { client, factory } = location.kind === 'sqlite' ? await openSqlite(location.file, log) : await openPostgres(location.url, log);
+  return { kind: location.kind, client, adapter: () => factory.adapter, maxParams: MAX_PARAMS[location.kind], description };
+}
+
+interface Opened {
+  client: StoreClient;
+  factory: SharedAdapterFactory;
+}
+
+async function openSqlite(file: string, logger: Logger): Promise<Opened> {
+  mkdirSync(path.dirname(file), { recursive: true });
+  migrateSqlite(file, logger);
+  const { PrismaClient } = await import('./generated/sqlite/client.ts');
+  const factory = new SharedAdapterFactory(new PrismaBetterSQLite3({ url: file, timeout: SQLITE_BUSY_TIMEOUT_MS }));
+  const client = new PrismaClient({ adapter: factory });
+  // Per-connection settings (the adapter holds one connection per client). NORMAL in WAL mode
+  // loses nothing when the process is killed, only possibly the last commits on a power cut.
+  await client.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
+  await client.$executeRawUnsafe('PRAGMA foreign_keys = ON');
+  return { client, factory };
+}
+
+async function openPostgres(url: string, logger: Logger): Promise<Opened> {
+  await migratePostgres(url, logger);
+  const { PrismaClient } = await import('./generated/postgres/client.ts');
+  const factory = new SharedAdapterFactory(new PrismaPg(pgPoolConfig(url, { connectionTimeoutMillis: 5_000 }), {
+    onPoolError: (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'),
+    onConnectionError: (error) => logger.warn({ err: error.message }, 'PostgreSQL connection failed'),
+  }));
+  const client = new PrismaClient({ adapter: factory }) as unknown as StoreClient;
+  // Creates the adapter (and its pool) the hot path shares before the first event arrives.
+  await client.$connect();
+  return { client, factory };
+}

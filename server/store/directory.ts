@@ -1,0 +1,41 @@
+import { sqltag as sql } from '@prisma/client/runtime/client';
+import { regionIdSchema } from '../../schema/regions.ts';
+import type { StoreDb } from './connect.ts';
+import { insertRefusals } from './refusal-insert.ts';
+import { type Directory, type DirectoryEntry, StoreConflictError } from './types.ts';
+
+/** The global directory database: device id -> home region (and the secret's hash), plus unroutable refusals. */
+export function createDirectory(db: StoreDb): Directory {
+  const { client } = db;
+  const toEntry = (e: DirectoryEntry): DirectoryEntry => ({ ...e, region: regionIdSchema.parse(e.region) });
+  return {
+    async register(entry: DirectoryEntry): Promise<void> {
+      const inserted = await client.$executeRaw(
+        sql`INSERT INTO "DirectoryEntry" ("deviceId", "region", "secretHash", "createdAt")
+            VALUES (${entry.deviceId}, ${entry.region}, ${entry.secretHash}, ${entry.createdAt})
+            ON CONFLICT ("deviceId") DO NOTHING`,
+      );
+      if (inserted === 0) throw new StoreConflictError('device is already registered');
+    },
+
+    async lookup(deviceId: string): Promise<DirectoryEntry | null> {
+      const entry = await client.directoryEntry.findUnique({ where: { deviceId } });
+      return entry === null ? null : toEntry(entry);
+    },
+
+    async list(): Promise<DirectoryEntry[]> {
+      const entries = await client.directoryEntry.findMany({ orderBy: [{ createdAt: 'asc' }, { deviceId: 'asc' }] });
+      return entries.map(toEntry);
+    },
+
+    insertRefusals: (rows) => insertRefusals(db, rows),
+
+    countRefusals: () => client.refusal.count(),
+
+    async ping(): Promise<void> {
+      await client.$queryRawUnsafe('SELECT 1');
+    },
+
+    close: () => client.$disconnect(),
+  };
+}

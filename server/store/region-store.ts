@@ -1,0 +1,70 @@
+import { sqltag as sql } from '@prisma/client/runtime/client';
+import { locationPrecisionSchema } from '../../schema/consent.ts';
+import { eventKindSchema } from '../../schema/events.ts';
+import type { RegionId } from '../../schema/regions.ts';
+import type { StoreDb } from './connect.ts';
+import { eventWriter } from './event-writer.ts';
+import { insertRefusals } from './refusal-insert.ts';
+import { type ConsentRow, type EventQuery, type EventRow, type RegionStore, StoreConflictError } from './types.ts';
+
+/** A region's own database: its devices, their consent ledger, their events and refusals. */
+export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
+  const { client } = db;
+  const writeEvents = eventWriter(db.kind, db.adapter, db.maxParams);
+  return {
+    region,
+    kind: db.kind,
+
+    insertEvents: writeEvents,
+
+    insertRefusals: (rows) => insertRefusals(db, rows),
+
+    async addDevice(deviceId: string, createdAt: Date): Promise<void> {
+      // Idempotent, so a retried provisioning step does no harm.
+      await client.$executeRaw(sql`INSERT INTO "Device" ("id", "createdAt") VALUES (${deviceId}, ${createdAt}) ON CONFLICT ("id") DO NOTHING`);
+    },
+
+    async appendConsent(row: ConsentRow): Promise<void> {
+      const { usage, location, payment, diagnostics } = row.categories;
+      const inserted = await client.$executeRaw(
+        sql`INSERT INTO "ConsentRecord" ("deviceId", "version", "issuedAt", "usage", "location", "payment", "diagnostics", "actor", "channel")
+            VALUES (${row.deviceId}, ${row.version}, ${row.issuedAt}, ${usage}, ${location}, ${payment}, ${diagnostics}, ${row.actor}, ${row.channel})
+            ON CONFLICT ("deviceId", "version") DO NOTHING`,
+      );
+      if (inserted === 0) throw new StoreConflictError(`consent version ${row.version} already exists for this device`);
+    },
+
+    async consentHistory(deviceId: string): Promise<ConsentRow[]> {
+      const records = await client.consentRecord.findMany({ where: { deviceId }, orderBy: { version: 'asc' } });
+      return records.map((r) => ({
+        deviceId: r.deviceId,
+        version: r.version,
+        issuedAt: r.issuedAt,
+        categories: { usage: r.usage, location: locationPrecisionSchema.parse(r.location), payment: r.payment, diagnostics: r.diagnostics },
+        actor: r.actor,
+        channel: r.channel,
+      }));
+    },
+
+    async listEvents(deviceId: string, query: EventQuery): Promise<EventRow[]> {
+      const events = await client.event.findMany({
+        where: { deviceId, ...(query.kind === undefined ? {} : { kind: query.kind }) },
+        // Event ids are time-ordered, so they break ties between equal device timestamps.
+        orderBy: [{ deviceTs: 'desc' }, { id: 'desc' }],
+        take: query.limit,
+      });
+      return events.map((e) => ({ ...e, kind: eventKindSchema.parse(e.kind) }));
+    },
+
+    async counts(): Promise<{ stored: number; refused: number }> {
+      const [stored, refused] = await Promise.all([client.event.count(), client.refusal.count()]);
+      return { stored, refused };
+    },
+
+    async ping(): Promise<void> {
+      await client.$queryRawUnsafe('SELECT 1');
+    },
+
+    close: () => client.$disconnect(),
+  };
+}

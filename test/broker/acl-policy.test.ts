@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { mayPublish, maySubscribe, type AclSubject } from '../../broker/acl-policy.ts';
+import { EVENT_KINDS } from '../../schema/events.ts';
+
+const me: AclSubject = { kind: 'device', deviceId: 'cm-alice0001' };
+const ingest: AclSubject = { kind: 'service', role: 'ingest' };
+const OTHER = 'cm-bob00002';
+
+describe('device publish rights', () => {
+  it.each(EVENT_KINDS)('may publish its own evt/%s', (kind) => {
+    expect(mayPublish(me, `coffee/v1/cm-alice0001/evt/${kind}`)).toBe(true);
+  });
+
+  it('may publish its own state', () => {
+    expect(mayPublish(me, 'coffee/v1/cm-alice0001/state')).toBe(true);
+  });
+
+  it.each([
+    [`coffee/v1/${OTHER}/evt/brew`, "another device's event"],
+    [`coffee/v1/${OTHER}/state`, "another device's state"],
+    ['coffee/v1/cm-alice0001/consent', 'its own consent (cloud -> device only)'],
+    ['coffee/v1/cm-alice0001/cmd/reboot', 'its own command topic (cloud -> device only)'],
+    ['coffee/v1/cm-alice0001/evt/telemetry', 'an unknown event kind'],
+    ['coffee/v1/cm-alice0001/evt/brew/extra', 'an extra level'],
+    ['coffee/v1/cm-alice0001/evt', 'a missing kind'],
+    ['coffee/v2/cm-alice0001/evt/brew', 'another grammar version'],
+    ['coffee/v1/CM-ALICE0001/evt/brew', 'a differently cased id'],
+    ['$SYS/broker/uptime', '$SYS'],
+    ['$SYS/x/new/clients', '$SYS client announcements'],
+    ['$share/g/coffee/v1/cm-alice0001/state', 'a $share-prefixed name'],
+    ['cm-alice0001/evt/brew', 'outside coffee/'],
+    ['', 'the empty topic'],
+    ['coffee/v1/+/evt/brew', 'a + wildcard'],
+    ['coffee/v1/cm-alice0001/#', 'a # wildcard'],
+    ['/coffee/v1/cm-alice0001/state', 'a leading slash'],
+  ])('may not publish %s (%s)', (topic) => {
+    expect(mayPublish(me, topic)).toBe(false);
+  });
+});
+
+describe('device subscribe rights', () => {
+  it.each(['coffee/v1/cm-alice0001/consent', 'coffee/v1/cm-alice0001/cmd/#', 'coffee/v1/cm-alice0001/cmd/reboot'])('may subscribe %s', (filter) => {
+    expect(maySubscribe(me, filter)).toBe(true);
+  });
+
+  it.each([
+    ['#', 'everything'],
+    ['coffee/#', 'the whole tree'],
+    ['coffee/v1/+/consent', 'every consent'],
+    ['coffee/v1/+/cmd/#', "every device's commands"],
+    ['coffee/v1/cm-alice0001/#', 'its whole subtree'],
+    ['coffee/v1/cm-alice0001/cmd/+', 'a + command (only cmd/# or a concrete name)'],
+    ['coffee/v1/cm-alice0001/+', 'a + leaf'],
+    [`coffee/v1/${OTHER}/consent`, "another device's consent"],
+    [`coffee/v1/${OTHER}/cmd/#`, "another device's commands"],
+    [`coffee/v1/${OTHER}/cmd/reboot`, "another device's concrete command"],
+    ['coffee/v1/cm-alice0001/evt/brew', 'its own events (device -> cloud only)'],
+    ['coffee/v1/cm-alice0001/state', 'its own state'],
+    ['coffee/v1/cm-alice0001/cmd/Bad_Name', 'a command name outside the grammar'],
+    ['$SYS/#', '$SYS'],
+    ['$share/g/coffee/v1/cm-alice0001/consent', 'a shared subscription'],
+  ])('may not subscribe %s (%s)', (filter) => {
+    expect(maySubscribe(me, filter)).toBe(false);
+  });
+});
+
+describe('ingest role', () => {
+  it.each([
+    'coffee/v1/+/evt/+',
+    'coffee/v1/+/state',
+    'coffee/v1/cm-alice0001/evt/brew',
+    'coffee/v1/cm-alice0001/evt/+',
+    'coffee/v1/+/evt/payment',
+    'coffee/v1/cm-alice0001/state',
+  ])('may subscribe %s', (filter) => {
+    expect(maySubscribe(ingest, filter)).toBe(true);
+  });
+
+  it.each([
+    '#',
+    'coffee/#',
+    'coffee/v1/#',
+    'coffee/v1/+/evt/#',
+    'coffee/v1/+/+',
+    'coffee/v1/+/+/+',
+    'coffee/v1/+/consent',
+    'coffee/v1/+/cmd/#',
+    'coffee/v1/cm-alice0001/consent',
+    'coffee/v1/+/evt/telemetry',
+    'coffee/+/cm-alice0001/state',
+    '+/v1/cm-alice0001/state',
+    '$SYS/#',
+    '$share/ingest/coffee/v1/+/evt/+',
+  ])('may not subscribe %s', (filter) => {
+    expect(maySubscribe(ingest, filter)).toBe(false);
+  });
+
+  it.each(['coffee/v1/cm-alice0001/consent', `coffee/v1/${OTHER}/consent`, 'coffee/v1/cm-alice0001/cmd/reboot'])('may publish %s', (topic) => {
+    expect(mayPublish(ingest, topic)).toBe(true);
+  });
+
+  it.each([
+    'coffee/v1/cm-alice0001/evt/brew',
+    'coffee/v1/cm-alice0001/state',
+    'coffee/v1/+/consent',
+    'coffee/v1/cm-alice0001/cmd/#',
+    'coffee/v1/cm-alice0001/cmd/Reboot!',
+    '$SYS/broker/x',
+    'anything/else',
+  ])('may not publish %s', (topic) => {
+    expect(mayPublish(ingest, topic)).toBe(false);
+  });
+});

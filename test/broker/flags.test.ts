@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { readBrokerConfig } from '../../broker/flags.ts';
+
+const required = ['--device-auth-url', 'http://127.0.0.1:8080/api/v1/broker/device-auth', '--device-auth-token', 'token-0123456789abcdef'];
+
+describe('broker flags', () => {
+  it('turns flags into one validated config with defaults', () => {
+    const result = readBrokerConfig([...required, '--port', '0', '--ws-port', 'off', '--service-account', 'svc-ingest:password-0123456789'], {});
+    expect(result).toMatchObject({
+      help: false,
+      config: {
+        host: '127.0.0.1',
+        tcpPort: 0,
+        wsPort: null,
+        maxPacketBytes: 256 * 1024,
+        serviceAccounts: [{ username: 'svc-ingest', password: 'password-0123456789', role: 'ingest' }],
+        deviceAuth: { token: 'token-0123456789abcdef', cacheTtlMs: 300_000 },
+      },
+    });
+  });
+
+  it('takes secrets from the environment so they stay out of the process list', () => {
+    const result = readBrokerConfig(['--device-auth-url', 'http://127.0.0.1:8080/x'], {
+      BREWTEL_DEVICE_AUTH_TOKEN: 'env-token-0123456789',
+      BREWTEL_SERVICE_ACCOUNTS: 'svc-a:aaaaaaaaaaaaaaaa,svc-b:bbbbbbbbbbbbbbbb',
+    });
+    expect(result).toMatchObject({ config: { deviceAuth: { token: 'env-token-0123456789' }, serviceAccounts: [{ username: 'svc-a' }, { username: 'svc-b' }] } });
+  });
+
+  it.each([
+    [['--port', 'abc'], '--port'],
+    [['--ws-port', '70000'], '--ws-port'],
+    [['--service-account', 'svc-x:short'], '--service-account'],
+    [['--service-account', 'ingest:password-0123456789'], '--service-account'],
+    [['--log-level', 'loud'], '--log-level'],
+  ])('names the flag of a bad value: %j', (flags, flag) => {
+    const result = readBrokerConfig([...required, ...flags], {});
+    expect(result).toHaveProperty('error');
+    expect((result as { error: string }).error.startsWith(flag)).toBe(true);
+  });
+
+  it('refuses unknown flags and answers --help', () => {
+    expect(readBrokerConfig(['--nope'], {})).toHaveProperty('error');
+    expect(readBrokerConfig(['-h'], {})).toEqual({ help: true });
+  });
+});

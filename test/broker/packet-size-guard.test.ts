@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { createPacketSizeGuard } from '../../broker/packet-size-guard.ts';
+
+/** MQTT 3.1.1 remaining-length encoding (section 2.2.3). */
+function remainingLength(n: number): number[] {
+  const bytes: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (n > 0);
+  return bytes;
+}
+
+/** A QoS 1 PUBLISH, encoded by hand so the test does not lean on the code under test's own parser. */
+function publish(payloadBytes: number): Buffer {
+  const topic = Buffer.from('coffee/v1/cm-alice0001/evt/brew');
+  const variable = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.from([0, 1])]);
+  const body = Buffer.concat([variable, Buffer.alloc(payloadBytes)]);
+  return Buffer.concat([Buffer.from([0x32, ...remainingLength(body.length)]), body]);
+}
+const ping = (): Buffer => Buffer.from([0xc0, 0x00]);
+
+function feed(guard: (chunk: Uint8Array) => boolean, bytes: Buffer, chunkSize: number): boolean {
+  let ok = true;
+  for (let i = 0; i < bytes.length; i += chunkSize) ok = guard(bytes.subarray(i, i + chunkSize));
+  return ok;
+}
+
+describe('packet size guard', () => {
+  it('lets packets up to the limit through, whole or split at any byte', () => {
+    const packet = publish(2000);
+    for (const chunkSize of [1, 2, 3, 7, 64, packet.length]) {
+      expect(feed(createPacketSizeGuard(packet.length), Buffer.concat([packet, ping(), packet]), chunkSize)).toBe(true);
+    }
+  });
+
+  it('stops at the first packet over the limit, from its header alone', () => {
+    const guard = createPacketSizeGuard(4096);
+    expect(guard(Buffer.concat([publish(100), ping()]))).toBe(true);
+    const big = publish(5000);
+    // Only the fixed header has arrived: enough to refuse before the body is buffered.
+    expect(guard(big.subarray(0, 4))).toBe(false);
+    expect(guard(ping())).toBe(false);
+  });
+
+  it('counts the fixed header in the limit', () => {
+    const packet = publish(300);
+    expect(createPacketSizeGuard(packet.length)(packet)).toBe(true);
+    expect(createPacketSizeGuard(packet.length - 1)(packet)).toBe(false);
+  });
+
+  it('refuses a malformed length field of more than four bytes', () => {
+    expect(createPacketSizeGuard(1 << 28)(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))).toBe(false);
+  });
+
+  it('follows a packet with an empty body (PINGREQ) split between its two bytes', () => {
+    const guard = createPacketSizeGuard(1024);
+    const bytes = Buffer.concat([ping(), ping(), publish(10)]);
+    for (const byte of bytes) expect(guard(Buffer.from([byte]))).toBe(true);
+  });
+});

@@ -1,0 +1,113 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import mqtt from 'mqtt';
+import { pino, type Logger } from 'pino';
+import { deviceAuthRequestSchema } from '../../schema/api.ts';
+import { startBroker, type RunningBroker } from '../../broker/broker.ts';
+import type { BrokerConfigInput } from '../../broker/config.ts';
+
+/**
+ * A small real HTTP server speaking the broker's device-auth contract (schema/api.ts), so the broker
+ * is tested against a socket without the whole server. The real endpoint is covered end to end.
+ */
+export interface DeviceRegistry {
+  url: string;
+  token: string;
+  requests: number;
+  /** While set, every check is answered with this status instead. */
+  failWith: number | null;
+  /** While set, checks are never answered (a registry that hangs). */
+  hang: boolean;
+  close(): Promise<void>;
+}
+
+export async function startDeviceRegistry(devices: Record<string, { secret: string; region: string }>): Promise<DeviceRegistry> {
+  const token = 'registry-token-0123456789';
+  let server: Server;
+  const registry: DeviceRegistry = {
+    url: '',
+    token,
+    requests: 0,
+    failWith: null,
+    hang: false,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+  server = createServer((req, res) => {
+    registry.requests++;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (registry.hang) return;
+      const answer = (status: number, body: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      };
+      if (registry.failWith !== null) return answer(registry.failWith, { statusCode: registry.failWith, code: 'test_failure', message: 'failing on purpose' });
+      if (req.method !== 'POST' || req.headers.authorization !== `Bearer ${token}`) return answer(403, { statusCode: 403, code: 'forbidden', message: 'no' });
+      let json: unknown;
+      try {
+        json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return answer(400, { statusCode: 400, code: 'bad_request', message: 'not json' });
+      }
+      const request = deviceAuthRequestSchema.safeParse(json);
+      if (!request.success) return answer(400, { statusCode: 400, code: 'bad_request', message: 'bad body' });
+      const device = devices[request.data.deviceId];
+      if (!device || device.secret !== request.data.secret) return answer(401, { statusCode: 401, code: 'bad_credentials', message: 'no' });
+      answer(200, { deviceId: request.data.deviceId, region: device.region });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  registry.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/broker/device-auth`;
+  return registry;
+}
+
+export const INGEST = { username: 'svc-ingest', password: 'ingest-password-0123456789', role: 'ingest' as const };
+
+/** Collects the broker's log lines so tests can check what is (and is not) in them. */
+export function captureLogs(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { lines, logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }) };
+}
+
+export function brokerFor(registry: DeviceRegistry, logger: Logger, overrides: Partial<BrokerConfigInput> = {}): Promise<RunningBroker> {
+  return startBroker(
+    {
+      host: '127.0.0.1',
+      tcpPort: 0,
+      wsPort: null,
+      serviceAccounts: [INGEST],
+      deviceAuth: { url: registry.url, token: registry.token, timeoutMs: 2_000 },
+      ...overrides,
+    },
+    logger,
+  );
+}
+
+/** Opens MQTT clients that never reconnect on their own and are all ended by `endAll`. */
+export function clientPool(): {
+  open(url: string, options: mqtt.IClientOptions): mqtt.MqttClient;
+  connack(client: mqtt.MqttClient): Promise<number>;
+  endAll(): Promise<void>;
+} {
+  const clients: mqtt.MqttClient[] = [];
+  return {
+    open(url, options) {
+      const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...options });
+      client.on('error', () => undefined);
+      clients.push(client);
+      return client;
+    },
+    connack(client) {
+      return new Promise((resolve) => {
+        client.once('connect', () => resolve(0));
+        client.once('error', (error) => resolve((error as { code?: number }).code ?? -1));
+      });
+    },
+    async endAll() {
+      await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OpenStoresOptions } from '../../../server/store/open-stores.ts';
+import { openStores } from '../../../server/store/open-stores.ts';
+import { type ConsentRow, StoreConflictError, type Stores } from '../../../server/store/types.ts';
+import { eventRow, newDeviceId, recordingLogger } from './fixtures.ts';
+
+export interface ContractTarget {
+  /** Options for two regions, eu and us, each with a fresh database of its own. */
+  options: OpenStoresOptions;
+  /** Clean up whatever the target created (temp folders, temp databases). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The one storage contract every engine must meet, whatever its URL. Each test uses its own
+ * device ids, so tests share the open stores without seeing each other's rows.
+ */
+export function describeStoreContract(name: string, createTarget: () => Promise<ContractTarget>): void {
+  describe(`store contract: ${name}`, () => {
+    let target: ContractTarget;
+    let stores: Stores;
+    const log = recordingLogger();
+    const eu = () => stores.regions.get('eu')!;
+    const us = () => stores.regions.get('us')!;
+
+    beforeAll(async () => {
+      target = await createTarget();
+      stores = await openStores(target.options, log.logger);
+    });
+
+    afterAll(async () => {
+      await stores?.close();
+      await target?.dispose();
+    });
+
+    it('migrated every store on first open and reports a store per region', () => {
+      const applied = log.lines().filter((l) => l['msg'] === 'applied migration');
+      expect(applied).toHaveLength(3);
+      expect([...stores.regions.keys()]).toEqual(['eu', 'us']);
+      expect(eu().kind).toBe(name.startsWith('sqlite') ? 'sqlite' : 'postgres');
+    });
+
+    it('stores an event once however often it is inserted, and says how many were new', async () => {
+      const device = newDeviceId();
+      const rows = [0, 1, 2].map((seq) => eventRow(device, seq));
+      const before = await eu().counts();
+      expect(await eu().insertEvents(rows)).toBe(3);
+      expect(await eu().insertEvents(rows)).toBe(0);
+      expect(await eu().insertEvents([...rows, eventRow(device, 3)])).toBe(1);
+      expect(await eu().insertEvents([])).toBe(0);
+      expect((await eu().counts()).stored - before.stored).toBe(4);
+    });
+
+    it('takes a batch larger than one statement can carry, in one call', async () => {
+      const device = newDeviceId();
+      const rows = Array.from({ length: 9_000 }, (_, seq) => eventRow(device, seq));
+      expect(await eu().insertEvents(rows)).toBe(9_000);
+      expect(await eu().insertEvents(rows.slice(4_000, 5_000))).toBe(0);
+      expect(await eu().listEvents(device, { limit: 10_000 })).toHaveLength(9_000);
+    });
+
+    it('lists a device’s events newest first, filtered by kind and limited, with every field intact', async () => {
+      const device = newDeviceId();
+      const other = newDeviceId();
+      const rows = [
+        eventRow(device, 1),
+        eventRow(device, 2, { kind: 'status', body: '{"waterLevelPct":40}' }),
+        eventRow(device, 3),
+        eventRow(device, 4, { consentVersion: 2 }),
+      ];
+      await eu().insertEvents([rows[2]!, rows[0]!, rows[3]!, rows[1]!, eventRow(other, 5)]);
+      const all = await eu().listEvents(device, { limit: 10 });
+      expect(all.map((e) => e.seq)).toEqual([4, 3, 2, 1]);
+      expect(all[3]).toEqual(rows[0]);
+      expect(all[0]!.consentVersion).toBe(2);
+      expect((await eu().listEvents(device, { kind: 'status', limit: 10 })).map((e) => e.seq)).toEqual([2]);
+      expect((await eu().listEvents(device, { limit: 2 })).map((e) => e.seq)).toEqual([4, 3]);
+      expect(await eu().listEvents(newDeviceId(), { limit: 10 })).toEqual([]);
+    });
+
+    it('counts refusals, keeping no payload', async () => {
+      const before = await eu().counts();
+      await eu().insertRefusals([
+        { receivedAt: new Date(), reason: 'consent_denied', deviceId: newDeviceId(), eventId: eventRow('x', 1).id, kind: 'location' },
+        { receivedAt: new Date(), reason: 'invalid_envelope', deviceId: null, eventId: null, kind: null },
+      ]);
+      await eu().insertRefusals([]);
+      const after = await eu().counts();
+      expect(after.refused - before.refused).toBe(2);
+      expect(after.stored).toBe(before.stored);
+    });
+
+    it('keeps an append-only consent ledger per device, oldest version first', async () => {
+      const device = newDeviceId();
+      await eu().addDevice(device, new Date());
+      await eu().addDevice(device, new Date()); // a retried provisioning step is harmless
+      const record = (version: number, location: ConsentRow['categories']['location']): ConsentRow => ({
+        deviceId: device,
+        version,
+        issuedAt: new Date(Date.UTC(2026, 10, version)),
+        categories: { usage: true, location, payment: version > 1, diagnostics: false },
+        actor: 'admin',
+        channel: 'api',
+      });
+      await eu().appendConsent(record(2, 'exact'));
+      await eu().appendConsent(record(1, 'coarse'));
+      await expect(eu().appendConsent(record(2, 'none'))).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await eu().consentHistory(device)).toEqual([record(1, 'coarse'), record(2, 'exact')]);
+      expect(await eu().consentHistory(newDeviceId())).toEqual([]);
+    });
+
+    it('keeps the regions in separate databases', async () => {
+      const device = newDeviceId();
+      const usBefore = await us().counts();
+      await eu().insertEvents([eventRow(device, 1)]);
+      expect(await us().listEvents(device, { limit: 10 })).toEqual([]);
+      expect(await us().counts()).toEqual(usBefore);
+      const row = eventRow(device, 2);
+      // The same event id may exist in two stores: idempotency is per store, residency is routing's job.
+      expect(await us().insertEvents([row])).toBe(1);
+      expect(await eu().insertEvents([row])).toBe(1);
+    });
+
+    it('registers devices in the directory and finds them again', async () => {
+      const entry = { deviceId: newDeviceId(), region: 'us', secretHash: 'scrypt$abc$def', createdAt: new Date(Date.UTC(2026, 10, 2)) };
+      await stores.directory.register(entry);
+      await expect(stores.directory.register({ ...entry, region: 'eu' })).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await stores.directory.lookup(entry.deviceId)).toEqual(entry);
+      expect(await stores.directory.lookup(newDeviceId())).toBeNull();
+      expect(await stores.directory.list()).toContainEqual(entry);
+      const before = await stores.directory.countRefusals();
+      await stores.directory.insertRefusals([{ receivedAt: new Date(), reason: 'unknown_device', deviceId: null, eventId: null, kind: null }]);
+      expect(await stores.directory.countRefusals()).toBe(before + 1);
+    });
+
+    it('answers pings', async () => {
+      await stores.directory.ping();
+      await eu().ping();
+    });
+
+    it('re-opens without migrating again and finds its data', async () => {
+      const device = newDeviceId();
+      await eu().insertEvents([eventRow(device, 1)]);
+      await stores.close();
+      const again = recordingLogger();
+      stores = await openStores(target.options, again.logger);
+      expect(again.lines().filter((l) => l['msg'] === 'applied migration')).toEqual([]);
+      expect(await eu().listEvents(device, { limit: 10 })).toHaveLength(1);
+    });
+  });
+}
