@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts, when down, the local services the test suites talk to: PostgreSQL, Redis, Mosquitto.
-# Each is started with the same command the machine image uses; a missing one is installed from Debian.
+# Installs the Debian packages the suites use (.ci/debian-packages.txt) and starts, when down, the local
+# services they talk to: PostgreSQL, Redis, Mosquitto, each with the command the machine image uses.
 set -uo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -11,6 +11,16 @@ apt_install() {
   if [[ $apt_updated == 0 ]]; then apt-get update -qq || true; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
+
+missing=()
+while read -r pkg; do
+  [[ -z $pkg || $pkg == \#* ]] && continue
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done < "$(dirname "$0")/debian-packages.txt"
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]}"
+  apt_install "${missing[@]}" || echo "could not install ${missing[*]}"
+fi
 
 if ! port_open 5432; then
   echo "starting PostgreSQL"
