@@ -1,48 +1,97 @@
 import type { AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { mayPublish, maySubscribe, type AclSubject } from './acl-policy.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
 import { CONNACK, type Authenticator } from './authenticate.ts';
+import type { LimitReason, PublishRateLimit } from './client-limits.ts';
 import { describeIdentity, type Identity } from './identity.ts';
 
 /**
- * Adapts the authenticator and the pure topic policy to aedes 1.x's callback hooks. aedes ignores a
- * promise returned by a hook, so async work is bridged to the callback explicitly and every path
- * calls it exactly once. Log lines name the client and topic, never a password or payload.
+ * Adapts the authenticator, the throttle, the limits and the pure topic policy to aedes 1.x's
+ * callback hooks. aedes ignores a promise returned by a hook, so async work is bridged to the
+ * callback explicitly and every path calls it exactly once. Log lines name the client and topic,
+ * never a password or payload.
  */
 export interface HookCounters {
   authFailures: number;
+  /** Connection attempts refused without checking credentials, because their source failed too often. */
+  authThrottled: number;
   denials: number;
   messagesOut: number;
+  limitDisconnects: Record<LimitReason, number>;
+}
+
+export interface HookDeps {
+  authenticator: Authenticator;
+  throttle: AuthThrottle;
+  publishRate: PublishRateLimit;
+  maxConnections: number;
+  connectedClients: () => number;
+  counters: HookCounters;
+  logger: Logger;
 }
 
 type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>;
 
-export function createAedesHooks(authenticator: Authenticator, counters: HookCounters, logger: Logger): Hooks {
+const refuse = (code: number, reason: string): AuthenticateError => Object.assign(new Error(reason), { returnCode: code }) as AuthenticateError;
+
+export function createAedesHooks({ authenticator, throttle, publishRate, maxConnections, connectedClients, counters, logger }: HookDeps): Hooks {
   const identities = new WeakMap<Client, Identity>();
 
-  const refuse = (code: number, reason: string): AuthenticateError => Object.assign(new Error(reason), { returnCode: code }) as AuthenticateError;
+  function check(client: Client, username: string | undefined, password: Buffer | undefined, key: string, done: Parameters<Hooks['authenticate']>[3]): void {
+    authenticator.authenticate({ clientId: client.id, username, password, certificateName: certificateNameOf(client) }).then(
+      (outcome) => {
+        if (outcome.ok) {
+          throttle.succeeded(key);
+          identities.set(client, outcome.identity);
+          logger.debug({ clientId: client.id, principal: describeIdentity(outcome.identity) }, 'client authenticated');
+          done(null, true);
+          return;
+        }
+        counters.authFailures++;
+        // An unreachable registry is not the client's fault.
+        if (outcome.code !== CONNACK.serverUnavailable) throttle.failed(key, Date.now());
+        logger.warn({ clientId: client.id, username, code: outcome.code, reason: outcome.reason }, 'connection refused');
+        done(refuse(outcome.code, outcome.reason), false);
+      },
+      (error: unknown) => {
+        counters.authFailures++;
+        logger.error({ clientId: client.id, username, err: error }, 'authentication failed unexpectedly');
+        done(refuse(CONNACK.serverUnavailable, 'authentication failed'), false);
+      },
+    );
+  }
+
+  const cutOff = (client: Client, reason: LimitReason): Error => {
+    counters.limitDisconnects[reason]++;
+    logger.warn({ clientId: client.id, reason }, 'client disconnected: limit reached');
+    return new Error(`limit reached: ${reason}`);
+  };
 
   return {
     authenticate(client, username, password, done) {
-      authenticator.authenticate({ clientId: client.id, username, password }).then(
-        (outcome) => {
-          if (outcome.ok) {
-            identities.set(client, outcome.identity);
-            logger.debug({ clientId: client.id, principal: describeIdentity(outcome.identity) }, 'client authenticated');
-            done(null, true);
-            return;
-          }
-          counters.authFailures++;
-          logger.warn({ clientId: client.id, username, code: outcome.code, reason: outcome.reason }, 'connection refused');
-          done(refuse(outcome.code, outcome.reason), false);
-        },
-        (error: unknown) => {
-          counters.authFailures++;
-          logger.error({ clientId: client.id, username, err: error }, 'authentication failed unexpectedly');
-          done(refuse(CONNACK.serverUnavailable, 'authentication failed'), false);
-        },
-      );
+      if (connectedClients() >= maxConnections) {
+        counters.limitDisconnects.max_connections++;
+        logger.warn({ clientId: client.id, reason: 'max_connections', maxConnections }, 'connection refused: limit reached');
+        done(refuse(CONNACK.serverUnavailable, 'max connections'), false);
+        return;
+      }
+      const key = `${remoteAddressOf(client)}\u0000${username ?? ''}`;
+      const decision = throttle.check(key, Date.now());
+      switch (decision.action) {
+        case 'allow':
+          check(client, username, password, key, done);
+          return;
+        case 'delay':
+          setTimeout(() => check(client, username, password, key, done), decision.delayMs);
+          return;
+        case 'refuse':
+          counters.authThrottled++;
+          logger.warn({ clientId: client.id, username, reason: 'auth_throttled', until: new Date(decision.untilMs).toISOString() }, 'connection refused');
+          done(refuse(CONNACK.notAuthorized, 'too many failed attempts'), false);
+      }
     },
 
     // A refused publish closes the connection (aedes' behaviour, allowed by MQTT-3.3.5-2). The other
@@ -50,13 +99,13 @@ export function createAedesHooks(authenticator: Authenticator, counters: HookCou
     // accepted and lose it silently; a closed connection makes the fault visible on the device.
     authorizePublish(client, packet, done) {
       const subject = client ? identities.get(client) : orphanWillOwner(packet);
-      if (subject && mayPublish(subject, packet.topic)) {
-        done(null);
+      if (!subject || !mayPublish(subject, packet.topic)) {
+        counters.denials++;
+        logger.warn({ clientId: client?.id ?? willClientId(packet), topic: packet.topic }, 'publish denied');
+        done(new Error('publish denied'));
         return;
       }
-      counters.denials++;
-      logger.warn({ clientId: client?.id ?? willClientId(packet), topic: packet.topic }, 'publish denied');
-      done(new Error('publish denied'));
+      done(client && !publishRate.admit(client, Date.now()) ? cutOff(client, 'publish_rate') : null);
     },
 
     authorizeSubscribe(client, subscription, done) {
@@ -77,6 +126,21 @@ export function createAedesHooks(authenticator: Authenticator, counters: HookCou
       return packet;
     },
   };
+}
+
+/** The CN of a client certificate the TLS listener verified; nothing for any other transport. */
+function certificateNameOf(client: Client): string | undefined {
+  const conn = (client as Client & { conn?: unknown }).conn;
+  if (!(conn instanceof TLSSocket) || !conn.authorized) return undefined;
+  const cn = conn.getPeerCertificate().subject?.CN;
+  // A certificate may carry several CNs; one that is ambiguous names no device.
+  return typeof cn === 'string' ? cn : undefined;
+}
+
+/** TCP and TLS hand aedes the socket; WebSocket hands it a stream and the upgrade request. */
+function remoteAddressOf(client: Client): string {
+  const withTransport = client as Client & { conn?: { remoteAddress?: string }; req?: { socket?: { remoteAddress?: string } } };
+  return withTransport.conn?.remoteAddress ?? withTransport.req?.socket?.remoteAddress ?? 'unknown';
 }
 
 /**

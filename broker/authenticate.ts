@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { deviceAuthRequestSchema } from '../schema/api.ts';
+import { deviceIdSchema } from '../schema/ids.ts';
 import type { ServiceAccount } from './config.ts';
 import type { DeviceVerifier } from './device-verifier.ts';
 import type { Identity } from './identity.ts';
@@ -23,6 +24,8 @@ export interface ConnectCredentials {
   clientId: string;
   username: string | undefined;
   password: Buffer | undefined;
+  /** The CN of a client certificate the TLS listener verified against its CA, else undefined. */
+  certificateName?: string | undefined;
 }
 
 export interface Authenticator {
@@ -33,6 +36,18 @@ const SERVICE_PREFIX = 'svc-';
 
 export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], devices: DeviceVerifier): Authenticator {
   const accounts = new Map(serviceAccounts.map((a) => [a.username, { role: a.role, digest: digest(a.password) }]));
+
+  // The CA that issued the certificate vouches for the device, so no secret is needed; the client id
+  // (and a username, if sent) must still name that device, or it could take over another's session.
+  function certificate({ clientId, username, certificateName }: ConnectCredentials): AuthOutcome | null {
+    if (certificateName === undefined) return null;
+    const deviceId = deviceIdSchema.safeParse(certificateName);
+    if (!deviceId.success) return refuse(CONNACK.notAuthorized, 'client certificate does not name a device');
+    if (clientId !== deviceId.data || (username !== undefined && username !== deviceId.data)) {
+      return refuse(CONNACK.identifierRejected, 'client id differs from the certificate');
+    }
+    return { ok: true, identity: { kind: 'device', deviceId: deviceId.data, region: null } };
+  }
 
   function requireCredentials({ username, password }: ConnectCredentials): AuthOutcome | null {
     if (!username || !password || password.length === 0) return refuse(CONNACK.notAuthorized, 'missing credentials');
@@ -72,7 +87,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
     }
   }
 
-  const steps = [requireCredentials, serviceAccount, deviceOwnsClientId];
+  const steps = [certificate, requireCredentials, serviceAccount, deviceOwnsClientId];
 
   return {
     async authenticate(credentials) {

@@ -1,35 +1,36 @@
 import { Aedes } from 'aedes';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { createAedesHooks, type HookCounters } from './aedes-hooks.ts';
+import { createAuthThrottle } from './auth-throttle.ts';
 import { createAuthenticator } from './authenticate.ts';
-import { brokerConfigSchema, type BrokerConfigInput } from './config.ts';
+import type { BrokerStats } from './broker-stats.ts';
+import { createPublishRateLimit } from './client-limits.ts';
+import { createClusterBackends } from './cluster.ts';
+import { brokerConfigSchema, type BrokerConfig, type BrokerConfigInput } from './config.ts';
 import { createDeviceVerifier } from './device-verifier.ts';
-import { listenTcp, listenWebSocket, type Listener } from './listeners.ts';
+import { listenTcp, listenTls, listenWebSocket, type Listener } from './listeners.ts';
+import { createBrokerMetrics } from './metrics.ts';
+import { listenMetrics } from './metrics-listener.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
 
-export interface BrokerStats {
-  /** Clients connected and authenticated right now. */
-  connections: number;
-  /** PUBLISH packets accepted from clients, wills included. */
-  messagesIn: number;
-  /** Deliveries to subscribers (one message to three subscribers counts three). */
-  messagesOut: number;
-  authFailures: number;
-  /** Refused publishes and subscriptions. */
-  denials: number;
-  /** Connections dropped for announcing a packet larger than maxPacketBytes. */
-  oversizePackets: number;
-}
+export type { BrokerStats } from './broker-stats.ts';
 
 export interface RunningBroker {
   tcpPort: number;
   wsPort: number | null;
   mqttUrl: string;
   wsUrl: string | null;
+  tlsPort: number | null;
+  mqttsUrl: string | null;
+  /** Where Prometheus text is served (GET /metrics), or null when config.metricsPort is null. */
+  metricsUrl: string | null;
   stats(): BrokerStats;
+  /** The same numbers in Prometheus text format, without the HTTP listener. */
+  metrics(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -43,25 +44,54 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   const config = brokerConfigSchema.parse(input);
   const counters: HookCounters & { messagesIn: number; oversizePackets: number } = {
     authFailures: 0,
+    authThrottled: 0,
     denials: 0,
+    limitDisconnects: { publish_rate: 0, max_in_flight: 0, max_connections: 0 },
     messagesIn: 0,
     messagesOut: 0,
     oversizePackets: 0,
   };
   const verifier = createDeviceVerifier(config.deviceAuth, logger);
-  const hooks = createAedesHooks(createAuthenticator(config.serviceAccounts, verifier), counters, logger);
-  const aedes = await Aedes.createBroker({ ...hooks });
-
-  aedes.on('publish', (_packet, client) => {
-    if (client) counters.messagesIn++;
+  // aedes is created after the hooks that need its client count; the closure reads it late.
+  let aedes: Aedes | null = null;
+  const hooks = createAedesHooks({
+    authenticator: createAuthenticator(config.serviceAccounts, verifier),
+    throttle: createAuthThrottle(config.authThrottle),
+    publishRate: createPublishRateLimit(config.limits),
+    maxConnections: config.limits.maxConnections,
+    connectedClients: () => aedes?.connectedClients ?? 0,
+    counters,
+    logger,
   });
-  aedes.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error.message }, 'client dropped'));
-  aedes.on('connectionError', (_client, error) => logger.debug({ err: error.message }, 'connection dropped before CONNECT'));
+  // aedes drops a client holding more unreleased QoS 2 messages than this (its error names the limit).
+  const cluster = config.cluster ? createClusterBackends(config.cluster) : null;
+  const broker = await Aedes.createBroker({
+    ...hooks,
+    maxInflightInbound: config.limits.maxInFlight,
+    ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
+  });
+  aedes = broker;
+  const stats = (): BrokerStats => ({ connections: broker.connectedClients, ...counters, limitDisconnects: { ...counters.limitDisconnects } });
+  const registry = createBrokerMetrics(stats);
+
+  broker.on('publish', (_packet, client) => {
+    if (!client) return;
+    counters.messagesIn++;
+  });
+  broker.on('clientError', (client, error) => {
+    if (error.message.startsWith('maxInflightInbound exceeded')) {
+      counters.limitDisconnects.max_in_flight++;
+      logger.warn({ clientId: client.id, reason: 'max_in_flight' }, 'client disconnected: limit reached');
+      return;
+    }
+    logger.debug({ clientId: client.id, err: error.message }, 'client dropped');
+  });
+  broker.on('connectionError', (_client, error) => logger.debug({ err: error.message }, 'connection dropped before CONNECT'));
   // aedes' typings omit its 'error' event (persistence failures); unhandled, it would end the process.
-  (aedes as EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'broker error'));
+  (broker as EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'broker error'));
 
   const accept = (stream: Duplex, request?: IncomingMessage): void => {
-    aedes.handle(stream, request);
+    broker.handle(stream, request);
     // Added after aedes' 'readable' listener, so it observes each chunk aedes reads without taking
     // over the flow; it runs before the parser sees the chunk.
     const withinLimit = createPacketSizeGuard(config.maxPacketBytes);
@@ -77,7 +107,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   const close = async (): Promise<void> => {
     verifier.close();
     const closing = listeners.map((l) => l.close());
-    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await cluster?.close();
     await Promise.all(closing);
   };
 
@@ -88,19 +119,32 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     // so its bound is looser than the per-packet cap the guard enforces.
     const ws = config.wsPort === null ? null : await listenWebSocket(config.host, config.wsPort, 4 * config.maxPacketBytes, accept);
     if (ws) listeners.push(ws);
+    const tls = config.tls === null ? null : await listenTls(config.host, config.tls.port, await readTlsFiles(config.tls), accept);
+    if (tls) listeners.push(tls);
+    const metrics = config.metricsPort === null ? null : await listenMetrics(config.host, config.metricsPort, registry);
+    if (metrics) listeners.push(metrics);
 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    logger.info({ tcpPort: tcp.port, wsPort: ws?.port ?? null, host: config.host }, 'broker listening');
+    logger.info({ tcpPort: tcp.port, wsPort: ws?.port ?? null, tlsPort: tls?.port ?? null, metricsPort: metrics?.port ?? null, host: config.host }, 'broker listening');
     return {
       tcpPort: tcp.port,
       wsPort: ws?.port ?? null,
       mqttUrl: `mqtt://${host}:${tcp.port}`,
       wsUrl: ws ? `ws://${host}:${ws.port}/mqtt` : null,
-      stats: () => ({ connections: aedes.connectedClients, ...counters }),
+      tlsPort: tls?.port ?? null,
+      mqttsUrl: tls ? `mqtts://${host}:${tls.port}` : null,
+      metricsUrl: metrics ? `http://${host}:${metrics.port}/metrics` : null,
+      stats,
+      metrics: () => registry.metrics(),
       close,
     };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+async function readTlsFiles(tls: NonNullable<BrokerConfig['tls']>): Promise<{ cert: Buffer; key: Buffer; ca?: Buffer }> {
+  const [cert, key, ca] = await Promise.all([readFile(tls.certFile), readFile(tls.keyFile), tls.caFile === null ? undefined : readFile(tls.caFile)]);
+  return ca === undefined ? { cert, key } : { cert, key, ca };
 }

@@ -16,6 +16,20 @@ export const brokerConfigSchema = z.object({
   host: z.string().default('127.0.0.1'),
   tcpPort: z.int().min(0).max(65535).default(1883),
   wsPort: z.int().min(0).max(65535).nullable().default(8083),
+  /**
+   * MQTT over TLS, certificate and key read from PEM files (broker/dev-ca.sh makes a development set).
+   * With caFile, clients may present a certificate issued by that CA: its CN is taken as the device
+   * id, without a password. Clients without one still log in with their secret.
+   */
+  tls: z
+    .object({
+      port: z.int().min(0).max(65535).default(8883),
+      certFile: z.string().min(1),
+      keyFile: z.string().min(1),
+      caFile: z.string().min(1).nullable().default(null),
+    })
+    .nullable()
+    .default(null),
   serviceAccounts: z.array(serviceAccountSchema).default([]),
   /** Devices are checked against the server's registry over HTTP, as EMQX and VerneMQ webhooks do. */
   deviceAuth: z.object({
@@ -30,6 +44,50 @@ export const brokerConfigSchema = z.object({
    * larger one would be buffered whole. A connection announcing a bigger packet is dropped.
    */
   maxPacketBytes: z.int().min(1024).max(268_435_460).default(256 * 1024),
+  /**
+   * Broken or hostile clients are disconnected with a named reason (logged and counted per reason,
+   * never with a payload). MQTT 3.1.1 has no DISCONNECT from the server, so the reason lives in the
+   * broker's log and metrics; a refused connection gets CONNACK 3 (server unavailable).
+   */
+  limits: z
+    .object({
+      /** Authenticated clients at once; the next CONNECT is refused. */
+      maxConnections: z.int().min(1).default(10_000),
+      /** Sustained PUBLISH packets per second per client, and the burst above it a client may send. */
+      publishPerSecond: z.number().positive().default(200),
+      publishBurst: z.int().min(1).default(2_000),
+      /**
+       * QoS 2 PUBLISH packets of one client held without their PUBREL (QoS 1 is acknowledged at once),
+       * what MQTT 5 calls Receive Maximum. Bounds what one client can make the broker hold.
+       */
+      maxInFlight: z.int().min(1).default(1_000),
+    })
+    .prefault({}),
+  /** A source (address + username) that keeps failing authentication is slowed down, then refused for a while. */
+  authThrottle: z
+    .object({
+      slowAfter: z.int().min(1).default(5),
+      delayMs: z.int().min(0).default(250),
+      maxDelayMs: z.int().min(0).default(5_000),
+      refuseAfter: z.int().min(1).default(20),
+      refuseMs: z.int().min(0).default(5 * 60_000),
+      windowMs: z.int().min(1).default(10 * 60_000),
+      maxKeys: z.int().min(1).default(100_000),
+    })
+    .prefault({}),
+  /**
+   * Cluster mode: null runs one broker alone (state in memory); set, every broker with the same
+   * Redis and key prefix shares subscriptions, retained messages, sessions and traffic.
+   */
+  cluster: z
+    .object({
+      redisUrl: z.string().regex(/^rediss?:\/\//, 'a Redis URL such as redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+      keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('brewtel:'),
+    })
+    .nullable()
+    .default(null),
+  /** Prometheus text at http://{host}:{metricsPort}/metrics; null switches the listener off. */
+  metricsPort: z.int().min(0).max(65535).nullable().default(null),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;

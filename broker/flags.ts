@@ -8,6 +8,14 @@ Runs the brewtel MQTT broker alone (aedes; MQTT 3.1.1 over TCP and WebSocket, de
   --host ADDRESS              address to listen on (default 127.0.0.1)
   --port PORT                 MQTT over TCP (default 1883; 0 picks a free port)
   --ws-port PORT|off          MQTT over WebSocket (default 8083; 0 picks a free port)
+  --tls-port PORT             MQTT over TLS (default 8883 when --tls-cert is given; off without it)
+  --tls-cert FILE, --tls-key FILE
+                              the listener's certificate and key, PEM (broker/dev-ca.sh DIR makes a dev set)
+  --tls-ca FILE               accept client certificates from this CA; the CN is the device id
+  --cluster-redis URL         cluster mode: share sessions, retained messages and traffic with every
+                              broker on this Redis (e.g. redis://127.0.0.1:6379)
+  --cluster-prefix PREFIX     Redis key and channel prefix of the cluster (default brewtel:)
+  --metrics-port PORT         Prometheus text at /metrics (off by default; 0 picks a free port)
   --device-auth-url URL       the server's device check, e.g. http://127.0.0.1:8080/api/v1/broker/device-auth
   --device-auth-token TOKEN   bearer token for that check (or BREWTEL_DEVICE_AUTH_TOKEN)
   --service-account NAME:PW   a service account with the ingest role; repeatable
@@ -33,6 +41,13 @@ export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         host: { type: 'string' },
         port: { type: 'string' },
         'ws-port': { type: 'string' },
+        'tls-port': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'cluster-redis': { type: 'string' },
+        'cluster-prefix': { type: 'string' },
         'device-auth-url': { type: 'string' },
         'device-auth-token': { type: 'string' },
         'service-account': { type: 'string', multiple: true },
@@ -51,6 +66,11 @@ export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     host: values.host,
     tcpPort: integer(values.port),
     wsPort: values['ws-port'] === 'off' ? null : integer(values['ws-port']),
+    tls: values['tls-cert'] === undefined && values['tls-key'] === undefined
+      ? null
+      : { port: integer(values['tls-port']), certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? null },
+    cluster: values['cluster-redis'] === undefined ? null : { redisUrl: values['cluster-redis'], keyPrefix: values['cluster-prefix'] },
+    metricsPort: values['metrics-port'] === undefined ? null : integer(values['metrics-port']),
     serviceAccounts: accounts.map(serviceAccount),
     deviceAuth: {
       url: values['device-auth-url'] ?? '',
@@ -75,6 +95,13 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'deviceAuth.url': '--device-auth-url',
   'deviceAuth.token': '--device-auth-token',
   serviceAccounts: '--service-account',
+  'tls.port': '--tls-port',
+  'tls.certFile': '--tls-cert',
+  'tls.keyFile': '--tls-key',
+  'tls.caFile': '--tls-ca',
+  metricsPort: '--metrics-port',
+  'cluster.redisUrl': '--cluster-redis',
+  'cluster.keyPrefix': '--cluster-prefix',
   maxPacketBytes: '--max-packet-bytes',
   logLevel: '--log-level',
 };

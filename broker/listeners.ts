@@ -1,13 +1,14 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 
 /** A listener that could not bind; the launcher turns it into a one-line message naming the flag. */
 export class ListenError extends Error {
   readonly code: string;
   constructor(
-    readonly listener: 'tcp' | 'ws',
+    readonly listener: 'tcp' | 'ws' | 'tls' | 'metrics',
     readonly port: number,
     cause: NodeJS.ErrnoException,
   ) {
@@ -31,6 +32,32 @@ export async function listenTcp(host: string, port: number, onConnection: (socke
     onConnection(socket);
   });
   const boundPort = await bind(server, host, port, 'tcp');
+  return {
+    port: boundPort,
+    close: async () => {
+      const closed = closeServer(server);
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/**
+ * Like listenTcp, over TLS. With `ca` set, a client certificate is asked for but not required: an
+ * unverified or absent one leaves the client to log in with its secret (aedes-hooks reads
+ * `socket.authorized`), so one listener serves both kinds of device.
+ */
+export async function listenTls(host: string, port: number, options: Pick<TlsOptions, 'cert' | 'key' | 'ca'>, onConnection: (socket: Socket) => void): Promise<Listener> {
+  const sockets = new Set<Socket>();
+  const server = createTlsServer({ ...options, requestCert: options.ca !== undefined, rejectUnauthorized: false }, (socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    onConnection(socket);
+  });
+  // A failed handshake (plain MQTT on the TLS port, an expired certificate) only concerns that socket.
+  server.on('tlsClientError', () => undefined);
+  const boundPort = await bind(server, host, port, 'tls');
   return {
     port: boundPort,
     close: async () => {
@@ -76,7 +103,7 @@ export async function listenWebSocket(
   };
 }
 
-function bind(server: TcpServer | HttpServer, host: string, port: number, listener: 'tcp' | 'ws'): Promise<number> {
+function bind(server: TcpServer | HttpServer | TlsServer, host: string, port: number, listener: 'tcp' | 'ws' | 'tls'): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(listener, port, error));
     server.once('error', onError);
@@ -87,6 +114,6 @@ function bind(server: TcpServer | HttpServer, host: string, port: number, listen
   });
 }
 
-function closeServer(server: TcpServer | HttpServer): Promise<void> {
+function closeServer(server: TcpServer | HttpServer | TlsServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }

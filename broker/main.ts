@@ -19,7 +19,7 @@ if (flags.help) {
   const logger = pino({ level: flags.config.logLevel });
   try {
     const broker = await startBroker(flags.config, logger);
-    console.error(`brewtel broker: ${broker.mqttUrl}${broker.wsUrl ? `  ${broker.wsUrl}` : ''}`);
+    console.error(`brewtel broker: ${[broker.mqttUrl, broker.mqttsUrl, broker.wsUrl, broker.metricsUrl].filter(Boolean).join('  ')}`);
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
@@ -31,7 +31,7 @@ if (flags.help) {
     process.once('SIGTERM', stop);
   } catch (error) {
     if (error instanceof ListenError && (error.code === 'EADDRINUSE' || error.code === 'EACCES')) {
-      const flag = error.listener === 'tcp' ? '--port' : '--ws-port';
+      const flag = { tcp: '--port', ws: '--ws-port', tls: '--tls-port', metrics: '--metrics-port' }[error.listener];
       console.error(`error: port ${error.port} cannot be used (${error.code}); choose another with ${flag} (0 picks a free port)`);
     } else {
       console.error(`error: could not start the broker: ${(error as Error).message}`);

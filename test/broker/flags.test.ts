@@ -39,6 +39,22 @@ describe('broker flags', () => {
     expect((result as { error: string }).error.startsWith(flag)).toBe(true);
   });
 
+  it('switches TLS and metrics on by flag, off by default', () => {
+    expect(readBrokerConfig(required, {})).toMatchObject({ config: { tls: null, metricsPort: null } });
+    const result = readBrokerConfig([...required, '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-ca', 'ca.pem', '--metrics-port', '0'], {});
+    expect(result).toMatchObject({ config: { tls: { port: 8883, certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca.pem' }, metricsPort: 0 } });
+    expect((readBrokerConfig([...required, '--tls-cert', 'c.pem'], {}) as { error: string }).error.startsWith('--tls-key')).toBe(true);
+  });
+
+  it('joins a cluster by flag (prefix defaults to brewtel:), alone by default', () => {
+    expect(readBrokerConfig(required, {})).toMatchObject({ config: { cluster: null } });
+    expect(readBrokerConfig([...required, '--cluster-redis', 'redis://127.0.0.1:6379'], {})).toMatchObject({
+      config: { cluster: { redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'brewtel:' } },
+    });
+    expect(readBrokerConfig([...required, '--cluster-redis', 'redis://r:6379', '--cluster-prefix', 'site-a:'], {})).toMatchObject({ config: { cluster: { keyPrefix: 'site-a:' } } });
+    expect((readBrokerConfig([...required, '--cluster-redis', 'http://nope'], {}) as { error: string }).error.startsWith('--cluster-redis')).toBe(true);
+  });
+
   it('refuses unknown flags and answers --help', () => {
     expect(readBrokerConfig(['--nope'], {})).toHaveProperty('error');
     expect(readBrokerConfig(['-h'], {})).toEqual({ help: true });

@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import mqtt from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '../../schema/topics.ts';
+import { waitUntil } from '../support/wait.ts';
+import { INGEST, startDeviceRegistry, type DeviceRegistry } from './support.ts';
+
+/**
+ * Cluster mode with two real broker processes (broker/main.ts) sharing one Redis under a key prefix
+ * unique to this run: a device on one node, the ingest account on the other, the ingest node
+ * crashes and restarts, and not one QoS 1 message for the persistent session is lost.
+ */
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const MAIN = fileURLToPath(new URL('../../broker/main.ts', import.meta.url));
+const ALICE = { id: 'cm-cluster-alice', secret: 'alice-cluster-secret-xyz' };
+
+async function redisUp(): Promise<boolean> {
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+const redisAvailable = await redisUp();
+if (!redisAvailable && process.env.CI === 'true') throw new Error(`Redis is not reachable at ${REDIS_URL}`);
+
+interface Node {
+  process: ChildProcess;
+  url: string;
+  port: number;
+}
+
+describe.skipIf(!redisAvailable)('cluster mode: two broker processes over Redis', () => {
+  const prefix = `brewtel-test-${randomBytes(6).toString('hex')}:`;
+  const nodes = new Set<ChildProcess>();
+  const clients: mqtt.MqttClient[] = [];
+  let registry: DeviceRegistry;
+
+  const startNode = (port = 0): Promise<Node> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', String(port), '--ws-port', 'off', '--device-auth-url', registry.url, '--cluster-redis', REDIS_URL, '--cluster-prefix', prefix, '--log-level', 'warn'], {
+        env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: registry.token, BREWTEL_SERVICE_ACCOUNTS: `${INGEST.username}:${INGEST.password}` },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      nodes.add(child);
+      child.once('exit', () => nodes.delete(child));
+      let stderr = '';
+      const timer = setTimeout(() => reject(new Error(`broker node did not start: ${stderr}`)), 20_000);
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+        const match = /brewtel broker: (mqtt:\/\/127\.0\.0\.1:(\d+))/.exec(stderr);
+        if (match) {
+          clearTimeout(timer);
+          resolve({ process: child, url: match[1]!, port: Number(match[2]) });
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`broker node exited (${code}): ${stderr}`));
+      });
+    });
+
+  const connect = async (url: string, options: mqtt.IClientOptions, onMessage?: (topic: string, payload: Buffer) => void): Promise<{ client: mqtt.MqttClient; sessionPresent: boolean }> => {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...options });
+    clients.push(client);
+    client.on('error', () => undefined);
+    if (onMessage) client.on('message', onMessage);
+    const connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
+      client.once('connect', resolve);
+      client.once('error', reject);
+    });
+    return { client, sessionPresent: connack.sessionPresent };
+  };
+
+  beforeAll(async () => {
+    registry = await startDeviceRegistry({ [ALICE.id]: { secret: ALICE.secret, region: 'eu' } });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  });
+  afterAll(async () => {
+    await Promise.all(
+      [...nodes].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
+    await registry?.close();
+    const redis = new Redis(REDIS_URL);
+    try {
+      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('delivers and shares retained messages across nodes, and keeps a persistent QoS 1 session through a crash and restart of its node', async () => {
+    const [deviceNode, ingestNode] = await Promise.all([startNode(), startNode()]);
+    const received: string[] = [];
+    const onMessage = (_topic: string, payload: Buffer): void => void received.push(payload.toString());
+    const ingestOptions = { clientId: `svc-cluster-${randomBytes(3).toString('hex')}`, username: INGEST.username, password: INGEST.password, clean: false };
+
+    const first = await connect(ingestNode.url, ingestOptions, onMessage);
+    await first.client.subscribeAsync(topics.filters.allEvents, { qos: 1 });
+    const device = (await connect(deviceNode.url, { clientId: ALICE.id, username: ALICE.id, password: ALICE.secret })).client;
+
+    for (let i = 1; i <= 5; i++) await device.publishAsync(topics.event(ALICE.id, 'brew'), `m${i}`, { qos: 1 });
+    await waitUntil('live delivery across nodes', () => received.length >= 5, 10_000);
+
+    // The ingest node crashes: no clean shutdown, the session lives on in Redis only.
+    const exited = new Promise((resolve) => ingestNode.process.once('exit', resolve));
+    ingestNode.process.kill('SIGKILL');
+    await exited;
+    for (let i = 6; i <= 10; i++) await device.publishAsync(topics.event(ALICE.id, 'brew'), `m${i}`, { qos: 1 });
+
+    const restarted = await startNode(ingestNode.port);
+    const resumed = await connect(restarted.url, ingestOptions, onMessage);
+    expect(resumed.sessionPresent).toBe(true);
+    await waitUntil('the queued messages after the restart', () => new Set(received).size >= 10, 15_000);
+    expect([...new Set(received)].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 1}`));
+
+    // Retained messages are shared too: consent set through one node reaches the device on the other.
+    await resumed.client.publishAsync(topics.consent(ALICE.id), 'consent-v1', { qos: 1, retain: true });
+    const retained = new Promise<string>((resolve) => device.once('message', (_topic, payload: Buffer) => resolve(payload.toString())));
+    await device.subscribeAsync(topics.consent(ALICE.id), { qos: 1 });
+    expect(await retained).toBe('consent-v1');
+
+    // Leave no session behind in Redis beyond the key cleanup: end it as a client would.
+    await resumed.client.endAsync();
+    await connect(restarted.url, { ...ingestOptions, clean: true });
+  });
+});
