@@ -11,6 +11,7 @@ import { generateOwner, type Owner } from './owner.ts';
 import { paymentFor, paymentToken } from './payments.ts';
 import { fixOf, placeInCity, type Spot } from './placement.ts';
 import { chance, createRng, deriveSeed, exponential, intBetween, normal, pick, uniform, weighted, type Rng } from './random.ts';
+import { phaseOfBrew } from './brew-phases.ts';
 import { brewValues } from './recipes.ts';
 import { USAGE_PROFILES, brewRate, peakRate, usageProfileNameSchema, type UsageProfile, type UsageProfileName } from './usage-profiles.ts';
 
@@ -76,6 +77,7 @@ export class MachineModel {
   private readonly activeFaults = new Map<FaultCode, 'warning' | 'error'>();
   private consent: ConsentRecord | null = null;
   private pendingBrew: BrewBody | null = null;
+  private brewStartedAt = 0;
   private processedUntil: number;
 
   private nextBrewAt: number;
@@ -198,6 +200,7 @@ export class MachineModel {
     }
     consume(this.consumables, brew);
     this.pendingBrew = brew;
+    this.brewStartedAt = at;
     this.brewDoneAt = at + Math.max(1, brew.durationMs);
   }
 
@@ -258,7 +261,7 @@ export class MachineModel {
 
   private phase(at: number): MachinePhase {
     if (this.blocked()) return 'fault';
-    if (this.pendingBrew !== null) return this.pendingBrew.milkMl > 0 ? 'frothing' : 'brewing';
+    if (this.pendingBrew !== null) return phaseOfBrew(this.pendingBrew, at - this.brewStartedAt) ?? 'dispensing';
     return brewRate(this.profile, at, this.spot.city.utcOffsetHours) > 0 ? 'idle' : 'off';
   }
 

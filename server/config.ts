@@ -10,6 +10,17 @@ export const mqttConfigSchema = z.object({
    * In the svc- namespace, which device ids can never take.
    */
   clientId: z.string().default('svc-ingest'),
+  /**
+   * When set, events are taken through the shared subscription `$share/<group>/coffee/v1/+/evt/+`, so
+   * several server processes split the load (brokers that support it: Mosquitto, EMQX; not aedes 1.x).
+   * Each process then needs its own clientId.
+   */
+  shareGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  keepaliveSeconds: z.int().min(5).max(3_600).default(30),
+  reconnectInitialMs: z.int().min(1).default(200),
+  reconnectMaxMs: z.int().min(1).default(5_000),
+  /** Messages handed to ingest and not yet acknowledged; above it the socket stops reading (memory bound). */
+  maxInFlight: z.int().min(1).default(20_000),
 });
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;
 export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
@@ -48,6 +59,11 @@ export const serverConfigSchema = z
         /** First wait before a failed store write is retried; doubles up to retryMaxMs. */
         retryInitialMs: z.int().min(1).default(100),
         retryMaxMs: z.int().min(1).default(5_000),
+        /**
+         * Messages of one region inside ingest at once; beyond it that region's messages stay at the
+         * broker until its store catches up, so a slow or dead store cannot hold every region's memory.
+         */
+        regionInFlightMax: z.int().min(1).default(5_000),
         /** On close, how long in-flight batches may take to commit before their messages are left unacknowledged. */
         drainTimeoutMs: z.int().min(0).default(5_000),
       })

@@ -4,6 +4,7 @@
  *   --http-host H --http-port N --data-dir DIR --regions eu,us,cn
  *   --store REGION=URL (repeatable; file:… or postgresql://…) --directory-url URL
  *   --mqtt-url URL --mqtt-username U --mqtt-password P --mqtt-client-id ID --log-level L
+ *   --mqtt-share-group G (take events through $share/G/…, for several server processes on one broker)
  * Environment: BREWTEL_ADMIN_TOKEN, BREWTEL_BROKER_TOKEN, BREWTEL_MQTT_URL, BREWTEL_MQTT_USERNAME,
  * BREWTEL_MQTT_PASSWORD. Tokens that are not set are generated and printed once.
  */
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     'mqtt-username': { type: 'string' },
     'mqtt-password': { type: 'string' },
     'mqtt-client-id': { type: 'string' },
+    'mqtt-share-group': { type: 'string' },
     'log-level': { type: 'string' },
   },
 });
@@ -65,6 +67,7 @@ function buildConfig(): ServerConfigInput {
       username: values['mqtt-username'] ?? process.env.BREWTEL_MQTT_USERNAME ?? 'svc-ingest',
       password: values['mqtt-password'] ?? process.env.BREWTEL_MQTT_PASSWORD ?? '',
       ...(values['mqtt-client-id'] ? { clientId: values['mqtt-client-id'] } : {}),
+      ...(values['mqtt-share-group'] ? { shareGroup: values['mqtt-share-group'] } : {}),
     },
     adminToken: tokenFromEnv('BREWTEL_ADMIN_TOKEN'),
     brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),
@@ -85,6 +88,8 @@ try {
   const server = await startServer(config, logger);
   for (const line of generated) console.log(`generated ${line}  (shown once; set it to keep it across restarts)`);
   console.log(`brewtel server: ${server.httpUrl}  (docs ${server.httpUrl}/docs), ingest from ${config.mqtt?.url ?? 'no broker'}`);
+  // Supervisors (and tests) know from this line that events published from now on reach ingest.
+  void server.whenIngestReady().then(() => console.log('ingest subscribed'));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

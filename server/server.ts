@@ -8,10 +8,11 @@ import { DirectoryCache } from './devices/directory-cache.ts';
 import { buildApp } from './http/app.ts';
 import type { TokenGrant } from './http/auth.ts';
 import { DeviceStates } from './ingest/device-states.ts';
-import { createIngest } from './ingest/ingest.ts';
+import { createIngest, type Ingest } from './ingest/ingest.ts';
 import type { IngestMessage } from './ingest/message.ts';
 import { IngestAbortedError } from './ingest/retry.ts';
 import { createMqttSource, type MqttSource } from './ingest/mqtt-source.ts';
+import { openPublishConnection, type PublishConnection } from './ingest/publish-connection.ts';
 import { IngestStats, type ServerStats } from './ingest/stats.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { PortInUseError } from './port-in-use-error.ts';
@@ -61,16 +62,17 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const deviceStates = new DeviceStates();
 
   const ingestLogger = logger.child({ component: 'ingest' });
+  let ingest: Ingest | undefined;
   let ingestHandle: (message: IngestMessage) => Promise<unknown> = () => Promise.reject(new IngestAbortedError());
   let source: MqttSource | null = null;
+  let outbound: PublishConnection | null = null;
   let markAttached: (attached: MqttSource) => void = () => undefined;
   const attached = new Promise<MqttSource>((resolve) => {
     markAttached = resolve;
   });
-  // Consent records go out on the ingest connection: one identity at the broker for the server.
   const consentPublisher: ConsentPublisher = {
     publish: (record) =>
-      source ? mqttConsentPublisher(source.client).publish(record) : Promise.reject(new Error('ingest is not attached to a broker yet')),
+      outbound ? mqttConsentPublisher(outbound.client).publish(record) : Promise.reject(new Error('ingest is not attached to a broker yet')),
   };
 
   const consent = new ConsentService(
@@ -88,6 +90,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     deviceStates,
     grants: tokenGrants(config),
     mqttConnected: () => source?.connected() ?? false,
+    storeWritable: (region) => ingest?.storeWritable(region) ?? true,
   }, logger.child({ component: 'http' }));
 
   try {
@@ -102,12 +105,18 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
   const urlHost = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
 
-  const ingest = createIngest({ config: config.ingest, stores, directory, consent, stats, metrics, logger: ingestLogger });
-  ingestHandle = (message) => ingest.handle(message);
+  ingest = createIngest({
+    config: config.ingest, stores, directory, consent, stats, metrics, logger: ingestLogger,
+    redeliver: () => source?.reconnect(),
+  });
+  const running = ingest;
+  ingestHandle = (message) => running.handle(message);
 
   const attachIngest = (mqttConfig: MqttConfigInput): void => {
     if (source) throw new Error('ingest is already attached to a broker');
-    source = createMqttSource(mqttConfigSchema.parse(mqttConfig), {
+    const mqtt = mqttConfigSchema.parse(mqttConfig);
+    outbound = openPublishConnection(mqtt, ingestLogger);
+    source = createMqttSource(mqtt, {
       event: (message) => ingestHandle(message),
       state: (message) => {
         const topic = parseTopic(message.topic);
@@ -129,8 +138,9 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     stats: () => stats.snapshot(),
     close() {
       closing ??= (async () => {
-        await ingest.close();
+        await running.close();
         await source?.close();
+        await outbound?.close();
         await app.close();
         await stores.close();
       })();

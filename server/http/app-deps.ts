@@ -16,4 +16,6 @@ export interface AppDeps {
   deviceStates: DeviceStates;
   grants: readonly TokenGrant[];
   mqttConnected(): boolean;
+  /** False while ingest's writes to the region's store fail (a store can answer a ping yet refuse writes). */
+  storeWritable(region: string): boolean;
 }

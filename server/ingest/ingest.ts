@@ -5,12 +5,14 @@ import type { ConsentService } from '../consent/consent-service.ts';
 import type { ServerConfig } from '../config.ts';
 import type { DirectoryCache } from '../devices/directory-cache.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { DirectoryEntry, EventRow, RefusalRow, Stores } from '../store/types.ts';
+import type { DirectoryEntry, EventRow, QuarantinedRow, RefusalRow, Stores } from '../store/types.ts';
 import { BatchWriter } from './batch-writer.ts';
 import type { IngestContext, IngestMessage, IngestOutcome, Refusal } from './message.ts';
 import { runPipeline, type Step } from './pipeline.ts';
+import { RegionAdmission } from './region-admission.ts';
 import { IngestAbortedError, retryUntilAborted } from './retry.ts';
 import type { IngestStats } from './stats.ts';
+import { admit } from './steps/admit.ts';
 import { consent } from './steps/consent.ts';
 import { decode } from './steps/decode.ts';
 import { identify } from './steps/identify.ts';
@@ -27,12 +29,16 @@ export interface IngestDeps {
   stats: IngestStats;
   metrics: Metrics;
   logger: Logger;
+  /** Asks the source for the messages a backlogged region turned away (they wait unacknowledged at the broker). */
+  redeliver?(): void;
 }
 
 /** Source-independent ingest: a message in, a committed row or a recorded refusal out. */
 export interface Ingest {
   /** Resolves when the message may be acknowledged; rejects (IngestAbortedError) when it must not be. */
   handle(message: IngestMessage): Promise<IngestOutcome>;
+  /** Whether the region's store took its last write (false while writes to it fail and are retried). */
+  storeWritable(region: RegionId): boolean;
   /** Stops taking messages and lets in-flight batches commit (bounded by config.drainTimeoutMs). */
   close(): Promise<void>;
 }
@@ -40,10 +46,18 @@ export interface Ingest {
 export function createIngest(deps: IngestDeps): Ingest {
   const { config, stores, stats, metrics, logger } = deps;
   const abort = new AbortController();
-  const retry = (target: string) => ({
+  const failing = new Set<string>();
+  const storeFailing = (region: RegionId): boolean => failing.has(`events:${region}`) || failing.has(`refusals:${region}`);
+  const admission = new RegionAdmission(config.regionInFlightMax, storeFailing, (region) => {
+    logger.info({ region }, 'region caught up; asking the broker for the messages it turned away');
+    deps.redeliver?.();
+  });
+  const retry = (target: string, region?: RegionId) => ({
     initialMs: config.retryInitialMs,
     maxMs: config.retryMaxMs,
     onError(err: unknown, attempt: number) {
+      failing.add(target);
+      if (region) admission.storeFailed(region);
       metrics.storeRetries.inc({ target });
       logger.warn({ err, target, attempt }, 'store call failed; retrying');
     },
@@ -53,18 +67,24 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   const batching = { batchMax: config.batchMax, lingerMs: config.lingerMs };
   const eventWriters = new Map<RegionId, BatchWriter<EventRow>>();
-  const refusalWriters = new Map<RegionId, BatchWriter<RefusalRow>>();
+  const refusalWriters = new Map<RegionId, BatchWriter<QuarantinedRow>>();
   for (const [region, store] of stores.regions) {
     eventWriters.set(region, new BatchWriter<EventRow>({
       ...batching,
-      retry: retry(`events:${region}`),
-      flush: async (rows) => stats.stored(region, await store.insertEvents(rows)),
+      retry: retry(`events:${region}`, region),
+      flush: async (rows) => {
+        stats.stored(region, await store.insertEvents(rows));
+        failing.delete(`events:${region}`);
+      },
       observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'events' }, seconds),
     }));
-    refusalWriters.set(region, new BatchWriter<RefusalRow>({
+    refusalWriters.set(region, new BatchWriter<QuarantinedRow>({
       ...batching,
-      retry: retry(`refusals:${region}`),
-      flush: (rows) => store.insertRefusals(rows),
+      retry: retry(`refusals:${region}`, region),
+      flush: async (rows) => {
+        await store.insertRefusals(rows);
+        failing.delete(`refusals:${region}`);
+      },
       observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'refusals' }, seconds),
     }));
   }
@@ -83,12 +103,13 @@ export function createIngest(deps: IngestDeps): Ingest {
     validate,
     identify(lookup),
     route(hasRegion),
+    admit(admission),
     consent((deviceId, region) => persistently(`consent:${region}`, () => deps.consent.ledger(deviceId, region))),
     minimise,
     write((region, row) => eventWriters.get(region)!.write(row)),
   ];
 
-  /** Refusals go to the sender's home region (the topic names the sender), else to the directory, without payload. */
+  /** Refusals go to the sender's home-region quarantine (the topic names the sender), else to the directory, without payload. */
   async function recordRefusal(ctx: IngestContext, refusal: Refusal): Promise<void> {
     const topic = ctx.topic ?? parseTopic(ctx.message.topic);
     const deviceId = topic?.deviceId ?? null;
@@ -102,7 +123,9 @@ export function createIngest(deps: IngestDeps): Ingest {
       eventId: ctx.event?.id ?? null,
       kind: ctx.event?.kind ?? (topic?.type === 'event' ? topic.kind : null),
     };
-    await (region ? refusalWriters.get(region)! : unroutedRefusals).write(row);
+    // The payload goes to the sender's own region only; the directory gets the bare facts.
+    if (region) await refusalWriters.get(region)!.write({ ...row, payload: ctx.message.payload });
+    else await unroutedRefusals.write(row);
     stats.refused(region, refusal.reason);
     logger.debug({ reason: refusal.reason, region, deviceId, eventId: row.eventId }, 'message refused');
   }
@@ -111,13 +134,16 @@ export function createIngest(deps: IngestDeps): Ingest {
     async handle(message) {
       if (abort.signal.aborted) throw new IngestAbortedError();
       const ctx: IngestContext = { message };
-      const refusal = await runPipeline(steps, ctx, logger);
-      if (refusal) {
-        await recordRefusal(ctx, refusal);
-        return { status: 'refused', reason: refusal.reason };
+      try {
+        const refusal = await runPipeline(steps, ctx, logger);
+        if (refusal) await recordRefusal(ctx, refusal);
+        metrics.handled.inc();
+        return refusal ? { status: 'refused', reason: refusal.reason } : { status: 'stored', region: ctx.region!, eventId: ctx.event!.id };
+      } finally {
+        if (ctx.admitted) admission.release(ctx.admitted);
       }
-      return { status: 'stored', region: ctx.region!, eventId: ctx.event!.id };
     },
+    storeWritable: (region) => !storeFailing(region),
     async close() {
       const writers = [...eventWriters.values(), ...refusalWriters.values(), unroutedRefusals];
       await Promise.all(writers.map((w) => w.close(config.drainTimeoutMs)));

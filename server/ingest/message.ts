@@ -21,6 +21,8 @@ export interface IngestContext {
   device?: DirectoryEntry;
   decision?: Extract<ConsentDecision, { allowed: true }>;
   region?: RegionId;
+  /** Set once the message counts against its region's bound; released when ingest is done with it. */
+  admitted?: RegionId;
   row?: EventRow;
 }
 

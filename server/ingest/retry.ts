@@ -1,9 +1,14 @@
 /** Thrown when ingest is closing and a message's work is abandoned: its message is left unacknowledged. */
 export class IngestAbortedError extends Error {
-  override readonly name = 'IngestAbortedError';
+  override readonly name: string = 'IngestAbortedError';
   constructor() {
     super('ingest is closing; the message stays unacknowledged and will be redelivered');
   }
+}
+
+/** A message its region cannot take now (its backlog is full): left unacknowledged, asked for again later. */
+export class IngestDeferredError extends IngestAbortedError {
+  override readonly name = 'IngestDeferredError';
 }
 
 export interface RetryOptions {

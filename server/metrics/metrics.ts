@@ -20,6 +20,11 @@ export function createMetrics() {
       labelNames: ['region', 'reason'] as const,
       registers: [registry],
     }),
+    handled: new Counter({
+      name: 'brewtel_ingest_messages_total',
+      help: 'Event messages this process finished (stored, duplicate or refused); redeliveries count again.',
+      registers: [registry],
+    }),
     storeRetries: new Counter({
       name: 'brewtel_ingest_store_retries_total',
       help: 'Failed store calls on the ingest path that were retried.',

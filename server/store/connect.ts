@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
 import { SharedAdapterFactory, type SqlDriverAdapter } from './driver-adapter.ts';
 import { migratePostgres } from './migrate-postgres.ts';
-import { migrateSqlite, SQLITE_BUSY_TIMEOUT_MS } from './migrate-sqlite.ts';
+import { migrateSqlite } from './migrate-sqlite.ts';
 import { pgPoolConfig } from './pg-config.ts';
 import { describeStore, type StoreLocation } from './store-url.ts';
 import type { StoreKind } from './types.ts';
@@ -29,6 +29,13 @@ export interface StoreDb {
   readonly description: string;
 }
 
+/**
+ * better-sqlite3 is synchronous: a busy wait on a file another connection is writing stops the whole
+ * event loop, every region with it. A short wait, then ingest's retry with backoff, keeps the other
+ * regions flowing while one region's file is locked.
+ */
+const SQLITE_STORE_BUSY_MS = 50;
+
 /** SQLite's compile-time default since 3.32 (better-sqlite3 keeps it); PostgreSQL's wire limit. */
 const MAX_PARAMS: Record<StoreKind, number> = { sqlite: 32_766, postgres: 65_535 };
 
@@ -49,7 +56,7 @@ async function openSqlite(file: string, logger: Logger): Promise<Opened> {
   mkdirSync(path.dirname(file), { recursive: true });
   migrateSqlite(file, logger);
   const { PrismaClient } = await import('./generated/sqlite/client.ts');
-  const factory = new SharedAdapterFactory(new PrismaBetterSQLite3({ url: file, timeout: SQLITE_BUSY_TIMEOUT_MS }));
+  const factory = new SharedAdapterFactory(new PrismaBetterSQLite3({ url: file, timeout: SQLITE_STORE_BUSY_MS }));
   const client = new PrismaClient({ adapter: factory });
   // Per-connection settings (the adapter holds one connection per client). NORMAL in WAL mode
   // loses nothing when the process is killed, only possibly the last commits on a power cut.

@@ -28,7 +28,7 @@ export function createDirectory(db: StoreDb): Directory {
       return entries.map(toEntry);
     },
 
-    insertRefusals: (rows) => insertRefusals(db, rows),
+    insertRefusals: (rows) => insertRefusals(db, rows, false),
 
     countRefusals: () => client.refusal.count(),
 

@@ -5,7 +5,7 @@ import type { RegionId } from '../../schema/regions.ts';
 import type { StoreDb } from './connect.ts';
 import { eventWriter } from './event-writer.ts';
 import { insertRefusals } from './refusal-insert.ts';
-import { type ConsentRow, type EventQuery, type EventRow, type RegionStore, StoreConflictError } from './types.ts';
+import { type ConsentRow, type EventQuery, type EventRow, type QuarantinedRow, type RegionStore, StoreConflictError } from './types.ts';
 
 /** A region's own database: its devices, their consent ledger, their events and refusals. */
 export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
@@ -17,7 +17,12 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
 
     insertEvents: writeEvents,
 
-    insertRefusals: (rows) => insertRefusals(db, rows),
+    insertRefusals: (rows) => insertRefusals(db, rows, true),
+
+    async listRefusals(limit: number): Promise<QuarantinedRow[]> {
+      const rows = await client.refusal.findMany({ orderBy: { id: 'desc' }, take: limit });
+      return rows.map(({ id: _id, payload, ...row }) => ({ ...row, payload: payload === null ? null : Buffer.from(payload) }));
+    },
 
     async addDevice(deviceId: string, createdAt: Date): Promise<void> {
       // Idempotent, so a retried provisioning step does no harm.

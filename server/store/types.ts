@@ -22,13 +22,18 @@ export interface EventRow {
   body: string;
 }
 
-/** A refused message, kept for operators without its payload. */
+/** A refused message as the directory keeps it: never its payload. */
 export interface RefusalRow {
   receivedAt: Date;
   reason: string;
   deviceId: string | null;
   eventId: string | null;
   kind: string | null;
+}
+
+/** A refused message in its sender's home-region quarantine: the payload as received, for operators. */
+export interface QuarantinedRow extends RefusalRow {
+  payload: Buffer | null;
 }
 
 export interface ConsentRow {
@@ -59,7 +64,10 @@ export interface RegionStore {
   readonly kind: StoreKind;
   /** Writes all rows in one transaction, idempotent by event id. Resolves with how many were new. */
   insertEvents(rows: readonly EventRow[]): Promise<number>;
-  insertRefusals(rows: readonly RefusalRow[]): Promise<void>;
+  /** Quarantines refused messages; their payloads stay in this region's store only. */
+  insertRefusals(rows: readonly QuarantinedRow[]): Promise<void>;
+  /** The quarantine, newest first, for operators. */
+  listRefusals(limit: number): Promise<QuarantinedRow[]>;
   addDevice(deviceId: string, createdAt: Date): Promise<void>;
   /** Appends to the ledger; rejects with a StoreConflictError when the version is not new. */
   appendConsent(row: ConsentRow): Promise<void>;

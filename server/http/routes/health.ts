@@ -25,7 +25,10 @@ export const healthRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
   }, async (_request, reply) => {
     const [directory, stores] = await Promise.all([
       answers(() => deps.stores.directory.ping(), timeoutMs),
-      Promise.all([...deps.stores.regions].map(async ([region, store]) => ({ region, state: await answers(() => store.ping(), timeoutMs) }))),
+      Promise.all([...deps.stores.regions].map(async ([region, store]) => {
+        const state = await answers(() => store.ping(), timeoutMs);
+        return { region, state: state === 'up' && deps.storeWritable(region) ? state : 'down' as const };
+      })),
     ]);
     const mqtt = deps.mqttConnected() ? 'connected' as const : 'disconnected' as const;
     const ok = directory === 'up' && mqtt === 'connected' && stores.every((s) => s.state === 'up');

@@ -61,6 +61,7 @@ beforeAll(async () => {
       { token: BROKER, role: 'broker', subject: 'broker' },
     ],
     mqttConnected: () => client.connected,
+    storeWritable: () => true,
   }, logger);
   ingest = createIngest({ config: config.ingest, stores, directory, consent, stats: new IngestStats(config.regions, metrics), metrics, logger });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { connectStore } from '../../../server/store/connect.ts';
+import { readMigrations } from '../../../server/store/migration-files.ts';
 import { parseStoreUrl } from '../../../server/store/store-url.ts';
 import { createTempDatabases, postgresReachable } from './pg-temp-databases.ts';
 import { describeStoreContract } from './region-store.contract.ts';
@@ -31,7 +32,7 @@ describe.skipIf(!available)('postgres', () => {
       await client.connect();
       const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM _prisma_migrations');
       await client.end();
-      expect(Number(rows[0]!.n)).toBe(1);
+      expect(Number(rows[0]!.n)).toBe(readMigrations('postgres').length);
     } finally {
       await drop();
     }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenStoresOptions } from '../../../server/store/open-stores.ts';
 import { openStores } from '../../../server/store/open-stores.ts';
+import { readMigrations } from '../../../server/store/migration-files.ts';
 import { type ConsentRow, StoreConflictError, type Stores } from '../../../server/store/types.ts';
 import { eventRow, newDeviceId, recordingLogger } from './fixtures.ts';
 
@@ -35,7 +36,7 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
 
     it('migrated every store on first open and reports a store per region', () => {
       const applied = log.lines().filter((l) => l['msg'] === 'applied migration');
-      expect(applied).toHaveLength(3);
+      expect(applied).toHaveLength(3 * readMigrations(eu().kind).length);
       expect([...stores.regions.keys()]).toEqual(['eu', 'us']);
       expect(eu().kind).toBe(name.startsWith('sqlite') ? 'sqlite' : 'postgres');
     });
@@ -78,16 +79,22 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
       expect(await eu().listEvents(newDeviceId(), { limit: 10 })).toEqual([]);
     });
 
-    it('counts refusals, keeping no payload', async () => {
+    it('quarantines refusals with their payload in the region store, counted apart from events', async () => {
       const before = await eu().counts();
+      const deviceId = newDeviceId();
+      const payload = Buffer.from('{"owner":"Jane Doe","card":"4111111111111111"}\u0000\xff', 'latin1');
       await eu().insertRefusals([
-        { receivedAt: new Date(), reason: 'consent_denied', deviceId: newDeviceId(), eventId: eventRow('x', 1).id, kind: 'location' },
-        { receivedAt: new Date(), reason: 'invalid_envelope', deviceId: null, eventId: null, kind: null },
+        { receivedAt: new Date(), reason: 'schema_invalid', deviceId, eventId: eventRow('x', 1).id, kind: 'payment', payload },
+        { receivedAt: new Date(), reason: 'malformed_json', deviceId: null, eventId: null, kind: null, payload: null },
       ]);
       await eu().insertRefusals([]);
       const after = await eu().counts();
       expect(after.refused - before.refused).toBe(2);
       expect(after.stored).toBe(before.stored);
+      const [second, first] = await eu().listRefusals(2);
+      expect(second).toMatchObject({ reason: 'malformed_json', payload: null });
+      expect(first).toMatchObject({ reason: 'schema_invalid', deviceId, kind: 'payment' });
+      expect(first!.payload!.equals(payload)).toBe(true);
     });
 
     it('keeps an append-only consent ledger per device, oldest version first', async () => {

@@ -1,0 +1,16 @@
+import type { RegionAdmission } from '../region-admission.ts';
+import { need, type Step } from '../pipeline.ts';
+import { IngestDeferredError } from '../retry.ts';
+
+/** Takes the message once its region has room, or leaves it at the broker while that region's store fails (see RegionAdmission). */
+export function admit(admission: RegionAdmission): Step {
+  return {
+    name: 'admit',
+    async run(ctx) {
+      const region = need(ctx.region, 'region');
+      if (!(await admission.admit(region))) throw new IngestDeferredError();
+      ctx.admitted = region;
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Refusal" ADD COLUMN "payload" BLOB;
+
