@@ -64,6 +64,12 @@ export const serverConfigSchema = z
          * broker until its store catches up, so a slow or dead store cannot hold every region's memory.
          */
         regionInFlightMax: z.int().min(1).default(5_000),
+        /**
+         * Keep refused payloads in the sender's home-region quarantine for operators to inspect. Off by
+         * default: a refused payload may carry exactly the personal data that was refused (leaky
+         * firmware sends owner names), and the default stores nothing that was not consented.
+         */
+        quarantinePayloads: z.boolean().default(false),
         /** On close, how long in-flight batches may take to commit before their messages are left unacknowledged. */
         drainTimeoutMs: z.int().min(0).default(5_000),
       })

@@ -9,6 +9,7 @@ import type { DirectoryEntry, EventRow, QuarantinedRow, RefusalRow, Stores } fro
 import { BatchWriter } from './batch-writer.ts';
 import type { IngestContext, IngestMessage, IngestOutcome, Refusal } from './message.ts';
 import { runPipeline, type Step } from './pipeline.ts';
+import { PAYLOAD_NEVER_KEPT } from './reasons.ts';
 import { RegionAdmission } from './region-admission.ts';
 import { IngestAbortedError, retryUntilAborted } from './retry.ts';
 import type { IngestStats } from './stats.ts';
@@ -123,8 +124,10 @@ export function createIngest(deps: IngestDeps): Ingest {
       eventId: ctx.event?.id ?? null,
       kind: ctx.event?.kind ?? (topic?.type === 'event' ? topic.kind : null),
     };
-    // The payload goes to the sender's own region only; the directory gets the bare facts.
-    if (region) await refusalWriters.get(region)!.write({ ...row, payload: ctx.message.payload });
+    // A payload, when operators asked for them, goes to the sender's own region only and never when
+    // consent was the reason; the directory gets the bare facts.
+    const payload = config.quarantinePayloads && !PAYLOAD_NEVER_KEPT.has(refusal.reason) ? ctx.message.payload : null;
+    if (region) await refusalWriters.get(region)!.write({ ...row, payload });
     else await unroutedRefusals.write(row);
     stats.refused(region, refusal.reason);
     logger.debug({ reason: refusal.reason, region, deviceId, eventId: row.eventId }, 'message refused');

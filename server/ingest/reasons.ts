@@ -16,3 +16,9 @@ export const REFUSAL_REASONS = [
   'internal_error',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/**
+ * Refusals whose payload the quarantine must not keep: storing what the owner did not consent to is
+ * exactly what consent forbids, so only the fact of the refusal is recorded.
+ */
+export const PAYLOAD_NEVER_KEPT: ReadonlySet<RefusalReason> = new Set<RefusalReason>(['not_consented']);

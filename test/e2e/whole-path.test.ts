@@ -85,6 +85,8 @@ describe('the whole path on the embedded default', () => {
     const storedIds = new Set(stores.flatMap((s) => s.events.map((e) => e.id)));
     const refusedIds = stores.flatMap((s) => s.refusals.map((r) => r.eventId)).filter((id): id is string => id !== null);
     expect(refusedIds.filter((id) => storedIds.has(id))).toEqual([]);
+    // By default the quarantine records the refusal, not what was refused.
+    expect(stores.flatMap((s) => s.refusals).filter((r) => r.payload !== null)).toEqual([]);
     // What the leaky firmware tried to send (owner names, card data) cannot hide in a stored body:
     // every stored body passes its kind's strict schema, which admits no field beyond the contract.
     const offContract = stores.flatMap((s) => s.events).filter((e) => !BODY_SCHEMAS[e.kind as EventKind].safeParse(JSON.parse(e.body)).success);

@@ -51,6 +51,7 @@ describe('quarantine of refused messages', () => {
       dataDir,
       http: { port: 0 },
       mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: 'svc-ingest-quarantine' },
+      ingest: { quarantinePayloads: true },
       adminToken: 'admin-token-0123456789abcdef',
       brokerToken: 'broker-token-0123456789abcdef',
       logLevel: 'silent',
@@ -64,7 +65,9 @@ describe('quarantine of refused messages', () => {
     await publisher.publishAsync(topics.event(euDevice, 'brew'), leaky, { qos: 1 });
     await publisher.publishAsync(topics.event(euDevice, 'brew'), '{"v":1, not json', { qos: 1 });
     await publisher.publishAsync(topics.event(stranger, 'brew'), unknown, { qos: 1 });
-    await waitUntil('three refusals', () => Object.values(server!.stats().refused).reduce((a, b) => a + b, 0) === 3, 10_000);
+    // The device has no location consent: the refusal is recorded, what was refused is not.
+    await publisher.publishAsync(topics.event(euDevice, 'location'), JSON.stringify(eventOf('location', euDevice)), { qos: 1 });
+    await waitUntil('four refusals', () => Object.values(server!.stats().refused).reduce((a, b) => a + b, 0) === 4, 10_000);
     await server.close();
     server = undefined;
 
@@ -72,6 +75,7 @@ describe('quarantine of refused messages', () => {
     // Messages are handled concurrently, so the quarantine's order is not the publishing order.
     expect(eu.map((r) => [r.reason, r.deviceId, r.payload?.toString('utf8')]).sort()).toEqual([
       ['malformed_json', euDevice, '{"v":1, not json'],
+      ['not_consented', euDevice, undefined],
       ['schema_invalid', euDevice, leaky],
     ]);
     expect(quarantine('us.db')).toEqual([]);
