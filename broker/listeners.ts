@@ -25,21 +25,9 @@ export interface Listener {
 }
 
 export async function listenTcp(host: string, port: number, onConnection: (socket: Socket) => void): Promise<Listener> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    onConnection(socket);
-  });
-  const boundPort = await bind(server, host, port, 'tcp');
-  return {
-    port: boundPort,
-    close: async () => {
-      const closed = closeServer(server);
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-  };
+  const connections = trackConnections(onConnection);
+  const server = createTcpServer({ noDelay: true }, connections.accept);
+  return connections.listener(server, await bind(server, host, port, 'tcp'));
 }
 
 /**
@@ -48,22 +36,34 @@ export async function listenTcp(host: string, port: number, onConnection: (socke
  * `socket.authorized`), so one listener serves both kinds of device.
  */
 export async function listenTls(host: string, port: number, options: Pick<TlsOptions, 'cert' | 'key' | 'ca'>, onConnection: (socket: Socket) => void): Promise<Listener> {
-  const sockets = new Set<Socket>();
+  const connections = trackConnections(onConnection);
   const server = createTlsServer({ ...options, requestCert: options.ca !== undefined, rejectUnauthorized: false }, (socket) => {
     socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    onConnection(socket);
+    connections.accept(socket);
   });
   // A failed handshake (plain MQTT on the TLS port, an expired certificate) only concerns that socket.
   server.on('tlsClientError', () => undefined);
-  const boundPort = await bind(server, host, port, 'tls');
+  return connections.listener(server, await bind(server, host, port, 'tls'));
+}
+
+/** Remembers open sockets so close() can drop them: a server's own close waits for every client to leave. */
+function trackConnections(onConnection: (socket: Socket) => void) {
+  const sockets = new Set<Socket>();
   return {
-    port: boundPort,
-    close: async () => {
-      const closed = closeServer(server);
-      for (const socket of sockets) socket.destroy();
-      await closed;
+    accept(socket: Socket): void {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      onConnection(socket);
+    },
+    listener(server: TcpServer | TlsServer, port: number): Listener {
+      return {
+        port,
+        close: async () => {
+          const closed = closeServer(server);
+          for (const socket of sockets) socket.destroy();
+          await closed;
+        },
+      };
     },
   };
 }
