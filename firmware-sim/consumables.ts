@@ -1,4 +1,5 @@
 import type { EventBody } from '../schema/events.ts';
+import { intBetween, uniform, type Rng } from './random.ts';
 import type { Capacities } from './usage-profiles.ts';
 
 type BrewBody = EventBody<'brew'>;
@@ -22,6 +23,18 @@ export const fullConsumables = (capacities: Capacities): Consumables => ({
   groundsBinCount: 0,
   cupsUntilDescale: capacities.descaleEveryCups,
 });
+
+/** A machine found in use: levels somewhere between 40 % and full, bin and descale counter part-way. */
+export function partlyUsedConsumables(rng: Rng, capacities: Capacities): Consumables {
+  const full = fullConsumables(capacities);
+  return {
+    waterTankMl: Math.round(full.waterTankMl * uniform(rng, 0.4, 1)),
+    beansG: Math.round(full.beansG * uniform(rng, 0.4, 1)),
+    milkMl: Math.round(full.milkMl * uniform(rng, 0.4, 1)),
+    groundsBinCount: intBetween(rng, 0, Math.floor(capacities.groundsBin / 2)),
+    cupsUntilDescale: intBetween(rng, Math.ceil(capacities.descaleEveryCups / 4), capacities.descaleEveryCups),
+  };
+}
 
 /** The blocking fault a brew would run into, checked before grinding starts, or null if it can go ahead. */
 export function shortageFor(state: Consumables, capacities: Capacities, brew: BrewBody): FaultCode | null {

@@ -8,19 +8,22 @@ import { intBetween, type Rng } from './random.ts';
  * the point of this profile.
  */
 export interface LeakContext {
-  owner: Owner;
+  /** Null once the owner's data was wiped: what the device no longer holds, it cannot leak. */
+  owner: Owner | null;
   exactLat: number;
   exactLon: number;
   street: string;
 }
 
 export function leakyBody<K extends EventKind>(rng: Rng, kind: K, body: EventBody<K>, ctx: LeakContext): Record<string, unknown> {
-  const leaked: Record<string, unknown> = { ...body, ownerName: ctx.owner.name, ownerEmail: ctx.owner.email, ownerPhone: ctx.owner.phone };
+  const { owner } = ctx;
+  const leaked: Record<string, unknown> = owner === null ? { ...body } : { ...body, ownerName: owner.name, ownerEmail: owner.email, ownerPhone: owner.phone };
   if (kind === 'location') {
     Object.assign(leaked, { precision: 'exact', lat: ctx.exactLat, lon: ctx.exactLon, accuracyM: 3, address: ctx.street });
   }
   if (kind === 'payment') {
-    Object.assign(leaked, { cardNumber: testCardNumber(rng), cardHolder: ctx.owner.name.toUpperCase(), cardExpiry: '12/29' });
+    Object.assign(leaked, { cardNumber: testCardNumber(rng), cardExpiry: '12/29' });
+    if (owner !== null) leaked.cardHolder = owner.name.toUpperCase();
   }
   return leaked;
 }

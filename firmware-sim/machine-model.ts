@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import type { RecipeSettings } from '../schema/commands.ts';
 import type { ConsentRecord } from '../schema/consent.ts';
-import type { EventBody, EventKind, MachinePhase } from '../schema/events.ts';
+import type { EventBody, EventKind, MachinePhase, Recipe } from '../schema/events.ts';
 import type { RegionId } from '../schema/regions.ts';
-import { service, consume, fullConsumables, isLow, shortageFor, type Consumables } from './consumables.ts';
+import { service, consume, isLow, partlyUsedConsumables, shortageFor, type Consumables } from './consumables.ts';
 import { acceptConsent, decideAtEdge, type SuppressReason } from './edge-consent.ts';
 import { createEnvelopeFactory, type OutgoingEnvelope } from './envelope.ts';
 import { leakyBody, type LeakContext } from './leaky-firmware.ts';
@@ -10,10 +11,11 @@ import { marketOf, type Market } from './markets.ts';
 import { generateOwner, type Owner } from './owner.ts';
 import { paymentFor, paymentToken } from './payments.ts';
 import { fixOf, placeInCity, type Spot } from './placement.ts';
-import { chance, createRng, deriveSeed, exponential, intBetween, normal, pick, uniform, weighted, type Rng } from './random.ts';
-import { phaseOfBrew } from './brew-phases.ts';
-import { brewValues } from './recipes.ts';
-import { USAGE_PROFILES, brewRate, peakRate, usageProfileNameSchema, type UsageProfile, type UsageProfileName } from './usage-profiles.ts';
+import * as phases from './machine-phases.ts';
+import { nextPowerChange, shouldBeOn } from './power-schedule.ts';
+import { chance, createRng, deriveSeed, intBetween, normal, pick, uniform, weighted, type Rng } from './random.ts';
+import { brewValues, type RecipeAdjustment } from './recipes.ts';
+import { USAGE_PROFILES, nextArrival, usageProfileNameSchema, type UsageProfile, type UsageProfileName } from './usage-profiles.ts';
 
 export const firmwareProfileSchema = z.enum(['compliant', 'leaky']);
 export type FirmwareProfile = z.infer<typeof firmwareProfileSchema>;
@@ -44,8 +46,6 @@ const HOUR_MS = 60 * MINUTE_MS;
 export const STATUS_EVERY_MS = 30 * MINUTE_MS;
 export const LOCATION_EVERY_MS = 6 * HOUR_MS;
 const PROACTIVE_REFILL_DELAY_MIN: readonly [number, number] = [1, 15];
-const AMBIENT_C = 21;
-const BOILER_C = 93;
 
 /** Usage mix of a fleet when nobody says otherwise: mostly homes, some offices, a few cafes. */
 export const defaultUsageFor = (fleetSeed: number, index: number): UsageProfileName =>
@@ -62,8 +62,6 @@ export class MachineModel {
   readonly usage: UsageProfileName;
   readonly firmware: FirmwareProfile;
   readonly spot: Spot;
-  /** Kept on the device only. */
-  readonly owner: Owner;
 
   private readonly profile: UsageProfile;
   private readonly market: Market;
@@ -76,6 +74,8 @@ export class MachineModel {
   private readonly consumables: Consumables;
   private readonly activeFaults = new Map<FaultCode, 'warning' | 'error'>();
   private consent: ConsentRecord | null = null;
+  private recipeSettings: Partial<Record<Recipe, RecipeAdjustment>> = {};
+  private phases: phases.PhaseState = phases.OFF;
   private pendingBrew: BrewBody | null = null;
   private brewStartedAt = 0;
   private processedUntil: number;
@@ -84,6 +84,7 @@ export class MachineModel {
   private brewDoneAt = Infinity;
   private nextStatusAt: number;
   private nextLocationAt: number;
+  private nextPowerAt: number;
   private serviceAt = Infinity;
 
   constructor(spec: MachineSpec) {
@@ -101,15 +102,22 @@ export class MachineModel {
 
     const setup = createRng(seedOf('setup'));
     this.spot = placeInCity(setup, pick(setup, this.market.cities));
-    this.owner = generateOwner(setup, spec.region);
+    const owner = generateOwner(setup, spec.region);
     this.subscriptionToken = paymentToken(setup);
-    this.leak = { owner: this.owner, exactLat: this.spot.lat, exactLon: this.spot.lon, street: `${intBetween(setup, 1, 120)} Main Street, ${this.spot.city.name}` };
-    this.consumables = this.partlyUsedConsumables(setup);
+    this.leak = { owner, exactLat: this.spot.lat, exactLon: this.spot.lon, street: `${intBetween(setup, 1, 120)} Main Street, ${this.spot.city.name}` };
+    this.consumables = partlyUsedConsumables(setup, this.profile.capacities);
 
     this.processedUntil = spec.bootAt;
     this.nextStatusAt = spec.bootAt;
     this.nextLocationAt = spec.bootAt;
+    if (this.shouldBeOn(spec.bootAt)) this.phases = phases.powerOn(phases.OFF, spec.bootAt);
+    this.nextPowerAt = this.nextPowerChange(spec.bootAt);
     this.nextBrewAt = this.nextArrival(spec.bootAt);
+  }
+
+  /** The owner's name and contact data: kept on the device only, gone after a wipe. */
+  get owner(): Owner | null {
+    return this.leak.owner;
   }
 
   get consentVersion(): number {
@@ -118,7 +126,7 @@ export class MachineModel {
 
   /** The simulated instant of the next thing this machine will do. */
   nextDueAt(): number {
-    return Math.min(this.serviceAt, this.brewDoneAt, this.nextBrewAt, this.nextStatusAt, this.nextLocationAt);
+    return Math.min(this.serviceAt, this.brewDoneAt, this.nextBrewAt, this.nextPowerAt, this.nextStatusAt, this.nextLocationAt);
   }
 
   /** Runs everything due up to and including `until`, in time order, each event stamped with its own instant. */
@@ -128,6 +136,7 @@ export class MachineModel {
       if (this.serviceAt === at) this.serviceVisit(at, sink);
       else if (this.brewDoneAt === at) this.finishBrew(at, sink);
       else if (this.nextBrewAt === at) this.startBrew(at, sink);
+      else if (this.nextPowerAt === at) this.switchPower(at, sink);
       else if (this.nextStatusAt === at) this.reportStatus(at, sink);
       else this.reportLocation(at, sink);
     }
@@ -149,33 +158,57 @@ export class MachineModel {
     return true;
   }
 
+  /** The owner changes a recipe on this machine; the next brews of it follow the new values. */
+  setRecipe({ recipe, ...adjustment }: RecipeSettings): void {
+    this.recipeSettings = { ...this.recipeSettings, [recipe]: { ...this.recipeSettings[recipe], ...adjustment } };
+  }
+
+  /** Erases what the device holds about its owner: contact data, recipe settings, its copy of the consent record. */
+  wipeLocalData(): void {
+    this.leak.owner = null;
+    this.recipeSettings = {};
+    this.consent = null;
+  }
+
+  /** Power cycle at `at`: a brew in progress is cut short and reported as aborted; a machine that should be on heats up again. */
+  reboot(at: number, sink: EventSink): void {
+    this.advance(at, sink);
+    const brew = this.pendingBrew;
+    if (brew !== null) {
+      this.pendingBrew = null;
+      this.brewDoneAt = Infinity;
+      const ranMs = Math.min(brew.durationMs, Math.max(0, at - this.brewStartedAt));
+      this.publish('brew', { ...brew, durationMs: ranMs, outcome: 'aborted' }, at, sink);
+      this.nextBrewAt = this.nextArrival(at);
+    }
+    this.phases = phases.reboot(this.phases, at, this.shouldBeOn(at));
+    this.nextPowerAt = this.nextPowerChange(at);
+    this.reportStatus(at, sink);
+  }
+
   /** A read-only view for tests and progress displays. */
   inspect(): { phase: MachinePhase; consumables: Readonly<Consumables>; activeFaults: FaultCode[]; consentVersion: number } {
     return { phase: this.phase(this.processedUntil), consumables: { ...this.consumables }, activeFaults: [...this.activeFaults.keys()], consentVersion: this.consentVersion };
   }
 
-  private partlyUsedConsumables(rng: Rng): Consumables {
-    const caps = this.profile.capacities;
-    const full = fullConsumables(caps);
-    return {
-      waterTankMl: Math.round(full.waterTankMl * uniform(rng, 0.4, 1)),
-      beansG: Math.round(full.beansG * uniform(rng, 0.4, 1)),
-      milkMl: Math.round(full.milkMl * uniform(rng, 0.4, 1)),
-      groundsBinCount: intBetween(rng, 0, Math.floor(caps.groundsBin / 2)),
-      cupsUntilDescale: intBetween(rng, Math.ceil(caps.descaleEveryCups / 4), caps.descaleEveryCups),
-    };
+  private shouldBeOn(at: number): boolean {
+    return shouldBeOn(this.profile, at, this.spot.city.utcOffsetHours);
   }
 
-  /** Next customer, by thinning a Poisson process at the profile's peak rate against the rate of the hour. */
+  private nextPowerChange(from: number): number {
+    return nextPowerChange(this.profile, from, this.spot.city.utcOffsetHours, this.phases.rest !== 'off');
+  }
+
+  /** The owner's timer: on at the first hour of use, off after the last; switching on shows in a status report. */
+  private switchPower(at: number, sink: EventSink): void {
+    const on = this.shouldBeOn(at);
+    this.phases = on ? phases.powerOn(this.phases, at) : phases.powerOff(this.phases, at);
+    this.nextPowerAt = nextPowerChange(this.profile, at, this.spot.city.utcOffsetHours, on);
+    if (on) this.reportStatus(at, sink);
+  }
+
   private nextArrival(from: number): number {
-    const peak = peakRate(this.profile);
-    if (peak <= 0) return Infinity;
-    let t = from;
-    for (let i = 0; i < 10_000; i++) {
-      t += exponential(this.behaviour, HOUR_MS / peak);
-      if (this.behaviour.next() * peak < brewRate(this.profile, t, this.spot.city.utcOffsetHours)) return Math.round(t);
-    }
-    return Infinity;
+    return nextArrival(this.behaviour, this.profile, from, this.spot.city.utcOffsetHours);
   }
 
   private startBrew(at: number, sink: EventSink): void {
@@ -185,7 +218,8 @@ export class MachineModel {
       this.nextBrewAt = this.nextArrival(at);
       return;
     }
-    const brew = brewValues(this.behaviour, weighted(this.behaviour, this.profile.recipes));
+    const recipe = weighted(this.behaviour, this.profile.recipes);
+    const brew = brewValues(this.behaviour, recipe, this.recipeSettings[recipe]);
     const shortage = shortageFor(this.consumables, this.profile.capacities, brew);
     if (shortage !== null) {
       this.raiseFault(at, shortage, 'error', sink);
@@ -198,10 +232,16 @@ export class MachineModel {
       this.nextBrewAt = this.nextArrival(at);
       return;
     }
+    const planned = phases.startBrew(this.phases, at, brew);
+    if (planned === null) {
+      this.nextBrewAt = this.nextArrival(at);
+      return;
+    }
     consume(this.consumables, brew);
+    this.phases = planned.state;
     this.pendingBrew = brew;
-    this.brewStartedAt = at;
-    this.brewDoneAt = at + Math.max(1, brew.durationMs);
+    this.brewStartedAt = planned.startAt;
+    this.brewDoneAt = planned.doneAt;
   }
 
   private finishBrew(at: number, sink: EventSink): void {
@@ -219,6 +259,7 @@ export class MachineModel {
   private raiseFault(at: number, code: FaultCode, severity: 'warning' | 'error', sink: EventSink): void {
     if (this.activeFaults.has(code)) return;
     this.activeFaults.set(code, severity);
+    if (severity === 'error') this.phases = phases.fault();
     this.publish('fault', { code, severity, cleared: false }, at, sink);
     const [min, max] = this.profile.serviceDelayMinutes;
     this.serviceAt = Math.min(this.serviceAt, at + Math.round(uniform(this.behaviour, min, max) * MINUTE_MS));
@@ -228,7 +269,9 @@ export class MachineModel {
   /** Someone refills, empties the grounds bin, descales if due; every active fault clears. */
   private serviceVisit(at: number, sink: EventSink): void {
     this.serviceAt = Infinity;
+    const descale = this.consumables.cupsUntilDescale === 0;
     service(this.consumables, this.profile.capacities);
+    this.phases = phases.recover(this.phases, at, descale);
     for (const [code, severity] of this.activeFaults) this.publish('fault', { code, severity, cleared: true }, at, sink);
     this.activeFaults.clear();
     this.reportStatus(at, sink);
@@ -245,7 +288,7 @@ export class MachineModel {
       milkMl: c.milkMl,
       groundsBinCount: c.groundsBinCount,
       cupsUntilDescale: c.cupsUntilDescale,
-      boilerTempC: Math.round(normal(this.sensors, phase === 'off' ? AMBIENT_C : BOILER_C, 0.8) * 10) / 10,
+      boilerTempC: Math.round(normal(this.sensors, phases.boilerTargetC(this.phases, at), 0.8) * 10) / 10,
     }, at, sink);
   }
 
@@ -260,9 +303,8 @@ export class MachineModel {
   }
 
   private phase(at: number): MachinePhase {
-    if (this.blocked()) return 'fault';
-    if (this.pendingBrew !== null) return phaseOfBrew(this.pendingBrew, at - this.brewStartedAt) ?? 'dispensing';
-    return brewRate(this.profile, at, this.spot.city.utcOffsetHours) > 0 ? 'idle' : 'off';
+    this.phases = phases.settle(this.phases, at);
+    return phases.phaseAt(this.phases, at);
   }
 
   private publish<K extends EventKind>(kind: K, body: EventBody<K>, at: number, sink: EventSink): void {

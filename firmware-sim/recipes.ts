@@ -30,9 +30,15 @@ const ABORT_PROBABILITY = 0.015;
 const clamp = (value: number, min: number, max: number): number => Math.min(max, Math.max(min, value));
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
-/** One brew of a recipe: values scatter around the spec; now and then someone cancels half-way. */
-export function brewValues(rng: Rng, recipe: Recipe): BrewBody {
-  const spec = RECIPE_SPECS[recipe];
+/** What an owner may change about a recipe on their machine (the `set-recipe` command). */
+export type RecipeAdjustment = Partial<Pick<RecipeSpec, 'doseG' | 'waterMl' | 'milkMl' | 'waterTempC'>>;
+
+/**
+ * One brew of a recipe: values scatter around the spec, adjusted by the owner's settings; now and
+ * then someone cancels half-way. Settings never change how many random draws a brew takes.
+ */
+export function brewValues(rng: Rng, recipe: Recipe, adjustment?: RecipeAdjustment): BrewBody {
+  const spec = adjustment === undefined ? RECIPE_SPECS[recipe] : { ...RECIPE_SPECS[recipe], ...definedOnly(adjustment) };
   const aborted = chance(rng, ABORT_PROBABILITY);
   const share = aborted ? 0.2 + 0.6 * rng.next() : 1;
   const vary = (mean: number, relSd: number): number => (mean === 0 ? 0 : Math.max(0, normal(rng, mean, mean * relSd)));
@@ -47,3 +53,6 @@ export function brewValues(rng: Rng, recipe: Recipe): BrewBody {
     outcome: aborted ? 'aborted' : 'ok',
   };
 }
+
+const definedOnly = (adjustment: RecipeAdjustment): RecipeAdjustment =>
+  Object.fromEntries(Object.entries(adjustment).filter(([, value]) => value !== undefined));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Recipe } from '../schema/events.ts';
+import { exponential, type Rng } from './random.ts';
 
 export const usageProfileNameSchema = z.enum(['home', 'office', 'cafe']);
 export type UsageProfileName = z.infer<typeof usageProfileNameSchema>;
@@ -87,3 +88,15 @@ export function brewRate(profile: UsageProfile, simMs: number, utcOffsetHours: n
 
 export const peakRate = (profile: UsageProfile): number =>
   Math.max(...profile.weekdayRate) * Math.max(1, profile.weekendFactor);
+
+/** Next customer after `from`, by thinning a Poisson process at the profile's peak rate against the rate of the hour. */
+export function nextArrival(rng: Rng, profile: UsageProfile, from: number, utcOffsetHours: number): number {
+  const peak = peakRate(profile);
+  if (peak <= 0) return Infinity;
+  let t = from;
+  for (let i = 0; i < 10_000; i++) {
+    t += exponential(rng, HOUR_MS / peak);
+    if (rng.next() * peak < brewRate(profile, t, utcOffsetHours)) return Math.round(t);
+  }
+  return Infinity;
+}

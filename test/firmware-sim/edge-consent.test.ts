@@ -75,9 +75,9 @@ describe('edge consent', () => {
   it('never publishes the owner', () => {
     const { model, sink } = runMachine({ usage: 'cafe' }, 48);
     const wire = JSON.stringify(sink.events);
-    expect(wire).not.toContain(model.owner.name);
-    expect(wire).not.toContain(model.owner.email);
-    expect(wire).not.toContain(model.owner.phone);
+    expect(wire).not.toContain(model.owner!.name);
+    expect(wire).not.toContain(model.owner!.email);
+    expect(wire).not.toContain(model.owner!.phone);
   });
 
   it('decides per kind as a pure function', () => {
@@ -97,7 +97,7 @@ describe('leaky firmware', () => {
     const kinds = new Set(sink.events.map((e) => e.kind));
     for (const kind of ['brew', 'payment', 'status', 'location']) expect(kinds).toContain(kind);
     for (const e of sink.events) {
-      expect(e.body).toMatchObject({ ownerName: model.owner.name, ownerEmail: model.owner.email });
+      expect(e.body).toMatchObject({ ownerName: model.owner!.name, ownerEmail: model.owner!.email });
       expect(e.consentVersion).toBe(0);
     }
   });
