@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
+import { faultRatesSchema } from './fault-injection.ts';
 
 export const USAGE = `Usage: npm run sim -- --broker URL [options]
 
@@ -18,6 +19,13 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
   --credentials FILE      use machines from a JSON array of {deviceId, secret, region, profile?, usage?}
   --save-credentials FILE write the self-provisioned machines there (owner-only file mode)
   --connect-concurrency N machines connecting at once (default 50)
+  --offline-buffer N      events each machine keeps while offline; the oldest go first (default 1000)
+  --faults SPEC           inject faults, e.g. drop=0.01,duplicate=0.02,reorder=0.01,delay=0.01,
+                          disconnect=0.001,malformed=0.01,delayMs=200 (rates per event, sum <= 1)
+  --record FILE           record every event sent to FILE (JSON Lines) for a later --replay
+  --replay FILE           replay a recorded run against --broker instead of simulating
+                          (--credentials optional, for brokers that authenticate devices)
+  --replay-pace X         1 = recorded pace (default), 2 = twice as fast, 0 = as fast as acknowledged
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default warn)
   --help                  this text`;
 
@@ -37,9 +45,15 @@ export const cliConfigSchema = z
     credentials: z.string().min(1).optional(),
     saveCredentials: z.string().min(1).optional(),
     connectConcurrency: positiveInt.default(50),
+    offlineBuffer: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
+    faults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(faultRatesSchema.optional()),
+    record: z.string().min(1).optional(),
+    replay: z.string().min(1).optional(),
+    replayPace: z.coerce.number().min(0).max(1_000_000).default(1),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   })
-  .refine((c) => (c.credentials === undefined) !== (c.api === undefined), 'give either --credentials FILE or --api URL (with --token)')
+  .refine((c) => c.replay !== undefined || (c.credentials === undefined) !== (c.api === undefined), 'give either --credentials FILE or --api URL (with --token)')
+  .refine((c) => c.replay === undefined || (c.api === undefined && c.record === undefined), '--replay takes no --api or --record')
   .refine((c) => c.api === undefined || c.token !== undefined, 'self-provisioning needs --token (or BREWTEL_TOKEN)')
   .refine((c) => c.leaky <= (c.machines ?? 10), 'more leaky machines than machines');
 export type CliConfig = z.output<typeof cliConfigSchema>;
@@ -59,6 +73,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         duration: { type: 'string' }, api: { type: 'string' }, token: { type: 'string' }, regions: { type: 'string' },
         leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
         'connect-concurrency': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
+        'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
+        'replay-pace': { type: 'string' },
       },
     }).values;
   } catch (error) {
@@ -71,6 +87,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     saveCredentials: values['save-credentials'],
     connectConcurrency: values['connect-concurrency'],
     logLevel: values['log-level'],
+    offlineBuffer: values['offline-buffer'],
+    replayPace: values['replay-pace'],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -78,4 +96,18 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     return { help: false, error: `${where}${issue?.message ?? 'invalid arguments'}` };
   }
   return { help: false, config: parsed.data };
+}
+
+/** `drop=0.01,delayMs=300` -> `{ drop: 0.01, delayMs: 300 }`; the rates schema judges names and values. */
+function parseFaultSpec(spec: string, ctx: z.RefinementCtx): Record<string, number> {
+  const rates: Record<string, number> = {};
+  for (const part of spec.split(',')) {
+    const [name, value, ...rest] = part.split('=');
+    if (name === undefined || value === undefined || rest.length > 0 || value.trim() === '' || !Number.isFinite(Number(value))) {
+      ctx.addIssue({ code: 'custom', message: `expected name=number pairs, got "${part}"` });
+      return rates;
+    }
+    rates[name.trim()] = Number(value);
+  }
+  return rates;
 }

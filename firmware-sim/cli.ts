@@ -3,12 +3,13 @@
  * that reads argv, the environment or the terminal.
  */
 import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { parseCli, USAGE, type CliConfig } from './cli-args.ts';
 import { startFleet, type Fleet } from './fleet.ts';
 import type { FleetStats } from './fleet-stats.ts';
 import { machineIdentityListSchema, type MachineIdentity } from './fleet-options.ts';
 import { provisionMachines } from './provision.ts';
+import { replayRun } from './replay.ts';
 
 const DEFAULT_MACHINES = 10;
 const PROGRESS_EVERY_MS = 1_000;
@@ -36,11 +37,15 @@ async function main(): Promise<number> {
     wake();
   });
 
+  if (config.replay !== undefined) return replay(config, logger);
   const machines = await loadMachines(config);
   if (interrupted) return 0;
   const started = performance.now();
   fleet = await startFleet(
-    { brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency },
+    {
+      brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency,
+      offlineBufferSize: config.offlineBuffer, faults: config.faults, recordTo: config.record,
+    },
     logger,
   );
   const runningFleet = fleet;
@@ -56,6 +61,18 @@ async function main(): Promise<number> {
   const connectedAtEnd = fleet.stats().connected;
   await fleet.stop();
   printSummary({ ...fleet.stats(), connected: connectedAtEnd }, started, config.speed);
+  return 0;
+}
+
+async function replay(config: CliConfig, logger: Logger): Promise<number> {
+  const started = performance.now();
+  const credentials = config.credentials === undefined ? undefined : machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
+  const result = await replayRun(
+    { brokerUrl: config.broker, file: config.replay!, credentials, pace: config.replayPace, offlineBufferSize: config.offlineBuffer, drainTimeoutMs: 10_000 },
+    logger,
+  );
+  const realS = ((performance.now() - started) / 1000).toFixed(1);
+  process.stdout.write(`\nreplayed ${config.replay} in ${realS} s (pace ${config.replayPace}), skipped lines: ${result.skippedLines}\n${summaryLine(result)}\n`);
   return 0;
 }
 
@@ -96,10 +113,17 @@ function printSummary(stats: FleetStats, started: number, speed: number): void {
       '',
       `ran ${realS} s real, ${simulatedHours(started, speed)} h simulated (x${speed})`,
       `published by kind: ${byKind}`,
-      `machines=${stats.machines} connected=${stats.connected} published=${stats.published} suppressed=${stats.suppressed} failed=${stats.failed} pending=${stats.pending}`,
+      `commands: ${Object.entries(stats.commandOutcomes).map(([outcome, n]) => `${outcome}=${n}`).join(' ')}`,
+      `injected faults: ${Object.entries(stats.injected).map(([fault, n]) => `${fault}=${n}`).join(' ')}`,
+      summaryLine(stats),
       '',
     ].join('\n'),
   );
+}
+
+function summaryLine(stats: FleetStats): string {
+  const { machines, connected, published, suppressed, failed, pending, buffered, dropped } = stats;
+  return `machines=${machines} connected=${connected} published=${published} suppressed=${suppressed} failed=${failed} pending=${pending} buffered=${buffered} dropped=${dropped}`;
 }
 
 main().then(

@@ -6,6 +6,8 @@ import { parseTopic, topics } from '../schema/topics.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
+import { OfflineBuffer } from './offline-buffer.ts';
+import type { RunRecorder } from './run-recording.ts';
 
 export interface DeviceConnectionOptions {
   brokerUrl: string;
@@ -14,8 +16,19 @@ export interface DeviceConnectionOptions {
   counters: FleetCounters;
   logger: Logger;
   onConsent: (record: ConsentRecord) => void;
+  /** A message on one of the device's `cmd/{name}` topics, raw: parsing is the machine's business. */
+  onCommand: (name: string, payload: Buffer) => void;
+  /** Events kept while offline; beyond this the oldest are dropped (and counted). */
+  offlineBufferSize: number;
+  /** Gets every payload as the machine hands it to the link, before any buffering. */
+  recorder?: RunRecorder;
   backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
+}
+
+interface Queued {
+  kind: EventKind;
+  payload: string;
 }
 
 /**
@@ -28,16 +41,22 @@ export class DeviceConnection {
   private readonly client: MqttClient;
   private readonly ackCallbacks: Record<EventKind, PacketCallback>;
   private readonly stateTopic: string;
+  private readonly commandPrefix: string;
+  private readonly offline: OfflineBuffer<Queued>;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private stopping = false;
   private isConnected = false;
   private complainedSinceConnect = false;
   private subscribed = false;
+  /** Set by a reboot: the next reconnect waits this long instead of backing off. */
+  private restartDelayMs: number | null = null;
 
   constructor(private readonly options: DeviceConnectionOptions) {
     const { deviceId, counters } = options;
     this.stateTopic = topics.state(deviceId);
+    this.commandPrefix = topics.command(deviceId, '');
+    this.offline = new OfflineBuffer(options.offlineBufferSize);
     // One callback per kind, made once: the PUBACK path allocates nothing and only bumps counters.
     this.ackCallbacks = Object.fromEntries(
       EVENT_KINDS.map((kind) => [kind, (error?: Error) => (error ? counters.failedOne() : counters.acked(kind))]),
@@ -80,9 +99,81 @@ export class DeviceConnection {
     });
   }
 
+  /** Sends now when connected; otherwise keeps the event for the next connection (store-and-forward). */
   publish(kind: EventKind, envelope: OutgoingEnvelope): void {
+    this.send(kind, JSON.stringify(envelope));
+  }
+
+  /** Sends an already serialised payload, e.g. a replayed or deliberately malformed one. */
+  send(kind: EventKind, payload: string): void {
+    this.options.recorder?.record(this.options.deviceId, kind, payload);
+    if (this.isConnected) {
+      this.transmit(kind, payload);
+      return;
+    }
+    const { counters } = this.options;
+    const dropped = this.offline.push({ kind, payload });
+    counters.buffered += 1 - dropped;
+    counters.dropped += dropped;
+  }
+
+  /** Forgets what waits for a connection (a wipe of local data); returns how many events were discarded. */
+  discardBuffered(): number {
+    const discarded = this.offline.clear();
+    this.options.counters.buffered -= discarded;
+    return discarded;
+  }
+
+  /**
+   * A power cycle: the link drops at once (the broker's will says `offline`) and comes back after
+   * `downMs`. Unacknowledged messages survive in the session stores, as in flash on real firmware.
+   */
+  restart(downMs: number): void {
+    if (this.stopping) return;
+    this.goOffline();
+    if (this.reconnectTimer) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      this.scheduleReconnect(downMs);
+      return;
+    }
+    this.restartDelayMs = downMs;
+    this.client.stream?.destroy();
+  }
+
+  /** Cuts the link without warning, as a flaky network would; the usual backoff brings it back. */
+  dropLink(): void {
+    if (this.stopping || !this.isConnected) return;
+    this.goOffline();
+    this.client.stream?.destroy();
+  }
+
+  /** Subscribing again makes the broker resend the retained record; offline, the next connect does it. */
+  refetchConsent(): void {
+    if (!this.isConnected) {
+      this.subscribed = false;
+      return;
+    }
+    this.client.subscribe(topics.consent(this.options.deviceId), { qos: 1 }, (error) => error && this.complain(error));
+  }
+
+  /** From here on events are buffered, even before the socket reports its close. */
+  private goOffline(): void {
+    if (this.isConnected) this.options.counters.connected--;
+    this.isConnected = false;
+  }
+
+  private transmit(kind: EventKind, payload: string): void {
     this.options.counters.sent();
-    this.client.publish(topics.event(this.options.deviceId, kind), JSON.stringify(envelope), { qos: 1 }, this.ackCallbacks[kind]);
+    this.client.publish(topics.event(this.options.deviceId, kind), payload, { qos: 1 }, this.ackCallbacks[kind]);
+  }
+
+  /** Oldest first, after mqtt.js has resent what was in flight when the link dropped, so order holds. */
+  private flushOffline(): void {
+    for (let item = this.offline.shift(); item !== undefined; item = this.offline.shift()) {
+      this.options.counters.buffered--;
+      this.transmit(item.kind, item.payload);
+    }
   }
 
   /**
@@ -108,6 +199,7 @@ export class DeviceConnection {
     if (!this.isConnected) this.options.counters.connected++;
     this.isConnected = true;
     this.client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
+    this.flushOffline();
     // A resumed session keeps the subscriptions, but a freshly booted device holds no consent record
     // yet: subscribing again makes the broker resend the retained one.
     if (!sessionPresent || !this.subscribed) {
@@ -120,10 +212,14 @@ export class DeviceConnection {
   }
 
   private onClose(): void {
-    if (this.isConnected) this.options.counters.connected--;
-    this.isConnected = false;
+    this.goOffline();
     if (this.stopping || this.reconnectTimer) return;
-    const delay = backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_BACKOFF, Math.random);
+    const delay = this.restartDelayMs ?? backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_BACKOFF, Math.random);
+    this.restartDelayMs = null;
+    this.scheduleReconnect(delay);
+  }
+
+  private scheduleReconnect(delay: number): void {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.stopping) return;
@@ -133,9 +229,10 @@ export class DeviceConnection {
 
   private onMessage(topic: string, payload: Buffer): void {
     const parsed = parseTopic(topic);
-    if (parsed?.type === 'command') {
+    // A topic under cmd/ that breaks the grammar is still a command to refuse (and count), not to ignore.
+    if (parsed?.type === 'command' || (parsed === null && topic.startsWith(this.commandPrefix))) {
       this.options.counters.commands++;
-      this.options.logger.debug({ deviceId: this.options.deviceId, command: parsed.name }, 'command received (not acted on yet)');
+      this.options.onCommand(parsed?.type === 'command' ? parsed.name : '', payload);
       return;
     }
     if (parsed?.type !== 'consent' || payload.length === 0) return;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { regionIdSchema } from '../schema/regions.ts';
+import { faultRatesSchema } from './fault-injection.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
 
@@ -29,6 +30,12 @@ export const fleetOptionsSchema = z.object({
   connectConcurrency: z.int().min(1).max(10_000).default(50),
   /** Simulated epoch ms the clock starts from; defaults to now, so repeated runs never reuse event ids. */
   startAt: z.int().min(0).optional(),
+  /** Events each machine keeps while offline before it drops the oldest. */
+  offlineBufferSize: z.int().min(0).max(1_000_000).default(1_000),
+  /** Records every event to this JSON Lines file (see run-recording.ts). */
+  recordTo: z.string().min(1).optional(),
+  /** Misbehaviour on purpose, for test harnesses; none unless asked for. */
+  faults: faultRatesSchema.optional(),
   /** How long stop() waits for outstanding acknowledgements before closing anyway. */
   drainTimeoutMs: z.int().min(0).default(5_000),
 });

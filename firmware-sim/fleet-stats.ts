@@ -1,4 +1,6 @@
 import { EVENT_KINDS, type EventKind } from '../schema/events.ts';
+import { COMMAND_OUTCOMES, type CommandOutcome } from './command-handler.ts';
+import { INJECTED_FAULTS, type InjectedFault } from './fault-injection.ts';
 
 export interface FleetStats {
   machines: number;
@@ -12,8 +14,16 @@ export interface FleetStats {
   failed: number;
   /** Publishes still waiting for their PUBACK. */
   pending: number;
-  /** Commands received on `cmd/` topics (acknowledged, not yet acted on). */
+  /** Commands received on `cmd/` topics. */
   commands: number;
+  /** What became of them: applied, or refused with a stable code. */
+  commandOutcomes: Record<CommandOutcome, number>;
+  /** Events waiting in offline buffers for a connection. */
+  buffered: number;
+  /** Events an offline buffer dropped (oldest first) because it was full. */
+  dropped: number;
+  /** Faults injected on purpose by a test harness, by kind. */
+  injected: Record<InjectedFault, number>;
 }
 
 const zeroByKind = (): Record<EventKind, number> =>
@@ -32,10 +42,15 @@ export class FleetCounters {
   failed = 0;
   pending = 0;
   commands = 0;
+  readonly commandOutcomes = Object.fromEntries(COMMAND_OUTCOMES.map((o) => [o, 0])) as Record<CommandOutcome, number>;
+  buffered = 0;
+  dropped = 0;
+  readonly injected = Object.fromEntries(INJECTED_FAULTS.map((f) => [f, 0])) as Record<InjectedFault, number>;
   private frozen = false;
   private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
 
-  constructor(private readonly machines: number) {}
+  /** Machines counted in the stats; a replay learns them from the recording as it goes. */
+  constructor(public machines: number) {}
 
   sent(): void {
     this.pending++;
@@ -89,6 +104,10 @@ export class FleetCounters {
       failed: this.failed,
       pending: this.pending,
       commands: this.commands,
+      commandOutcomes: { ...this.commandOutcomes },
+      buffered: this.buffered,
+      dropped: this.dropped,
+      injected: { ...this.injected },
     };
   }
 

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { FleetCounters, type FleetStats } from './fleet-stats.ts';
+import { faultRatesSchema, NO_FAULTS, type FaultRatesInput } from './fault-injection.ts';
 import { fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
 import { MachineRunner } from './machine-runner.ts';
+import { recordRun } from './run-recording.ts';
 import { createScaledClock } from './sim-clock.ts';
 
 export type { FleetOptions, MachineIdentity } from './fleet-options.ts';
@@ -11,6 +13,8 @@ export interface Fleet {
   stats(): FleetStats;
   /** Resolves once at least `count` events were acknowledged by the broker; rejects after `timeoutMs`. */
   whenPublished(count: number, timeoutMs: number): Promise<void>;
+  /** Sets the fault-injection rates of every machine from now on; `{}` turns injection off. */
+  injectFaults(rates: FaultRatesInput): void;
   /** Stops producing, waits (bounded) for outstanding PUBACKs, says `offline`, disconnects. Counts are final afterwards. */
   stop(): Promise<void>;
 }
@@ -26,12 +30,17 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
   const clock = createScaledClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
   const counters = new FleetCounters(opts.machines.length);
   const runners: MachineRunner[] = [];
+  const faults = { rates: opts.faults ?? NO_FAULTS };
+  const recorder = opts.recordTo === undefined ? undefined : recordRun(opts.recordTo);
 
   let next = 0;
   const connectWorker = async (): Promise<void> => {
     for (let index = next++; index < opts.machines.length; index = next++) {
       const identity = opts.machines[index]!;
-      const runner = new MachineRunner({ identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, clock, counters, logger });
+      const runner = new MachineRunner({
+        identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, offlineBufferSize: opts.offlineBufferSize,
+        faults, recorder, clock, counters, logger,
+      });
       runners.push(runner);
       await runner.connection.firstAttempt();
     }
@@ -47,6 +56,7 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
     if (!drained) logger.warn({ pending: counters.pending }, 'stopping with unacknowledged events');
     await Promise.all(runners.map((runner) => runner.connection.stop(GOODBYE_TIMEOUT_MS)));
     counters.freeze();
+    await recorder?.close();
     logger.info(counters.snapshot(), 'fleet stopped');
   };
 
@@ -56,6 +66,9 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
       if (!(await counters.until(() => counters.published >= count, timeoutMs))) {
         throw new Error(`fleet published ${counters.published} of ${count} events within ${timeoutMs} ms`);
       }
+    },
+    injectFaults(rates) {
+      faults.rates = faultRatesSchema.parse(rates);
     },
     stop: () => (stopping ??= stop()),
   };

@@ -1,19 +1,31 @@
 import type { Logger } from 'pino';
 import type { ConsentRecord } from '../schema/consent.ts';
+import { CommandHandler } from './command-handler.ts';
 import { DeviceConnection } from './device-connection.ts';
+import { anyFaults, type FaultRates } from './fault-injection.ts';
+import { FaultyLink } from './faulty-link.ts';
 import type { FleetCounters } from './fleet-stats.ts';
 import type { MachineIdentity } from './fleet-options.ts';
 import { MachineModel, type EventSink } from './machine-model.ts';
+import { createRng, deriveSeed } from './random.ts';
+import type { RunRecorder } from './run-recording.ts';
 import { realDelayUntil, type SimClock } from './sim-clock.ts';
 
 /** Far-off events are re-checked now and then instead of arming a timer beyond setTimeout's range. */
 const MAX_TIMER_MS = 60_000;
+/** A reboot keeps the machine off the network for about ten simulated seconds, within sane real bounds. */
+const REBOOT_SIM_MS = 10_000;
+const REBOOT_REAL_MS: readonly [min: number, max: number] = [20, 10_000];
 
 export interface MachineRunnerOptions {
   identity: MachineIdentity;
   index: number;
   fleetSeed: number;
   brokerUrl: string;
+  offlineBufferSize: number;
+  recorder?: RunRecorder;
+  /** Shared by the whole fleet and read on every event, so rates can change while it runs. */
+  faults: { rates: FaultRates };
   clock: SimClock;
   counters: FleetCounters;
   logger: Logger;
@@ -27,6 +39,8 @@ export class MachineRunner {
   readonly connection: DeviceConnection;
   private readonly model: MachineModel;
   private readonly sink: EventSink;
+  private readonly commands: CommandHandler;
+  private readonly link: FaultyLink;
   private timer: NodeJS.Timeout | null = null;
   private halted = false;
 
@@ -47,10 +61,27 @@ export class MachineRunner {
       secret: identity.secret,
       counters,
       logger: options.logger,
-      onConsent: (record) => this.onConsent(record),
+      offlineBufferSize: options.offlineBufferSize,
+      recorder: options.recorder,
+      onConsent: (record) => this.takeConsent(record),
+      onCommand: (name, payload) => this.onCommand(name, payload),
+    });
+    this.commands = new CommandHandler({
+      applyConsent: (record) => this.takeConsent(record),
+      wipeLocalData: () => this.wipeLocalData(),
+      reboot: () => this.reboot(),
+      setRecipe: (settings) => this.model.setRecipe(settings),
+    });
+    const { faults } = options;
+    this.link = new FaultyLink({
+      connection: this.connection,
+      rates: () => faults.rates,
+      active: () => anyFaults(faults.rates),
+      rng: createRng(deriveSeed(options.fleetSeed, options.index, 'faults')),
+      onInjected: (fault) => counters.injected[fault]++,
     });
     this.sink = {
-      emit: (kind, envelope) => this.connection.publish(kind, envelope),
+      emit: (kind, envelope) => this.link.publish(kind, envelope),
       suppress: () => {
         counters.suppressed++;
       },
@@ -63,15 +94,47 @@ export class MachineRunner {
     this.halted = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.link.flush();
   }
 
-  private onConsent(record: ConsentRecord): void {
-    if (this.halted) return;
+  private takeConsent(record: ConsentRecord): boolean {
+    if (this.halted) return false;
     // What happened before the record arrived is judged by the consent held at the time.
     const now = this.options.clock.now();
     this.model.advance(now, this.sink);
-    if (!this.model.applyConsent(record, now)) return;
+    if (!this.model.applyConsent(record, now)) return false;
     this.options.logger.debug({ deviceId: this.model.deviceId, consentVersion: record.version }, 'consent applied');
+    this.reschedule();
+    return true;
+  }
+
+  private onCommand(name: string, payload: Buffer): void {
+    const { outcome, commandId } = this.commands.handle(name, payload);
+    this.options.counters.commandOutcomes[outcome]++;
+    // The command name comes from the topic grammar and the id from the issuer; neither is personal.
+    const entry = { deviceId: this.model.deviceId, command: name, commandId, outcome };
+    if (outcome === 'applied') this.options.logger.info(entry, 'command applied');
+    else this.options.logger.warn(entry, 'command refused');
+  }
+
+  private wipeLocalData(): void {
+    this.model.advance(this.options.clock.now(), this.sink);
+    this.model.wipeLocalData();
+    this.connection.discardBuffered();
+    // The cloud's ledger is the truth; the device fetches the current record again instead of holding none.
+    this.connection.refetchConsent();
+  }
+
+  private reboot(): void {
+    const { clock } = this.options;
+    const [min, max] = REBOOT_REAL_MS;
+    this.connection.restart(Math.min(max, Math.max(min, REBOOT_SIM_MS / clock.speed)));
+    if (this.halted) return;
+    this.model.reboot(clock.now(), this.sink);
+    this.reschedule();
+  }
+
+  private reschedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.tick();
   }

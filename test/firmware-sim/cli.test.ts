@@ -20,6 +20,15 @@ describe('sim CLI arguments', () => {
     expect(parseCli(['--broker', 'localhost', '--credentials', 'f'], {})).toMatchObject({ error: expect.stringMatching(/^--broker/) });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--speed', '0'], {})).toMatchObject({ error: expect.stringMatching(/^--speed/) });
     expect(parseCli(['--nope'], {})).toMatchObject({ error: expect.stringContaining('nope') });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--faults', 'drop'], {})).toMatchObject({ error: expect.stringMatching(/^--faults/) });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--faults', 'drop=0.7,duplicate=0.7'], {})).toMatchObject({ error: expect.stringMatching(/^--faults/) });
+  });
+
+  it('reads fault rates, the offline buffer and a replay without a machine source', () => {
+    const parsed = parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--faults', 'drop=0.01,delayMs=300', '--offline-buffer', '50'], {});
+    expect(parsed).toMatchObject({ config: { faults: { drop: 0.01, duplicate: 0, delayMs: 300 }, offlineBuffer: 50 } });
+    expect(parseCli(['--broker', 'mqtt://h', '--replay', 'run.jsonl', '--replay-pace', '0'], {})).toMatchObject({ config: { replay: 'run.jsonl', replayPace: 0 } });
+    expect(parseCli(['--broker', 'mqtt://h', '--replay', 'run.jsonl', '--api', 'http://h', '--token', 't'], {})).toMatchObject({ error: expect.stringContaining('--replay') });
   });
 });
 
@@ -40,17 +49,24 @@ describe('npm run sim against a real broker', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs for --duration and ends with a key=value summary', async () => {
+  const runCli = (args: string[]): Promise<string> =>
+    new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', 'firmware-sim/cli.ts', ...args], { timeout: 30_000 }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+
+  it('runs for --duration, records the run, ends with a key=value summary; the recording replays', async () => {
     const credentials = join(dir, 'machines.json');
     const machines = [0, 1].map((i) => ({ deviceId: `cm-cli-${i}`, secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe' }));
     await writeFile(credentials, JSON.stringify(machines));
     const brokerUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const args = ['--import', 'tsx', 'firmware-sim/cli.ts', '--broker', brokerUrl, '--credentials', credentials, '--speed', '3600', '--duration', '1'];
-    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
-      execFile(process.execPath, args, { timeout: 30_000 }, (error, out) => (error ? reject(error) : resolve({ stdout: out }))),
-    );
+    const recording = join(dir, 'run.jsonl');
+    const stdout = await runCli(['--broker', brokerUrl, '--credentials', credentials, '--speed', '3600', '--duration', '1', '--record', recording]);
     const last = stdout.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0$/);
-    expect(Number(/published=(\d+)/.exec(last)![1])).toBeGreaterThan(0);
+    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0$/);
+    const published = Number(/published=(\d+)/.exec(last)![1]);
+    expect(published).toBeGreaterThan(0);
+
+    const replayed = (await runCli(['--broker', brokerUrl, '--replay', recording, '--replay-pace', '0'])).trim().split('\n').at(-1)!;
+    expect(replayed).toBe(`machines=2 connected=0 published=${published} suppressed=0 failed=0 pending=0 buffered=0 dropped=0`);
   });
 });

@@ -1,0 +1,61 @@
+import { parseCommand, type CommandEnvelope, type RecipeSettings } from '../schema/commands.ts';
+import type { ConsentRecord } from '../schema/consent.ts';
+
+/** What became of one command; the codes are stable, they end up in fleet stats and logs. */
+export const COMMAND_OUTCOMES = ['applied', 'duplicate', 'stale', 'command_unknown', 'command_malformed'] as const;
+export type CommandOutcome = (typeof COMMAND_OUTCOMES)[number];
+
+/** What a command can do to a machine; the runner wires it to the model and the connection. */
+export interface CommandTarget {
+  /** False when the record is older than, or the same as, the one held, or is for another device. */
+  applyConsent(record: ConsentRecord): boolean;
+  wipeLocalData(): void;
+  reboot(): void;
+  setRecipe(settings: RecipeSettings): void;
+}
+
+export interface CommandResult {
+  outcome: CommandOutcome;
+  /** Present once the payload parsed: the issuer's id, safe to log (it says nothing about the owner). */
+  commandId?: string;
+}
+
+/** QoS 1 may deliver a command twice; this many recent ids are remembered to act on each only once. */
+const REMEMBERED_IDS = 16;
+
+/**
+ * Turns a `cmd/{name}` message into at most one effect on the machine. Holds only the recent command
+ * ids, allocated on the first command, since most machines in a fleet never get one.
+ */
+export class CommandHandler {
+  private recentIds: string[] | null = null;
+
+  constructor(private readonly target: CommandTarget) {}
+
+  handle(name: string, payload: Uint8Array | string): CommandResult {
+    const parsed = parseCommand(name, payload);
+    if (!parsed.ok) return { outcome: parsed.code };
+    const { command } = parsed;
+    const recent = (this.recentIds ??= []);
+    if (recent.includes(command.id)) return { outcome: 'duplicate', commandId: command.id };
+    recent.push(command.id);
+    if (recent.length > REMEMBERED_IDS) recent.shift();
+    return { outcome: this.apply(command), commandId: command.id };
+  }
+
+  private apply(command: CommandEnvelope): CommandOutcome {
+    switch (command.name) {
+      case 'apply-consent':
+        return this.target.applyConsent(command.args.record) ? 'applied' : 'stale';
+      case 'wipe-local-data':
+        this.target.wipeLocalData();
+        return 'applied';
+      case 'reboot':
+        this.target.reboot();
+        return 'applied';
+      case 'set-recipe':
+        this.target.setRecipe(command.args);
+        return 'applied';
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFleet, type Fleet, type MachineIdentity } from '../../firmware-sim/fleet.ts';
+import type { CommandName } from '../../schema/commands.ts';
+import type { EventEnvelope } from '../../schema/events.ts';
+import { topics } from '../../schema/topics.ts';
+import { startTestBroker, waitFor, type TestBroker } from './aedes-server.ts';
+import { ALL_CONSENT, consentFor, HOUR, MONDAY } from './helpers.ts';
+
+const silent = pino({ level: 'silent' });
+const command = (name: CommandName, args: object, id = randomUUID()): string =>
+  JSON.stringify({ v: 1, id, issuedAt: new Date().toISOString(), args });
+const envelopes = (broker: TestBroker, deviceId: string, from = 0): EventEnvelope[] =>
+  broker.events.slice(from).filter((e) => e.deviceId === deviceId).map((e) => JSON.parse(e.payload) as EventEnvelope);
+
+describe('commands on cmd/{name}, answered by the machine over a real broker', () => {
+  let broker: TestBroker | undefined;
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    await broker?.close();
+    fleet = undefined;
+    broker = undefined;
+  });
+
+  /** One machine in a European cafe at 06:30 UTC: open, busy, and not due to switch off for hours. */
+  async function oneMachine(suffix: string, identity: Partial<MachineIdentity> = {}): Promise<{ b: TestBroker; f: Fleet; deviceId: string }> {
+    const b = await startTestBroker();
+    broker = b;
+    const deviceId = `cm-cmd-${suffix}-${process.pid}`;
+    await b.publish(topics.consent(deviceId), JSON.stringify(consentFor(deviceId, ALL_CONSENT)), true);
+    const f = await startFleet(
+      { brokerUrl: b.url, machines: [{ deviceId, secret: 'x', region: 'eu', usage: 'cafe', ...identity }], seed: 9, speed: 3_600, startAt: MONDAY + 6.5 * HOUR },
+      silent,
+    );
+    fleet = f;
+    await waitFor(() => b.listening.has(deviceId), 10_000, 'command subscription');
+    await f.whenPublished(5, 10_000);
+    return { b, f, deviceId };
+  }
+
+  it('set-recipe changes how the machine brews that recipe from then on', async () => {
+    const { b, f, deviceId } = await oneMachine('recipe');
+    const espressoDoses = (from: number): number[] =>
+      envelopes(b, deviceId, from).flatMap((e) => (e.kind === 'brew' && e.body.recipe === 'espresso' && e.body.outcome === 'ok' ? [e.body.doseG] : []));
+    await b.publish(topics.command(deviceId, 'set-recipe'), command('set-recipe', { recipe: 'espresso', doseG: 27 }));
+    await waitFor(() => f.stats().commandOutcomes.applied === 1, 10_000, 'command applied');
+    const mark = b.events.length;
+    await waitFor(() => espressoDoses(mark).length >= 8, 20_000, 'espressos after the change');
+    // One brew may have started before the command landed; every later one is dosed around 27 g.
+    expect(espressoDoses(mark).slice(1).every((dose) => dose >= 23)).toBe(true);
+    const after = espressoDoses(mark).slice(1);
+    expect(after.reduce((a, b) => a + b, 0) / after.length).toBeGreaterThan(25);
+  });
+
+  it('reboot takes the machine off the network and back, heating up again', async () => {
+    const { b, f, deviceId } = await oneMachine('reboot');
+    const mark = b.events.length;
+    await b.publish(topics.command(deviceId, 'reboot'), command('reboot', {}));
+    await waitFor(() => (b.connects.get(deviceId) ?? 0) >= 2 && f.stats().connected === 1, 10_000, 'reconnect after reboot');
+    await waitFor(() => envelopes(b, deviceId, mark).some((e) => e.kind === 'status' && e.body.phase === 'heating'), 10_000, 'heating status');
+    expect(f.stats().commandOutcomes.applied).toBe(1);
+    const seqs = envelopes(b, deviceId).map((e) => e.seq);
+    // Sequence numbers carry on across the reboot; nothing starts again from zero.
+    expect(seqs.filter((s) => s === 0)).toHaveLength(1);
+  });
+
+  it('apply-consent takes a newer record at once; stale, repeated, malformed and unknown commands are refused and counted', async () => {
+    const { b, f, deviceId } = await oneMachine('consent');
+    const record = consentFor(deviceId, { ...ALL_CONSENT, location: 'none', payment: false }, 2);
+    const id = randomUUID();
+    await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record }, id));
+    await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record }, id));
+    await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record: consentFor(deviceId, ALL_CONSENT, 1) }));
+    await b.publish(topics.command(deviceId, 'set-recipe'), '{"v":1,"args":');
+    await b.publish(topics.command(deviceId, 'set-recipe'), command('set-recipe', { recipe: 'espresso', doseG: 99 }));
+    await b.publish(topics.command(deviceId, 'self-destruct'), command('reboot', {}));
+    await waitFor(() => f.stats().commands === 6, 10_000, 'all commands received');
+    expect(f.stats().commandOutcomes).toEqual({ applied: 1, duplicate: 1, stale: 1, command_unknown: 1, command_malformed: 2 });
+    const mark = b.events.length;
+    await waitFor(() => envelopes(b, deviceId, mark).length >= 30, 10_000, 'events after the change');
+    const later = envelopes(b, deviceId, mark).slice(5);
+    expect(later.every((e) => e.consentVersion === 2)).toBe(true);
+    expect(later.some((e) => e.kind === 'location' || e.kind === 'payment')).toBe(false);
+  });
+
+  it('wipe-local-data erases the owner: even the leaky firmware has nothing left to leak', async () => {
+    const { b, f, deviceId } = await oneMachine('wipe', { profile: 'leaky' });
+    expect(envelopes(b, deviceId).some((e) => 'ownerName' in e.body)).toBe(true);
+    await b.publish(topics.command(deviceId, 'wipe-local-data'), command('wipe-local-data', {}));
+    await waitFor(() => f.stats().commandOutcomes.applied === 1, 10_000, 'command applied');
+    const mark = b.events.length;
+    await waitFor(() => envelopes(b, deviceId, mark).length >= 30, 10_000, 'events after the wipe');
+    const later = envelopes(b, deviceId, mark).slice(5);
+    expect(later.some((e) => 'ownerName' in e.body || 'cardHolder' in e.body)).toBe(false);
+  });
+});
