@@ -5,6 +5,7 @@ import { ConsentService } from './consent/consent-service.ts';
 import { mqttConsentPublisher, type ConsentPublisher } from './consent/publisher.ts';
 import { republishConsents } from './consent/republish.ts';
 import { DirectoryCache } from './devices/directory-cache.ts';
+import { LiveFeed } from './dashboard/live-feed.ts';
 import { buildApp } from './http/app.ts';
 import type { TokenGrant } from './http/auth.ts';
 import { DeviceStates } from './ingest/device-states.ts';
@@ -60,6 +61,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const stats = new IngestStats(config.regions, metrics);
   const directory = new DirectoryCache(stores.directory);
   const deviceStates = new DeviceStates();
+  const liveFeed = new LiveFeed(async (deviceId) => (await directory.lookup(deviceId))?.region ?? null, logger.child({ component: 'dashboard' }));
 
   const ingestLogger = logger.child({ component: 'ingest' });
   let ingest: Ingest | undefined;
@@ -89,6 +91,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     metrics,
     deviceStates,
     grants: tokenGrants(config),
+    liveFeed,
     mqttConnected: () => source?.connected() ?? false,
     storeWritable: (region) => ingest?.storeWritable(region) ?? true,
   }, logger.child({ component: 'http' }));
@@ -108,6 +111,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   ingest = createIngest({
     config: config.ingest, stores, directory, consent, stats, metrics, logger: ingestLogger,
     redeliver: () => source?.reconnect(),
+    committed: liveFeed,
   });
   const running = ingest;
   ingestHandle = (message) => running.handle(message);

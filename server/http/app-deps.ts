@@ -1,5 +1,6 @@
 import type { ConsentService } from '../consent/consent-service.ts';
 import type { ServerConfig } from '../config.ts';
+import type { LiveFeed } from '../dashboard/live-feed.ts';
 import type { DirectoryCache } from '../devices/directory-cache.ts';
 import type { DeviceStates } from '../ingest/device-states.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -15,6 +16,8 @@ export interface AppDeps {
   metrics: Metrics;
   deviceStates: DeviceStates;
   grants: readonly TokenGrant[];
+  /** Rows ingest committed, for the dashboard's live stream and region panels. */
+  liveFeed: LiveFeed;
   mqttConnected(): boolean;
   /** False while ingest's writes to the region's store fail (a store can answer a ping yet refuse writes). */
   storeWritable(region: string): boolean;

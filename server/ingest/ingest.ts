@@ -32,6 +32,8 @@ export interface IngestDeps {
   logger: Logger;
   /** Asks the source for the messages a backlogged region turned away (they wait unacknowledged at the broker). */
   redeliver?(): void;
+  /** Told of rows after their batch committed (the dashboard's live feed); never of uncommitted ones. */
+  committed?: { eventsCommitted(region: RegionId, rows: readonly EventRow[]): void; refusalsCommitted(region: RegionId, rows: readonly RefusalRow[]): void };
 }
 
 /** Source-independent ingest: a message in, a committed row or a recorded refusal out. */
@@ -76,6 +78,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       flush: async (rows) => {
         stats.stored(region, await store.insertEvents(rows));
         failing.delete(`events:${region}`);
+        deps.committed?.eventsCommitted(region, rows);
       },
       observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'events' }, seconds),
     }));
@@ -85,6 +88,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       flush: async (rows) => {
         await store.insertRefusals(rows);
         failing.delete(`refusals:${region}`);
+        deps.committed?.refusalsCommitted(region, rows);
       },
       observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'refusals' }, seconds),
     }));

@@ -21,6 +21,7 @@ import { openStores } from '../../../server/store/open-stores.ts';
 import type { Stores } from '../../../server/store/types.ts';
 import { startAedes } from './aedes-broker.ts';
 import { eventOf } from './helpers.ts';
+import { LiveFeed } from '../../../server/dashboard/live-feed.ts';
 
 const logger = pino({ level: 'silent' });
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -56,6 +57,7 @@ beforeAll(async () => {
     consent,
     metrics,
     deviceStates: new DeviceStates(),
+    liveFeed: new LiveFeed(async (id) => (await directory.lookup(id))?.region ?? null, logger),
     grants: [
       { token: ADMIN, role: 'admin', subject: 'admin' },
       { token: BROKER, role: 'broker', subject: 'broker' },

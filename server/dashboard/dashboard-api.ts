@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { storedEventSchema } from '../../schema/api.ts';
+import { consentRecordSchema } from '../../schema/consent.ts';
+import { eventKindSchema, locationBodySchema, statusBodySchema } from '../../schema/events.ts';
+import { deviceIdSchema } from '../../schema/ids.ts';
+import { regionIdSchema } from '../../schema/regions.ts';
+import { deviceStateSchema } from '../../schema/topics.ts';
+
+/**
+ * The dashboard's HTTP contract. It lives beside the dashboard, not in schema/, because only this
+ * server's own page reads it; the page imports these types (type-only, so no zod in the bundle).
+ */
+
+export const sessionResponseSchema = z.object({
+  role: z.string(),
+  subject: z.string(),
+  /** Regions this token may see; the server filters every dashboard answer to them. */
+  regions: z.array(regionIdSchema),
+  /** Whether event bodies are shown to this role in the stream and on device pages. */
+  bodies: z.boolean(),
+  canChangeConsent: z.boolean(),
+  kinds: z.array(eventKindSchema),
+});
+export type SessionResponse = z.infer<typeof sessionResponseSchema>;
+
+export const fleetLocationSchema = locationBodySchema.extend({ at: z.iso.datetime() });
+export const fleetConsumablesSchema = statusBodySchema.extend({ at: z.iso.datetime() });
+
+export const fleetDeviceSchema = z.object({
+  id: deviceIdSchema,
+  region: regionIdSchema,
+  state: deviceStateSchema.nullable(),
+  consent: consentRecordSchema.nullable(),
+  /** The last stored fix, reduced to the precision the current consent allows; null when none may be shown. */
+  location: fleetLocationSchema.nullable(),
+  consumables: fleetConsumablesSchema.nullable(),
+});
+export type FleetDevice = z.infer<typeof fleetDeviceSchema>;
+
+export const fleetResponseSchema = z.object({ devices: z.array(fleetDeviceSchema) });
+export type FleetResponse = z.infer<typeof fleetResponseSchema>;
+
+/** Bodies are left out for roles that may not see them. */
+export const dashboardEventSchema = storedEventSchema.extend({ body: storedEventSchema.shape.body.optional() });
+export type DashboardEvent = z.infer<typeof dashboardEventSchema>;
+
+export const fleetDeviceDetailSchema = fleetDeviceSchema.extend({ recent: z.array(dashboardEventSchema) });
+export type FleetDeviceDetail = z.infer<typeof fleetDeviceDetailSchema>;
+
+export const rateSampleSchema = z.object({ t: z.int(), stored: z.int(), refused: z.int() });
+export type RateSample = z.infer<typeof rateSampleSchema>;
+
+export const regionPanelSchema = z.object({
+  region: regionIdSchema,
+  /** Totals read from the region's store. */
+  stored: z.int(),
+  refused: z.int(),
+  /** Since this server started, from committed rows. */
+  storedByKind: z.record(z.string(), z.int()),
+  refusedByReason: z.record(z.string(), z.int()),
+  /** Committed events whose device's home region is not this store's: must stay zero. */
+  residencyViolations: z.int(),
+  /** Committed per second over the last minute, oldest first. */
+  perSecond: z.array(rateSampleSchema),
+  since: z.iso.datetime(),
+});
+export type RegionPanel = z.infer<typeof regionPanelSchema>;
+
+export const regionPanelsResponseSchema = z.object({ regions: z.array(regionPanelSchema) });
+export type RegionPanelsResponse = z.infer<typeof regionPanelsResponseSchema>;
+
+export const streamQuerySchema = z.object({
+  region: regionIdSchema.optional(),
+  kind: eventKindSchema.optional(),
+  device: deviceIdSchema.optional(),
+});
+export type StreamFilter = z.infer<typeof streamQuerySchema>;
+
+/** One server-sent event's data; the SSE `event:` field carries `type`. */
+export const streamStoredSchema = z.object({
+  type: z.literal('stored'),
+  region: regionIdSchema,
+  id: z.string(),
+  deviceId: z.string(),
+  kind: eventKindSchema,
+  ts: z.iso.datetime(),
+  receivedAt: z.iso.datetime(),
+  body: z.record(z.string(), z.unknown()).optional(),
+});
+export const streamRefusedSchema = z.object({
+  type: z.literal('refused'),
+  region: regionIdSchema,
+  reason: z.string(),
+  deviceId: z.string().nullable(),
+  kind: z.string().nullable(),
+  at: z.iso.datetime(),
+});
+export const streamTickSchema = z.object({
+  type: z.literal('tick'),
+  at: z.iso.datetime(),
+  /** Rows committed in the last whole second, per visible region. */
+  regions: z.record(z.string(), z.object({ stored: z.int(), refused: z.int() })),
+});
+export type StreamStored = z.infer<typeof streamStoredSchema>;
+export type StreamRefused = z.infer<typeof streamRefusedSchema>;
+export type StreamTick = z.infer<typeof streamTickSchema>;
+export type StreamMessage = StreamStored | StreamRefused | StreamTick;
