@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
+import { tokenConfigSchema } from '../server/config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -21,6 +22,8 @@ export const launcherConfigSchema = z.object({
   /** Simulated time runs this many times faster than real time (360: an hour every 10 s). */
   speed: z.coerce.number().positive().max(10_000_000).default(360),
   adminToken: z.string().min(16).optional(),
+  /** Operator, auditor and further admin tokens (`--token`, BREWTEL_TOKENS). */
+  tokens: z.array(tokenConfigSchema).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
 })
   .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
@@ -41,5 +44,6 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   seed: '--seed',
   speed: '--speed',
   adminToken: 'BREWTEL_ADMIN_TOKEN',
+  tokens: '--token',
   logLevel: '--log-level',
 };

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseTokenSpec, type TokenConfig } from '../server/config.ts';
 import { launcherConfigSchema, FLAG_OF_FIELD, type LauncherConfig } from './config.ts';
 
 export const USAGE = `Usage: npm start -- [options]
@@ -17,15 +18,17 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --seed N            fleet seed: same seed, same machines (default 1)
   --speed X           simulated time speed-up (default 360: an hour every 10 s)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default warn)
+  --token SPEC        another API token, repeatable: operator:REGION:TOKEN, auditor:TOKEN or admin:TOKEN
   -h, --help          this text
 
-Environment: BREWTEL_ADMIN_TOKEN sets the admin API token (otherwise one is generated and printed).`;
+Environment: BREWTEL_ADMIN_TOKEN sets the admin API token (otherwise one is generated and printed);
+BREWTEL_TOKENS adds tokens like --token, comma-separated.`;
 
 export type FlagResult = { help: true } | { help: false; config: LauncherConfig } | { help: false; error: string };
 
 /** The edge: argv and env in, one validated config (or a one-line error naming the flag) out. */
 export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessEnv): FlagResult {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -44,6 +47,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
         seed: { type: 'string' },
         speed: { type: 'string' },
         'log-level': { type: 'string' },
+        token: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -51,6 +55,13 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
     return { help: false, error: (error as Error).message };
   }
   if (values.help) return { help: true };
+  const specs = [...(Array.isArray(values.token) ? values.token : []), ...(env.BREWTEL_TOKENS ? env.BREWTEL_TOKENS.split(',') : [])];
+  let tokens: TokenConfig[];
+  try {
+    tokens = specs.map((spec) => parseTokenSpec(spec.trim()));
+  } catch (error) {
+    return { help: false, error: `--token: ${(error as Error).message}` };
+  }
   const wsPort = values['ws-port'];
   const raw = {
     machines: values.machines,
@@ -66,6 +77,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
     speed: values.speed,
     logLevel: values['log-level'],
     adminToken: env.BREWTEL_ADMIN_TOKEN || undefined,
+    tokens,
   };
   const parsed = launcherConfigSchema.safeParse(raw);
   if (parsed.success) return { help: false, config: parsed.data };

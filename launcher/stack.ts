@@ -52,6 +52,7 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
         http: { host: config.host, port: config.httpPort },
         adminToken,
         brokerToken,
+        tokens: config.tokens,
         logLevel: config.logLevel,
       }),
       logger.child({ room: 'server' }),

@@ -25,6 +25,37 @@ export const mqttConfigSchema = z.object({
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;
 export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
 
+/** API roles. A broker token is configured on its own (brokerToken); the others come from `tokens`. */
+export const ROLES = ['admin', 'operator', 'auditor', 'broker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * An extra bearer token. An operator is bound to one region (it cannot read or change another's
+ * data); admins and auditors see every region. `subject` names the holder in the audit log.
+ */
+export const tokenConfigSchema = z
+  .object({
+    token: z.string().min(16),
+    role: z.enum(['admin', 'operator', 'auditor']),
+    region: regionIdSchema.optional(),
+    subject: z.string().min(1).max(64).optional(),
+  })
+  .refine((t) => (t.role === 'operator') === (t.region !== undefined), {
+    message: 'an operator token needs a region, and only an operator token may have one',
+    path: ['region'],
+  });
+export type TokenConfig = z.infer<typeof tokenConfigSchema>;
+
+/** The edge's spelling of a token: `ROLE:TOKEN` or `operator:REGION:TOKEN` (flags, env lists). */
+export function parseTokenSpec(spec: string): TokenConfig {
+  const parts = spec.split(':');
+  const [role, region, token] = parts.length === 3 ? parts : [parts[0], undefined, parts[1]];
+  if (parts.length < 2 || parts.length > 3) throw new Error('a token is ROLE:TOKEN or operator:REGION:TOKEN');
+  const parsed = tokenConfigSchema.safeParse(region === undefined ? { role, token } : { role, region, token });
+  if (!parsed.success) throw new Error(`token ${role ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
 /**
  * The server's one configuration object, validated at the edge (flags and env are read only in
  * main.ts) and passed down explicitly.
@@ -50,6 +81,8 @@ export const serverConfigSchema = z
     adminToken: z.string().min(16),
     /** Bearer token the broker presents when it asks whether a device secret is valid. */
     brokerToken: z.string().min(16),
+    /** More tokens: operators (one region each), auditors, further admins. */
+    tokens: z.array(tokenConfigSchema).default([]),
     ingest: z
       .object({
         /** Most events written in one transaction. */
@@ -83,6 +116,10 @@ export const serverConfigSchema = z
   .refine((c) => Object.keys(c.stores).every((r) => c.regions.includes(r)), {
     message: 'every store URL must belong to a configured region',
     path: ['stores'],
+  })
+  .refine((c) => c.tokens.every((t) => t.region === undefined || c.regions.includes(t.region)), {
+    message: "an operator token's region must be a configured region",
+    path: ['tokens'],
   });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;

@@ -5,14 +5,15 @@
  *   --store REGION=URL (repeatable; file:… or postgresql://…) --directory-url URL
  *   --mqtt-url URL --mqtt-username U --mqtt-password P --mqtt-client-id ID --log-level L
  *   --mqtt-share-group G (take events through $share/G/…, for several server processes on one broker)
- * Environment: BREWTEL_ADMIN_TOKEN, BREWTEL_BROKER_TOKEN, BREWTEL_MQTT_URL, BREWTEL_MQTT_USERNAME,
+ *   --token operator:REGION:TOKEN | auditor:TOKEN | admin:TOKEN (repeatable; also BREWTEL_TOKENS, comma-separated)
+ * Environment: BREWTEL_ADMIN_TOKEN, BREWTEL_TOKENS, BREWTEL_BROKER_TOKEN, BREWTEL_MQTT_URL, BREWTEL_MQTT_USERNAME,
  * BREWTEL_MQTT_PASSWORD. Tokens that are not set are generated and printed once.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { z } from 'zod';
-import { serverConfigSchema, type ServerConfigInput } from './config.ts';
+import { parseTokenSpec, serverConfigSchema, type ServerConfigInput } from './config.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { startServer } from './server.ts';
 
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     'mqtt-client-id': { type: 'string' },
     'mqtt-share-group': { type: 'string' },
     'log-level': { type: 'string' },
+    token: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -71,6 +73,7 @@ function buildConfig(): ServerConfigInput {
     },
     adminToken: tokenFromEnv('BREWTEL_ADMIN_TOKEN'),
     brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),
+    tokens: [...values.token, ...(process.env.BREWTEL_TOKENS ?? '').split(',').filter(Boolean)].map((spec) => parseTokenSpec(spec.trim())),
     ...(values['log-level'] ? { logLevel: values['log-level'] as ServerConfigInput['logLevel'] } : {}),
   };
 }

@@ -7,7 +7,7 @@ import { republishConsents } from './consent/republish.ts';
 import { DirectoryCache } from './devices/directory-cache.ts';
 import { LiveFeed } from './dashboard/live-feed.ts';
 import { buildApp } from './http/app.ts';
-import type { TokenGrant } from './http/auth.ts';
+import { grantsOf } from './http/auth.ts';
 import { DeviceStates } from './ingest/device-states.ts';
 import { createIngest, type Ingest } from './ingest/ingest.ts';
 import type { IngestMessage } from './ingest/message.ts';
@@ -33,13 +33,6 @@ export interface RunningServer {
   whenIngestReady(): Promise<void>;
   stats(): ServerStats;
   close(): Promise<void>;
-}
-
-function tokenGrants(config: ServerConfig): TokenGrant[] {
-  return [
-    { token: config.adminToken, role: 'admin', subject: 'admin' },
-    { token: config.brokerToken, role: 'broker', subject: 'broker' },
-  ];
 }
 
 function isAddressInUse(err: unknown): boolean {
@@ -90,7 +83,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     consent,
     metrics,
     deviceStates,
-    grants: tokenGrants(config),
+    grants: grantsOf(config),
     liveFeed,
     mqttConnected: () => source?.connected() ?? false,
     storeWritable: (region) => ingest?.storeWritable(region) ?? true,

@@ -1,22 +1,42 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { HttpError } from './errors.ts';
+import type { RegionId } from '../../schema/regions.ts';
+import type { Role, ServerConfig } from '../config.ts';
 
-export const ROLES = ['admin', 'broker'] as const;
-export type Role = (typeof ROLES)[number];
+/** Roles are defined with the token configuration; routes and the dashboard name them from here. */
+export type { Role };
+import { HttpError } from './errors.ts';
 
 /** A bearer token, who holds it and what it may do. */
 export interface TokenGrant {
   token: string;
   role: Role;
-  /** Recorded as the actor of changes made with this token (consent ledger, later the audit log). */
+  /** Recorded as the actor of changes made with this token (consent ledger, audit log). */
   subject: string;
+  /** Operators only: the one region whose data they may see and change. */
+  region?: RegionId;
 }
 
 export interface Principal {
   role: Role;
   subject: string;
+  region?: RegionId;
 }
+
+/** Every token the configuration knows: the admin and broker tokens plus `tokens`. */
+export function grantsOf(config: Pick<ServerConfig, 'adminToken' | 'brokerToken' | 'tokens'>): TokenGrant[] {
+  return [
+    { token: config.adminToken, role: 'admin', subject: 'admin' },
+    { token: config.brokerToken, role: 'broker', subject: 'broker' },
+    ...config.tokens.map((t, i): TokenGrant => {
+      const subject = t.subject ?? `${t.role}${t.region === undefined ? '' : `-${t.region}`}-${i + 1}`;
+      return t.region === undefined ? { token: t.token, role: t.role, subject } : { token: t.token, role: t.role, subject, region: t.region };
+    }),
+  ];
+}
+
+/** Told once per token and process start (the operator login the audit log records). */
+export type OnFirstUse = (principal: Principal) => void;
 
 /** What a route requires: anyone, or a bearer token with one of these roles. */
 export type Access = 'public' | { roles: readonly Role[] };
@@ -51,8 +71,12 @@ function bearer(request: FastifyRequest): string | null {
  * Every route declares `config.access`; routes under /api/ without one make the app fail to start
  * (deny by default). Missing or unknown token: 401; known token, wrong role: 403.
  */
-export function installAuth(app: FastifyInstance, grants: readonly TokenGrant[]): void {
-  const known = grants.map((g) => ({ digest: digest(g.token), principal: { role: g.role, subject: g.subject } }));
+export function installAuth(app: FastifyInstance, grants: readonly TokenGrant[], onFirstUse: OnFirstUse = () => undefined): void {
+  const known = grants.map((g) => ({
+    digest: digest(g.token),
+    principal: g.region === undefined ? { role: g.role, subject: g.subject } : { role: g.role, subject: g.subject, region: g.region },
+  }));
+  const used = new Set<Principal>();
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
     const access = route.config?.access;
@@ -68,6 +92,10 @@ export function installAuth(app: FastifyInstance, grants: readonly TokenGrant[])
       if (!principal) throw new HttpError('UNAUTHORIZED', 'the bearer token is not valid');
       if (!access.roles.includes(principal.role)) throw new HttpError('FORBIDDEN', `this route needs the ${access.roles.join(' or ')} role`);
       request.principal = principal;
+      if (!used.has(principal)) {
+        used.add(principal);
+        onFirstUse(principal);
+      }
     };
     const existing = route.onRequest;
     route.onRequest = existing === undefined ? [check] : [check, ...(Array.isArray(existing) ? existing : [existing])];
@@ -78,4 +106,19 @@ export function installAuth(app: FastifyInstance, grants: readonly TokenGrant[])
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new HttpError('UNAUTHORIZED', 'a bearer token is required');
   return request.principal;
+}
+
+/**
+ * A regional operator may act only on its own region; every other role is not bound to one. A
+ * cross-region attempt is refused with its own code, so clients can tell it from a missing role.
+ */
+export function assertRegion(principal: Principal, region: RegionId): void {
+  if (principal.region !== undefined && principal.region !== region) {
+    throw new HttpError('REGION_FORBIDDEN', `this token may act on region ${principal.region} only`);
+  }
+}
+
+/** The regions a principal may see: its own for an operator, all configured ones otherwise. */
+export function visibleRegions(principal: Principal, regions: readonly RegionId[]): RegionId[] {
+  return principal.region === undefined ? [...regions] : regions.filter((r) => r === principal.region);
 }

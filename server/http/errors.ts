@@ -11,6 +11,8 @@ export const ERRORS = {
   UNAUTHORIZED: 401,
   DEVICE_AUTH_FAILED: 401,
   FORBIDDEN: 403,
+  /** A regional operator asked for another region's data. */
+  REGION_FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
@@ -38,7 +40,7 @@ export class HttpError extends Error {
 /** The code a framework-raised 4xx gets when it carries no code of ours. */
 export function codeForStatus(statusCode: number): ErrorCode {
   const match = (Object.entries(ERRORS) as [ErrorCode, number][]).find(([code, status]) =>
-    status === statusCode && code !== 'VALIDATION_FAILED' && code !== 'UNKNOWN_REGION' && code !== 'DEVICE_AUTH_FAILED');
+    status === statusCode && code !== 'VALIDATION_FAILED' && code !== 'UNKNOWN_REGION' && code !== 'DEVICE_AUTH_FAILED' && code !== 'REGION_FORBIDDEN');
   return match ? match[0] : statusCode >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
 }
 

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   deviceEventsQuerySchema,
@@ -16,10 +17,11 @@ import { toConsentRecord } from '../../consent/publisher.ts';
 import { provisionDevice } from '../../devices/provision.ts';
 import type { DirectoryEntry, EventRow, RegionStore } from '../../store/types.ts';
 import type { AppDeps } from '../app-deps.ts';
-import { principalOf } from '../auth.ts';
+import { assertRegion, principalOf } from '../auth.ts';
 import { fromStore, HttpError } from '../errors.ts';
 
-const admin = { access: { roles: ['admin'] } } as const;
+/** Admins act on every region, operators on their own (checked per request with assertRegion). */
+const staff = { access: { roles: ['admin', 'operator'] } } as const;
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema };
 
 /** The detail view: the summary plus the consent in force (composed from schema/, not redefined). */
@@ -48,38 +50,42 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     if (!store) throw new HttpError('UNKNOWN_REGION', `region ${region} is not configured here`);
     return store;
   }
-  async function device(id: string): Promise<DirectoryEntry> {
+  /** The device, if this principal may see its region (an operator of another region gets 403). */
+  async function device(request: FastifyRequest, id: string): Promise<DirectoryEntry> {
     const entry = await fromStore(deps.directory.lookup(id));
     if (!entry) throw new HttpError('NOT_FOUND', `no device ${id}`);
+    assertRegion(principalOf(request), entry.region);
     return entry;
   }
 
   app.post('/api/v1/devices', {
-    config: admin,
+    config: staff,
     schema: {
       summary: 'Provision a device in a home region; the secret is shown only in this answer',
       body: provisionDeviceRequestSchema,
       response: { 201: provisionDeviceResponseSchema, ...errors },
     },
   }, async (request, reply) => {
+    assertRegion(principalOf(request), request.body.region);
     const store = regionStore(request.body.region);
     const created = await fromStore(provisionDevice(deps, store, request.body, principalOf(request).subject));
     return reply.code(201).send(created);
   });
 
   app.get('/api/v1/devices', {
-    config: admin,
+    config: staff,
     schema: { summary: 'Every device with its home region', response: { 200: deviceListResponseSchema, ...errors } },
-  }, async () => {
-    const entries = await fromStore(deps.directory.directory.list());
+  }, async (request) => {
+    const { region } = principalOf(request);
+    const entries = (await fromStore(deps.directory.directory.list())).filter((e) => region === undefined || e.region === region);
     return { devices: entries.map((e) => ({ id: e.deviceId, region: e.region, createdAt: e.createdAt.toISOString() })) };
   });
 
   app.get('/api/v1/devices/:id', {
-    config: admin,
+    config: staff,
     schema: { summary: 'One device, its current consent and its last known connection state', params: deviceIdParamsSchema, response: { 200: deviceDetailSchema, ...errors } },
   }, async (request) => {
-    const entry = await device(request.params.id);
+    const entry = await device(request, request.params.id);
     const current = await fromStore(deps.consent.current(entry.deviceId, entry.region));
     return {
       id: entry.deviceId,
@@ -91,7 +97,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
   });
 
   app.get('/api/v1/devices/:id/events', {
-    config: admin,
+    config: staff,
     schema: {
       summary: "A device's stored events, newest first, read from its home-region store only",
       params: deviceIdParamsSchema,
@@ -99,14 +105,14 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       response: { 200: deviceEventsResponseSchema, ...errors },
     },
   }, async (request) => {
-    const entry = await device(request.params.id);
+    const entry = await device(request, request.params.id);
     const query = request.query.kind ? { kind: request.query.kind, limit: request.query.limit } : { limit: request.query.limit };
     const rows = await fromStore(regionStore(entry.region).listEvents(entry.deviceId, query));
     return { deviceId: entry.deviceId, region: entry.region, events: rows.map(toStoredEvent) };
   });
 
   app.put('/api/v1/devices/:id/consent', {
-    config: admin,
+    config: staff,
     schema: {
       summary: 'Record a new consent version; it is pushed to the device and enforced by ingest at once',
       params: deviceIdParamsSchema,
@@ -114,7 +120,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       response: { 200: consentRecordSchema, ...errors },
     },
   }, async (request) => {
-    const entry = await device(request.params.id);
+    const entry = await device(request, request.params.id);
     regionStore(entry.region);
     return fromStore(deps.consent.change({
       deviceId: entry.deviceId,
