@@ -1,0 +1,116 @@
+/**
+ * The fuzz oracle: the rules of README.md and DESIGN.md written down a second time, on purpose
+ * without importing the code under test (schema parsers, the ACL policy, the consent decision), so a
+ * bug in one of those cannot hide by agreeing with itself. Only the contract's word lists are shared.
+ */
+import { EVENT_KINDS, type EventKind } from '../../schema/events.ts';
+import type { RefusalReason } from '../../server/ingest/reasons.ts';
+
+export const DEVICE_ID = /^[a-z0-9][a-z0-9-]{2,63}$/;
+const COMMAND_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+export const isDeviceId = (s: string): boolean => DEVICE_ID.test(s) && !s.startsWith('svc-');
+const isKind = (s: string): s is EventKind => (EVENT_KINDS as readonly string[]).includes(s);
+
+export type OracleTopic =
+  | { type: 'event'; deviceId: string; kind: EventKind }
+  | { type: 'state' | 'consent'; deviceId: string }
+  | { type: 'command'; deviceId: string };
+
+/** coffee/v1/{id}/evt/{kind} | state | consent | cmd/{name}; nothing else, no wildcard anywhere. */
+export function oracleTopic(topic: string): OracleTopic | null {
+  const l = topic.split('/');
+  if (l[0] !== 'coffee' || l[1] !== 'v1' || !isDeviceId(l[2] ?? '')) return null;
+  const deviceId = l[2]!;
+  if (l.length === 4 && (l[3] === 'state' || l[3] === 'consent')) return { type: l[3], deviceId };
+  if (l.length === 5 && l[3] === 'evt' && isKind(l[4]!)) return { type: 'event', deviceId, kind: l[4] };
+  if (l.length === 5 && l[3] === 'cmd' && COMMAND_NAME.test(l[4]!)) return { type: 'command', deviceId };
+  return null;
+}
+
+export type Who = { kind: 'device'; deviceId: string } | { kind: 'ingest' };
+
+/** README "broker/": a device publishes its own evt/{kind} and state; ingest publishes consent and cmd/{name}. */
+export function oracleMayPublish(who: Who, topic: string): boolean {
+  const t = oracleTopic(topic);
+  if (!t) return false;
+  if (who.kind === 'device') return t.deviceId === who.deviceId && (t.type === 'event' || t.type === 'state');
+  return t.type === 'consent' || t.type === 'command';
+}
+
+/**
+ * A device subscribes to its own consent, cmd/# or one cmd/{name}; ingest to coffee/v1/{id|+}/evt/{kind|+}
+ * and coffee/v1/{id|+}/state. No other wildcard, ever.
+ */
+export function oracleMaySubscribe(who: Who, filter: string): boolean {
+  const l = filter.split('/');
+  if (who.kind === 'device') {
+    if (filter === `coffee/v1/${who.deviceId}/cmd/#`) return true;
+    const t = oracleTopic(filter);
+    return t !== null && t.deviceId === who.deviceId && (t.type === 'consent' || t.type === 'command');
+  }
+  if (l[0] !== 'coffee' || l[1] !== 'v1' || filter.includes('#')) return false;
+  if (l[2] !== '+' && !isDeviceId(l[2] ?? '')) return false;
+  if (l.length === 4) return l[3] === 'state';
+  return l.length === 5 && l[3] === 'evt' && (l[4] === '+' || isKind(l[4]!));
+}
+
+export type Precision = 'none' | 'coarse' | 'exact';
+export interface Categories {
+  usage: boolean;
+  location: Precision;
+  payment: boolean;
+  diagnostics: boolean;
+}
+export interface LedgerEntry {
+  version: number;
+  issuedAt: number;
+  categories: Categories;
+}
+
+const NOTHING: Categories = { usage: false, location: 'none', payment: false, diagnostics: false };
+const RANK: Record<Precision, number> = { none: 0, coarse: 1, exact: 2 };
+
+/** README "Consent": the stricter of the record in force at the event's device time and the latest one. */
+export function oracleConsent(kind: EventKind, ledger: readonly LedgerEntry[], eventTs: number): { allowed: boolean; precision: Precision } {
+  const newest = (entries: readonly LedgerEntry[]): Categories =>
+    entries.reduce<LedgerEntry | null>((best, e) => (!best || e.version > best.version ? e : best), null)?.categories ?? NOTHING;
+  const then = newest(ledger.filter((e) => e.issuedAt <= eventTs));
+  const now = newest(ledger);
+  const precision = RANK[then.location] <= RANK[now.location] ? then.location : now.location;
+  switch (kind) {
+    case 'brew': return { allowed: then.usage && now.usage, precision };
+    case 'payment': return { allowed: then.payment && now.payment, precision };
+    case 'status':
+    case 'fault': return { allowed: then.diagnostics && now.diagnostics, precision };
+    case 'location': return { allowed: precision !== 'none', precision };
+  }
+}
+
+/** What the server knows about a sender, as the fuzz harness provisioned it. */
+export type Sender = { registered: false } | { registered: true; storedRegion: boolean; ledger: readonly LedgerEntry[] };
+
+/**
+ * The expected outcome of a payload that is a valid envelope (the generator guarantees it), sent on
+ * `topic`. Order follows the documented steps: identify (topic, sender, kind), route, consent.
+ */
+export function oracleIngest(topic: string, event: { deviceId: string; kind: EventKind; ts: string }, senderOf: (deviceId: string) => Sender): 'stored' | RefusalReason {
+  const t = oracleTopic(topic);
+  if (!t || t.type !== 'event') return 'topic_invalid';
+  if (t.deviceId !== event.deviceId) return 'device_mismatch';
+  if (t.kind !== event.kind) return 'kind_mismatch';
+  const sender = senderOf(t.deviceId);
+  if (!sender.registered) return 'unknown_device';
+  if (!sender.storedRegion) return 'region_unavailable';
+  return oracleConsent(event.kind, sender.ledger, Date.parse(event.ts)).allowed ? 'stored' : 'not_consented';
+}
+
+/** Payload-level expectation for bytes that are not a valid envelope: JSON.parse decides which reason. */
+export function oracleInvalidPayload(payload: Buffer): RefusalReason {
+  try {
+    JSON.parse(payload.toString('utf8'));
+    return 'schema_invalid';
+  } catch {
+    return 'malformed_json';
+  }
+}
