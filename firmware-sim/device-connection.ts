@@ -117,6 +117,17 @@ export class DeviceConnection {
     counters.dropped += dropped;
   }
 
+  /**
+   * Answers a command on `cmd-result/{name}`, QoS 1, not retained. `done` runs once the broker has
+   * it (or the attempt failed), so a reboot can wait until its own answer is out.
+   */
+  reply(name: string, payload: string, done: () => void = () => {}): void {
+    this.client.publish(topics.commandResult(this.options.deviceId, name), payload, { qos: 1 }, (error) => {
+      if (error) this.complain(error);
+      done();
+    });
+  }
+
   /** Forgets what waits for a connection (a wipe of local data); returns how many events were discarded. */
   discardBuffered(): number {
     const discarded = this.offline.clear();

@@ -18,6 +18,8 @@ export interface FleetStats {
   commands: number;
   /** What became of them: applied, or refused with a stable code. */
   commandOutcomes: Record<CommandOutcome, number>;
+  /** Results published on `cmd-result/{name}` (every command with a readable id gets one). */
+  commandReplies: number;
   /** Events waiting in offline buffers for a connection. */
   buffered: number;
   /** Events an offline buffer dropped (oldest first) because it was full. */
@@ -43,6 +45,7 @@ export class FleetCounters {
   pending = 0;
   commands = 0;
   readonly commandOutcomes = Object.fromEntries(COMMAND_OUTCOMES.map((o) => [o, 0])) as Record<CommandOutcome, number>;
+  commandReplies = 0;
   buffered = 0;
   dropped = 0;
   readonly injected = Object.fromEntries(INJECTED_FAULTS.map((f) => [f, 0])) as Record<InjectedFault, number>;
@@ -105,6 +108,7 @@ export class FleetCounters {
       pending: this.pending,
       commands: this.commands,
       commandOutcomes: { ...this.commandOutcomes },
+      commandReplies: this.commandReplies,
       buffered: this.buffered,
       dropped: this.dropped,
       injected: { ...this.injected },

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ConsentRecord } from '../schema/consent.ts';
-import { CommandHandler } from './command-handler.ts';
+import { CommandHandler, replyTo } from './command-handler.ts';
 import { DeviceConnection } from './device-connection.ts';
 import { anyFaults, type FaultRates } from './fault-injection.ts';
 import { FaultyLink } from './faulty-link.ts';
@@ -43,6 +43,8 @@ export class MachineRunner {
   private readonly link: FaultyLink;
   private timer: NodeJS.Timeout | null = null;
   private halted = false;
+  /** Set while a reboot command is being answered: the link goes down only after the answer is out. */
+  private rebootRequested = false;
 
   constructor(private readonly options: MachineRunnerOptions) {
     const { identity, clock, counters } = options;
@@ -109,12 +111,23 @@ export class MachineRunner {
   }
 
   private onCommand(name: string, payload: Buffer): void {
-    const { outcome, commandId } = this.commands.handle(name, payload);
+    const result = this.commands.handle(name, payload);
+    const { outcome, commandId } = result;
     this.options.counters.commandOutcomes[outcome]++;
     // The command name comes from the topic grammar and the id from the issuer; neither is personal.
     const entry = { deviceId: this.model.deviceId, command: name, commandId, outcome };
     if (outcome === 'applied') this.options.logger.info(entry, 'command applied');
     else this.options.logger.warn(entry, 'command refused');
+
+    const rebootNow = this.rebootRequested;
+    this.rebootRequested = false;
+    const reply = replyTo(name, result, new Date(this.options.clock.now()).toISOString());
+    if (reply === null) {
+      if (rebootNow) this.restartLink();
+      return;
+    }
+    this.options.counters.commandReplies++;
+    this.connection.reply(name, JSON.stringify(reply), rebootNow ? () => this.restartLink() : undefined);
   }
 
   private wipeLocalData(): void {
@@ -125,13 +138,17 @@ export class MachineRunner {
     this.connection.refetchConsent();
   }
 
+  /** The machine restarts at once; its link goes down once the answer to the command is out. */
   private reboot(): void {
-    const { clock } = this.options;
-    const [min, max] = REBOOT_REAL_MS;
-    this.connection.restart(Math.min(max, Math.max(min, REBOOT_SIM_MS / clock.speed)));
+    this.rebootRequested = true;
     if (this.halted) return;
-    this.model.reboot(clock.now(), this.sink);
+    this.model.reboot(this.options.clock.now(), this.sink);
     this.reschedule();
+  }
+
+  private restartLink(): void {
+    const [min, max] = REBOOT_REAL_MS;
+    this.connection.restart(Math.min(max, Math.max(min, REBOOT_SIM_MS / this.options.clock.speed)));
   }
 
   private reschedule(): void {

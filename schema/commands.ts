@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { consentRecordSchema } from './consent.ts';
 import { recipeSchema } from './events.ts';
+import { commandNameSchema } from './topics.ts';
 
 /**
  * Commands, cloud -> device, on `coffee/v1/{deviceId}/cmd/{name}` (QoS 1, not retained). The topic
- * names the command; the payload is one JSON envelope. v1 of the topic grammar has no reply topic:
- * the effect of a command shows in the device's later events (consent version, phase, brew values).
+ * names the command; the payload is one JSON envelope. The device answers every command whose id it
+ * can read with one result envelope on `coffee/v1/{deviceId}/cmd-result/{name}` (QoS 1, not
+ * retained). That reply topic is an additive extension of v1: consumers that predate it never
+ * subscribe to it and see nothing new.
  */
 export const COMMAND_VERSION = 1 as const;
 
@@ -50,19 +53,51 @@ export type CommandEnvelope<N extends CommandName = CommandName> = N extends Com
   ? z.infer<(typeof commandEnvelopeSchemas)[N]> & { name: N }
   : never;
 
-export type CommandParse = { ok: true; command: CommandEnvelope } | { ok: false; code: 'command_unknown' | 'command_malformed' };
+export type CommandParse =
+  | { ok: true; command: CommandEnvelope }
+  /** `commandId` when the payload at least carried a readable id, so the refusal can be answered. */
+  | { ok: false; code: 'command_unknown' | 'command_malformed'; commandId?: string };
+
+const idOnlySchema = z.object({ id: envelopeFields.id });
 
 /** Reads a command from its topic's name and raw payload; never throws. */
 export function parseCommand(name: string, payload: Uint8Array | string): CommandParse {
-  const known = commandNameV1Schema.safeParse(name);
-  if (!known.success) return { ok: false, code: 'command_unknown' };
   let json: unknown;
   try {
     json = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));
   } catch {
     return { ok: false, code: 'command_malformed' };
   }
+  const id = idOnlySchema.safeParse(json);
+  const commandId = id.success ? { commandId: id.data.id } : {};
+  const known = commandNameV1Schema.safeParse(name);
+  if (!known.success) return { ok: false, code: 'command_unknown', ...commandId };
   const parsed = commandEnvelopeSchemas[known.data].safeParse(json);
-  if (!parsed.success) return { ok: false, code: 'command_malformed' };
+  if (!parsed.success) return { ok: false, code: 'command_malformed', ...commandId };
   return { ok: true, command: { ...parsed.data, name: known.data } as CommandEnvelope };
 }
+
+export const COMMAND_RESULT_STATUSES = ['ok', 'rejected', 'failed'] as const;
+
+/**
+ * Why a command was not simply applied. Known codes: `duplicate` (with `ok`: that id was already
+ * applied), `consent_stale` (the record is not newer than the one held), `command_unknown`,
+ * `command_malformed`, `command_failed`. A code is a stable snake_case word, so firmware may add
+ * codes without breaking a server that does not know them yet.
+ */
+export const commandResultCodeSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/);
+
+/** Device -> cloud on `coffee/v1/{deviceId}/cmd-result/{name}`: what became of one command. */
+export const commandResultSchema = z.strictObject({
+  v: z.literal(COMMAND_VERSION),
+  /** The `id` of the command this answers. */
+  commandId: envelopeFields.id,
+  /** The command name from the topic it came on (also an unknown one, to say it is unknown). */
+  name: commandNameSchema,
+  status: z.enum(COMMAND_RESULT_STATUSES),
+  code: commandResultCodeSchema.optional(),
+  /** Device clock when it answered. */
+  at: z.iso.datetime({ offset: true }),
+});
+export type CommandResult = z.infer<typeof commandResultSchema>;
+export type CommandResultStatus = CommandResult['status'];

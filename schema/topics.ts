@@ -3,13 +3,17 @@ import { deviceIdSchema, type DeviceId } from './ids.ts';
 import { eventKindSchema, type EventKind } from './events.ts';
 
 /**
- * Topic grammar, version 1. Every topic of the system is one of these four shapes; anything else is
+ * Topic grammar, version 1. Every topic of the system is one of these shapes; anything else is
  * not ours and is refused.
  *
- *   coffee/v1/{deviceId}/evt/{kind}   device -> cloud, QoS 1
- *   coffee/v1/{deviceId}/state        retained `online` / `offline` (the will sets `offline`)
- *   coffee/v1/{deviceId}/consent      retained, cloud -> device
- *   coffee/v1/{deviceId}/cmd/{name}   cloud -> device
+ *   coffee/v1/{deviceId}/evt/{kind}          device -> cloud, QoS 1
+ *   coffee/v1/{deviceId}/state               retained `online` / `offline` (the will sets `offline`)
+ *   coffee/v1/{deviceId}/consent             retained, cloud -> device
+ *   coffee/v1/{deviceId}/cmd/{name}          cloud -> device
+ *   coffee/v1/{deviceId}/cmd-result/{name}   device -> cloud, QoS 1, not retained: the answer to a
+ *                                            command (schema/commands.ts). An additive extension of
+ *                                            v1: a consumer that does not know it never subscribes
+ *                                            to it, so nothing changes for old consumers.
  */
 export const TOPIC_ROOT = 'coffee/v1';
 
@@ -22,18 +26,21 @@ export type ParsedTopic =
   | { type: 'event'; deviceId: DeviceId; kind: EventKind }
   | { type: 'state'; deviceId: DeviceId }
   | { type: 'consent'; deviceId: DeviceId }
-  | { type: 'command'; deviceId: DeviceId; name: string };
+  | { type: 'command'; deviceId: DeviceId; name: string }
+  | { type: 'command-result'; deviceId: DeviceId; name: string };
 
 export const topics = {
   event: (deviceId: DeviceId, kind: EventKind): string => `${TOPIC_ROOT}/${deviceId}/evt/${kind}`,
   state: (deviceId: DeviceId): string => `${TOPIC_ROOT}/${deviceId}/state`,
   consent: (deviceId: DeviceId): string => `${TOPIC_ROOT}/${deviceId}/consent`,
   command: (deviceId: DeviceId, name: string): string => `${TOPIC_ROOT}/${deviceId}/cmd/${name}`,
+  commandResult: (deviceId: DeviceId, name: string): string => `${TOPIC_ROOT}/${deviceId}/cmd-result/${name}`,
   /** Subscription filters a service account uses; devices are never granted wildcards. */
   filters: {
     allEvents: `${TOPIC_ROOT}/+/evt/+`,
     allStates: `${TOPIC_ROOT}/+/state`,
     deviceCommands: (deviceId: DeviceId): string => `${TOPIC_ROOT}/${deviceId}/cmd/#`,
+    allCommandResults: `${TOPIC_ROOT}/+/cmd-result/+`,
   },
 } as const;
 
@@ -54,9 +61,10 @@ export function parseTopic(topic: string): ParsedTopic | null {
     const kind = eventKindSchema.safeParse(name);
     return kind.success ? { type: 'event', deviceId, kind: kind.data } : null;
   }
-  if (leaf === 'cmd') {
+  if (leaf === 'cmd' || leaf === 'cmd-result') {
     const command = commandNameSchema.safeParse(name);
-    return command.success ? { type: 'command', deviceId, name: command.data } : null;
+    if (!command.success) return null;
+    return { type: leaf === 'cmd' ? 'command' : 'command-result', deviceId, name: command.data };
   }
   return null;
 }

@@ -16,6 +16,8 @@ export interface TestBroker {
   readonly url: string;
   /** Every event a device published to this broker instance, in arrival order (duplicates included). */
   readonly events: ReceivedEvent[];
+  /** Every command result a device published on its `cmd-result/{name}` topic, parsed as JSON. */
+  readonly results: Array<{ deviceId: string; name: string; body: unknown }>;
   /** Client ids that have subscribed to their command topics: only then can a command reach them. */
   readonly listening: Set<string>;
   /** How many times each client id has connected. */
@@ -32,6 +34,7 @@ export interface TestBroker {
 export async function startTestBroker(port = 0): Promise<TestBroker> {
   const broker = await Aedes.createBroker();
   const events: ReceivedEvent[] = [];
+  const results: TestBroker['results'] = [];
   const listening = new Set<string>();
   const connects = new Map<string, number>();
   broker.on('client', (client) => connects.set(client.id, (connects.get(client.id) ?? 0) + 1));
@@ -41,6 +44,7 @@ export async function startTestBroker(port = 0): Promise<TestBroker> {
   broker.on('publish', (packet, client) => {
     if (!client) return;
     const parsed = parseTopic(packet.topic);
+    if (parsed?.type === 'command-result') results.push({ deviceId: parsed.deviceId, name: parsed.name, body: JSON.parse(packet.payload.toString()) });
     if (parsed?.type !== 'event') return;
     const payload = packet.payload.toString();
     // -1: no readable sequence number (a deliberately malformed payload still counts as received).
@@ -62,6 +66,7 @@ export async function startTestBroker(port = 0): Promise<TestBroker> {
     port: bound,
     url: `mqtt://127.0.0.1:${bound}`,
     events,
+    results,
     listening,
     connects,
     publish: (topic, payload, retain = false) =>

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet, type MachineIdentity } from '../../firmware-sim/fleet.ts';
-import type { CommandName } from '../../schema/commands.ts';
+import { commandResultSchema, type CommandName, type CommandResult } from '../../schema/commands.ts';
 import type { EventEnvelope } from '../../schema/events.ts';
 import { topics } from '../../schema/topics.ts';
 import { startTestBroker, waitFor, type TestBroker } from './aedes-server.ts';
@@ -11,6 +11,8 @@ import { ALL_CONSENT, consentFor, HOUR, MONDAY } from './helpers.ts';
 const silent = pino({ level: 'silent' });
 const command = (name: CommandName, args: object, id = randomUUID()): string =>
   JSON.stringify({ v: 1, id, issuedAt: new Date().toISOString(), args });
+const resultOf = (broker: TestBroker, commandId: string): CommandResult[] =>
+  broker.results.map((r) => commandResultSchema.parse(r.body)).filter((r) => r.commandId === commandId);
 const envelopes = (broker: TestBroker, deviceId: string, from = 0): EventEnvelope[] =>
   broker.events.slice(from).filter((e) => e.deviceId === deviceId).map((e) => JSON.parse(e.payload) as EventEnvelope);
 
@@ -44,8 +46,11 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
     const { b, f, deviceId } = await oneMachine('recipe');
     const espressoDoses = (from: number): number[] =>
       envelopes(b, deviceId, from).flatMap((e) => (e.kind === 'brew' && e.body.recipe === 'espresso' && e.body.outcome === 'ok' ? [e.body.doseG] : []));
-    await b.publish(topics.command(deviceId, 'set-recipe'), command('set-recipe', { recipe: 'espresso', doseG: 27 }));
-    await waitFor(() => f.stats().commandOutcomes.applied === 1, 10_000, 'command applied');
+    const id = randomUUID();
+    await b.publish(topics.command(deviceId, 'set-recipe'), command('set-recipe', { recipe: 'espresso', doseG: 27 }, id));
+    await waitFor(() => resultOf(b, id).length === 1, 10_000, 'command answered');
+    expect(resultOf(b, id)[0]).toMatchObject({ name: 'set-recipe', status: 'ok' });
+    expect(f.stats().commandOutcomes.applied).toBe(1);
     const mark = b.events.length;
     await waitFor(() => espressoDoses(mark).length >= 8, 20_000, 'espressos after the change');
     // One brew may have started before the command landed; every later one is dosed around 27 g.
@@ -57,8 +62,11 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
   it('reboot takes the machine off the network and back, heating up again', async () => {
     const { b, f, deviceId } = await oneMachine('reboot');
     const mark = b.events.length;
-    await b.publish(topics.command(deviceId, 'reboot'), command('reboot', {}));
+    const id = randomUUID();
+    await b.publish(topics.command(deviceId, 'reboot'), command('reboot', {}, id));
     await waitFor(() => (b.connects.get(deviceId) ?? 0) >= 2 && f.stats().connected === 1, 10_000, 'reconnect after reboot');
+    // The answer went out before the link went down, exactly once.
+    expect(resultOf(b, id)).toEqual([expect.objectContaining({ name: 'reboot', status: 'ok' })]);
     await waitFor(() => envelopes(b, deviceId, mark).some((e) => e.kind === 'status' && e.body.phase === 'heating'), 10_000, 'heating status');
     expect(f.stats().commandOutcomes.applied).toBe(1);
     const seqs = envelopes(b, deviceId).map((e) => e.seq);
@@ -69,15 +77,21 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
   it('apply-consent takes a newer record at once; stale, repeated, malformed and unknown commands are refused and counted', async () => {
     const { b, f, deviceId } = await oneMachine('consent');
     const record = consentFor(deviceId, { ...ALL_CONSENT, location: 'none', payment: false }, 2);
-    const id = randomUUID();
+    const [id, staleId, badId, unknownId] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record }, id));
     await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record }, id));
-    await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record: consentFor(deviceId, ALL_CONSENT, 1) }));
+    await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record: consentFor(deviceId, ALL_CONSENT, 1) }, staleId));
     await b.publish(topics.command(deviceId, 'set-recipe'), '{"v":1,"args":');
-    await b.publish(topics.command(deviceId, 'set-recipe'), command('set-recipe', { recipe: 'espresso', doseG: 99 }));
-    await b.publish(topics.command(deviceId, 'self-destruct'), command('reboot', {}));
-    await waitFor(() => f.stats().commands === 6, 10_000, 'all commands received');
-    expect(f.stats().commandOutcomes).toEqual({ applied: 1, duplicate: 1, stale: 1, command_unknown: 1, command_malformed: 2 });
+    await b.publish(topics.command(deviceId, 'set-recipe'), command('set-recipe', { recipe: 'espresso', doseG: 99 }, badId));
+    await b.publish(topics.command(deviceId, 'self-destruct'), command('reboot', {}, unknownId));
+    await waitFor(() => f.stats().commands === 6 && b.results.length === 5, 10_000, 'all commands received and answered');
+    expect(f.stats().commandOutcomes).toEqual({ applied: 1, duplicate: 1, stale: 1, command_unknown: 1, command_malformed: 2, failed: 0 });
+    // Every command with a readable id is answered; the truncated one has none and gets no answer.
+    expect(f.stats().commandReplies).toBe(5);
+    expect(resultOf(b, id).map((r) => [r.status, r.code])).toEqual([['ok', undefined], ['ok', 'duplicate']]);
+    expect(resultOf(b, staleId)).toEqual([expect.objectContaining({ status: 'rejected', code: 'consent_stale' })]);
+    expect(resultOf(b, badId)).toEqual([expect.objectContaining({ name: 'set-recipe', status: 'rejected', code: 'command_malformed' })]);
+    expect(resultOf(b, unknownId)).toEqual([expect.objectContaining({ name: 'self-destruct', status: 'rejected', code: 'command_unknown' })]);
     const mark = b.events.length;
     await waitFor(() => envelopes(b, deviceId, mark).length >= 30, 10_000, 'events after the change');
     const later = envelopes(b, deviceId, mark).slice(5);
