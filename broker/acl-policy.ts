@@ -8,10 +8,12 @@ import type { ServiceAccount } from './config.ts';
  * every rule is testable without a socket. Anything outside the v1 topic grammar (including `$SYS/`
  * and `$share/`) is refused because parseTopic refuses it.
  *
- *   device  publish   its own coffee/v1/{id}/evt/{kind} and coffee/v1/{id}/state
+ *   device  publish   its own coffee/v1/{id}/evt/{kind}, coffee/v1/{id}/state and
+ *                     coffee/v1/{id}/cmd-result/{name} (the answer to a command)
  *           subscribe its own coffee/v1/{id}/consent, coffee/v1/{id}/cmd/# or a concrete cmd/{name}
  *   ingest  publish   coffee/v1/{any}/consent and coffee/v1/{any}/cmd/{name}
- *           subscribe coffee/v1/{id|+}/evt/{kind|+} and coffee/v1/{id|+}/state
+ *           subscribe coffee/v1/{id|+}/evt/{kind|+}, coffee/v1/{id|+}/state and
+ *                     coffee/v1/{id|+}/cmd-result/{name|+}
  */
 
 /** The part of an identity the policy looks at; every Identity is one. */
@@ -22,7 +24,7 @@ export function mayPublish(identity: AclSubject, topic: string): boolean {
   const parsed = parseTopic(topic);
   if (parsed === null) return false;
   if (identity.kind === 'device') {
-    return parsed.deviceId === identity.deviceId && (parsed.type === 'event' || parsed.type === 'state');
+    return parsed.deviceId === identity.deviceId && (parsed.type === 'event' || parsed.type === 'state' || parsed.type === 'command-result');
   }
   switch (identity.role) {
     case 'ingest':
@@ -40,7 +42,7 @@ export function maySubscribe(identity: AclSubject, filter: string): boolean {
   switch (identity.role) {
     case 'ingest': {
       const parsed = parseIngestFilter(filter);
-      return parsed !== null && (parsed.type === 'event' || parsed.type === 'state');
+      return parsed !== null && (parsed.type === 'event' || parsed.type === 'state' || parsed.type === 'command-result');
     }
   }
 }
@@ -49,12 +51,16 @@ export function maySubscribe(identity: AclSubject, filter: string): boolean {
 // parses like the concrete topic it stands for; a `+` anywhere else still fails to parse.
 const ANY_DEVICE = 'any-device';
 const ANY_KIND: EventKind = 'brew';
+const ANY_COMMAND = 'any-command';
 
 function parseIngestFilter(filter: string): ParsedTopic | null {
   if (filter.includes('#')) return null;
   const levels = filter.split('/');
   if (levels[2] === '+') levels[2] = ANY_DEVICE;
-  if (levels.length === 5 && levels[3] === 'evt' && levels[4] === '+') levels[4] = ANY_KIND;
+  if (levels.length === 5 && levels[4] === '+') {
+    if (levels[3] === 'evt') levels[4] = ANY_KIND;
+    else if (levels[3] === 'cmd-result') levels[4] = ANY_COMMAND;
+  }
   return parseTopic(levels.join('/'));
 }
 

@@ -7,6 +7,7 @@ import type { AuthThrottle } from './auth-throttle.ts';
 import { CONNACK, type Authenticator } from './authenticate.ts';
 import type { LimitReason, PublishRateLimit } from './client-limits.ts';
 import { describeIdentity, type Identity } from './identity.ts';
+import type { InFlightOut } from './in-flight-out.ts';
 
 /**
  * Adapts the authenticator, the throttle, the limits and the pure topic policy to aedes 1.x's
@@ -19,6 +20,8 @@ export interface HookCounters {
   /** Connection attempts refused without checking credentials, because their source failed too often. */
   authThrottled: number;
   denials: number;
+  /** PUBLISH packets accepted from clients, wills included. */
+  messagesIn: number;
   messagesOut: number;
   limitDisconnects: Record<LimitReason, number>;
 }
@@ -27,6 +30,7 @@ export interface HookDeps {
   authenticator: Authenticator;
   throttle: AuthThrottle;
   publishRate: PublishRateLimit;
+  inFlightOut: InFlightOut;
   maxConnections: number;
   connectedClients: () => number;
   counters: HookCounters;
@@ -37,8 +41,29 @@ type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | '
 
 const refuse = (code: number, reason: string): AuthenticateError => Object.assign(new Error(reason), { returnCode: code }) as AuthenticateError;
 
-export function createAedesHooks({ authenticator, throttle, publishRate, maxConnections, connectedClients, counters, logger }: HookDeps): Hooks {
+// Devices publish to a handful of topics, over and over; past this many a client's memo starts over.
+const DECISIONS_PER_CLIENT = 64;
+
+export function createAedesHooks({ authenticator, throttle, publishRate, inFlightOut, maxConnections, connectedClients, counters, logger }: HookDeps): Hooks {
   const identities = new WeakMap<Client, Identity>();
+  // The policy is pure and a client's identity never changes, so its answer for a topic can be
+  // remembered: the hot path then costs one map lookup instead of parsing the topic every time.
+  const publishDecisions = new WeakMap<Client, Map<string, boolean>>();
+
+  function mayClientPublish(client: Client, subject: AclSubject, topic: string): boolean {
+    let decisions = publishDecisions.get(client);
+    if (!decisions) {
+      decisions = new Map();
+      publishDecisions.set(client, decisions);
+    }
+    let allowed = decisions.get(topic);
+    if (allowed === undefined) {
+      allowed = mayPublish(subject, topic);
+      if (decisions.size >= DECISIONS_PER_CLIENT) decisions.clear();
+      decisions.set(topic, allowed);
+    }
+    return allowed;
+  }
 
   function check(client: Client, username: string | undefined, password: Buffer | undefined, key: string, done: Parameters<Hooks['authenticate']>[3]): void {
     authenticator.authenticate({ clientId: client.id, username, password, certificateName: certificateNameOf(client) }).then(
@@ -46,6 +71,7 @@ export function createAedesHooks({ authenticator, throttle, publishRate, maxConn
         if (outcome.ok) {
           throttle.succeeded(key);
           identities.set(client, outcome.identity);
+          inFlightOut.watch(client);
           logger.debug({ clientId: client.id, principal: describeIdentity(outcome.identity) }, 'client authenticated');
           done(null, true);
           return;
@@ -64,6 +90,7 @@ export function createAedesHooks({ authenticator, throttle, publishRate, maxConn
     );
   }
 
+  const cutOffClients = new WeakSet<Client>();
   const cutOff = (client: Client, reason: LimitReason): Error => {
     counters.limitDisconnects[reason]++;
     logger.warn({ clientId: client.id, reason }, 'client disconnected: limit reached');
@@ -99,13 +126,19 @@ export function createAedesHooks({ authenticator, throttle, publishRate, maxConn
     // accepted and lose it silently; a closed connection makes the fault visible on the device.
     authorizePublish(client, packet, done) {
       const subject = client ? identities.get(client) : orphanWillOwner(packet);
-      if (!subject || !mayPublish(subject, packet.topic)) {
+      const allowed = subject !== undefined && (client ? mayClientPublish(client, subject, packet.topic) : mayPublish(subject, packet.topic));
+      if (!allowed) {
         counters.denials++;
         logger.warn({ clientId: client?.id ?? willClientId(packet), topic: packet.topic }, 'publish denied');
         done(new Error('publish denied'));
         return;
       }
-      done(client && !publishRate.admit(client, Date.now()) ? cutOff(client, 'publish_rate') : null);
+      if (client && !publishRate.admit(client, Date.now())) {
+        done(cutOff(client, 'publish_rate'));
+        return;
+      }
+      counters.messagesIn++;
+      done(null);
     },
 
     authorizeSubscribe(client, subscription, done) {
@@ -120,9 +153,16 @@ export function createAedesHooks({ authenticator, throttle, publishRate, maxConn
       done(null, null);
     },
 
-    // Called once per delivery to a client, which makes it the cheapest place to count them.
-    authorizeForward(_client, packet) {
+    // Called once per delivery to a client, which makes it the cheapest place to count them. A
+    // client over its in-flight cap still gets this message (a persistent session keeps it until
+    // acknowledged) and is then cut off, outside aedes' delivery loop.
+    authorizeForward(client, packet) {
       counters.messagesOut++;
+      if (!inFlightOut.forwarded(client, packet) && !cutOffClients.has(client)) {
+        cutOffClients.add(client);
+        const error = cutOff(client, 'max_in_flight_out');
+        setImmediate(() => client.emit('error', error));
+      }
       return packet;
     },
   };

@@ -2,6 +2,7 @@ import { Aedes } from 'aedes';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { readFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { createAedesHooks, type HookCounters } from './aedes-hooks.ts';
@@ -15,14 +16,18 @@ import { createDeviceVerifier } from './device-verifier.ts';
 import { listenTcp, listenTls, listenWebSocket, type Listener } from './listeners.ts';
 import { createBrokerMetrics } from './metrics.ts';
 import { listenMetrics } from './metrics-listener.ts';
+import { createInFlightOut } from './in-flight-out.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
+import { flagRedeliveries } from './redelivery-flag.ts';
+import { coalesceWrites } from './write-coalescing.ts';
 
 export type { BrokerStats } from './broker-stats.ts';
 
+/** Every listener's port and URL is null while config switches that listener off. */
 export interface RunningBroker {
-  tcpPort: number;
+  tcpPort: number | null;
   wsPort: number | null;
-  mqttUrl: string;
+  mqttUrl: string | null;
   wsUrl: string | null;
   tlsPort: number | null;
   mqttsUrl: string | null;
@@ -35,18 +40,18 @@ export interface RunningBroker {
 }
 
 /**
- * Starts the embedded aedes broker: TCP and (optionally) WebSocket listeners, device and service
- * account authentication, deny-by-default topic rights and a packet size cap. Rejects with a
+ * Starts the embedded aedes broker: TCP, WebSocket and TLS listeners (each one optional), device and
+ * service account authentication, deny-by-default topic rights, limits and a packet size cap. Rejects with a
  * ListenError (broker/listeners.ts) naming the listener and port when one cannot bind; nothing is
  * left running then.
  */
 export async function startBroker(input: BrokerConfigInput, logger: Logger): Promise<RunningBroker> {
   const config = brokerConfigSchema.parse(input);
-  const counters: HookCounters & { messagesIn: number; oversizePackets: number } = {
+  const counters: HookCounters & { oversizePackets: number } = {
     authFailures: 0,
     authThrottled: 0,
     denials: 0,
-    limitDisconnects: { publish_rate: 0, max_in_flight: 0, max_connections: 0 },
+    limitDisconnects: { publish_rate: 0, max_in_flight_in: 0, max_in_flight_out: 0, max_connections: 0 },
     messagesIn: 0,
     messagesOut: 0,
     oversizePackets: 0,
@@ -54,7 +59,9 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   const verifier = createDeviceVerifier(config.deviceAuth, logger);
   // aedes is created after the hooks that need its client count; the closure reads it late.
   let aedes: Aedes | null = null;
+  const inFlightOut = createInFlightOut(config.limits.maxInFlightOut);
   const hooks = createAedesHooks({
+    inFlightOut,
     authenticator: createAuthenticator(config.serviceAccounts, verifier),
     throttle: createAuthThrottle(config.authThrottle),
     publishRate: createPublishRateLimit(config.limits),
@@ -63,25 +70,23 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     counters,
     logger,
   });
-  // aedes drops a client holding more unreleased QoS 2 messages than this (its error names the limit).
   const cluster = config.cluster ? createClusterBackends(config.cluster) : null;
   const broker = await Aedes.createBroker({
     ...hooks,
-    maxInflightInbound: config.limits.maxInFlight,
+    // aedes drops a client holding more unreleased QoS 2 messages than this (its error names the limit).
+    maxInflightInbound: config.limits.maxInFlightIn,
     ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
   });
   aedes = broker;
+  flagRedeliveries(Reflect.get(broker, 'persistence'));
   const stats = (): BrokerStats => ({ connections: broker.connectedClients, ...counters, limitDisconnects: { ...counters.limitDisconnects } });
   const registry = createBrokerMetrics(stats);
 
-  broker.on('publish', (_packet, client) => {
-    if (!client) return;
-    counters.messagesIn++;
-  });
+  broker.on('ack', (_packet, client) => inFlightOut.acked(client));
   broker.on('clientError', (client, error) => {
     if (error.message.startsWith('maxInflightInbound exceeded')) {
-      counters.limitDisconnects.max_in_flight++;
-      logger.warn({ clientId: client.id, reason: 'max_in_flight' }, 'client disconnected: limit reached');
+      counters.limitDisconnects.max_in_flight_in++;
+      logger.warn({ clientId: client.id, reason: 'max_in_flight_in' }, 'client disconnected: limit reached');
       return;
     }
     logger.debug({ clientId: client.id, err: error.message }, 'client dropped');
@@ -91,6 +96,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   (broker as EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'broker error'));
 
   const accept = (stream: Duplex, request?: IncomingMessage): void => {
+    if (stream instanceof Socket) coalesceWrites(stream);
     broker.handle(stream, request);
     // Added after aedes' 'readable' listener, so it observes each chunk aedes reads without taking
     // over the flow; it runs before the parser sees the chunk.
@@ -113,8 +119,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   };
 
   try {
-    const tcp = await listenTcp(config.host, config.tcpPort, accept);
-    listeners.push(tcp);
+    const tcp = config.tcpPort === null ? null : await listenTcp(config.host, config.tcpPort, accept);
+    if (tcp) listeners.push(tcp);
     // ws buffers a whole message before handing it over; a message may hold several MQTT packets,
     // so its bound is looser than the per-packet cap the guard enforces.
     const ws = config.wsPort === null ? null : await listenWebSocket(config.host, config.wsPort, 4 * config.maxPacketBytes, accept);
@@ -125,11 +131,11 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     if (metrics) listeners.push(metrics);
 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    logger.info({ tcpPort: tcp.port, wsPort: ws?.port ?? null, tlsPort: tls?.port ?? null, metricsPort: metrics?.port ?? null, host: config.host }, 'broker listening');
+    logger.info({ tcpPort: tcp?.port ?? null, wsPort: ws?.port ?? null, tlsPort: tls?.port ?? null, metricsPort: metrics?.port ?? null, host: config.host }, 'broker listening');
     return {
-      tcpPort: tcp.port,
+      tcpPort: tcp?.port ?? null,
       wsPort: ws?.port ?? null,
-      mqttUrl: `mqtt://${host}:${tcp.port}`,
+      mqttUrl: tcp ? `mqtt://${host}:${tcp.port}` : null,
       wsUrl: ws ? `ws://${host}:${ws.port}/mqtt` : null,
       tlsPort: tls?.port ?? null,
       mqttsUrl: tls ? `mqtts://${host}:${tls.port}` : null,
@@ -142,6 +148,15 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     await close();
     throw error;
   }
+}
+
+/** A broker whose TCP listener is on, for callers that connect over plain TCP themselves. */
+export type TcpBroker = RunningBroker & { tcpPort: number; mqttUrl: string };
+
+export function requireTcp(broker: RunningBroker): TcpBroker {
+  const { tcpPort, mqttUrl } = broker;
+  if (tcpPort === null || mqttUrl === null) throw new Error('the broker runs without its TCP listener (tcpPort is null)');
+  return { ...broker, tcpPort, mqttUrl };
 }
 
 async function readTlsFiles(tls: NonNullable<BrokerConfig['tls']>): Promise<{ cert: Buffer; key: Buffer; ca?: Buffer }> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Everything the broker needs, validated once at the edge and passed down. Ports of 0 pick a free
- * port; a null port switches that listener off.
+ * port; a null port (or a null `tls`) switches that listener off. At least one MQTT listener stays on.
  */
 export const serviceAccountSchema = z.object({
   username: z.string().min(1).regex(/^svc-[a-z0-9-]+$/, 'service account names start with svc- so they never collide with device ids'),
@@ -12,10 +12,11 @@ export const serviceAccountSchema = z.object({
 });
 export type ServiceAccount = z.infer<typeof serviceAccountSchema>;
 
-export const brokerConfigSchema = z.object({
-  host: z.string().default('127.0.0.1'),
-  tcpPort: z.int().min(0).max(65535).default(1883),
-  wsPort: z.int().min(0).max(65535).nullable().default(8083),
+/**
+ * What an operator tunes on any broker process, the standalone one (broker/main.ts) and the one
+ * `npm start` embeds alike: the TLS listener, limits, metrics and cluster mode.
+ */
+export const brokerOptionsSchema = z.object({
   /**
    * MQTT over TLS, certificate and key read from PEM files (broker/dev-ca.sh makes a development set).
    * With caFile, clients may present a certificate issued by that CA: its CN is taken as the device
@@ -30,15 +31,6 @@ export const brokerConfigSchema = z.object({
     })
     .nullable()
     .default(null),
-  serviceAccounts: z.array(serviceAccountSchema).default([]),
-  /** Devices are checked against the server's registry over HTTP, as EMQX and VerneMQ webhooks do. */
-  deviceAuth: z.object({
-    url: z.url(),
-    token: z.string().min(16),
-    /** A verified (device, secret) pair is remembered this long, so reconnect storms stay cheap. */
-    cacheTtlMs: z.int().min(0).default(5 * 60_000),
-    timeoutMs: z.int().min(1).default(5_000),
-  }),
   /**
    * Largest MQTT packet (fixed header included) a client may send; aedes has no cap of its own, so a
    * larger one would be buffered whole. A connection announcing a bigger packet is dropped.
@@ -57,10 +49,18 @@ export const brokerConfigSchema = z.object({
       publishPerSecond: z.number().positive().default(200),
       publishBurst: z.int().min(1).default(2_000),
       /**
-       * QoS 2 PUBLISH packets of one client held without their PUBREL (QoS 1 is acknowledged at once),
-       * what MQTT 5 calls Receive Maximum. Bounds what one client can make the broker hold.
+       * QoS 2 PUBLISH packets from one client held without their PUBREL, what MQTT 5 calls Receive
+       * Maximum (aedes' maxInflightInbound). QoS 1 from a client needs no cap: the broker answers
+       * PUBACK and stops reading that socket until the packets it read are handed on, so TCP holds
+       * the rest back.
        */
-      maxInFlight: z.int().min(1).default(1_000),
+      maxInFlightIn: z.int().min(1).default(1_000),
+      /**
+       * QoS 1/2 messages delivered to one client and not yet acknowledged. Above it the client is cut
+       * off; a persistent session keeps them and gets them again (DUP set) when it comes back. The
+       * default is the packet identifier space: more unacknowledged messages could not be told apart.
+       */
+      maxInFlightOut: z.int().min(1).max(65_535).default(65_535),
     })
     .prefault({}),
   /** A source (address + username) that keeps failing authentication is slowed down, then refused for a while. */
@@ -88,7 +88,26 @@ export const brokerConfigSchema = z.object({
     .default(null),
   /** Prometheus text at http://{host}:{metricsPort}/metrics; null switches the listener off. */
   metricsPort: z.int().min(0).max(65535).nullable().default(null),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+export type BrokerOptionsInput = z.input<typeof brokerOptionsSchema>;
+
+export const brokerConfigSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    tcpPort: z.int().min(0).max(65535).nullable().default(1883),
+    wsPort: z.int().min(0).max(65535).nullable().default(8083),
+    serviceAccounts: z.array(serviceAccountSchema).default([]),
+    /** Devices are checked against the server's registry over HTTP, as EMQX and VerneMQ webhooks do. */
+    deviceAuth: z.object({
+      url: z.url(),
+      token: z.string().min(16),
+      /** A verified (device, secret) pair is remembered this long, so reconnect storms stay cheap. */
+      cacheTtlMs: z.int().min(0).default(5 * 60_000),
+      timeoutMs: z.int().min(1).default(5_000),
+    }),
+    ...brokerOptionsSchema.shape,
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => c.tcpPort !== null || c.wsPort !== null || c.tls !== null, { message: 'every MQTT listener is off; keep at least one of TCP, WebSocket, TLS', path: ['tcpPort'] });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;
 export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;

@@ -1,31 +1,84 @@
 import { parseArgs } from 'node:util';
-import { brokerConfigSchema, type BrokerConfig, type BrokerConfigInput } from './config.ts';
+import { brokerConfigSchema, type BrokerConfig, type BrokerConfigInput, type BrokerOptionsInput } from './config.ts';
 
-export const USAGE = `Usage: tsx broker/main.ts [options]
-
-Runs the brewtel MQTT broker alone (aedes; MQTT 3.1.1 over TCP and WebSocket, deny by default).
-
-  --host ADDRESS              address to listen on (default 127.0.0.1)
-  --port PORT                 MQTT over TCP (default 1883; 0 picks a free port)
-  --ws-port PORT|off          MQTT over WebSocket (default 8083; 0 picks a free port)
-  --tls-port PORT             MQTT over TLS (default 8883 when --tls-cert is given; off without it)
+/** The options every broker process takes, standalone or embedded by `npm start` (see launcher/flags.ts). */
+export const BROKER_OPTIONS_USAGE = `  --tls-port PORT|off         MQTT over TLS (default 8883 when --tls-cert is given; off without it)
   --tls-cert FILE, --tls-key FILE
                               the listener's certificate and key, PEM (broker/dev-ca.sh DIR makes a dev set)
   --tls-ca FILE               accept client certificates from this CA; the CN is the device id
+  --metrics-port PORT         Prometheus text at /metrics (off by default; 0 picks a free port)
   --cluster-redis URL         cluster mode: share sessions, retained messages and traffic with every
                               broker on this Redis (e.g. redis://127.0.0.1:6379)
   --cluster-prefix PREFIX     Redis key and channel prefix of the cluster (default brewtel:)
-  --metrics-port PORT         Prometheus text at /metrics (off by default; 0 picks a free port)
+  --max-packet-bytes N        largest MQTT packet a client may send (default 262144)
+  --max-connections N         authenticated clients at once; more get CONNACK 3 (default 10000)
+  --publish-rate N            sustained PUBLISH per second per client (default 200) ...
+  --publish-burst N           ... with this burst above it (default 2000); faster clients are cut off
+  --max-inflight-in N         QoS 2 publishes a client may leave without PUBREL (default 1000)
+  --max-inflight-out N        QoS 1/2 deliveries a client may leave unacknowledged (default 65535)`;
+
+export const USAGE = `Usage: tsx broker/main.ts [options]
+
+Runs the brewtel MQTT broker alone (aedes; MQTT 3.1.1 over TCP, WebSocket and TLS, deny by default).
+
+  --host ADDRESS              address to listen on (default 127.0.0.1)
+  --port PORT|off             MQTT over TCP (default 1883; 0 picks a free port)
+  --ws-port PORT|off          MQTT over WebSocket (default 8083; 0 picks a free port)
+${BROKER_OPTIONS_USAGE}
   --device-auth-url URL       the server's device check, e.g. http://127.0.0.1:8080/api/v1/broker/device-auth
   --device-auth-token TOKEN   bearer token for that check (or BREWTEL_DEVICE_AUTH_TOKEN)
   --service-account NAME:PW   a service account with the ingest role; repeatable
                               (or BREWTEL_SERVICE_ACCOUNTS=NAME:PW,NAME:PW)
-  --max-packet-bytes N        largest MQTT packet a client may send (default 262144)
   --log-level LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help                  this text
 
 Passwords and tokens given as flags are visible to other local users in the process list; prefer
 the environment variables outside a laptop.`;
+
+/** parseArgs descriptors of BROKER_OPTIONS_USAGE, for every command line that starts a broker. */
+export const BROKER_OPTION_FLAGS = {
+  'tls-port': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'cluster-redis': { type: 'string' },
+  'cluster-prefix': { type: 'string' },
+  'max-packet-bytes': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'publish-rate': { type: 'string' },
+  'publish-burst': { type: 'string' },
+  'max-inflight-in': { type: 'string' },
+  'max-inflight-out': { type: 'string' },
+} as const;
+
+type OptionValues = { [K in keyof typeof BROKER_OPTION_FLAGS]?: string | undefined };
+
+/** The broker options as given; the schema fills in defaults and rejects bad values. */
+export function brokerOptionsFromFlags(values: OptionValues): BrokerOptionsInput {
+  const tlsOff = values['tls-port'] === 'off' || (values['tls-cert'] === undefined && values['tls-key'] === undefined);
+  return {
+    tls: tlsOff
+      ? null
+      : { port: integer(values['tls-port']), certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? null },
+    cluster: values['cluster-redis'] === undefined ? null : { redisUrl: values['cluster-redis'], keyPrefix: values['cluster-prefix'] },
+    metricsPort: values['metrics-port'] === undefined || values['metrics-port'] === 'off' ? null : integer(values['metrics-port']),
+    maxPacketBytes: integer(values['max-packet-bytes']),
+    limits: {
+      maxConnections: integer(values['max-connections']),
+      publishPerSecond: decimal(values['publish-rate']),
+      publishBurst: integer(values['publish-burst']),
+      maxInFlightIn: integer(values['max-inflight-in']),
+      maxInFlightOut: integer(values['max-inflight-out']),
+    },
+  };
+}
+
+/** The flag a user types for a config field path (e.g. ['limits', 'maxConnections']), for error lines. */
+export function flagOfField(path: readonly PropertyKey[]): string {
+  const field = path.filter((p) => typeof p === 'string').join('.');
+  return FLAG_OF_FIELD[field] ?? field;
+}
 
 export type BrokerFlags = { help: true } | { help: false; config: BrokerConfig } | { help: false; error: string };
 
@@ -41,17 +94,10 @@ export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         host: { type: 'string' },
         port: { type: 'string' },
         'ws-port': { type: 'string' },
-        'tls-port': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-ca': { type: 'string' },
-        'metrics-port': { type: 'string' },
-        'cluster-redis': { type: 'string' },
-        'cluster-prefix': { type: 'string' },
+        ...BROKER_OPTION_FLAGS,
         'device-auth-url': { type: 'string' },
         'device-auth-token': { type: 'string' },
         'service-account': { type: 'string', multiple: true },
-        'max-packet-bytes': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -64,26 +110,22 @@ export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const accounts = [...(env.BREWTEL_SERVICE_ACCOUNTS?.split(',').filter(Boolean) ?? []), ...(values['service-account'] ?? [])];
   const input: BrokerConfigInput = {
     host: values.host,
-    tcpPort: integer(values.port),
+    tcpPort: values.port === 'off' ? null : integer(values.port),
     wsPort: values['ws-port'] === 'off' ? null : integer(values['ws-port']),
-    tls: values['tls-cert'] === undefined && values['tls-key'] === undefined
-      ? null
-      : { port: integer(values['tls-port']), certFile: values['tls-cert'] ?? '', keyFile: values['tls-key'] ?? '', caFile: values['tls-ca'] ?? null },
-    cluster: values['cluster-redis'] === undefined ? null : { redisUrl: values['cluster-redis'], keyPrefix: values['cluster-prefix'] },
-    metricsPort: values['metrics-port'] === undefined ? null : integer(values['metrics-port']),
+    ...brokerOptionsFromFlags(values),
     serviceAccounts: accounts.map(serviceAccount),
     deviceAuth: {
       url: values['device-auth-url'] ?? '',
       token: values['device-auth-token'] ?? env.BREWTEL_DEVICE_AUTH_TOKEN ?? '',
     },
-    maxPacketBytes: integer(values['max-packet-bytes']),
     logLevel: values['log-level'] as BrokerConfigInput['logLevel'],
   };
   const parsed = brokerConfigSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') ?? '';
-    return { help: false, error: `${FLAG_OF_FIELD[field.replace(/\.\d+\..*$/, '')] ?? field}: ${issue?.message ?? 'invalid'}` };
+    const path = (issue?.path ?? []).filter((p) => typeof p === 'string');
+    // serviceAccounts.3.password names the flag, not the field inside one account.
+    return { help: false, error: `${flagOfField(path[0] === 'serviceAccounts' ? ['serviceAccounts'] : path)}: ${issue?.message ?? 'invalid'}` };
   }
   return { help: false, config: parsed.data };
 }
@@ -103,6 +145,11 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'cluster.redisUrl': '--cluster-redis',
   'cluster.keyPrefix': '--cluster-prefix',
   maxPacketBytes: '--max-packet-bytes',
+  'limits.maxConnections': '--max-connections',
+  'limits.publishPerSecond': '--publish-rate',
+  'limits.publishBurst': '--publish-burst',
+  'limits.maxInFlightIn': '--max-inflight-in',
+  'limits.maxInFlightOut': '--max-inflight-out',
   logLevel: '--log-level',
 };
 
@@ -110,6 +157,11 @@ const FLAG_OF_FIELD: Record<string, string> = {
 function integer(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   return /^\d+$/.test(value) ? Number(value) : Number.NaN;
+}
+
+function decimal(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
 }
 
 function serviceAccount(spec: string): { username: string; password: string; role: 'ingest' } {

@@ -47,7 +47,7 @@ export function createBrokerMetrics(stats: () => BrokerStats): Registry {
   counter(
     'brewtel_broker_dropped_messages_total',
     'Incoming messages not delivered: refused by the policy, over a limit or over the size cap.',
-    (s) => s.denials + s.oversizePackets + s.limitDisconnects.publish_rate + s.limitDisconnects.max_in_flight,
+    (s) => s.denials + s.oversizePackets + s.limitDisconnects.publish_rate + s.limitDisconnects.max_in_flight_in,
   );
   return registry;
 }

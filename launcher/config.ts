@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
+import { brokerOptionsSchema } from '../broker/config.ts';
 import { tokenConfigSchema } from '../server/config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -25,6 +26,8 @@ export const launcherConfigSchema = z.object({
   /** Operator, auditor and further admin tokens (`--token`, BREWTEL_TOKENS). */
   tokens: z.array(tokenConfigSchema).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  /** The embedded broker's TLS listener, limits, metrics and cluster mode, as broker/main.ts takes them. */
+  broker: brokerOptionsSchema.prefault({}),
 })
   .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
   .transform((c) => ({ ...c, leaky: c.leaky ?? Math.min(1, c.machines) }));

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseTokenSpec, type TokenConfig } from '../server/config.ts';
+import { BROKER_OPTION_FLAGS, BROKER_OPTIONS_USAGE, brokerOptionsFromFlags, flagOfField } from '../broker/flags.ts';
 import { launcherConfigSchema, FLAG_OF_FIELD, type LauncherConfig } from './config.ts';
 
 export const USAGE = `Usage: npm start -- [options]
@@ -20,6 +21,10 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default warn)
   --token SPEC        another API token, repeatable: operator:REGION:TOKEN, auditor:TOKEN or admin:TOKEN
   -h, --help          this text
+
+Options of the embedded broker, as tsx broker/main.ts takes them (its TCP listener stays on: the
+server and the fleet connect through it):
+${BROKER_OPTIONS_USAGE}
 
 Environment: BREWTEL_ADMIN_TOKEN sets the admin API token (otherwise one is generated and printed);
 BREWTEL_TOKENS adds tokens like --token, comma-separated.`;
@@ -48,6 +53,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
         speed: { type: 'string' },
         'log-level': { type: 'string' },
         token: { type: 'string', multiple: true },
+        ...BROKER_OPTION_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -78,10 +84,12 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
     logLevel: values['log-level'],
     adminToken: env.BREWTEL_ADMIN_TOKEN || undefined,
     tokens,
+    broker: brokerOptionsFromFlags(values),
   };
   const parsed = launcherConfigSchema.safeParse(raw);
   if (parsed.success) return { help: false, config: parsed.data };
   const issue = parsed.error.issues[0];
   const field = String(issue?.path[0] ?? '');
+  if (field === 'broker') return { help: false, error: `${flagOfField(issue?.path.slice(1) ?? [])}: ${issue?.message ?? 'invalid value'}` };
   return { help: false, error: `${FLAG_OF_FIELD[field] ?? field}: ${issue?.message ?? 'invalid value'}` };
 }

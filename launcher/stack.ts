@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { startBroker, type RunningBroker } from '../broker/broker.ts';
+import { requireTcp, startBroker, type TcpBroker } from '../broker/broker.ts';
 import { serverConfigSchema } from '../server/config.ts';
 import { startServer, type RunningServer } from '../server/server.ts';
 import { startFleet, type Fleet } from '../firmware-sim/fleet.ts';
@@ -18,7 +18,7 @@ import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from '
  * secrets that this function makes up for them.
  */
 export interface Stack {
-  broker: RunningBroker;
+  broker: TcpBroker;
   server: RunningServer;
   fleet: Fleet | null;
   adminToken: string;
@@ -35,7 +35,7 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
 
   // Stopped in this order, whatever order they started in: the fleet stops publishing, the server
   // lets ingest commit what it holds while the broker is still there, then the broker goes.
-  const running: { fleet?: Fleet; server?: RunningServer; broker?: RunningBroker } = {};
+  const running: { fleet?: Fleet; server?: RunningServer; broker?: TcpBroker } = {};
   const unwind = async (): Promise<void> => {
     const steps = [() => running.fleet?.stop(), () => running.server?.close(), () => running.broker?.close()];
     for (const step of steps) {
@@ -61,6 +61,7 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
 
     const broker = await startBroker(
       {
+        ...config.broker,
         host: config.host,
         tcpPort: config.mqttPort,
         wsPort: config.wsPort,
@@ -69,7 +70,7 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
         logLevel: config.logLevel,
       },
       logger.child({ room: 'broker' }),
-    );
+    ).then(requireTcp);
     running.broker = broker;
 
     await server.attachIngest({ url: loopbackUrl(broker.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username });

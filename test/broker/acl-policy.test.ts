@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mayPublish, maySubscribe, type AclSubject } from '../../broker/acl-policy.ts';
 import { EVENT_KINDS } from '../../schema/events.ts';
+import { topics } from '../../schema/topics.ts';
 
 const me: AclSubject = { kind: 'device', deviceId: 'cm-alice0001' };
 const ingest: AclSubject = { kind: 'service', role: 'ingest' };
@@ -15,11 +16,18 @@ describe('device publish rights', () => {
     expect(mayPublish(me, 'coffee/v1/cm-alice0001/state')).toBe(true);
   });
 
+  it('may answer a command on its own cmd-result/{name}', () => {
+    expect(mayPublish(me, topics.commandResult('cm-alice0001', 'reboot'))).toBe(true);
+  });
+
   it.each([
     [`coffee/v1/${OTHER}/evt/brew`, "another device's event"],
     [`coffee/v1/${OTHER}/state`, "another device's state"],
     ['coffee/v1/cm-alice0001/consent', 'its own consent (cloud -> device only)'],
     ['coffee/v1/cm-alice0001/cmd/reboot', 'its own command topic (cloud -> device only)'],
+    [`coffee/v1/${OTHER}/cmd-result/reboot`, "another device's command result"],
+    ['coffee/v1/cm-alice0001/cmd-result/Bad_Name', 'a command result outside the grammar'],
+    ['coffee/v1/cm-alice0001/cmd-result', 'a command result without a name'],
     ['coffee/v1/cm-alice0001/evt/telemetry', 'an unknown event kind'],
     ['coffee/v1/cm-alice0001/evt/brew/extra', 'an extra level'],
     ['coffee/v1/cm-alice0001/evt', 'a missing kind'],
@@ -57,6 +65,8 @@ describe('device subscribe rights', () => {
     ['coffee/v1/cm-alice0001/evt/brew', 'its own events (device -> cloud only)'],
     ['coffee/v1/cm-alice0001/state', 'its own state'],
     ['coffee/v1/cm-alice0001/cmd/Bad_Name', 'a command name outside the grammar'],
+    ['coffee/v1/cm-alice0001/cmd-result/reboot', 'its own command results (device -> cloud only)'],
+    ['coffee/v1/cm-alice0001/cmd-result/#', 'its own command results, by wildcard'],
     ['$SYS/#', '$SYS'],
     ['$share/g/coffee/v1/cm-alice0001/consent', 'a shared subscription'],
   ])('may not subscribe %s (%s)', (filter) => {
@@ -72,6 +82,10 @@ describe('ingest role', () => {
     'coffee/v1/cm-alice0001/evt/+',
     'coffee/v1/+/evt/payment',
     'coffee/v1/cm-alice0001/state',
+    topics.filters.allCommandResults,
+    'coffee/v1/cm-alice0001/cmd-result/+',
+    'coffee/v1/+/cmd-result/reboot',
+    'coffee/v1/cm-alice0001/cmd-result/set-recipe',
   ])('may subscribe %s', (filter) => {
     expect(maySubscribe(ingest, filter)).toBe(true);
   });
@@ -91,6 +105,9 @@ describe('ingest role', () => {
     '+/v1/cm-alice0001/state',
     '$SYS/#',
     '$share/ingest/coffee/v1/+/evt/+',
+    'coffee/v1/+/cmd-result/#',
+    'coffee/v1/+/cmd-result/Bad_Name',
+    'coffee/v1/+/cmd/+',
   ])('may not subscribe %s', (filter) => {
     expect(maySubscribe(ingest, filter)).toBe(false);
   });
@@ -107,6 +124,7 @@ describe('ingest role', () => {
     'coffee/v1/cm-alice0001/cmd/Reboot!',
     '$SYS/broker/x',
     'anything/else',
+    'coffee/v1/cm-alice0001/cmd-result/reboot',
   ])('may not publish %s', (topic) => {
     expect(mayPublish(ingest, topic)).toBe(false);
   });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../../broker/broker.ts';
+import type { TcpBroker } from '../../broker/broker.ts';
 import { brokerFor, captureLogs, clientPool, INGEST, startDeviceRegistry, type DeviceRegistry } from './support.ts';
 
 const ALICE = { id: 'cm-alice0001', secret: 'alice-one-time-secret-xyz' };
@@ -7,7 +7,7 @@ const BOB = { id: 'cm-bob00002', secret: 'bob-one-time-secret-abc' };
 
 describe('broker authentication (real sockets, real registry over HTTP)', () => {
   let registry: DeviceRegistry;
-  let broker: RunningBroker;
+  let broker: TcpBroker;
   const logs = captureLogs();
   const pool = clientPool();
 

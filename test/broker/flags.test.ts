@@ -55,6 +55,29 @@ describe('broker flags', () => {
     expect((readBrokerConfig([...required, '--cluster-redis', 'http://nope'], {}) as { error: string }).error.startsWith('--cluster-redis')).toBe(true);
   });
 
+  it('switches each listener off by flag, but never all of them', () => {
+    expect(readBrokerConfig([...required, '--port', 'off', '--ws-port', '0'], {})).toMatchObject({ config: { tcpPort: null, wsPort: 0 } });
+    const tlsOnly = readBrokerConfig([...required, '--port', 'off', '--ws-port', 'off', '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-port', '0'], {});
+    expect(tlsOnly).toMatchObject({ config: { tcpPort: null, wsPort: null, tls: { port: 0 } } });
+    expect(readBrokerConfig([...required, '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-port', 'off'], {})).toMatchObject({ config: { tls: null } });
+    expect((readBrokerConfig([...required, '--port', 'off', '--ws-port', 'off'], {}) as { error: string }).error).toMatch(/^--port: every MQTT listener is off/);
+  });
+
+  it('sets every limit by flag and names the flag of a bad one', () => {
+    const result = readBrokerConfig(
+      [...required, '--max-packet-bytes', '4096', '--max-connections', '7', '--publish-rate', '2.5', '--publish-burst', '9', '--max-inflight-in', '11', '--max-inflight-out', '13'],
+      {},
+    );
+    expect(result).toMatchObject({
+      config: { maxPacketBytes: 4096, limits: { maxConnections: 7, publishPerSecond: 2.5, publishBurst: 9, maxInFlightIn: 11, maxInFlightOut: 13 } },
+    });
+    expect(readBrokerConfig(required, {})).toMatchObject({ config: { limits: { maxConnections: 10_000, publishPerSecond: 200, publishBurst: 2_000, maxInFlightIn: 1_000, maxInFlightOut: 65_535 } } });
+    for (const flag of ['--max-connections', '--publish-rate', '--publish-burst', '--max-inflight-in', '--max-inflight-out']) {
+      expect((readBrokerConfig([...required, flag, '0'], {}) as { error: string }).error.startsWith(flag)).toBe(true);
+    }
+    expect((readBrokerConfig([...required, '--max-inflight-out', '70000'], {}) as { error: string }).error.startsWith('--max-inflight-out')).toBe(true);
+  });
+
   it('refuses unknown flags and answers --help', () => {
     expect(readBrokerConfig(['--nope'], {})).toHaveProperty('error');
     expect(readBrokerConfig(['-h'], {})).toEqual({ help: true });

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../../broker/broker.ts';
+import type { TcpBroker } from '../../broker/broker.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
 import { brokerFor, captureLogs, clientPool, startDeviceRegistry, type DeviceRegistry } from './support.ts';
@@ -26,14 +26,14 @@ async function rawClient(port: number, who: { id: string; secret: string }): Pro
 
 describe('broker limits, auth throttling and metrics (real sockets)', () => {
   let registry: DeviceRegistry;
-  let broker: RunningBroker;
+  let broker: TcpBroker;
   const logs = captureLogs();
   const pool = clientPool();
 
   beforeAll(async () => {
     registry = await startDeviceRegistry({ [ALICE.id]: { secret: ALICE.secret, region: 'eu' }, [BOB.id]: { secret: BOB.secret, region: 'us' } });
     broker = await brokerFor(registry, logs.logger, {
-      limits: { maxConnections: 2, publishPerSecond: 1, publishBurst: 5, maxInFlight: 3 },
+      limits: { maxConnections: 2, publishPerSecond: 1, publishBurst: 5, maxInFlightIn: 3 },
       authThrottle: { slowAfter: 2, delayMs: 10, maxDelayMs: 50, refuseAfter: 4, refuseMs: 60_000 },
       metricsPort: 0,
     });
@@ -62,7 +62,7 @@ describe('broker limits, auth throttling and metrics (real sockets)', () => {
     const raw = await rawClient(broker.tcpPort, BOB);
     for (let id = 1; id <= 4; id++) raw.send({ cmd: 'publish', topic: topics.event(BOB.id, 'brew'), payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false });
     await raw.closed;
-    expect(broker.stats().limitDisconnects.max_in_flight).toBe(1);
+    expect(broker.stats().limitDisconnects.max_in_flight_in).toBe(1);
   });
 
   it('refuses the connection over maxConnections with CONNACK 3', async () => {
@@ -93,7 +93,7 @@ describe('broker limits, auth throttling and metrics (real sockets)', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await response.text();
     expect(text).toMatch(/^brewtel_broker_limit_disconnects_total\{reason="publish_rate"\} 1$/m);
-    expect(text).toMatch(/^brewtel_broker_limit_disconnects_total\{reason="max_in_flight"\} 1$/m);
+    expect(text).toMatch(/^brewtel_broker_limit_disconnects_total\{reason="max_in_flight_in"\} 1$/m);
     expect(text).toMatch(/^brewtel_broker_auth_failures_total [1-9]\d*$/m);
     expect(text).toMatch(/^brewtel_broker_connections \d+$/m);
     expect(text).toMatch(/^brewtel_broker_dropped_messages_total [1-9]\d*$/m);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import mqtt from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { deviceAuthRequestSchema } from '../../schema/api.ts';
-import { startBroker, type RunningBroker } from '../../broker/broker.ts';
+import { requireTcp, startBroker, type TcpBroker } from '../../broker/broker.ts';
 import type { BrokerConfigInput } from '../../broker/config.ts';
 
 /**
@@ -72,8 +72,9 @@ export function captureLogs(): { logger: Logger; lines: string[] } {
   return { lines, logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }) };
 }
 
-export function brokerFor(registry: DeviceRegistry, logger: Logger, overrides: Partial<BrokerConfigInput> = {}): Promise<RunningBroker> {
-  return startBroker(
+/** Our broker on port 0 in front of `registry`; TCP is always on here (tests of switching it off use startBroker). */
+export async function brokerFor(registry: DeviceRegistry, logger: Logger, overrides: Partial<BrokerConfigInput> = {}): Promise<TcpBroker> {
+  const broker = await startBroker(
     {
       host: '127.0.0.1',
       tcpPort: 0,
@@ -84,6 +85,7 @@ export function brokerFor(registry: DeviceRegistry, logger: Logger, overrides: P
     },
     logger,
   );
+  return requireTcp(broker);
 }
 
 /** Opens MQTT clients that never reconnect on their own and are all ended by `endAll`. */

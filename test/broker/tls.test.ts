@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../../broker/broker.ts';
+import type { TcpBroker } from '../../broker/broker.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
 import { brokerFor, captureLogs, clientPool, INGEST, startDeviceRegistry, type DeviceRegistry } from './support.ts';
@@ -19,7 +19,7 @@ if (!opensslPresent && process.env.CI === 'true') throw new Error('openssl is mi
 describe.skipIf(!opensslPresent)('broker TLS listener and client-certificate login (certificates from broker/dev-ca.sh)', () => {
   let dir: string;
   let registry: DeviceRegistry;
-  let broker: RunningBroker;
+  let broker: TcpBroker;
   const logs = captureLogs();
   const pool = clientPool();
   const pem = (file: string): Buffer => readFileSync(join(dir, file));

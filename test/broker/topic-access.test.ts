@@ -1,6 +1,6 @@
 import type mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../../broker/broker.ts';
+import type { TcpBroker } from '../../broker/broker.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
 import { brokerFor, captureLogs, clientPool, INGEST, startDeviceRegistry, type DeviceRegistry } from './support.ts';
@@ -16,7 +16,7 @@ interface Received {
 
 describe('broker topic rights (real sockets)', () => {
   let registry: DeviceRegistry;
-  let broker: RunningBroker;
+  let broker: TcpBroker;
   const logs = captureLogs();
   const pool = clientPool();
   let ingest: mqtt.MqttClient;

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../../broker/broker.ts';
+import type { TcpBroker } from '../../broker/broker.ts';
 import { ListenError } from '../../broker/listeners.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -13,7 +13,7 @@ const MAX_PACKET = 64 * 1024;
 
 describe('broker transport (real sockets)', () => {
   let registry: DeviceRegistry;
-  let broker: RunningBroker;
+  let broker: TcpBroker;
   const logs = captureLogs();
   const pool = clientPool();
 

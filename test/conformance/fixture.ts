@@ -1,4 +1,4 @@
-import type { RunningBroker } from '../../broker/broker.ts';
+import type { TcpBroker } from '../../broker/broker.ts';
 import { brokerFor, captureLogs, INGEST, startDeviceRegistry, type DeviceRegistry } from '../broker/support.ts';
 import { missingClients } from './third-party.ts';
 
@@ -14,7 +14,7 @@ export const DEVICES = {
 export { INGEST };
 
 export interface Fixture {
-  broker: RunningBroker;
+  broker: TcpBroker;
   registry: DeviceRegistry;
   logs: string[];
   host: string;

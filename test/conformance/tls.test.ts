@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningBroker } from '../../broker/broker.ts';
+import type { TcpBroker } from '../../broker/broker.ts';
 import { brokerFor, captureLogs, INGEST, startDeviceRegistry, type DeviceRegistry } from '../broker/support.ts';
 import { clientsUnavailable, DEVICES, ingestClientId, topicOf } from './fixture.ts';
 import { mosquittoSub, startClients } from './third-party.ts';
@@ -14,7 +14,7 @@ const DEV_CA = join(import.meta.dirname, '../../broker/dev-ca.sh');
 describe.skipIf(clientsUnavailable())('conformance over TLS: mosquitto clients with the dev CA, secrets and device certificates', () => {
   let dir: string;
   let registry: DeviceRegistry;
-  let broker: RunningBroker;
+  let broker: TcpBroker;
   const clients = startClients();
 
   beforeAll(async () => {

@@ -1,0 +1,23 @@
+import { Readable } from 'node:stream';
+
+/**
+ * aedes 1.2 re-sends a resumed persistent session's unacknowledged QoS 1/2 messages with their
+ * original packet identifiers [MQTT-4.4.0-1] but with DUP=0, where [MQTT-3.3.1-1] requires DUP=1.
+ * In the session store (memory or Redis) a queued message gets its packet identifier when it is
+ * first sent, so one that already has an identifier is a re-delivery. This wraps the store's
+ * outgoingStream, which aedes reads only to re-send a session's queue on resume, to set DUP on those.
+ */
+export function flagRedeliveries(persistence: unknown): void {
+  if (typeof persistence !== 'object' || persistence === null) throw new Error('aedes has no persistence to wrap');
+  const outgoingStream: unknown = Reflect.get(persistence, 'outgoingStream');
+  if (typeof outgoingStream !== 'function') throw new Error('aedes persistence has no outgoingStream');
+  const read = (client: unknown): AsyncIterable<unknown> | Iterable<unknown> => Reflect.apply(outgoingStream, persistence, [client]);
+  Reflect.set(persistence, 'outgoingStream', (client: unknown) => Readable.from(withDup(read(client))));
+}
+
+async function* withDup(queued: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<unknown> {
+  for await (const packet of queued) {
+    if (typeof packet === 'object' && packet !== null && Reflect.get(packet, 'messageId') !== undefined) Reflect.set(packet, 'dup', true);
+    yield packet;
+  }
+}
