@@ -1,5 +1,8 @@
 import pino, { type Logger } from 'pino';
 import { parseTopic } from '../schema/topics.ts';
+import { CommandResults } from './commands/command-results.ts';
+import { CommandSender } from './commands/command-sender.ts';
+import { subscribeToResults } from './commands/result-subscription.ts';
 import { mqttConfigSchema, type MqttConfigInput, type ServerConfig } from './config.ts';
 import { ConsentService } from './consent/consent-service.ts';
 import { mqttConsentPublisher, type ConsentPublisher } from './consent/publisher.ts';
@@ -70,6 +73,9 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       outbound ? mqttConsentPublisher(outbound.client).publish(record) : Promise.reject(new Error('ingest is not attached to a broker yet')),
   };
 
+  const commandResults = new CommandResults(logger.child({ component: 'commands' }));
+  const commands = new CommandSender({ client: () => outbound?.client ?? null, results: commandResults, logger: logger.child({ component: 'commands' }) });
+
   const consent = new ConsentService(
     stores.regions,
     consentPublisher,
@@ -85,6 +91,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     deviceStates,
     grants: grantsOf(config),
     liveFeed,
+    commands,
     mqttConnected: () => source?.connected() ?? false,
     storeWritable: (region) => ingest?.storeWritable(region) ?? true,
   }, logger.child({ component: 'http' }));
@@ -113,6 +120,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     if (source) throw new Error('ingest is already attached to a broker');
     const mqtt = mqttConfigSchema.parse(mqttConfig);
     outbound = openPublishConnection(mqtt, ingestLogger);
+    subscribeToResults(outbound.client, commandResults, logger.child({ component: 'commands' }));
     source = createMqttSource(mqtt, {
       event: (message) => ingestHandle(message),
       state: (message) => {
@@ -136,6 +144,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     close() {
       closing ??= (async () => {
         await running.close();
+        commandResults.close();
         await source?.close();
         await outbound?.close();
         await app.close();

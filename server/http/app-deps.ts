@@ -1,3 +1,4 @@
+import type { CommandSender } from '../commands/command-sender.ts';
 import type { ConsentService } from '../consent/consent-service.ts';
 import type { ServerConfig } from '../config.ts';
 import type { LiveFeed } from '../dashboard/live-feed.ts';
@@ -16,6 +17,8 @@ export interface AppDeps {
   metrics: Metrics;
   deviceStates: DeviceStates;
   grants: readonly TokenGrant[];
+  /** Sends commands to devices and waits for their answers. */
+  commands: CommandSender;
   /** Rows ingest committed, for the dashboard's live stream and region panels. */
   liveFeed: LiveFeed;
   mqttConnected(): boolean;

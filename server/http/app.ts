@@ -5,6 +5,7 @@ import type { AppDeps } from './app-deps.ts';
 import { installAuth } from './auth.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { brokerAuthRoutes } from './routes/broker-auth.ts';
+import { commandRoutes } from './routes/commands.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { registerDocs } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -36,6 +37,7 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
   await app.register(deviceRoutes, deps);
   await app.register(regionRoutes, deps);
   await app.register(brokerAuthRoutes, deps);
+  await app.register(commandRoutes, deps);
   await app.ready();
   return app;
 }

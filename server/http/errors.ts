@@ -20,6 +20,10 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
   STORE_UNAVAILABLE: 503,
+  /** A command could not be sent: the server has no broker connection yet. */
+  BROKER_UNAVAILABLE: 503,
+  /** A device did not answer a command in time (it may still act on it later). */
+  COMMAND_TIMEOUT: 504,
 } as const satisfies Record<string, number>;
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { COMMAND_VERSION, commandEnvelopeSchemas, type CommandName, type CommandResult } from '../../schema/commands.ts';
+import { topics } from '../../schema/topics.ts';
+import type { CommandResults } from './command-results.ts';
+
+export type SendOutcome =
+  | { status: 'answered'; result: CommandResult }
+  | { status: 'timeout'; commandId: string }
+  /** The server has no broker connection to send on (ingest not attached yet). */
+  | { status: 'no_broker' };
+
+export interface CommandSenderDeps {
+  /** The server's outbound MQTT connection once there is one (see ingest/publish-connection.ts). */
+  client: () => MqttClient | null;
+  results: CommandResults;
+  logger: Logger;
+}
+
+/**
+ * Sends one command to one device on `cmd/{name}` (QoS 1, not retained: a command is for now, not
+ * for whoever connects next) and waits for the device's answer on `cmd-result/{name}`. Arguments
+ * are checked against the command's schema by the caller; the envelope is checked again here, so
+ * nothing off-contract ever reaches the wire.
+ */
+export class CommandSender {
+  constructor(private readonly deps: CommandSenderDeps) {}
+
+  async send(deviceId: string, name: CommandName, args: unknown, timeoutMs: number): Promise<SendOutcome> {
+    const client = this.deps.client();
+    if (client === null) return { status: 'no_broker' };
+    const envelope = commandEnvelopeSchemas[name].parse({ v: COMMAND_VERSION, id: randomUUID(), issuedAt: new Date().toISOString(), args });
+    const commandId = envelope.id;
+    // Waiting starts before publishing: a fast device may answer before the PUBACK reaches us.
+    const answer = this.deps.results.expect(deviceId, name, commandId, timeoutMs);
+    client.publish(topics.command(deviceId, name), JSON.stringify(envelope), { qos: 1 }, (error) => {
+      if (!error) return;
+      this.deps.logger.warn({ deviceId, command: name, commandId, err: error.message }, 'command publish failed');
+      this.deps.results.forget(commandId);
+    });
+    const result = await answer;
+    this.deps.logger.info({ deviceId, command: name, commandId, status: result?.status ?? 'timeout', code: result?.code }, 'command sent');
+    return result === null ? { status: 'timeout', commandId } : { status: 'answered', result };
+  }
+}
