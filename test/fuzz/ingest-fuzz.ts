@@ -71,13 +71,13 @@ const describeCase = (c: IngestCase, outcome: IngestOutcome | 'threw'): string =
 export async function fuzzIngest(world: IngestWorld, runs: number, seed: number): Promise<GroupTally[]> {
   const groups = new Map<IngestCase['group'], GroupTally>();
   const tallyOf = (g: IngestCase['group']): GroupTally => groups.get(g) ?? groups.set(g, newGroup(`ingest ${g}`)).get(g)!;
-  const cases = fc.sample(ingestCaseArb(world), { numRuns: runs, seed });
   const storedCases: IngestCase[] = [];
   const handle = async (c: IngestCase): Promise<IngestOutcome | 'threw'> =>
     world.ingest.handle({ topic: c.topic, payload: c.payload, receivedAt: new Date() }).catch(() => 'threw' as const);
 
-  for (let i = 0; i < cases.length; i += CONCURRENCY) {
-    const chunk = cases.slice(i, i + CONCURRENCY);
+  // Generated slice by slice (seed, seed+1, …) so a long run never holds every payload at once.
+  for (let done = 0; done < runs; done += CONCURRENCY) {
+    const chunk = fc.sample(ingestCaseArb(world), { numRuns: Math.min(CONCURRENCY, runs - done), seed: seed + done / CONCURRENCY });
     const outcomes = await Promise.all(chunk.map(handle));
     chunk.forEach((c, j) => {
       const outcome = outcomes[j]!;

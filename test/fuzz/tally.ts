@@ -47,3 +47,9 @@ export function report(groups: readonly GroupTally[]): string {
     `wrong_reason=${sum((t) => t.counts.wrong_reason)} tried=${sum((t) => t.tried)} crashes=${sum((t) => t.counts.crash)} wrongly_accepted=${sum((t) => t.counts.wrongly_accepted)} wrongly_refused=${sum((t) => t.counts.wrongly_refused)}`,
   ].join('\n');
 }
+
+/** A wrong outcome seen only in aggregate (counts by reason), not tied to one input. */
+export function mismatch(tally: GroupTally, verdict: Exclude<Verdict, 'ok'>, n: number, text: string): void {
+  tally.counts[verdict] += n;
+  if (tally.failures.length < FAILURES_KEPT) tally.failures.push(`${verdict}: ${text}`);
+}
