@@ -6,9 +6,11 @@ import type { Client, PublishPacket } from 'aedes';
  * ever more state (and, past 65,535, reusing packet identifiers still in use).
  *
  * aedes 1.2 has no hook "a QoS > 0 PUBLISH is being written", only authorizeForward, which it also
- * calls for deliveries it then downgrades to QoS 0. Two facts tell them apart: a live delivery at
- * QoS > 0 runs through the client's own `deliverQoS` (which `watch` wraps, before the client can
- * subscribe), and a session's queued message re-sent on resume already carries its packet id.
+ * calls for deliveries it then downgrades to QoS 0. A live delivery at QoS > 0 runs through the
+ * client's own `deliverQoS` (which `watch` wraps, before the client can subscribe), which tells them
+ * apart. A resumed session's queue is not counted: aedes sends all of it at once, so counting it
+ * would cut off, on every resume, a session holding more than the cap. Acknowledgements of those
+ * still lower the count (never below zero), so the cap errs on the lenient side after a resume.
  */
 export interface InFlightOut {
   /** Call once the client is authenticated, before aedes restores or adds its subscriptions. */
@@ -43,9 +45,7 @@ export function createInFlightOut(max: number): InFlightOut {
       Reflect.set(client, 'deliverQoS', wrapped);
     },
     forwarded(client, packet) {
-      const live = deliveringQoS === client && !downgradedToQoS0(client, packet.topic);
-      const resent = packet.qos > 0 && packet.messageId !== undefined;
-      if (!live && !resent) return true;
+      if (deliveringQoS !== client || downgradedToQoS0(client, packet.topic)) return true;
       const n = (counts.get(client) ?? 0) + 1;
       counts.set(client, n);
       return n <= max;

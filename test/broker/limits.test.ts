@@ -1,27 +1,16 @@
-import { connect, type Socket } from 'node:net';
-import mqttPacket from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TcpBroker } from '../../broker/broker.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
-import { brokerFor, captureLogs, clientPool, startDeviceRegistry, type DeviceRegistry } from './support.ts';
+import { brokerFor, captureLogs, clientPool, rawClient, startDeviceRegistry, type DeviceRegistry, type RawClient } from './support.ts';
 
 const ALICE = { id: 'cm-alice0001', secret: 'alice-one-time-secret-xyz' };
 const BOB = { id: 'cm-bob00002', secret: 'bob-one-time-secret-abc' };
 
-/** Speaks MQTT by hand, so a test can leave a QoS 2 exchange unfinished on purpose. */
-async function rawClient(port: number, who: { id: string; secret: string }): Promise<{ socket: Socket; closed: Promise<void>; send(packet: mqttPacket.Packet): void }> {
-  const socket = connect(port, '127.0.0.1');
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.on('error', () => undefined);
-  const parser = mqttPacket.parser();
-  const connack = new Promise<number>((resolve) => parser.on('packet', (p) => p.cmd === 'connack' && resolve(p.returnCode ?? -1)));
-  socket.on('data', (chunk) => parser.parse(chunk));
-  const send = (packet: mqttPacket.Packet): void => void socket.write(mqttPacket.generate(packet));
-  await new Promise((resolve) => socket.once('connect', resolve));
-  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: who.id, keepalive: 30, username: who.id, password: Buffer.from(who.secret) });
-  expect(await connack).toBe(0);
-  return { socket, closed, send };
+async function rawDevice(port: number, who: { id: string; secret: string }): Promise<RawClient> {
+  const raw = rawClient(port, { clientId: who.id, username: who.id, password: who.secret });
+  expect((await raw.connack).returnCode).toBe(0);
+  return raw;
 }
 
 describe('broker limits, auth throttling and metrics (real sockets)', () => {
@@ -59,7 +48,7 @@ describe('broker limits, auth throttling and metrics (real sockets)', () => {
   });
 
   it('cuts off a client holding more QoS 2 messages without PUBREL than maxInFlight', async () => {
-    const raw = await rawClient(broker.tcpPort, BOB);
+    const raw = await rawDevice(broker.tcpPort, BOB);
     for (let id = 1; id <= 4; id++) raw.send({ cmd: 'publish', topic: topics.event(BOB.id, 'brew'), payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false });
     await raw.closed;
     expect(broker.stats().limitDisconnects.max_in_flight_in).toBe(1);

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { pino, type Logger } from 'pino';
 import { deviceAuthRequestSchema } from '../../schema/api.ts';
 import { requireTcp, startBroker, type TcpBroker } from '../../broker/broker.ts';
@@ -112,4 +113,35 @@ export function clientPool(): {
       await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
     },
   };
+}
+
+export interface RawClient {
+  socket: Socket;
+  /** Every packet the broker sent, in order; nothing is acknowledged unless the test sends it. */
+  packets: mqttPacket.Packet[];
+  connack: Promise<mqttPacket.IConnackPacket>;
+  closed: Promise<void>;
+  send(packet: mqttPacket.Packet): void;
+}
+
+/** Speaks MQTT 3.1.1 by hand, so a test can leave a QoS exchange unfinished on purpose. */
+export function rawClient(port: number, login: { clientId: string; username: string; password: string; clean?: boolean }): RawClient {
+  const socket = connectTcp(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  const parser = mqttPacket.parser();
+  const packets: mqttPacket.Packet[] = [];
+  socket.on('data', (chunk) => parser.parse(chunk));
+  const connack = new Promise<mqttPacket.IConnackPacket>((resolve, reject) => {
+    parser.on('packet', (packet) => {
+      packets.push(packet);
+      if (packet.cmd === 'connack') resolve(packet);
+    });
+    socket.once('close', () => reject(new Error('closed before CONNACK')));
+  });
+  connack.catch(() => undefined);
+  const send = (packet: mqttPacket.Packet): void => void socket.write(mqttPacket.generate(packet));
+  socket.once('connect', () =>
+    send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: login.clean ?? true, clientId: login.clientId, keepalive: 30, username: login.username, password: Buffer.from(login.password) }),
+  );
+  return { socket, packets, connack, closed: new Promise((resolve) => socket.once('close', () => resolve())), send };
 }

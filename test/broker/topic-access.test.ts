@@ -72,6 +72,22 @@ describe('broker topic rights (real sockets)', () => {
     expect(broker.stats().messagesOut).toBeGreaterThanOrEqual(2);
   });
 
+  it('carries a command to its device and the answer on cmd-result back to the service account', async () => {
+    const alice = await connectDevice(ALICE);
+    const commands: string[] = [];
+    alice.on('message', (topic) => commands.push(topic));
+    await alice.subscribeAsync(topics.filters.deviceCommands(ALICE.id), { qos: 1 });
+    expect(await grantedQos(ingest, [topics.filters.allCommandResults])).toEqual([1]);
+    await ingest.publishAsync(topics.command(ALICE.id, 'reboot'), '{}', { qos: 1 });
+    await waitUntil('the command at the device', () => commands.length === 1, 5_000);
+    await alice.publishAsync(topics.commandResult(ALICE.id, 'reboot'), '{"ok":true}', { qos: 1 });
+    await waitUntil('the answer at the service account', () => received.some((r) => r.topic === topics.commandResult(ALICE.id, 'reboot')), 5_000);
+    // Answering for another device is refused like any other foreign topic.
+    const bob = await connectDevice(BOB);
+    const outcome = await Promise.race([closed(bob), bob.publishAsync(topics.commandResult(ALICE.id, 'reboot'), '{"ok":false}', { qos: 1 }).then(() => 'acknowledged' as const)]);
+    expect(outcome).toBe('closed');
+  });
+
   it("denies a publish to another device's topic: the connection closes and nothing is delivered", async () => {
     const alice = await connectDevice(ALICE);
     const denialsBefore = broker.stats().denials;

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TcpBroker } from '../../broker/broker.ts';
+import { requireTcp, startBroker, type TcpBroker } from '../../broker/broker.ts';
+import { brokerConfigSchema } from '../../broker/config.ts';
 import { ListenError } from '../../broker/listeners.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -72,6 +73,23 @@ describe('broker transport (real sockets)', () => {
     await waitUntil('the packet that fits', () => received.includes(`fits${'.'.repeat(16)}`), 5_000);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(received.filter((r) => r.startsWith('too-big'))).toEqual([]);
+  });
+
+  it('runs with its TCP listener switched off: no TCP URL, WebSocket serves alone', async () => {
+    const wsOnly = await startBroker(
+      { host: '127.0.0.1', tcpPort: null, wsPort: 0, serviceAccounts: [INGEST], deviceAuth: { url: registry.url, token: registry.token } },
+      logs.logger,
+    );
+    try {
+      expect([wsOnly.tcpPort, wsOnly.mqttUrl, wsOnly.mqttsUrl]).toEqual([null, null, null]);
+      expect(() => requireTcp(wsOnly)).toThrow(/TCP listener/);
+      const client = await alice(wsOnly.wsUrl as string);
+      await client.publishAsync(topics.event(ALICE.id, 'brew'), 'ws-only', { qos: 1 });
+      expect(wsOnly.stats().messagesIn).toBe(1);
+    } finally {
+      await wsOnly.close();
+    }
+    expect(() => brokerConfigSchema.parse({ tcpPort: null, wsPort: null, deviceAuth: { url: registry.url, token: registry.token } })).toThrow(/every MQTT listener is off/);
   });
 
   it('rejects with a ListenError naming the listener and port when a port is taken', async () => {
