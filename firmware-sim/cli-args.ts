@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
+import { machineFaultRatesSchema } from './machine-faults.ts';
 
 export const USAGE = `Usage: npm run sim -- --broker URL [options]
 
@@ -22,6 +23,8 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
   --offline-buffer N      events each machine keeps while offline; the oldest go first (default 1000)
   --faults SPEC           inject faults, e.g. drop=0.01,duplicate=0.02,reorder=0.01,delay=0.01,
                           disconnect=0.001,malformed=0.01,delayMs=200 (rates per event, sum <= 1)
+  --machine-faults SPEC   chances per brew of machine faults, e.g. beanJam=0.01,overheat=0.005
+                          (defaults 0.0005 and 0.0002; empty tanks and full bins follow from use)
   --record FILE           record every event sent to FILE (JSON Lines) for a later --replay
   --replay FILE           replay a recorded run against --broker instead of simulating
                           (--credentials optional, for brokers that authenticate devices)
@@ -47,6 +50,7 @@ export const cliConfigSchema = z
     connectConcurrency: positiveInt.default(50),
     offlineBuffer: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
     faults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(faultRatesSchema.optional()),
+    machineFaults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(machineFaultRatesSchema.optional()),
     record: z.string().min(1).optional(),
     replay: z.string().min(1).optional(),
     replayPace: z.coerce.number().min(0).max(1_000_000).default(1),
@@ -74,7 +78,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
         'connect-concurrency': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
         'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
-        'replay-pace': { type: 'string' },
+        'replay-pace': { type: 'string' }, 'machine-faults': { type: 'string' },
       },
     }).values;
   } catch (error) {
@@ -89,6 +93,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     logLevel: values['log-level'],
     offlineBuffer: values['offline-buffer'],
     replayPace: values['replay-pace'],
+    machineFaults: values['machine-faults'],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   fleet = await startFleet(
     {
       brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency,
-      offlineBufferSize: config.offlineBuffer, faults: config.faults, recordTo: config.record,
+      offlineBufferSize: config.offlineBuffer, faults: config.faults, machineFaults: config.machineFaults, recordTo: config.record,
     },
     logger,
   );

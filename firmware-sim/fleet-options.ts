@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { regionIdSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
+import { machineFaultRatesSchema } from './machine-faults.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
 
@@ -36,6 +37,8 @@ export const fleetOptionsSchema = z.object({
   recordTo: z.string().min(1).optional(),
   /** Misbehaviour on purpose, for test harnesses; none unless asked for. */
   faults: faultRatesSchema.optional(),
+  /** Chances per brew of the machine faults that do not come from consumables (bean jam, overheat). */
+  machineFaults: machineFaultRatesSchema.optional(),
   /** How long stop() waits for outstanding acknowledgements before closing anyway. */
   drainTimeoutMs: z.int().min(0).default(5_000),
 });

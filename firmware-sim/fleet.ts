@@ -39,7 +39,7 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
       const identity = opts.machines[index]!;
       const runner = new MachineRunner({
         identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, offlineBufferSize: opts.offlineBufferSize,
-        faults, recorder, clock, counters, logger,
+        faults, machineFaults: opts.machineFaults, recorder, clock, counters, logger,
       });
       runners.push(runner);
       await runner.connection.firstAttempt();

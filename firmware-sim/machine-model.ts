@@ -7,6 +7,7 @@ import { service, consume, isLow, partlyUsedConsumables, shortageFor, type Consu
 import { acceptConsent, decideAtEdge, type SuppressReason } from './edge-consent.ts';
 import { createEnvelopeFactory, type OutgoingEnvelope } from './envelope.ts';
 import { leakyBody, type LeakContext } from './leaky-firmware.ts';
+import { DEFAULT_MACHINE_FAULT_RATES, OVERHEAT_C, spontaneousFault, type MachineFaultRates } from './machine-faults.ts';
 import { marketOf, type Market } from './markets.ts';
 import { generateOwner, type Owner } from './owner.ts';
 import { paymentFor, paymentToken } from './payments.ts';
@@ -33,6 +34,8 @@ export interface MachineSpec {
   bootAt: number;
   usage?: UsageProfileName;
   firmware?: FirmwareProfile;
+  /** Chances per brew of a bean jam or an overheat; realistic defaults when left out. */
+  faultRates?: MachineFaultRates;
 }
 
 /** Where the model's output goes: the connection in a fleet, an array in tests. */
@@ -68,6 +71,8 @@ export class MachineModel {
   private readonly behaviour: Rng;
   private readonly sensors: Rng;
   private readonly leakRng: Rng;
+  private readonly faultRng: Rng;
+  private readonly faultRates: MachineFaultRates;
   private readonly envelope: ReturnType<typeof createEnvelopeFactory>;
   private readonly subscriptionToken: string;
   private readonly leak: LeakContext;
@@ -97,6 +102,8 @@ export class MachineModel {
     this.behaviour = createRng(seedOf('behaviour'));
     this.sensors = createRng(seedOf('sensors'));
     this.leakRng = createRng(seedOf('leak'));
+    this.faultRng = createRng(seedOf('machine-faults'));
+    this.faultRates = spec.faultRates ?? DEFAULT_MACHINE_FAULT_RATES;
     // Ids also mix in the device id: two fleets from one seed must never mint the same event ids.
     this.envelope = createEnvelopeFactory(spec.deviceId, createRng(deriveSeed(spec.fleetSeed, spec.index, spec.deviceId, 'ids')));
 
@@ -226,6 +233,13 @@ export class MachineModel {
       this.nextBrewAt = this.nextArrival(at);
       return;
     }
+    // Tripped as the machine starts, before anyone pays: nothing is consumed, the machine waits for service.
+    const tripped = spontaneousFault(this.faultRng, this.faultRates, brew.doseG > 0);
+    if (tripped !== null && this.phases.rest === 'idle') {
+      this.raiseFault(at, tripped, 'error', sink);
+      this.nextBrewAt = this.nextArrival(at);
+      return;
+    }
     const payment = paymentFor(this.behaviour, this.profile, this.market, brew.recipe, this.subscriptionToken);
     if (payment !== null) this.publish('payment', payment, at, sink);
     if (payment?.status === 'declined') {
@@ -288,7 +302,7 @@ export class MachineModel {
       milkMl: c.milkMl,
       groundsBinCount: c.groundsBinCount,
       cupsUntilDescale: c.cupsUntilDescale,
-      boilerTempC: Math.round(normal(this.sensors, phases.boilerTargetC(this.phases, at), 0.8) * 10) / 10,
+      boilerTempC: Math.round(normal(this.sensors, this.activeFaults.has('overheat') ? OVERHEAT_C : phases.boilerTargetC(this.phases, at), 0.8) * 10) / 10,
     }, at, sink);
   }
 

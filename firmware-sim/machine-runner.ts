@@ -4,6 +4,7 @@ import { CommandHandler, replyTo } from './command-handler.ts';
 import { DeviceConnection } from './device-connection.ts';
 import { anyFaults, type FaultRates } from './fault-injection.ts';
 import { FaultyLink } from './faulty-link.ts';
+import type { MachineFaultRates } from './machine-faults.ts';
 import type { FleetCounters } from './fleet-stats.ts';
 import type { MachineIdentity } from './fleet-options.ts';
 import { MachineModel, type EventSink } from './machine-model.ts';
@@ -26,6 +27,7 @@ export interface MachineRunnerOptions {
   recorder?: RunRecorder;
   /** Shared by the whole fleet and read on every event, so rates can change while it runs. */
   faults: { rates: FaultRates };
+  machineFaults?: MachineFaultRates;
   clock: SimClock;
   counters: FleetCounters;
   logger: Logger;
@@ -56,6 +58,7 @@ export class MachineRunner {
       bootAt: clock.now(),
       usage: identity.usage,
       firmware: identity.profile,
+      faultRates: options.machineFaults,
     });
     this.connection = new DeviceConnection({
       brokerUrl: options.brokerUrl,
