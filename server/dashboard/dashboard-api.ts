@@ -95,13 +95,6 @@ export const streamRefusedSchema = z.object({
   kind: z.string().nullable(),
   at: z.iso.datetime(),
 });
-export const streamTickSchema = z.object({
-  type: z.literal('tick'),
-  at: z.iso.datetime(),
-  /** Rows committed in the last whole second, per visible region. */
-  regions: z.record(z.string(), z.object({ stored: z.int(), refused: z.int() })),
-});
 export type StreamStored = z.infer<typeof streamStoredSchema>;
 export type StreamRefused = z.infer<typeof streamRefusedSchema>;
-export type StreamTick = z.infer<typeof streamTickSchema>;
-export type StreamMessage = StreamStored | StreamRefused | StreamTick;
+export type StreamMessage = StreamStored | StreamRefused;

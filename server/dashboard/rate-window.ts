@@ -26,12 +26,6 @@ export class RateWindow {
     return out;
   }
 
-  /** The last complete second. */
-  last(nowMs: number): { stored: number; refused: number } {
-    const bucket = this.#buckets.get(Math.floor(nowMs / 1000) - 1);
-    return { stored: bucket?.stored ?? 0, refused: bucket?.refused ?? 0 };
-  }
-
   #forget(current: number): void {
     for (const second of this.#buckets.keys()) if (second < current - this.seconds) this.#buckets.delete(second);
   }

@@ -6,11 +6,15 @@ import { installAuth } from './auth.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { brokerAuthRoutes } from './routes/broker-auth.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { dashboardStatic } from '../dashboard/static-route.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { registerDocs } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { regionRoutes } from './routes/regions.ts';
+import { streamRoutes } from './routes/stream.ts';
 
 /** The HTTP app, ready for `listen` or `inject`. */
 export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyInstance> {
@@ -38,6 +42,10 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
   await app.register(regionRoutes, deps);
   await app.register(brokerAuthRoutes, deps);
   await app.register(commandRoutes, deps);
+  await app.register(fleetRoutes, deps);
+  await app.register(streamRoutes, deps);
+  await app.register(dashboardRoutes, deps);
+  await app.register(dashboardStatic);
   await app.ready();
   return app;
 }

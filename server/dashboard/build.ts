@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { geoPath } from 'd3-geo';
+import { build } from 'esbuild';
+import { feature } from 'topojson-client';
+import type { GeometryCollection, Topology } from 'topojson-specification';
+import { MAP_HEIGHT, MAP_WIDTH, mapProjection } from './web/map-projection.ts';
+
+/**
+ * Builds the dashboard into dist/: one script, one stylesheet (names carry a content hash) and the
+ * page, which carries the world map as an inline SVG symbol drawn here from Natural Earth 1:110m
+ * (world-atlas), so the browser downloads no geography library and no tiles.
+ */
+const here = fileURLToPath(new URL('.', import.meta.url));
+const dist = join(here, 'dist');
+const hash = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex').slice(0, 12);
+
+async function landPath(): Promise<string> {
+  const file = createRequire(import.meta.url).resolve('world-atlas/land-110m.json');
+  const topology = JSON.parse(await readFile(file, 'utf8')) as Topology<{ land: GeometryCollection }>;
+  const land = feature(topology, topology.objects.land);
+  return geoPath(mapProjection()).digits(1)(land) ?? '';
+}
+
+async function bundle(): Promise<{ js: Uint8Array; css: Uint8Array }> {
+  const result = await build({
+    entryPoints: [join(here, 'web', 'main.ts'), join(here, 'web', 'styles.css')],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    outdir: dist,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
+  const css = result.outputFiles.find((f) => f.path.endsWith('.css'));
+  if (!js || !css) throw new Error('esbuild produced no script or no stylesheet');
+  return { js: js.contents, css: css.contents };
+}
+
+function page(scriptName: string, styleName: string, land: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>brewtel dashboard</title>
+<link rel="stylesheet" href="/assets/${styleName}">
+<script type="module" src="/assets/${scriptName}"></script>
+</head>
+<body>
+<svg class="sprite" width="0" height="0" aria-hidden="true"><symbol id="land" viewBox="0 0 ${MAP_WIDTH} ${MAP_HEIGHT}"><path d="${land}"/></symbol></svg>
+<div id="app"><p>Loading the dashboard…</p></div>
+<noscript>The dashboard needs JavaScript; the API itself is documented at <a href="/docs">/docs</a>.</noscript>
+</body>
+</html>
+`;
+}
+
+export async function buildDashboard(): Promise<{ dir: string; bytes: number }> {
+  const [{ js, css }, land] = await Promise.all([bundle(), landPath()]);
+  const scriptName = `app-${hash(js)}.js`;
+  const styleName = `app-${hash(css)}.css`;
+  const html = page(scriptName, styleName, land);
+  await rm(dist, { recursive: true, force: true });
+  await mkdir(join(dist, 'assets'), { recursive: true });
+  await Promise.all([
+    writeFile(join(dist, 'assets', scriptName), js),
+    writeFile(join(dist, 'assets', styleName), css),
+    writeFile(join(dist, 'index.html'), html),
+  ]);
+  return { dir: dist, bytes: js.byteLength + css.byteLength + Buffer.byteLength(html) };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { dir, bytes } = await buildDashboard();
+  console.log(`dashboard built in ${dir} (${(bytes / 1024).toFixed(1)} KiB)`);
+}

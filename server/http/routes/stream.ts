@@ -1,0 +1,65 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorBodySchema } from '../../../schema/api.ts';
+import { streamQuerySchema, type StreamMessage } from '../../dashboard/dashboard-api.ts';
+import { DASHBOARD_ROLES, mayReadBodies } from '../../dashboard/scope.ts';
+import { passes, toStreamMessage } from '../../dashboard/stream-filter.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { assertRegion, principalOf, visibleRegions } from '../auth.ts';
+
+/** A slow reader is cut off rather than buffered without bound; the page reconnects. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+const frame = (message: StreamMessage): string => `event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`;
+
+/**
+ * Server-sent events of what ingest committed, filtered by region, kind and device within the
+ * regions the token may see.
+ */
+export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
+  const open = new Set<ServerResponse>();
+  // Streams never end on their own; without this, closing the server would wait for every reader.
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+
+  app.get('/api/v1/stream', {
+    config: { access: { roles: DASHBOARD_ROLES } },
+    schema: {
+      summary: 'Live committed events and refusals (text/event-stream); bodies only for roles that may read them',
+      querystring: streamQuerySchema,
+      response: { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema },
+    },
+  }, async (request, reply) => {
+    const principal = principalOf(request);
+    const filter = request.query;
+    if (filter.region) assertRegion(principal, filter.region);
+    const visible = new Set(visibleRegions(principal, deps.config.regions));
+    const withBodies = mayReadBodies(principal);
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    });
+    res.write(': brewtel live stream\n\n');
+    open.add(res);
+
+    const send = (message: StreamMessage): void => {
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        res.end();
+        return;
+      }
+      res.write(frame(message));
+    };
+    const unsubscribe = deps.liveFeed.subscribe((notice) => {
+      if (passes(notice, filter, visible)) send(toStreamMessage(notice, withBodies));
+    });
+    res.on('close', () => {
+      unsubscribe();
+      open.delete(res);
+    });
+  });
+};

@@ -1,0 +1,149 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launcherConfigSchema } from '../../launcher/config.ts';
+import { startStack, type Stack } from '../../launcher/stack.ts';
+import { buildDashboard } from '../../server/dashboard/build.ts';
+import type { FleetResponse } from '../../server/dashboard/dashboard-api.ts';
+import { waitUntil } from '../support/wait.ts';
+import { chromiumAvailable, launchChromium, storedEventsOf, type Browser } from './support.ts';
+
+/**
+ * The dashboard in a real browser against a real stack (server, aedes broker, simulated fleet over
+ * three regions): machines appear, a location consent flipped in the page stops location events in
+ * the store, and a regional operator sees only its region, in the page and at the API.
+ */
+const ADMIN = 'browser-admin-token-0123456789';
+const OPERATOR_US = 'browser-operator-us-0123456789';
+const MACHINES = 9;
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
+/** The simulator reports a location every 6 simulated hours; two periods without one prove they stopped. */
+const TWO_LOCATION_PERIODS_MS = 12 * 3_600_000;
+
+describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
+  let dataDir: string;
+  let stack: Stack;
+  let browser: Browser;
+  let base: string;
+
+  const api = async <T>(path: string, token: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
+    const response = await fetch(base + path, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    return { status: response.status, body: (await response.json()) as T };
+  };
+
+  async function signIn(page: Page, token: string): Promise<void> {
+    await page.goto(base + '/');
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Signed in as').waitFor();
+  }
+
+  beforeAll(async () => {
+    await buildDashboard();
+    await mkdir(ARTIFACTS, { recursive: true });
+    dataDir = await mkdtemp(join(tmpdir(), 'brewtel-browser-'));
+    stack = await startStack(launcherConfigSchema.parse({
+      machines: MACHINES, leaky: 1, httpPort: 0, mqttPort: 0, wsPort: 0, dataDir, seed: 11, speed: 20_000, logLevel: 'silent',
+      adminToken: ADMIN, tokens: [{ token: OPERATOR_US, role: 'operator', region: 'us' }],
+    }), pino({ level: 'silent' }));
+    base = stack.server.httpUrl;
+    browser = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows every machine, on the map or in the list, with the region panels and the live stream', async () => {
+    const page = await browser.context.newPage();
+    const offline: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(base)) offline.push(request.url());
+    });
+    await signIn(page, ADMIN);
+    await waitUntil('every machine on the page', async () => (await page.locator('.map [data-device], .off-map [data-device]').count()) === MACHINES, 20_000);
+    await page.locator('.events li').first().waitFor();
+    await expect.poll(() => page.locator('.card[data-region]').count()).toBe(3);
+    await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
+    expect(offline, 'the page must load nothing from outside the server').toEqual([]);
+    await page.close();
+  });
+
+  it('stops storing location events once location consent is switched off in the page', async () => {
+    // A compliant eu machine that location is consented for: its next fixes must then arrive.
+    const { body: fleet } = await api<FleetResponse>('/api/v1/fleet', ADMIN);
+    const device = fleet.devices.find((d) => d.region === 'eu' && storedEventsOf(dataDir, 'eu', d.id).length > 0);
+    if (!device) throw new Error('no eu machine has stored events');
+    const put = await api('/api/v1/devices/' + device.id + '/consent', ADMIN, {
+      method: 'PUT', body: JSON.stringify({ usage: true, location: 'exact', payment: false, diagnostics: true }),
+    });
+    expect(put.status).toBe(200);
+    await waitUntil('a stored location fix', () => storedEventsOf(dataDir, 'eu', device.id).some((e) => e.kind === 'location'), 20_000);
+
+    const page = await browser.context.newPage();
+    await signIn(page, ADMIN);
+    await page.goto(`${base}/#/device/${device.id}`);
+    await page.locator('[data-position="exact"]').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'device.png'), fullPage: true });
+
+    await page.getByRole('radio', { name: 'none' }).check();
+    const status = page.getByRole('status').filter({ hasText: 'recorded and pushed' });
+    await status.waitFor();
+    const version = Number(/Consent version (\d+)/.exec((await status.textContent()) ?? '')?.[1]);
+    expect(version).toBeGreaterThan(1);
+    await page.locator('[data-position="none"]').waitFor();
+
+    const atFlip = Math.max(...storedEventsOf(dataDir, 'eu', device.id).map((e) => e.deviceTs.getTime()));
+    await waitUntil('12 simulated hours of stored events after the flip', () =>
+      storedEventsOf(dataDir, 'eu', device.id).some((e) => e.deviceTs.getTime() > atFlip + TWO_LOCATION_PERIODS_MS), 30_000);
+    const after = storedEventsOf(dataDir, 'eu', device.id).filter((e) => e.consentVersion >= version);
+    expect(after.length, 'the machine kept sending other events').toBeGreaterThan(0);
+    expect(after.filter((e) => e.kind === 'location')).toEqual([]);
+
+    await page.goto(`${base}/#/`);
+    await page.locator(`.off-map [data-device="${device.id}"]`).waitFor();
+    expect(await page.locator(`.map [data-device="${device.id}"]`).count()).toBe(0);
+    await page.close();
+  });
+
+  it('shows a regional operator its own region only, in the page and at the API', async () => {
+    const { body: all } = await api<FleetResponse>('/api/v1/fleet', ADMIN);
+    const us = all.devices.filter((d) => d.region === 'us').map((d) => d.id).sort();
+    const foreign = all.devices.find((d) => d.region === 'eu');
+    if (!foreign || us.length === 0) throw new Error('the fleet does not span eu and us');
+
+    const page = await browser.context.newPage();
+    await signIn(page, OPERATOR_US);
+    await waitUntil('the us machines on the page', async () => (await page.locator('.map [data-device], .off-map [data-device]').count()) === us.length, 20_000);
+    const shown = await page.locator('.map [data-device], .off-map [data-device]').evaluateAll((els) => els.map((e) => e.getAttribute('data-device')));
+    expect([...shown].sort()).toEqual(us);
+    expect(await page.locator('.card[data-region]').evaluateAll((els) => els.map((e) => e.getAttribute('data-region')))).toEqual(['us']);
+    await page.screenshot({ path: join(ARTIFACTS, 'operator-us.png'), fullPage: true });
+
+    await page.goto(`${base}/#/device/${foreign.id}`);
+    await page.getByRole('alert').filter({ hasText: 'REGION_FORBIDDEN' }).waitFor();
+    await page.close();
+
+    const fleet = await api<FleetResponse>('/api/v1/fleet', OPERATOR_US);
+    expect(fleet.body.devices.every((d) => d.region === 'us')).toBe(true);
+    expect((await api(`/api/v1/fleet/${foreign.id}`, OPERATOR_US)).status).toBe(403);
+    expect((await api('/api/v1/stream?region=eu', OPERATOR_US)).status).toBe(403);
+  });
+
+  it('renders the compliance page and the leaky device demo', async () => {
+    const page = await browser.context.newPage();
+    await signIn(page, ADMIN);
+    await page.goto(`${base}/#/compliance`);
+    await page.locator('[data-compliance]').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'compliance.png'), fullPage: true });
+    await page.goto(`${base}/#/demo`);
+    await expect.poll(() => page.locator('pre code').textContent()).toContain('--leaky 1');
+    await page.screenshot({ path: join(ARTIFACTS, 'leaky-demo.png'), fullPage: true });
+    await page.close();
+  });
+});
