@@ -20,11 +20,18 @@ export interface DeviceConnectionOptions {
   onCommand: (name: string, payload: Buffer) => void;
   /** Events kept while offline; beyond this the oldest are dropped (and counted). */
   offlineBufferSize: number;
+  /**
+   * Events handed to mqtt.js and not yet acknowledged, at most. Beyond it events wait in the offline
+   * buffer, so mqtt.js's own store never becomes a second, unbounded queue behind a slow broker.
+   */
+  maxInFlight?: number;
   /** Gets every payload as the machine hands it to the link, before any buffering. */
   recorder?: RunRecorder;
   backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
 }
+
+const DEFAULT_MAX_IN_FLIGHT = 100;
 
 interface Queued {
   kind: EventKind;
@@ -43,6 +50,8 @@ export class DeviceConnection {
   private readonly stateTopic: string;
   private readonly commandPrefix: string;
   private readonly offline: OfflineBuffer<Queued>;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private stopping = false;
@@ -57,9 +66,16 @@ export class DeviceConnection {
     this.stateTopic = topics.state(deviceId);
     this.commandPrefix = topics.command(deviceId, '');
     this.offline = new OfflineBuffer(options.offlineBufferSize);
-    // One callback per kind, made once: the PUBACK path allocates nothing and only bumps counters.
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    // One callback per kind, made once: the PUBACK path allocates nothing. The window is refilled
+    // before the counters wake anyone waiting on them, so a waiter sees the buffer already drained.
     this.ackCallbacks = Object.fromEntries(
-      EVENT_KINDS.map((kind) => [kind, (error?: Error) => (error ? counters.failedOne() : counters.acked(kind))]),
+      EVENT_KINDS.map((kind) => [kind, (error?: Error) => {
+        this.inFlight--;
+        this.drain();
+        if (error) counters.failedOne();
+        else counters.acked(kind);
+      }]),
     ) as Record<EventKind, PacketCallback>;
 
     const clientOptions: IClientOptions = {
@@ -107,7 +123,8 @@ export class DeviceConnection {
   /** Sends an already serialised payload, e.g. a replayed or deliberately malformed one. */
   send(kind: EventKind, payload: string): void {
     this.options.recorder?.record(this.options.deviceId, kind, payload);
-    if (this.isConnected) {
+    // Behind anything already waiting, so order holds.
+    if (this.isConnected && this.inFlight < this.maxInFlight && this.offline.size === 0) {
       this.transmit(kind, payload);
       return;
     }
@@ -174,14 +191,25 @@ export class DeviceConnection {
     this.isConnected = false;
   }
 
+  /** Events waiting in the offline buffer, for the link or for room in the in-flight window. */
+  get backlog(): number {
+    return this.offline.size;
+  }
+
   private transmit(kind: EventKind, payload: string): void {
+    this.inFlight++;
     this.options.counters.sent();
     this.client.publish(topics.event(this.options.deviceId, kind), payload, { qos: 1 }, this.ackCallbacks[kind]);
   }
 
-  /** Oldest first, after mqtt.js has resent what was in flight when the link dropped, so order holds. */
-  private flushOffline(): void {
-    for (let item = this.offline.shift(); item !== undefined; item = this.offline.shift()) {
+  /**
+   * Oldest first, as far as the in-flight window allows; after mqtt.js has resent what was in
+   * flight when the link dropped, so order holds.
+   */
+  private drain(): void {
+    while (this.isConnected && this.inFlight < this.maxInFlight) {
+      const item = this.offline.shift();
+      if (item === undefined) return;
       this.options.counters.buffered--;
       this.transmit(item.kind, item.payload);
     }
@@ -210,7 +238,7 @@ export class DeviceConnection {
     if (!this.isConnected) this.options.counters.connected++;
     this.isConnected = true;
     this.client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
-    this.flushOffline();
+    this.drain();
     // A resumed session keeps the subscriptions, but a freshly booted device holds no consent record
     // yet: subscribing again makes the broker resend the retained one.
     if (!sessionPresent || !this.subscribed) {

@@ -23,7 +23,7 @@ export interface ReplayResult extends FleetStats {
   skippedLines: number;
 }
 
-/** Unacknowledged events allowed per replay before reading more of the file. */
+/** Events sent or waiting, not yet acknowledged, allowed per replay before reading more of the file. */
 const MAX_IN_FLIGHT = 10_000;
 const GOODBYE_TIMEOUT_MS = 2_000;
 const PLACEHOLDER_SECRET = 'replay';
@@ -74,8 +74,14 @@ export async function replayRun(options: ReplayOptions, logger: Logger): Promise
       const wait = started + t / options.pace - performance.now();
       if (wait > 0) await sleep(wait);
     }
-    if (counters.pending > MAX_IN_FLIGHT) await counters.until(() => counters.pending <= MAX_IN_FLIGHT / 2, options.drainTimeoutMs);
-    connectionFor(deviceId).send(kind, payload);
+    if (counters.pending + counters.buffered > MAX_IN_FLIGHT) {
+      await counters.until(() => counters.pending + counters.buffered <= MAX_IN_FLIGHT / 2, options.drainTimeoutMs);
+    }
+    const connection = connectionFor(deviceId);
+    // A fast replay must not push one machine's own buffer into dropping what the file still holds.
+    const roomLeft = (): boolean => connection.backlog < Math.max(1, options.offlineBufferSize / 2);
+    if (!roomLeft()) await counters.until(roomLeft, options.drainTimeoutMs);
+    connection.send(kind, payload);
   }
 
   await counters.until(() => counters.pending <= 0 && counters.buffered === 0, options.drainTimeoutMs);
