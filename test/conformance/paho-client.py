@@ -5,6 +5,8 @@ message, disconnected, done), so the TypeScript conformance tests can assert on 
 of a client nobody on this project wrote. Bounded: every wait has a deadline from the spec.
 """
 import json
+import os
+import ssl
 import sys
 import time
 
@@ -31,6 +33,9 @@ if hasattr(mqtt, "CallbackAPIVersion"):
 client = mqtt.Client(**options)
 if options["transport"] == "websockets":
     client.ws_set_options(path=spec.get("wsPath", "/mqtt"))
+if "tls" in spec:
+    tls = spec["tls"]
+    client.tls_set(ca_certs=tls["caFile"], certfile=tls.get("certFile"), keyfile=tls.get("keyFile"), tls_version=ssl.PROTOCOL_TLS_CLIENT)
 if "username" in spec:
     client.username_pw_set(spec["username"], spec.get("password"))
 if "will" in spec:
@@ -55,7 +60,14 @@ def on_publish(_c, _u, mid):
 
 def on_message(_c, _u, msg):
     state["messages"] += 1
-    emit(event="message", topic=msg.topic, payload=msg.payload.decode("utf-8", "replace"), qos=msg.qos, retain=int(msg.retain))
+    fields = {"topic": msg.topic, "payload": msg.payload.decode("utf-8", "replace"), "qos": msg.qos, "retain": int(msg.retain)}
+    if spec.get("ids"):
+        fields.update(mid=msg.mid, dup=int(msg.dup))
+    emit(event="message", **fields)
+    if spec.get("abortOnMessage"):
+        # paho answers PUBACK only after on_message returns: dying here leaves the message
+        # unacknowledged and the connection dropped without DISCONNECT, as a crashed device would.
+        os._exit(0)
 
 
 def on_disconnect(_c, _u, rc):

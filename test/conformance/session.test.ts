@@ -57,4 +57,22 @@ describe.skipIf(clientsUnavailable())('conformance: will messages and persistent
     expect(messagesOf(fresh)).toEqual([]);
     await ingest(clientId, { clean: true }).finished;
   });
+
+  it('[MQTT-4.4.0-1] [MQTT-3.3.1-1] [MQTT-4.3.2-1] Paho dies before its PUBACK: on resume the message comes again with its packet id and DUP=1, once acknowledged never again', async () => {
+    const clientId = ingestClientId('dup');
+    const topic = topicOf.event(DEVICES.bob.id, 'payment');
+    const crashing = ingest(clientId, { clean: false, subscribe: [[topic, 1]], ids: true, abortOnMessage: true, expect: 1, waitMs: 8_000 });
+    await crashing.waitFor('"suback"');
+    expect((await publish(DEVICES.bob, ['-q', '1', '-t', topic, '-m', 'unacknowledged'])).code).toBe(0);
+    const first = messagesOf(pahoEvents((await crashing.finished).stdout));
+    expect(first).toEqual([{ event: 'message', topic, payload: 'unacknowledged', qos: 1, retain: 0, mid: expect.any(Number), dup: 0 }]);
+
+    const resumed = pahoEvents((await ingest(clientId, { clean: false, ids: true, expect: 1, waitMs: 8_000 }).finished).stdout);
+    expect(connackOf(resumed)).toMatchObject({ rc: 0, sessionPresent: 1 });
+    expect(messagesOf(resumed)).toEqual([{ ...first[0], dup: 1 }]);
+
+    const after = pahoEvents((await ingest(clientId, { clean: false, ids: true, expect: 1, waitMs: 1_000 }).finished).stdout);
+    expect(messagesOf(after)).toEqual([]);
+    await ingest(clientId, { clean: true }).finished;
+  });
 });

@@ -122,13 +122,19 @@ export interface PahoSpec {
   silent?: boolean;
   /** Also report paho's own packet log (PINGREQ, PINGRESP, …). */
   log?: boolean;
+  /** MQTT over TLS, trusting caFile; certFile/keyFile present a client certificate. */
+  tls?: { caFile: string; certFile?: string; keyFile?: string };
+  /** Report each message's packet id and DUP flag too. */
+  ids?: boolean;
+  /** Exit the process inside the first message's callback, before paho can answer PUBACK. */
+  abortOnMessage?: boolean;
 }
 
 export type PahoEvent =
   | { event: 'connack'; rc: number; sessionPresent: number }
   | { event: 'suback'; granted: number[] }
   | { event: 'published'; mid: number }
-  | { event: 'message'; topic: string; payload: string; qos: number; retain: number }
+  | { event: 'message'; topic: string; payload: string; qos: number; retain: number; mid?: number; dup?: number }
   | { event: 'disconnected'; rc: number }
   | { event: 'log'; text: string }
   | { event: 'done'; closed: boolean };

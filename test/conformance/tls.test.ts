@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TcpBroker } from '../../broker/broker.ts';
 import { brokerFor, captureLogs, INGEST, startDeviceRegistry, type DeviceRegistry } from '../broker/support.ts';
 import { clientsUnavailable, DEVICES, ingestClientId, topicOf } from './fixture.ts';
-import { mosquittoSub, startClients } from './third-party.ts';
+import { connackOf, messagesOf, mosquittoSub, paho, pahoEvents, startClients } from './third-party.ts';
 
 const DEV_CA = join(import.meta.dirname, '../../broker/dev-ca.sh');
 
@@ -56,6 +56,25 @@ describe.skipIf(clientsUnavailable())('conformance over TLS: mosquitto clients w
     const published = await clients.run('mosquitto_pub', [...tls(), ...cert, '-d', '-i', DEVICES.alice.id, '-q', '1', '-t', topic, '-m', 'by-certificate']).finished;
     expect(published.code, published.stderr).toBe(0);
     await sub.waitFor(`${topic} by-certificate`);
+  });
+
+  it('[MQTT-3.2.0-1] [MQTT-4.3.2-1] Paho over TLS: a device with its secret and one by its certificate alone publish at QoS 1; Paho as TLS subscriber receives both', async () => {
+    const tlsOf = (certOf?: string) => ({ caFile: join(dir, 'ca.crt'), ...(certOf ? { certFile: join(dir, `${certOf}.crt`), keyFile: join(dir, `${certOf}.key`) } : {}) });
+    const topics = [topicOf.event(DEVICES.bob.id), topicOf.event(DEVICES.alice.id)];
+    const subscriber = paho(clients, {
+      host: '127.0.0.1', port: broker.tlsPort!, tls: tlsOf(), clientId: ingestClientId('paho-tls'), username: INGEST.username, password: INGEST.password,
+      subscribe: topics.map((t) => [t, 1] as [string, 1]), expect: 2, waitMs: 8_000,
+    });
+    await subscriber.waitFor('"suback"');
+    const bob = pahoEvents((await paho(clients, { host: '127.0.0.1', port: broker.tlsPort!, tls: tlsOf(), clientId: DEVICES.bob.id, username: DEVICES.bob.id, password: DEVICES.bob.secret, publish: [{ topic: topics[0]!, payload: 'paho-secret', qos: 1 }] }).finished).stdout);
+    expect(connackOf(bob)).toMatchObject({ rc: 0 });
+    expect(bob).toContainEqual(expect.objectContaining({ event: 'published' }));
+    const alice = pahoEvents((await paho(clients, { host: '127.0.0.1', port: broker.tlsPort!, tls: tlsOf(DEVICES.alice.id), clientId: DEVICES.alice.id, publish: [{ topic: topics[1]!, payload: 'paho-certificate', qos: 1 }] }).finished).stdout);
+    expect(connackOf(alice)).toMatchObject({ rc: 0 });
+    expect(messagesOf(pahoEvents((await subscriber.finished).stdout)).map((m) => [m.topic, m.payload, m.qos])).toEqual([
+      [topics[0], 'paho-secret', 1],
+      [topics[1], 'paho-certificate', 1],
+    ]);
   });
 
   it('[MQTT-3.1.3-9] a client certificate used under another client id: CONNACK 2 (identifier rejected)', async () => {
