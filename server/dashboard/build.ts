@@ -3,11 +3,11 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { geoPath } from 'd3-geo';
+import { geoNaturalEarth1, geoPath } from 'd3-geo';
 import { build } from 'esbuild';
 import { feature } from 'topojson-client';
 import type { GeometryCollection, Topology } from 'topojson-specification';
-import { MAP_HEIGHT, MAP_WIDTH, mapProjection } from './web/map-projection.ts';
+import { MAP_CENTRE, MAP_HEIGHT, MAP_SCALE, MAP_WIDTH } from './web/map-projection.ts';
 
 /**
  * Builds the dashboard into dist/: one script, one stylesheet (names carry a content hash) and the
@@ -22,7 +22,8 @@ async function landPath(): Promise<string> {
   const file = createRequire(import.meta.url).resolve('world-atlas/land-110m.json');
   const topology = JSON.parse(await readFile(file, 'utf8')) as Topology<{ land: GeometryCollection }>;
   const land = feature(topology, topology.objects.land);
-  return geoPath(mapProjection()).digits(1)(land) ?? '';
+  const projection = geoNaturalEarth1().scale(MAP_SCALE).translate([MAP_CENTRE[0], MAP_CENTRE[1]]);
+  return geoPath(projection).digits(1)(land) ?? '';
 }
 
 async function bundle(): Promise<{ js: Uint8Array; css: Uint8Array }> {

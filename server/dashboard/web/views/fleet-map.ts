@@ -2,10 +2,8 @@
 import { h, type ComponentChild } from 'preact';
 import type { FleetDevice } from '../../dashboard-api.ts';
 import { regionColor } from '../colors.ts';
-import { MAP_HEIGHT, MAP_WIDTH, mapProjection } from '../map-projection.ts';
+import { MAP_HEIGHT, MAP_WIDTH, projectPoint } from '../map-projection.ts';
 import { deviceHref } from '../route.ts';
-
-const projection = mapProjection();
 
 function describe(device: FleetDevice): string {
   const location = device.location;
@@ -23,8 +21,7 @@ export function FleetMap(props: { devices: readonly FleetDevice[]; regions: read
       h('use', { href: '#land', class: 'land', width: MAP_WIDTH, height: MAP_HEIGHT }),
       placed.map((device) => {
         const location = device.location!;
-        const point = projection([location.lon, location.lat]);
-        if (!point) return null;
+        const point = projectPoint(location.lon, location.lat);
         const color = regionColor(device.region, props.regions);
         const state = device.state ?? 'unknown';
         return h('a', { key: device.id, href: deviceHref(device.id), class: `marker ${state} ${location.precision}`, 'aria-label': describe(device), 'data-device': device.id },
