@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launcherConfigSchema } from '../../launcher/config.ts';
 import { startStack, type Stack } from '../../launcher/stack.ts';
 import { buildDashboard } from '../../server/dashboard/build.ts';
-import type { FleetResponse } from '../../server/dashboard/dashboard-api.ts';
+import type { FleetDeviceDetail, FleetResponse } from '../../server/dashboard/dashboard-api.ts';
 import { waitUntil } from '../support/wait.ts';
 import { chromiumAvailable, launchChromium, storedEventsOf, type Browser } from './support.ts';
 
@@ -18,6 +18,7 @@ import { chromiumAvailable, launchChromium, storedEventsOf, type Browser } from 
  */
 const ADMIN = 'browser-admin-token-0123456789';
 const OPERATOR_US = 'browser-operator-us-0123456789';
+const AUDITOR = 'browser-auditor-token-0123456789';
 const MACHINES = 9;
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 /** The simulator reports a location every 6 simulated hours; two periods without one prove they stopped. */
@@ -47,7 +48,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-browser-'));
     stack = await startStack(launcherConfigSchema.parse({
       machines: MACHINES, leaky: 1, httpPort: 0, mqttPort: 0, wsPort: 0, dataDir, seed: 11, speed: 20_000, logLevel: 'silent',
-      adminToken: ADMIN, tokens: [{ token: OPERATOR_US, role: 'operator', region: 'us' }],
+      adminToken: ADMIN, tokens: [{ token: OPERATOR_US, role: 'operator', region: 'us' }, { token: AUDITOR, role: 'auditor' }],
     }), pino({ level: 'silent' }));
     base = stack.server.httpUrl;
     browser = await launchChromium();
@@ -133,6 +134,18 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     expect(fleet.body.devices.every((d) => d.region === 'us')).toBe(true);
     expect((await api(`/api/v1/fleet/${foreign.id}`, OPERATOR_US)).status).toBe(403);
     expect((await api('/api/v1/stream?region=eu', OPERATOR_US)).status).toBe(403);
+  });
+
+  it('shows an auditor every device but no event bodies', async () => {
+    const { body: admin } = await api<FleetResponse>('/api/v1/fleet', ADMIN);
+    const { status, body } = await api<FleetResponse>('/api/v1/fleet', AUDITOR);
+    expect(status).toBe(200);
+    expect(body.devices.length).toBe(MACHINES);
+    expect(admin.devices.some((d) => d.location !== null || d.consumables !== null)).toBe(true);
+    expect(body.devices.every((d) => d.location === null && d.consumables === null)).toBe(true);
+    const { body: detail } = await api<FleetDeviceDetail>(`/api/v1/fleet/${body.devices[0]!.id}`, AUDITOR);
+    expect(detail.recent.length).toBeGreaterThan(0);
+    expect(detail.recent.every((e) => e.body === undefined)).toBe(true);
   });
 
   it('renders the compliance page and the leaky device demo', async () => {

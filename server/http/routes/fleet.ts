@@ -10,7 +10,7 @@ import { assertRegion, principalOf, visibleRegions } from '../auth.ts';
 import { fromStore, HttpError } from '../errors.ts';
 
 const errors = { 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema };
-const RECENT_EVENTS = 20;
+const RECENT_EVENTS = 10;
 
 function toDashboardEvent(row: EventRow, withBody: boolean): DashboardEvent {
   return {
