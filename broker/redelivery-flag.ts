@@ -17,7 +17,8 @@ export function flagRedeliveries(persistence: unknown): void {
 
 async function* withDup(queued: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<unknown> {
   for await (const packet of queued) {
-    if (typeof packet === 'object' && packet !== null && Reflect.get(packet, 'messageId') !== undefined) Reflect.set(packet, 'dup', true);
+    // Not yet sent is `undefined` in memory and `null` after Redis' msgpack round trip.
+    if (typeof packet === 'object' && packet !== null && typeof Reflect.get(packet, 'messageId') === 'number') Reflect.set(packet, 'dup', true);
     yield packet;
   }
 }

@@ -126,6 +126,7 @@ describe('broker topic rights (real sockets)', () => {
     const denialsBefore = broker.stats().denials;
     expect(await grantedQos(ingest, ['#', '$SYS/#', topics.filters.deviceCommands(ALICE.id)])).toEqual([128, 128, 128]);
     expect(broker.stats().denials).toBe(denialsBefore + 3);
+    expect(logs.lines.filter((l) => l.includes('subscription denied') && l.includes('"clientId":"svc-ingest"')).length).toBeGreaterThanOrEqual(3);
     // The refused filters really are inert: a device event still arrives once, via the allowed filter.
     const alice = await connectDevice(ALICE);
     await alice.publishAsync(topics.event(ALICE.id, 'fault'), 'once', { qos: 1 });
