@@ -1,11 +1,13 @@
 /**
- * `npm run bench:ingest [-- --events N --latency-seconds S --rate R --stores sqlite,postgres]`
+ * `npm run bench:ingest [-- --events N --warmup N --latency-seconds S --rate R --stores sqlite,postgres]`
  *
  * Measures, in one run and on this machine: the broker alone (publishers -> aedes -> a QoS 1
  * subscriber that does nothing), the store alone (batched RegionStore.insertEvents into fresh
  * stores), and end-to-end ingest (publishers -> aedes -> the server's MQTT source and pipeline ->
  * committed row, QoS 1), then publish -> committed-row latency at a steady rate. Broker and
  * publishers run in a child process (bench/ingest-publisher.ts), as a broker would on its own host.
+ * Every throughput phase first pushes `--warmup` events through the same path unmeasured: a server
+ * runs warm, and a cold pass would mostly measure the JIT compiling ingest (about half its CPU).
  * Ends with one line per store kind: `store=… e2e_eps=… ceiling_eps=… ratio=… p99_ms=…`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -29,12 +31,14 @@ import { benchRows, freshStores, postgresReachable, provisionDevices } from './i
 const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '40000' },
+    warmup: { type: 'string', default: '5000' },
     'latency-seconds': { type: 'string', default: '5' },
     rate: { type: 'string', default: '2000' },
     stores: { type: 'string', default: 'sqlite,postgres' },
   },
 });
 const EVENTS = Number(values.events);
+const WARMUP = Number(values.warmup);
 const LATENCY_SECONDS = Number(values['latency-seconds']);
 const RATE = Number(values.rate);
 const KINDS = values.stores.split(',') as StoreKind[];
@@ -97,7 +101,14 @@ interface Throughput {
   brokerCpuUs: number;
 }
 
-async function measure(what: string, devices: string[], done: Promise<void>): Promise<Throughput> {
+/** Warms the path up with WARMUP events, then measures EVENTS; `counting(n)` must resolve once `n` more events went through. */
+async function measure(what: string, devices: string[], counting: (n: number) => Promise<void>): Promise<Throughput> {
+  if (WARMUP > 0) {
+    const warmed = counting(WARMUP);
+    await publish({ devices, count: WARMUP, rate: 0, window: WINDOW });
+    await bounded(`${what} warm-up`, warmed);
+  }
+  const done = counting(EVENTS);
   const started = performance.now();
   const cpu = process.cpuUsage();
   const published = publish({ devices, count: EVENTS, rate: 0, window: WINDOW });
@@ -111,8 +122,8 @@ async function measure(what: string, devices: string[], done: Promise<void>): Pr
 const cpuNote = (t: Throughput): string => `cpu/event: ingest ${t.ingestCpuUs.toFixed(0)} µs, broker+publishers ${t.brokerCpuUs.toFixed(0)} µs`;
 
 async function brokerCeiling(devices: string[]): Promise<Throughput> {
-  const count = counter(EVENTS);
-  return withSource(async () => count.tick(), () => measure('broker ceiling', devices, count.done));
+  let count = counter(0);
+  return withSource(async () => count.tick(), () => measure('broker ceiling', devices, (n) => (count = counter(n)).done));
 }
 
 async function storeCeiling(kind: StoreKind): Promise<number> {
@@ -147,7 +158,7 @@ async function endToEnd(kind: StoreKind): Promise<{ throughput: Throughput; refu
       stats: new IngestStats(REGIONS, metrics), metrics, logger, redeliver: () => source?.reconnect(),
     });
     let refused = 0;
-    let count = counter(EVENTS);
+    let count = counter(0);
     let latencies: number[] | null = null;
     const handle = async (message: IngestMessage): Promise<void> => {
       const outcome = await ingest.handle(message);
@@ -157,7 +168,7 @@ async function endToEnd(kind: StoreKind): Promise<{ throughput: Throughput; refu
     };
     try {
       return await withSource(handle, async () => {
-        const throughput = await measure(`${kind} end-to-end`, devices, count.done);
+        const throughput = await measure(`${kind} end-to-end`, devices, (n) => (count = counter(n)).done);
         const latencyEvents = RATE * LATENCY_SECONDS;
         count = counter(latencyEvents);
         latencies = [];
@@ -203,7 +214,7 @@ try {
 const header = ['measurement', 'store', 'events/s', 'notes'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-console.log(`bench:ingest  ${fmt(EVENTS)} events per throughput phase, ${REGIONS.length} regions x ${DEVICES_PER_REGION} devices, batchMax ${serverConfig.ingest.batchMax}`);
+console.log(`bench:ingest  ${fmt(EVENTS)} events per throughput phase after ${fmt(WARMUP)} to warm up, ${REGIONS.length} regions x ${DEVICES_PER_REGION} devices, batchMax ${serverConfig.ingest.batchMax}`);
 console.log(line(header));
 for (const row of rows) console.log(line(row));
 for (const summary of summaries) console.log(summary);

@@ -10,7 +10,7 @@ import { type ConsentRow, type EventQuery, type EventRow, type QuarantinedRow, t
 /** A region's own database: its devices, their consent ledger, their events and refusals. */
 export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
   const { client } = db;
-  const writeEvents = eventWriter(db.kind, db.adapter, db.maxParams);
+  const writeEvents = eventWriter(db.kind, db.adapter);
   return {
     region,
     kind: db.kind,
