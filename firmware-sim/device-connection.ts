@@ -1,4 +1,3 @@
-import mqtt, { type IClientOptions, type MqttClient, type PacketCallback } from 'mqtt';
 import type { Logger } from 'pino';
 import { consentRecordSchema, type ConsentRecord } from '../schema/consent.ts';
 import { EVENT_KINDS, type EventKind } from '../schema/events.ts';
@@ -6,6 +5,7 @@ import { parseTopic, topics } from '../schema/topics.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
+import { MqttLink, type Done } from './mqtt-link.ts';
 import { OfflineBuffer } from './offline-buffer.ts';
 import type { RunRecorder } from './run-recording.ts';
 
@@ -32,6 +32,7 @@ export interface DeviceConnectionOptions {
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 100;
+const KEEPALIVE_S = 60;
 
 interface Queued {
   kind: EventKind;
@@ -45,8 +46,8 @@ interface Queued {
  * class schedules them, handing the session's stores back so unacknowledged messages are resent.
  */
 export class DeviceConnection {
-  private readonly client: MqttClient;
-  private readonly ackCallbacks: Record<EventKind, PacketCallback>;
+  private readonly link: MqttLink;
+  private readonly ackCallbacks: Record<EventKind, Done>;
   private readonly stateTopic: string;
   private readonly commandPrefix: string;
   private readonly offline: OfflineBuffer<Queued>;
@@ -60,6 +61,8 @@ export class DeviceConnection {
   private subscribed = false;
   /** Set by a reboot: the next reconnect waits this long instead of backing off. */
   private restartDelayMs: number | null = null;
+  /** Waiting for the outcome of the next attempt (see firstAttempt); null when nobody waits. */
+  private attemptWaiters: Array<(connected: boolean) => void> | null = null;
 
   constructor(private readonly options: DeviceConnectionOptions) {
     const { deviceId, counters } = options;
@@ -76,23 +79,26 @@ export class DeviceConnection {
         if (error) counters.failedOne();
         else counters.acked(kind);
       }]),
-    ) as Record<EventKind, PacketCallback>;
+    ) as Record<EventKind, Done>;
 
-    const clientOptions: IClientOptions = {
-      clientId: deviceId,
-      username: deviceId,
-      password: options.secret,
-      clean: false,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-      connectTimeout: options.connectTimeoutMs ?? 10_000,
-      will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
-    };
-    this.client = mqtt.connect(options.brokerUrl, clientOptions);
-    this.client.on('connect', (connack) => this.onConnect(connack.sessionPresent));
-    this.client.on('close', () => this.onClose());
-    this.client.on('error', (error) => this.complain(error));
-    this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.link = new MqttLink(
+      {
+        url: options.brokerUrl,
+        clientId: deviceId,
+        username: deviceId,
+        password: options.secret,
+        keepaliveS: KEEPALIVE_S,
+        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+        will: { topic: this.stateTopic, payload: 'offline', retain: true },
+      },
+      {
+        connect: (sessionPresent) => this.onConnect(sessionPresent),
+        close: () => this.onClose(),
+        error: (error) => this.complain(error),
+        message: (topic, payload) => this.onMessage(topic, payload),
+      },
+    );
+    this.link.open();
   }
 
   get connected(): boolean {
@@ -102,17 +108,7 @@ export class DeviceConnection {
   /** Resolves at the first connect or the first failure, whichever comes first; retries continue either way. */
   firstAttempt(): Promise<boolean> {
     if (this.isConnected) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => (): void => {
-        this.client.off('connect', onConnect);
-        this.client.off('close', onClose);
-        resolve(ok);
-      };
-      const onConnect = done(true);
-      const onClose = done(false);
-      this.client.once('connect', onConnect);
-      this.client.once('close', onClose);
-    });
+    return new Promise((resolve) => (this.attemptWaiters ??= []).push(resolve));
   }
 
   /** Sends now when connected; otherwise keeps the event for the next connection (store-and-forward). */
@@ -139,7 +135,7 @@ export class DeviceConnection {
    * it (or the attempt failed), so a reboot can wait until its own answer is out.
    */
   reply(name: string, payload: string, done: () => void = () => {}): void {
-    this.client.publish(topics.commandResult(this.options.deviceId, name), payload, { qos: 1 }, (error) => {
+    this.link.publish(topics.commandResult(this.options.deviceId, name), payload, false, (error) => {
       if (error) this.complain(error);
       done();
     });
@@ -166,14 +162,14 @@ export class DeviceConnection {
       return;
     }
     this.restartDelayMs = downMs;
-    this.client.stream?.destroy();
+    this.link.destroy();
   }
 
   /** Cuts the link without warning, as a flaky network would; the usual backoff brings it back. */
   dropLink(): void {
     if (this.stopping || !this.isConnected) return;
     this.goOffline();
-    this.client.stream?.destroy();
+    this.link.destroy();
   }
 
   /** Subscribing again makes the broker resend the retained record; offline, the next connect does it. */
@@ -182,7 +178,7 @@ export class DeviceConnection {
       this.subscribed = false;
       return;
     }
-    this.client.subscribe(topics.consent(this.options.deviceId), { qos: 1 }, (error) => error && this.complain(error));
+    this.link.subscribe([topics.consent(this.options.deviceId)], (error) => error && this.complain(error));
   }
 
   /** From here on events are buffered, even before the socket reports its close. */
@@ -199,7 +195,7 @@ export class DeviceConnection {
   private transmit(kind: EventKind, payload: string): void {
     this.inFlight++;
     this.options.counters.sent();
-    this.client.publish(topics.event(this.options.deviceId, kind), payload, { qos: 1 }, this.ackCallbacks[kind]);
+    this.link.publish(topics.event(this.options.deviceId, kind), payload, false, this.ackCallbacks[kind]);
   }
 
   /**
@@ -224,12 +220,12 @@ export class DeviceConnection {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.isConnected) {
       await withTimeout(
-        new Promise<void>((resolve) => this.client.publish(this.stateTopic, 'offline', { qos: 1, retain: true }, () => resolve())),
+        new Promise<void>((resolve) => this.link.publish(this.stateTopic, 'offline', true, () => resolve())),
         timeoutMs,
       );
     }
-    const force = !this.isConnected || Object.keys(this.client.outgoing).length > 0;
-    await withTimeout(new Promise<void>((resolve) => this.client.end(force, {}, () => resolve())), timeoutMs);
+    const force = !this.isConnected || this.link.unacknowledged > 0;
+    await withTimeout(new Promise<void>((resolve) => this.link.end(force, resolve)), timeoutMs);
   }
 
   private onConnect(sessionPresent: boolean): void {
@@ -237,13 +233,14 @@ export class DeviceConnection {
     this.complainedSinceConnect = false;
     if (!this.isConnected) this.options.counters.connected++;
     this.isConnected = true;
-    this.client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
+    this.settleAttempt(true);
+    this.link.publish(this.stateTopic, 'online', true);
     this.drain();
     // A resumed session keeps the subscriptions, but a freshly booted device holds no consent record
     // yet: subscribing again makes the broker resend the retained one.
     if (!sessionPresent || !this.subscribed) {
       const { deviceId } = this.options;
-      this.client.subscribe([topics.consent(deviceId), topics.filters.deviceCommands(deviceId)], { qos: 1 }, (error) => {
+      this.link.subscribe([topics.consent(deviceId), topics.filters.deviceCommands(deviceId)], (error) => {
         if (error) this.complain(error);
         else this.subscribed = true;
       });
@@ -252,17 +249,24 @@ export class DeviceConnection {
 
   private onClose(): void {
     this.goOffline();
+    this.settleAttempt(false);
     if (this.stopping || this.reconnectTimer) return;
     const delay = this.restartDelayMs ?? backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_BACKOFF, Math.random);
     this.restartDelayMs = null;
     this.scheduleReconnect(delay);
   }
 
+  private settleAttempt(connected: boolean): void {
+    const waiters = this.attemptWaiters;
+    this.attemptWaiters = null;
+    for (const resolve of waiters ?? []) resolve(connected);
+  }
+
   private scheduleReconnect(delay: number): void {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.stopping) return;
-      this.client.reconnect({ incomingStore: this.client.incomingStore, outgoingStore: this.client.outgoingStore });
+      this.link.open();
     }, delay);
   }
 
