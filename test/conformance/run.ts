@@ -15,7 +15,7 @@ interface AssertionResult {
   failureMessages?: string[];
 }
 interface JsonReport {
-  testResults: Array<{ name: string; assertionResults: AssertionResult[] }>;
+  testResults: Array<{ name: string; status?: string; message?: string; assertionResults: AssertionResult[] }>;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'brewtel-conformance-'));
@@ -45,9 +45,15 @@ try {
     console.log(`${(row.status === 'passed' ? 'pass' : row.status === 'failed' ? 'FAIL' : row.status).padEnd(7)} ${row.cites.padEnd(width)} ${row.title} (${row.file})`);
     if (row.failure) console.log(`        ${row.failure.split('\n')[0]}`);
   }
+  // A file that failed outside its cases (a hook, an import) has no failing row of its own.
+  const broken = report.testResults.filter((file) => file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed'));
+  for (const file of broken) {
+    const why = file.message?.split('\n')[0] || `failed outside its cases (a hook or an import); see npx vitest run ${file.name}`;
+    console.log(`FAIL    ${''.padEnd(width)} (${file.name.split('/').pop()}) ${why}`);
+  }
   const count = (status: string): number => rows.filter((r) => r.status === status).length;
   const passed = count('passed');
-  const failed = count('failed') + (run.status !== 0 && count('failed') === 0 ? 1 : 0);
+  const failed = count('failed') + broken.length + (run.status !== 0 && count('failed') + broken.length === 0 ? 1 : 0);
   console.log(`suite=conformance passed=${passed} failed=${failed} skipped=${rows.length - passed - count('failed')}`);
   process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
 } finally {
