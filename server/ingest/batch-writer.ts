@@ -10,21 +10,34 @@ export interface BatchWriterOptions<T> {
   observe?(seconds: number, size: number): void;
 }
 
-interface Pending<T> {
-  item: T;
+/** Items that commit together share one promise: the hot path makes no promise per item. */
+interface Batch<T> {
+  readonly items: T[];
+  readonly committed: Promise<void>;
   resolve(): void;
   reject(err: Error): void;
 }
 
+function newBatch<T>(): Batch<T> {
+  let resolve: () => void = () => undefined;
+  let reject: (err: Error) => void = () => undefined;
+  const committed = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { items: [], committed, resolve, reject };
+}
+
 /**
  * Group commit for one store: collects items for up to `lingerMs` or `batchMax` items, writes them in
- * one transaction and resolves each item's promise only once that transaction committed. One flush
+ * one transaction and resolves the batch's promise only once that transaction committed. One flush
  * at a time; what arrives meanwhile forms the next batch.
  */
 export class BatchWriter<T> {
   readonly #options: BatchWriterOptions<T>;
   readonly #abort = new AbortController();
-  #pending: Pending<T>[] = [];
+  /** Waiting batches, oldest first; only the last one may still take items. */
+  #batches: Batch<T>[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -33,17 +46,14 @@ export class BatchWriter<T> {
     this.#options = options;
   }
 
-  get queued(): number {
-    return this.#pending.length;
-  }
-
   write(item: T): Promise<void> {
     if (this.#closed) return Promise.reject(new IngestAbortedError());
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ item, resolve, reject });
-      if (this.#pending.length >= this.#options.batchMax) this.#kick();
-      else this.#timer ??= setTimeout(() => this.#kick(), this.#options.lingerMs);
-    });
+    let batch = this.#batches.at(-1);
+    if (!batch || batch.items.length >= this.#options.batchMax) this.#batches.push((batch = newBatch<T>()));
+    batch.items.push(item);
+    if (batch.items.length >= this.#options.batchMax) this.#kick();
+    else this.#timer ??= setTimeout(() => this.#kick(), this.#options.lingerMs);
+    return batch.committed;
   }
 
   /** Commits what is queued; after `drainTimeoutMs` gives up, leaving those items' messages unacknowledged. */
@@ -58,7 +68,7 @@ export class BatchWriter<T> {
     clearTimeout(timer);
     this.#abort.abort();
     await this.#flushing;
-    for (const p of this.#pending.splice(0)) p.reject(new IngestAbortedError());
+    for (const batch of this.#batches.splice(0)) batch.reject(new IngestAbortedError());
   }
 
   async #idle(): Promise<void> {
@@ -68,28 +78,27 @@ export class BatchWriter<T> {
   #kick(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#flushing || this.#pending.length === 0 || this.#abort.signal.aborted) return;
+    if (this.#flushing || this.#batches.length === 0 || this.#abort.signal.aborted) return;
     this.#flushing = this.#drain().finally(() => {
       this.#flushing = undefined;
       // Items may have arrived after the drain loop's last look; they must not wait for a timer that is gone.
-      if (this.#pending.length > 0) this.#kick();
+      if (this.#batches.length > 0) this.#kick();
     });
   }
 
   async #drain(): Promise<void> {
-    while (this.#pending.length > 0 && !this.#abort.signal.aborted) {
-      const batch = this.#pending.splice(0, this.#options.batchMax);
-      const items = batch.map((p) => p.item);
+    let batch: Batch<T> | undefined;
+    while (!this.#abort.signal.aborted && (batch = this.#batches.shift())) {
+      const { items } = batch;
       try {
         await retryUntilAborted(async () => {
           const started = performance.now();
           await this.#options.flush(items);
           this.#options.observe?.((performance.now() - started) / 1000, items.length);
         }, { ...this.#options.retry, signal: this.#abort.signal });
-        for (const p of batch) p.resolve();
+        batch.resolve();
       } catch (err) {
-        const reason = err instanceof Error ? err : new Error(String(err));
-        for (const p of batch) p.reject(reason);
+        batch.reject(err instanceof Error ? err : new Error(String(err)));
       }
     }
   }

@@ -119,12 +119,19 @@ export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, 
       return;
     }
     if (++inFlight >= config.maxInFlight) target.pause();
-    handlers.event(message).then(ack, (err: unknown) => {
+    // One reaction per message, not a then/finally chain: this runs for every event.
+    handlers.event(message).then(() => {
+      ack();
+      settled(target, gen);
+    }, (err: unknown) => {
       // Not acknowledged on purpose: the broker redelivers it to our persistent session.
       if (!(err instanceof IngestAbortedError)) logger.error({ err, topic: message.topic }, 'ingest handler failed');
-    }).finally(() => {
-      if (--inFlight < config.maxInFlight && gen === generation && target.isPaused()) target.resume();
+      settled(target, gen);
     });
+  }
+
+  function settled(target: Socket, gen: number): void {
+    if (--inFlight < config.maxInFlight && gen === generation && target.isPaused()) target.resume();
   }
 
   function onPacket(packet: Packet, target: Socket, gen: number, sessionPresent: { value: boolean }): void {

@@ -15,6 +15,18 @@ describe('RegionAdmission', () => {
     expect(await third).toBe(true);
   });
 
+  it('takes a message in at once while there is room, and never beyond the bound', async () => {
+    const admission = new RegionAdmission(2, () => false, () => undefined);
+    expect(admission.tryEnter('eu')).toBe(true);
+    expect(admission.tryEnter('eu')).toBe(true);
+    expect(admission.tryEnter('eu')).toBe(false);
+    const waiting = admission.admit('eu');
+    expect(await settled(waiting)).toBe('pending');
+    admission.release('eu');
+    expect(await waiting).toBe(true);
+    expect(admission.tryEnter('eu')).toBe(false);
+  });
+
   it('turns a failing region’s messages away, wakes its waiters, and asks again once it is half empty', async () => {
     let failing = false;
     const relieved: string[] = [];

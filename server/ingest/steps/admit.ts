@@ -6,11 +6,17 @@ import { IngestDeferredError } from '../retry.ts';
 export function admit(admission: RegionAdmission): Step {
   return {
     name: 'admit',
-    async run(ctx) {
+    run(ctx) {
       const region = need(ctx.region, 'region');
-      if (!(await admission.admit(region))) throw new IngestDeferredError();
-      ctx.admitted = region;
-      return undefined;
+      if (admission.tryEnter(region)) {
+        ctx.admitted = region;
+        return undefined;
+      }
+      return admission.admit(region).then((inside) => {
+        if (!inside) throw new IngestDeferredError();
+        ctx.admitted = region;
+        return undefined;
+      });
     },
   };
 }
