@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RETENTION_CATEGORIES } from '../schema/privacy.ts';
 import { DEFAULT_REGIONS, regionIdSchema, regionListSchema } from '../schema/regions.ts';
 
 export const mqttConfigSchema = z.object({
@@ -24,6 +25,36 @@ export const mqttConfigSchema = z.object({
 });
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;
 export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
+
+const days = z.number().positive();
+
+/**
+ * How long each category is kept, in days (fractions allowed, so tests and demos can use minutes).
+ * Location is the most revealing, so it goes first; payments are kept for a quarter's bookkeeping;
+ * quarantined refusals only as long as an operator needs to look at them.
+ */
+export const retentionDaysSchema = z.object({
+  usage: days.default(365),
+  location: days.default(30),
+  payment: days.default(90),
+  diagnostics: days.default(180),
+  quarantine: days.default(30),
+});
+export type RetentionDays = z.infer<typeof retentionDaysSchema>;
+
+export const privacyConfigSchema = z.object({
+  /**
+   * Region -> secret for owner pseudonyms (keyed hash). A region without one gets a random secret
+   * generated once into `<dataDir>/pseudonym-<region>.key`.
+   */
+  pseudonymSecrets: z.record(regionIdSchema, z.string().min(32)).default({}),
+  retention: retentionDaysSchema.prefault({}),
+  /** Per-region overrides of single categories. */
+  regionRetention: z.record(regionIdSchema, z.object(Object.fromEntries(RETENTION_CATEGORIES.map((c) => [c, days.optional()])))).default({}),
+  /** How often the retention sweeper runs (it also runs at start and on POST /api/v1/retention/sweep). */
+  sweepIntervalMs: z.int().min(1_000).default(3_600_000),
+});
+export type PrivacyConfig = z.infer<typeof privacyConfigSchema>;
 
 /** API roles. A broker token is configured on its own (brokerToken); the others come from `tokens`. */
 export const ROLES = ['admin', 'operator', 'auditor', 'broker'] as const;
@@ -107,6 +138,7 @@ export const serverConfigSchema = z
         drainTimeoutMs: z.int().min(0).default(5_000),
       })
       .prefault({}),
+    privacy: privacyConfigSchema.prefault({}),
     /** How long a request waits for the broker to acknowledge a retained consent record before answering anyway. */
     consentPublishTimeoutMs: z.int().min(0).default(2_000),
     /** A store that does not answer a health ping within this time is reported down. */

@@ -20,6 +20,9 @@ import { openPublishConnection, type PublishConnection } from './ingest/publish-
 import { IngestStats, type ServerStats } from './ingest/stats.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { PortInUseError } from './port-in-use-error.ts';
+import { AuditLogs, auditConsent } from './privacy/audit-logs.ts';
+import { createPrivacy } from './privacy/create-privacy.ts';
+import { startRetentionSweeper } from './privacy/retention-sweeper.ts';
 import { openStores } from './store/open-stores.ts';
 
 export type { ServerStats } from './ingest/stats.ts';
@@ -76,12 +79,15 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const commandResults = new CommandResults(logger.child({ component: 'commands' }));
   const commands = new CommandSender({ client: () => outbound?.client ?? null, results: commandResults, logger: logger.child({ component: 'commands' }) });
 
+  const audit = new AuditLogs(stores, logger);
   const consent = new ConsentService(
     stores.regions,
     consentPublisher,
     config.consentPublishTimeoutMs,
     logger.child({ component: 'consent' }),
+    auditConsent(audit),
   );
+  const privacy = createPrivacy(config, stores, directory, consent, audit);
   const app = await buildApp({
     config,
     stores,
@@ -90,6 +96,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     metrics,
     deviceStates,
     grants: grantsOf(config),
+    privacy,
     liveFeed,
     commands,
     mqttConnected: () => source?.connected() ?? false,
@@ -111,9 +118,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   ingest = createIngest({
     config: config.ingest, stores, directory, consent, stats, metrics, logger: ingestLogger,
     redeliver: () => source?.reconnect(),
+    erased: (region, deviceId) => privacy.tombstones.has(region, deviceId),
     committed: liveFeed,
   });
   const running = ingest;
+  const sweeper = startRetentionSweeper(privacy, logger.child({ component: 'retention' }));
   ingestHandle = (message) => running.handle(message);
 
   const attachIngest = (mqttConfig: MqttConfigInput): void => {
@@ -144,6 +153,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     close() {
       closing ??= (async () => {
         await running.close();
+        await sweeper.stop();
         commandResults.close();
         await source?.close();
         await outbound?.close();

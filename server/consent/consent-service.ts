@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { ConsentCategories, ConsentRecord } from '../../schema/consent.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import type { ConsentRow, RegionStore } from '../store/types.ts';
+
+/** Records a ledger append in the audit log of the device's region. */
+export type ConsentAudit = (row: ConsentRow, region: RegionId) => Promise<unknown>;
 import { latest } from './decide.ts';
 import { toConsentRecord, type ConsentPublisher } from './publisher.ts';
 
@@ -28,6 +31,7 @@ export class ConsentService {
     private readonly publisher: ConsentPublisher,
     private readonly publishTimeoutMs: number,
     private readonly logger: Logger,
+    private readonly audit: ConsentAudit = async () => undefined,
   ) {}
 
   ledger(deviceId: string, region: RegionId): Promise<readonly ConsentRow[]> {
@@ -90,6 +94,13 @@ export class ConsentService {
       throw err;
     }
     this.#ledgers.set(change.deviceId, Promise.resolve([...ledger, row]));
+    // After the cache update: ingest enforces the new record even if the audit store is slow. The
+    // change has happened, so a failing audit store is reported loudly but does not undo it.
+    try {
+      await this.audit(row, change.region);
+    } catch (err) {
+      this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
+    }
     return row;
   }
 

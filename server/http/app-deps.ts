@@ -5,6 +5,7 @@ import type { LiveFeed } from '../dashboard/live-feed.ts';
 import type { DirectoryCache } from '../devices/directory-cache.ts';
 import type { DeviceStates } from '../ingest/device-states.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { PrivacyDeps } from '../privacy/privacy-deps.ts';
 import type { Stores } from '../store/types.ts';
 import type { TokenGrant } from './auth.ts';
 
@@ -17,6 +18,8 @@ export interface AppDeps {
   metrics: Metrics;
   deviceStates: DeviceStates;
   grants: readonly TokenGrant[];
+  /** Owners, erasure, audit logs, retention: the privacy operations. */
+  privacy: PrivacyDeps;
   /** Sends commands to devices and waits for their answers. */
   commands: CommandSender;
   /** Rows ingest committed, for the dashboard's live stream and region panels. */

@@ -4,7 +4,10 @@ import type { Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
 import { installAuth } from './auth.ts';
 import { installErrorHandling } from './error-handler.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { brokerAuthRoutes } from './routes/broker-auth.ts';
+import { complianceRoutes } from './routes/compliance.ts';
+import { ownerRoutes } from './routes/owners.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { dashboardStatic } from '../dashboard/static-route.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -28,7 +31,11 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
-  installAuth(app, deps.grants);
+  // The first use of each token per process start is its login in the directory's audit log.
+  installAuth(app, deps.grants, (principal) => {
+    if (principal.role === 'broker') return;
+    deps.privacy.audit.directory.record({ actor: principal.subject, action: 'token.login', target: principal.subject, detail: { role: principal.role, region: principal.region ?? null } });
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
@@ -41,6 +48,9 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
   await app.register(deviceRoutes, deps);
   await app.register(regionRoutes, deps);
   await app.register(brokerAuthRoutes, deps);
+  await app.register(ownerRoutes, deps);
+  await app.register(auditRoutes, deps);
+  await app.register(complianceRoutes, deps);
   await app.register(commandRoutes, deps);
   await app.register(fleetRoutes, deps);
   await app.register(streamRoutes, deps);

@@ -16,6 +16,8 @@ export const ERRORS = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  /** An owner and a device of different home regions cannot be linked. */
+  REGION_MISMATCH: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
@@ -44,7 +46,7 @@ export class HttpError extends Error {
 /** The code a framework-raised 4xx gets when it carries no code of ours. */
 export function codeForStatus(statusCode: number): ErrorCode {
   const match = (Object.entries(ERRORS) as [ErrorCode, number][]).find(([code, status]) =>
-    status === statusCode && code !== 'VALIDATION_FAILED' && code !== 'UNKNOWN_REGION' && code !== 'DEVICE_AUTH_FAILED' && code !== 'REGION_FORBIDDEN');
+    status === statusCode && code !== 'VALIDATION_FAILED' && code !== 'UNKNOWN_REGION' && code !== 'DEVICE_AUTH_FAILED' && code !== 'REGION_FORBIDDEN' && code !== 'REGION_MISMATCH');
   return match ? match[0] : statusCode >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
 }
 

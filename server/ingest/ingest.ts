@@ -19,6 +19,7 @@ import { decode } from './steps/decode.ts';
 import { identify } from './steps/identify.ts';
 import { minimise } from './steps/minimise.ts';
 import { route } from './steps/route.ts';
+import { tombstone } from './steps/tombstone.ts';
 import { validate } from './steps/validate.ts';
 import { write } from './steps/write.ts';
 
@@ -30,6 +31,8 @@ export interface IngestDeps {
   stats: IngestStats;
   metrics: Metrics;
   logger: Logger;
+  /** Whether a device was erased (a tombstone in its region); none are when left out. */
+  erased?(region: RegionId, deviceId: string): Promise<boolean>;
   /** Asks the source for the messages a backlogged region turned away (they wait unacknowledged at the broker). */
   redeliver?(): void;
   /** Told of rows after their batch committed (the dashboard's live feed); never of uncommitted ones. */
@@ -108,6 +111,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     validate,
     identify(lookup),
     route(hasRegion),
+    tombstone((region, deviceId) => persistently(`tombstones:${region}`, async () => (await deps.erased?.(region, deviceId)) ?? false)),
     admit(admission),
     consent((deviceId, region) => persistently(`consent:${region}`, () => deps.consent.ledger(deviceId, region))),
     minimise,

@@ -12,6 +12,8 @@ export const REFUSAL_REASONS = [
   /** The device's home region has no store in this deployment; nothing is written elsewhere instead. */
   'region_unavailable',
   'not_consented',
+  /** The device was erased (its owner's erasure or its deletion); a tombstone in its region says so. */
+  'device_erased',
   /** A bug in a pipeline step; the message is refused rather than retried forever. */
   'internal_error',
 ] as const;
@@ -19,6 +21,7 @@ export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /**
  * Refusals whose payload the quarantine must not keep: storing what the owner did not consent to is
- * exactly what consent forbids, so only the fact of the refusal is recorded.
+ * exactly what consent forbids, and an erased device's data must not come back through the quarantine,
+ * so only the fact of the refusal is recorded.
  */
-export const PAYLOAD_NEVER_KEPT: ReadonlySet<RefusalReason> = new Set<RefusalReason>(['not_consented']);
+export const PAYLOAD_NEVER_KEPT: ReadonlySet<RefusalReason> = new Set<RefusalReason>(['not_consented', 'device_erased']);

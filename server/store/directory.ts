@@ -1,5 +1,6 @@
 import { sqltag as sql } from '@prisma/client/runtime/client';
 import { regionIdSchema } from '../../schema/regions.ts';
+import { createAuditStore } from './audit-store.ts';
 import type { StoreDb } from './connect.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type Directory, type DirectoryEntry, StoreConflictError } from './types.ts';
@@ -9,6 +10,7 @@ export function createDirectory(db: StoreDb): Directory {
   const { client } = db;
   const toEntry = (e: DirectoryEntry): DirectoryEntry => ({ ...e, region: regionIdSchema.parse(e.region) });
   return {
+    ...createAuditStore(client),
     async register(entry: DirectoryEntry): Promise<void> {
       const inserted = await client.$executeRaw(
         sql`INSERT INTO "DirectoryEntry" ("deviceId", "region", "secretHash", "createdAt")
@@ -26,6 +28,11 @@ export function createDirectory(db: StoreDb): Directory {
     async list(): Promise<DirectoryEntry[]> {
       const entries = await client.directoryEntry.findMany({ orderBy: [{ createdAt: 'asc' }, { deviceId: 'asc' }] });
       return entries.map(toEntry);
+    },
+
+    async revoke(deviceId: string): Promise<void> {
+      // Not a scrypt hash, so verifySecret can never accept any secret for it.
+      await client.directoryEntry.updateMany({ where: { deviceId }, data: { secretHash: 'revoked' } });
     },
 
     insertRefusals: (rows) => insertRefusals(db, rows, false),

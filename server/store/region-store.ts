@@ -2,16 +2,20 @@ import { sqltag as sql } from '@prisma/client/runtime/client';
 import { locationPrecisionSchema } from '../../schema/consent.ts';
 import { eventKindSchema } from '../../schema/events.ts';
 import type { RegionId } from '../../schema/regions.ts';
+import { createAuditStore } from './audit-store.ts';
 import type { StoreDb } from './connect.ts';
 import { eventWriter } from './event-writer.ts';
+import { createPrivacyStore } from './privacy-store.ts';
 import { insertRefusals } from './refusal-insert.ts';
-import { type ConsentRow, type EventQuery, type EventRow, type QuarantinedRow, type RegionStore, StoreConflictError } from './types.ts';
+import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, type QuarantinedRow, type QuarantinePage, type RegionStore, StoreConflictError } from './types.ts';
 
-/** A region's own database: its devices, their consent ledger, their events and refusals. */
+/** A region's own database: its devices and owners, their consent ledger, events, refusals, tombstones and audit log. */
 export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
   const { client } = db;
   const writeEvents = eventWriter(db.kind, db.adapter);
   return {
+    ...createPrivacyStore(client),
+    ...createAuditStore(client),
     region,
     kind: db.kind,
 
@@ -19,9 +23,9 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
 
     insertRefusals: (rows) => insertRefusals(db, rows, true),
 
-    async listRefusals(limit: number): Promise<QuarantinedRow[]> {
-      const rows = await client.refusal.findMany({ orderBy: { id: 'desc' }, take: limit });
-      return rows.map(({ id: _id, payload, ...row }) => ({ ...row, payload: payload === null ? null : Buffer.from(payload) }));
+    async listRefusals({ limit, before }: QuarantinePage): Promise<QuarantineEntry[]> {
+      const rows = await client.refusal.findMany({ where: before === undefined ? {} : { id: { lt: before } }, orderBy: { id: 'desc' }, take: limit });
+      return rows.map(({ payload, ...row }) => ({ ...row, payload: payload === null ? null : Buffer.from(payload) }));
     },
 
     async addDevice(deviceId: string, createdAt: Date): Promise<void> {

@@ -9,13 +9,15 @@ import {
   errorBodySchema,
   provisionDeviceRequestSchema,
   provisionDeviceResponseSchema,
-  type StoredEvent,
 } from '../../../schema/api.ts';
 import { consentCategoriesSchema, consentRecordSchema } from '../../../schema/consent.ts';
 import { deviceStateSchema } from '../../../schema/topics.ts';
+import { erasureResponseSchema } from '../../../schema/privacy.ts';
 import { toConsentRecord } from '../../consent/publisher.ts';
+import { eraseDevice } from '../../privacy/erasure.ts';
+import { toStoredEvent } from '../../privacy/owner-export.ts';
 import { provisionDevice } from '../../devices/provision.ts';
-import type { DirectoryEntry, EventRow, RegionStore } from '../../store/types.ts';
+import type { DirectoryEntry, RegionStore } from '../../store/types.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf } from '../auth.ts';
 import { fromStore, HttpError } from '../errors.ts';
@@ -30,19 +32,6 @@ const deviceDetailSchema = deviceSummarySchema.extend({
   /** Last retained state seen by this server; null before the device ever connected. */
   state: deviceStateSchema.nullable(),
 });
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    deviceId: row.deviceId,
-    kind: row.kind,
-    seq: row.seq,
-    ts: row.deviceTs.toISOString(),
-    receivedAt: row.receivedAt.toISOString(),
-    consentVersion: row.consentVersion,
-    body: JSON.parse(row.body) as Record<string, unknown>,
-  };
-}
 
 export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
   function regionStore(region: string): RegionStore {
@@ -108,6 +97,9 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     const entry = await device(request, request.params.id);
     const query = request.query.kind ? { kind: request.query.kind, limit: request.query.limit } : { limit: request.query.limit };
     const rows = await fromStore(regionStore(entry.region).listEvents(entry.deviceId, query));
+    await fromStore(deps.privacy.audit.region(entry.region).append({
+      actor: principalOf(request).subject, action: 'device.read_events', target: entry.deviceId, detail: { events: rows.length },
+    }));
     return { deviceId: entry.deviceId, region: entry.region, events: rows.map(toStoredEvent) };
   });
 
@@ -129,5 +121,17 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       actor: principalOf(request).subject,
       channel: 'api',
     }));
+  });
+
+  app.delete('/api/v1/devices/:id', {
+    config: staff,
+    schema: {
+      summary: 'Delete a device: its events, consent ledger and quarantine go; a tombstone refuses its late events',
+      params: deviceIdParamsSchema,
+      response: { 200: erasureResponseSchema, ...errors },
+    },
+  }, async (request) => {
+    const entry = await device(request, request.params.id);
+    return fromStore(eraseDevice(deps.privacy, entry.deviceId, entry.region, principalOf(request).subject));
   });
 };

@@ -13,6 +13,8 @@ import { ConsentService } from '../../../server/consent/consent-service.ts';
 import { mqttConsentPublisher } from '../../../server/consent/publisher.ts';
 import { DirectoryCache } from '../../../server/devices/directory-cache.ts';
 import { buildApp } from '../../../server/http/app.ts';
+import { AuditLogs } from '../../../server/privacy/audit-logs.ts';
+import { createPrivacy } from '../../../server/privacy/create-privacy.ts';
 import { DeviceStates } from '../../../server/ingest/device-states.ts';
 import { createIngest, type Ingest } from '../../../server/ingest/ingest.ts';
 import { IngestStats } from '../../../server/ingest/stats.ts';
@@ -57,6 +59,7 @@ beforeAll(async () => {
     consent,
     metrics,
     deviceStates: new DeviceStates(),
+    privacy: createPrivacy(config, stores, directory, consent, new AuditLogs(stores, logger)),
     liveFeed: new LiveFeed(async (id) => (await directory.lookup(id))?.region ?? null, logger),
     grants: [
       { token: ADMIN, role: 'admin', subject: 'admin' },

@@ -9,6 +9,7 @@ import { decode } from '../../../server/ingest/steps/decode.ts';
 import { identify } from '../../../server/ingest/steps/identify.ts';
 import { minimise } from '../../../server/ingest/steps/minimise.ts';
 import { route } from '../../../server/ingest/steps/route.ts';
+import { tombstone } from '../../../server/ingest/steps/tombstone.ts';
 import { validate } from '../../../server/ingest/steps/validate.ts';
 import { write } from '../../../server/ingest/steps/write.ts';
 import type { ConsentRow, DirectoryEntry, EventRow } from '../../../server/store/types.ts';
@@ -17,11 +18,13 @@ import { ALL_CONSENT, consentRow, eventOf } from './helpers.ts';
 const logger = pino({ level: 'silent' });
 const euDevice = 'cm-eeeeeeeeeeeeeeee';
 const lostDevice = 'cm-llllllllllllllll';
+const erasedDevice = 'cm-dddddddddddddddd';
 const provisionedAt = new Date(Date.now() - 60_000);
 
 const directory = new Map<string, DirectoryEntry>([
   [euDevice, { deviceId: euDevice, region: 'eu', secretHash: 'scrypt$…', createdAt: provisionedAt }],
   [lostDevice, { deviceId: lostDevice, region: 'mars', secretHash: 'scrypt$…', createdAt: provisionedAt }],
+  [erasedDevice, { deviceId: erasedDevice, region: 'eu', secretHash: 'revoked', createdAt: provisionedAt }],
 ]);
 
 function assemble(ledger: ConsentRow[], written: { region: string; row: EventRow }[]): Step[] {
@@ -30,6 +33,7 @@ function assemble(ledger: ConsentRow[], written: { region: string; row: EventRow
     validate,
     identify(async (id) => directory.get(id) ?? null),
     route((region) => region === 'eu'),
+    tombstone(async (_region, deviceId) => deviceId === erasedDevice),
     consent(async () => ledger),
     minimise,
     write(async (region, row) => {
@@ -78,6 +82,7 @@ describe('ingest pipeline', () => {
     ['unknown_device', () => message(topics.event('cm-uuuuuuuuuuuuuuuu', 'brew'), eventOf('brew', 'cm-uuuuuuuuuuuuuuuu'))],
     ['region_unavailable', () => message(topics.event(lostDevice, 'brew'), eventOf('brew', lostDevice))],
     ['not_consented', () => message(topics.event(euDevice, 'brew'), valid()), [consentRow(euDevice, 1, provisionedAt, { diagnostics: true })]],
+    ['device_erased', () => message(topics.event(erasedDevice, 'brew'), eventOf('brew', erasedDevice)), [consentRow(erasedDevice, 1, provisionedAt, ALL_CONSENT)]],
   ];
 
   it.each(cases)('refuses with %s and writes nothing', async (reason, build, ledger) => {

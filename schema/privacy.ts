@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { storedEventSchema } from './api.ts';
+import { consentCategoriesSchema } from './consent.ts';
+import { deviceIdSchema } from './ids.ts';
+import { regionIdSchema } from './regions.ts';
+
+/**
+ * Privacy operations over HTTP: owners, data-subject rights (export, erasure), the audit log and the
+ * compliance report. The export document is a documented, portable format of its own (`format`).
+ */
+
+/** `own-{region}-{16 base32}`: the home region is part of the id, so no global table of owners is needed. */
+export const ownerIdSchema = z.string().regex(/^own-[a-z][a-z0-9]{1,15}-[a-z2-7]{16}$/, 'an owner id is own-REGION-16 base32 characters');
+export type OwnerId = z.infer<typeof ownerIdSchema>;
+export const ownerIdParamsSchema = z.object({ id: ownerIdSchema });
+
+export const createOwnerRequestSchema = z.strictObject({
+  region: regionIdSchema,
+  name: z.string().min(1).max(200),
+  /** An e-mail address, phone number or postal address: kept only in the owner's region. */
+  contact: z.string().min(1).max(500),
+});
+export type CreateOwnerRequest = z.infer<typeof createOwnerRequestSchema>;
+
+export const ownerSchema = z.object({
+  id: ownerIdSchema,
+  region: regionIdSchema,
+  /** How stored data refers to the owner: a keyed hash, never the name. */
+  pseudonym: z.string(),
+  name: z.string(),
+  contact: z.string(),
+  createdAt: z.iso.datetime(),
+  devices: z.array(deviceIdSchema),
+});
+export type Owner = z.infer<typeof ownerSchema>;
+
+export const attachDeviceRequestSchema = z.strictObject({ deviceId: deviceIdSchema });
+export const attachDeviceResponseSchema = z.object({ ownerId: ownerIdSchema, deviceId: deviceIdSchema });
+
+export const auditEntrySchema = z.object({
+  seq: z.int().min(1),
+  at: z.iso.datetime(),
+  /** The token subject that acted (or `system` for the retention sweeper). */
+  actor: z.string(),
+  action: z.string(),
+  /** An owner id, device id, region or token subject; never a name or contact data. */
+  target: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+export const consentHistoryEntrySchema = z.object({
+  version: z.int().min(1),
+  issuedAt: z.iso.datetime(),
+  categories: consentCategoriesSchema,
+  /** Who changed it (a token subject) and through which channel (api, provisioning). */
+  actor: z.string(),
+  channel: z.string(),
+});
+
+export const OWNER_EXPORT_FORMAT = 'brewtel.owner-export.v1';
+
+/** Everything held about one owner, from their home region: `npm run schema:export` publishes it as JSON Schema. */
+export const ownerExportSchema = z.object({
+  format: z.literal(OWNER_EXPORT_FORMAT),
+  exportedAt: z.iso.datetime(),
+  region: regionIdSchema,
+  owner: ownerSchema.omit({ devices: true }),
+  devices: z.array(z.object({
+    id: deviceIdSchema,
+    createdAt: z.iso.datetime(),
+    consentHistory: z.array(consentHistoryEntrySchema),
+    events: z.array(storedEventSchema),
+  })),
+  /** Audit entries about the owner or their devices. */
+  audit: z.array(auditEntrySchema),
+});
+export type OwnerExport = z.infer<typeof ownerExportSchema>;
+
+export const erasureCountsSchema = z.object({
+  owners: z.int(),
+  devices: z.int(),
+  events: z.int(),
+  consentRecords: z.int(),
+  refusals: z.int(),
+});
+
+export const erasureResponseSchema = z.object({
+  region: regionIdSchema,
+  /** Device ids now tombstoned: their late or redelivered events are refused as `device_erased`. */
+  tombstoned: z.array(deviceIdSchema),
+  erased: erasureCountsSchema,
+});
+
+export const auditChainStatusSchema = z.object({
+  /** A region id, or `directory` for the global log (logins). */
+  store: z.string(),
+  status: z.enum(['ok', 'broken']),
+  entries: z.int(),
+  /** The first entry whose hash or link does not match. */
+  brokenAt: z.int().nullable(),
+});
+export type AuditChainStatus = z.infer<typeof auditChainStatusSchema>;
+
+export const auditVerifyResponseSchema = z.object({ chains: z.array(auditChainStatusSchema) });
+
+export const auditListQuerySchema = z.object({
+  region: z.string(),
+  afterSeq: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export const auditListResponseSchema = z.object({ store: z.string(), entries: z.array(auditEntrySchema) });
+
+export const RETENTION_CATEGORIES = ['usage', 'location', 'payment', 'diagnostics', 'quarantine'] as const;
+export const retentionCategorySchema = z.enum(RETENTION_CATEGORIES);
+export type RetentionCategory = z.infer<typeof retentionCategorySchema>;
+
+export const regionComplianceSchema = z.object({
+  region: regionIdSchema,
+  devices: z.int(),
+  owners: z.int(),
+  tombstones: z.int(),
+  eventsByKind: z.record(z.string(), z.int()),
+  refusedByReason: z.record(z.string(), z.int()),
+  /** Events of devices whose directory region is another one (or none): must be 0. */
+  residencyViolations: z.int(),
+  /** Events their recorded consent does not allow: must be 0. */
+  unconsentedRows: z.int(),
+  /** Rows older than their category's retention period plus one sweep interval: must be 0. */
+  retentionOverdue: z.int(),
+  auditChain: auditChainStatusSchema,
+});
+
+export const complianceReportSchema = z.object({
+  generatedAt: z.iso.datetime(),
+  regions: z.array(regionComplianceSchema),
+  /** Null for a regional operator, who sees its own region only. */
+  directory: z.object({ unroutedRefused: z.int(), auditChain: auditChainStatusSchema }).nullable(),
+  totals: z.object({
+    residencyViolations: z.int(),
+    unconsentedRows: z.int(),
+    retentionOverdue: z.int(),
+    auditChain: z.enum(['ok', 'broken']),
+  }),
+  /** True when every hard invariant holds. */
+  ok: z.boolean(),
+});
+export type ComplianceReport = z.infer<typeof complianceReportSchema>;
+
+export const retentionSweepResponseSchema = z.object({
+  regions: z.array(z.object({ region: regionIdSchema, deleted: z.record(z.string(), z.int()) })),
+});

@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { errorBodySchema } from '../../../schema/api.ts';
+import {
+  attachDeviceRequestSchema,
+  attachDeviceResponseSchema,
+  createOwnerRequestSchema,
+  erasureResponseSchema,
+  ownerExportSchema,
+  ownerIdParamsSchema,
+  ownerSchema,
+} from '../../../schema/privacy.ts';
+import { exportOwner } from '../../privacy/owner-export.ts';
+import { eraseOwner } from '../../privacy/erasure.ts';
+import { attachDevice, createOwner, readOwner } from '../../privacy/owners.ts';
+import { regionOfOwner } from '../../privacy/pseudonym.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { assertRegion, principalOf } from '../auth.ts';
+import { fromStore, HttpError } from '../errors.ts';
+
+const staff = { access: { roles: ['admin', 'operator'] } } as const;
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
+
+/** Owners and their data-subject rights, each served from the owner's home region only. */
+export const ownerRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
+  const { privacy } = deps;
+  const noOwner = (id: string): HttpError => new HttpError('NOT_FOUND', `no owner ${id}`);
+
+  app.post('/api/v1/owners', {
+    config: staff,
+    schema: { summary: "Create an owner in their home region (name and contact stay there)", body: createOwnerRequestSchema, response: { 201: ownerSchema, ...errors } },
+  }, async (request, reply) => {
+    const principal = principalOf(request);
+    assertRegion(principal, request.body.region);
+    if (!deps.stores.regions.has(request.body.region)) throw new HttpError('UNKNOWN_REGION', `region ${request.body.region} is not configured here`);
+    return reply.code(201).send(await fromStore(createOwner(privacy, request.body, principal.subject)));
+  });
+
+  app.get('/api/v1/owners/:id', {
+    config: staff,
+    schema: { summary: 'One owner and their devices (an audited read of personal data)', params: ownerIdParamsSchema, response: { 200: ownerSchema, ...errors } },
+  }, async (request) => {
+    const principal = principalOf(request);
+    assertRegion(principal, regionOfOwner(request.params.id));
+    const owner = await fromStore(readOwner(privacy, request.params.id, principal.subject));
+    if (!owner) throw noOwner(request.params.id);
+    return owner;
+  });
+
+  app.post('/api/v1/owners/:id/devices', {
+    config: staff,
+    schema: { summary: 'Attach a device of the same region to its owner', params: ownerIdParamsSchema, body: attachDeviceRequestSchema, response: { 200: attachDeviceResponseSchema, ...errors } },
+  }, async (request) => {
+    const principal = principalOf(request);
+    assertRegion(principal, regionOfOwner(request.params.id));
+    const outcome = await fromStore(attachDevice(privacy, request.params.id, request.body.deviceId, principal.subject));
+    if (outcome === 'no_owner') throw noOwner(request.params.id);
+    if (outcome === 'no_device') throw new HttpError('NOT_FOUND', `no device ${request.body.deviceId}`);
+    if (outcome === 'other_region') throw new HttpError('REGION_MISMATCH', "the device's home region is not the owner's");
+    return { ownerId: request.params.id, deviceId: request.body.deviceId };
+  });
+
+  app.get('/api/v1/owners/:id/export', {
+    config: staff,
+    schema: { summary: `Everything held about an owner, as one ${'brewtel.owner-export.v1'} document`, params: ownerIdParamsSchema, response: { 200: ownerExportSchema, ...errors } },
+  }, async (request) => {
+    const principal = principalOf(request);
+    assertRegion(principal, regionOfOwner(request.params.id));
+    const document = await fromStore(exportOwner(privacy, request.params.id, principal.subject));
+    if (!document) throw noOwner(request.params.id);
+    return document;
+  });
+
+  app.delete('/api/v1/owners/:id', {
+    config: staff,
+    schema: { summary: "Erase an owner's personal data in their region, leaving tombstones for their devices", params: ownerIdParamsSchema, response: { 200: erasureResponseSchema, ...errors } },
+  }, async (request) => {
+    const principal = principalOf(request);
+    assertRegion(principal, regionOfOwner(request.params.id));
+    const result = await fromStore(eraseOwner(privacy, request.params.id, principal.subject));
+    if (!result) throw noOwner(request.params.id);
+    return result;
+  });
+};

@@ -1,0 +1,110 @@
+import type { RegionId } from '../../schema/regions.ts';
+import type { ErasureCause, ErasureCounts, RegionStore } from '../store/types.ts';
+import { findOwner } from './owners.ts';
+import type { PrivacyDeps } from './privacy-deps.ts';
+
+/** One erasure: what it covers and, as the steps run, what they did. */
+interface Erasure {
+  region: RegionId;
+  store: RegionStore;
+  deviceIds: string[];
+  ownerId?: string;
+  ownerPseudonym: string | null;
+  cause: ErasureCause;
+  actor: string;
+  counts?: ErasureCounts;
+}
+
+interface ErasureStep {
+  name: string;
+  run(deps: PrivacyDeps, erasure: Erasure): Promise<void>;
+}
+
+const NOTHING: ErasureCounts = { owners: 0, devices: 0, events: 0, consentRecords: 0, refusals: 0 };
+
+const add = (a: ErasureCounts, b: ErasureCounts): ErasureCounts => ({
+  owners: a.owners + b.owners, devices: a.devices + b.devices, events: a.events + b.events,
+  consentRecords: a.consentRecords + b.consentRecords, refusals: a.refusals + b.refusals,
+});
+
+/**
+ * In this order, so that nothing of the owner can be stored again once the rows are gone: refuse the
+ * devices at ingest first (tombstones in memory) and at the broker (credentials revoked), then
+ * delete, then delete once more what a batch already past the tombstone check committed meanwhile.
+ */
+const ERASURE_STEPS: readonly ErasureStep[] = [
+  {
+    name: 'refuse-at-ingest',
+    run: (deps, e) => deps.tombstones.add(e.region, e.deviceIds),
+  },
+  {
+    name: 'revoke-credentials',
+    async run(deps, e) {
+      for (const id of e.deviceIds) await deps.stores.directory.revoke(id);
+    },
+  },
+  {
+    name: 'delete-region-rows',
+    async run(_deps, e) {
+      e.counts = await e.store.erase({
+        deviceIds: e.deviceIds, ownerPseudonym: e.ownerPseudonym, erasedAt: new Date(), cause: e.cause,
+        ...(e.ownerId === undefined ? {} : { ownerId: e.ownerId }),
+      });
+    },
+  },
+  {
+    name: 'delete-stragglers',
+    async run(_deps, e) {
+      const again = await e.store.erase({ deviceIds: e.deviceIds, ownerPseudonym: e.ownerPseudonym, erasedAt: new Date(), cause: e.cause });
+      e.counts = add(e.counts ?? NOTHING, again);
+    },
+  },
+  {
+    name: 'forget-consent-cache',
+    async run(deps, e) {
+      for (const id of e.deviceIds) deps.consent.forget(id);
+    },
+  },
+  {
+    name: 'audit',
+    async run(deps, e) {
+      await deps.audit.region(e.region).append({
+        actor: e.actor,
+        action: e.cause === 'owner_erasure' ? 'owner.erase' : 'device.delete',
+        target: e.ownerId ?? e.deviceIds[0] ?? '',
+        detail: { devices: e.deviceIds.length, ...(e.counts ?? {}) },
+      });
+    },
+  },
+];
+
+export interface ErasureResult {
+  region: RegionId;
+  tombstoned: string[];
+  erased: ErasureCounts;
+}
+
+async function run(deps: PrivacyDeps, erasure: Erasure): Promise<ErasureResult> {
+  for (const step of ERASURE_STEPS) await step.run(deps, erasure);
+  const erased = erasure.counts ?? NOTHING;
+  return { region: erasure.region, tombstoned: erasure.deviceIds, erased };
+}
+
+/** Erases an owner and everything of their devices in their home region; null when there is no such owner. */
+export async function eraseOwner(deps: PrivacyDeps, ownerId: string, actor: string): Promise<ErasureResult | null> {
+  const found = await findOwner(deps, ownerId);
+  if (!found) return null;
+  const devices = await found.store.devicesOf(found.row.pseudonym);
+  return run(deps, {
+    region: found.region, store: found.store, deviceIds: devices.map((d) => d.id), ownerId,
+    ownerPseudonym: found.row.pseudonym, cause: 'owner_erasure', actor,
+  });
+}
+
+/** Deleting a device erases its data too (events, consent ledger, quarantine) and tombstones it. */
+export async function eraseDevice(deps: PrivacyDeps, deviceId: string, region: RegionId, actor: string): Promise<ErasureResult> {
+  const store = deps.stores.regions.get(region);
+  if (!store) throw new Error(`no store for region ${region}`);
+  const device = await store.getDevice(deviceId);
+  return run(deps, { region, store, deviceIds: [deviceId], ownerPseudonym: device?.ownerPseudonym ?? null, cause: 'device_deletion', actor });
+}

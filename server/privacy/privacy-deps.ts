@@ -1,0 +1,18 @@
+import type { RegionId } from '../../schema/regions.ts';
+import type { ConsentService } from '../consent/consent-service.ts';
+import type { PrivacyConfig } from '../config.ts';
+import type { DirectoryCache } from '../devices/directory-cache.ts';
+import type { Stores } from '../store/types.ts';
+import type { AuditLogs } from './audit-logs.ts';
+import type { TombstoneCache } from './tombstones.ts';
+
+/** What the privacy operations work with, passed in explicitly. */
+export interface PrivacyDeps {
+  config: PrivacyConfig;
+  stores: Stores;
+  directory: DirectoryCache;
+  consent: ConsentService;
+  audit: AuditLogs;
+  tombstones: TombstoneCache;
+  pseudonymSecrets: ReadonlyMap<RegionId, string>;
+}

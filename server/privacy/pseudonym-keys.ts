@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RegionId } from '../../schema/regions.ts';
+
+/**
+ * Each region's pseudonym secret: the configured one, else a random one generated once into the data
+ * folder (0600) so pseudonyms stay stable across restarts of the embedded default.
+ */
+export function loadPseudonymSecrets(regions: readonly RegionId[], configured: Readonly<Record<string, string>>, dataDir: string): Map<RegionId, string> {
+  const secrets = new Map<RegionId, string>();
+  for (const region of regions) {
+    const given = configured[region];
+    if (given !== undefined) {
+      secrets.set(region, given);
+      continue;
+    }
+    const file = path.join(dataDir, `pseudonym-${region}.key`);
+    let secret: string;
+    try {
+      secret = readFileSync(file, 'utf8').trim();
+    } catch {
+      mkdirSync(dataDir, { recursive: true });
+      secret = randomBytes(32).toString('base64url');
+      // wx: two processes starting together must not overwrite each other's secret.
+      try {
+        writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+      } catch {
+        secret = readFileSync(file, 'utf8').trim();
+      }
+    }
+    secrets.set(region, secret);
+  }
+  return secrets;
+}
