@@ -61,6 +61,8 @@ if (spec.role === 'sub') {
   let failed = 0;
   await new Promise<void>((resolve) => {
     const sendOne = (): void => {
+      // Several callbacks may queue a send before any of them runs; only `total` may go out.
+      if (sent >= spec.total) return;
       const index = sent % clients.length;
       sent++;
       const body = Buffer.from(payload);
