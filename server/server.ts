@@ -87,7 +87,13 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     logger.child({ component: 'consent' }),
     auditConsent(audit),
   );
-  const privacy = createPrivacy(config, stores, directory, consent, audit);
+  const privacyLogger = logger.child({ component: 'privacy' });
+  const privacy = createPrivacy(config, stores, directory, consent, audit, (deviceId) => {
+    commands.send(deviceId, 'wipe-local-data', {}, config.consentPublishTimeoutMs).then(
+      (outcome) => privacyLogger.info({ deviceId, status: outcome.status }, 'wipe-local-data sent to erased device'),
+      (err: unknown) => privacyLogger.warn({ err, deviceId }, 'wipe-local-data could not be sent'),
+    );
+  });
   const app = await buildApp({
     config,
     stores,

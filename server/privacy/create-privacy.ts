@@ -17,8 +17,10 @@ export function createPrivacy(
   directory: DirectoryCache,
   consent: ConsentService,
   audit: AuditLogs,
+  wipeLocalData?: (deviceId: string) => void,
 ): PrivacyDeps {
   return {
+    ...(wipeLocalData ? { wipeLocalData } : {}),
     config: config.privacy,
     stores,
     directory,

@@ -38,6 +38,13 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
     run: (deps, e) => deps.tombstones.add(e.region, e.deviceIds),
   },
   {
+    // Before the credentials go, while a connected device can still hear it.
+    name: 'ask-devices-to-wipe',
+    async run(deps, e) {
+      for (const id of e.deviceIds) deps.wipeLocalData?.(id);
+    },
+  },
+  {
     name: 'revoke-credentials',
     async run(deps, e) {
       for (const id of e.deviceIds) await deps.stores.directory.revoke(id);

@@ -15,4 +15,9 @@ export interface PrivacyDeps {
   audit: AuditLogs;
   tombstones: TombstoneCache;
   pseudonymSecrets: ReadonlyMap<RegionId, string>;
+  /**
+   * Asks an erased device to wipe what it holds locally (the `wipe-local-data` command). Fire and
+   * forget: an offline device simply never hears it, and the tombstone refuses what it still sends.
+   */
+  wipeLocalData?(deviceId: string): void;
 }

@@ -84,6 +84,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
   });
 
   it('erases the owner: no row of theirs in any table, tombstones left, redelivery refused', async () => {
+    const wipes: string[] = [];
+    device.on('message', (topic) => wipes.push(topic));
+    await device.subscribeAsync(`coffee/v1/+/cmd/wipe-local-data`, { qos: 1 });
     const erased = await stack.api('DELETE', `/api/v1/owners/${alice.id}`, ADMIN);
     expect(erased.status).toBe(200);
     expect(erased.json).toMatchObject({ region: 'eu', erased: { owners: 1, devices: 2, events: 6, consentRecords: 2 } });
@@ -96,6 +99,8 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     // Bob is untouched.
     expect(euText).toContain(names.bob);
     expect(await stack.api('GET', `/api/v1/owners/${alice.id}`, ADMIN)).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
+    // The erased devices were asked to wipe what they hold locally.
+    await eventually(() => expect(wipes.sort()).toEqual(devicesOf.alice.map((d) => topics.command(d, 'wipe-local-data')).sort()));
 
     // A late event and a redelivered one (same id as before the erasure): both refused and counted, neither stored.
     const before = stack.server.stats().refusedByReason['device_erased'] ?? 0;
