@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { consentRecordSchema } from './consent.ts';
 import { eventEnvelopeSchema } from './events.ts';
 import { errorBodySchema, provisionDeviceRequestSchema, provisionDeviceResponseSchema } from './api.ts';
+import { complianceReportSchema, ownerExportSchema } from './privacy.ts';
 
 const WIRE_TYPES: Record<string, z.ZodType> = {
   'event-envelope': eventEnvelopeSchema,
@@ -16,6 +17,9 @@ const WIRE_TYPES: Record<string, z.ZodType> = {
   'error-body': errorBodySchema,
   'provision-device-request': provisionDeviceRequestSchema,
   'provision-device-response': provisionDeviceResponseSchema,
+  /** The data-subject export (GET /api/v1/owners/:id/export), format brewtel.owner-export.v1. */
+  'owner-export': ownerExportSchema,
+  'compliance-report': complianceReportSchema,
 };
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'schema/json' } } });
