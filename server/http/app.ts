@@ -16,6 +16,7 @@ import { registerDocs } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { fleetRoutes } from './routes/fleet.ts';
+import { quarantineRoutes } from './routes/quarantine.ts';
 import { regionRoutes } from './routes/regions.ts';
 import { streamRoutes } from './routes/stream.ts';
 
@@ -47,6 +48,7 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
   await app.register(metricsRoutes, deps);
   await app.register(deviceRoutes, deps);
   await app.register(regionRoutes, deps);
+  await app.register(quarantineRoutes, deps);
   await app.register(brokerAuthRoutes, deps);
   await app.register(ownerRoutes, deps);
   await app.register(auditRoutes, deps);

@@ -91,10 +91,11 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
       const after = await eu().counts();
       expect(after.refused - before.refused).toBe(2);
       expect(after.stored).toBe(before.stored);
-      const [second, first] = await eu().listRefusals(2);
+      const [second, first] = await eu().listRefusals({ limit: 2 });
       expect(second).toMatchObject({ reason: 'malformed_json', payload: null });
       expect(first).toMatchObject({ reason: 'schema_invalid', deviceId, kind: 'payment' });
       expect(first!.payload!.equals(payload)).toBe(true);
+      expect(await eu().listRefusals({ limit: 1, before: second!.id })).toEqual([first]);
     });
 
     it('keeps an append-only consent ledger per device, oldest version first', async () => {
