@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/ingest-cpu.ts [--events N --stores sqlite,postgres --linger-ms MS]`
+ * `npm run bench:ingest-cpu [-- --events N --stores sqlite,postgres --linger-ms MS]`
  *
  * CPU cost per event of the ingest hot path, stage by stage, measured with process.cpuUsage() in this
  * process: on a shared machine wall-clock throughput is noise, CPU time per event is not (much). Each
