@@ -67,6 +67,7 @@ describe('outbound in-flight cap and redelivery (real sockets)', () => {
     await ops.publishAsync(topics.command(BOB.id, 'reboot'), `secret-cmd-${MAX_IN_FLIGHT_OUT + 1}`, { qos: 1 });
     await bob.closed;
     expect(broker.stats().limitDisconnects.max_in_flight_out).toBe(1);
+    expect(await broker.metrics()).toMatch(/^brewtel_broker_limit_disconnects_total\{reason="max_in_flight_out"\} 1$/m);
     expect(logs.lines.find((l) => l.includes('"reason":"max_in_flight_out"'))).toContain(BOB.id);
     expect(logs.lines.join('\n')).not.toContain('secret-cmd-');
 
