@@ -31,7 +31,7 @@ export interface DeviceConnectionOptions {
   connectTimeoutMs?: number;
 }
 
-const DEFAULT_MAX_IN_FLIGHT = 100;
+const DEFAULT_MAX_IN_FLIGHT = 20;
 const KEEPALIVE_S = 60;
 
 interface Queued {

@@ -1,0 +1,27 @@
+/**
+ * `npm run bench:sim` starts here. The fleet is measured as it would be deployed: compiled to plain
+ * JavaScript and run by node without a TypeScript loader in the process (tsx alone holds about
+ * 35 MB, which is not the simulator's memory). This compiles bench/sim.ts with esbuild into
+ * node_modules/.cache (dependencies stay external, resolved from node_modules as usual), then runs it
+ * with --expose-gc (a clean baseline) and a small young generation (--max-semi-space-size=4: ten
+ * thousand idle connections gain nothing from a large nursery). Arguments pass through.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const outDir = join(benchDir, '..', 'node_modules', '.cache', 'brewtel-bench');
+mkdirSync(outDir, { recursive: true });
+const outfile = join(outDir, 'sim.mjs');
+await build({ entryPoints: [join(benchDir, 'sim.ts')], outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+
+const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=4', outfile, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env: { ...process.env, BREWTEL_BENCH_DIR: benchDir },
+});
+child.on('exit', (code, signal) => {
+  process.exitCode = code ?? (signal ? 1 : 0);
+});

@@ -1,0 +1,174 @@
+/**
+ * `npm run bench:sim`: memory and event rate of the firmware simulator. N machines in this process,
+ * each with its own MQTT connection, against a broker in a child process (its memory is not ours):
+ * a private Mosquitto by default (it keeps up with the fleet), or our aedes (`--broker aedes`).
+ * Bounded: a deadline on connecting, a fixed steady window. Baselines from the same run: this
+ * process's RSS before the fleet exists (for MB per machine), and one bare connection
+ * publishing QoS 1 flat out to the same broker (the single-connection ceiling).
+ * Ends with `machines=… rss_mb=… mb_per_machine=… events_per_s=…` plus further key=value pairs.
+ *   npm run bench:sim -- [--machines 500] [--seconds 15] [--speed 28800] [--connect-concurrency 200] [--broker mosquitto|aedes]
+ *   full form: npm run bench:sim -- --machines 10000 --seconds 60
+ */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startFleet, type Fleet, type MachineIdentity } from '../firmware-sim/fleet.ts';
+import { openBenchLink } from './sim-client.ts';
+import { startMosquittoChild, type BenchBroker } from './sim-mosquitto.ts';
+
+const { values } = parseArgs({
+  options: {
+    machines: { type: 'string', default: '500' },
+    seconds: { type: 'string', default: '15' },
+    speed: { type: 'string' },
+    'connect-concurrency': { type: 'string', default: '200' },
+    broker: { type: 'string', default: 'mosquitto' },
+  },
+});
+const MACHINES = Number(values.machines);
+const SECONDS = Number(values.seconds);
+// Enough simulated time per second that a small fleet offers well over 20,000 events/s, and a big one
+// a steady, realistic load (a mixed fleet averages about six events per simulated hour per machine).
+const SPEED = Number(values.speed ?? (MACHINES >= 5_000 ? 3_600 : 28_800));
+const CONNECT_CONCURRENCY = Number(values['connect-concurrency']);
+const CONNECT_DEADLINE_MS = 180_000;
+const CEILING_MS = 3_000;
+const SAMPLE_EVERY_MS = 250;
+/** Monday 2026-11-30 06:00 UTC: European machines are switching on. */
+const START_AT = Date.UTC(2026, 10, 30, 6);
+const PREFIX = 'cm-bench';
+// Compiled by sim-launch.ts into another folder, it learns where the bench sources are from there.
+const here = process.env.BREWTEL_BENCH_DIR ?? new URL('.', import.meta.url).pathname;
+const mb = (bytes: number): number => bytes / 1024 / 1024;
+
+for (const [name, value] of [['machines', MACHINES], ['seconds', SECONDS], ['speed', SPEED], ['connect-concurrency', CONNECT_CONCURRENCY]] as const) {
+  if (!(Number.isFinite(value) && value > 0)) throw new Error(`--${name} must be a positive number`);
+}
+
+if (values.broker !== 'mosquitto' && values.broker !== 'aedes') throw new Error('--broker is mosquitto or aedes');
+
+async function startAedesChild(): Promise<BenchBroker> {
+  const child = fork(join(here, 'sim-broker.ts'), [String(MACHINES), PREFIX], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [message] = (await Promise.race([once(child, 'message'), sleep(60_000).then(() => [null])])) as [{ ready?: string } | null];
+  if (!message?.ready) throw new Error('the broker child did not come up within 60 s');
+  return {
+    name: 'aedes',
+    url: message.ready,
+    async received() {
+      child.send('stats');
+      const [answer] = (await Promise.race([once(child, 'message'), sleep(5_000).then(() => [{ received: -1 }])])) as [{ received: number }];
+      return answer.received;
+    },
+    async stop() {
+      child.disconnect();
+      await Promise.race([once(child, 'exit'), sleep(5_000)]);
+    },
+  };
+}
+
+/** One bare connection publishing QoS 1 as fast as the broker acknowledges, with a bounded window in flight. */
+async function ceiling(url: string): Promise<number> {
+  const { link, close } = await openBenchLink(url, `${PREFIX}-ceiling-${process.pid}`);
+  const payload = JSON.stringify({ v: 1, id: '0192f0c8-0000-7000-8000-000000000000', deviceId: `${PREFIX}-ceiling`, ts: new Date(START_AT).toISOString(), seq: 0, kind: 'status', consentVersion: 1, body: { phase: 'idle', waterTankMl: 1200, beansG: 300, milkMl: 800, groundsBinCount: 3, cupsUntilDescale: 120, boilerTempC: 93.1 } });
+  const deadline = performance.now() + CEILING_MS;
+  let acked = 0;
+  await new Promise<void>((resolve) => {
+    let inFlight = 0;
+    const pump = (): void => {
+      while (inFlight < 500 && performance.now() < deadline) {
+        inFlight++;
+        link.publish(`coffee/v1/${PREFIX}-ceiling/evt/status`, payload, false, () => {
+          inFlight--;
+          acked++;
+          if (performance.now() < deadline) pump();
+          else if (inFlight === 0) resolve();
+        });
+      }
+    };
+    pump();
+  });
+  await close();
+  return acked / (CEILING_MS / 1000);
+}
+
+async function waitConnected(fleet: Fleet): Promise<number> {
+  const started = performance.now();
+  while (fleet.stats().connected < MACHINES) {
+    if (performance.now() - started > CONNECT_DEADLINE_MS) break;
+    await sleep(200);
+  }
+  return (performance.now() - started) / 1000;
+}
+
+const table: Array<[string, string]> = [];
+const row = (name: string, value: string | number): void => {
+  table.push([name, String(value)]);
+  process.stderr.write(`  ${name}: ${value}\n`);
+};
+
+const broker = values.broker === 'aedes' ? await startAedesChild() : await startMosquittoChild(MACHINES, PREFIX);
+let fleet: Fleet | undefined;
+try {
+  row('broker (child process)', broker.name);
+  // Collected first (node runs with --expose-gc under `npm run bench:sim`), so seeding garbage is not baseline.
+  (globalThis as { gc?: () => void }).gc?.();
+  const baselineRss = process.memoryUsage().rss;
+  row('baseline RSS (no fleet)', `${mb(baselineRss).toFixed(1)} MB`);
+  const machines: MachineIdentity[] = Array.from({ length: MACHINES }, (_, i) => ({ deviceId: `${PREFIX}-${i}`, secret: 'bench', region: 'eu' }));
+  const startedConnecting = performance.now();
+  fleet = await startFleet(
+    { brokerUrl: broker.url, machines, seed: 1, speed: SPEED, startAt: START_AT, connectConcurrency: CONNECT_CONCURRENCY, drainTimeoutMs: 10_000 },
+    pino({ level: 'warn' }, pino.destination(2)),
+  );
+  const connectS = (performance.now() - startedConnecting) / 1000 + (await waitConnected(fleet));
+  row('connected', `${fleet.stats().connected}/${MACHINES} in ${connectS.toFixed(1)} s`);
+
+  const runningFleet = fleet;
+  const before = runningFleet.stats();
+  const windowStart = performance.now();
+  let peakRss = 0;
+  const rssSamples: number[] = [];
+  while (performance.now() - windowStart < SECONDS * 1000) {
+    await sleep(SAMPLE_EVERY_MS);
+    const rss = process.memoryUsage().rss;
+    rssSamples.push(rss);
+    peakRss = Math.max(peakRss, rss);
+  }
+  const after = runningFleet.stats();
+  const windowS = (performance.now() - windowStart) / 1000;
+  const eventsPerS = (after.published - before.published) / windowS;
+  const connectedAtEnd = after.connected;
+  await runningFleet.stop();
+  const final = runningFleet.stats();
+  const receivedByBroker = await broker.received();
+  // After the fleet, so its flat-out publishing does not inflate the fleet's peak memory.
+  const ceilingEps = await ceiling(broker.url);
+  row('ceiling (1 bare connection, QoS 1, after the fleet)', `${Math.round(ceilingEps)} events/s`);
+
+  const medianRss = [...rssSamples].sort((a, b) => a - b)[Math.floor(rssSamples.length / 2)] ?? peakRss;
+  const perMachine = (mb(peakRss) - mb(baselineRss)) / MACHINES;
+  row('steady window', `${windowS.toFixed(1)} s at x${SPEED} (${((windowS * SPEED) / 3_600_000 * 1000).toFixed(1)} simulated h)`);
+  row('RSS peak / median', `${mb(peakRss).toFixed(1)} / ${mb(medianRss).toFixed(1)} MB`);
+  row('MB per machine (peak - baseline)', perMachine.toFixed(4));
+  row('events acknowledged per second', Math.round(eventsPerS));
+  row('ratio to the 1-connection ceiling', (eventsPerS / ceilingEps).toFixed(2));
+  row('after stop: published / failed / pending / buffered', `${final.published} / ${final.failed} / ${final.pending} / ${final.buffered}`);
+  row('events received by the broker (incl. ceiling run)', receivedByBroker ?? 'not counted by this broker');
+
+  console.log('');
+  console.log('| measure | value |');
+  console.log('| --- | --- |');
+  for (const [name, value] of table) console.log(`| ${name} | ${value} |`);
+  console.log('');
+  console.log(
+    `machines=${MACHINES} rss_mb=${mb(peakRss).toFixed(1)} mb_per_machine=${perMachine.toFixed(4)} events_per_s=${Math.round(eventsPerS)} ` +
+      `connected=${connectedAtEnd} baseline_rss_mb=${mb(baselineRss).toFixed(1)} ceiling_eps=${Math.round(ceilingEps)} ratio=${(eventsPerS / ceilingEps).toFixed(2)} ` +
+      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed}`,
+  );
+} finally {
+  await fleet?.stop();
+  await broker.stop();
+}
