@@ -51,6 +51,11 @@ export const privacyConfigSchema = z.object({
   retention: retentionDaysSchema.prefault({}),
   /** Per-region overrides of single categories. */
   regionRetention: z.record(regionIdSchema, z.object(Object.fromEntries(RETENTION_CATEGORIES.map((c) => [c, days.optional()])))).default({}),
+  /**
+   * How often each process looks for consent changes and erasures made by other server processes
+   * sharing its stores (their withdrawals take effect here within this time).
+   */
+  peerRefreshMs: z.int().min(50).default(500),
   /** How often the retention sweeper runs (it also runs at start and on POST /api/v1/retention/sweep). */
   sweepIntervalMs: z.int().min(1_000).default(3_600_000),
 });

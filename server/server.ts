@@ -22,6 +22,7 @@ import { createMetrics } from './metrics/metrics.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { AuditLogs, auditConsent } from './privacy/audit-logs.ts';
 import { createPrivacy } from './privacy/create-privacy.ts';
+import { watchPeerChanges } from './privacy/peer-changes.ts';
 import { startRetentionSweeper } from './privacy/retention-sweeper.ts';
 import { openStores } from './store/open-stores.ts';
 
@@ -129,6 +130,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   });
   const running = ingest;
   const sweeper = startRetentionSweeper(privacy, logger.child({ component: 'retention' }));
+  const peers = watchPeerChanges(
+    { regions: stores.regions, consent, tombstones: privacy.tombstones },
+    { intervalMs: config.privacy.peerRefreshMs, clockSkewMs: 5_000 },
+    privacyLogger,
+  );
   ingestHandle = (message) => running.handle(message);
 
   const attachIngest = (mqttConfig: MqttConfigInput): void => {
@@ -160,6 +166,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       closing ??= (async () => {
         await running.close();
         await sweeper.stop();
+        await peers.stop();
         commandResults.close();
         await source?.close();
         await outbound?.close();

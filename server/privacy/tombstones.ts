@@ -4,7 +4,7 @@ import type { RegionStore } from '../store/types.ts';
 /**
  * Which devices were erased, per region: read from the region's store once, then kept current by
  * erasures made in this process. Ingest asks it for every event, so it must answer from memory.
- * (An erasure made by another server process is seen here after a restart; see README.)
+ * Erasures made by other server processes arrive through watchPeerChanges (peer-changes.ts).
  */
 export class TombstoneCache {
   readonly #loaded = new Map<RegionId, Promise<Set<string>>>();

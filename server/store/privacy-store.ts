@@ -65,6 +65,14 @@ export function createPrivacyStore(client: StoreClient): PrivacyStore {
       return rows.map((r) => r.deviceId);
     },
 
+    async changedSince(since) {
+      const [consent, tombstoned] = await Promise.all([
+        client.consentRecord.findMany({ where: { issuedAt: { gte: since } }, select: { deviceId: true }, distinct: ['deviceId'] }),
+        client.tombstone.findMany({ where: { erasedAt: { gte: since } }, select: { deviceId: true } }),
+      ]);
+      return { consent: consent.map((r) => r.deviceId), tombstoned: tombstoned.map((r) => r.deviceId) };
+    },
+
     async sweepEvents(cut) {
       return (await client.event.deleteMany({ where: olderThan(cut) })).count;
     },

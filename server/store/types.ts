@@ -151,6 +151,8 @@ export interface PrivacyStore {
    */
   erase(request: { deviceIds: readonly string[]; ownerId?: string; ownerPseudonym: string | null; erasedAt: Date; cause: ErasureCause }): Promise<ErasureCounts>;
   tombstoned(): Promise<string[]>;
+  /** Devices whose ledger got a version, or that were tombstoned, at or after `since` (other processes' changes). */
+  changedSince(since: Date): Promise<{ consent: string[]; tombstoned: string[] }>;
   /** Deletes events of the cut's kinds older than its cut-off (by device time or arrival, whichever is older). */
   sweepEvents(cut: RetentionCut): Promise<number>;
   sweepRefusals(before: Date): Promise<number>;

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import type { ConsentService } from '../consent/consent-service.ts';
+import type { RegionStore } from '../store/types.ts';
+import type { TombstoneCache } from './tombstones.ts';
+
+/**
+ * Several server processes share the region stores; each caches ledgers and tombstones in memory.
+ * This polls every region for consent versions and tombstones written since the last look (by any
+ * process) and drops or adds them here, so another process's withdrawal or erasure is enforced by
+ * this one's ingest within one interval. The look-back overlaps by `clockSkewMs`, because the rows'
+ * times come from the writing process's clock.
+ */
+export function watchPeerChanges(
+  deps: { regions: ReadonlyMap<string, RegionStore>; consent: ConsentService; tombstones: TombstoneCache },
+  options: { intervalMs: number; clockSkewMs: number },
+  logger: Logger,
+): { stop(): Promise<void> } {
+  let since = new Date(Date.now() - options.clockSkewMs);
+  let running: Promise<void> = Promise.resolve();
+  const poll = async (): Promise<void> => {
+    const next = new Date(Date.now() - options.clockSkewMs);
+    for (const [region, store] of deps.regions) {
+      try {
+        const changed = await store.changedSince(since);
+        for (const id of changed.consent) deps.consent.forget(id);
+        if (changed.tombstoned.length > 0) await deps.tombstones.add(region, changed.tombstoned);
+      } catch (err) {
+        // The window is kept, so the next poll catches up on what this one missed.
+        logger.warn({ err, region }, 'could not read consent and tombstone changes');
+        return;
+      }
+    }
+    since = next;
+  };
+  const timer = setInterval(() => {
+    running = running.then(poll);
+  }, options.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

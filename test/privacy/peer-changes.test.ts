@@ -1,0 +1,53 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsentService } from '../../server/consent/consent-service.ts';
+import { watchPeerChanges } from '../../server/privacy/peer-changes.ts';
+import { TombstoneCache } from '../../server/privacy/tombstones.ts';
+import { openStores } from '../../server/store/open-stores.ts';
+import type { Stores } from '../../server/store/types.ts';
+import { ALL_CONSENT, eventually } from '../server/app/helpers.ts';
+
+const logger = pino({ level: 'silent' });
+const noBroker = { publish: async () => undefined };
+let dataDir: string;
+/** Two server processes' views of the same region stores. */
+let a: Stores;
+let b: Stores;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'brewtel-peers-'));
+  a = await openStores({ regions: ['eu'], dataDir, stores: {} }, logger);
+  b = await openStores({ regions: ['eu'], dataDir, stores: {} }, logger);
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('changes made by another server process', () => {
+  it('reach this process: a withdrawal drops the cached ledger, an erasure adds the tombstone', async () => {
+    const consentA = new ConsentService(a.regions, noBroker, 100, logger);
+    const consentB = new ConsentService(b.regions, noBroker, 100, logger);
+    const tombstonesB = new TombstoneCache(b.regions);
+    const watcher = watchPeerChanges({ regions: b.regions, consent: consentB, tombstones: tombstonesB }, { intervalMs: 50, clockSkewMs: 1_000 }, logger);
+    try {
+      const deviceId = 'cm-peerpeerpeerpeer';
+      await a.regions.get('eu')!.addDevice(deviceId, new Date());
+      await consentA.change({ deviceId, region: 'eu', categories: ALL_CONSENT, actor: 'test', channel: 'api' });
+      expect((await consentB.current(deviceId, 'eu'))?.version).toBe(1);
+      expect(await tombstonesB.has('eu', deviceId)).toBe(false);
+
+      await consentA.change({ deviceId, region: 'eu', categories: { ...ALL_CONSENT, usage: false }, actor: 'test', channel: 'api' });
+      await eventually(async () => expect((await consentB.current(deviceId, 'eu'))?.categories.usage).toBe(false), 5_000);
+
+      await a.regions.get('eu')!.erase({ deviceIds: [deviceId], ownerPseudonym: null, erasedAt: new Date(), cause: 'device_deletion' });
+      await eventually(async () => expect(await tombstonesB.has('eu', deviceId)).toBe(true), 5_000);
+    } finally {
+      await watcher.stop();
+    }
+  });
+});
