@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
+import { firmwareProfileSchema } from './machine-model.ts';
 
 export const USAGE = `Usage: npm run sim -- --broker URL [options]
 
@@ -17,6 +18,8 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
                           (token also from BREWTEL_TOKEN or BREWTEL_ADMIN_TOKEN)
   --regions a,b,c         regions to spread self-provisioned machines over (default eu,us,cn)
   --leaky N               how many self-provisioned machines run the leaky firmware (default 0)
+  --profile P             every machine runs this firmware: compliant or leaky (the story's machine:
+                          ignores consent, leaks owner name, exact location and card data)
   --credentials FILE      use machines from a JSON array of {deviceId, secret, region, profile?, usage?}
   --save-credentials FILE write the self-provisioned machines there (owner-only file mode)
   --connect-concurrency N machines connecting at once (default 50)
@@ -45,6 +48,7 @@ export const cliConfigSchema = z
     token: z.string().min(1).optional(),
     regions: z.string().default(DEFAULT_REGIONS.join(',')).transform((s) => s.split(',').map((r) => r.trim())).pipe(regionListSchema),
     leaky: z.coerce.number().int().min(0).default(0),
+    profile: firmwareProfileSchema.optional(),
     credentials: z.string().min(1).optional(),
     saveCredentials: z.string().min(1).optional(),
     connectConcurrency: positiveInt.default(50),
@@ -78,7 +82,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
         'connect-concurrency': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
         'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
-        'replay-pace': { type: 'string' }, 'machine-faults': { type: 'string' },
+        'replay-pace': { type: 'string' }, 'machine-faults': { type: 'string' }, profile: { type: 'string' },
       },
     }).values;
   } catch (error) {

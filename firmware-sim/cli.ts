@@ -77,6 +77,12 @@ async function replay(config: CliConfig, logger: Logger): Promise<number> {
 }
 
 async function loadMachines(config: CliConfig): Promise<MachineIdentity[]> {
+  const { profile } = config;
+  const machines = await loadIdentities(config);
+  return profile === undefined ? machines : machines.map((m) => ({ ...m, profile }));
+}
+
+async function loadIdentities(config: CliConfig): Promise<MachineIdentity[]> {
   if (config.credentials !== undefined) {
     const all = machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
     return all.slice(0, config.machines ?? all.length);

@@ -29,6 +29,8 @@ describe('sim CLI arguments', () => {
     expect(parsed).toMatchObject({ config: { faults: { drop: 0.01, duplicate: 0, delayMs: 300 }, offlineBuffer: 50 } });
     expect(parseCli(['--broker', 'mqtt://h', '--replay', 'run.jsonl', '--replay-pace', '0'], {})).toMatchObject({ config: { replay: 'run.jsonl', replayPace: 0 } });
     expect(parseCli(['--broker', 'mqtt://h', '--replay', 'run.jsonl', '--api', 'http://h', '--token', 't'], {})).toMatchObject({ error: expect.stringContaining('--replay') });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--profile', 'leaky'], {})).toMatchObject({ config: { profile: 'leaky' } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--profile', 'chatty'], {})).toMatchObject({ error: expect.stringMatching(/^--profile/) });
   });
 });
 
@@ -56,11 +58,12 @@ describe('npm run sim against a real broker', () => {
 
   it('runs for --duration, records the run, ends with a key=value summary; the recording replays', async () => {
     const credentials = join(dir, 'machines.json');
-    const machines = [0, 1].map((i) => ({ deviceId: `cm-cli-${i}`, secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe' }));
+    // No consent on this broker: only because --profile makes them leaky do these machines publish at all.
+    const machines = [0, 1].map((i) => ({ deviceId: `cm-cli-${i}`, secret: 's', region: 'eu', usage: 'cafe' }));
     await writeFile(credentials, JSON.stringify(machines));
     const brokerUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const recording = join(dir, 'run.jsonl');
-    const stdout = await runCli(['--broker', brokerUrl, '--credentials', credentials, '--speed', '3600', '--duration', '1', '--record', recording]);
+    const stdout = await runCli(['--broker', brokerUrl, '--credentials', credentials, '--profile', 'leaky', '--speed', '3600', '--duration', '1', '--record', recording]);
     const last = stdout.trim().split('\n').at(-1)!;
     expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0$/);
     const published = Number(/published=(\d+)/.exec(last)![1]);
