@@ -15,7 +15,10 @@ export const BROKER_OPTIONS_USAGE = `  --tls-port PORT|off         MQTT over TLS
   --publish-rate N            sustained PUBLISH per second per client (default 200) ...
   --publish-burst N           ... with this burst above it (default 2000); faster clients are cut off
   --max-inflight-in N         QoS 2 publishes a client may leave without PUBREL (default 1000)
-  --max-inflight-out N        QoS 1/2 deliveries a client may leave unacknowledged (default 65535)`;
+  --max-inflight-out N        QoS 1/2 deliveries a client may leave unacknowledged (default 65535)
+  --auth-slow-after N         failed logins from one address + username before answers slow down (default 5)
+  --auth-refuse-after N       ... before that source is refused unchecked (default 20) ...
+  --auth-refuse-ms N          ... for this long (default 300000)`;
 
 export const USAGE = `Usage: tsx broker/main.ts [options]
 
@@ -50,6 +53,9 @@ export const BROKER_OPTION_FLAGS = {
   'publish-burst': { type: 'string' },
   'max-inflight-in': { type: 'string' },
   'max-inflight-out': { type: 'string' },
+  'auth-slow-after': { type: 'string' },
+  'auth-refuse-after': { type: 'string' },
+  'auth-refuse-ms': { type: 'string' },
 } as const;
 
 type OptionValues = { [K in keyof typeof BROKER_OPTION_FLAGS]?: string | undefined };
@@ -70,6 +76,11 @@ export function brokerOptionsFromFlags(values: OptionValues): BrokerOptionsInput
       publishBurst: integer(values['publish-burst']),
       maxInFlightIn: integer(values['max-inflight-in']),
       maxInFlightOut: integer(values['max-inflight-out']),
+    },
+    authThrottle: {
+      slowAfter: integer(values['auth-slow-after']),
+      refuseAfter: integer(values['auth-refuse-after']),
+      refuseMs: integer(values['auth-refuse-ms']),
     },
   };
 }
@@ -150,6 +161,9 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'limits.publishBurst': '--publish-burst',
   'limits.maxInFlightIn': '--max-inflight-in',
   'limits.maxInFlightOut': '--max-inflight-out',
+  'authThrottle.slowAfter': '--auth-slow-after',
+  'authThrottle.refuseAfter': '--auth-refuse-after',
+  'authThrottle.refuseMs': '--auth-refuse-ms',
   logLevel: '--log-level',
 };
 

@@ -76,6 +76,10 @@ describe('broker flags', () => {
       expect((readBrokerConfig([...required, flag, '0'], {}) as { error: string }).error.startsWith(flag)).toBe(true);
     }
     expect((readBrokerConfig([...required, '--max-inflight-out', '70000'], {}) as { error: string }).error.startsWith('--max-inflight-out')).toBe(true);
+    expect(readBrokerConfig([...required, '--auth-slow-after', '3', '--auth-refuse-after', '9', '--auth-refuse-ms', '1000'], {})).toMatchObject({
+      config: { authThrottle: { slowAfter: 3, refuseAfter: 9, refuseMs: 1000, delayMs: 250 } },
+    });
+    expect((readBrokerConfig([...required, '--auth-refuse-after', '0'], {}) as { error: string }).error.startsWith('--auth-refuse-after')).toBe(true);
   });
 
   it('refuses unknown flags and answers --help', () => {
