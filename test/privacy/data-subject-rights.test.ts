@@ -124,6 +124,11 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     expect(deleted).toMatchObject({ status: 200, json: { tombstoned: [bobsDevice], erased: { devices: 1, events: 3, consentRecords: 1 } } });
     const text = await everyRowAsText(stack.storeUrls['eu']!);
     for (const id of published.get(bobsDevice)!) expect(text).not.toContain(id);
+    // To the API the device is gone: not listed, no consent can be recorded for it.
+    expect(await stack.api('GET', `/api/v1/devices/${bobsDevice}`, ADMIN)).toMatchObject({ status: 404 });
+    expect(await stack.api('PUT', `/api/v1/devices/${bobsDevice}/consent`, ADMIN, ALL_CONSENT)).toMatchObject({ status: 404 });
+    const listed = (await stack.api('GET', '/api/v1/devices', ADMIN)).json as { devices: { id: string }[] };
+    expect(listed.devices.map((d) => d.id)).not.toContain(bobsDevice);
   });
 
   it('chains the audit log and detects an edited row', async () => {

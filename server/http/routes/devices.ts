@@ -44,6 +44,9 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     const entry = await fromStore(deps.directory.lookup(id));
     if (!entry) throw new HttpError('NOT_FOUND', `no device ${id}`);
     assertRegion(principalOf(request), entry.region);
+    // The directory keeps an erased device's routing entry (so its late events are refused in its
+    // region); to the API it no longer exists.
+    if (await fromStore(deps.privacy.tombstones.has(entry.region, entry.deviceId))) throw new HttpError('NOT_FOUND', `device ${id} was erased`);
     return entry;
   }
 
@@ -66,7 +69,9 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     schema: { summary: 'Every device with its home region', response: { 200: deviceListResponseSchema, ...errors } },
   }, async (request) => {
     const { region } = principalOf(request);
-    const entries = (await fromStore(deps.directory.directory.list())).filter((e) => region === undefined || e.region === region);
+    const listed = (await fromStore(deps.directory.directory.list())).filter((e) => region === undefined || e.region === region);
+    const erased = await fromStore(Promise.all(listed.map((e) => deps.privacy.tombstones.has(e.region, e.deviceId))));
+    const entries = listed.filter((_e, i) => !erased[i]);
     return { devices: entries.map((e) => ({ id: e.deviceId, region: e.region, createdAt: e.createdAt.toISOString() })) };
   });
 
