@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ingest [-- --events N --warmup N --latency-seconds S --rate R --stores sqlite,postgres]`
+ * `npm run bench:ingest [-- --events N --warmup N --latency-seconds S --rate R --stores sqlite,postgres --linger-ms MS]`
  *
  * Measures, in one run and on this machine: the broker alone (publishers -> aedes -> a QoS 1
  * subscriber that does nothing), the store alone (batched RegionStore.insertEvents into fresh
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     'latency-seconds': { type: 'string', default: '5' },
     rate: { type: 'string', default: '2000' },
     stores: { type: 'string', default: 'sqlite,postgres' },
+    /** Overrides ingest.lingerMs (default: the server's), to see what batch size does. */
+    'linger-ms': { type: 'string' },
   },
 });
 const EVENTS = Number(values.events);
@@ -47,7 +49,10 @@ const DEVICES_PER_REGION = 20;
 const PHASE_TIMEOUT_MS = 180_000;
 const WINDOW = 1_000;
 const logger = pino({ level: 'silent' });
-const serverConfig = serverConfigSchema.parse({ adminToken: 'bench-admin-token-xxxx', brokerToken: 'bench-broker-token-xxx', regions: REGIONS });
+const serverConfig = serverConfigSchema.parse({
+  adminToken: 'bench-admin-token-xxxx', brokerToken: 'bench-broker-token-xxx', regions: REGIONS,
+  ingest: values['linger-ms'] === undefined ? {} : { lingerMs: Number(values['linger-ms']) },
+});
 
 const child: ChildProcess = fork(fileURLToPath(new URL('./ingest-publisher.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
 const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
@@ -214,7 +219,7 @@ try {
 const header = ['measurement', 'store', 'events/s', 'notes'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-console.log(`bench:ingest  ${fmt(EVENTS)} events per throughput phase after ${fmt(WARMUP)} to warm up, ${REGIONS.length} regions x ${DEVICES_PER_REGION} devices, batchMax ${serverConfig.ingest.batchMax}`);
+console.log(`bench:ingest  ${fmt(EVENTS)} events per throughput phase after ${fmt(WARMUP)} to warm up, ${REGIONS.length} regions x ${DEVICES_PER_REGION} devices, batchMax ${serverConfig.ingest.batchMax}, lingerMs ${serverConfig.ingest.lingerMs}`);
 console.log(line(header));
 for (const row of rows) console.log(line(row));
 for (const summary of summaries) console.log(summary);
