@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { machineIdentityListSchema } from '../../firmware-sim/fleet-options.ts';
+import { launcherConfigSchema } from '../../launcher/config.ts';
+import { startStack, type Stack } from '../../launcher/stack.ts';
+import { deviceListResponseSchema } from '../../schema/api.ts';
+
+/** `npm run sim` provisioning its own machines through the server's API, then running against our broker with auth on. */
+describe('npm run sim with self-provisioning on the embedded stack', () => {
+  let dataDir: string;
+  let stack: Stack;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'brewtel-sim-provision-'));
+    stack = await startStack(launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }), pino({ level: 'silent' }));
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('provisions, saves the secrets owner-only, connects with them and publishes', async () => {
+    const saved = join(dataDir, 'machines.json');
+    const args = [
+      '--broker', stack.broker.mqttUrl, '--api', stack.server.httpUrl, '--machines', '3', '--regions', 'eu,us',
+      '--speed', '3600', '--duration', '2', '--seed', '7', '--save-credentials', saved,
+    ];
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', 'firmware-sim/cli.ts', ...args], { timeout: 40_000, env: { ...process.env, BREWTEL_TOKEN: stack.adminToken } }, (error, out) =>
+        error ? reject(error) : resolve(out)),
+    );
+    const last = stdout.trim().split('\n').at(-1)!;
+    expect(last).toMatch(/^machines=3 connected=3 published=\d+ suppressed=\d+ failed=0 /);
+    expect(Number(/published=(\d+)/.exec(last)![1])).toBeGreaterThan(0);
+
+    expect((await stat(saved)).mode & 0o777).toBe(0o600);
+    const machines = machineIdentityListSchema.parse(JSON.parse(await readFile(saved, 'utf8')));
+    const response = await fetch(`${stack.server.httpUrl}/api/v1/devices`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+    const listed = deviceListResponseSchema.parse(await response.json()).devices;
+    expect(machines.map((m) => [m.deviceId, m.region]).sort()).toEqual(listed.map((d) => [d.id, d.region]).sort());
+    expect(new Set(machines.map((m) => m.region))).toEqual(new Set(['eu', 'us']));
+  });
+});
