@@ -95,6 +95,9 @@ export const streamRefusedSchema = z.object({
   kind: z.string().nullable(),
   at: z.iso.datetime(),
 });
+/** Rows a stream left out in the last second because it was over its rate; the page shows the count. */
+export const streamSkippedSchema = z.object({ type: z.literal('skipped'), count: z.int() });
 export type StreamStored = z.infer<typeof streamStoredSchema>;
 export type StreamRefused = z.infer<typeof streamRefusedSchema>;
-export type StreamMessage = StreamStored | StreamRefused;
+export type StreamSkipped = z.infer<typeof streamSkippedSchema>;
+export type StreamMessage = StreamStored | StreamRefused | StreamSkipped;

@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -7,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launcherConfigSchema } from '../../launcher/config.ts';
 import { startStack, type Stack } from '../../launcher/stack.ts';
 import { buildDashboard } from '../../server/dashboard/build.ts';
-import type { FleetDeviceDetail, FleetResponse } from '../../server/dashboard/dashboard-api.ts';
+import type { FleetDeviceDetail, FleetResponse, StreamMessage } from '../../server/dashboard/dashboard-api.ts';
+import { parseEvents } from '../../server/dashboard/web/sse.ts';
 import { waitUntil } from '../support/wait.ts';
 import { chromiumAvailable, launchChromium, storedEventsOf, type Browser } from './support.ts';
 
@@ -34,6 +36,32 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     const response = await fetch(base + path, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
     return { status: response.status, body: (await response.json()) as T };
   };
+
+  /**
+   * The first `count` messages of a live stream, parsed as the page parses them, on a connection of
+   * its own that is destroyed afterwards (an aborted fetch can leave a pooled socket behind).
+   */
+  function streamMessages(token: string, count: number, query = ''): Promise<StreamMessage[]> {
+    return new Promise((resolve, reject) => {
+      const messages: StreamMessage[] = [];
+      const request = get(`${base}/api/v1/stream${query}`, { headers: { authorization: `Bearer ${token}` }, agent: false }, (response) => {
+        if (!String(response.headers['content-type']).includes('text/event-stream')) reject(new Error(`stream answered ${response.statusCode}`));
+        let buffer = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          const parsed = parseEvents(buffer + chunk);
+          buffer = parsed.rest;
+          messages.push(...parsed.messages.map((m) => JSON.parse(m) as StreamMessage));
+          if (messages.length >= count) {
+            request.destroy();
+            resolve(messages.slice(0, count));
+          }
+        });
+        response.on('end', () => resolve(messages));
+      });
+      request.on('error', reject);
+    });
+  }
 
   async function signIn(page: Page, token: string): Promise<void> {
     await page.goto(base + '/');
@@ -134,6 +162,8 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     expect(fleet.body.devices.every((d) => d.region === 'us')).toBe(true);
     expect((await api(`/api/v1/fleet/${foreign.id}`, OPERATOR_US)).status).toBe(403);
     expect((await api('/api/v1/stream?region=eu', OPERATOR_US)).status).toBe(403);
+    const live = await streamMessages(OPERATOR_US, 5);
+    expect(live.map((m) => m.type !== 'skipped' && m.region)).toEqual(Array(5).fill('us'));
   });
 
   it('shows an auditor every device but no event bodies', async () => {
@@ -146,6 +176,33 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     const { body: detail } = await api<FleetDeviceDetail>(`/api/v1/fleet/${body.devices[0]!.id}`, AUDITOR);
     expect(detail.recent.length).toBeGreaterThan(0);
     expect(detail.recent.every((e) => e.body === undefined)).toBe(true);
+    const live = (await streamMessages(AUDITOR, 5, '?kind=status')).filter((m) => m.type === 'stored');
+    expect(live.length).toBeGreaterThan(0);
+    expect(live.every((m) => m.kind === 'status' && m.body === undefined)).toBe(true);
+    const adminLive = (await streamMessages(ADMIN, 3, '?kind=status')).filter((m) => m.type === 'stored');
+    expect(adminLive.every((m) => m.body !== undefined)).toBe(true);
+  });
+
+  it('works from the keyboard and names every control', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(base + '/');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN);
+    await page.keyboard.press('Enter');
+    await page.getByText('Signed in as').waitFor();
+    await page.locator('.map a[data-device]').first().waitFor();
+    const unnamed = await page.locator('input, select, button, a[href]').evaluateAll((els) => els
+      .filter((el) => {
+        const labelled = (el instanceof HTMLInputElement || el instanceof HTMLSelectElement) && el.labels !== null && el.labels.length > 0;
+        return !(labelled || el.getAttribute('aria-label') || el.textContent?.trim());
+      })
+      .map((el) => el.outerHTML));
+    expect(unnamed).toEqual([]);
+    await page.locator('.map a[data-device]').first().focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/device\//);
+    await page.getByRole('heading', { name: /^Machine / }).waitFor();
+    await page.close();
   });
 
   it('renders the compliance page and the leaky device demo', async () => {

@@ -9,6 +9,11 @@ import { assertRegion, principalOf, visibleRegions } from '../auth.ts';
 
 /** A slow reader is cut off rather than buffered without bound; the page reconnects. */
 const MAX_BUFFERED_BYTES = 1 << 20;
+/**
+ * A person reads a few events a second; at ingest rates of thousands a second the rest are counted
+ * and reported as `skipped` once a second instead of flooding the browser.
+ */
+const MAX_PER_SECOND = 50;
 
 const frame = (message: StreamMessage): string => `event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`;
 
@@ -54,10 +59,24 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       }
       res.write(frame(message));
     };
+    let budget = MAX_PER_SECOND;
+    let skipped = 0;
     const unsubscribe = deps.liveFeed.subscribe((notice) => {
-      if (passes(notice, filter, visible)) send(toStreamMessage(notice, withBodies));
+      if (!passes(notice, filter, visible)) return;
+      if (budget === 0) {
+        skipped += 1;
+        return;
+      }
+      budget -= 1;
+      send(toStreamMessage(notice, withBodies));
     });
+    const refill = setInterval(() => {
+      if (skipped > 0) send({ type: 'skipped', count: skipped });
+      skipped = 0;
+      budget = MAX_PER_SECOND;
+    }, 1_000);
     res.on('close', () => {
+      clearInterval(refill);
       unsubscribe();
       open.delete(res);
     });

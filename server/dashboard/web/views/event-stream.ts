@@ -10,7 +10,7 @@ import { readStream } from '../sse.ts';
 const KEEP = 100;
 const RECONNECT_MS = 2_000;
 
-type Item = StreamMessage & { n: number };
+type Item = Exclude<StreamMessage, { type: 'skipped' }> & { n: number };
 
 function streamUrl(filter: StreamFilter): string {
   const query = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
@@ -33,6 +33,7 @@ export function EventStream(props: { api: Api; session: SessionResponse; device?
   const [items, setItems] = useState<Item[]>([]);
   const [paused, setPaused] = useState(false);
   const [status, setStatus] = useState('connecting');
+  const [skipped, setSkipped] = useState(0);
 
   useEffect(() => {
     if (paused) {
@@ -44,6 +45,10 @@ export function EventStream(props: { api: Api; session: SessionResponse; device?
     const run = (): void => {
       setStatus('live');
       readStream(streamUrl(filter), props.api.headers, (message) => {
+        if (message.type === 'skipped') {
+          setSkipped((total) => total + message.count);
+          return;
+        }
         n += 1;
         const item = { ...message, n };
         setItems((old) => [item, ...old].slice(0, KEEP));
@@ -67,6 +72,6 @@ export function EventStream(props: { api: Api; session: SessionResponse; device?
         h('option', { value: '' }, 'all'), props.session.kinds.map((k) => h('option', { key: k, value: k }, k)))),
       h('label', null, 'Device ', h('input', { name: 'device', type: 'text', value: filter.device ?? '', placeholder: 'any', onChange: set('device') })),
       h('button', { type: 'button', 'aria-pressed': paused, onClick: () => setPaused((p) => !p) }, paused ? 'Resume' : 'Pause'),
-      h('span', { class: 'status', role: 'status' }, `${status} · ${items.length} shown`)),
+      h('span', { class: 'status', role: 'status' }, `${status} · ${items.length} shown${skipped > 0 ? ` · ${skipped} not shown (over 50 a second)` : ''}`)),
     h('ol', { class: 'events', role: 'log', 'aria-label': 'Latest events, newest first' }, items.map((item) => line(item, props.session.bodies))));
 }
