@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.ts', import.meta.url));
+const AEDES_REDIS_NODE = fileURLToPath(new URL('./aedes-redis-node.ts', import.meta.url));
+
+/** A port free right now, so a process can be restarted on the same address it had before. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface BrokerProcessOptions {
+  port: number;
+  deviceAuthUrl: string;
+  deviceAuthToken: string;
+  ingest: { username: string; password: string };
+  /** Sessions, retained messages and queues live in Redis under this prefix. */
+  redisPrefix?: string;
+  /**
+   * `brewtel`: our broker (cluster mode when redisPrefix is set). `aedes-redis`: plain aedes with
+   * Redis persistence alone, no auth (see aedes-redis-node.ts).
+   */
+  engine: 'brewtel' | 'aedes-redis';
+}
+
+/** Our broker (broker/main.ts) as its own process, so a scenario can SIGKILL it and start it again on the same port. */
+export class BrokerProcess {
+  #child: ChildProcess | null = null;
+  readonly url: string;
+
+  constructor(private readonly options: BrokerProcessOptions) {
+    this.url = `mqtt://127.0.0.1:${options.port}`;
+  }
+
+  start(): Promise<void> {
+    const o = this.options;
+    const cluster = o.redisPrefix ? ['--cluster-redis', REDIS_URL, '--cluster-prefix', o.redisPrefix] : [];
+    const args = o.engine === 'aedes-redis'
+      ? [AEDES_REDIS_NODE, String(o.port), o.redisPrefix ?? 'brewtel-chaos:']
+      : [BROKER_MAIN, '--port', String(o.port), '--ws-port', 'off', '--device-auth-url', o.deviceAuthUrl, ...cluster, '--log-level', 'warn'];
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: o.deviceAuthToken, BREWTEL_SERVICE_ACCOUNTS: `${o.ingest.username}:${o.ingest.password}` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.#child = child;
+    return new Promise((resolve, reject) => {
+      let stderr = '';
+      const timer = setTimeout(() => reject(new Error(`broker did not start: ${stderr.slice(-1000)}`)), 30_000);
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+        if (stderr.includes('brewtel broker:')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`broker exited (${code}): ${stderr.slice(-1000)}`));
+      });
+    });
+  }
+
+  /** SIGKILL: no goodbye to clients, nothing flushed; only what Redis holds survives. */
+  kill(): Promise<void> {
+    return this.#signal('SIGKILL');
+  }
+
+  /** SIGTERM: the orderly restart an operator does. */
+  stop(): Promise<void> {
+    return this.#signal('SIGTERM');
+  }
+
+  async #signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    // An orderly stop that hangs is finished the hard way; the scenario must stay bounded.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Removes a cluster's keys so repeated runs never see each other's sessions. */
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function redisReachable(): Promise<boolean> {
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
