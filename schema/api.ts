@@ -67,6 +67,13 @@ export const deviceEventsResponseSchema = z.object({
   events: z.array(storedEventSchema),
 });
 
+/**
+ * Through which channel the owner's consent change reached us, recorded in the ledger with who and
+ * when: the API itself, the dashboard, an owner-facing app, or a support agent acting on the owner's word.
+ */
+export const consentChannelSchema = z.enum(['api', 'dashboard', 'app', 'support']);
+export const consentChangeQuerySchema = z.object({ channel: consentChannelSchema.default('api') });
+
 export const regionStatsSchema = z.object({
   region: regionIdSchema,
   stored: z.int(),

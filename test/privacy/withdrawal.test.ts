@@ -35,7 +35,7 @@ describe('consent withdrawal against a device that ignores it', () => {
       sql(stack.storeUrls['eu']!, `SELECT "id", "receivedAt" FROM "Event" WHERE "deviceId" = '${deviceId}'`);
     await eventually(async () => expect((await stored()).length).toBeGreaterThanOrEqual(20));
 
-    const withdrawal = await stack.api('PUT', `/api/v1/devices/${deviceId}/consent`, OPERATOR_EU, { ...ALL_CONSENT, usage: false });
+    const withdrawal = await stack.api('PUT', `/api/v1/devices/${deviceId}/consent?channel=support`, OPERATOR_EU, { ...ALL_CONSENT, usage: false });
     const answeredAt = Date.now();
     expect(withdrawal).toMatchObject({ status: 200, json: { version: 2, categories: { usage: false } } });
     const refusedBefore = stack.server.stats().refusedByReason['not_consented'] ?? 0;
@@ -57,7 +57,7 @@ describe('consent withdrawal against a device that ignores it', () => {
     const audit = (await stack.api('GET', '/api/v1/audit?region=eu', AUDITOR)).json as { entries: { action: string; actor: string; target: string; detail: Record<string, unknown> }[] };
     expect(audit.entries.filter((e) => e.action === 'consent.change' && e.target === deviceId)).toEqual([
       expect.objectContaining({ actor: 'op-eu', detail: expect.objectContaining({ version: 1, channel: 'provisioning', usage: true }) }),
-      expect.objectContaining({ actor: 'op-eu', detail: expect.objectContaining({ version: 2, channel: 'api', usage: false }) }),
+      expect.objectContaining({ actor: 'op-eu', detail: expect.objectContaining({ version: 2, channel: 'support', usage: false }) }),
     ]);
   }, 30_000);
 });

@@ -5,6 +5,7 @@ import {
   deviceEventsResponseSchema,
   deviceIdParamsSchema,
   deviceListResponseSchema,
+  consentChangeQuerySchema,
   deviceSummarySchema,
   errorBodySchema,
   provisionDeviceRequestSchema,
@@ -113,6 +114,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     schema: {
       summary: 'Record a new consent version; it is pushed to the device and enforced by ingest at once',
       params: deviceIdParamsSchema,
+      querystring: consentChangeQuerySchema,
       body: consentCategoriesSchema,
       response: { 200: consentRecordSchema, ...errors },
     },
@@ -124,7 +126,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       region: entry.region,
       categories: request.body,
       actor: principalOf(request).subject,
-      channel: 'api',
+      channel: request.query.channel,
     }));
   });
 
