@@ -18,7 +18,7 @@ export interface DeviceConnectionOptions {
   onConsent: (record: ConsentRecord) => void;
   /** A message on one of the device's `cmd/{name}` topics, raw: parsing is the machine's business. */
   onCommand: (name: string, payload: Buffer) => void;
-  /** Events kept while offline; beyond this the oldest are dropped (and counted). */
+  /** Events kept while offline or while the in-flight window is full; beyond this the oldest are dropped (and counted). */
   offlineBufferSize: number;
   /**
    * Events handed to mqtt.js and not yet acknowledged, at most. Beyond it events wait in the offline
@@ -105,6 +105,11 @@ export class DeviceConnection {
     return this.isConnected;
   }
 
+  /** Events waiting in the offline buffer, for the link or for room in the in-flight window. */
+  get backlog(): number {
+    return this.offline.size;
+  }
+
   /** Resolves at the first connect or the first failure, whichever comes first; retries continue either way. */
   firstAttempt(): Promise<boolean> {
     if (this.isConnected) return Promise.resolve(true);
@@ -185,11 +190,6 @@ export class DeviceConnection {
   private goOffline(): void {
     if (this.isConnected) this.options.counters.connected--;
     this.isConnected = false;
-  }
-
-  /** Events waiting in the offline buffer, for the link or for room in the in-flight window. */
-  get backlog(): number {
-    return this.offline.size;
   }
 
   private transmit(kind: EventKind, payload: string): void {

@@ -20,7 +20,7 @@ export interface FleetStats {
   commandOutcomes: Record<CommandOutcome, number>;
   /** Results published on `cmd-result/{name}` (every command with a readable id gets one). */
   commandReplies: number;
-  /** Events waiting in offline buffers for a connection. */
+  /** Events waiting in offline buffers, for a connection or for room in the in-flight window. */
   buffered: number;
   /** Events an offline buffer dropped (oldest first) because it was full. */
   dropped: number;
