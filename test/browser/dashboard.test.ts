@@ -209,7 +209,8 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     const page = await browser.context.newPage();
     await signIn(page, ADMIN);
     await page.goto(`${base}/#/compliance`);
-    await page.locator('[data-compliance]').waitFor();
+    await page.locator('[data-compliance="ready"]').waitFor();
+    expect(await page.locator('.verdict').textContent()).toContain('Every invariant holds.');
     await page.screenshot({ path: join(ARTIFACTS, 'compliance.png'), fullPage: true });
     await page.goto(`${base}/#/demo`);
     await expect.poll(() => page.locator('pre code').textContent()).toContain('--leaky 1');
