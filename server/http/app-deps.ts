@@ -20,8 +20,8 @@ export interface AppDeps {
   grants: readonly TokenGrant[];
   /** Owners, erasure, audit logs, retention: the privacy operations. */
   privacy: PrivacyDeps;
-  /** Sends commands to devices and waits for their answers. */
-  commands: CommandSender;
+  /** Sends commands to devices and waits for their answers; absent in an app built without MQTT (HTTP-only tests). */
+  commands?: CommandSender;
   /** Rows ingest committed, for the dashboard's live stream and region panels. */
   liveFeed: LiveFeed;
   mqttConnected(): boolean;

@@ -52,6 +52,7 @@ export const commandRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =
     const entry = await fromStore(deps.directory.lookup(id));
     if (!entry) throw new HttpError('NOT_FOUND', `no device ${id}`);
     const args = await argsFor(name, entry, request.body ?? undefined);
+    if (deps.commands === undefined) throw new HttpError('BROKER_UNAVAILABLE', 'this server sends no commands: it has no MQTT side');
     const outcome = await deps.commands.send(entry.deviceId, name, args, request.query.waitMs);
     if (outcome.status === 'no_broker') throw new HttpError('BROKER_UNAVAILABLE', 'the server is not connected to a broker yet');
     if (outcome.status === 'timeout') {
