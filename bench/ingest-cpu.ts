@@ -35,6 +35,7 @@ import { route } from '../server/ingest/steps/route.ts';
 import { validate } from '../server/ingest/steps/validate.ts';
 import { createMetrics } from '../server/metrics/metrics.ts';
 import type { StoreKind, Stores } from '../server/store/types.ts';
+import { uuidv7 } from './ingest-event-ids.ts';
 import type { RunRequest } from './ingest-publisher.ts';
 import { benchRows, freshStores, postgresReachable, provisionDevices } from './ingest-stores.ts';
 
@@ -60,15 +61,6 @@ const serverConfig = serverConfigSchema.parse({
   ingest: values['linger-ms'] === undefined ? {} : { lingerMs: Number(values['linger-ms']) },
 });
 const BODY = { recipe: 'espresso', doseG: 18, waterMl: 40, milkMl: 0, waterTempC: 92.5, pressureBar: 9, durationMs: 27_000, outcome: 'ok' };
-
-function uuidv7(at: number): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(at, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /** Fresh messages every call: ids must be new, or the store write would measure duplicates. */
 function messages(devices: readonly string[], count: number): IngestMessage[] {

@@ -3,11 +3,11 @@
  * publishers, so broker and devices get a core of their own and the parent measures ingest alone.
  * IPC: sends { port } when listening; answers { cmd: 'run' } with { published, seconds }.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../schema/topics.ts';
+import { uuidv7 } from './ingest-event-ids.ts';
 
 export interface RunRequest {
   cmd: 'run';
@@ -19,15 +19,6 @@ export interface RunRequest {
 }
 
 const BODY = { recipe: 'espresso', doseG: 18, waterMl: 40, milkMl: 0, waterTempC: 92.5, pressureBar: 9, durationMs: 27_000, outcome: 'ok' };
-
-function uuidv7(at: number): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(at, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 const broker = await Aedes.createBroker();
 const server = createServer(broker.handle);

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { RegionId } from '../schema/regions.ts';
 import { openStores } from '../server/store/open-stores.ts';
 import type { EventRow, StoreKind, Stores } from '../server/store/types.ts';
+import { uuidv7 } from './ingest-event-ids.ts';
 
 export const PG_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -81,7 +82,7 @@ export async function provisionDevices(stores: Stores, regions: readonly RegionI
 export function benchRows(count: number, deviceId: string): EventRow[] {
   const now = Date.now();
   return Array.from({ length: count }, (_, i) => ({
-    id: randomUUID(),
+    id: uuidv7(now + i),
     deviceId,
     kind: 'brew' as const,
     seq: i + 1,
