@@ -11,7 +11,7 @@ import { buildDashboard } from '../../server/dashboard/build.ts';
 import type { FleetDeviceDetail, FleetResponse, StreamMessage } from '../../server/dashboard/dashboard-api.ts';
 import { parseEvents } from '../../server/dashboard/web/sse.ts';
 import { waitUntil } from '../support/wait.ts';
-import { chromiumAvailable, launchChromium, storedEventsOf, type Browser } from './support.ts';
+import { chromiumAvailable, consentVersionOf, launchChromium, storedEventsOf, type Browser } from './support.ts';
 
 /**
  * The dashboard in a real browser against a real stack (server, aedes broker, simulated fleet over
@@ -125,6 +125,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     await status.waitFor();
     const version = Number(/Consent version (\d+)/.exec((await status.textContent()) ?? '')?.[1]);
     expect(version).toBeGreaterThan(1);
+    expect(consentVersionOf(dataDir, 'eu', device.id, version)).toEqual({ location: 'none', actor: 'admin', channel: 'dashboard' });
     await page.locator('[data-position="none"]').waitFor();
 
     const atFlip = Math.max(...storedEventsOf(dataDir, 'eu', device.id).map((e) => e.deviceTs.getTime()));

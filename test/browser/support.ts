@@ -55,3 +55,13 @@ export function storedEventsOf(dataDir: string, region: string, deviceId: string
     db.close();
   }
 }
+
+/** One version of a device's consent ledger, as its home-region store holds it. */
+export function consentVersionOf(dataDir: string, region: string, deviceId: string, version: number): { location: string; actor: string; channel: string } | undefined {
+  const db = new Database(join(dataDir, `${region}.db`), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT location, actor, channel FROM ConsentRecord WHERE deviceId = ? AND version = ?').get(deviceId, version) as { location: string; actor: string; channel: string } | undefined;
+  } finally {
+    db.close();
+  }
+}

@@ -39,7 +39,7 @@ export function DevicePage(props: { api: Api; session: SessionResponse; id: stri
   const change = (next: ConsentCategories): void => {
     setMessage('Saving consent…');
     setSaving({ categories: next, version: null });
-    props.api.put<ConsentRecord>(`/api/v1/devices/${encodeURIComponent(props.id)}/consent`, next).then(
+    props.api.put<ConsentRecord>(`/api/v1/devices/${encodeURIComponent(props.id)}/consent?channel=dashboard`, next).then(
       (record) => {
         setMessage(`Consent version ${record.version} recorded and pushed to the machine.`);
         setSaving({ categories: next, version: record.version });
