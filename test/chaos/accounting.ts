@@ -80,7 +80,8 @@ export function booksBalance(b: ScenarioBooks): boolean {
   return b.lost === 0 && b.unaccounted === 0 && b.duplicated === 0 && b.buffered === 0 && b.dropped === 0 && b.published > 0;
 }
 
-export function chaosReport(books: readonly ScenarioBooks[]): string {
+/** `failed`: scenarios that could not finish (their rig did not start, a wait ran out); they count as not balanced. */
+export function chaosReport(books: readonly ScenarioBooks[], failed = 0): string {
   const header = ['scenario', 'published', 'stored', 'refused', 'buffered', 'dropped', 'lost', 'unaccounted', 'duplicated', 'seconds', 'note'];
   const rows = books.map((b) => [b.scenario, b.published, b.stored, b.refused, b.buffered, b.dropped, b.lost, b.unaccounted, b.duplicated, b.seconds.toFixed(1), b.note].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -89,6 +90,6 @@ export function chaosReport(books: readonly ScenarioBooks[]): string {
   return [
     line(header),
     ...rows.map(line),
-    `scenarios=${books.length} published=${total((b) => b.published)} stored=${total((b) => b.stored)} refused=${total((b) => b.refused)} lost=${total((b) => b.lost)} duplicated=${total((b) => b.duplicated)}`,
+    `scenarios=${books.length + failed} failed=${failed + books.filter((b) => !booksBalance(b)).length} published=${total((b) => b.published)} stored=${total((b) => b.stored)} refused=${total((b) => b.refused)} lost=${total((b) => b.lost)} duplicated=${total((b) => b.duplicated)}`,
   ].join('\n');
 }

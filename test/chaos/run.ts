@@ -21,6 +21,7 @@ if (!(await redisReachable())) console.log('Redis on 127.0.0.1:6379 is not reach
 
 const books: ScenarioBooks[] = [];
 const failures: string[] = [];
+let unfinished = 0;
 for (const kind of ['single', 'persistent', 'cluster'] as const satisfies readonly RigKind[]) {
   const scenarios = chosen.filter((s) => s.rig === kind);
   if (scenarios.length === 0) continue;
@@ -29,6 +30,7 @@ for (const kind of ['single', 'persistent', 'cluster'] as const satisfies readon
     rig = await startRig(kind);
   } catch (error) {
     for (const s of scenarios) failures.push(`${s.name}: the ${kind} rig did not start: ${(error as Error).message.split('\n')[0]}`);
+    unfinished += scenarios.length;
     continue;
   }
   try {
@@ -40,6 +42,7 @@ for (const kind of ['single', 'persistent', 'cluster'] as const satisfies readon
         if (!booksBalance(result)) failures.push(`${scenario.name}: books do not balance (${result.note})`);
       } catch (error) {
         failures.push(`${scenario.name}: ${(error as Error).message.split('\n')[0]}`);
+        unfinished++;
       }
     }
   } finally {
@@ -49,5 +52,5 @@ for (const kind of ['single', 'persistent', 'cluster'] as const satisfies readon
 
 console.log(`ran ${((performance.now() - started) / 1000).toFixed(0)} s`);
 for (const failure of failures) console.log(`FAILED ${failure}`);
-console.log(chaosReport(books));
+console.log(chaosReport(books, unfinished));
 if (failures.length > 0) process.exitCode = 1;
