@@ -52,6 +52,11 @@ export const privacyConfigSchema = z.object({
   /** Per-region overrides of single categories. */
   regionRetention: z.record(regionIdSchema, z.object(Object.fromEntries(RETENTION_CATEGORIES.map((c) => [c, days.optional()])))).default({}),
   /**
+   * An erasure deletes twice: at once, and again after this pause, for rows of an event that had
+   * passed ingest's tombstone check just before the erasure and committed after the first delete.
+   */
+  erasureSettleMs: z.int().min(0).default(500),
+  /**
    * How often each process looks for consent changes and erasures made by other server processes
    * sharing its stores (their withdrawals take effect here within this time).
    */

@@ -30,7 +30,8 @@ const add = (a: ErasureCounts, b: ErasureCounts): ErasureCounts => ({
 /**
  * In this order, so that nothing of the owner can be stored again once the rows are gone: refuse the
  * devices at ingest first (tombstones in memory) and at the broker (credentials revoked), then
- * delete, then delete once more what a batch already past the tombstone check committed meanwhile.
+ * delete, then, after config.erasureSettleMs, delete once more what a batch already past the
+ * tombstone check committed meanwhile.
  */
 const ERASURE_STEPS: readonly ErasureStep[] = [
   {
@@ -61,7 +62,8 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
   },
   {
     name: 'delete-stragglers',
-    async run(_deps, e) {
+    async run(deps, e) {
+      await new Promise((resolve) => setTimeout(resolve, deps.config.erasureSettleMs));
       const again = await e.store.erase({ deviceIds: e.deviceIds, ownerPseudonym: e.ownerPseudonym, erasedAt: new Date(), cause: e.cause });
       e.counts = add(e.counts ?? NOTHING, again);
     },
