@@ -74,7 +74,8 @@ function printBanner(stack: Stack, config: LauncherConfig): void {
   const perRegion = config.regions.map((r) => `${r}.db`).join(' ');
   const lines = [
     'brewtel: embedded broker, server and demo fleet',
-    `  HTTP       ${server.httpUrl}   (API docs ${server.httpUrl}/docs, health ${server.httpUrl}/health)`,
+    `  dashboard  ${server.httpUrl}/   (sign in with the admin token below)`,
+    `  HTTP API   ${server.httpUrl}/api/v1   (docs ${server.httpUrl}/docs, health ${server.httpUrl}/health)`,
     `  MQTT       ${broker.mqttUrl}${broker.wsUrl ? `   WebSocket ${broker.wsUrl}` : ''}`,
     `  stores     ${config.dataDir}/ (SQLite per region: ${perRegion}; directory.db)`,
     config.adminToken
