@@ -20,7 +20,7 @@ function formatReport(report: ComplianceReport): string[] {
     lines.push(
       `region ${r.region}`,
       `  devices ${r.devices}  owners ${r.owners}  tombstones ${r.tombstones}`,
-      `  events by category  ${counts(r.eventsByKind)}`,
+      `  events by kind      ${counts(r.eventsByKind)}`,
       `  refused by reason   ${counts(r.refusedByReason)}`,
       `  residency violations ${r.residencyViolations}  unconsented rows ${r.unconsentedRows}  retention overdue ${r.retentionOverdue}`,
       `  audit chain ${r.auditChain.status} (${r.auditChain.entries} entries${r.auditChain.brokenAt === null ? '' : `, broken at ${r.auditChain.brokenAt}`})`,
