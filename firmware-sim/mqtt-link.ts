@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { createWebSocketStream, WebSocket } from 'ws';
+import { FrameReader, type IncomingPacket } from './mqtt-frames.ts';
 
 export interface MqttLinkOptions {
   url: string;
@@ -37,7 +38,8 @@ const PROTOCOL = { protocolVersion: 4 } as const;
  * session, QoS 1 publishes acknowledged by callback and resent (DUP) after a reconnect, QoS 1
  * subscriptions, incoming messages, keepalive. Why not mqtt.js: each of its clients holds about
  * 25 KB of heap (stores, stream pipeline, id allocator, timers), which puts a fleet of 10,000
- * machines in one process far beyond its memory budget; this one holds a socket, a parser and a map.
+ * machines in one process far beyond its memory budget; this one holds a socket, a frame reader
+ * and a map.
  * Reconnecting is the caller's decision (open() again), as is any backoff.
  */
 export class MqttLink {
@@ -68,17 +70,15 @@ export class MqttLink {
   open(): void {
     if (this.stream !== null) return;
     const stream = openStream(this.options.url);
-    const parser = mqttPacket.parser(PROTOCOL);
+    const reader = new FrameReader();
     this.stream = stream;
     this.openedAt = Date.now();
-    parser.on('packet', (packet: Packet) => this.onPacket(packet));
-    parser.on('error', (error: Error) => {
-      this.handlers.error(error);
-      stream.destroy();
-    });
     stream.on('data', (chunk: Buffer) => {
       this.lastHeardAt = Date.now();
-      parser.parse(chunk);
+      const broken = reader.push(chunk, this.onPacket);
+      if (broken === null) return;
+      this.handlers.error(Object.assign(new Error(broken), { code: 'EPROTO' }));
+      stream.destroy();
     });
     stream.on('error', (error: Error) => this.handlers.error(error));
     stream.on('close', () => this.onClose(stream));
@@ -144,7 +144,7 @@ export class MqttLink {
     else if (now - this.lastSentAt >= keepaliveMs) this.write({ cmd: 'pingreq' });
   }
 
-  private onPacket(packet: Packet): void {
+  private readonly onPacket = (packet: IncomingPacket): void => {
     switch (packet.cmd) {
       case 'connack':
         if (packet.returnCode !== 0) {
@@ -158,31 +158,34 @@ export class MqttLink {
         this.handlers.connect(packet.sessionPresent);
         return;
       case 'puback': {
-        const pending = this.outgoing.get(packet.messageId!);
+        const pending = this.outgoing.get(packet.messageId);
         if (pending === undefined) return;
-        this.outgoing.delete(packet.messageId!);
+        this.outgoing.delete(packet.messageId);
         pending.done?.();
         return;
       }
       case 'suback': {
-        const id = packet.messageId ?? 0;
-        const done = this.subacks?.get(id);
+        const done = this.subacks?.get(packet.messageId);
         if (done === undefined) return;
-        this.subacks?.delete(id);
+        this.subacks?.delete(packet.messageId);
         done(packet.granted.includes(SUBACK_FAILURE) ? new Error('subscription refused') : undefined);
         return;
       }
       case 'publish':
-        if (packet.qos === 1) this.write({ cmd: 'puback', messageId: packet.messageId! });
-        if (packet.qos === 2) this.write({ cmd: 'pubrec', messageId: packet.messageId! });
-        this.handlers.message(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
+        if (packet.qos === 1) this.write({ cmd: 'puback', messageId: packet.messageId });
+        if (packet.qos === 2) this.write({ cmd: 'pubrec', messageId: packet.messageId });
+        this.handlers.message(packet.topic, packet.payload);
         return;
       case 'pubrel':
-        this.write({ cmd: 'pubcomp', messageId: packet.messageId! });
+        this.write({ cmd: 'pubcomp', messageId: packet.messageId });
         return;
-      default:
+      case 'pingresp':
+        return;
+      case 'unexpected':
+        this.handlers.error(Object.assign(new Error(`unexpected packet type ${packet.type} from the broker`), { code: 'EPROTO' }));
+        this.stream?.destroy();
     }
-  }
+  };
 
   private onClose(stream: Duplex): void {
     if (this.stream !== stream) return;
