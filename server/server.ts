@@ -5,7 +5,7 @@ import { CommandSender } from './commands/command-sender.ts';
 import { subscribeToResults } from './commands/result-subscription.ts';
 import { mqttConfigSchema, type MqttConfigInput, type ServerConfig } from './config.ts';
 import { ConsentService } from './consent/consent-service.ts';
-import { mqttConsentPublisher, type ConsentPublisher } from './consent/publisher.ts';
+import { clearRetainedConsent, mqttConsentPublisher, type ConsentPublisher } from './consent/publisher.ts';
 import { republishConsents } from './consent/republish.ts';
 import { DirectoryCache } from './devices/directory-cache.ts';
 import { LiveFeed } from './dashboard/live-feed.ts';
@@ -89,11 +89,17 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     auditConsent(audit),
   );
   const privacyLogger = logger.child({ component: 'privacy' });
-  const privacy = createPrivacy(config, stores, directory, consent, audit, (deviceId) => {
-    commands.send(deviceId, 'wipe-local-data', {}, config.consentPublishTimeoutMs).then(
-      (outcome) => privacyLogger.info({ deviceId, status: outcome.status }, 'wipe-local-data sent to erased device'),
-      (err: unknown) => privacyLogger.warn({ err, deviceId }, 'wipe-local-data could not be sent'),
-    );
+  const privacy = createPrivacy(config, stores, directory, consent, audit, {
+    wipeLocalData(deviceId) {
+      commands.send(deviceId, 'wipe-local-data', {}, config.consentPublishTimeoutMs).then(
+        (outcome) => privacyLogger.info({ deviceId, status: outcome.status }, 'wipe-local-data sent to erased device'),
+        (err: unknown) => privacyLogger.warn({ err, deviceId }, 'wipe-local-data could not be sent'),
+      );
+    },
+    clearRetainedConsent(deviceId) {
+      if (!outbound) return;
+      clearRetainedConsent(outbound.client, deviceId).catch((err: unknown) => privacyLogger.warn({ err, deviceId }, 'retained consent not cleared'));
+    },
   });
   const app = await buildApp({
     config,

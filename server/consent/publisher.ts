@@ -23,3 +23,11 @@ export function mqttConsentPublisher(client: MqttClient): ConsentPublisher {
     },
   };
 }
+
+/**
+ * Removes the retained record from the broker (an empty retained payload), for an erased device:
+ * nothing of it should be handed to whoever subscribes next.
+ */
+export async function clearRetainedConsent(client: MqttClient, deviceId: string): Promise<void> {
+  await client.publishAsync(topics.consent(deviceId), '', { qos: 1, retain: true });
+}

@@ -17,10 +17,10 @@ export function createPrivacy(
   directory: DirectoryCache,
   consent: ConsentService,
   audit: AuditLogs,
-  wipeLocalData?: (deviceId: string) => void,
+  broker: Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedConsent'> = {},
 ): PrivacyDeps {
   return {
-    ...(wipeLocalData ? { wipeLocalData } : {}),
+    ...broker,
     config: config.privacy,
     stores,
     directory,

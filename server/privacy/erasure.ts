@@ -69,9 +69,12 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
     },
   },
   {
-    name: 'forget-consent-cache',
+    name: 'forget-consent',
     async run(deps, e) {
-      for (const id of e.deviceIds) deps.consent.forget(id);
+      for (const id of e.deviceIds) {
+        deps.consent.forget(id);
+        deps.clearRetainedConsent?.(id);
+      }
     },
   },
   {

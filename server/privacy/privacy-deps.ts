@@ -20,4 +20,6 @@ export interface PrivacyDeps {
    * forget: an offline device simply never hears it, and the tombstone refuses what it still sends.
    */
   wipeLocalData?(deviceId: string): void;
+  /** Removes the device's retained consent record from the broker; fire and forget like wipeLocalData. */
+  clearRetainedConsent?(deviceId: string): void;
 }

@@ -85,8 +85,12 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
 
   it('erases the owner: no row of theirs in any table, tombstones left, redelivery refused', async () => {
     const wipes: string[] = [];
-    device.on('message', (topic) => wipes.push(topic));
-    await device.subscribeAsync(`coffee/v1/+/cmd/wipe-local-data`, { qos: 1 });
+    const clearedConsent: string[] = [];
+    device.on('message', (topic, payload) => {
+      if (topic.endsWith('/cmd/wipe-local-data')) wipes.push(topic);
+      else if (topic.endsWith('/consent') && payload.length === 0) clearedConsent.push(topic);
+    });
+    await device.subscribeAsync([`coffee/v1/+/cmd/wipe-local-data`, 'coffee/v1/+/consent'], { qos: 1 });
     const erased = await stack.api('DELETE', `/api/v1/owners/${alice.id}`, ADMIN);
     expect(erased.status).toBe(200);
     expect(erased.json).toMatchObject({ region: 'eu', erased: { owners: 1, devices: 2, events: 6, consentRecords: 2 } });
@@ -101,6 +105,8 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     expect(await stack.api('GET', `/api/v1/owners/${alice.id}`, ADMIN)).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
     // The erased devices were asked to wipe what they hold locally.
     await eventually(() => expect(wipes.sort()).toEqual(devicesOf.alice.map((d) => topics.command(d, 'wipe-local-data')).sort()));
+    // Their retained consent records are gone from the broker.
+    await eventually(() => expect(clearedConsent.sort()).toEqual(devicesOf.alice.map((d) => topics.consent(d)).sort()));
 
     // A late event and a redelivered one (same id as before the erasure): both refused and counted, neither stored.
     const before = stack.server.stats().refusedByReason['device_erased'] ?? 0;
