@@ -1,9 +1,10 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import { topics } from '../../schema/topics.ts';
 import type { MqttConfig } from '../config.ts';
 import type { IngestMessage } from './message.ts';
+import { createFrameReader, type IncomingPublish } from './mqtt-frames.ts';
 import { IngestAbortedError } from './retry.ts';
 
 export interface MessageHandlers {
@@ -103,12 +104,8 @@ export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, 
     }, delay);
   }
 
-  function onPublish(packet: IPublishPacket, target: Socket, gen: number): void {
-    const message: IngestMessage = {
-      topic: packet.topic,
-      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-      receivedAt: new Date(),
-    };
+  function onPublish(packet: IncomingPublish, target: Socket, gen: number): void {
+    const message: IngestMessage = { topic: packet.topic, payload: packet.payload, receivedAt: new Date() };
     const ack = (): void => {
       // An ack on a later connection would name another delivery; the broker redelivers this one there.
       if (packet.qos > 0 && packet.messageId !== undefined && gen === generation) queueAck(target, packet.messageId);
@@ -136,9 +133,6 @@ export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, 
 
   function onPacket(packet: Packet, target: Socket, gen: number, sessionPresent: { value: boolean }): void {
     switch (packet.cmd) {
-      case 'publish':
-        onPublish(packet, target, gen);
-        return;
       case 'connack':
         if (packet.returnCode !== 0) {
           logger.error({ returnCode: packet.returnCode }, 'broker refused the ingest connection');
@@ -175,13 +169,12 @@ export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, 
     const target = netConnect({ host, port });
     target.setNoDelay(true);
     socket = target;
-    const parser = mqttPacket.parser({ protocolVersion: 4 });
     const sessionPresent = { value: false };
     let awaitingPong = false;
     let pinger: NodeJS.Timeout | undefined;
     const connectTimer = setTimeout(() => target.destroy(), CONNECT_TIMEOUT_MS);
 
-    parser.on('packet', (packet: Packet) => {
+    const onOther = (packet: Packet): void => {
       if (packet.cmd === 'connack') {
         clearTimeout(connectTimer);
         pinger = setInterval(() => {
@@ -192,10 +185,14 @@ export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, 
         }, (config.keepaliveSeconds * 1000) / 2);
       } else if (packet.cmd === 'pingresp') awaitingPong = false;
       onPacket(packet, target, gen, sessionPresent);
-    });
-    parser.on('error', (err: Error) => {
-      logger.warn({ err: err.message }, 'malformed packet from broker; reconnecting');
-      target.destroy();
+    };
+    const read = createFrameReader({
+      publish: (packet) => onPublish(packet, target, gen),
+      other: onOther,
+      malformed: (reason) => {
+        logger.warn({ reason }, 'malformed packet from broker; reconnecting');
+        target.destroy();
+      },
     });
     target.on('connect', () => {
       send(target, {
@@ -209,7 +206,7 @@ export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, 
         password: Buffer.from(config.password),
       });
     });
-    target.on('data', (chunk: Buffer) => parser.parse(chunk));
+    target.on('data', read);
     target.on('error', (err) => logger.warn({ err: err.message }, 'ingest mqtt error'));
     target.on('close', () => {
       clearTimeout(connectTimer);
