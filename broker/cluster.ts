@@ -22,13 +22,36 @@ export interface ClusterBackends {
 }
 
 export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster']>): ClusterBackends {
-  const persistence = aedesPersistenceRedis({ conn: new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix }) });
+  const persistence = shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix }) }));
   const inner = mqemitterRedis({ connectionString: cluster.redisUrl });
   return {
     mq: prefixTopics(inner, cluster.keyPrefix),
     persistence,
     close: () => new Promise((resolve) => persistence.destroy(() => resolve())),
   };
+}
+
+/**
+ * aedes 1.2 stores a persistent session's SUBSCRIBE once per filter, each time with the packet's whole
+ * list, all at once. The persistence then waits for its own cluster broadcast keyed by client id and
+ * first topic, so with an emitter that answers asynchronously (Redis) the second wait replaces the
+ * first and a SUBSCRIBE of two or more filters never gets its SUBACK. Calls for the same list share one
+ * store and one broadcast.
+ */
+function shareConcurrentSubscriptionStores<P extends object>(persistence: P): P {
+  const addSubscriptions: unknown = Reflect.get(persistence, 'addSubscriptions');
+  if (typeof addSubscriptions !== 'function') throw new Error('aedes persistence has no addSubscriptions');
+  const storing = new WeakMap<object, Promise<unknown>>();
+  Reflect.set(persistence, 'addSubscriptions', (client: unknown, subs: object, callback?: unknown): unknown => {
+    if (callback !== undefined) return Reflect.apply(addSubscriptions, persistence, [client, subs, callback]);
+    let stored = storing.get(subs);
+    if (!stored) {
+      stored = Promise.resolve(Reflect.apply(addSubscriptions, persistence, [client, subs])).finally(() => storing.delete(subs));
+      storing.set(subs, stored);
+    }
+    return stored;
+  });
+  return persistence;
 }
 
 function prefixTopics(inner: Emitter, prefix: string): ClusterBackends['mq'] {

@@ -112,6 +112,16 @@ describe.skipIf(!redisAvailable)('cluster mode: two broker processes over Redis'
     }
   });
 
+  it('acknowledges a persistent session subscribing to several filters in one packet (what the ingest service sends)', async () => {
+    const node = await startNode();
+    const options = { clientId: `svc-cluster-${randomBytes(3).toString('hex')}`, username: INGEST.username, password: INGEST.password, clean: false };
+    const { client } = await connect(node.url, options);
+    const granted = await client.subscribeAsync([topics.filters.allEvents, topics.filters.allStates], { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1, 1]);
+    await client.endAsync();
+    await connect(node.url, { ...options, clean: true });
+  });
+
   it('delivers and shares retained messages across nodes, and keeps a persistent QoS 1 session, with messages in flight, through a crash and restart of its node', async () => {
     const [deviceNode, ingestNode] = await Promise.all([startNode(), startNode()]);
     const received: string[] = [];
