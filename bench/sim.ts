@@ -35,7 +35,8 @@ const SECONDS = Number(values.seconds);
 // without a big fleet offering several times what one process can send (its buffers would fill and
 // measure backlog, not the simulator).
 const OFFERED_EPS = 30_000;
-const SPEED = Number(values.speed ?? Math.max(1, Math.round((OFFERED_EPS * 3_600) / (8 * MACHINES))));
+// The fleet accepts at most 1,000,000x; a tiny fleet cannot offer the target rate anyway.
+const SPEED = Number(values.speed ?? Math.min(1_000_000, Math.max(1, Math.round((OFFERED_EPS * 3_600) / (8 * MACHINES)))));
 const CONNECT_CONCURRENCY = Number(values['connect-concurrency']);
 const CONNECT_DEADLINE_MS = 180_000;
 const CEILING_MS = 3_000;
