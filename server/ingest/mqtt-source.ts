@@ -43,7 +43,7 @@ function brokerAddress(url: string): { host: string; port: number } {
 }
 
 /**
- * The MQTT side of ingest, MQTT 3.1.1 on mqtt-packet over one TCP socket: a persistent session (fixed
+ * The MQTT side of ingest, MQTT 3.1.1 over one TCP socket (PUBLISH read by mqtt-frames.ts, the rest by mqtt-packet): a persistent session (fixed
  * client id, clean: false) with QoS 1 subscriptions, so messages published while the server is down
  * wait at the broker.
  *
