@@ -2,9 +2,11 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
-import { SharedAdapterFactory, type SqlDriverAdapter } from './driver-adapter.ts';
+import { SharedAdapterFactory } from './driver-adapter.ts';
+import { type EventWriter, postgresEventWriter, sqliteEventWriter } from './event-writer.ts';
 import { migratePostgres } from './migrate-postgres.ts';
 import { migrateSqlite } from './migrate-sqlite.ts';
 import { pgPoolConfig } from './pg-config.ts';
@@ -21,8 +23,8 @@ export type StoreClient = SqliteClient;
 export interface StoreDb {
   readonly kind: StoreKind;
   readonly client: StoreClient;
-  /** The adapter under `client`, for the ingest hot path. */
-  readonly adapter: () => SqlDriverAdapter;
+  /** The ingest hot path: on the connection(s) under `client`, without its per-query work. */
+  readonly writeEvents: EventWriter;
   /** The most bind parameters one statement may carry on this engine. */
   readonly maxParams: number;
   /** For logs: where it is, without secrets. */
@@ -43,13 +45,13 @@ const MAX_PARAMS: Record<StoreKind, number> = { sqlite: 32_766, postgres: 65_535
 export async function connectStore(location: StoreLocation, logger: Logger): Promise<StoreDb> {
   const description = describeStore(location);
   const log = logger.child({ store: description });
-  const { client, factory } = location.kind === 'sqlite' ? await openSqlite(location.file, log) : await openPostgres(location.url, log);
-  return { kind: location.kind, client, adapter: () => factory.adapter, maxParams: MAX_PARAMS[location.kind], description };
+  const { client, writeEvents } = location.kind === 'sqlite' ? await openSqlite(location.file, log) : await openPostgres(location.url, log);
+  return { kind: location.kind, client, writeEvents, maxParams: MAX_PARAMS[location.kind], description };
 }
 
 interface Opened {
   client: StoreClient;
-  factory: SharedAdapterFactory;
+  writeEvents: EventWriter;
 }
 
 async function openSqlite(file: string, logger: Logger): Promise<Opened> {
@@ -62,18 +64,21 @@ async function openSqlite(file: string, logger: Logger): Promise<Opened> {
   // loses nothing when the process is killed, only possibly the last commits on a power cut.
   await client.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await client.$executeRawUnsafe('PRAGMA foreign_keys = ON');
-  return { client, factory };
+  return { client, writeEvents: sqliteEventWriter(() => factory.adapter) };
 }
 
 async function openPostgres(url: string, logger: Logger): Promise<Opened> {
   await migratePostgres(url, logger);
   const { PrismaClient } = await import('./generated/postgres/client.ts');
-  const factory = new SharedAdapterFactory(new PrismaPg(pgPoolConfig(url, { connectionTimeoutMillis: 5_000 }), {
-    onPoolError: (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'),
-    onConnectionError: (error) => logger.warn({ err: error.message }, 'PostgreSQL connection failed'),
-  }));
-  const client = new PrismaClient({ adapter: factory }) as unknown as StoreClient;
-  // Creates the adapter (and its pool) the hot path shares before the first event arrives.
+  // One pool for Prisma and the hot path; Prisma's disconnect ends it.
+  const pool = new pg.Pool(pgPoolConfig(url, { connectionTimeoutMillis: 5_000 }));
+  const client = new PrismaClient({
+    adapter: new PrismaPg(pool, {
+      disposeExternalPool: true,
+      onPoolError: (error) => logger.warn({ err: error.message }, 'idle PostgreSQL connection failed'),
+      onConnectionError: (error) => logger.warn({ err: error.message }, 'PostgreSQL connection failed'),
+    }),
+  }) as unknown as StoreClient;
   await client.$connect();
-  return { client, factory };
+  return { client, writeEvents: postgresEventWriter(pool) };
 }

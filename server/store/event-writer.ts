@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
-import { type ArgType, inTransaction, sqliteConnection, type SqlDriverAdapter } from './driver-adapter.ts';
-import type { EventRow, StoreKind } from './types.ts';
+import type pg from 'pg';
+import { inTransaction, sqliteConnection, type SqlDriverAdapter } from './driver-adapter.ts';
+import type { EventRow } from './types.ts';
 
 /**
  * The ingest hot path: all rows in one transaction, idempotent by event id, resolving with how many
@@ -10,10 +11,6 @@ import type { EventRow, StoreKind } from './types.ts';
 export type EventWriter = (rows: readonly EventRow[]) => Promise<number>;
 
 const COLUMNS = '"id", "deviceId", "kind", "seq", "deviceTs", "receivedAt", "consentVersion", "body"';
-
-export function eventWriter(kind: StoreKind, adapter: () => SqlDriverAdapter): EventWriter {
-  return kind === 'sqlite' ? sqliteWriter(adapter) : postgresWriter(adapter);
-}
 
 /** The text Prisma's SQLite adapter writes for a DateTime (its default `iso8601` format), so Prisma reads ours back. */
 const sqliteTimestamp = (date: Date): string => date.toISOString().replace('Z', '+00:00');
@@ -25,7 +22,7 @@ const sqliteTimestamp = (date: Date): string => date.toISOString().replace('Z', 
  * meanwhile. Only while Prisma holds a transaction open there (across awaits) does the batch go
  * through the adapter's transaction, which waits for Prisma's to finish instead of joining it.
  */
-function sqliteWriter(adapter: () => SqlDriverAdapter): EventWriter {
+export function sqliteEventWriter(adapter: () => SqlDriverAdapter): EventWriter {
   let compiled: { connection: Database.Database; insertRows(rows: readonly EventRow[]): number; inTransaction(rows: readonly EventRow[]): number } | undefined;
   const compile = (connection: Database.Database): NonNullable<typeof compiled> => {
     const insert = connection.prepare(`INSERT INTO "Event" (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO NOTHING`);
@@ -51,17 +48,19 @@ function sqliteWriter(adapter: () => SqlDriverAdapter): EventWriter {
 /**
  * PostgreSQL: the whole batch as one JSON parameter, unpacked by the server (json_to_recordset), so
  * any batch is one short statement with one argument and the client's cost per row is a share of
- * one JSON.stringify. Timestamps travel as ISO text in UTC; the columns are `timestamp(3)` without
- * zone, as Prisma keeps DateTime, so the input's zone designator is dropped and the UTC value kept.
+ * one JSON.stringify. Sent on the pool Prisma's adapter also uses, as a named statement, so each
+ * connection parses and plans it once (the adapter would send it anew each time). Timestamps travel
+ * as ISO text in UTC; the columns are `timestamp(3)` without zone, as Prisma keeps DateTime, so the
+ * input's zone designator is dropped and the UTC value kept.
  */
-function postgresWriter(adapter: () => SqlDriverAdapter): EventWriter {
-  const sql = `INSERT INTO "Event" (${COLUMNS})
+export function postgresEventWriter(pool: pg.Pool): EventWriter {
+  const text = `INSERT INTO "Event" (${COLUMNS})
     SELECT ${COLUMNS} FROM json_to_recordset($1::json) AS r("id" text, "deviceId" text, "kind" text, "seq" int4,
       "deviceTs" timestamp(3), "receivedAt" timestamp(3), "consentVersion" int4, "body" text)
     ON CONFLICT ("id") DO NOTHING`;
-  const argTypes: ArgType[] = [{ scalarType: 'string', arity: 'scalar' }];
   return async (rows) => {
     if (rows.length === 0) return 0;
-    return adapter().executeRaw({ sql, args: [JSON.stringify(rows)], argTypes });
+    const result = await pool.query({ name: 'brewtel_insert_events', text, values: [JSON.stringify(rows)] });
+    return result.rowCount ?? 0;
   };
 }

@@ -4,7 +4,6 @@ import { eventKindSchema } from '../../schema/events.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import { createAuditStore } from './audit-store.ts';
 import type { StoreDb } from './connect.ts';
-import { eventWriter } from './event-writer.ts';
 import { createPrivacyStore } from './privacy-store.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, type QuarantinedRow, type QuarantinePage, type RegionStore, StoreConflictError } from './types.ts';
@@ -12,14 +11,13 @@ import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, 
 /** A region's own database: its devices and owners, their consent ledger, events, refusals, tombstones and audit log. */
 export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
   const { client } = db;
-  const writeEvents = eventWriter(db.kind, db.adapter);
   return {
     ...createPrivacyStore(client),
     ...createAuditStore(client),
     region,
     kind: db.kind,
 
-    insertEvents: writeEvents,
+    insertEvents: db.writeEvents,
 
     insertRefusals: (rows) => insertRefusals(db, rows, true),
 

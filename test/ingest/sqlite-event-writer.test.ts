@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStore, type StoreDb } from '../../server/store/connect.ts';
-import { eventWriter } from '../../server/store/event-writer.ts';
 import { eventRow } from '../server/store/fixtures.ts';
 
 let dir: string;
@@ -32,7 +31,7 @@ const ids = (sql: string): string[] => {
 
 describe('the SQLite event writer on the connection Prisma also uses', () => {
   it('waits for a Prisma transaction that is open instead of joining it, so its rows survive that rollback', async () => {
-    const write = eventWriter('sqlite', db.adapter);
+    const write = db.writeEvents;
     const rows = [eventRow('cm-writer-a', 1), eventRow('cm-writer-a', 2)];
     let inside: () => void = () => undefined;
     const opened = new Promise<void>((resolve) => (inside = resolve));
@@ -56,7 +55,7 @@ describe('the SQLite event writer on the connection Prisma also uses', () => {
   });
 
   it('stores each event id once and counts only new rows', async () => {
-    const write = eventWriter('sqlite', db.adapter);
+    const write = db.writeEvents;
     const rows = [eventRow('cm-writer-b', 1), eventRow('cm-writer-b', 2)];
     expect(await write(rows)).toBe(2);
     expect(await write([...rows, eventRow('cm-writer-b', 3)])).toBe(1);
