@@ -107,8 +107,12 @@ describe('outbound in-flight cap and redelivery (real sockets)', () => {
     await waitUntil('the first delivery', () => publishes(first).length === 1, 5_000);
     const [original] = publishes(first);
     expect(original!.dup).toBe(false);
+    const connected = broker.stats().connections;
     first.socket.destroy();
     await first.closed;
+    // Until the broker itself sees the drop, a message is still sent to the dead connection and is then
+    // rightly a re-delivery (DUP=1) on resume.
+    await waitUntil('the broker to see the drop', () => broker.stats().connections < connected, 5_000);
     await ops.publishAsync(topics.command(ALICE.id, 'set-recipe'), 'queued-offline', { qos: 1 });
 
     const resumed = await device(ALICE, false);

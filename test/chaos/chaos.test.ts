@@ -13,9 +13,8 @@ if (!redis && process.env.CI === 'true') throw new Error('Redis on 127.0.0.1:637
 const seed = Date.now() % 100_000;
 const books: ScenarioBooks[] = [];
 
-// Scenarios marked inCi: false (the two-node cluster, the broker SIGKILL) run in `npm run chaos`; see scenarios.ts.
-// The single rig needs no Redis; the persistent one does.
-describe.each(['single', 'persistent'] as const)('chaos on the %s broker rig', (kind) => {
+// The single rig needs no Redis; the persistent and cluster ones do.
+describe.each(['single', 'persistent', 'cluster'] as const)('chaos on the %s broker rig', (kind) => {
   const skip = kind !== 'single' && !redis;
   let rig: Rig;
   beforeAll(async () => {
@@ -26,7 +25,7 @@ describe.each(['single', 'persistent'] as const)('chaos on the %s broker rig', (
   });
 
   for (const [i, scenario] of SCENARIOS.entries()) {
-    if (scenario.rig !== kind || !scenario.inCi) continue;
+    if (scenario.rig !== kind) continue;
     it.skipIf(skip)(`${scenario.name}: published = stored + refused, nothing lost or stored twice`, async () => {
       const result = await runScenario(scenario, rig, QUICK, seed + i * 100);
       books.push(result);

@@ -5,7 +5,6 @@ import { Redis } from 'ioredis';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.ts', import.meta.url));
-const AEDES_REDIS_NODE = fileURLToPath(new URL('./aedes-redis-node.ts', import.meta.url));
 
 /** A port free right now, so a process can be restarted on the same address it had before. */
 export async function freePort(): Promise<number> {
@@ -21,13 +20,8 @@ export interface BrokerProcessOptions {
   deviceAuthUrl: string;
   deviceAuthToken: string;
   ingest: { username: string; password: string };
-  /** Sessions, retained messages and queues live in Redis under this prefix. */
+  /** Sessions, retained messages and queues live in Redis under this prefix (cluster mode, even for one node). */
   redisPrefix?: string;
-  /**
-   * `brewtel`: our broker (cluster mode when redisPrefix is set). `aedes-redis`: plain aedes with
-   * Redis persistence alone, no auth (see aedes-redis-node.ts).
-   */
-  engine: 'brewtel' | 'aedes-redis';
 }
 
 /** Our broker (broker/main.ts) as its own process, so a scenario can SIGKILL it and start it again on the same port. */
@@ -42,9 +36,7 @@ export class BrokerProcess {
   start(): Promise<void> {
     const o = this.options;
     const cluster = o.redisPrefix ? ['--cluster-redis', REDIS_URL, '--cluster-prefix', o.redisPrefix] : [];
-    const args = o.engine === 'aedes-redis'
-      ? [AEDES_REDIS_NODE, String(o.port), o.redisPrefix ?? 'brewtel-chaos:']
-      : [BROKER_MAIN, '--port', String(o.port), '--ws-port', 'off', '--device-auth-url', o.deviceAuthUrl, ...cluster, '--log-level', 'warn'];
+    const args = [BROKER_MAIN, '--port', String(o.port), '--ws-port', 'off', '--device-auth-url', o.deviceAuthUrl, ...cluster, '--log-level', 'warn'];
     const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
       env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: o.deviceAuthToken, BREWTEL_SERVICE_ACCOUNTS: `${o.ingest.username}:${o.ingest.password}` },
       stdio: ['ignore', 'ignore', 'pipe'],

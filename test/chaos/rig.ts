@@ -19,7 +19,7 @@ const INGEST = { username: 'svc-ingest', password: 'chaos-ingest-password-0123' 
 const silent = pino({ level: 'silent' });
 
 /**
- * `single`: our broker, state in memory. `persistent`: one aedes node with Redis persistence.
+ * `single`: our broker, state in memory. `persistent`: one node of our broker keeping its state in Redis.
  * `cluster`: two nodes of our broker over Redis (devices on the first, ingest on the second).
  */
 export type RigKind = 'single' | 'persistent' | 'cluster';
@@ -53,7 +53,7 @@ export async function startRig(kind: RigKind): Promise<Rig> {
   for (let i = 0; i < (kind === 'cluster' ? 2 : 1); i++) {
     brokers.push(new BrokerProcess({
       port: await freePort(), deviceAuthUrl: `http://127.0.0.1:${httpPort}/api/v1/broker/device-auth`, deviceAuthToken: BROKER_TOKEN,
-      ingest: INGEST, engine: kind === 'persistent' ? 'aedes-redis' : 'brewtel', ...(prefix ? { redisPrefix: prefix } : {}),
+      ingest: INGEST, ...(prefix ? { redisPrefix: prefix } : {}),
     }));
   }
   const fleets: Fleet[] = [];
