@@ -9,7 +9,7 @@ const BOB = 'cm-bob00002';
 
 /** Topic levels near the grammar (so many inputs are allowed ones) mixed with wildcards and noise. */
 const level = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('coffee', 'v1', ALICE, BOB, 'evt', 'state', 'consent', 'cmd', ...EVENT_KINDS, 'reboot', 'set-mode') },
+  { weight: 6, arbitrary: fc.constantFrom('coffee', 'v1', ALICE, BOB, 'evt', 'state', 'consent', 'cmd', 'cmd-result', ...EVENT_KINDS, 'reboot', 'set-mode') },
   { weight: 2, arbitrary: fc.constantFrom('+', '#', '', '$SYS', '$share', 'g', 'svc-ingest', 'v2', 'COFFEE', 'Brew', 'cm-alice0001\u0000', 'a/b') },
   { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
 );

@@ -15,9 +15,9 @@ const isKind = (s: string): s is EventKind => (EVENT_KINDS as readonly string[])
 export type OracleTopic =
   | { type: 'event'; deviceId: string; kind: EventKind }
   | { type: 'state' | 'consent'; deviceId: string }
-  | { type: 'command'; deviceId: string };
+  | { type: 'command' | 'command-result'; deviceId: string };
 
-/** coffee/v1/{id}/evt/{kind} | state | consent | cmd/{name}; nothing else, no wildcard anywhere. */
+/** coffee/v1/{id}/evt/{kind} | state | consent | cmd/{name} | cmd-result/{name}; nothing else, no wildcard anywhere. */
 export function oracleTopic(topic: string): OracleTopic | null {
   const l = topic.split('/');
   if (l[0] !== 'coffee' || l[1] !== 'v1' || !isDeviceId(l[2] ?? '')) return null;
@@ -25,22 +25,26 @@ export function oracleTopic(topic: string): OracleTopic | null {
   if (l.length === 4 && (l[3] === 'state' || l[3] === 'consent')) return { type: l[3], deviceId };
   if (l.length === 5 && l[3] === 'evt' && isKind(l[4]!)) return { type: 'event', deviceId, kind: l[4] };
   if (l.length === 5 && l[3] === 'cmd' && COMMAND_NAME.test(l[4]!)) return { type: 'command', deviceId };
+  if (l.length === 5 && l[3] === 'cmd-result' && COMMAND_NAME.test(l[4]!)) return { type: 'command-result', deviceId };
   return null;
 }
 
 export type Who = { kind: 'device'; deviceId: string } | { kind: 'ingest' };
 
-/** README "broker/": a device publishes its own evt/{kind} and state; ingest publishes consent and cmd/{name}. */
+/**
+ * README "broker/": a device publishes its own evt/{kind}, state and cmd-result/{name}; ingest publishes
+ * consent and cmd/{name}.
+ */
 export function oracleMayPublish(who: Who, topic: string): boolean {
   const t = oracleTopic(topic);
   if (!t) return false;
-  if (who.kind === 'device') return t.deviceId === who.deviceId && (t.type === 'event' || t.type === 'state');
+  if (who.kind === 'device') return t.deviceId === who.deviceId && (t.type === 'event' || t.type === 'state' || t.type === 'command-result');
   return t.type === 'consent' || t.type === 'command';
 }
 
 /**
- * A device subscribes to its own consent, cmd/# or one cmd/{name}; ingest to coffee/v1/{id|+}/evt/{kind|+}
- * and coffee/v1/{id|+}/state. No other wildcard, ever.
+ * A device subscribes to its own consent, cmd/# or one cmd/{name}; ingest to coffee/v1/{id|+}/evt/{kind|+},
+ * coffee/v1/{id|+}/state and coffee/v1/{id|+}/cmd-result/{name|+}. No other wildcard, ever.
  */
 export function oracleMaySubscribe(who: Who, filter: string): boolean {
   const l = filter.split('/');
@@ -52,7 +56,9 @@ export function oracleMaySubscribe(who: Who, filter: string): boolean {
   if (l[0] !== 'coffee' || l[1] !== 'v1' || filter.includes('#')) return false;
   if (l[2] !== '+' && !isDeviceId(l[2] ?? '')) return false;
   if (l.length === 4) return l[3] === 'state';
-  return l.length === 5 && l[3] === 'evt' && (l[4] === '+' || isKind(l[4]!));
+  if (l.length !== 5) return false;
+  if (l[3] === 'evt') return l[4] === '+' || isKind(l[4]!);
+  return l[3] === 'cmd-result' && (l[4] === '+' || COMMAND_NAME.test(l[4]!));
 }
 
 export type Precision = 'none' | 'coarse' | 'exact';
