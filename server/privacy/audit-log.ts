@@ -47,7 +47,16 @@ export class AuditLog {
     }
   }
 
+  /**
+   * Reads first let the appends already queued here land (a login is recorded without being awaited),
+   * so a reader sees every entry of the requests it made before.
+   */
+  #settled(): Promise<void> {
+    return this.#tail.then(() => undefined, () => undefined);
+  }
+
   async verify(): Promise<AuditChainStatus> {
+    await this.#settled();
     const verifier = new ChainVerifier();
     for (let afterSeq = 0; ;) {
       const rows = await this.store.auditEntries({ afterSeq, limit: PAGE });
@@ -60,6 +69,7 @@ export class AuditLog {
 
   /** Every entry about these targets, in order. */
   async about(targets: readonly string[]): Promise<AuditRow[]> {
+    await this.#settled();
     const found: AuditRow[] = [];
     for (let afterSeq = 0; ;) {
       const rows = await this.store.auditEntries({ afterSeq, limit: PAGE, targets });
@@ -69,7 +79,8 @@ export class AuditLog {
     }
   }
 
-  page(afterSeq: number, limit: number): Promise<AuditRow[]> {
+  async page(afterSeq: number, limit: number): Promise<AuditRow[]> {
+    await this.#settled();
     return this.store.auditEntries({ afterSeq, limit });
   }
 }

@@ -86,8 +86,10 @@ describe('GET /api/v1/regions/:region/quarantine', () => {
     expect((await get('/api/v1/regions/us/quarantine', ADMIN)).body).toEqual({ region: 'us', entries: [], next: null });
   });
 
-  it('lets a region’s operator read that region only', async () => {
+  it('lets a region’s operator read that region only, and audits the read', async () => {
     expect(((await get('/api/v1/regions/eu/quarantine', EU_OPERATOR)).body as Page).entries).toHaveLength(5);
+    const audit = (await get('/api/v1/audit?region=eu', AUDITOR)).body as { entries: { action: string; target: string; detail: Record<string, unknown> }[] };
+    expect(audit.entries.filter((e) => e.action === 'quarantine.read').at(-1)).toMatchObject({ target: 'eu', detail: { entries: 5 } });
     expect(await get('/api/v1/regions/eu/quarantine', US_OPERATOR)).toEqual({
       status: 403,
       body: { statusCode: 403, code: 'REGION_FORBIDDEN', message: 'this token may act on region us only' },

@@ -126,6 +126,8 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
 
   it('erases a deleted device too', async () => {
     const bobsDevice = devicesOf.bob[0]!;
+    const fleetIds = async (): Promise<string[]> => ((await stack.api('GET', '/api/v1/fleet', ADMIN)).json as { devices: { id: string }[] }).devices.map((d) => d.id);
+    expect(await fleetIds()).toContain(bobsDevice);
     const deleted = await stack.api('DELETE', `/api/v1/devices/${bobsDevice}`, ADMIN);
     expect(deleted).toMatchObject({ status: 200, json: { tombstoned: [bobsDevice], erased: { devices: 1, events: 3, consentRecords: 1 } } });
     const text = await everyRowAsText(stack.storeUrls['eu']!);
@@ -135,6 +137,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     expect(await stack.api('PUT', `/api/v1/devices/${bobsDevice}/consent`, ADMIN, ALL_CONSENT)).toMatchObject({ status: 404 });
     const listed = (await stack.api('GET', '/api/v1/devices', ADMIN)).json as { devices: { id: string }[] };
     expect(listed.devices.map((d) => d.id)).not.toContain(bobsDevice);
+    // Nor does the dashboard show it.
+    expect(await stack.api('GET', `/api/v1/fleet/${bobsDevice}`, ADMIN)).toMatchObject({ status: 404 });
+    expect(await fleetIds()).not.toContain(bobsDevice);
   });
 
   it('chains the audit log and detects an edited row', async () => {

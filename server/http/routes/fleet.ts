@@ -57,7 +57,10 @@ export const fleetRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
   }, async (request) => {
     const principal = principalOf(request);
     const visible = new Set(visibleRegions(principal, deps.config.regions));
-    const entries = (await fromStore(deps.directory.directory.list())).filter((e) => visible.has(e.region));
+    const listed = (await fromStore(deps.directory.directory.list())).filter((e) => visible.has(e.region));
+    // The directory keeps an erased device's routing entry; the dashboard, like the device API, no longer shows it.
+    const erased = await fromStore(Promise.all(listed.map((e) => deps.privacy.tombstones.has(e.region, e.deviceId))));
+    const entries = listed.filter((_e, i) => !erased[i]);
     const devices = await fromStore(Promise.all(entries.map((e) => describe(e, mayReadBodies(principal)))));
     return { devices };
   });
@@ -74,10 +77,16 @@ export const fleetRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
     const entry = await fromStore(deps.directory.lookup(request.params.id));
     if (!entry) throw new HttpError('NOT_FOUND', `no device ${request.params.id}`);
     assertRegion(principal, entry.region);
+    if (await fromStore(deps.privacy.tombstones.has(entry.region, entry.deviceId))) throw new HttpError('NOT_FOUND', `device ${request.params.id} was erased`);
     const withBodies = mayReadBodies(principal);
     const device = await fromStore(describe(entry, withBodies));
     const store = deps.stores.regions.get(entry.region);
     const recent = store ? await fromStore(store.listEvents(entry.deviceId, { limit: RECENT_EVENTS })) : [];
+    if (withBodies) {
+      await fromStore(deps.privacy.audit.region(entry.region).append({
+        actor: principal.subject, action: 'device.read_events', target: entry.deviceId, detail: { events: recent.length, via: 'dashboard' },
+      }));
+    }
     return { ...device, recent: recent.map((row) => toDashboardEvent(row, withBodies)) };
   });
 };
