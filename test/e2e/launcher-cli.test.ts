@@ -43,7 +43,8 @@ describe('npm start', () => {
     const result = await launch(['--duration', '4', '--machines', '6', '--speed', '5000', '--http-port', '0', '--mqtt-port', '0', '--ws-port', '0', '--data-dir', dataDir]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/HTTP\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(result.stdout).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\//);
+    expect(result.stdout).toMatch(/HTTP API\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1/);
     expect(result.stdout).toMatch(/MQTT\s+mqtt:\/\/127\.0\.0\.1:\d+\s+WebSocket ws:\/\/127\.0\.0\.1:\d+/);
     const last = result.stdout.trim().split('\n').at(-1) ?? '';
     const figures = Object.fromEntries(last.split(' ').map((pair) => pair.split('=') as [string, string]));
