@@ -8,11 +8,9 @@
  *   npm run bench:broker -- [--messages N]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startPrivateMosquitto } from './private-mosquitto.ts';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '30000' } } });
 const MESSAGES = Number(values.messages);
@@ -85,22 +83,14 @@ async function startOurs(): Promise<Target> {
 }
 
 async function startMosquitto(): Promise<Target> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'brewtel-bench-mosquitto-'));
-  // Defaults otherwise; the queue is unbounded like aedes', so neither broker drops a lagging subscriber's QoS 1.
-  writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nlog_dest none\n`);
-  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  await waitForPort(port);
+  const mosquitto = await startPrivateMosquitto();
+  children.add(mosquitto.child);
+  mosquitto.child.once('exit', () => children.delete(mosquitto.child));
   return {
     name: 'mosquitto',
-    url: `mqtt://127.0.0.1:${port}`,
+    url: mosquitto.url,
     subscriber: { clientId: 'svc-bench-sub', username: 'svc-bench', password: 'unused' },
-    stop: async () => {
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: mosquitto.stop,
   };
 }
 
@@ -171,32 +161,4 @@ function stopChild(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

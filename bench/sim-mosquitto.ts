@@ -3,13 +3,7 @@
  * all-categories consent record for every bench machine (compliant firmware publishes nothing
  * without one). Used when the question is how fast the fleet can go, not how fast aedes is.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { startPrivateMosquitto } from './private-mosquitto.ts';
 import { openBenchLink } from './sim-client.ts';
 
 export interface BenchBroker {
@@ -22,48 +16,10 @@ export interface BenchBroker {
 
 const SEED_WINDOW = 500;
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}`);
-    await sleep(50);
-  }
-}
-
 export async function startMosquittoChild(machines: number, prefix: string): Promise<BenchBroker> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'brewtel-bench-sim-mosquitto-'));
-  // No persistence and no per-client queue cap, so nothing is dropped or written to disk.
-  writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nlog_dest none\n`);
-  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([once(child, 'exit'), sleep(5_000)]);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const mosquitto = await startPrivateMosquitto();
   try {
-    await waitForPort(port, 10_000);
-    const url = `mqtt://127.0.0.1:${port}`;
-    const seeder = await openBenchLink(url, `${prefix}-seeder`);
+    const seeder = await openBenchLink(mosquitto.url, `${prefix}-seeder`);
     const issuedAt = new Date().toISOString();
     for (let from = 0; from < machines; from += SEED_WINDOW) {
       await Promise.all(
@@ -75,9 +31,9 @@ export async function startMosquittoChild(machines: number, prefix: string): Pro
       );
     }
     await seeder.close();
-    return { name: 'mosquitto', url, received: () => Promise.resolve(null), stop };
+    return { name: 'mosquitto', url: mosquitto.url, received: () => Promise.resolve(null), stop: mosquitto.stop };
   } catch (error) {
-    await stop();
+    await mosquitto.stop();
     throw error;
   }
 }

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../schema/topics.ts';
+import { REDIS_URL, redisReachable } from '../support/redis.ts';
 import { waitUntil } from '../support/wait.ts';
 import { INGEST, startDeviceRegistry, type DeviceRegistry } from './support.ts';
 
@@ -14,23 +15,10 @@ import { INGEST, startDeviceRegistry, type DeviceRegistry } from './support.ts';
  * crashes (SIGKILL) while it holds messages the ingest has not acknowledged, more arrive while it is
  * down, it restarts on the same port, and not one QoS 1 message for the persistent session is lost.
  */
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const MAIN = fileURLToPath(new URL('../../broker/main.ts', import.meta.url));
 const ALICE = { id: 'cm-cluster-alice', secret: 'alice-cluster-secret-xyz' };
 
-async function redisUp(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-const redisAvailable = await redisUp();
+const redisAvailable = await redisReachable();
 if (!redisAvailable && process.env.CI === 'true') throw new Error(`Redis is not reachable at ${REDIS_URL}`);
 
 interface Node {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { booksBalance, chaosReport, type ScenarioBooks } from './accounting.ts';
-import { redisReachable } from './processes.ts';
+import { redisReachable } from '../support/redis.ts';
 import { startRig, type Rig } from './rig.ts';
 import { QUICK, runScenario, SCENARIOS } from './scenarios.ts';
 

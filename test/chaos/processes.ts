@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { REDIS_URL } from '../support/redis.ts';
 
-export const REDIS_URL = 'redis://127.0.0.1:6379';
 const BROKER_MAIN = fileURLToPath(new URL('../../broker/main.ts', import.meta.url));
 
 /** A port free right now, so a process can be restarted on the same address it had before. */
@@ -90,18 +90,5 @@ export async function dropRedisPrefix(prefix: string): Promise<void> {
     for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.del(...keys);
   } finally {
     redis.disconnect();
-  }
-}
-
-export async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
   }
 }

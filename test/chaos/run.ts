@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { booksBalance, chaosReport, type ScenarioBooks } from './accounting.ts';
-import { redisReachable } from './processes.ts';
+import { redisReachable } from '../support/redis.ts';
 import { startRig, type RigKind } from './rig.ts';
 import { FULL, QUICK, runScenario, SCENARIOS } from './scenarios.ts';
 

@@ -3,6 +3,7 @@ import { deviceIdParamsSchema, errorBodySchema } from '../../../schema/api.ts';
 import { toConsentRecord } from '../../consent/publisher.ts';
 import { fleetDeviceDetailSchema, fleetResponseSchema, type DashboardEvent, type FleetDevice } from '../../dashboard/dashboard-api.ts';
 import { fleetDevice } from '../../dashboard/fleet-view.ts';
+import { toStoredEvent } from '../../privacy/owner-export.ts';
 import { DASHBOARD_ROLES, mayReadBodies } from '../../dashboard/scope.ts';
 import type { DirectoryEntry, EventRow, RegionStore } from '../../store/types.ts';
 import type { AppDeps } from '../app-deps.ts';
@@ -13,16 +14,8 @@ const errors = { 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchem
 const RECENT_EVENTS = 10;
 
 function toDashboardEvent(row: EventRow, withBody: boolean): DashboardEvent {
-  return {
-    id: row.id,
-    deviceId: row.deviceId,
-    kind: row.kind,
-    seq: row.seq,
-    ts: row.deviceTs.toISOString(),
-    receivedAt: row.receivedAt.toISOString(),
-    consentVersion: row.consentVersion,
-    ...(withBody ? { body: JSON.parse(row.body) as Record<string, unknown> } : {}),
-  };
+  const { body, ...event } = toStoredEvent(row);
+  return withBody ? { ...event, body } : event;
 }
 
 /** The fleet as the dashboard draws it, read from each device's home-region store only. */
