@@ -6,7 +6,8 @@ import { connectStore, type StoreDb } from '../../server/store/connect.ts';
 import { createRegionStore } from '../../server/store/region-store.ts';
 import { parseStoreUrl } from '../../server/store/store-url.ts';
 import type { EventRow, RegionStore } from '../../server/store/types.ts';
-import { ALL_CONSENT, eventOf, uuidv7 } from '../server/app/helpers.ts';
+import { uuidv7 } from '../../bench/ingest-event-ids.ts';
+import { ALL_CONSENT, eventOf } from '../server/app/helpers.ts';
 import { sql } from './direct-db.ts';
 import { ADMIN, AUDITOR, OPERATOR_US, postgresAvailable, startPrivacyStack, type PrivacyStack, type StoreFlavour } from './fixture.ts';
 

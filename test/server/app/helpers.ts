@@ -1,18 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { uuidv7 } from '../../../bench/ingest-event-ids.ts';
 import type { EventEnvelope, EventKind } from '../../../schema/events.ts';
 import type { ConsentCategories } from '../../../schema/consent.ts';
 import type { ConsentRow } from '../../../server/store/types.ts';
 import { validEvents } from '../../schema/samples.ts';
 
-/** A UUIDv7 for the given time: the event id format devices generate. */
-export function uuidv7(at = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(at, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 export function eventOf<K extends EventKind>(kind: K, deviceId: string, at = new Date(), seq = 1): Extract<EventEnvelope, { kind: K }> {
   return { ...structuredClone(validEvents[kind]), id: uuidv7(at.getTime()), deviceId, ts: at.toISOString(), seq, consentVersion: 1 };
