@@ -6,7 +6,8 @@
  * Full form (run it on a quiet machine; about 15-25 minutes on 2 cores):
  *   broker vs Mosquitto; ingest end to end on SQLite and PostgreSQL with the broker and store
  *   ceilings and p50/p99 latency at 2,000/s, plus latency at 500/s and 10,000/s; ingest CPU per
- *   event by stage; the simulator at 1x, 4x and 16x fleet size (500, 2,000, 8,000 machines).
+ *   event by stage; end-to-end ingest at 1x, 4x and 16x fleet size (60, 240, 960 devices); the simulator
+ *   at 1x, 4x and 16x fleet size (500, 2,000, 8,000 machines).
  * Quick form: the same steps with tiny counts, to check the suite runs (numbers mean little).
  * A step whose npm script does not exist yet is listed as skipped.
  */
@@ -40,6 +41,11 @@ const plan: (BenchStep & { group: string })[] = [
     group: 'ingest', name: `ingest latency @${rate.toLocaleString('en-US')}/s`, script: 'bench:ingest',
     args: ['--events', '5000', '--stores', 'sqlite,postgres', '--rate', String(rate), '--latency-seconds', '5'], scale: null,
   }))),
+  // How ingest cost grows with the fleet: the same end-to-end run with 20, 80 and 320 devices per region.
+  ...(QUICK ? [] : SCALES.map((scale) => ({
+    group: 'ingest', name: `ingest e2e, ${3 * 20 * scale} devices`, script: 'bench:ingest',
+    args: ['--events', '10000', '--stores', 'sqlite,postgres', '--latency-seconds', '3', '--devices-per-region', String(20 * scale)], scale,
+  }))),
   { group: 'ingest', name: 'ingest CPU per event, stage by stage', script: 'bench:ingest-cpu', args: QUICK ? ['--events', '2000', '--stores', 'sqlite'] : [], scale: null },
   ...SCALES.map((scale) => ({
     group: 'sim', name: `simulator ${FLEET_BASE * scale} machines`, script: 'bench:sim',
@@ -71,7 +77,7 @@ function headline(): string {
     ['ingest_sqlite_ratio', pick(plan[1]!.name, 'ratio', (s) => s['store'] === 'sqlite')],
     ['ingest_postgres_ratio', pick(plan[1]!.name, 'ratio', (s) => s['store'] === 'postgres')],
     ['p99_ms', pick(plan[1]!.name, 'p99_ms')],
-    ...SCALES.map((scale): [string, string | undefined] => [`sim_mb_per_machine_${scale}x`, results.find((r) => r.scale === scale)?.summaries[0]?.['mb_per_machine']]),
+    ...SCALES.map((scale): [string, string | undefined] => [`sim_mb_per_machine_${scale}x`, results.find((r) => r.scale === scale && r.script === 'bench:sim')?.summaries[0]?.['mb_per_machine']]),
   ];
   const count = (status: StepResult['status']): number => results.filter((r) => r.status === status).length;
   return [

@@ -35,6 +35,8 @@ const { values } = parseArgs({
     'latency-seconds': { type: 'string', default: '5' },
     rate: { type: 'string', default: '2000' },
     stores: { type: 'string', default: 'sqlite,postgres' },
+    /** Fleet size for the growth rows of `npm run bench` (1x, 4x, 16x). */
+    'devices-per-region': { type: 'string', default: '20' },
     /** Overrides ingest.lingerMs (default: the server's), to see what batch size does. */
     'linger-ms': { type: 'string' },
   },
@@ -45,7 +47,7 @@ const LATENCY_SECONDS = Number(values['latency-seconds']);
 const RATE = Number(values.rate);
 const KINDS = values.stores.split(',') as StoreKind[];
 const REGIONS: RegionId[] = ['eu', 'us', 'cn'];
-const DEVICES_PER_REGION = 20;
+const DEVICES_PER_REGION = Number(values['devices-per-region']);
 const PHASE_TIMEOUT_MS = 180_000;
 const WINDOW = 1_000;
 const logger = pino({ level: 'silent' });
