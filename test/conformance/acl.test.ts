@@ -1,36 +1,26 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clientsUnavailable, DEVICES, ingestClientId, INGEST, login, startFixture, topicOf, type Fixture } from './fixture.ts';
-import { messagesOf, paho, pahoEvents, startClients, subackOf, type PahoSpec } from './third-party.ts';
+import { describe, expect, it } from 'vitest';
+import { clientsUnavailable, DEVICES, ingestClientId, login, topicOf } from './fixture.ts';
+import { useConformanceRig } from './rig.ts';
+import { messagesOf, pahoEvents, subackOf, type PahoSpec } from './third-party.ts';
 
 describe.skipIf(clientsUnavailable())('conformance: ACL denials, deny by default', () => {
-  let fixture: Fixture;
-  const clients = startClients();
+  const rig = useConformanceRig();
 
-  beforeAll(async () => {
-    fixture = await startFixture();
-  });
-  afterEach(() => clients.killAll());
-  afterAll(async () => {
-    await fixture?.close();
-  });
-
-  const ingest = (spec: Partial<PahoSpec>) =>
-    paho(clients, { host: fixture.host, port: fixture.port, clientId: ingestClientId('acl'), username: INGEST.username, password: INGEST.password, ...spec });
-  const device = (who: { id: string; secret: string }, spec: Partial<PahoSpec>) =>
-    paho(clients, { host: fixture.host, port: fixture.port, clientId: who.id, username: who.id, password: who.secret, ...spec });
+  const ingest = (spec: Partial<PahoSpec>) => rig.ingest(ingestClientId('acl'), spec);
+  const device = rig.device;
 
   it('[MQTT-3.3.5-2] a device publishing into another device\'s topic is disconnected and nothing is delivered', async () => {
     const victim = topicOf.event(DEVICES.bob.id);
     const watcher = ingest({ subscribe: [['coffee/v1/+/evt/+', 1]], expect: 1, waitMs: 1_500 });
     await watcher.waitFor('"suback"');
-    const denialsBefore = fixture.broker.stats().denials;
-    const sent = await clients.run('mosquitto_pub', [...login(fixture, DEVICES.alice), '-q', '1', '-t', victim, '-m', 'forged-payload-7f3a']).finished;
+    const denialsBefore = rig.fixture.broker.stats().denials;
+    const sent = await rig.clients.run('mosquitto_pub', [...login(rig.fixture, DEVICES.alice), '-q', '1', '-t', victim, '-m', 'forged-payload-7f3a']).finished;
     expect(sent.code).not.toBe(0);
     expect(messagesOf(pahoEvents((await watcher.finished).stdout))).toEqual([]);
-    expect(fixture.broker.stats().denials).toBe(denialsBefore + 1);
-    const denial = fixture.logs.find((line) => line.includes('publish denied') && line.includes(victim));
+    expect(rig.fixture.broker.stats().denials).toBe(denialsBefore + 1);
+    const denial = rig.fixture.logs.find((line) => line.includes('publish denied') && line.includes(victim));
     expect(denial).toBeDefined();
-    expect(fixture.logs.join('\n')).not.toContain('forged-payload-7f3a');
+    expect(rig.fixture.logs.join('\n')).not.toContain('forged-payload-7f3a');
   });
 
   it('[MQTT-3.3.5-2] Paho: the ingest account may not publish device events (QoS 0 too): connection closed', async () => {

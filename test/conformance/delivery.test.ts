@@ -1,25 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clientsUnavailable, DEVICES, ingestClientId, INGEST, login, startFixture, topicOf, type Fixture } from './fixture.ts';
-import { messagesOf, paho, pahoEvents, startClients, subackOf, type PahoSpec } from './third-party.ts';
+import { describe, expect, it } from 'vitest';
+import { clientsUnavailable, DEVICES, ingestClientId, INGEST, login, topicOf } from './fixture.ts';
+import { useConformanceRig } from './rig.ts';
+import { messagesOf, pahoEvents, subackOf, type PahoSpec } from './third-party.ts';
 
 describe.skipIf(clientsUnavailable())('conformance: QoS 0/1/2 delivery, service-account wildcards, retained messages', () => {
-  let fixture: Fixture;
-  const clients = startClients();
+  const rig = useConformanceRig();
 
-  beforeAll(async () => {
-    fixture = await startFixture();
-  });
-  afterEach(() => clients.killAll());
-  afterAll(async () => {
-    await fixture?.close();
-  });
-
-  const ingest = (label: string, spec: Partial<PahoSpec>) =>
-    paho(clients, { host: fixture.host, port: fixture.port, clientId: ingestClientId(label), username: INGEST.username, password: INGEST.password, ...spec });
-  const device = (who: { id: string; secret: string }, spec: Partial<PahoSpec>) =>
-    paho(clients, { host: fixture.host, port: fixture.port, clientId: who.id, username: who.id, password: who.secret, ...spec });
+  const ingest = (label: string, spec: Partial<PahoSpec>) => rig.ingest(ingestClientId(label), spec);
+  const device = rig.device;
   const publish = (who: { id: string; secret: string } | typeof INGEST, args: string[], clientId?: string) =>
-    clients.run('mosquitto_pub', [...login(fixture, who, clientId), '-d', ...args]).finished;
+    rig.clients.run('mosquitto_pub', [...login(rig.fixture, who, clientId), '-d', ...args]).finished;
 
   // Broker as receiver (from mosquitto_pub) and as sender (to Paho) of each QoS protocol.
   const qosCases = [
@@ -71,7 +61,7 @@ describe.skipIf(clientsUnavailable())('conformance: QoS 0/1/2 delivery, service-
     const topic = topicOf.event(DEVICES.bob.id, 'status');
     const subscriber = ingest('websocket', { subscribe: [[topic, 1]], expect: 1, waitMs: 8_000 });
     await subscriber.waitFor('"suback"');
-    const overWs = { transport: 'websockets', port: fixture.wsPort } as const;
+    const overWs = { transport: 'websockets', port: rig.fixture.wsPort } as const;
     const sent = pahoEvents((await device(DEVICES.bob, { ...overWs, publish: [{ topic, payload: 'over-ws', qos: 1 }] }).finished).stdout);
     expect(sent).toContainEqual(expect.objectContaining({ event: 'connack', rc: 0 }));
     expect(sent).toContainEqual(expect.objectContaining({ event: 'published' }));

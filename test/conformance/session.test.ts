@@ -1,28 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clientsUnavailable, DEVICES, ingestClientId, INGEST, login, startFixture, topicOf, type Fixture } from './fixture.ts';
-import { connackOf, messagesOf, mosquittoSub, paho, pahoEvents, startClients, type PahoSpec } from './third-party.ts';
+import { describe, expect, it } from 'vitest';
+import { clientsUnavailable, DEVICES, ingestClientId, login, topicOf } from './fixture.ts';
+import { useConformanceRig } from './rig.ts';
+import { connackOf, messagesOf, mosquittoSub, pahoEvents } from './third-party.ts';
 
 describe.skipIf(clientsUnavailable())('conformance: will messages and persistent sessions', () => {
-  let fixture: Fixture;
-  const clients = startClients();
+  const rig = useConformanceRig();
 
-  beforeAll(async () => {
-    fixture = await startFixture();
-  });
-  afterEach(() => clients.killAll());
-  afterAll(async () => {
-    await fixture?.close();
-  });
-
-  const ingest = (clientId: string, spec: Partial<PahoSpec>) =>
-    paho(clients, { host: fixture.host, port: fixture.port, clientId, username: INGEST.username, password: INGEST.password, ...spec });
-  const publish = (who: { id: string; secret: string }, args: string[]) => clients.run('mosquitto_pub', [...login(fixture, who), ...args]).finished;
+  const ingest = rig.ingest;
+  const publish = (who: { id: string; secret: string }, args: string[]) => rig.clients.run('mosquitto_pub', [...login(rig.fixture, who), ...args]).finished;
 
   it('[MQTT-3.1.2-8] mosquitto_sub killed without DISCONNECT: its will reaches the ingest account', async () => {
     const stateTopic = topicOf.state(DEVICES.alice.id);
     const watcher = ingest(ingestClientId('will'), { subscribe: [[stateTopic, 1]], expect: 1, waitMs: 8_000 });
     await watcher.waitFor('"suback"');
-    const deviceSub = mosquittoSub(clients, [...login(fixture, DEVICES.alice), '-q', '1', '--will-topic', stateTopic, '--will-payload', 'offline', '--will-qos', '1', '-t', topicOf.command(DEVICES.alice.id, '#')]);
+    const deviceSub = mosquittoSub(rig.clients, [...login(rig.fixture, DEVICES.alice), '-q', '1', '--will-topic', stateTopic, '--will-payload', 'offline', '--will-qos', '1', '-t', topicOf.command(DEVICES.alice.id, '#')]);
     await deviceSub.waitFor('received SUBACK');
     deviceSub.process.kill('SIGKILL');
     expect(messagesOf(pahoEvents((await watcher.finished).stdout))).toEqual([{ event: 'message', topic: stateTopic, payload: 'offline', qos: 1, retain: 0 }]);
