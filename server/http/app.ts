@@ -3,7 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
 import { installAuth } from './auth.ts';
-import { installErrorHandling } from './error-handler.ts';
+import { frameworkErrorOptions, installErrorHandling } from './error-handler.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { brokerAuthRoutes } from './routes/broker-auth.ts';
 import { complianceRoutes } from './routes/compliance.ts';
@@ -28,6 +28,10 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
     // Request lines would be mostly broker auth calls; the metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    ...frameworkErrorOptions({
+      admit: async () => undefined,
+      clientError: (statusCode) => deps.metrics.httpClientErrors.inc({ status: String(statusCode) }),
+    }),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
