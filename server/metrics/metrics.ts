@@ -51,6 +51,12 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    httpRateLimited: new Counter({
+      name: 'brewtel_http_rate_limited_total',
+      help: 'HTTP requests answered 429 RATE_LIMITED, by the limit they hit (address, token, device_auth).',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
     httpClientErrors: new Counter({
       name: 'brewtel_http_client_errors_total',
       help: 'Connections whose request the HTTP parser refused (header overflow, unknown method, garbage), by status answered.',
