@@ -90,6 +90,15 @@ export const httpRateLimitSchema = z.object({
 });
 export type HttpRateLimitConfig = z.infer<typeof httpRateLimitSchema>;
 
+/** Live streams (`GET /api/v1/stream`): each holds a socket and a live-feed subscriber until closed. */
+export const httpStreamLimitsSchema = z.object({
+  /** Streams one token may hold open (a few dashboard tabs); one more answers 429 STREAM_LIMIT_REACHED. */
+  perToken: z.int().min(1).default(10),
+  /** Streams the server serves at once; one more answers 503 STREAM_CAPACITY_REACHED. */
+  total: z.int().min(1).default(100),
+});
+export type HttpStreamLimits = z.infer<typeof httpStreamLimitsSchema>;
+
 /** API roles. A broker token is configured on its own (brokerToken); the others come from `tokens`. */
 export const ROLES = ['admin', 'operator', 'auditor', 'broker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -139,6 +148,7 @@ export const serverConfigSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.int().min(0).max(65535).default(8080),
         rateLimit: httpRateLimitSchema.prefault({}),
+        streams: httpStreamLimitsSchema.prefault({}),
       })
       .prefault({}),
     /** The broker ingest subscribes to; may be left out and given later through attachIngest(). */

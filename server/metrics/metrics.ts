@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics of one server instance. A registry per instance, never prom-client's global one,
@@ -61,6 +61,17 @@ export function createMetrics() {
       name: 'brewtel_http_client_errors_total',
       help: 'Connections whose request the HTTP parser refused (header overflow, unknown method, garbage), by status answered.',
       labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    streamsOpen: new Gauge({
+      name: 'brewtel_http_streams_open',
+      help: 'Live streams (GET /api/v1/stream) open now.',
+      registers: [registry],
+    }),
+    streamsRefused: new Counter({
+      name: 'brewtel_http_streams_refused_total',
+      help: 'Live streams refused because a cap was reached (token: 429, total: 503).',
+      labelNames: ['limit'] as const,
       registers: [registry],
     }),
   };
