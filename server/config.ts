@@ -126,7 +126,9 @@ export function parseTokenSpec(spec: string): TokenConfig {
   const [role, region, token] = parts.length === 3 ? parts : [parts[0], undefined, parts[1]];
   if (parts.length < 2 || parts.length > 3) throw new Error('a token is ROLE:TOKEN or operator:REGION:TOKEN');
   const parsed = tokenConfigSchema.safeParse(region === undefined ? { role, token } : { role, region, token });
-  if (!parsed.success) throw new Error(`token ${role ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  // Names the role only when it is one: a spec written the wrong way round starts with the token.
+  const known = ROLES.find((r) => r === role);
+  if (!parsed.success) throw new Error(`${known ? `${known} token` : 'token'}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return parsed.data;
 }
 
