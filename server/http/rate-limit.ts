@@ -32,7 +32,8 @@ export async function installRateLimits(app: FastifyInstance, config: HttpRateLi
   };
   const tokenKey = (request: FastifyRequest): string => identify(request)?.tokenKey ?? 'none';
   const limits: Record<Limit, Check> = {
-    address: bucket(config.perAddress, (request) => normalizeIP(request.ip), config.trackedAddresses),
+    // A socket already gone has no address left; such requests share one key rather than fail.
+    address: bucket(config.perAddress, (request) => normalizeIP(request.ip || 'unknown'), config.trackedAddresses),
     // Only valid tokens get here, so this LRU holds at most one entry per configured token.
     token: bucket(config.perToken, tokenKey, config.trackedAddresses),
     device_auth: bucket(config.deviceAuthPerWindow, tokenKey, 16),
