@@ -7,8 +7,9 @@
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 DIR [DEVICE_ID ...]" >&2; exit 2; }
 dir=$1; shift
-mkdir -p "$dir"
+# Before the folder exists: it and every key in it are owner-only from the first byte.
 umask 077
+mkdir -p "$dir"
 days=30
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$days" \

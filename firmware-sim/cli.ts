@@ -2,12 +2,13 @@
  * `npm run sim`: a fleet of simulated machines against any MQTT broker. The only firmware-sim module
  * that reads argv, the environment or the terminal.
  */
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
 import { parseCli, USAGE, type CliConfig } from './cli-args.ts';
 import { startFleet, type Fleet } from './fleet.ts';
 import type { FleetStats } from './fleet-stats.ts';
 import { machineIdentityListSchema, type MachineIdentity } from './fleet-options.ts';
+import { replaceOwnerOnlyFile } from './owner-only-files.ts';
 import { provisionMachines } from './provision.ts';
 import { replayRun } from './replay.ts';
 
@@ -96,8 +97,7 @@ async function loadIdentities(config: CliConfig): Promise<MachineIdentity[]> {
     leaky: config.leaky,
   });
   if (config.saveCredentials !== undefined) {
-    await writeFile(config.saveCredentials, `${JSON.stringify(machines, null, 2)}\n`, { mode: 0o600 });
-    await chmod(config.saveCredentials, 0o600);
+    await replaceOwnerOnlyFile(config.saveCredentials, `${JSON.stringify(machines, null, 2)}\n`);
   }
   return machines;
 }

@@ -20,6 +20,17 @@ export const provisionOptionsSchema = z.object({
 }).refine((o) => o.leaky <= o.count, { message: 'leaky cannot exceed count', path: ['leaky'] });
 export type ProvisionOptions = z.input<typeof provisionOptionsSchema>;
 
+/** How often one request is retried after 429 before provisioning gives up. */
+const MAX_RATE_LIMITED_ATTEMPTS = 20;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Retry-After in seconds (what our server sends); one second when absent or unreadable, at most a minute. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) * 1000 : 1000;
+}
+
 /** Machine i is leaky when the running share of leaky machines steps up at i: an even spread. */
 const isLeaky = (index: number, leaky: number, count: number): boolean =>
   Math.floor(((index + 1) * leaky) / count) > Math.floor((index * leaky) / count);
@@ -27,20 +38,31 @@ const isLeaky = (index: number, leaky: number, count: number): boolean =>
 /**
  * Registers machines through the server's public API, as a maker's factory line would: round-robin
  * over the regions, each owner's consent choice drawn from a seeded mix. Returns their credentials.
+ * A 429 from the server's rate limit is waited out (Retry-After) and the request sent again.
  */
 export async function provisionMachines(options: ProvisionOptions): Promise<MachineIdentity[]> {
   const opts = provisionOptionsSchema.parse(options);
   const endpoint = new URL('/api/v1/devices', opts.apiUrl);
   const identities = new Array<MachineIdentity>(opts.count);
 
+  const post = async (request: ProvisionDeviceRequest): Promise<Response> => {
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      if (response.status !== 429 || attempt === MAX_RATE_LIMITED_ATTEMPTS) return response;
+      // The server's rate limit: wait as long as it says, then go on (a large run is paced, not failed).
+      await response.body?.cancel();
+      await sleep(retryAfterMs(response.headers.get('retry-after')));
+    }
+  };
+
   const provisionOne = async (index: number): Promise<void> => {
     const region = opts.regions[index % opts.regions.length]!;
     const request: ProvisionDeviceRequest = { region, consent: chooseConsent(createRng(deriveSeed(opts.seed, index, 'consent')), opts.consentMix) };
-    const response = await fetch(endpoint, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-    });
+    const response = await post(request);
     const json: unknown = await response.json().catch(() => null);
     if (!response.ok) {
       const error = errorBodySchema.safeParse(json);

@@ -1,8 +1,8 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { z } from 'zod';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { eventKindSchema, type EventKind } from '../schema/events.ts';
+import { createOwnerOnlyStream } from './owner-only-files.ts';
 
 /**
  * One line of a recorded run (JSON Lines): when, relative to the start of the run, a machine handed
@@ -24,9 +24,9 @@ export interface RunRecorder {
   close(): Promise<void>;
 }
 
-/** Appends to `path` (created owner-only: leaky runs record what they leak). Writes are buffered by the stream. */
+/** Writes to a new `path` (owner-only from the first byte: leaky runs record what they leak). Writes are buffered by the stream. */
 export function recordRun(path: string, now: () => number = () => performance.now()): RunRecorder {
-  const out = createWriteStream(path, { flags: 'w', mode: 0o600 });
+  const out = createOwnerOnlyStream(path);
   const start = now();
   let failure: Error | null = null;
   out.on('error', (error) => {

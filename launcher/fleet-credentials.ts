@@ -1,12 +1,13 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { regionIdSchema } from '../schema/regions.ts';
+import { replaceOwnerOnlyFile } from '../server/owner-only-files.ts';
 
 /**
  * The demo fleet's device secrets, kept next to the stores so a restart with the same data folder
- * reuses the same machines instead of provisioning new ones every time. Owner-only file mode: these
- * are credentials.
+ * reuses the same machines instead of provisioning new ones every time. Owner-only from the first byte
+ * (a new 0600 file renamed over the old one): these are credentials.
  */
 const storedMachineSchema = z.object({
   deviceId: deviceIdSchema,
@@ -30,6 +31,5 @@ export async function loadFleetCredentials(file: string): Promise<StoredMachine[
 }
 
 export async function saveFleetCredentials(file: string, machines: readonly StoredMachine[]): Promise<void> {
-  await writeFile(file, `${JSON.stringify({ version: 1, machines }, null, 2)}\n`, { mode: 0o600 });
-  await chmod(file, 0o600);
+  await replaceOwnerOnlyFile(file, `${JSON.stringify({ version: 1, machines }, null, 2)}\n`);
 }

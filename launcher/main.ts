@@ -3,6 +3,7 @@
  * fleet in one process. The only place that reads argv and the environment for it.
  */
 import { pino } from 'pino';
+import { LOG_REDACTION } from '../server/log-redaction.ts';
 import { readLauncherConfig, USAGE } from './flags.ts';
 import { startStack, type Stack } from './stack.ts';
 import { statusLine, summary, type Counts } from './status-line.ts';
@@ -20,7 +21,9 @@ if (flags.help) {
 }
 
 async function run(config: LauncherConfig): Promise<void> {
-  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  // Logs go to stderr; the generated admin token goes to stdout once, in the banner, and never to a log.
+  const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
+  logger.debug({ config }, 'launcher configuration');
   let stack: Stack;
   try {
     stack = await startStack(config, logger);

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { requireTcp, startBroker, type TcpBroker } from '../broker/broker.ts';
 import { serverConfigSchema } from '../server/config.ts';
+import { ensureOwnerOnlyDir } from '../server/owner-only-files.ts';
 import { startServer, type RunningServer } from '../server/server.ts';
 import { startFleet, type Fleet } from '../firmware-sim/fleet.ts';
 import { provisionMachines } from '../firmware-sim/provision.ts';
@@ -28,7 +28,7 @@ export interface Stack {
 const secretToken = (): string => randomBytes(24).toString('base64url');
 
 export async function startStack(config: LauncherConfig, logger: Logger): Promise<Stack> {
-  await mkdir(config.dataDir, { recursive: true });
+  ensureOwnerOnlyDir(config.dataDir);
   const adminToken = config.adminToken ?? secretToken();
   const brokerToken = secretToken();
   const ingestAccount = { username: 'svc-ingest', password: secretToken(), role: 'ingest' as const };

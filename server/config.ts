@@ -66,6 +66,39 @@ export const privacyConfigSchema = z.object({
 });
 export type PrivacyConfig = z.infer<typeof privacyConfigSchema>;
 
+/**
+ * HTTP request rates, counted in fixed windows (@fastify/rate-limit). Every request counts against its
+ * client address, with a token or without; a request with a valid token counts against the token as
+ * well. The defaults sit far above what a dashboard (a few requests a second per tab) or a 10,000-device
+ * provisioning run (about 30 a second here; a client that honours Retry-After just waits) needs, and
+ * still stop one address or one leaked token from flooding the API.
+ */
+export const httpRateLimitSchema = z.object({
+  windowMs: z.int().min(100).default(10_000),
+  /** Requests per client address and window (IPv6 counted per /64). */
+  perAddress: z.int().min(1).default(3_000),
+  /** Requests per valid bearer token and window, from all addresses together. */
+  perToken: z.int().min(1).default(3_000),
+  /**
+   * The broker's `POST /api/v1/broker/device-auth` with the broker token: one call per device login, so
+   * a whole fleet reconnecting at once (10,000 devices) must fit. Its own bucket, not counted against
+   * the broker's address, so a login storm never locks the dashboard out of the same host.
+   */
+  deviceAuthPerWindow: z.int().min(1).default(20_000),
+  /** Client addresses remembered at once; the least recently seen is forgotten first (a bounded map). */
+  trackedAddresses: z.int().min(100).default(10_000),
+});
+export type HttpRateLimitConfig = z.infer<typeof httpRateLimitSchema>;
+
+/** Live streams (`GET /api/v1/stream`): each holds a socket and a live-feed subscriber until closed. */
+export const httpStreamLimitsSchema = z.object({
+  /** Streams one token may hold open (a few dashboard tabs); one more answers 429 STREAM_LIMIT_REACHED. */
+  perToken: z.int().min(1).default(10),
+  /** Streams the server serves at once; one more answers 503 STREAM_CAPACITY_REACHED. */
+  total: z.int().min(1).default(100),
+});
+export type HttpStreamLimits = z.infer<typeof httpStreamLimitsSchema>;
+
 /** API roles. A broker token is configured on its own (brokerToken); the others come from `tokens`. */
 export const ROLES = ['admin', 'operator', 'auditor', 'broker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -93,7 +126,9 @@ export function parseTokenSpec(spec: string): TokenConfig {
   const [role, region, token] = parts.length === 3 ? parts : [parts[0], undefined, parts[1]];
   if (parts.length < 2 || parts.length > 3) throw new Error('a token is ROLE:TOKEN or operator:REGION:TOKEN');
   const parsed = tokenConfigSchema.safeParse(region === undefined ? { role, token } : { role, region, token });
-  if (!parsed.success) throw new Error(`token ${role ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  // Names the role only when it is one: a spec written the wrong way round starts with the token.
+  const known = ROLES.find((r) => r === role);
+  if (!parsed.success) throw new Error(`${known ? `${known} token` : 'token'}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return parsed.data;
 }
 
@@ -114,6 +149,8 @@ export const serverConfigSchema = z
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.int().min(0).max(65535).default(8080),
+        rateLimit: httpRateLimitSchema.prefault({}),
+        streams: httpStreamLimitsSchema.prefault({}),
       })
       .prefault({}),
     /** The broker ingest subscribes to; may be left out and given later through attachIngest(). */

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { z } from 'zod';
 import { parseTokenSpec, serverConfigSchema, type ServerConfigInput } from './config.ts';
+import { LOG_REDACTION } from './log-redaction.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { startServer } from './server.ts';
 
@@ -86,7 +87,9 @@ try {
   process.exit(2);
 }
 
-const logger = pino({ level: config.logLevel });
+// Logs (JSON lines) go to stderr; stdout carries only the lines meant for a person or a supervisor,
+// among them each generated token, once.
+const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
 try {
   const server = await startServer(config, logger);
   for (const line of generated) console.log(`generated ${line}  (shown once; set it to keep it across restarts)`);

@@ -18,6 +18,7 @@ import { IngestAbortedError } from './ingest/retry.ts';
 import { createMqttSource, type MqttSource } from './ingest/mqtt-source.ts';
 import { openPublishConnection, type PublishConnection } from './ingest/publish-connection.ts';
 import { IngestStats, type ServerStats } from './ingest/stats.ts';
+import { LOG_REDACTION } from './log-redaction.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { AuditLogs, auditConsent } from './privacy/audit-logs.ts';
@@ -52,7 +53,9 @@ function isAddressInUse(err: unknown): boolean {
  * whenIngestReady() says when it is subscribed.
  * Rejects with PortInUseError when the HTTP port is taken.
  */
-export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel, redact: LOG_REDACTION })): Promise<RunningServer> {
+  // Redacted here whatever logger the caller passed: this line holds every token and password.
+  logger.child({}, { redact: LOG_REDACTION }).debug({ config }, 'server configuration');
   const stores = await openStores(
     { regions: config.regions, dataDir: config.dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) },
     logger,

@@ -52,11 +52,26 @@ declare module 'fastify' {
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
+/** A presented token that matched a grant. */
+export interface Identified {
+  principal: Principal;
+  /** The token's SHA-256 in hex: what per-token state (rate limits) is keyed by, never the token itself. */
+  tokenKey: string;
+}
+
+/** The holder of a request's bearer token, or null when it has none or an unknown one; computed once per request. */
+export type Identify = (request: FastifyRequest) => Identified | null;
+
+interface KnownGrant {
+  digest: Buffer;
+  identified: Identified;
+}
+
 /** Compares digests (equal length) with timingSafeEqual and checks every grant, so timing says nothing. */
-function matchToken(grants: readonly { digest: Buffer; principal: Principal }[], presented: string): Principal | null {
+function matchToken(grants: readonly KnownGrant[], presented: string): Identified | null {
   const presentedDigest = digest(presented);
-  let found: Principal | null = null;
-  for (const grant of grants) if (timingSafeEqual(grant.digest, presentedDigest)) found = grant.principal;
+  let found: Identified | null = null;
+  for (const grant of grants) if (timingSafeEqual(grant.digest, presentedDigest)) found = grant.identified;
   return found;
 }
 
@@ -67,15 +82,31 @@ function bearer(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
+function tokenIdentifier(grants: readonly TokenGrant[]): Identify {
+  const known = grants.map((g): KnownGrant => {
+    const tokenDigest = digest(g.token);
+    const principal: Principal = g.region === undefined ? { role: g.role, subject: g.subject } : { role: g.role, subject: g.subject, region: g.region };
+    return { digest: tokenDigest, identified: { principal, tokenKey: tokenDigest.toString('hex') } };
+  });
+  // The rate limiter asks before the route's auth check does; one digest per request is enough.
+  const seen = new WeakMap<FastifyRequest, Identified | null>();
+  return (request) => {
+    const cached = seen.get(request);
+    if (cached !== undefined) return cached;
+    const token = bearer(request);
+    const identified = token === null ? null : matchToken(known, token);
+    seen.set(request, identified);
+    return identified;
+  };
+}
+
 /**
  * Every route declares `config.access`; routes under /api/ without one make the app fail to start
- * (deny by default). Missing or unknown token: 401; known token, wrong role: 403.
+ * (deny by default). Missing or unknown token: 401; known token, wrong role: 403. Returns the token
+ * lookup, for hooks that run before the route's check (rate limits).
  */
-export function installAuth(app: FastifyInstance, grants: readonly TokenGrant[], onFirstUse: OnFirstUse = () => undefined): void {
-  const known = grants.map((g) => ({
-    digest: digest(g.token),
-    principal: g.region === undefined ? { role: g.role, subject: g.subject } : { role: g.role, subject: g.subject, region: g.region },
-  }));
+export function installAuth(app: FastifyInstance, grants: readonly TokenGrant[], onFirstUse: OnFirstUse = () => undefined): Identify {
+  const identify = tokenIdentifier(grants);
   const used = new Set<Principal>();
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
@@ -86,9 +117,8 @@ export function installAuth(app: FastifyInstance, grants: readonly TokenGrant[],
     }
     if (access === 'public') return;
     const check: onRequestHookHandler = async (request) => {
-      const token = bearer(request);
-      if (!token) throw new HttpError('UNAUTHORIZED', 'a bearer token is required');
-      const principal = matchToken(known, token);
+      if (bearer(request) === null) throw new HttpError('UNAUTHORIZED', 'a bearer token is required');
+      const principal = identify(request)?.principal;
       if (!principal) throw new HttpError('UNAUTHORIZED', 'the bearer token is not valid');
       if (!access.roles.includes(principal.role)) throw new HttpError('FORBIDDEN', `this route needs the ${access.roles.join(' or ')} role`);
       request.principal = principal;
@@ -100,6 +130,7 @@ export function installAuth(app: FastifyInstance, grants: readonly TokenGrant[],
     const existing = route.onRequest;
     route.onRequest = existing === undefined ? [check] : [check, ...(Array.isArray(existing) ? existing : [existing])];
   });
+  return identify;
 }
 
 /** The principal of a route that declared a role; the auth hook has run before any handler. */

@@ -15,13 +15,27 @@ export const ERRORS = {
   REGION_FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** The client sent no complete request within the server's request timeout. */
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   /** An owner and a device of different home regions cannot be linked. */
   REGION_MISMATCH: 409,
   PAYLOAD_TOO_LARGE: 413,
+  /** A path segment (a route parameter) is longer than the router accepts. */
+  URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Too many requests from one client address or with one token in the current window; see Retry-After. */
+  RATE_LIMITED: 429,
+  /** This token already holds as many live streams as one token may. */
+  STREAM_LIMIT_REACHED: 429,
+  /** The request line and headers together are larger than the server accepts. */
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
+  /** The method is not one HTTP defines (the request could not be parsed). */
+  METHOD_NOT_IMPLEMENTED: 501,
   STORE_UNAVAILABLE: 503,
+  /** The server holds as many live streams as it serves at once. */
+  STREAM_CAPACITY_REACHED: 503,
   /** A command could not be sent: the server has no broker connection yet. */
   BROKER_UNAVAILABLE: 503,
   /** A device did not answer a command in time (it may still act on it later). */
@@ -43,11 +57,25 @@ export class HttpError extends Error {
   }
 }
 
-/** The code a framework-raised 4xx gets when it carries no code of ours. */
+/** The generic code of each status, for an error raised by fastify or a plugin that carries no code of ours. */
+const GENERIC_CODE: Readonly<Partial<Record<number, ErrorCode>>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
+  501: 'METHOD_NOT_IMPLEMENTED',
+};
+
 export function codeForStatus(statusCode: number): ErrorCode {
-  const match = (Object.entries(ERRORS) as [ErrorCode, number][]).find(([code, status]) =>
-    status === statusCode && code !== 'VALIDATION_FAILED' && code !== 'UNKNOWN_REGION' && code !== 'DEVICE_AUTH_FAILED' && code !== 'REGION_FORBIDDEN' && code !== 'REGION_MISMATCH');
-  return match ? match[0] : statusCode >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
+  return GENERIC_CODE[statusCode] ?? (statusCode >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
 }
 
 /**

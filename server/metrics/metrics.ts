@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics of one server instance. A registry per instance, never prom-client's global one,
@@ -49,6 +49,29 @@ export function createMetrics() {
       help: 'HTTP request duration by route template.',
       labelNames: ['method', 'route'] as const,
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    httpRateLimited: new Counter({
+      name: 'brewtel_http_rate_limited_total',
+      help: 'HTTP requests answered 429 RATE_LIMITED, by the limit they hit (address, token, device_auth).',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    httpClientErrors: new Counter({
+      name: 'brewtel_http_client_errors_total',
+      help: 'Connections whose request the HTTP parser refused (header overflow, unknown method, garbage), by status answered.',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    streamsOpen: new Gauge({
+      name: 'brewtel_http_streams_open',
+      help: 'Live streams (GET /api/v1/stream) open now.',
+      registers: [registry],
+    }),
+    streamsRefused: new Counter({
+      name: 'brewtel_http_streams_refused_total',
+      help: 'Live streams refused because a cap was reached (token: 429, total: 503).',
+      labelNames: ['limit'] as const,
       registers: [registry],
     }),
   };

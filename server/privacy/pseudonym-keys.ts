@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RegionId } from '../../schema/regions.ts';
+import { ensureOwnerOnlyDir, OWNER_ONLY_FILE } from '../owner-only-files.ts';
 
 /**
  * Each region's pseudonym secret: the configured one, else a random one generated once into the data
@@ -20,11 +21,11 @@ export function loadPseudonymSecrets(regions: readonly RegionId[], configured: R
     try {
       secret = readFileSync(file, 'utf8').trim();
     } catch {
-      mkdirSync(dataDir, { recursive: true });
+      ensureOwnerOnlyDir(dataDir);
       secret = randomBytes(32).toString('base64url');
       // wx: two processes starting together must not overwrite each other's secret.
       try {
-        writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+        writeFileSync(file, `${secret}\n`, { mode: OWNER_ONLY_FILE, flag: 'wx' });
       } catch {
         secret = readFileSync(file, 'utf8').trim();
       }

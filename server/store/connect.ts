@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -9,6 +8,7 @@ import { SharedAdapterFactory } from './driver-adapter.ts';
 import { type EventWriter, postgresEventWriter, sqliteEventWriter } from './event-writer.ts';
 import { migratePostgres } from './migrate-postgres.ts';
 import { migrateSqlite } from './migrate-sqlite.ts';
+import { createOwnerOnlyFile, ensureOwnerOnlyDir, openToOthers } from '../owner-only-files.ts';
 import { pgPoolConfig } from './pg-config.ts';
 import { describeStore, type StoreLocation } from './store-url.ts';
 import type { StoreKind } from './types.ts';
@@ -55,7 +55,11 @@ interface Opened {
 }
 
 async function openSqlite(file: string, logger: Logger): Promise<Opened> {
-  mkdirSync(path.dirname(file), { recursive: true });
+  // Created 0600 before SQLite opens it: its -wal, -shm and journal files take the database's mode.
+  ensureOwnerOnlyDir(path.dirname(file));
+  if (!createOwnerOnlyFile(file) && openToOthers(file)) {
+    logger.warn('store file is readable by group or others (made before files were owner-only?); chmod 600 it and its -wal and -shm files');
+  }
   migrateSqlite(file, logger);
   const { PrismaClient } = await import('./generated/sqlite/client.ts');
   const factory = new SharedAdapterFactory(new PrismaBetterSQLite3({ url: file, timeout: SQLITE_STORE_BUSY_MS }));

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -24,6 +24,9 @@ describe('npm run sim with self-provisioning on the embedded stack', () => {
 
   it('provisions, saves the secrets owner-only, connects with them and publishes', async () => {
     const saved = join(dataDir, 'machines.json');
+    // A world-readable file from before, held open by someone: the secrets must not go into it.
+    await writeFile(saved, '[]\n', { mode: 0o644 });
+    const earlierReader = await open(saved, 'r');
     const args = [
       '--broker', stack.broker.mqttUrl, '--api', stack.server.httpUrl, '--machines', '3', '--regions', 'eu,us',
       '--speed', '3600', '--duration', '2', '--seed', '7', '--save-credentials', saved,
@@ -37,6 +40,8 @@ describe('npm run sim with self-provisioning on the embedded stack', () => {
     expect(Number(/published=(\d+)/.exec(last)![1])).toBeGreaterThan(0);
 
     expect((await stat(saved)).mode & 0o777).toBe(0o600);
+    expect(await earlierReader.readFile('utf8')).toBe('[]\n');
+    await earlierReader.close();
     const machines = machineIdentityListSchema.parse(JSON.parse(await readFile(saved, 'utf8')));
     const response = await fetch(`${stack.server.httpUrl}/api/v1/devices`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
     const listed = deviceListResponseSchema.parse(await response.json()).devices;

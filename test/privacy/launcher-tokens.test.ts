@@ -15,4 +15,10 @@ describe('API tokens of npm start', () => {
     expect(readLauncherConfig(['--token', 'operator:too-short'], {})).toEqual({ help: false, error: expect.stringMatching(/^--token: /) });
     expect(readLauncherConfig(['--token', 'operator:operator-without-region-000'], {})).toEqual({ help: false, error: expect.stringMatching(/^--token: .*region/) });
   });
+
+  it('does not repeat a token in the error when the spec is written the wrong way round', () => {
+    const result = readLauncherConfig(['--token', 'Reversed-Secret-Token-0000:auditor'], {});
+    expect(result).toEqual({ help: false, error: expect.stringMatching(/^--token: token: /) });
+    expect(JSON.stringify(result)).not.toContain('Reversed-Secret-Token-0000');
+  });
 });

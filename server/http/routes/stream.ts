@@ -6,6 +6,7 @@ import { DASHBOARD_ROLES, mayReadBodies } from '../../dashboard/scope.ts';
 import { passes, toStreamMessage } from '../../dashboard/stream-filter.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf, visibleRegions } from '../auth.ts';
+import { StreamSlots } from '../stream-slots.ts';
 
 /** A slow reader is cut off rather than buffered without bound; the page reconnects. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -23,6 +24,7 @@ const frame = (message: StreamMessage): string => `event: ${message.type}\ndata:
  */
 export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
   const open = new Set<ServerResponse>();
+  const slots = new StreamSlots(deps.config.http.streams, deps.metrics);
   // Streams never end on their own; without this, closing the server would wait for every reader.
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
@@ -33,7 +35,7 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     schema: {
       summary: 'Live committed events and refusals (text/event-stream); bodies only for roles that may read them',
       querystring: streamQuerySchema,
-      response: { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema },
+      response: { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
     },
   }, async (request, reply) => {
     const principal = principalOf(request);
@@ -41,6 +43,7 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     if (filter.region) assertRegion(principal, filter.region);
     const visible = new Set(visibleRegions(principal, deps.config.regions));
     const withBodies = mayReadBodies(principal);
+    const release = slots.take(principal);
 
     reply.hijack();
     const res = reply.raw;
@@ -76,6 +79,7 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       budget = MAX_PER_SECOND;
     }, 1_000);
     res.on('close', () => {
+      release();
       clearInterval(refill);
       unsubscribe();
       open.delete(res);
