@@ -18,12 +18,16 @@ export const ERRORS = {
   CONFLICT: 409,
   /** An owner and a device of different home regions cannot be linked. */
   REGION_MISMATCH: 409,
+  /** The device was erased (or deleted): nothing is sent to it any more, ever. */
+  DEVICE_ERASED: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
   STORE_UNAVAILABLE: 503,
   /** A command could not be sent: the server has no broker connection yet. */
   BROKER_UNAVAILABLE: 503,
+  /** Too many device secret checks already running and waiting; the broker refuses that login for now. */
+  AUTH_BUSY: 503,
   /** A device did not answer a command in time (it may still act on it later). */
   COMMAND_TIMEOUT: 504,
 } as const satisfies Record<string, number>;
@@ -46,7 +50,7 @@ export class HttpError extends Error {
 /** The code a framework-raised 4xx gets when it carries no code of ours. */
 export function codeForStatus(statusCode: number): ErrorCode {
   const match = (Object.entries(ERRORS) as [ErrorCode, number][]).find(([code, status]) =>
-    status === statusCode && code !== 'VALIDATION_FAILED' && code !== 'UNKNOWN_REGION' && code !== 'DEVICE_AUTH_FAILED' && code !== 'REGION_FORBIDDEN' && code !== 'REGION_MISMATCH');
+    status === statusCode && code !== 'VALIDATION_FAILED' && code !== 'UNKNOWN_REGION' && code !== 'DEVICE_AUTH_FAILED' && code !== 'REGION_FORBIDDEN' && code !== 'REGION_MISMATCH' && code !== 'DEVICE_ERASED');
   return match ? match[0] : statusCode >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
 }
 

@@ -51,6 +51,17 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    brokerAuthBusy: new Counter({
+      name: 'brewtel_broker_auth_busy_total',
+      help: 'Device secret checks refused with 503 AUTH_BUSY: every slot busy and the queue full.',
+      registers: [registry],
+    }),
+    revocationNotices: new Counter({
+      name: 'brewtel_credential_revocation_notices_total',
+      help: 'Credential revocation notices sent to the broker on erasure, by outcome (acknowledged, unacknowledged, no_broker).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
