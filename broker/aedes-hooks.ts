@@ -90,7 +90,9 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
   function endSession(client: Client): void {
     if (endedSessions.has(client)) return;
     endedSessions.add(client);
-    Reflect.apply(Reflect.get(client, 'pause') as () => void, client, []);
+    // aedes' pause stops its parser reading the socket; whatever it already read is refused below.
+    const pause: unknown = Reflect.get(client, 'pause');
+    if (typeof pause === 'function') Reflect.apply(pause, client, []);
     const close = (): void => client.close();
     const fallback = setTimeout(close, SESSION_FLUSH_MS);
     fallback.unref();

@@ -7,8 +7,8 @@ import type { Identity } from './identity.ts';
 
 /**
  * Decides who a CONNECT is, in small named steps tried in order; the first that answers decides.
- * Pure apart from the device verifier it is given. A refusal carries the MQTT 3.1.1 CONNACK return code and a reason for the
- * log; neither ever contains the password.
+ * Pure apart from the device verifier it is given. A refusal carries the MQTT 3.1.1 CONNACK return
+ * code and a reason for the log; neither ever contains the password.
  */
 export const CONNACK = {
   identifierRejected: 2,
@@ -94,7 +94,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
       case 'valid':
         return { ok: true, identity: { kind: 'device', deviceId: request.data.deviceId, region: verification.region } };
       case 'invalid':
-        return refuse(CONNACK.badUsernameOrPassword, verification.remembered ? 'device secret refused again (just rejected by registry)' : 'device secret rejected by registry');
+        return refuse(CONNACK.badUsernameOrPassword, verification.remembered ? 'device secret refused from memory (just rejected, or revoked)' : 'device secret rejected by registry');
       case 'unavailable':
         return refuse(CONNACK.serverUnavailable, `device registry unavailable: ${verification.reason}`);
     }

@@ -22,6 +22,7 @@ import type { Revocations } from './revocations.ts';
  */
 export type Verification =
   | { outcome: 'valid'; region: RegionId }
+  /** remembered: refused from memory (the pair was just refused, or the device was revoked), no request made. */
   | { outcome: 'invalid'; remembered?: true }
   | { outcome: 'unavailable'; reason: string };
 
@@ -94,22 +95,22 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   function remember(deviceId: DeviceId, credential: string, region: RegionId): void {
     if (deviceAuth.cacheTtlMs === 0) return;
     const now = Date.now();
+    verified.delete(deviceId);
     for (const [id, entry] of verified) {
       if (entry.expiresAt > now && verified.size < authChecks.verifiedCacheMax) break;
       verified.delete(id);
     }
-    verified.delete(deviceId);
     verified.set(deviceId, { credential, region, expiresAt: now + deviceAuth.cacheTtlMs });
   }
 
   function rememberRefusal(key: string): void {
     if (authChecks.negativeCacheMs === 0) return;
     const now = Date.now();
+    refused.delete(key);
     for (const [k, expiresAt] of refused) {
       if (expiresAt > now && refused.size < authChecks.negativeCacheMax) break;
       refused.delete(k);
     }
-    refused.delete(key);
     refused.set(key, now + authChecks.negativeCacheMs);
   }
 

@@ -16,11 +16,11 @@ export function createRevocations(settings: { horizonMs: number; maxEntries: num
   const revokedAt = new Map<string, number>();
   return {
     revoke(deviceId, now) {
+      revokedAt.delete(deviceId);
       for (const [id, at] of revokedAt) {
         if (now - at <= settings.horizonMs && revokedAt.size < settings.maxEntries) break;
         revokedAt.delete(id);
       }
-      revokedAt.delete(deviceId);
       revokedAt.set(deviceId, now);
     },
     has(deviceId, now) {
