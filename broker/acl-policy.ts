@@ -1,35 +1,81 @@
+import { COMMAND_NAMES } from '../schema/commands.ts';
+import { CONTROL_TOPICS } from '../schema/control.ts';
 import type { EventKind } from '../schema/events.ts';
 import { parseTopic, topics, type ParsedTopic } from '../schema/topics.ts';
 import type { DeviceId } from '../schema/ids.ts';
 import type { ServiceAccount } from './config.ts';
 
 /**
- * Topic rights, deny by default. Pure: the same answer for the same (identity, topic), no I/O, so
+ * Topic rights, deny by default. Pure: the same answer for the same (identity, publish), no I/O, so
  * every rule is testable without a socket. Anything outside the v1 topic grammar (including `$SYS/`
  * and `$share/`) is refused because parseTopic refuses it.
  *
  *   device  publish   its own coffee/v1/{id}/evt/{kind}, coffee/v1/{id}/state and
- *                     coffee/v1/{id}/cmd-result/{name} (the answer to a command)
+ *                     coffee/v1/{id}/cmd-result/{name} for a command that exists (COMMAND_NAMES);
+ *                     the retain flag only on its state (its will)
  *           subscribe its own coffee/v1/{id}/consent, coffee/v1/{id}/cmd/# or a concrete cmd/{name}
- *   ingest  publish   coffee/v1/{any}/consent and coffee/v1/{any}/cmd/{name}
+ *   ingest  publish   coffee/v1/{any}/consent (retained), coffee/v1/{any}/cmd/{name} for a command
+ *                     that exists (never retained), an empty retained coffee/v1/{any}/state (which
+ *                     clears an erased device's state [MQTT-3.3.1-10]) and the control topics
+ *                     (schema/control.ts, never retained)
  *           subscribe coffee/v1/{id|+}/evt/{kind|+}, coffee/v1/{id|+}/state and
  *                     coffee/v1/{id|+}/cmd-result/{name|+}
+ *   nobody  subscribes to a control topic: no filter above can match one.
  */
 
 /** The part of an identity the policy looks at; every Identity is one. */
 export type AclSubject = { kind: 'device'; deviceId: DeviceId } | { kind: 'service'; role: ServiceAccount['role'] };
 
-export function mayPublish(identity: AclSubject, topic: string): boolean {
-  if (hasWildcard(topic)) return false;
+/** What the policy needs of a PUBLISH besides its topic. */
+export interface PublishFlags {
+  retain: boolean;
+  /** A zero-byte payload: with retain set it removes the retained message instead of setting one. */
+  empty: boolean;
+}
+
+/** `retain_refused`: the topic is the publisher's to use, but not for a retained message. */
+export type PublishVerdict = 'allow' | 'deny' | 'retain_refused';
+
+const NOT_RETAINED: PublishFlags = { retain: false, empty: false };
+const KNOWN_COMMANDS: ReadonlySet<string> = new Set(COMMAND_NAMES);
+const CONTROL: ReadonlySet<string> = new Set(Object.values(CONTROL_TOPICS));
+
+export function publishVerdict(identity: AclSubject, topic: string, flags: PublishFlags = NOT_RETAINED): PublishVerdict {
+  if (hasWildcard(topic)) return 'deny';
+  if (identity.kind === 'service' && CONTROL.has(topic)) return flags.retain ? 'retain_refused' : 'allow';
   const parsed = parseTopic(topic);
-  if (parsed === null) return false;
+  if (parsed === null) return 'deny';
+  const unretained = flags.retain ? 'retain_refused' : 'allow';
   if (identity.kind === 'device') {
-    return parsed.deviceId === identity.deviceId && (parsed.type === 'event' || parsed.type === 'state' || parsed.type === 'command-result');
+    if (parsed.deviceId !== identity.deviceId) return 'deny';
+    switch (parsed.type) {
+      case 'state':
+        return 'allow';
+      case 'event':
+        return unretained;
+      case 'command-result':
+        return KNOWN_COMMANDS.has(parsed.name) ? unretained : 'deny';
+      default:
+        return 'deny';
+    }
   }
   switch (identity.role) {
     case 'ingest':
-      return parsed.type === 'consent' || parsed.type === 'command';
+      switch (parsed.type) {
+        case 'consent':
+          return 'allow';
+        case 'command':
+          return KNOWN_COMMANDS.has(parsed.name) ? unretained : 'deny';
+        case 'state':
+          return flags.retain && flags.empty ? 'allow' : 'deny';
+        default:
+          return 'deny';
+      }
   }
+}
+
+export function mayPublish(identity: AclSubject, topic: string, flags: PublishFlags = NOT_RETAINED): boolean {
+  return publishVerdict(identity, topic, flags) === 'allow';
 }
 
 export function maySubscribe(identity: AclSubject, filter: string): boolean {

@@ -1,8 +1,8 @@
 /**
  * Slows down, then refuses, a source that keeps failing authentication, so a device secret cannot be
- * guessed at line speed. Keyed by remote address and username: one broken device behind a shared
- * NAT does not lock out its neighbours. Pure apart from the clock the caller passes; bounded in memory
- * (the oldest keys are forgotten first).
+ * guessed at line speed. One throttle counts per key; createLoginThrottle below keys one by address +
+ * username and one by address. Pure apart from the clock the caller passes; bounded in memory (the
+ * oldest keys are forgotten first).
  */
 export interface AuthThrottleSettings {
   /** Failures within windowMs before answers are delayed. */
@@ -70,6 +70,51 @@ export function createAuthThrottle(settings: AuthThrottleSettings): AuthThrottle
     },
     succeeded(key) {
       entries.delete(key);
+    },
+  };
+}
+
+/** Settings of both throttles: the pair's as AuthThrottleSettings, the address's thresholds on top. */
+export interface LoginThrottleSettings extends AuthThrottleSettings {
+  addressSlowAfter: number;
+  addressRefuseAfter: number;
+}
+
+/** Which throttle decided: the (address, username) pair's or the whole address's. */
+export type LoginThrottleDecision = ThrottleDecision & { scope?: 'pair' | 'address' };
+
+/**
+ * Failed logins counted twice: per address + username (one broken device behind a NAT does not lock
+ * out its neighbours) and per address across every username (a guesser rotating usernames still
+ * hits a limit). The stricter answer wins. A success forgets only its pair's failures: logging in one
+ * valid device must not wipe what the address did with other names.
+ */
+export interface LoginThrottle {
+  check(address: string, username: string, nowMs: number): LoginThrottleDecision;
+  failed(address: string, username: string, nowMs: number): void;
+  succeeded(address: string, username: string): void;
+}
+
+export function createLoginThrottle(settings: LoginThrottleSettings): LoginThrottle {
+  const pairs = createAuthThrottle(settings);
+  const addresses = createAuthThrottle({ ...settings, slowAfter: settings.addressSlowAfter, refuseAfter: settings.addressRefuseAfter });
+  const pairKey = (address: string, username: string): string => `${address}\u0000${username}`;
+  return {
+    check(address, username, now) {
+      const byAddress = addresses.check(address, now);
+      if (byAddress.action === 'refuse') return { ...byAddress, scope: 'address' };
+      const byPair = pairs.check(pairKey(address, username), now);
+      if (byPair.action === 'refuse') return { ...byPair, scope: 'pair' };
+      const delayMs = Math.max(byPair.action === 'delay' ? byPair.delayMs : 0, byAddress.action === 'delay' ? byAddress.delayMs : 0);
+      if (delayMs === 0) return { action: 'allow' };
+      return { action: 'delay', delayMs, scope: byAddress.action === 'delay' && byAddress.delayMs === delayMs ? 'address' : 'pair' };
+    },
+    failed(address, username, now) {
+      pairs.failed(pairKey(address, username), now);
+      addresses.failed(address, now);
+    },
+    succeeded(address, username) {
+      pairs.succeeded(pairKey(address, username));
     },
   };
 }

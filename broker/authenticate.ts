@@ -6,9 +6,9 @@ import type { DeviceVerifier } from './device-verifier.ts';
 import type { Identity } from './identity.ts';
 
 /**
- * Decides who a CONNECT is, in small named steps tried in order. Pure apart from the device
- * verifier it is given. A refusal carries the MQTT 3.1.1 CONNACK return code and a reason for the
- * log; neither ever contains the password.
+ * Decides who a CONNECT is, in small named steps tried in order; the first that answers decides.
+ * Pure apart from the device verifier it is given. A refusal carries the MQTT 3.1.1 CONNACK return
+ * code and a reason for the log; neither ever contains the password.
  */
 export const CONNACK = {
   identifierRejected: 2,
@@ -34,19 +34,32 @@ export interface Authenticator {
 
 const SERVICE_PREFIX = 'svc-';
 
+type Step = (credentials: ConnectCredentials) => AuthOutcome | Promise<AuthOutcome> | null;
+
 export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], devices: DeviceVerifier): Authenticator {
   const accounts = new Map(serviceAccounts.map((a) => [a.username, { role: a.role, digest: digest(a.password) }]));
 
   // The CA that issued the certificate vouches for the device, so no secret is needed; the client id
   // (and a username, if sent) must still name that device, or it could take over another's session.
-  function certificate({ clientId, username, certificateName }: ConnectCredentials): AuthOutcome | null {
+  // A certificate outlives an erasure, so the registry is still asked whether the device exists and
+  // is not revoked (answers are cached and dropped on revocation like secret checks).
+  function certificate({ clientId, username, certificateName }: ConnectCredentials): Promise<AuthOutcome> | AuthOutcome | null {
     if (certificateName === undefined) return null;
     const deviceId = deviceIdSchema.safeParse(certificateName);
     if (!deviceId.success) return refuse(CONNACK.notAuthorized, 'client certificate does not name a device');
     if (clientId !== deviceId.data || (username !== undefined && username !== deviceId.data)) {
       return refuse(CONNACK.identifierRejected, 'client id differs from the certificate');
     }
-    return { ok: true, identity: { kind: 'device', deviceId: deviceId.data, region: null } };
+    return devices.verifyCertificate(deviceId.data).then((verification) => {
+      switch (verification.outcome) {
+        case 'valid':
+          return { ok: true, identity: { kind: 'device', deviceId: deviceId.data, region: verification.region } };
+        case 'invalid':
+          return refuse(CONNACK.notAuthorized, 'certificate device unknown or revoked at the registry');
+        case 'unavailable':
+          return refuse(CONNACK.serverUnavailable, `device registry unavailable: ${verification.reason}`);
+      }
+    });
   }
 
   function requireCredentials({ username, password }: ConnectCredentials): AuthOutcome | null {
@@ -81,21 +94,21 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
       case 'valid':
         return { ok: true, identity: { kind: 'device', deviceId: request.data.deviceId, region: verification.region } };
       case 'invalid':
-        return refuse(CONNACK.badUsernameOrPassword, 'device secret rejected by registry');
+        return refuse(CONNACK.badUsernameOrPassword, verification.remembered ? 'device secret refused from memory (just rejected, or revoked)' : 'device secret rejected by registry');
       case 'unavailable':
         return refuse(CONNACK.serverUnavailable, `device registry unavailable: ${verification.reason}`);
     }
   }
 
-  const steps = [certificate, requireCredentials, serviceAccount, deviceOwnsClientId];
+  const steps: readonly Step[] = [certificate, requireCredentials, serviceAccount, deviceOwnsClientId, device];
 
   return {
     async authenticate(credentials) {
       for (const step of steps) {
-        const outcome = step(credentials);
+        const outcome = await step(credentials);
         if (outcome) return outcome;
       }
-      return device(credentials);
+      return refuse(CONNACK.notAuthorized, 'no step decided');
     },
   };
 }

@@ -11,8 +11,23 @@ export interface BrokerStats {
   authFailures: number;
   /** Connections refused unchecked because their source failed authentication too often. */
   authThrottled: number;
+  /** Of those, refused for the failures of their whole address (any username). */
+  authThrottledByAddress: number;
+  /** Device logins refused from the negative cache: the same pair was just refused by the registry. */
+  authNegativeCacheHits: number;
+  /** Device logins refused with CONNACK 3 because too many registry checks ran and waited. */
+  authChecksBusy: number;
+  /** Registry checks running now, and CONNECTs waiting for one. */
+  authChecksActive: number;
+  authChecksQueued: number;
   /** Refused publishes and subscriptions. */
   denials: number;
+  /** Of the denials, publishes refused for a retain flag outside the sender's state topic. */
+  retainRefused: number;
+  /** Credential revocation notices heard from the server, malformed ones ignored, sessions they closed. */
+  revocationNotices: number;
+  revocationNoticesMalformed: number;
+  revokedSessions: number;
   /** Connections dropped for announcing a packet larger than maxPacketBytes. */
   oversizePackets: number;
   /** Clients cut off (or refused at CONNECT) for a limit, by reason. */

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { createAedesHooks, type HookCounters } from './aedes-hooks.ts';
 import { publishBeforeAck } from './publish-before-ack.ts';
-import { createAuthThrottle } from './auth-throttle.ts';
+import { createLoginThrottle } from './auth-throttle.ts';
 import { createAuthenticator } from './authenticate.ts';
 import type { BrokerStats } from './broker-stats.ts';
 import { createPublishRateLimit } from './client-limits.ts';
@@ -18,6 +18,9 @@ import { listenTcp, listenTls, listenWebSocket, type Listener } from './listener
 import { createBrokerMetrics } from './metrics.ts';
 import { listenMetrics } from './metrics-listener.ts';
 import { createInFlightOut } from './in-flight-out.ts';
+import { capInFlightInBytes, InFlightInBytesExceeded } from './in-flight-in-bytes.ts';
+import { listenForRevocations, type RevocationCounters } from './revocation-listener.ts';
+import { createRevocations } from './revocations.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
 import { coalesceWrites } from './write-coalescing.ts';
@@ -48,23 +51,31 @@ export interface RunningBroker {
  */
 export async function startBroker(input: BrokerConfigInput, logger: Logger): Promise<RunningBroker> {
   const config = brokerConfigSchema.parse(input);
-  const counters: HookCounters & { oversizePackets: number } = {
+  const counters: HookCounters & RevocationCounters & { oversizePackets: number } = {
     authFailures: 0,
     authThrottled: 0,
+    authThrottledByAddress: 0,
     denials: 0,
-    limitDisconnects: { publish_rate: 0, max_in_flight_in: 0, max_in_flight_out: 0, max_connections: 0 },
+    retainRefused: 0,
+    limitDisconnects: { publish_rate: 0, max_in_flight_in: 0, max_in_flight_in_bytes: 0, max_in_flight_out: 0, max_connections: 0 },
     messagesIn: 0,
     messagesOut: 0,
     oversizePackets: 0,
+    revocationNotices: 0,
+    revocationNoticesMalformed: 0,
+    revokedSessions: 0,
   };
-  const verifier = createDeviceVerifier(config.deviceAuth, logger);
+  // An erased device never returns; after ten minutes (far beyond any login check still under way,
+  // and any server process's peer refresh) the registry's own refusal is enough.
+  const revocations = createRevocations({ horizonMs: 10 * 60_000, maxEntries: 100_000 });
+  const verifier = createDeviceVerifier(config, revocations, logger);
   // aedes is created after the hooks that need its client count; the closure reads it late.
   let aedes: Aedes | null = null;
   const inFlightOut = createInFlightOut(config.limits.maxInFlightOut);
-  const hooks = createAedesHooks({
+  const { hooks, endSession, isDevice } = createAedesHooks({
     inFlightOut,
     authenticator: createAuthenticator(config.serviceAccounts, verifier),
-    throttle: createAuthThrottle(config.authThrottle),
+    throttle: createLoginThrottle(config.authThrottle),
     publishRate: createPublishRateLimit(config.limits),
     maxConnections: config.limits.maxConnections,
     connectedClients: () => aedes?.connectedClients ?? 0,
@@ -80,9 +91,22 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   });
   aedes = broker;
   flagRedeliveries(Reflect.get(broker, 'persistence'));
+  capInFlightInBytes(Reflect.get(broker, 'persistence'), config.limits.maxInFlightInBytes);
   // Only where sessions outlive the process: in memory a crash loses every queue anyway.
   if (cluster) publishBeforeAck(broker);
-  const stats = (): BrokerStats => ({ connections: broker.connectedClients, ...counters, limitDisconnects: { ...counters.limitDisconnects } });
+  await listenForRevocations(broker, { revocations, verifier, endSession, isDevice, counters, logger });
+  const stats = (): BrokerStats => {
+    const checks = verifier.stats();
+    return {
+      connections: broker.connectedClients,
+      ...counters,
+      limitDisconnects: { ...counters.limitDisconnects },
+      authNegativeCacheHits: checks.negativeHits,
+      authChecksBusy: checks.busy,
+      authChecksActive: checks.active,
+      authChecksQueued: checks.queued,
+    };
+  };
   const registry = createBrokerMetrics(stats);
 
   broker.on('ack', (_packet, client) => inFlightOut.acked(client));
@@ -90,6 +114,11 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     if (error.message.startsWith('maxInflightInbound exceeded')) {
       counters.limitDisconnects.max_in_flight_in++;
       logger.warn({ clientId: client.id, reason: 'max_in_flight_in' }, 'client disconnected: limit reached');
+      return;
+    }
+    if (error instanceof InFlightInBytesExceeded) {
+      counters.limitDisconnects.max_in_flight_in_bytes++;
+      logger.warn({ clientId: client.id, reason: 'max_in_flight_in_bytes', maxBytes: error.maxBytes }, 'client disconnected: limit reached');
       return;
     }
     logger.debug({ clientId: client.id, err: error.message }, 'client dropped');

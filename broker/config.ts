@@ -56,6 +56,11 @@ export const brokerOptionsSchema = z.object({
        */
       maxInFlightIn: z.int().min(1).default(1_000),
       /**
+       * The same QoS 2 publishes counted in bytes (payload and topic): the count alone lets a client
+       * hold maxInFlightIn packets of maxPacketBytes each. At least maxPacketBytes, so one packet always fits.
+       */
+      maxInFlightInBytes: z.int().min(1024).default(1024 * 1024),
+      /**
        * QoS 1/2 messages delivered to one client and not yet acknowledged. Above it the client is cut
        * off; a persistent session keeps them and gets them again (DUP set) when it comes back. The
        * default is the packet identifier space: more unacknowledged messages could not be told apart.
@@ -63,7 +68,13 @@ export const brokerOptionsSchema = z.object({
       maxInFlightOut: z.int().min(1).max(65_535).default(65_535),
     })
     .prefault({}),
-  /** A source (address + username) that keeps failing authentication is slowed down, then refused for a while. */
+  /**
+   * A source (address + username) that keeps failing authentication is slowed down, then refused for
+   * a while; so is an address whose failures across all usernames pass the address thresholds (a
+   * guesser rotating usernames). The address thresholds are higher, since many devices may share one
+   * address behind a NAT; refused attempts are not failures, so one broken device adds at most
+   * refuseAfter failures per refusal period to its address.
+   */
   authThrottle: z
     .object({
       slowAfter: z.int().min(1).default(5),
@@ -72,7 +83,26 @@ export const brokerOptionsSchema = z.object({
       refuseAfter: z.int().min(1).default(20),
       refuseMs: z.int().min(0).default(5 * 60_000),
       windowMs: z.int().min(1).default(10 * 60_000),
+      /** Keys remembered per throttle (address + username, and address); the oldest go first. */
       maxKeys: z.int().min(1).default(100_000),
+      addressSlowAfter: z.int().min(1).default(50),
+      addressRefuseAfter: z.int().min(1).default(200),
+    })
+    .prefault({}),
+  /**
+   * What a device login may cost. A secret check is an HTTP request to the registry, which runs a
+   * slow hash: at most maxConcurrent run at once, up to maxQueued CONNECTs wait (each no longer than
+   * deviceAuth.timeoutMs) and the rest get CONNACK 3 at once. A pair the registry just refused is
+   * refused again from memory for negativeCacheMs without asking it.
+   */
+  authChecks: z
+    .object({
+      maxConcurrent: z.int().min(1).default(32),
+      maxQueued: z.int().min(0).default(1_000),
+      negativeCacheMs: z.int().min(0).default(5_000),
+      negativeCacheMax: z.int().min(1).default(10_000),
+      /** Verified devices remembered at most (one entry per device); the oldest go first. */
+      verifiedCacheMax: z.int().min(1).default(100_000),
     })
     .prefault({}),
   /**
@@ -104,10 +134,16 @@ export const brokerConfigSchema = z
       /** A verified (device, secret) pair is remembered this long, so reconnect storms stay cheap. */
       cacheTtlMs: z.int().min(0).default(5 * 60_000),
       timeoutMs: z.int().min(1).default(5_000),
+      /**
+       * Where a client-certificate login asks whether its device exists and is not revoked; by
+       * default `device-certificate` next to `url` (…/api/v1/broker/device-certificate).
+       */
+      certificateUrl: z.url().optional(),
     }),
     ...brokerOptionsSchema.shape,
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .refine((c) => c.tcpPort !== null || c.wsPort !== null || c.tls !== null, { message: 'every MQTT listener is off; keep at least one of TCP, WebSocket, TLS', path: ['tcpPort'] });
+  .refine((c) => c.tcpPort !== null || c.wsPort !== null || c.tls !== null, { message: 'every MQTT listener is off; keep at least one of TCP, WebSocket, TLS', path: ['tcpPort'] })
+  .refine((c) => c.limits.maxInFlightInBytes >= c.maxPacketBytes, { message: 'must be at least --max-packet-bytes, so one packet always fits', path: ['limits', 'maxInFlightInBytes'] });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;
 export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;

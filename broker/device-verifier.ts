@@ -1,40 +1,80 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { deviceAuthRequestSchema, deviceAuthResponseSchema } from '../schema/api.ts';
+import { deviceAuthRequestSchema, deviceAuthResponseSchema, deviceCertificateRequestSchema } from '../schema/api.ts';
 import type { DeviceId } from '../schema/ids.ts';
 import type { RegionId } from '../schema/regions.ts';
+import { BUSY, createConcurrencyLimit } from './concurrency-limit.ts';
 import type { BrokerConfig } from './config.ts';
+import type { Revocations } from './revocations.ts';
 
 /**
  * Asks the server's device registry whether a (device id, secret) pair is valid, as EMQX and VerneMQ
- * HTTP auth hooks do. Successful answers are remembered for `cacheTtlMs`, keyed by a hash of the
- * secret so the secret itself is never kept; concurrent checks of the same pair share one request,
- * so a reconnect storm costs one round trip per device.
+ * HTTP auth hooks do, or, for a client-certificate login, whether the device exists and is not
+ * revoked. What a login may cost is bounded here:
+ * - a verified answer is remembered for `cacheTtlMs`, one entry per device holding a hash of the
+ *   secret (never the secret), at most `verifiedCacheMax` devices;
+ * - a refused pair is refused again from memory for `negativeCacheMs` (at most `negativeCacheMax`);
+ * - concurrent checks of the same pair share one request, and at most `maxConcurrent` requests run
+ *   at once; up to `maxQueued` wait (no longer than `timeoutMs`), the rest answer `busy` at once.
+ *   `inFlight` holds one entry per running or waiting request, so it is bounded by the two.
+ * `forget` drops a revoked device's cached answer; while `revocations` holds the device it is refused
+ * without a request, and an answer that was under way when it was revoked is not believed.
  */
 export type Verification =
   | { outcome: 'valid'; region: RegionId }
-  | { outcome: 'invalid' }
+  /** remembered: refused from memory (the pair was just refused, or the device was revoked), no request made. */
+  | { outcome: 'invalid'; remembered?: true }
   | { outcome: 'unavailable'; reason: string };
+
+export interface VerifierStats {
+  /** Refused from the negative cache, without asking the registry. */
+  negativeHits: number;
+  /** Refused because maxConcurrent checks ran and maxQueued waited (or a wait timed out). */
+  busy: number;
+  active: number;
+  queued: number;
+  verifiedCached: number;
+}
 
 export interface DeviceVerifier {
   verify(deviceId: DeviceId, secret: string): Promise<Verification>;
+  /** For a device whose client certificate the TLS listener verified: does it exist, unrevoked? */
+  verifyCertificate(deviceId: DeviceId): Promise<Verification>;
+  /** The device's credentials were revoked: nothing cached about it may let it in again. */
+  forget(deviceId: DeviceId): void;
+  stats(): VerifierStats;
   /** Aborts requests in flight so closing the broker does not wait for their timeouts. */
   close(): void;
 }
 
-export function createDeviceVerifier(settings: BrokerConfig['deviceAuth'], logger: Logger): DeviceVerifier {
-  const verified = new Map<string, { region: RegionId; expiresAt: number }>();
-  const inFlight = new Map<string, Promise<Verification>>();
-  const closing = new AbortController();
+export interface VerifierSettings {
+  deviceAuth: BrokerConfig['deviceAuth'];
+  authChecks: BrokerConfig['authChecks'];
+}
 
-  async function ask(deviceId: DeviceId, secret: string): Promise<Verification> {
+type Ask = () => Promise<Verification>;
+
+/** The certificate check has no secret; this stands in for the secret's hash in the cache entries. */
+const CERTIFICATE = 'certificate';
+
+export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSettings, revocations: Revocations, logger: Logger): DeviceVerifier {
+  // Insertion order is expiry order (every entry lives equally long), so the oldest is always first.
+  const verified = new Map<DeviceId, { credential: string; region: RegionId; expiresAt: number }>();
+  const refused = new Map<string, number>();
+  const inFlight = new Map<string, Promise<Verification>>();
+  const limit = createConcurrencyLimit({ maxActive: authChecks.maxConcurrent, maxQueued: authChecks.maxQueued, maxWaitMs: deviceAuth.timeoutMs });
+  const closing = new AbortController();
+  const certificateUrl = deviceAuth.certificateUrl ?? new URL('device-certificate', deviceAuth.url).toString();
+  const counts = { negativeHits: 0, busy: 0 };
+
+  async function post(url: string, body: unknown, deviceId: DeviceId): Promise<Verification> {
     let response: Response;
     try {
-      response = await fetch(settings.url, {
+      response = await fetch(url, {
         method: 'POST',
-        headers: { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(deviceAuthRequestSchema.parse({ deviceId, secret })),
-        signal: AbortSignal.any([closing.signal, AbortSignal.timeout(settings.timeoutMs)]),
+        headers: { authorization: `Bearer ${deviceAuth.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.any([closing.signal, AbortSignal.timeout(deviceAuth.timeoutMs)]),
       });
     } catch (error) {
       return { outcome: 'unavailable', reason: (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' };
@@ -47,37 +87,80 @@ export function createDeviceVerifier(settings: BrokerConfig['deviceAuth'], logge
       await response.body?.cancel();
       return { outcome: 'unavailable', reason: `status ${response.status}` };
     }
-    const body = deviceAuthResponseSchema.safeParse(await response.json().catch(() => null));
-    if (!body.success || body.data.deviceId !== deviceId) return { outcome: 'unavailable', reason: 'malformed answer' };
-    return { outcome: 'valid', region: body.data.region };
+    const answer = deviceAuthResponseSchema.safeParse(await response.json().catch(() => null));
+    if (!answer.success || answer.data.deviceId !== deviceId) return { outcome: 'unavailable', reason: 'malformed answer' };
+    return { outcome: 'valid', region: answer.data.region };
   }
 
-  function remember(key: string, region: RegionId): void {
-    if (settings.cacheTtlMs === 0) return;
+  function remember(deviceId: DeviceId, credential: string, region: RegionId): void {
+    if (deviceAuth.cacheTtlMs === 0) return;
     const now = Date.now();
-    // Swept only on insert: entries are created by successful logins alone, so the map is bounded by
-    // the fleet size and a sweep per login is cheap enough.
-    for (const [k, entry] of verified) if (entry.expiresAt <= now) verified.delete(k);
-    verified.set(key, { region, expiresAt: now + settings.cacheTtlMs });
+    verified.delete(deviceId);
+    for (const [id, entry] of verified) {
+      if (entry.expiresAt > now && verified.size < authChecks.verifiedCacheMax) break;
+      verified.delete(id);
+    }
+    verified.set(deviceId, { credential, region, expiresAt: now + deviceAuth.cacheTtlMs });
+  }
+
+  function rememberRefusal(key: string): void {
+    if (authChecks.negativeCacheMs === 0) return;
+    const now = Date.now();
+    refused.delete(key);
+    for (const [k, expiresAt] of refused) {
+      if (expiresAt > now && refused.size < authChecks.negativeCacheMax) break;
+      refused.delete(k);
+    }
+    refused.set(key, now + authChecks.negativeCacheMs);
+  }
+
+  function check(deviceId: DeviceId, credential: string, ask: Ask): Promise<Verification> {
+    const now = Date.now();
+    if (revocations.has(deviceId, now)) return Promise.resolve({ outcome: 'invalid', remembered: true });
+    const cached = verified.get(deviceId);
+    if (cached && cached.credential === credential && cached.expiresAt > now) return Promise.resolve({ outcome: 'valid', region: cached.region });
+    const key = `${deviceId}\u0000${credential}`;
+    const refusedUntil = refused.get(key);
+    if (refusedUntil !== undefined) {
+      if (refusedUntil > now) {
+        counts.negativeHits++;
+        return Promise.resolve({ outcome: 'invalid', remembered: true });
+      }
+      refused.delete(key);
+    }
+    const pending = inFlight.get(key);
+    if (pending) return pending;
+    const request = limit
+      .run(ask)
+      .then((answer): Verification => {
+        if (answer === BUSY) {
+          counts.busy++;
+          return { outcome: 'unavailable', reason: 'busy' };
+        }
+        // The registry may have read the device just before its erasure committed.
+        if (answer.outcome === 'valid' && revocations.has(deviceId, Date.now())) return { outcome: 'invalid' };
+        if (answer.outcome === 'valid') remember(deviceId, credential, answer.region);
+        else if (answer.outcome === 'invalid') rememberRefusal(key);
+        else logger.warn({ deviceId, reason: answer.reason }, 'device registry unavailable');
+        return answer;
+      })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, request);
+    return request;
   }
 
   return {
-    async verify(deviceId, secret) {
-      const key = `${deviceId}\u0000${createHash('sha256').update(secret).digest('base64')}`;
-      const cached = verified.get(key);
-      if (cached && cached.expiresAt > Date.now()) return { outcome: 'valid', region: cached.region };
-      const pending = inFlight.get(key);
-      if (pending) return pending;
-      const check = ask(deviceId, secret)
-        .then((verification) => {
-          if (verification.outcome === 'valid') remember(key, verification.region);
-          else if (verification.outcome === 'unavailable') logger.warn({ deviceId, reason: verification.reason }, 'device registry unavailable');
-          return verification;
-        })
-        .finally(() => inFlight.delete(key));
-      inFlight.set(key, check);
-      return check;
+    verify(deviceId, secret) {
+      const credential = createHash('sha256').update(secret).digest('base64');
+      return check(deviceId, credential, () => post(deviceAuth.url, deviceAuthRequestSchema.parse({ deviceId, secret }), deviceId));
     },
+    verifyCertificate(deviceId) {
+      return check(deviceId, CERTIFICATE, () => post(certificateUrl, deviceCertificateRequestSchema.parse({ deviceId }), deviceId));
+    },
+    forget(deviceId) {
+      verified.delete(deviceId);
+    },
+    stats: () => ({ ...counts, active: limit.active(), queued: limit.queued(), verifiedCached: verified.size }),
     close() {
       closing.abort();
     },

@@ -14,11 +14,19 @@ export const BROKER_OPTIONS_USAGE = `  --tls-port PORT|off         MQTT over TLS
   --max-connections N         authenticated clients at once; more get CONNACK 3 (default 10000)
   --publish-rate N            sustained PUBLISH per second per client (default 200) ...
   --publish-burst N           ... with this burst above it (default 2000); faster clients are cut off
-  --max-inflight-in N         QoS 2 publishes a client may leave without PUBREL (default 1000)
+  --max-inflight-in N         QoS 2 publishes a client may leave without PUBREL (default 1000) ...
+  --max-inflight-in-bytes N   ... and their bytes, payload and topic (default 1048576)
   --max-inflight-out N        QoS 1/2 deliveries a client may leave unacknowledged (default 65535)
   --auth-slow-after N         failed logins from one address + username before answers slow down (default 5)
   --auth-refuse-after N       ... before that source is refused unchecked (default 20) ...
-  --auth-refuse-ms N          ... for this long (default 300000)`;
+  --auth-refuse-ms N          ... for this long (default 300000)
+  --auth-address-slow-after N failed logins from one address, any username, before answers slow down (default 50)
+  --auth-address-refuse-after N  ... before that address is refused unchecked (default 200)
+  --auth-max-concurrent N     device checks asked of the registry at once (default 32) ...
+  --auth-max-queued N         ... CONNECTs waiting for one; more get CONNACK 3 (default 1000)
+  --auth-negative-cache-ms N  a device + secret the registry just refused is refused from memory this long (default 5000)
+  --auth-negative-cache-max N ... for at most this many pairs (default 10000)
+  --auth-cache-max N          verified devices remembered at most (default 100000)`;
 
 export const USAGE = `Usage: tsx broker/main.ts [options]
 
@@ -30,6 +38,8 @@ Runs the brewtel MQTT broker alone (aedes; MQTT 3.1.1 over TCP, WebSocket and TL
 ${BROKER_OPTIONS_USAGE}
   --device-auth-url URL       the server's device check, e.g. http://127.0.0.1:8080/api/v1/broker/device-auth
   --device-auth-token TOKEN   bearer token for that check (or BREWTEL_DEVICE_AUTH_TOKEN)
+  --device-certificate-url URL  where a client-certificate login asks whether its device exists and is
+                              not revoked (default: device-certificate next to --device-auth-url)
   --service-account NAME:PW   a service account with the ingest role; repeatable
                               (or BREWTEL_SERVICE_ACCOUNTS=NAME:PW,NAME:PW)
   --log-level LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
@@ -56,6 +66,14 @@ export const BROKER_OPTION_FLAGS = {
   'auth-slow-after': { type: 'string' },
   'auth-refuse-after': { type: 'string' },
   'auth-refuse-ms': { type: 'string' },
+  'max-inflight-in-bytes': { type: 'string' },
+  'auth-address-slow-after': { type: 'string' },
+  'auth-address-refuse-after': { type: 'string' },
+  'auth-max-concurrent': { type: 'string' },
+  'auth-max-queued': { type: 'string' },
+  'auth-negative-cache-ms': { type: 'string' },
+  'auth-negative-cache-max': { type: 'string' },
+  'auth-cache-max': { type: 'string' },
 } as const;
 
 type OptionValues = { [K in keyof typeof BROKER_OPTION_FLAGS]?: string | undefined };
@@ -75,12 +93,22 @@ export function brokerOptionsFromFlags(values: OptionValues): BrokerOptionsInput
       publishPerSecond: decimal(values['publish-rate']),
       publishBurst: integer(values['publish-burst']),
       maxInFlightIn: integer(values['max-inflight-in']),
+      maxInFlightInBytes: integer(values['max-inflight-in-bytes']),
       maxInFlightOut: integer(values['max-inflight-out']),
     },
     authThrottle: {
       slowAfter: integer(values['auth-slow-after']),
       refuseAfter: integer(values['auth-refuse-after']),
       refuseMs: integer(values['auth-refuse-ms']),
+      addressSlowAfter: integer(values['auth-address-slow-after']),
+      addressRefuseAfter: integer(values['auth-address-refuse-after']),
+    },
+    authChecks: {
+      maxConcurrent: integer(values['auth-max-concurrent']),
+      maxQueued: integer(values['auth-max-queued']),
+      negativeCacheMs: integer(values['auth-negative-cache-ms']),
+      negativeCacheMax: integer(values['auth-negative-cache-max']),
+      verifiedCacheMax: integer(values['auth-cache-max']),
     },
   };
 }
@@ -108,6 +136,7 @@ export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         ...BROKER_OPTION_FLAGS,
         'device-auth-url': { type: 'string' },
         'device-auth-token': { type: 'string' },
+        'device-certificate-url': { type: 'string' },
         'service-account': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -128,6 +157,7 @@ export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     deviceAuth: {
       url: values['device-auth-url'] ?? '',
       token: values['device-auth-token'] ?? env.BREWTEL_DEVICE_AUTH_TOKEN ?? '',
+      ...(values['device-certificate-url'] === undefined ? {} : { certificateUrl: values['device-certificate-url'] }),
     },
     logLevel: values['log-level'] as BrokerConfigInput['logLevel'],
   };
@@ -147,6 +177,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   wsPort: '--ws-port',
   'deviceAuth.url': '--device-auth-url',
   'deviceAuth.token': '--device-auth-token',
+  'deviceAuth.certificateUrl': '--device-certificate-url',
   serviceAccounts: '--service-account',
   'tls.port': '--tls-port',
   'tls.certFile': '--tls-cert',
@@ -160,10 +191,18 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'limits.publishPerSecond': '--publish-rate',
   'limits.publishBurst': '--publish-burst',
   'limits.maxInFlightIn': '--max-inflight-in',
+  'limits.maxInFlightInBytes': '--max-inflight-in-bytes',
   'limits.maxInFlightOut': '--max-inflight-out',
   'authThrottle.slowAfter': '--auth-slow-after',
   'authThrottle.refuseAfter': '--auth-refuse-after',
   'authThrottle.refuseMs': '--auth-refuse-ms',
+  'authThrottle.addressSlowAfter': '--auth-address-slow-after',
+  'authThrottle.addressRefuseAfter': '--auth-address-refuse-after',
+  'authChecks.maxConcurrent': '--auth-max-concurrent',
+  'authChecks.maxQueued': '--auth-max-queued',
+  'authChecks.negativeCacheMs': '--auth-negative-cache-ms',
+  'authChecks.negativeCacheMax': '--auth-negative-cache-max',
+  'authChecks.verifiedCacheMax': '--auth-cache-max',
   logLevel: '--log-level',
 };
 

@@ -4,8 +4,8 @@ import type { ServiceAccount } from './config.ts';
 
 /** Who an authenticated connection is; the only input the topic policy trusts besides the topic. */
 export type Identity =
-  /** region is null for a device that logged in with a client certificate: only a secret check asks the registry. */
-  | { kind: 'device'; deviceId: DeviceId; region: RegionId | null }
+  /** The home region, as the registry answered for the secret or the client certificate. */
+  | { kind: 'device'; deviceId: DeviceId; region: RegionId }
   | { kind: 'service'; username: string; role: ServiceAccount['role'] };
 
 /** For log lines: names the principal without any secret. */

@@ -104,3 +104,11 @@ export const deviceAuthResponseSchema = z.object({
   deviceId: deviceIdSchema,
   region: regionIdSchema,
 });
+
+/**
+ * Broker -> server: a device logged in with a client certificate its CA vouches for; does the device
+ * exist and are its credentials not revoked? Answered like deviceAuth (200 with deviceAuthResponseSchema, else 401).
+ */
+export const deviceCertificateRequestSchema = z.strictObject({
+  deviceId: deviceIdSchema,
+});

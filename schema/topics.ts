@@ -68,3 +68,12 @@ export function parseTopic(topic: string): ParsedTopic | null {
   }
   return null;
 }
+
+/**
+ * Every topic of a device that can hold a retained message: its state (its will) and its consent
+ * record. The broker refuses the retain flag anywhere else, so clearing these (an empty retained
+ * payload each [MQTT-3.3.1-10]) leaves nothing of the device at the broker.
+ */
+export function retainedTopicsOf(deviceId: DeviceId): readonly string[] {
+  return [topics.state(deviceId), topics.consent(deviceId)];
+}

@@ -186,6 +186,16 @@ export const serverConfigSchema = z
       })
       .prefault({}),
     privacy: privacyConfigSchema.prefault({}),
+    /**
+     * Device secret checks the broker asks for (POST /api/v1/broker/device-auth), one slow hash each:
+     * at most maxConcurrent at once and maxQueued waiting; more are answered 503 AUTH_BUSY at once.
+     */
+    brokerAuth: z
+      .object({
+        maxConcurrent: z.int().min(1).default(2),
+        maxQueued: z.int().min(0).default(64),
+      })
+      .prefault({}),
     /** How long a request waits for the broker to acknowledge a retained consent record before answering anyway. */
     consentPublishTimeoutMs: z.int().min(0).default(2_000),
     /** A store that does not answer a health ping within this time is reported down. */

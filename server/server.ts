@@ -5,9 +5,10 @@ import { CommandSender } from './commands/command-sender.ts';
 import { subscribeToResults } from './commands/result-subscription.ts';
 import { mqttConfigSchema, type MqttConfigInput, type ServerConfig } from './config.ts';
 import { ConsentService } from './consent/consent-service.ts';
-import { clearRetainedConsent, mqttConsentPublisher, type ConsentPublisher } from './consent/publisher.ts';
+import { clearRetainedMessages, mqttConsentPublisher, type ConsentPublisher } from './consent/publisher.ts';
 import { republishConsents } from './consent/republish.ts';
 import { DirectoryCache } from './devices/directory-cache.ts';
+import { publishRevocation } from './devices/revocation-notice.ts';
 import { LiveFeed } from './dashboard/live-feed.ts';
 import { buildApp } from './http/app.ts';
 import { grantsOf } from './http/auth.ts';
@@ -99,9 +100,17 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
         (err: unknown) => privacyLogger.warn({ err, deviceId }, 'wipe-local-data could not be sent'),
       );
     },
-    clearRetainedConsent(deviceId) {
+    clearRetainedMessages(deviceId) {
       if (!outbound) return;
-      clearRetainedConsent(outbound.client, deviceId).catch((err: unknown) => privacyLogger.warn({ err, deviceId }, 'retained consent not cleared'));
+      clearRetainedMessages(outbound.client, deviceId).catch((err: unknown) => privacyLogger.warn({ err, deviceId }, 'retained messages not cleared'));
+    },
+    async revokeAtBroker(deviceId) {
+      const outcome = await publishRevocation(outbound?.client ?? null, deviceId, config.consentPublishTimeoutMs);
+      metrics.revocationNotices.inc({ outcome });
+      if (outcome === 'acknowledged') privacyLogger.info({ deviceId }, 'broker told: credentials revoked');
+      // The registry already refuses the device; a broker node's cached verification may let it in
+      // until the notice arrives (sent on reconnect) or the cache entry expires.
+      else privacyLogger.warn({ deviceId, outcome }, 'credential revocation notice not acknowledged by the broker');
     },
   });
   const app = await buildApp({
@@ -140,7 +149,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const running = ingest;
   const sweeper = startRetentionSweeper(privacy, logger.child({ component: 'retention' }));
   const peers = watchPeerChanges(
-    { regions: stores.regions, consent, tombstones: privacy.tombstones },
+    { regions: stores.regions, consent, tombstones: privacy.tombstones, directory },
     { intervalMs: config.privacy.peerRefreshMs, clockSkewMs: 5_000 },
     privacyLogger,
   );

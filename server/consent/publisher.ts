@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import type { ConsentRecord } from '../../schema/consent.ts';
-import { topics } from '../../schema/topics.ts';
+import { retainedTopicsOf, topics } from '../../schema/topics.ts';
 import type { ConsentRow } from '../store/types.ts';
 
 /** Pushes a device's current consent record to it. The ledger stays the source of truth. */
@@ -25,9 +25,10 @@ export function mqttConsentPublisher(client: MqttClient): ConsentPublisher {
 }
 
 /**
- * Removes the retained record from the broker (an empty retained payload), for an erased device:
- * nothing of it should be handed to whoever subscribes next.
+ * Removes every retained message of an erased device from the broker, its consent record and its
+ * state (an empty retained payload each [MQTT-3.3.1-10]): nothing of it should be handed to whoever
+ * subscribes next. The broker lets a device retain nothing else.
  */
-export async function clearRetainedConsent(client: MqttClient, deviceId: string): Promise<void> {
-  await client.publishAsync(topics.consent(deviceId), '', { qos: 1, retain: true });
+export async function clearRetainedMessages(client: MqttClient, deviceId: string): Promise<void> {
+  await Promise.all(retainedTopicsOf(deviceId).map((topic) => client.publishAsync(topic, '', { qos: 1, retain: true })));
 }

@@ -74,3 +74,8 @@ export async function verifySecret(secret: string, hash: string): Promise<boolea
   const key = await derive(secret, parsed.salt, parsed.params, parsed.key.length);
   return timingSafeEqual(key, parsed.key);
 }
+
+/** False for a revoked entry (erasure replaces the hash with a marker no secret verifies against). */
+export function canVerify(hash: string): boolean {
+  return parseHash(hash) !== null;
+}

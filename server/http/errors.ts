@@ -20,6 +20,8 @@ export const ERRORS = {
   CONFLICT: 409,
   /** An owner and a device of different home regions cannot be linked. */
   REGION_MISMATCH: 409,
+  /** The device was erased (or deleted): nothing is sent to it any more, ever. */
+  DEVICE_ERASED: 410,
   PAYLOAD_TOO_LARGE: 413,
   /** A path segment (a route parameter) is longer than the router accepts. */
   URI_TOO_LONG: 414,
@@ -38,6 +40,8 @@ export const ERRORS = {
   STREAM_CAPACITY_REACHED: 503,
   /** A command could not be sent: the server has no broker connection yet. */
   BROKER_UNAVAILABLE: 503,
+  /** Too many device secret checks already running and waiting; the broker refuses that login for now. */
+  AUTH_BUSY: 503,
   /** A device did not answer a command in time (it may still act on it later). */
   COMMAND_TIMEOUT: 504,
 } as const satisfies Record<string, number>;

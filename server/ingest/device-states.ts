@@ -6,6 +6,8 @@ export class DeviceStates {
 
   /** Ignores anything that is not one of the two states: a state topic carries nothing else. */
   apply(deviceId: string, payload: Buffer, at: Date): boolean {
+    // An empty retained payload clears the state (an erasure does that): forget it here too.
+    if (payload.length === 0) return this.#states.delete(deviceId);
     const parsed = deviceStateSchema.safeParse(payload.toString('utf8'));
     if (!parsed.success) return false;
     this.#states.set(deviceId, { state: parsed.data, at });

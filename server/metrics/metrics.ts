@@ -74,6 +74,17 @@ export function createMetrics() {
       labelNames: ['limit'] as const,
       registers: [registry],
     }),
+    brokerAuthBusy: new Counter({
+      name: 'brewtel_broker_auth_busy_total',
+      help: 'Device secret checks refused with 503 AUTH_BUSY: every slot busy and the queue full.',
+      registers: [registry],
+    }),
+    revocationNotices: new Counter({
+      name: 'brewtel_credential_revocation_notices_total',
+      help: 'Credential revocation notices sent to the broker on erasure, by outcome (acknowledged, unacknowledged, no_broker).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -17,7 +17,7 @@ export function createPrivacy(
   directory: DirectoryCache,
   consent: ConsentService,
   audit: AuditLogs,
-  broker: Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedConsent'> = {},
+  broker: Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker'> = {},
 ): PrivacyDeps {
   return {
     ...broker,

@@ -46,9 +46,16 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
     },
   },
   {
+    // Every cache of the credentials goes at once: the directory entry in this process (other server
+    // processes drop theirs on their next peer refresh, and never check a login from their cache), and
+    // every broker node's verification cache and live session, through the revocation notice.
     name: 'revoke-credentials',
     async run(deps, e) {
-      for (const id of e.deviceIds) await deps.stores.directory.revoke(id);
+      for (const id of e.deviceIds) {
+        await deps.stores.directory.revoke(id);
+        deps.directory.forget(id);
+      }
+      await Promise.all(e.deviceIds.map((id) => deps.revokeAtBroker?.(id)));
     },
   },
   {
@@ -73,7 +80,7 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
     async run(deps, e) {
       for (const id of e.deviceIds) {
         deps.consent.forget(id);
-        deps.clearRetainedConsent?.(id);
+        deps.clearRetainedMessages?.(id);
       }
     },
   },

@@ -20,6 +20,15 @@ export interface PrivacyDeps {
    * forget: an offline device simply never hears it, and the tombstone refuses what it still sends.
    */
   wipeLocalData?(deviceId: string): void;
-  /** Removes the device's retained consent record from the broker; fire and forget like wipeLocalData. */
-  clearRetainedConsent?(deviceId: string): void;
+  /**
+   * Removes every retained message of the device from the broker (its state and its consent
+   * record); fire and forget like wipeLocalData.
+   */
+  clearRetainedMessages?(deviceId: string): void;
+  /**
+   * Tells every broker node that the device's credentials are revoked: each drops its cached
+   * verification and closes the device's session. Resolves once the broker acknowledged the notice
+   * or a bounded wait ran out (logged; the notice is still resent on reconnect); never rejects.
+   */
+  revokeAtBroker?(deviceId: string): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mayPublish, maySubscribe, type AclSubject } from '../../broker/acl-policy.ts';
+import { mayPublish, maySubscribe, publishVerdict, type AclSubject } from '../../broker/acl-policy.ts';
+import { COMMAND_NAMES } from '../../schema/commands.ts';
+import { CONTROL_TOPICS } from '../../schema/control.ts';
 import { EVENT_KINDS } from '../../schema/events.ts';
 import { topics } from '../../schema/topics.ts';
 
@@ -125,7 +127,58 @@ describe('ingest role', () => {
     '$SYS/broker/x',
     'anything/else',
     'coffee/v1/cm-alice0001/cmd-result/reboot',
+    'coffee/v1/cm-alice0001/cmd/descale',
   ])('may not publish %s', (topic) => {
     expect(mayPublish(ingest, topic)).toBe(false);
+  });
+});
+
+describe('retained messages', () => {
+  const retained = { retain: true, empty: false };
+  const cleared = { retain: true, empty: true };
+
+  it("lets a device retain only its own state (its will's topic)", () => {
+    expect(publishVerdict(me, topics.state('cm-alice0001'), retained)).toBe('allow');
+    expect(publishVerdict(me, topics.state('cm-alice0001'), cleared)).toBe('allow');
+    for (const kind of EVENT_KINDS) expect(publishVerdict(me, topics.event('cm-alice0001', kind), retained)).toBe('retain_refused');
+    expect(publishVerdict(me, topics.commandResult('cm-alice0001', 'reboot'), retained)).toBe('retain_refused');
+    expect(publishVerdict(me, topics.commandResult('cm-alice0001', 'reboot'), cleared)).toBe('retain_refused');
+    // Another device's topic stays a plain denial, retained or not.
+    expect(publishVerdict(me, topics.state(OTHER), retained)).toBe('deny');
+  });
+
+  it('lets ingest retain consent, clear a state, and nothing else', () => {
+    expect(publishVerdict(ingest, topics.consent('cm-alice0001'), retained)).toBe('allow');
+    expect(publishVerdict(ingest, topics.consent('cm-alice0001'), cleared)).toBe('allow');
+    expect(publishVerdict(ingest, topics.state('cm-alice0001'), cleared)).toBe('allow');
+    // Setting a device's state, retained or not, is the device's own business.
+    expect(publishVerdict(ingest, topics.state('cm-alice0001'), retained)).toBe('deny');
+    expect(publishVerdict(ingest, topics.state('cm-alice0001'), { retain: false, empty: true })).toBe('deny');
+    expect(publishVerdict(ingest, topics.command('cm-alice0001', 'reboot'), retained)).toBe('retain_refused');
+  });
+});
+
+describe('command names', () => {
+  it.each(COMMAND_NAMES)('a device may answer the existing command %s, and ingest may send it', (name) => {
+    expect(mayPublish(me, topics.commandResult('cm-alice0001', name))).toBe(true);
+    expect(mayPublish(ingest, topics.command('cm-alice0001', name))).toBe(true);
+  });
+
+  it.each(['descale', 'a', 'set-mode', 'x'.repeat(32)])('no result nor command for a name that is no command (%s), though the grammar admits it', (name) => {
+    expect(mayPublish(me, topics.commandResult('cm-alice0001', name))).toBe(false);
+    expect(mayPublish(ingest, topics.command('cm-alice0001', name))).toBe(false);
+  });
+});
+
+describe('control topics', () => {
+  it.each(Object.values(CONTROL_TOPICS))('only ingest may publish %s, never retained, and nobody may subscribe', (topic) => {
+    expect(publishVerdict(ingest, topic)).toBe('allow');
+    expect(publishVerdict(ingest, topic, { retain: true, empty: false })).toBe('retain_refused');
+    expect(mayPublish(me, topic)).toBe(false);
+    for (const who of [me, ingest]) {
+      expect(maySubscribe(who, topic)).toBe(false);
+      expect(maySubscribe(who, '$brewtel/#')).toBe(false);
+      expect(maySubscribe(who, '$brewtel/v1/+')).toBe(false);
+    }
   });
 });

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../schema/topics.ts';
 import { REDIS_URL, redisReachable } from '../support/redis.ts';
 import { waitUntil } from '../support/wait.ts';
+import { clusterNodes, type ClusterNode } from './cluster-nodes.ts';
 import { INGEST, startDeviceRegistry, type DeviceRegistry } from './support.ts';
 
 /**
@@ -15,47 +13,17 @@ import { INGEST, startDeviceRegistry, type DeviceRegistry } from './support.ts';
  * crashes (SIGKILL) while it holds messages the ingest has not acknowledged, more arrive while it is
  * down, it restarts on the same port, and not one QoS 1 message for the persistent session is lost.
  */
-const MAIN = fileURLToPath(new URL('../../broker/main.ts', import.meta.url));
 const ALICE = { id: 'cm-cluster-alice', secret: 'alice-cluster-secret-xyz' };
 
 const redisAvailable = await redisReachable();
 if (!redisAvailable && process.env.CI === 'true') throw new Error(`Redis is not reachable at ${REDIS_URL}`);
 
-interface Node {
-  process: ChildProcess;
-  url: string;
-  port: number;
-}
-
 describe.skipIf(!redisAvailable)('cluster mode: two broker processes over Redis', () => {
   const prefix = `brewtel-test-${randomBytes(6).toString('hex')}:`;
-  const nodes = new Set<ChildProcess>();
   const clients: mqtt.MqttClient[] = [];
   let registry: DeviceRegistry;
-
-  const startNode = (port = 0): Promise<Node> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', String(port), '--ws-port', 'off', '--device-auth-url', registry.url, '--cluster-redis', REDIS_URL, '--cluster-prefix', prefix, '--log-level', 'warn'], {
-        env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: registry.token, BREWTEL_SERVICE_ACCOUNTS: `${INGEST.username}:${INGEST.password}` },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      nodes.add(child);
-      child.once('exit', () => nodes.delete(child));
-      let stderr = '';
-      const timer = setTimeout(() => reject(new Error(`broker node did not start: ${stderr}`)), 20_000);
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString('utf8');
-        const match = /brewtel broker: (mqtt:\/\/127\.0\.0\.1:(\d+))/.exec(stderr);
-        if (match) {
-          clearTimeout(timer);
-          resolve({ process: child, url: match[1]!, port: Number(match[2]) });
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`broker node exited (${code}): ${stderr}`));
-      });
-    });
+  const cluster = clusterNodes(prefix, () => registry);
+  const startNode = (port = 0): Promise<ClusterNode> => cluster.start(port);
 
   type OnMessage = (topic: string, payload: Buffer, packet: mqtt.IPublishPacket) => void;
   const connect = async (url: string, options: mqtt.IClientOptions, onMessage?: OnMessage, ackFirst = Infinity): Promise<{ client: mqtt.MqttClient; sessionPresent: boolean }> => {
@@ -82,22 +50,8 @@ describe.skipIf(!redisAvailable)('cluster mode: two broker processes over Redis'
     await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
   });
   afterAll(async () => {
-    await Promise.all(
-      [...nodes].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
+    await cluster.stopAll();
     await registry?.close();
-    const redis = new Redis(REDIS_URL);
-    try {
-      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
-    }
   });
 
   it('acknowledges a persistent session subscribing to several filters in one packet (what the ingest service sends)', async () => {

@@ -82,6 +82,34 @@ describe('broker flags', () => {
     expect((readBrokerConfig([...required, '--auth-refuse-after', '0'], {}) as { error: string }).error.startsWith('--auth-refuse-after')).toBe(true);
   });
 
+  it('sets the login-flood limits, the QoS 2 byte cap and the certificate check URL by flag, with defaults', () => {
+    expect(readBrokerConfig(required, {})).toMatchObject({
+      config: {
+        limits: { maxInFlightInBytes: 1_048_576 },
+        authThrottle: { addressSlowAfter: 50, addressRefuseAfter: 200 },
+        authChecks: { maxConcurrent: 32, maxQueued: 1_000, negativeCacheMs: 5_000, negativeCacheMax: 10_000, verifiedCacheMax: 100_000 },
+      },
+    });
+    const result = readBrokerConfig([
+      ...required, '--max-inflight-in-bytes', '300000', '--auth-address-slow-after', '7', '--auth-address-refuse-after', '8', '--auth-max-concurrent', '3',
+      '--auth-max-queued', '4', '--auth-negative-cache-ms', '500', '--auth-negative-cache-max', '6', '--auth-cache-max', '9',
+      '--device-certificate-url', 'http://127.0.0.1:8080/api/v1/broker/device-certificate',
+    ], {});
+    expect(result).toMatchObject({
+      config: {
+        limits: { maxInFlightInBytes: 300_000 },
+        authThrottle: { addressSlowAfter: 7, addressRefuseAfter: 8 },
+        authChecks: { maxConcurrent: 3, maxQueued: 4, negativeCacheMs: 500, negativeCacheMax: 6, verifiedCacheMax: 9 },
+        deviceAuth: { certificateUrl: 'http://127.0.0.1:8080/api/v1/broker/device-certificate' },
+      },
+    });
+    for (const flag of ['--auth-address-slow-after', '--auth-address-refuse-after', '--auth-max-concurrent', '--auth-negative-cache-max', '--auth-cache-max', '--max-inflight-in-bytes']) {
+      expect((readBrokerConfig([...required, flag, '0'], {}) as { error: string }).error.startsWith(flag)).toBe(true);
+    }
+    expect((readBrokerConfig([...required, '--max-inflight-in-bytes', '4096'], {}) as { error: string }).error).toMatch(/^--max-inflight-in-bytes: must be at least --max-packet-bytes/);
+    expect((readBrokerConfig([...required, '--device-certificate-url', 'not a url'], {}) as { error: string }).error.startsWith('--device-certificate-url')).toBe(true);
+  });
+
   it('refuses unknown flags and answers --help', () => {
     expect(readBrokerConfig(['--nope'], {})).toHaveProperty('error');
     expect(readBrokerConfig(['-h'], {})).toEqual({ help: true });

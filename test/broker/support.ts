@@ -3,7 +3,7 @@ import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { pino, type Logger } from 'pino';
-import { deviceAuthRequestSchema } from '../../schema/api.ts';
+import { deviceAuthRequestSchema, deviceCertificateRequestSchema } from '../../schema/api.ts';
 import { requireTcp, startBroker, type TcpBroker } from '../../broker/broker.ts';
 import type { BrokerConfigInput } from '../../broker/config.ts';
 
@@ -19,10 +19,18 @@ export interface DeviceRegistry {
   failWith: number | null;
   /** While set, checks are never answered (a registry that hangs). */
   hang: boolean;
+  /** Client-certificate checks asked (POST …/device-certificate), a subset of `requests`. */
+  certificateRequests: number;
+  /** Devices answered as unknown from now on, whatever their secret or certificate. */
+  revoked: Set<string>;
   close(): Promise<void>;
 }
 
-export async function startDeviceRegistry(devices: Record<string, { secret: string; region: string }>): Promise<DeviceRegistry> {
+/**
+ * `devices` log in with their secret; `certificateDevices` are known to the registry too, but only
+ * certificate checks (…/device-certificate, where only the id is asked about) are answered for them.
+ */
+export async function startDeviceRegistry(devices: Record<string, { secret: string; region: string }>, certificateDevices: Record<string, { region: string }> = {}): Promise<DeviceRegistry> {
   const token = 'registry-token-0123456789';
   let server: Server;
   const registry: DeviceRegistry = {
@@ -31,6 +39,8 @@ export async function startDeviceRegistry(devices: Record<string, { secret: stri
     requests: 0,
     failWith: null,
     hang: false,
+    certificateRequests: 0,
+    revoked: new Set(),
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -53,10 +63,18 @@ export async function startDeviceRegistry(devices: Record<string, { secret: stri
       } catch {
         return answer(400, { statusCode: 400, code: 'bad_request', message: 'not json' });
       }
+      if (req.url?.endsWith('/device-certificate')) {
+        registry.certificateRequests++;
+        const request = deviceCertificateRequestSchema.safeParse(json);
+        if (!request.success) return answer(400, { statusCode: 400, code: 'bad_request', message: 'bad body' });
+        const device = certificateDevices[request.data.deviceId] ?? devices[request.data.deviceId];
+        if (!device || registry.revoked.has(request.data.deviceId)) return answer(401, { statusCode: 401, code: 'bad_credentials', message: 'no' });
+        return answer(200, { deviceId: request.data.deviceId, region: device.region });
+      }
       const request = deviceAuthRequestSchema.safeParse(json);
       if (!request.success) return answer(400, { statusCode: 400, code: 'bad_request', message: 'bad body' });
       const device = devices[request.data.deviceId];
-      if (!device || device.secret !== request.data.secret) return answer(401, { statusCode: 401, code: 'bad_credentials', message: 'no' });
+      if (!device || device.secret !== request.data.secret || registry.revoked.has(request.data.deviceId)) return answer(401, { statusCode: 401, code: 'bad_credentials', message: 'no' });
       answer(200, { deviceId: request.data.deviceId, region: device.region });
     });
   });

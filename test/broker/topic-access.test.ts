@@ -146,11 +146,11 @@ describe('broker topic rights (real sockets)', () => {
     bob.on('message', (topic, payload, packet) => toBob.push({ topic, payload: payload.toString(), retain: packet.retain }));
     await alice.subscribeAsync([topics.consent(ALICE.id), topics.filters.deviceCommands(ALICE.id)], { qos: 1 });
     await bob.subscribeAsync([topics.consent(BOB.id), topics.filters.deviceCommands(BOB.id)], { qos: 1 });
-    await ingest.publishAsync(topics.command(ALICE.id, 'descale'), '{}', { qos: 1 });
+    await ingest.publishAsync(topics.command(ALICE.id, 'reboot'), '{}', { qos: 1 });
     await waitUntil('consent and command at alice', () => toAlice.length === 2, 5_000);
     expect(toAlice).toEqual([
       { topic: topics.consent(ALICE.id), payload: '{"version":3}', retain: true },
-      { topic: topics.command(ALICE.id, 'descale'), payload: '{}', retain: false },
+      { topic: topics.command(ALICE.id, 'reboot'), payload: '{}', retain: false },
     ]);
     expect(toBob).toEqual([]);
   });

@@ -53,8 +53,8 @@ describe.skipIf(clientsUnavailable())('conformance: QoS 0/1/2 delivery, service-
 
     const commands = device(DEVICES.alice, { subscribe: [[topicOf.command(DEVICES.alice.id, '#'), 1]], expect: 1, waitMs: 8_000 });
     await commands.waitFor('"suback"');
-    await publish(INGEST, ['-q', '1', '-t', topicOf.command(DEVICES.alice.id, 'descale'), '-m', 'now'], ingestClientId('cmd'));
-    expect(messagesOf(pahoEvents((await commands.finished).stdout))).toMatchObject([{ topic: topicOf.command(DEVICES.alice.id, 'descale'), payload: 'now', qos: 1 }]);
+    await publish(INGEST, ['-q', '1', '-t', topicOf.command(DEVICES.alice.id, 'reboot'), '-m', 'now'], ingestClientId('cmd'));
+    expect(messagesOf(pahoEvents((await commands.finished).stdout))).toMatchObject([{ topic: topicOf.command(DEVICES.alice.id, 'reboot'), payload: 'now', qos: 1 }]);
   });
 
   it('[MQTT-6.0.0-3] [MQTT-6.0.0-4] Paho over WebSocket (subprotocol mqtt): device publishes, ingest over TCP receives; denials apply alike', async () => {

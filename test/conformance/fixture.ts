@@ -65,7 +65,7 @@ export const topicOf = {
   event: (deviceId: string, kind = 'brew') => `coffee/v1/${deviceId}/evt/${kind}`,
   state: (deviceId: string) => `coffee/v1/${deviceId}/state`,
   consent: (deviceId: string) => `coffee/v1/${deviceId}/consent`,
-  command: (deviceId: string, name = 'descale') => `coffee/v1/${deviceId}/cmd/${name}`,
+  command: (deviceId: string, name = 'reboot') => `coffee/v1/${deviceId}/cmd/${name}`,
 };
 
 let counter = 0;

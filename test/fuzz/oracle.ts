@@ -3,6 +3,7 @@
  * without importing the code under test (schema parsers, the ACL policy, the consent decision), so a
  * bug in one of those cannot hide by agreeing with itself. Only the contract's word lists are shared.
  */
+import { COMMAND_NAMES } from '../../schema/commands.ts';
 import { EVENT_KINDS, type EventKind } from '../../schema/events.ts';
 import type { RefusalReason } from '../../server/ingest/reasons.ts';
 
@@ -33,13 +34,22 @@ export type Who = { kind: 'device'; deviceId: string } | { kind: 'ingest' };
 
 /**
  * README "broker/": a device publishes its own evt/{kind}, state and cmd-result/{name}; ingest publishes
- * consent and cmd/{name}.
+ * consent and cmd/{name}; {name} is one of the commands that exist. docs/security.md: the retain flag
+ * only on a device's own state or by ingest on consent; ingest may clear (empty retained) a state;
+ * ingest alone may publish the `$brewtel/v1/credentials-revoked` control topic, never retained.
  */
-export function oracleMayPublish(who: Who, topic: string): boolean {
+export function oracleMayPublish(who: Who, topic: string, retain = false, empty = false): boolean {
+  if (who.kind === 'ingest' && topic === '$brewtel/v1/credentials-revoked') return !retain;
   const t = oracleTopic(topic);
   if (!t) return false;
-  if (who.kind === 'device') return t.deviceId === who.deviceId && (t.type === 'event' || t.type === 'state' || t.type === 'command-result');
-  return t.type === 'consent' || t.type === 'command';
+  const knownCommand = (COMMAND_NAMES as readonly string[]).includes(topic.split('/')[4] ?? '');
+  if (who.kind === 'device') {
+    if (t.deviceId !== who.deviceId) return false;
+    if (t.type === 'state') return true;
+    return !retain && (t.type === 'event' || (t.type === 'command-result' && knownCommand));
+  }
+  if (t.type === 'state') return retain && empty;
+  return t.type === 'consent' || (t.type === 'command' && knownCommand && !retain);
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsentService } from '../../server/consent/consent-service.ts';
+import { DirectoryCache } from '../../server/devices/directory-cache.ts';
 import { watchPeerChanges } from '../../server/privacy/peer-changes.ts';
 import { TombstoneCache } from '../../server/privacy/tombstones.ts';
 import { openStores } from '../../server/store/open-stores.ts';
@@ -29,13 +30,16 @@ afterAll(async () => {
 });
 
 describe('changes made by another server process', () => {
-  it('reach this process: a withdrawal drops the cached ledger, an erasure adds the tombstone', async () => {
+  it('reach this process: a withdrawal drops the cached ledger, an erasure adds the tombstone and drops the cached directory entry', async () => {
     const consentA = new ConsentService(a.regions, noBroker, 100, logger);
     const consentB = new ConsentService(b.regions, noBroker, 100, logger);
     const tombstonesB = new TombstoneCache(b.regions);
-    const watcher = watchPeerChanges({ regions: b.regions, consent: consentB, tombstones: tombstonesB }, { intervalMs: 50, clockSkewMs: 1_000 }, logger);
+    const directoryB = new DirectoryCache(b.directory);
+    const watcher = watchPeerChanges({ regions: b.regions, consent: consentB, tombstones: tombstonesB, directory: directoryB }, { intervalMs: 50, clockSkewMs: 1_000 }, logger);
     try {
       const deviceId = 'cm-peerpeerpeerpeer';
+      await a.directory.register({ deviceId, region: 'eu', secretHash: 'scrypt$16384$8$1$c2FsdA$a2V5', createdAt: new Date() });
+      expect((await directoryB.lookup(deviceId))?.secretHash).toMatch(/^scrypt\$/);
       await a.regions.get('eu')!.addDevice(deviceId, new Date());
       await consentA.change({ deviceId, region: 'eu', categories: ALL_CONSENT, actor: 'test', channel: 'api' });
       expect((await consentB.current(deviceId, 'eu'))?.version).toBe(1);
@@ -44,8 +48,11 @@ describe('changes made by another server process', () => {
       await consentA.change({ deviceId, region: 'eu', categories: { ...ALL_CONSENT, usage: false }, actor: 'test', channel: 'api' });
       await eventually(async () => expect((await consentB.current(deviceId, 'eu'))?.categories.usage).toBe(false), 5_000);
 
+      await a.directory.revoke(deviceId);
       await a.regions.get('eu')!.erase({ deviceIds: [deviceId], ownerPseudonym: null, erasedAt: new Date(), cause: 'device_deletion' });
       await eventually(async () => expect(await tombstonesB.has('eu', deviceId)).toBe(true), 5_000);
+      // The revoked entry is read again, not served from B's memory.
+      await eventually(async () => expect((await directoryB.lookup(deviceId))?.secretHash).toBe('revoked'), 5_000);
     } finally {
       await watcher.stop();
     }

@@ -8,7 +8,7 @@ import type { DirectoryEntry } from '../../store/types.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { fromStore, HttpError } from '../errors.ts';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema, 504: errorBodySchema };
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 410: errorBodySchema, 503: errorBodySchema, 504: errorBodySchema };
 
 const paramsSchema = z.object({ id: deviceIdSchema, name: commandNameV1Schema });
 const querySchema = z.object({
@@ -51,6 +51,9 @@ export const commandRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =
     const { id, name } = request.params;
     const entry = await fromStore(deps.directory.lookup(id));
     if (!entry) throw new HttpError('NOT_FOUND', `no device ${id}`);
+    // The directory keeps an erased device's routing entry; nothing is sent to it any more. (The
+    // erasure's own wipe-local-data goes straight to the command sender, not through this route.)
+    if (await fromStore(deps.privacy.tombstones.has(entry.region, entry.deviceId))) throw new HttpError('DEVICE_ERASED', `device ${id} was erased`);
     const args = await argsFor(name, entry, request.body ?? undefined);
     if (deps.commands === undefined) throw new HttpError('BROKER_UNAVAILABLE', 'this server sends no commands: it has no MQTT side');
     const outcome = await deps.commands.send(entry.deviceId, name, args, request.query.waitMs);

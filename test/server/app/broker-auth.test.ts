@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorBodySchema, provisionDeviceResponseSchema, type ProvisionDeviceResponse } from '../../../schema/api.ts';
+import { serverConfigSchema, type ServerConfigInput } from '../../../server/config.ts';
+import { startServer, type RunningServer } from '../../../server/server.ts';
+
+const logger = pino({ level: 'silent' });
+const ADMIN = 'admin-token-0123456789abcdef';
+const BROKER = 'broker-token-0123456789abcdef';
+
+/**
+ * The server side of device login (real HTTP, real SQLite stores, no broker): the secret and
+ * certificate checks, what an erasure does to them in this process and in another one sharing the
+ * stores, the bound on slow hashes, and commands to an erased device.
+ */
+describe('server: device login checks and erased devices', () => {
+  let dataDir: string;
+  let a: RunningServer;
+  let b: RunningServer;
+  const config = (overrides: Partial<ServerConfigInput> = {}) =>
+    serverConfigSchema.parse({ regions: ['eu', 'us'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: BROKER, logLevel: 'silent', privacy: { erasureSettleMs: 0, peerRefreshMs: 60_000 }, ...overrides });
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'brewtel-broker-auth-'));
+    a = await startServer(config(), logger);
+    // Another server process sharing the same stores, which would learn of A's erasures only at its
+    // next peer refresh (a minute away here).
+    b = await startServer(config({ brokerAuth: { maxConcurrent: 1, maxQueued: 0 } }), logger);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const call = async (server: RunningServer, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const response = await fetch(`${server.httpUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  };
+  const provision = async (): Promise<ProvisionDeviceResponse> => {
+    const created = await call(a, 'POST', '/api/v1/devices', ADMIN, { region: 'eu' });
+    expect(created.status).toBe(201);
+    return provisionDeviceResponseSchema.parse(created.json);
+  };
+  const secretCheck = (server: RunningServer, deviceId: string, secret: string) => call(server, 'POST', '/api/v1/broker/device-auth', BROKER, { deviceId, secret });
+  const certificateCheck = (server: RunningServer, deviceId: string) => call(server, 'POST', '/api/v1/broker/device-certificate', BROKER, { deviceId });
+  const expectError = (answer: { status: number; json: unknown }, status: number, code: string): void => {
+    expect(answer.status).toBe(status);
+    expect(errorBodySchema.parse(answer.json)).toMatchObject({ statusCode: status, code });
+  };
+
+  it('answers a certificate check for a device that exists, and 401 for one that does not', async () => {
+    const device = await provision();
+    expect(await certificateCheck(a, device.id)).toEqual({ status: 200, json: { deviceId: device.id, region: 'eu' } });
+    expectError(await certificateCheck(a, 'cm-nobodyatall000'), 401, 'DEVICE_AUTH_FAILED');
+    // The broker role only.
+    expectError(await call(a, 'POST', '/api/v1/broker/device-certificate', ADMIN, { deviceId: device.id }), 403, 'FORBIDDEN');
+  });
+
+  it("refuses an erased device's secret and certificate at once, here and in another server process on the same stores", async () => {
+    const device = await provision();
+    // Both processes have read (and cached) the device before the erasure.
+    for (const server of [a, b]) {
+      expect((await secretCheck(server, device.id, device.secret)).status).toBe(200);
+      expect((await certificateCheck(server, device.id)).status).toBe(200);
+      expect((await call(server, 'GET', `/api/v1/devices/${device.id}`, ADMIN)).status).toBe(200);
+    }
+    expect((await call(a, 'DELETE', `/api/v1/devices/${device.id}`, ADMIN)).status).toBe(200);
+    for (const server of [a, b]) {
+      expectError(await secretCheck(server, device.id, device.secret), 401, 'DEVICE_AUTH_FAILED');
+      expectError(await certificateCheck(server, device.id), 401, 'DEVICE_AUTH_FAILED');
+    }
+  });
+
+  it('refuses a command to an erased device with 410 DEVICE_ERASED', async () => {
+    const device = await provision();
+    expect((await call(a, 'DELETE', `/api/v1/devices/${device.id}`, ADMIN)).status).toBe(200);
+    expectError(await call(a, 'POST', `/api/v1/devices/${device.id}/commands/reboot`, ADMIN), 410, 'DEVICE_ERASED');
+    expectError(await call(a, 'POST', `/api/v1/devices/${device.id}/commands/wipe-local-data`, ADMIN), 410, 'DEVICE_ERASED');
+    // A device that never existed is still a 404.
+    expectError(await call(a, 'POST', '/api/v1/devices/cm-nobodyatall000/commands/reboot', ADMIN), 404, 'NOT_FOUND');
+  });
+
+  it('runs a bounded number of slow secret checks at once and answers 503 AUTH_BUSY beyond them', async () => {
+    const device = await provision();
+    // B runs one check at a time and queues none: of many at once, most are refused without a hash.
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => secretCheck(b, device.id, i === 0 ? device.secret : `wrong-${i}`)));
+    const busy = answers.filter((x) => x.status === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const answer of busy) expectError(answer, 503, 'AUTH_BUSY');
+    expect(answers.every((x) => [200, 401, 503].includes(x.status))).toBe(true);
+    // Once the flood is over, checks run again.
+    expect((await secretCheck(b, device.id, device.secret)).status).toBe(200);
+    const metrics = await (await fetch(`${b.httpUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    expect(metrics).toMatch(new RegExp(`^brewtel_broker_auth_busy_total ${busy.length}$`, 'm'));
+  });
+});
