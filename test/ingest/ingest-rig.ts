@@ -41,8 +41,8 @@ export interface IngestRig {
   urls: Record<RegionId, string>;
   /** Rows as ingest reported them committed (the dashboard's live feed). */
   committed: { events: EventRow[]; refusals: RefusalRow[] };
-  /** A fresh device registered in `region`, consenting to everything for the past week. */
-  device(region: RegionId): Promise<string>;
+  /** A fresh device registered in `region` (under `id` when given), consenting to everything for the past week. */
+  device(region: RegionId, id?: string): Promise<string>;
   send(topic: string, payload: unknown, receivedAt?: Date): Promise<IngestOutcome>;
   close(): Promise<void>;
 }
@@ -79,8 +79,8 @@ export async function openIngestRig(flavour: Flavour, ingest: ServerConfigInput[
     metrics,
     urls,
     committed,
-    async device(region) {
-      const deviceId = `cm-rig${randomBytes(6).toString('hex')}`;
+    async device(region, id) {
+      const deviceId = id ?? `cm-rig${randomBytes(6).toString('hex')}`;
       await stores.directory.register({ deviceId, region, secretHash: 'rig-no-secret', createdAt: since });
       const store = stores.regions.get(region)!;
       await store.addDevice(deviceId, since);
