@@ -143,14 +143,12 @@ export function createIngest(deps: IngestDeps): Ingest {
     // A payload, when operators asked for them, goes to the sender's own region only and never when
     // consent was the reason; the directory gets the bare facts.
     const payload = config.quarantinePayloads && !PAYLOAD_NEVER_KEPT.has(refusal.reason) ? ctx.message.payload : null;
+    // Past its hourly cap a device's refusals are still answered and counted, but no longer written.
+    if (!quarantine.take(deviceId, Date.now())) stats.quarantineSuppressed(region);
+    else if (region) await refusalWriters.get(region)!.write({ ...row, payload });
+    else await unroutedRefusals.write(row);
     stats.refused(region, refusal.reason);
     logger.debug({ reason: refusal.reason, region, deviceId, eventId: row.eventId }, 'message refused');
-    // Past its hourly cap a device's refusals are answered and counted, but not written.
-    if (!quarantine.take(deviceId, Date.now())) return stats.quarantineSuppressed(region);
-    if (region) {
-      const quarantined = { ...row, payload };
-      await refusalWriters.get(region)!.write(quarantined);
-    } else await unroutedRefusals.write(row);
   }
 
   return {
