@@ -54,19 +54,24 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
         await new Promise((r) => setTimeout(r, 3));
       }
     })();
-    await eventually(async () => expect(await rowsOf('Event', deviceId)).toBeGreaterThan(30), 20_000);
-    expect(await rowsOf('Refusal', deviceId, 'AND "payload" IS NOT NULL')).toBeGreaterThan(0);
+    try {
+      await eventually(async () => {
+        expect(await rowsOf('Event', deviceId)).toBeGreaterThan(30);
+        expect(await rowsOf('Refusal', deviceId, 'AND "payload" IS NOT NULL')).toBeGreaterThan(0);
+      }, 20_000);
 
-    const answer = await stack.api('DELETE', `/api/v1/devices/${deviceId}`, ADMIN);
-    expect(answer.status).toBe(200);
-    expect(await rowsOf('Event', deviceId)).toBe(0);
-    expect(await rowsOf('Refusal', deviceId, 'AND "payload" IS NOT NULL')).toBe(0);
+      const answer = await stack.api('DELETE', `/api/v1/devices/${deviceId}`, ADMIN);
+      expect(answer.status).toBe(200);
+      expect(await rowsOf('Event', deviceId)).toBe(0);
+      expect(await rowsOf('Refusal', deviceId, 'AND "payload" IS NOT NULL')).toBe(0);
 
-    // The stream goes on a while, then every message is let through ingest (stored before, or refused).
-    await new Promise((r) => setTimeout(r, 600));
-    streaming = false;
-    await stream;
-    await Promise.all(acks);
+      // The stream goes on a while, then every message is let through ingest (stored before, or refused).
+      await new Promise((r) => setTimeout(r, 600));
+    } finally {
+      streaming = false;
+      await stream;
+      await Promise.allSettled(acks);
+    }
     await eventually(() => {
       const { stored, refused } = stack.server.stats();
       expect((stored['eu'] ?? 0) + (refused['eu'] ?? 0)).toBe(published);
