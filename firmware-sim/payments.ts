@@ -10,8 +10,11 @@ const DECLINE_PROBABILITY = 0.025;
 /** Office subscriptions are subsidised: staff pay a share of the list price. */
 const SUBSCRIPTION_SHARE = 0.4;
 
-/** A payment processor token: opaque, never derived from a card number. */
-export const paymentToken = (rng: Rng): string => `tok_${randomString(rng, 4, 'letters')}${randomString(rng, 16)}`;
+/**
+ * A payment processor token: opaque, never derived from a card number. 12 letters and 8 of any kind
+ * keep it within the contract's form (16-32 characters, at most 8 digits) by construction.
+ */
+export const paymentToken = (rng: Rng): string => `tok_${randomString(rng, 12, 'letters')}${randomString(rng, 8)}`;
 
 export function priceOf(market: Market, recipe: Recipe, method: PaymentMethod): number {
   const base = RECIPE_SPECS[recipe].priceMinor * market.priceFactor * (method === 'subscription' ? SUBSCRIPTION_SHARE : 1);

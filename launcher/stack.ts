@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../server/server.ts';
 import { startFleet, type Fleet } from '../firmware-sim/fleet.ts';
 import { provisionMachines } from '../firmware-sim/provision.ts';
 import { deviceListResponseSchema } from '../schema/api.ts';
+import { demoClockAheadMs } from './clock-window.ts';
 import type { LauncherConfig } from './config.ts';
 import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from './fleet-credentials.ts';
 
@@ -54,6 +55,7 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
         brokerToken,
         tokens: config.tokens,
         logLevel: config.logLevel,
+        ingest: { clockAheadMs: demoClockAheadMs(config.speed, config.duration) },
       }),
       logger.child({ room: 'server' }),
     );

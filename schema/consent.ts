@@ -34,9 +34,15 @@ export const NO_CONSENT: ConsentCategories = Object.freeze({
  * The record the cloud publishes, retained, on `coffee/v1/{deviceId}/consent`. Versions start at 1
  * and only grow; a device applies the highest version it has seen and stamps it on every event.
  */
+/**
+ * The ledger's versions are int4 on PostgreSQL (ConsentRecord.version). The cloud issues them one by
+ * one per device, so bounding the record it publishes costs no device anything.
+ */
+export const CONSENT_VERSION_MAX = 2_147_483_647;
+
 export const consentRecordSchema = z.strictObject({
   deviceId: deviceIdSchema,
-  version: z.int().min(1),
+  version: z.int().min(1).max(CONSENT_VERSION_MAX),
   issuedAt: z.iso.datetime({ offset: true }),
   categories: consentCategoriesSchema,
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { panLikePaths } from './card-data.ts';
 import { deviceIdSchema, eventIdSchema } from './ids.ts';
 import type { ConsentCategoryName } from './consent.ts';
 
@@ -38,18 +39,25 @@ export const locationBodySchema = z.strictObject({
   accuracyM: z.number().positive().max(1_000_000),
 });
 
-/** Card numbers (PANs) are 12 to 19 digits; a token must not contain a run that could be one. */
-const PAN_LIKE_DIGITS = /\d{12,}/;
+/**
+ * A payment token: `tok_` and 16 to 32 base62 characters, of which at most 8 are digits, so no card
+ * number fits in one however it is spread among the letters (a processor's token is opaque; ours
+ * are random). Anything else is refused.
+ */
+export const PAYMENT_TOKEN_PATTERN = /^tok_[A-Za-z0-9]{16,32}$/;
+export const PAYMENT_TOKEN_MAX_DIGITS = 8;
+const digitCount = (text: string): number => text.replace(/[^0-9]/g, '').length;
 
 /**
- * Only a payment token ever leaves the machine: the token may not carry a card-number-like digit run,
- * and the object is strict, so a card number cannot ride along in another field.
+ * Only a payment token ever leaves the machine: the token has a strict form that cannot hold a card
+ * number, and the object is strict, so a card number cannot ride along in another field (and every
+ * event's strings are checked for card-like digits as well, see withoutCardData below).
  */
 export const paymentBodySchema = z.strictObject({
   token: z
     .string()
-    .regex(/^tok_[A-Za-z0-9]{8,64}$/, 'a payment token is tok_ followed by 8-64 letters or digits')
-    .refine((token) => !PAN_LIKE_DIGITS.test(token), 'a payment token must not contain a card number'),
+    .regex(PAYMENT_TOKEN_PATTERN, 'a payment token is tok_ followed by 16-32 letters or digits')
+    .refine((token) => digitCount(token) <= PAYMENT_TOKEN_MAX_DIGITS, `a payment token has at most ${PAYMENT_TOKEN_MAX_DIGITS} digits`),
   amountMinor: z.int().min(0).max(10_000_000),
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code'),
   method: z.enum(['card', 'mobile', 'subscription']),
@@ -87,11 +95,29 @@ const envelopeFields = {
   consentVersion: z.int().min(0),
 };
 
-export const brewEventSchema = z.strictObject({ ...envelopeFields, kind: z.literal('brew'), body: brewBodySchema });
-export const locationEventSchema = z.strictObject({ ...envelopeFields, kind: z.literal('location'), body: locationBodySchema });
-export const paymentEventSchema = z.strictObject({ ...envelopeFields, kind: z.literal('payment'), body: paymentBodySchema });
-export const statusEventSchema = z.strictObject({ ...envelopeFields, kind: z.literal('status'), body: statusBodySchema });
-export const faultEventSchema = z.strictObject({ ...envelopeFields, kind: z.literal('fault'), body: faultBodySchema });
+/**
+ * Envelope fields whose grammar fixes them to non-text that carries digits by design: the event id
+ * (hex; a random UUID often holds 12 near decimal digits), the timestamp (all digits, and bounded by
+ * the server's clock window) and the device id (the topic's, minted by the registry).
+ */
+const NOT_FREE_TEXT = new Set(['id', 'ts', 'deviceId']);
+const notFreeText = (path: readonly (string | number)[]): boolean => path.length === 1 && NOT_FREE_TEXT.has(String(path[0]));
+
+/** The paths of an event's string fields that look like a card number (see card-data.ts). */
+export const cardDataPaths = (event: unknown): (string | number)[][] => panLikePaths(event, notFreeText);
+
+/** Contract-wide: no string field of an event (today's or one added later) may look like a card number. */
+function withoutCardData<T extends z.ZodType>(schema: T): T {
+  return schema.superRefine((event, ctx) => {
+    for (const path of cardDataPaths(event)) ctx.addIssue({ code: 'custom', message: 'a string that looks like a card number', path });
+  });
+}
+
+export const brewEventSchema = withoutCardData(z.strictObject({ ...envelopeFields, kind: z.literal('brew'), body: brewBodySchema }));
+export const locationEventSchema = withoutCardData(z.strictObject({ ...envelopeFields, kind: z.literal('location'), body: locationBodySchema }));
+export const paymentEventSchema = withoutCardData(z.strictObject({ ...envelopeFields, kind: z.literal('payment'), body: paymentBodySchema }));
+export const statusEventSchema = withoutCardData(z.strictObject({ ...envelopeFields, kind: z.literal('status'), body: statusBodySchema }));
+export const faultEventSchema = withoutCardData(z.strictObject({ ...envelopeFields, kind: z.literal('fault'), body: faultBodySchema }));
 
 export const eventEnvelopeSchema = z.discriminatedUnion('kind', [
   brewEventSchema,

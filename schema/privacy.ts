@@ -14,11 +14,15 @@ export const ownerIdSchema = z.string().regex(/^own-[a-z][a-z0-9]{1,15}-[a-z2-7]
 export type OwnerId = z.infer<typeof ownerIdSchema>;
 export const ownerIdParamsSchema = z.object({ id: ownerIdSchema });
 
+/** NUL, which PostgreSQL's text cannot hold, and half a surrogate pair, which no UTF-8 store can hold as given. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storableText = (max: number) => z.string().min(1).max(max).refine((text) => !UNSTORABLE.test(text), 'text without NUL or unpaired surrogates');
+
 export const createOwnerRequestSchema = z.strictObject({
   region: regionIdSchema,
-  name: z.string().min(1).max(200),
+  name: storableText(200),
   /** An e-mail address, phone number or postal address: kept only in the owner's region. */
-  contact: z.string().min(1).max(500),
+  contact: storableText(500),
 });
 export type CreateOwnerRequest = z.infer<typeof createOwnerRequestSchema>;
 

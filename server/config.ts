@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { RETENTION_CATEGORIES } from '../schema/privacy.ts';
 import { DEFAULT_REGIONS, regionIdSchema, regionListSchema } from '../schema/regions.ts';
 
+/** The widest device-clock window configuration may set: a century either way. */
+export const MAX_CLOCK_WINDOW_MS = 100 * 365 * 86_400_000;
+
 export const mqttConfigSchema = z.object({
   url: z.string(),
   username: z.string(),
@@ -51,11 +54,6 @@ export const privacyConfigSchema = z.object({
   retention: retentionDaysSchema.prefault({}),
   /** Per-region overrides of single categories. */
   regionRetention: z.record(regionIdSchema, z.object(Object.fromEntries(RETENTION_CATEGORIES.map((c) => [c, days.optional()])))).default({}),
-  /**
-   * An erasure deletes twice: at once, and again after this pause, for rows of an event that had
-   * passed ingest's tombstone check just before the erasure and committed after the first delete.
-   */
-  erasureSettleMs: z.int().min(0).default(500),
   /**
    * How often each process looks for consent changes and erasures made by other server processes
    * sharing its stores (their withdrawals take effect here within this time).
@@ -183,6 +181,18 @@ export const serverConfigSchema = z
         quarantinePayloads: z.boolean().default(false),
         /** On close, how long in-flight batches may take to commit before their messages are left unacknowledged. */
         drainTimeoutMs: z.int().min(0).default(5_000),
+        /**
+         * How far a device clock (`ts`) may run ahead of the server's receive time, and lag behind it;
+         * events outside are refused as clock_out_of_range. A day ahead covers a local time sent as UTC;
+         * a month behind covers what an offline buffer still holds. The launcher widens it for its
+         * accelerated demo clocks. Stored timestamps stay within years 0000-9999 UTC whatever is set.
+         */
+        clockAheadMs: z.int().min(0).max(MAX_CLOCK_WINDOW_MS).default(86_400_000),
+        clockBehindMs: z.int().min(0).max(MAX_CLOCK_WINDOW_MS).default(30 * 86_400_000),
+        /** Quarantine rows kept per device per clock hour; refusals past it are still answered and counted, not written. */
+        quarantinePerDeviceHour: z.int().min(0).default(100),
+        /** Devices the quarantine cap tracks per hour; devices beyond it share one bucket, so memory stays bounded. */
+        quarantineTrackedDevices: z.int().min(1).default(100_000),
       })
       .prefault({}),
     privacy: privacyConfigSchema.prefault({}),

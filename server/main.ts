@@ -6,6 +6,7 @@
  *   --mqtt-url URL --mqtt-username U --mqtt-password P --mqtt-client-id ID --log-level L
  *   --mqtt-share-group G (take events through $share/G/…, for several server processes on one broker)
  *   --token operator:REGION:TOKEN | auditor:TOKEN | admin:TOKEN (repeatable; also BREWTEL_TOKENS, comma-separated)
+ *   --clock-ahead-ms N --clock-behind-ms N (the device-clock window) --quarantine-per-device-hour N
  * Environment: BREWTEL_ADMIN_TOKEN, BREWTEL_TOKENS, BREWTEL_BROKER_TOKEN, BREWTEL_MQTT_URL, BREWTEL_MQTT_USERNAME,
  * BREWTEL_MQTT_PASSWORD. Tokens that are not set are generated and printed once.
  */
@@ -33,6 +34,9 @@ const { values } = parseArgs({
     'mqtt-share-group': { type: 'string' },
     'log-level': { type: 'string' },
     token: { type: 'string', multiple: true, default: [] },
+    'clock-ahead-ms': { type: 'string' },
+    'clock-behind-ms': { type: 'string' },
+    'quarantine-per-device-hour': { type: 'string' },
   },
 });
 
@@ -76,6 +80,11 @@ function buildConfig(): ServerConfigInput {
     brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),
     tokens: [...values.token, ...(process.env.BREWTEL_TOKENS ?? '').split(',').filter(Boolean)].map((spec) => parseTokenSpec(spec.trim())),
     ...(values['log-level'] ? { logLevel: values['log-level'] as ServerConfigInput['logLevel'] } : {}),
+    ingest: {
+      ...(values['clock-ahead-ms'] ? { clockAheadMs: Number(values['clock-ahead-ms']) } : {}),
+      ...(values['clock-behind-ms'] ? { clockBehindMs: Number(values['clock-behind-ms']) } : {}),
+      ...(values['quarantine-per-device-hour'] ? { quarantinePerDeviceHour: Number(values['quarantine-per-device-hour']) } : {}),
+    },
   };
 }
 

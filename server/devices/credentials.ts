@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { panLike } from '../../schema/card-data.ts';
 
 /**
  * Device credentials. Ids are public (they are topic levels); secrets are shown once and kept only as
@@ -8,8 +9,19 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
-/** `cm-` + 16 base32 characters: 80 random bits, enough that ids never collide in practice. */
+/**
+ * `cm-` + 16 base32 characters: 80 random bits, enough that ids never collide in practice. An id
+ * that happens to look like a card number (12 near digits: about one in a million) is drawn again,
+ * since events are not scanned for card data in their device id.
+ */
 export function mintDeviceId(): string {
+  for (;;) {
+    const id = drawDeviceId();
+    if (!panLike(id)) return id;
+  }
+}
+
+function drawDeviceId(): string {
   const bytes = randomBytes(10);
   let bits = 0;
   let value = 0;

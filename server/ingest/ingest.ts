@@ -6,22 +6,16 @@ import type { ServerConfig } from '../config.ts';
 import type { DirectoryCache } from '../devices/directory-cache.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { DirectoryEntry, EventRow, QuarantinedRow, RefusalRow, Stores } from '../store/types.ts';
-import { BatchWriter } from './batch-writer.ts';
+import { classifyStoreError, storeErrorCode } from '../store/store-errors.ts';
+import { BatchWriter, type BatchOutcome } from './batch-writer.ts';
 import type { IngestContext, IngestMessage, IngestOutcome, Refusal } from './message.ts';
-import { runPipeline, type Step } from './pipeline.ts';
-import { PAYLOAD_NEVER_KEPT } from './reasons.ts';
+import { runPipeline } from './pipeline.ts';
+import { QuarantineBudget } from './quarantine-budget.ts';
+import { PAYLOAD_NEVER_KEPT, type RefusalReason } from './reasons.ts';
 import { RegionAdmission } from './region-admission.ts';
 import { IngestAbortedError, retryUntilAborted } from './retry.ts';
 import type { IngestStats } from './stats.ts';
-import { admit } from './steps/admit.ts';
-import { consent } from './steps/consent.ts';
-import { decode } from './steps/decode.ts';
-import { identify } from './steps/identify.ts';
-import { minimise } from './steps/minimise.ts';
-import { route } from './steps/route.ts';
-import { tombstone } from './steps/tombstone.ts';
-import { validate } from './steps/validate.ts';
-import { write } from './steps/write.ts';
+import { ingestSteps } from './steps/order.ts';
 
 export interface IngestDeps {
   config: ServerConfig['ingest'];
@@ -35,7 +29,7 @@ export interface IngestDeps {
   erased?(region: RegionId, deviceId: string): Promise<boolean>;
   /** Asks the source for the messages a backlogged region turned away (they wait unacknowledged at the broker). */
   redeliver?(): void;
-  /** Told of rows after their batch committed (the dashboard's live feed); never of uncommitted ones. */
+  /** Told of rows after their batch committed (the dashboard's live feed); never of uncommitted ones, nor of redelivered duplicates. */
   committed?: { eventsCommitted(region: RegionId, rows: readonly EventRow[]): void; refusalsCommitted(region: RegionId, rows: readonly RefusalRow[]): void };
 }
 
@@ -65,29 +59,42 @@ export function createIngest(deps: IngestDeps): Ingest {
       failing.add(target);
       if (region) admission.storeFailed(region);
       metrics.storeRetries.inc({ target });
-      logger.warn({ err, target, attempt }, 'store call failed; retrying');
+      logger.warn({ err, target, attempt, class: classifyStoreError(err) }, 'store call failed; retrying');
+    },
+  });
+  /** Batches of rows: a row the store refuses for its values is isolated and declined, the rest commit. */
+  const rowsOf = (target: string, region?: RegionId) => ({
+    retry: retry(target, region),
+    isRejection: (err: unknown) => classifyStoreError(err) === 'rejected',
+    onRejected(_row: unknown, err: unknown) {
+      metrics.storeRejected.inc({ target });
+      // The code only: a driver's message may quote the refused value, which may be personal data.
+      logger.warn({ target, code: storeErrorCode(err) }, 'the store refused a row; its message is refused as store_rejected');
     },
   });
   const persistently = <T>(target: string, fn: () => Promise<T>): Promise<T> =>
     retryUntilAborted(fn, { ...retry(target), signal: abort.signal });
 
   const batching = { batchMax: config.batchMax, lingerMs: config.lingerMs };
-  const eventWriters = new Map<RegionId, BatchWriter<EventRow>>();
+  const eventWriters = new Map<RegionId, BatchWriter<EventRow, 'device_erased'>>();
   const refusalWriters = new Map<RegionId, BatchWriter<QuarantinedRow>>();
   for (const [region, store] of stores.regions) {
-    eventWriters.set(region, new BatchWriter<EventRow>({
+    eventWriters.set(region, new BatchWriter<EventRow, 'device_erased'>({
       ...batching,
-      retry: retry(`events:${region}`, region),
+      ...rowsOf(`events:${region}`, region),
       flush: async (rows) => {
-        stats.stored(region, await store.insertEvents(rows));
+        const { inserted, erased } = await store.writeEvents(rows);
         failing.delete(`events:${region}`);
-        deps.committed?.eventsCommitted(region, rows);
+        stats.stored(region, inserted.length);
+        // Only what this write inserted: a redelivered duplicate was reported when it was new.
+        if (inserted.length > 0) deps.committed?.eventsCommitted(region, inserted);
+        return erased.length === 0 ? undefined : new Map(erased.map((row) => [row, 'device_erased' as const]));
       },
       observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'events' }, seconds),
     }));
     refusalWriters.set(region, new BatchWriter<QuarantinedRow>({
       ...batching,
-      retry: retry(`refusals:${region}`, region),
+      ...rowsOf(`refusals:${region}`, region),
       flush: async (rows) => {
         await store.insertRefusals(rows);
         failing.delete(`refusals:${region}`);
@@ -98,7 +105,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
   const unroutedRefusals = new BatchWriter<RefusalRow>({
     ...batching,
-    retry: retry('refusals:directory'),
+    ...rowsOf('refusals:directory'),
     flush: (rows) => stores.directory.insertRefusals(rows),
   });
 
@@ -106,17 +113,18 @@ export function createIngest(deps: IngestDeps): Ingest {
   const lookup = (deviceId: string): Promise<DirectoryEntry | null> =>
     persistently('directory', () => deps.directory.lookup(deviceId));
 
-  const steps: readonly Step[] = [
-    decode,
-    validate,
-    identify(lookup),
-    route(hasRegion),
-    tombstone((region, deviceId) => persistently(`tombstones:${region}`, async () => (await deps.erased?.(region, deviceId)) ?? false)),
-    admit(admission),
-    consent((deviceId, region) => persistently(`consent:${region}`, () => deps.consent.ledger(deviceId, region))),
-    minimise,
-    write((region, row) => eventWriters.get(region)!.write(row)),
-  ];
+  const quarantine = new QuarantineBudget(config.quarantinePerDeviceHour, config.quarantineTrackedDevices);
+  const declinedReason = <T>(outcome: BatchOutcome<T, RefusalReason>, row: T): RefusalReason | undefined => outcome.declined.get(row);
+
+  const steps = ingestSteps({
+    lookup,
+    hasRegion,
+    erased: (region, deviceId) => persistently(`tombstones:${region}`, async () => (await deps.erased?.(region, deviceId)) ?? false),
+    admission,
+    clockWindow: { aheadMs: config.clockAheadMs, behindMs: config.clockBehindMs },
+    ledger: (deviceId, region) => persistently(`consent:${region}`, () => deps.consent.ledger(deviceId, region)),
+    writeRow: async (region, row) => declinedReason(await eventWriters.get(region)!.write(row), row),
+  });
 
   /** Refusals go to the sender's home-region quarantine (the topic names the sender), else to the directory, without payload. */
   async function recordRefusal(ctx: IngestContext, refusal: Refusal): Promise<void> {
@@ -135,7 +143,9 @@ export function createIngest(deps: IngestDeps): Ingest {
     // A payload, when operators asked for them, goes to the sender's own region only and never when
     // consent was the reason; the directory gets the bare facts.
     const payload = config.quarantinePayloads && !PAYLOAD_NEVER_KEPT.has(refusal.reason) ? ctx.message.payload : null;
-    if (region) await refusalWriters.get(region)!.write({ ...row, payload });
+    // Past its hourly cap a device's refusals are still answered and counted, but no longer written.
+    if (!quarantine.take(deviceId, Date.now())) stats.quarantineSuppressed(region);
+    else if (region) await refusalWriters.get(region)!.write({ ...row, payload });
     else await unroutedRefusals.write(row);
     stats.refused(region, refusal.reason);
     logger.debug({ reason: refusal.reason, region, deviceId, eventId: row.eventId }, 'message refused');

@@ -14,6 +14,10 @@ export const REFUSAL_REASONS = [
   'not_consented',
   /** The device was erased (its owner's erasure or its deletion); a tombstone in its region says so. */
   'device_erased',
+  /** The store refused the row itself (a constraint, a value out of its range): retrying cannot cure it. */
+  'store_rejected',
+  /** The device clock (`ts`) is outside the window around the server's receive time (config.ingest.clockAheadMs, clockBehindMs). */
+  'clock_out_of_range',
   /** A bug in a pipeline step; the message is refused rather than retried forever. */
   'internal_error',
 ] as const;

@@ -16,6 +16,8 @@ export interface RetryOptions {
   maxMs: number;
   signal: AbortSignal;
   onError(err: unknown, attempt: number): void;
+  /** An error retrying cannot cure (the data is at fault): rethrown at once instead of retried. */
+  isFinal?(err: unknown): boolean;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -32,7 +34,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Store calls on the ingest path never give up on their own: a store that is down makes its messages
- * wait (unacknowledged) and retry with exponential backoff, until it answers or ingest closes.
+ * wait (unacknowledged) and retry with exponential backoff, until it answers or ingest closes. Only
+ * an error `isFinal` calls incurable goes back to the caller.
  */
 export async function retryUntilAborted<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -41,6 +44,7 @@ export async function retryUntilAborted<T>(fn: () => Promise<T>, options: RetryO
       return await fn();
     } catch (err) {
       if (options.signal.aborted) throw new IngestAbortedError();
+      if (options.isFinal?.(err)) throw err;
       options.onError(err, attempt);
       await sleep(Math.min(options.maxMs, options.initialMs * 2 ** (attempt - 1)), options.signal);
     }

@@ -7,6 +7,8 @@ export interface ServerStats {
   stored: Record<RegionId, number>;
   refused: Record<RegionId | 'unrouted', number>;
   refusedByReason: Record<string, number>;
+  /** Refusals answered and counted but not written to the quarantine (their device was past its hourly cap). */
+  quarantineSuppressed: Record<RegionId | 'unrouted', number>;
 }
 
 export const UNROUTED = 'unrouted';
@@ -16,6 +18,7 @@ export class IngestStats {
   readonly #stored = new Map<string, number>();
   readonly #refused = new Map<string, number>();
   readonly #byReason = new Map<string, number>();
+  readonly #suppressed = new Map<string, number>();
 
   constructor(
     regions: readonly RegionId[],
@@ -41,11 +44,18 @@ export class IngestStats {
     this.metrics.refused.inc({ region: key, reason });
   }
 
+  quarantineSuppressed(region: RegionId | null): void {
+    const key = region ?? UNROUTED;
+    this.#suppressed.set(key, (this.#suppressed.get(key) ?? 0) + 1);
+    this.metrics.quarantineSuppressed.inc({ region: key });
+  }
+
   snapshot(): ServerStats {
     return {
       stored: Object.fromEntries(this.#stored),
       refused: Object.fromEntries(this.#refused),
       refusedByReason: Object.fromEntries(this.#byReason),
+      quarantineSuppressed: Object.fromEntries(this.#suppressed),
     };
   }
 }

@@ -31,6 +31,18 @@ export function createMetrics() {
       labelNames: ['target'] as const,
       registers: [registry],
     }),
+    storeRejected: new Counter({
+      name: 'brewtel_ingest_store_rejected_total',
+      help: 'Rows a store refused for their values or a constraint (isolated by splitting the batch; their messages refused as store_rejected).',
+      labelNames: ['target'] as const,
+      registers: [registry],
+    }),
+    quarantineSuppressed: new Counter({
+      name: 'brewtel_ingest_quarantine_suppressed_total',
+      help: 'Refusals answered and counted but not written to the quarantine: their device was past its hourly cap.',
+      labelNames: ['region'] as const,
+      registers: [registry],
+    }),
     batchSeconds: new Histogram({
       name: 'brewtel_ingest_batch_seconds',
       help: 'Time to commit one ingest batch.',

@@ -22,16 +22,11 @@ interface ErasureStep {
 
 const NOTHING: ErasureCounts = { owners: 0, devices: 0, events: 0, consentRecords: 0, refusals: 0 };
 
-const add = (a: ErasureCounts, b: ErasureCounts): ErasureCounts => ({
-  owners: a.owners + b.owners, devices: a.devices + b.devices, events: a.events + b.events,
-  consentRecords: a.consentRecords + b.consentRecords, refusals: a.refusals + b.refusals,
-});
-
 /**
  * In this order, so that nothing of the owner can be stored again once the rows are gone: refuse the
  * devices at ingest first (tombstones in memory) and at the broker (credentials revoked), then
- * delete, then, after config.erasureSettleMs, delete once more what a batch already past the
- * tombstone check committed meanwhile.
+ * delete. A batch already past ingest's tombstone check cannot commit an event afterwards: the event
+ * writers check the tombstone inside their own transaction (server/store/event-writer.ts).
  */
 const ERASURE_STEPS: readonly ErasureStep[] = [
   {
@@ -65,14 +60,6 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
         deviceIds: e.deviceIds, ownerPseudonym: e.ownerPseudonym, erasedAt: new Date(), cause: e.cause,
         ...(e.ownerId === undefined ? {} : { ownerId: e.ownerId }),
       });
-    },
-  },
-  {
-    name: 'delete-stragglers',
-    async run(deps, e) {
-      await new Promise((resolve) => setTimeout(resolve, deps.config.erasureSettleMs));
-      const again = await e.store.erase({ deviceIds: e.deviceIds, ownerPseudonym: e.ownerPseudonym, erasedAt: new Date(), cause: e.cause });
-      e.counts = add(e.counts ?? NOTHING, again);
     },
   },
   {

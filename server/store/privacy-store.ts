@@ -1,5 +1,5 @@
 import { sqltag as sql } from '@prisma/client/runtime/client';
-import { eventKindSchema } from '../../schema/events.ts';
+import { eventRowOf } from './event-row.ts';
 import type { StoreClient } from './connect.ts';
 import type { ErasureCounts, PrivacyStore, RegionFacts, RetentionCut } from './types.ts';
 
@@ -41,21 +41,24 @@ export function createPrivacyStore(client: StoreClient): PrivacyStore {
 
     async allEvents(deviceId) {
       const events = await client.event.findMany({ where: { deviceId }, orderBy: [{ deviceTs: 'asc' }, { id: 'asc' }] });
-      return events.map((e) => ({ ...e, kind: eventKindSchema.parse(e.kind) }));
+      return events.map(eventRowOf);
     },
 
     erase({ deviceIds, ownerId, ownerPseudonym, erasedAt, cause }) {
       const ids = [...deviceIds];
       return client.$transaction(async (tx): Promise<ErasureCounts> => {
+        // Tombstones first: the event writers check for them inside their own transactions, and on
+        // PostgreSQL a batch waits for (or makes wait) this insert, so every event row of these
+        // devices is either refused there or committed before the deletes below run.
+        for (const deviceId of ids) {
+          await tx.$executeRaw(sql`INSERT INTO "Tombstone" ("deviceId", "ownerPseudonym", "erasedAt", "cause")
+            VALUES (${deviceId}, ${ownerPseudonym}, ${erasedAt}, ${cause}) ON CONFLICT ("deviceId") DO NOTHING`);
+        }
         const events = await tx.event.deleteMany({ where: { deviceId: { in: ids } } });
         const consentRecords = await tx.consentRecord.deleteMany({ where: { deviceId: { in: ids } } });
         const refusals = await tx.refusal.deleteMany({ where: { deviceId: { in: ids } } });
         const devices = await tx.device.deleteMany({ where: { id: { in: ids } } });
         const owners = ownerId === undefined ? { count: 0 } : await tx.owner.deleteMany({ where: { id: ownerId } });
-        for (const deviceId of ids) {
-          await tx.$executeRaw(sql`INSERT INTO "Tombstone" ("deviceId", "ownerPseudonym", "erasedAt", "cause")
-            VALUES (${deviceId}, ${ownerPseudonym}, ${erasedAt}, ${cause}) ON CONFLICT ("deviceId") DO NOTHING`);
-        }
         return { owners: owners.count, devices: devices.count, events: events.count, consentRecords: consentRecords.count, refusals: refusals.count };
       });
     },

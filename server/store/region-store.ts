@@ -1,9 +1,9 @@
 import { sqltag as sql } from '@prisma/client/runtime/client';
 import { locationPrecisionSchema } from '../../schema/consent.ts';
-import { eventKindSchema } from '../../schema/events.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import { createAuditStore } from './audit-store.ts';
 import type { StoreDb } from './connect.ts';
+import { eventRowOf } from './event-row.ts';
 import { createPrivacyStore } from './privacy-store.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, type QuarantinedRow, type QuarantinePage, type RegionStore, StoreConflictError } from './types.ts';
@@ -17,7 +17,9 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
     region,
     kind: db.kind,
 
-    insertEvents: db.writeEvents,
+    insertEvents: async (rows) => (await db.writeEvents(rows)).inserted.length,
+
+    writeEvents: db.writeEvents,
 
     insertRefusals: (rows) => insertRefusals(db, rows, true),
 
@@ -60,7 +62,7 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
         orderBy: [{ deviceTs: 'desc' }, { id: 'desc' }],
         take: query.limit,
       });
-      return events.map((e) => ({ ...e, kind: eventKindSchema.parse(e.kind) }));
+      return events.map(eventRowOf);
     },
 
     async counts(): Promise<{ stored: number; refused: number }> {

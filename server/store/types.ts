@@ -22,6 +22,14 @@ export interface EventRow {
   body: string;
 }
 
+/** What one batch write did: rows not listed were stored already (a redelivery of the same device's event id). */
+export interface EventWriteResult {
+  /** Stored by this write: the only rows the live feed and the stored counts may report. */
+  inserted: readonly EventRow[];
+  /** Not stored because their device has a tombstone (checked inside the write's transaction). */
+  erased: readonly EventRow[];
+}
+
 /** A refused message as the directory keeps it: never its payload. */
 export interface RefusalRow {
   receivedAt: Date;
@@ -169,8 +177,10 @@ export interface EventQuery {
 export interface RegionStore extends PrivacyStore, AuditStore {
   readonly region: RegionId;
   readonly kind: StoreKind;
-  /** Writes all rows in one transaction, idempotent by event id. Resolves with how many were new. */
+  /** Writes all rows in one transaction, idempotent by (device id, event id). Resolves with how many were new. */
   insertEvents(rows: readonly EventRow[]): Promise<number>;
+  /** The same write, telling which rows were new and which were skipped for their device's tombstone. */
+  writeEvents(rows: readonly EventRow[]): Promise<EventWriteResult>;
   /** Quarantines refused messages; their payloads stay in this region's store only. */
   insertRefusals(rows: readonly QuarantinedRow[]): Promise<void>;
   /** The quarantine, newest first, a page at a time, for operators. */

@@ -59,7 +59,11 @@ export async function startRig(kind: RigKind): Promise<Rig> {
   const fleets: Fleet[] = [];
   let server: ServerProcess | null = null;
   const serverArgs = ['--http-port', String(httpPort), '--data-dir', dataDir, '--regions', REGIONS.join(','), '--mqtt-url', brokers.at(-1)!.url,
-    '--mqtt-username', INGEST.username, '--mqtt-password', INGEST.password, '--mqtt-client-id', INGEST.username];
+    '--mqtt-username', INGEST.username, '--mqtt-password', INGEST.password, '--mqtt-client-id', INGEST.username,
+    // The fleets' clocks run up to 64,800x (the burst) from now (or 6 h ahead): a year ahead covers any scenario's run.
+    '--clock-ahead-ms', String(365 * 86_400_000),
+    // The books are kept from rows on disk (the server restarts), so every refusal must leave its row.
+    '--quarantine-per-device-hour', String(2 ** 31)];
   const rig: Rig = {
     dataDir,
     brokers,

@@ -40,11 +40,13 @@ const ENVELOPE_NUMBERS: Record<string, NumberRule> = { seq: n(0, Number.MAX_SAFE
 const ENVELOPE_KEYS = ['v', 'id', 'deviceId', 'ts', 'seq', 'kind', 'consentVersion', 'body'];
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** README: tok_ and 16-32 letters or digits, at most 8 of them digits (so no card number fits in one). */
+const TOKEN_FORM = /^tok_[A-Za-z0-9]{16,32}$/;
+const tokenDigits = (t: string): number => t.replace(/[^0-9]/g, '').length;
 const token = fc
-  .array(fc.constantFrom(...ALNUM), { minLength: 8, maxLength: 64 })
+  .array(fc.constantFrom(...ALNUM), { minLength: 16, maxLength: 32 })
   .map((chars) => `tok_${chars.join('')}`)
-  // A run of 12+ digits could be a card number, which the contract forbids even inside a token.
-  .filter((t) => !/\d{12,}/.test(t));
+  .filter((t) => tokenDigits(t) <= 8);
 const currency = fc.array(fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), { minLength: 3, maxLength: 3 }).map((c) => c.join(''));
 
 function numberIn(rule: NumberRule): fc.Arbitrary<number> {
@@ -185,7 +187,13 @@ export function mutationArb(event: Envelope): fc.Arbitrary<Mutation> {
   if (event.kind === 'payment') {
     branches.push(m('card number in the token', fc.tuple(fc.integer({ min: 12, max: 19 }), fc.string({ unit: fc.constantFrom(...'abcXYZ'), maxLength: 8 }))
       .map(([digits, letters]) => withBody('token', `tok_${letters}${'4'.repeat(digits)}`))));
-    branches.push(m('token without its form', fc.oneof(fc.constantFrom('4111111111111111', 'tok_short', 'tok_has space1', 'TOK_abcdefgh1'), fc.string({ maxLength: 70 }).filter((s) => !/^tok_[A-Za-z0-9]{8,64}$/.test(s))).map((t) => withBody('token', t))));
+    branches.push(m('token without its form', fc.oneof(
+      fc.constantFrom('4111111111111111', 'tok_short', 'tok_has space1aaaaaaaa', 'TOK_abcdefghijklmnop', `tok_${'a'.repeat(33)}`, 'tok_abcdefgh123456789'),
+      fc.string({ maxLength: 70 }).filter((s) => !TOKEN_FORM.test(s) || tokenDigits(s) > 8),
+    ).map((t) => withBody('token', t))));
+    // A card number split by separators or strewn among letters, inside the token.
+    branches.push(m('card number in disguise in the token', fc.tuple(fc.constantFrom(' ', '-', '.', '/', 'x', '\u200b', ''), fc.constantFrom('4111111111111111', '5500005555555559', '378282246310005'))
+      .map(([sep, pan]) => withBody('token', `tok_${[...pan].join(sep)}`))));
     branches.push(m('currency not ISO 4217 form', fc.oneof(fc.constantFrom('eur', 'EU', 'EURO', 'E1R'), fc.string({ maxLength: 5 }).filter((s) => !/^[A-Z]{3}$/.test(s))).map((c) => withBody('currency', c))));
   }
   return fc.oneof(...branches);

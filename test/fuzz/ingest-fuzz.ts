@@ -2,15 +2,14 @@ import fc from 'fast-check';
 import { EVENT_KINDS } from '../../schema/events.ts';
 import type { IngestOutcome } from '../../server/ingest/message.ts';
 import type { RefusalReason } from '../../server/ingest/reasons.ts';
-import { readRegionStore } from '../support/sqlite-stores.ts';
 import { mutationArb, rawBytesArb, validEventArb, type Envelope } from './event-arbitraries.ts';
 import { STORED_REGIONS, type IngestWorld } from './ingest-world.ts';
-import { oracleConsent, oracleIngest, oracleInvalidPayload } from './oracle.ts';
+import { oracleConsent, oracleIngest, oracleInvalidPayload, oracleSender } from './oracle.ts';
 import { newGroup, record, type GroupTally, type Verdict } from './tally.ts';
 
 type Expected = 'stored' | RefusalReason;
 export interface IngestCase {
-  group: 'valid events' | 'topics' | 'schema mutations' | 'raw bytes';
+  group: 'valid events' | 'topics' | 'schema mutations' | 'raw bytes' | 'extreme clocks';
   what: string;
   topic: string;
   payload: Buffer;
@@ -39,17 +38,28 @@ function topicArb(event: Envelope, deviceIds: readonly string[]): fc.Arbitrary<s
   );
 }
 
+/** Times the contract's grammar admits but no plausible clock shows (and some the API could not write back out). */
+const EXTREME_TIMES = [
+  '9999-12-31T23:00:00-05:00', '9999-12-31T23:59:59.999Z', '0000-01-01T00:00:00Z', '0000-01-01T00:30:00+01:00',
+  '1970-01-01T00:00:00Z', '2000-01-01T00:00:00+14:00', '2100-01-01T00:00:00-12:00',
+];
+
 export function ingestCaseArb(world: IngestWorld): fc.Arbitrary<IngestCase> {
   const ids = world.devices.map((d) => d.id);
-  const expectValid = (topic: string, event: Envelope): Expected => oracleIngest(topic, event, world.senderOf);
+  const expectValid = (topic: string, event: Envelope): Expected => oracleIngest(topic, event, world.senderOf, world.receivedAt, world.clock);
+  // Payloads that are not a valid envelope: refused for the sender first (read before the payload), else for the payload.
+  const expectInvalid = (topic: string, payload: Buffer, reason: RefusalReason): Expected => oracleSender(topic, world.senderOf) ?? (reason === 'malformed_json' ? oracleInvalidPayload(payload) : reason);
   return validEventArb(ids, world.tsMin, world.tsMax).chain((event): fc.Arbitrary<IngestCase> => {
     const own = eventTopic(event.deviceId, event.kind);
     const valid: IngestCase = { group: 'valid events', what: `valid ${event.kind}`, topic: own, payload: Buffer.from(JSON.stringify(event)), expected: expectValid(own, event), event };
+    const withEvent = (what: string, group: IngestCase['group'], changed: Envelope): IngestCase =>
+      ({ group, what, topic: own, payload: Buffer.from(JSON.stringify(changed)), expected: expectValid(own, changed), event: changed });
     return fc.oneof(
       { weight: 4, arbitrary: fc.constant(valid) },
       { weight: 2, arbitrary: topicArb(event, ids).map((topic) => ({ ...valid, group: 'topics' as const, what: 'valid payload, topic varied', topic, expected: expectValid(topic, event) })) },
-      { weight: 3, arbitrary: mutationArb(event).map((m) => ({ group: 'schema mutations' as const, what: m.what, topic: own, payload: m.payload, expected: 'schema_invalid' as const, event })) },
-      { weight: 1, arbitrary: rawBytesArb(event).map((m) => ({ group: 'raw bytes' as const, what: m.what, topic: own, payload: m.payload, expected: oracleInvalidPayload(m.payload), event })) },
+      { weight: 3, arbitrary: mutationArb(event).map((m) => ({ group: 'schema mutations' as const, what: m.what, topic: own, payload: m.payload, expected: expectInvalid(own, m.payload, 'schema_invalid'), event })) },
+      { weight: 1, arbitrary: rawBytesArb(event).map((m) => ({ group: 'raw bytes' as const, what: m.what, topic: own, payload: m.payload, expected: expectInvalid(own, m.payload, 'malformed_json'), event })) },
+      { weight: 1, arbitrary: fc.constantFrom(...EXTREME_TIMES).map((ts) => withEvent(`device clock at ${ts}`, 'extreme clocks', { ...event, ts })) },
     );
   });
 }
@@ -73,7 +83,7 @@ export async function fuzzIngest(world: IngestWorld, runs: number, seed: number)
   const tallyOf = (g: IngestCase['group']): GroupTally => groups.get(g) ?? groups.set(g, newGroup(`ingest ${g}`)).get(g)!;
   const storedCases: IngestCase[] = [];
   const handle = async (c: IngestCase): Promise<IngestOutcome | 'threw'> =>
-    world.ingest.handle({ topic: c.topic, payload: c.payload, receivedAt: new Date() }).catch(() => 'threw' as const);
+    world.ingest.handle({ topic: c.topic, payload: c.payload, receivedAt: new Date(world.receivedAt) }).catch(() => 'threw' as const);
 
   // Generated slice by slice (seed, seed+1, …) so a long run never holds every payload at once.
   for (let done = 0; done < runs; done += CONCURRENCY) {
@@ -94,23 +104,41 @@ export async function fuzzIngest(world: IngestWorld, runs: number, seed: number)
     const outcome = outcomes[j]!;
     record(redelivery, outcome !== 'threw' && outcome.status === 'stored', judge('stored', outcome), () => describeCase(c, outcome));
   });
-  return [...groups.values(), redelivery, checkStores(world, storedCases)];
+
+  // The same event ids sent by other devices of the population: each device's event is its own, so
+  // these are decided like any event of theirs, and none hides (or is hidden by) the first one.
+  const shared = newGroup('ingest event ids shared across devices');
+  const ids = world.devices.map((d) => d.id);
+  const borrowed = storedCases.filter((_, i) => i % 10 === 5).map((c): IngestCase => {
+    const event = { ...c.event, deviceId: ids[(ids.indexOf(c.event.deviceId) + 1) % ids.length]! };
+    const topic = eventTopic(event.deviceId, event.kind);
+    return { ...c, what: 'an event id another device already used', topic, payload: Buffer.from(JSON.stringify(event)), event, expected: oracleIngest(topic, event, world.senderOf, world.receivedAt, world.clock) };
+  });
+  const borrowedOutcomes = await Promise.all(borrowed.map(handle));
+  borrowed.forEach((c, j) => {
+    const outcome = borrowedOutcomes[j]!;
+    const stored = outcome !== 'threw' && outcome.status === 'stored';
+    if (stored && c.expected === 'stored') storedCases.push(c);
+    record(shared, stored, judge(c.expected, outcome), () => describeCase(c, outcome));
+  });
+  return [...groups.values(), redelivery, shared, await checkStores(world, storedCases)];
 }
 
 /**
- * What is on disk: every accepted event exactly once, in its home region only, and a location no
- * more precise than the consent in force allowed.
+ * What is on disk: every accepted event exactly once (per device and event id), in its home region
+ * only, and a location no more precise than the consent in force allowed.
  */
-function checkStores(world: IngestWorld, accepted: readonly IngestCase[]): GroupTally {
+async function checkStores(world: IngestWorld, accepted: readonly IngestCase[]): Promise<GroupTally> {
   const tally = newGroup('ingest rows on disk');
-  const expected = new Map(accepted.map((c) => [c.event.id, c]));
+  const key = (deviceId: string, id: string): string => `${deviceId}/${id}`;
+  const expected = new Map(accepted.map((c) => [key(c.event.deviceId, c.event.id), c]));
   const homeOf = new Map(world.devices.map((d) => [d.id, d]));
   const seen = new Set<string>();
   for (const region of STORED_REGIONS) {
-    for (const row of readRegionStore(world.dataDir, region).events) {
-      const c = expected.get(row.id);
-      const duplicate = seen.has(row.id);
-      seen.add(row.id);
+    for (const row of await world.events(region)) {
+      const c = expected.get(key(row.deviceId, row.id));
+      const duplicate = seen.has(key(row.deviceId, row.id));
+      seen.add(key(row.deviceId, row.id));
       const home = homeOf.get(row.deviceId);
       if (!c || duplicate || home?.region !== region) {
         record(tally, true, 'wrongly_accepted', () => `row ${row.id} in ${region}: ${!c ? 'never accepted' : duplicate ? 'stored twice' : 'outside its home region'}`);

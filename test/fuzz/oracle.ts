@@ -106,18 +106,44 @@ export function oracleConsent(kind: EventKind, ledger: readonly LedgerEntry[], e
 /** What the server knows about a sender, as the fuzz harness provisioned it. */
 export type Sender = { registered: false } | { registered: true; storedRegion: boolean; ledger: readonly LedgerEntry[] };
 
+/** How far a device clock may be ahead of or behind the receive time (the server's configuration). */
+export interface ClockWindow {
+  aheadMs: number;
+  behindMs: number;
+}
+
+/** README "ingest": the clock window around the receive time, and never outside years 0000-9999 in UTC. */
+export function oracleClockOk(ts: string, receivedAt: number, window: ClockWindow): boolean {
+  const at = Date.parse(ts);
+  return at >= receivedAt - window.behindMs && at <= receivedAt + window.aheadMs && at >= Date.parse('0000-01-01T00:00:00Z') && at <= Date.parse('9999-12-31T23:59:59.999Z');
+}
+
 /**
- * The expected outcome of a payload that is a valid envelope (the generator guarantees it), sent on
- * `topic`. Order follows the documented steps: identify (topic, sender, kind), route, consent.
+ * README "ingest": the sender, named by the topic, is identified and routed before anything reads
+ * the payload. Undefined when it passes (then the payload decides).
  */
-export function oracleIngest(topic: string, event: { deviceId: string; kind: EventKind; ts: string }, senderOf: (deviceId: string) => Sender): 'stored' | RefusalReason {
+export function oracleSender(topic: string, senderOf: (deviceId: string) => Sender): RefusalReason | undefined {
   const t = oracleTopic(topic);
   if (!t || t.type !== 'event') return 'topic_invalid';
-  if (t.deviceId !== event.deviceId) return 'device_mismatch';
-  if (t.kind !== event.kind) return 'kind_mismatch';
   const sender = senderOf(t.deviceId);
   if (!sender.registered) return 'unknown_device';
   if (!sender.storedRegion) return 'region_unavailable';
+  return undefined;
+}
+
+/**
+ * The expected outcome of a payload that is a valid envelope (the generator guarantees it), sent on
+ * `topic`. Order follows the documented steps: the sender (topic, directory, region), then the
+ * payload (decode, validate), the envelope against the topic (device, kind), the clock, consent.
+ */
+export function oracleIngest(topic: string, event: { deviceId: string; kind: EventKind; ts: string }, senderOf: (deviceId: string) => Sender, receivedAt: number, window: ClockWindow): 'stored' | RefusalReason {
+  const refused = oracleSender(topic, senderOf);
+  if (refused) return refused;
+  const t = oracleTopic(topic) as Extract<OracleTopic, { type: 'event' }>;
+  if (t.deviceId !== event.deviceId) return 'device_mismatch';
+  if (t.kind !== event.kind) return 'kind_mismatch';
+  if (!oracleClockOk(event.ts, receivedAt, window)) return 'clock_out_of_range';
+  const sender = senderOf(t.deviceId) as Extract<Sender, { registered: true }>;
   return oracleConsent(event.kind, sender.ledger, Date.parse(event.ts)).allowed ? 'stored' : 'not_consented';
 }
 

@@ -53,7 +53,6 @@ export async function startPrivacyStack(flavour: StoreFlavour = 'sqlite', overri
     ],
     ingest: { drainTimeoutMs: 1_000, lingerMs: 0 },
     logLevel: 'silent',
-    privacy: { erasureSettleMs: 50 },
     ...overrides,
   }), pino({ level: 'silent' }));
   await server.whenIngestReady();

@@ -20,7 +20,7 @@ export const validEvents: { [K in EventKind]: Extract<EventEnvelope, { kind: K }
   payment: {
     ...base,
     kind: 'payment',
-    body: { token: 'tok_Ab12Cd34Ef56', amountMinor: 350, currency: 'EUR', method: 'card', status: 'captured' },
+    body: { token: 'tok_Ab12Cd34Ef56GhIj', amountMinor: 350, currency: 'EUR', method: 'card', status: 'captured' },
   },
   status: {
     ...base,

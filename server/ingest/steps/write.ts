@@ -1,14 +1,19 @@
 import type { RegionId } from '../../../schema/regions.ts';
 import type { EventRow } from '../../store/types.ts';
 import { need, type Step } from '../pipeline.ts';
+import type { RefusalReason } from '../reasons.ts';
 
-/** Resolves once the row's batch committed in the home-region store; only then may the message be acknowledged. */
-export function write(writeRow: (region: RegionId, row: EventRow) => Promise<void>): Step {
+/**
+ * Resolves once the row's batch committed in the home-region store; only then may the message be
+ * acknowledged. A row the store declined (its device's tombstone, found inside the transaction, or a
+ * value the store refused) refuses the message with that reason.
+ */
+export function write(writeRow: (region: RegionId, row: EventRow) => Promise<RefusalReason | undefined>): Step {
   return {
     name: 'write',
     async run(ctx) {
-      await writeRow(need(ctx.region, 'region'), need(ctx.row, 'row'));
-      return undefined;
+      const declined = await writeRow(need(ctx.region, 'region'), need(ctx.row, 'row'));
+      return declined === undefined ? undefined : { reason: declined };
     },
   };
 }

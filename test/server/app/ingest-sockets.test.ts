@@ -91,6 +91,7 @@ describe('ingest over real sockets (aedes + startServer + SQLite)', () => {
         stored: { eu: 3, us: 3, cn: 0 },
         refused: { eu: 1, us: 1, cn: 0, unrouted: 1 },
         refusedByReason: { malformed_json: 1, not_consented: 1, unknown_device: 1 },
+        quarantineSuppressed: {},
       });
     });
 
