@@ -13,6 +13,8 @@ interface Erasure {
   cause: ErasureCause;
   actor: string;
   counts?: ErasureCounts;
+  /** Whether the store's side files were flushed of what the deletions overwrote (flush-deleted). */
+  flushed?: boolean;
 }
 
 interface ErasureStep {
@@ -29,9 +31,10 @@ const add = (a: ErasureCounts, b: ErasureCounts): ErasureCounts => ({
 
 /**
  * In this order, so that nothing of the owner can be stored again once the rows are gone: refuse the
- * devices at ingest first (tombstones in memory) and at the broker (credentials revoked), then
- * delete, then, after config.erasureSettleMs, delete once more what a batch already past the
- * tombstone check committed meanwhile.
+ * devices at ingest first (tombstones in memory) and at the broker (credentials revoked), destroy
+ * the owner's key (from here on their name and contact are unreadable wherever a copy of the sealed
+ * bytes lies), then delete, then, after config.erasureSettleMs, delete once more what a batch already
+ * past the tombstone check committed meanwhile, then flush the store's side files (the SQLite WAL).
  */
 const ERASURE_STEPS: readonly ErasureStep[] = [
   {
@@ -52,6 +55,14 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
     },
   },
   {
+    // Before the rows go: should the deletion fail, the owner is already unreadable, and a retry
+    // finds the row and deletes it.
+    name: 'destroy-owner-key',
+    async run(deps, e) {
+      if (e.ownerId !== undefined) deps.ownerKeys.vault(e.region).destroy(e.ownerId);
+    },
+  },
+  {
     name: 'delete-region-rows',
     async run(_deps, e) {
       e.counts = await e.store.erase({
@@ -66,6 +77,14 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
       await new Promise((resolve) => setTimeout(resolve, deps.config.erasureSettleMs));
       const again = await e.store.erase({ deviceIds: e.deviceIds, ownerPseudonym: e.ownerPseudonym, erasedAt: new Date(), cause: e.cause });
       e.counts = add(e.counts ?? NOTHING, again);
+    },
+  },
+  {
+    // secure_delete zeroed the deleted rows in the database file; the WAL still holds the pages as
+    // they were until a checkpoint truncates it.
+    name: 'flush-deleted',
+    async run(_deps, e) {
+      e.flushed = (await e.store.flushDeleted()).done;
     },
   },
   {
@@ -84,7 +103,7 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
         actor: e.actor,
         action: e.cause === 'owner_erasure' ? 'owner.erase' : 'device.delete',
         target: e.ownerId ?? e.deviceIds[0] ?? '',
-        detail: { devices: e.deviceIds.length, ...(e.counts ?? {}) },
+        detail: { devices: e.deviceIds.length, ...(e.counts ?? {}), flushed: e.flushed ?? false },
       });
     },
   },

@@ -59,7 +59,7 @@ beforeAll(async () => {
     consent,
     metrics,
     deviceStates: new DeviceStates(),
-    privacy: createPrivacy(config, stores, directory, consent, new AuditLogs(stores, logger)),
+    privacy: createPrivacy(config, stores, directory, consent, AuditLogs.open(config, stores, logger)),
     liveFeed: new LiveFeed(async (id) => (await directory.lookup(id))?.region ?? null, logger),
     grants: [
       { token: ADMIN, role: 'admin', subject: 'admin' },
