@@ -186,6 +186,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
         await source?.close();
         await outbound?.close();
         await app.close();
+        await audit.settle();
         await stores.close();
         privacy.ownerKeys.close();
       })();

@@ -141,6 +141,12 @@ export class AuditLog {
     return status(null, null);
   }
 
+  /** Resolves once appends made so far are in and their checkpoints written (before the stores close). */
+  async settle(): Promise<void> {
+    await this.#tail.catch(noop);
+    await this.#checkpoints.idle();
+  }
+
   /** Every entry about these targets, in order, a page at a time. */
   async *pagesAbout(targets: readonly string[], limit = PAGE): AsyncGenerator<AuditRow[]> {
     await this.#settled();

@@ -38,6 +38,11 @@ export class AuditLogs {
     });
   }
 
+  /** Every log's appends and checkpoint writes done: call before closing the stores. */
+  async settle(): Promise<void> {
+    await Promise.all([this.directory, ...this.#regions.values()].map((log) => log.settle()));
+  }
+
   region(region: RegionId): AuditLog {
     const log = this.#regions.get(region);
     if (!log) throw new Error(`no audit log for region ${region}`);
