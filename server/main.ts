@@ -6,8 +6,11 @@
  *   --mqtt-url URL --mqtt-username U --mqtt-password P --mqtt-client-id ID --log-level L
  *   --mqtt-share-group G (take events through $share/G/…, for several server processes on one broker)
  *   --token operator:REGION:TOKEN | auditor:TOKEN | admin:TOKEN (repeatable; also BREWTEL_TOKENS, comma-separated)
+ *   --key-vault REGION=FILE (repeatable: where the region's owner keys live; default DATA_DIR/keys-REGION.db)
+ *   --audit-checkpoint-dir DIR (the signed audit chain heads; default DATA_DIR)
  * Environment: BREWTEL_ADMIN_TOKEN, BREWTEL_TOKENS, BREWTEL_BROKER_TOKEN, BREWTEL_MQTT_URL, BREWTEL_MQTT_USERNAME,
- * BREWTEL_MQTT_PASSWORD. Tokens that are not set are generated and printed once.
+ * BREWTEL_MQTT_PASSWORD, BREWTEL_AUDIT_KEY (the audit chains' HMAC key; default a key generated into
+ * DATA_DIR/audit.key). Tokens that are not set are generated and printed once.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -32,6 +35,8 @@ const { values } = parseArgs({
     'mqtt-share-group': { type: 'string' },
     'log-level': { type: 'string' },
     token: { type: 'string', multiple: true, default: [] },
+    'key-vault': { type: 'string', multiple: true, default: [] },
+    'audit-checkpoint-dir': { type: 'string' },
   },
 });
 
@@ -44,11 +49,11 @@ function tokenFromEnv(name: string): string {
   return token;
 }
 
-function parseStores(entries: readonly string[]): Record<string, string> {
+function parseStores(entries: readonly string[], flag = '--store', value = 'URL'): Record<string, string> {
   const stores: Record<string, string> = {};
   for (const entry of entries) {
     const at = entry.indexOf('=');
-    if (at <= 0) throw new Error(`--store expects REGION=URL, got "${entry.split('=')[0]}"`);
+    if (at <= 0) throw new Error(`${flag} expects REGION=${value}, got "${entry.split('=')[0]}"`);
     stores[entry.slice(0, at)] = entry.slice(at + 1);
   }
   return stores;
@@ -73,6 +78,11 @@ function buildConfig(): ServerConfigInput {
     },
     adminToken: tokenFromEnv('BREWTEL_ADMIN_TOKEN'),
     brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),
+    privacy: {
+      keyVaults: parseStores(values['key-vault'], '--key-vault', 'FILE'),
+      ...(process.env.BREWTEL_AUDIT_KEY ? { auditKey: process.env.BREWTEL_AUDIT_KEY } : {}),
+      ...(values['audit-checkpoint-dir'] ? { auditCheckpointDir: values['audit-checkpoint-dir'] } : {}),
+    },
     tokens: [...values.token, ...(process.env.BREWTEL_TOKENS ?? '').split(',').filter(Boolean)].map((spec) => parseTokenSpec(spec.trim())),
     ...(values['log-level'] ? { logLevel: values['log-level'] as ServerConfigInput['logLevel'] } : {}),
   };
