@@ -57,7 +57,8 @@ describe('the owner export is streamed', () => {
     const body = JSON.stringify(validEvents.brew.body);
     for (let i = 0; i < EVENTS; i += 1_000) {
       const rows: EventRow[] = Array.from({ length: 1_000 }, (_, j) => {
-        const at = new Date(start + (i + j) * 1_000);
+        // Three events share each device time, so pages (500 rows) end inside a tie: the cursor breaks it by id.
+        const at = new Date(start + Math.floor((i + j) / 3) * 1_000);
         return { id: uuidv7(at.getTime()), deviceId, kind: 'brew', seq: i + j + 1, deviceTs: at, receivedAt: at, consentVersion: 1, body };
       });
       await store.insertEvents(rows);
