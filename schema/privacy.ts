@@ -66,19 +66,38 @@ export const consentHistoryEntrySchema = z.object({
 
 export const OWNER_EXPORT_FORMAT = 'brewtel.owner-export.v1';
 
+/** One span of ownership: [from, to), `to` null while it lasts. A device's first owner's span starts at the epoch. */
+export const ownershipSpanSchema = z.object({ from: z.iso.datetime(), to: z.iso.datetime().nullable() });
+
+/** A message of the owner's device that the server refused and quarantined within their ownership. */
+export const exportedRefusalSchema = z.object({
+  receivedAt: z.iso.datetime(),
+  reason: z.string(),
+  eventId: z.string().nullable(),
+  kind: z.string().nullable(),
+  /** The message as received (base64), only where the quarantine kept one (`ingest.quarantinePayloads`). */
+  payloadBase64: z.string().nullable(),
+});
+
 /** Everything held about one owner, from their home region: `npm run schema:export` publishes it as JSON Schema. */
 export const ownerExportSchema = z.object({
   format: z.literal(OWNER_EXPORT_FORMAT),
   exportedAt: z.iso.datetime(),
   region: regionIdSchema,
   owner: ownerSchema.omit({ devices: true }),
+  /** Every device the owner has or had, each with only what falls in the owner's ownership of it. */
   devices: z.array(z.object({
     id: deviceIdSchema,
     createdAt: z.iso.datetime(),
+    /** Additive in v1: when the device was the owner's (events by device time fall in these spans). */
+    ownership: z.array(ownershipSpanSchema).optional(),
+    /** The consent versions in force during the owner's ownership. */
     consentHistory: z.array(consentHistoryEntrySchema),
     events: z.array(storedEventSchema),
+    /** Additive in v1: the quarantine's rows of the device that arrived within the owner's ownership. */
+    quarantine: z.array(exportedRefusalSchema).optional(),
   })),
-  /** Audit entries about the owner or their devices. */
+  /** Audit entries about the owner, and about their devices while they were theirs. */
   audit: z.array(auditEntrySchema),
 });
 export type OwnerExport = z.infer<typeof ownerExportSchema>;
@@ -103,8 +122,19 @@ export const auditChainStatusSchema = z.object({
   store: z.string(),
   status: z.enum(['ok', 'broken']),
   entries: z.int(),
-  /** The first entry whose hash or link does not match. */
+  /** The first entry whose hash or link does not match, or the first one missing from a truncated tail. */
   brokenAt: z.int().nullable(),
+  /**
+   * Why it is broken: an entry edited, inserted or removed (`edited`); links all plain sha256 with no
+   * keyed part (`unkeyed`: recomputed without the key); entries missing from the end behind the
+   * signed checkpoint (`truncated`); the entry at the checkpoint differs from it (`rewritten`); a
+   * checkpoint that does not verify (`checkpoint_forged`) or none at all (`checkpoint_missing`).
+   */
+  reason: z.enum(['edited', 'unkeyed', 'truncated', 'rewritten', 'checkpoint_forged', 'checkpoint_missing']).nullable().optional(),
+  /** Entries before the keyed marker: a store's chain from before chains were keyed, verified as sha256 links. */
+  legacyEntries: z.int().optional(),
+  /** The newest head the signed checkpoints vouch for; null when there is none. */
+  checkpointSeq: z.int().nullable().optional(),
 });
 export type AuditChainStatus = z.infer<typeof auditChainStatusSchema>;
 

@@ -51,6 +51,19 @@ export const privacyConfigSchema = z.object({
    * generated once into `<dataDir>/pseudonym-<region>.key`.
    */
   pseudonymSecrets: z.record(regionIdSchema, z.string().min(32)).default({}),
+  /**
+   * Region -> file of the region's owner-key vault (SQLite), the keys owner names and contacts are
+   * sealed under; `<dataDir>/keys-<region>.db` when not set. Never inside a region store, and kept out
+   * of the stores' backups: erasure destroys a key here, and a key kept elsewhere outlives it.
+   */
+  keyVaults: z.record(regionIdSchema, z.string().min(1)).default({}),
+  /**
+   * The HMAC key of the audit chains; when not set, one is generated once into `<dataDir>/audit.key`.
+   * It must not live in a store the chains cover, or whoever can write the store can re-sign it.
+   */
+  auditKey: z.string().min(32).optional(),
+  /** Where each chain's signed head is written after appends (`audit-head-<store>.json`); dataDir when not set. */
+  auditCheckpointDir: z.string().min(1).optional(),
   retention: retentionDaysSchema.prefault({}),
   /** Per-region overrides of single categories. */
   regionRetention: z.record(regionIdSchema, z.object(Object.fromEntries(RETENTION_CATEGORIES.map((c) => [c, days.optional()])))).default({}),

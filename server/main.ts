@@ -7,8 +7,11 @@
  *   --mqtt-share-group G (take events through $share/G/…, for several server processes on one broker)
  *   --token operator:REGION:TOKEN | auditor:TOKEN | admin:TOKEN (repeatable; also BREWTEL_TOKENS, comma-separated)
  *   --clock-ahead-ms N --clock-behind-ms N (the device-clock window) --quarantine-per-device-hour N
+ *   --key-vault REGION=FILE (repeatable: where the region's owner keys live; default DATA_DIR/keys-REGION.db)
+ *   --audit-checkpoint-dir DIR (the signed audit chain heads; default DATA_DIR)
  * Environment: BREWTEL_ADMIN_TOKEN, BREWTEL_TOKENS, BREWTEL_BROKER_TOKEN, BREWTEL_MQTT_URL, BREWTEL_MQTT_USERNAME,
- * BREWTEL_MQTT_PASSWORD. Tokens that are not set are generated and printed once.
+ * BREWTEL_MQTT_PASSWORD, BREWTEL_AUDIT_KEY (the audit chains' HMAC key; default a key generated into
+ * DATA_DIR/audit.key). Tokens that are not set are generated and printed once.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -37,6 +40,8 @@ const { values } = parseArgs({
     'clock-ahead-ms': { type: 'string' },
     'clock-behind-ms': { type: 'string' },
     'quarantine-per-device-hour': { type: 'string' },
+    'key-vault': { type: 'string', multiple: true, default: [] },
+    'audit-checkpoint-dir': { type: 'string' },
   },
 });
 
@@ -49,11 +54,11 @@ function tokenFromEnv(name: string): string {
   return token;
 }
 
-function parseStores(entries: readonly string[]): Record<string, string> {
+function parseStores(entries: readonly string[], flag = '--store', value = 'URL'): Record<string, string> {
   const stores: Record<string, string> = {};
   for (const entry of entries) {
     const at = entry.indexOf('=');
-    if (at <= 0) throw new Error(`--store expects REGION=URL, got "${entry.split('=')[0]}"`);
+    if (at <= 0) throw new Error(`${flag} expects REGION=${value}, got "${entry.split('=')[0]}"`);
     stores[entry.slice(0, at)] = entry.slice(at + 1);
   }
   return stores;
@@ -78,6 +83,11 @@ function buildConfig(): ServerConfigInput {
     },
     adminToken: tokenFromEnv('BREWTEL_ADMIN_TOKEN'),
     brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),
+    privacy: {
+      keyVaults: parseStores(values['key-vault'], '--key-vault', 'FILE'),
+      ...(process.env.BREWTEL_AUDIT_KEY ? { auditKey: process.env.BREWTEL_AUDIT_KEY } : {}),
+      ...(values['audit-checkpoint-dir'] ? { auditCheckpointDir: values['audit-checkpoint-dir'] } : {}),
+    },
     tokens: [...values.token, ...(process.env.BREWTEL_TOKENS ?? '').split(',').filter(Boolean)].map((spec) => parseTokenSpec(spec.trim())),
     ...(values['log-level'] ? { logLevel: values['log-level'] as ServerConfigInput['logLevel'] } : {}),
     ingest: {

@@ -24,6 +24,7 @@ import { createMetrics } from './metrics/metrics.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { AuditLogs, auditConsent } from './privacy/audit-logs.ts';
 import { createPrivacy } from './privacy/create-privacy.ts';
+import { sealLegacyOwners } from './privacy/owners.ts';
 import { watchPeerChanges } from './privacy/peer-changes.ts';
 import { startRetentionSweeper } from './privacy/retention-sweeper.ts';
 import { openStores } from './store/open-stores.ts';
@@ -84,7 +85,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const commandResults = new CommandResults(logger.child({ component: 'commands' }));
   const commands = new CommandSender({ client: () => outbound?.client ?? null, results: commandResults, logger: logger.child({ component: 'commands' }) });
 
-  const audit = new AuditLogs(stores, logger);
+  const audit = AuditLogs.open(config, stores, logger);
   const consent = new ConsentService(
     stores.regions,
     consentPublisher,
@@ -113,6 +114,13 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       else privacyLogger.warn({ deviceId, outcome }, 'credential revocation notice not acknowledged by the broker');
     },
   });
+  try {
+    const sealed = await sealLegacyOwners(privacy);
+    if (sealed > 0) privacyLogger.info({ owners: sealed }, 'sealed owner rows written before owner data was encrypted');
+  } catch (err) {
+    // Reads still open such rows as they are; the next start tries again.
+    privacyLogger.warn({ err }, 'could not seal owner rows from before owner data was encrypted');
+  }
   const app = await buildApp({
     config,
     stores,
@@ -133,6 +141,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   } catch (err) {
     await app.close();
     await stores.close();
+    privacy.ownerKeys.close();
     if (isAddressInUse(err)) throw new PortInUseError(config.http.port, config.http.host, { cause: err });
     throw err;
   }
@@ -189,7 +198,9 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
         await source?.close();
         await outbound?.close();
         await app.close();
+        await audit.settle();
         await stores.close();
+        privacy.ownerKeys.close();
       })();
       return closing;
     },

@@ -13,6 +13,8 @@ interface Erasure {
   cause: ErasureCause;
   actor: string;
   counts?: ErasureCounts;
+  /** Whether the store's side files were flushed of what the deletions overwrote (flush-deleted). */
+  flushed?: boolean;
 }
 
 interface ErasureStep {
@@ -24,9 +26,11 @@ const NOTHING: ErasureCounts = { owners: 0, devices: 0, events: 0, consentRecord
 
 /**
  * In this order, so that nothing of the owner can be stored again once the rows are gone: refuse the
- * devices at ingest first (tombstones in memory) and at the broker (credentials revoked), then
- * delete. A batch already past ingest's tombstone check cannot commit an event afterwards: the event
- * writers check the tombstone inside their own transaction (server/store/event-writer.ts).
+ * devices at ingest first (tombstones in memory) and at the broker (credentials revoked), destroy
+ * the owner's key (from here on their name and contact are unreadable wherever a copy of the sealed
+ * bytes lies), then delete, then flush the store's side files (the SQLite WAL). A batch already past
+ * ingest's tombstone check cannot commit an event afterwards: the event writers check the tombstone
+ * inside their own transaction (server/store/event-writer.ts).
  */
 const ERASURE_STEPS: readonly ErasureStep[] = [
   {
@@ -54,12 +58,28 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
     },
   },
   {
+    // Before the rows go: should the deletion fail, the owner is already unreadable, and a retry
+    // finds the row and deletes it.
+    name: 'destroy-owner-key',
+    async run(deps, e) {
+      if (e.ownerId !== undefined) deps.ownerKeys.vault(e.region).destroy(e.ownerId);
+    },
+  },
+  {
     name: 'delete-region-rows',
     async run(_deps, e) {
       e.counts = await e.store.erase({
         deviceIds: e.deviceIds, ownerPseudonym: e.ownerPseudonym, erasedAt: new Date(), cause: e.cause,
         ...(e.ownerId === undefined ? {} : { ownerId: e.ownerId }),
       });
+    },
+  },
+  {
+    // secure_delete zeroed the deleted rows in the database file; the WAL still holds the pages as
+    // they were until a checkpoint truncates it.
+    name: 'flush-deleted',
+    async run(_deps, e) {
+      e.flushed = (await e.store.flushDeleted()).done;
     },
   },
   {
@@ -78,7 +98,7 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
         actor: e.actor,
         action: e.cause === 'owner_erasure' ? 'owner.erase' : 'device.delete',
         target: e.ownerId ?? e.deviceIds[0] ?? '',
-        detail: { devices: e.deviceIds.length, ...(e.counts ?? {}) },
+        detail: { devices: e.deviceIds.length, ...(e.counts ?? {}), flushed: e.flushed ?? false },
       });
     },
   },

@@ -1,6 +1,7 @@
 import type { CreateOwnerRequest, Owner } from '../../schema/privacy.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import type { OwnerRow, RegionStore } from '../store/types.ts';
+import { isSealed, seal, SEALED_PREFIX, unseal } from './owner-seal.ts';
 import type { PrivacyDeps } from './privacy-deps.ts';
 import { mintOwnerId, pseudonymOf, regionOfOwner } from './pseudonym.ts';
 
@@ -8,23 +9,54 @@ function regionStore(deps: PrivacyDeps, region: RegionId): RegionStore | undefin
   return deps.stores.regions.get(region);
 }
 
-function toOwner(row: OwnerRow, region: RegionId, devices: readonly string[]): Owner {
-  return { id: row.id, region, pseudonym: row.pseudonym, name: row.name, contact: row.contact, createdAt: row.createdAt.toISOString(), devices: [...devices] };
+/** An owner row with its name and contact opened. */
+export interface OpenedOwner {
+  row: OwnerRow;
+  name: string;
+  contact: string;
 }
 
-/** Creates an owner in their home region; the name and contact are stored there and nowhere else. */
+/**
+ * Opens the sealed fields with the owner's key; null once the key is gone (the owner is erased, even
+ * if a failed erasure left the row). A row from before sealing is returned as it is until sealed.
+ */
+export function openOwner(deps: Pick<PrivacyDeps, 'ownerKeys'>, region: RegionId, row: OwnerRow): OpenedOwner | null {
+  if (!isSealed(row.name) && !isSealed(row.contact)) return { row, name: row.name, contact: row.contact };
+  const key = deps.ownerKeys.vault(region).get(row.id);
+  if (key === null) return null;
+  return { row, name: unseal(key, row.id, 'name', row.name), contact: unseal(key, row.id, 'contact', row.contact) };
+}
+
+function toOwner(owner: OpenedOwner, region: RegionId, devices: readonly string[]): Owner {
+  const { row } = owner;
+  return { id: row.id, region, pseudonym: row.pseudonym, name: owner.name, contact: owner.contact, createdAt: row.createdAt.toISOString(), devices: [...devices] };
+}
+
+/**
+ * Creates an owner in their home region. The name and contact are sealed under a new key of the
+ * owner's own before they reach the store; the key stays in the region's vault.
+ */
 export async function createOwner(deps: PrivacyDeps, request: CreateOwnerRequest, actor: string): Promise<Owner> {
   const store = regionStore(deps, request.region);
   const secret = deps.pseudonymSecrets.get(request.region);
   if (!store || secret === undefined) throw new Error(`region ${request.region} is not configured`);
   const id = mintOwnerId(request.region);
-  const row: OwnerRow = { id, pseudonym: pseudonymOf(secret, id), name: request.name, contact: request.contact, createdAt: new Date() };
-  await store.createOwner(row);
+  const vault = deps.ownerKeys.vault(request.region);
+  const key = vault.create(id);
+  const row: OwnerRow = {
+    id, pseudonym: pseudonymOf(secret, id), name: seal(key, id, 'name', request.name), contact: seal(key, id, 'contact', request.contact), createdAt: new Date(),
+  };
+  try {
+    await store.createOwner(row);
+  } catch (err) {
+    vault.destroy(id);
+    throw err;
+  }
   await deps.audit.region(request.region).append({ actor, action: 'owner.create', target: id });
-  return toOwner(row, request.region, []);
+  return toOwner({ row, name: request.name, contact: request.contact }, request.region, []);
 }
 
-/** The owner's row and store, or null when the id names no owner of a configured region. */
+/** The owner's row (sealed) and store, or null when the id names no owner of a configured region. */
 export async function findOwner(deps: PrivacyDeps, ownerId: string): Promise<{ row: OwnerRow; region: RegionId; store: RegionStore } | null> {
   const region = regionOfOwner(ownerId);
   const store = regionStore(deps, region);
@@ -36,22 +68,47 @@ export async function findOwner(deps: PrivacyDeps, ownerId: string): Promise<{ r
 /** A read of personal data: audited in the owner's region. */
 export async function readOwner(deps: PrivacyDeps, ownerId: string, actor: string): Promise<Owner | null> {
   const found = await findOwner(deps, ownerId);
-  if (!found) return null;
+  const opened = found && openOwner(deps, found.region, found.row);
+  if (!found || !opened) return null;
   const devices = await found.store.devicesOf(found.row.pseudonym);
   await deps.audit.region(found.region).append({ actor, action: 'owner.read', target: ownerId });
-  return toOwner(found.row, found.region, devices.map((d) => d.id));
+  return toOwner(opened, found.region, devices.map((d) => d.id));
 }
 
 export type AttachOutcome = 'attached' | 'no_owner' | 'no_device' | 'other_region';
 
-/** Links a device to its owner; both must live in the same region (the owner's data never leaves it). */
+/**
+ * Makes a device its owner's from now on; both must live in the same region (the owner's data never
+ * leaves it). A device that had another owner starts a new ownership period: from here on its events
+ * are the new owner's, the ones before stay the previous owner's.
+ */
 export async function attachDevice(deps: PrivacyDeps, ownerId: string, deviceId: string, actor: string): Promise<AttachOutcome> {
   const found = await findOwner(deps, ownerId);
   if (!found) return 'no_owner';
   const entry = await deps.directory.lookup(deviceId);
   if (!entry) return 'no_device';
   if (entry.region !== found.region) return 'other_region';
-  if (!(await found.store.attachDevice(deviceId, found.row.pseudonym))) return 'no_device';
+  if (!(await found.store.attachDevice(deviceId, found.row.pseudonym, new Date()))) return 'no_device';
   await deps.audit.region(found.region).append({ actor, action: 'owner.attach_device', target: ownerId, detail: { deviceId } });
   return 'attached';
+}
+
+/**
+ * Seals the owner rows of a store written before sealing existed, each under a new key of its own,
+ * then flushes what the updates overwrote (the plain text of SQLite's old rows; see docs/security.md
+ * for PostgreSQL). Returns how many rows were sealed.
+ */
+export async function sealLegacyOwners(deps: Pick<PrivacyDeps, 'ownerKeys' | 'stores'>): Promise<number> {
+  let sealed = 0;
+  for (const [region, store] of deps.stores.regions) {
+    const rows = await store.ownersNotSealed(SEALED_PREFIX);
+    for (const row of rows) {
+      const vault = deps.ownerKeys.vault(region);
+      const key = vault.get(row.id) ?? vault.create(row.id);
+      await store.updateOwnerFields(row.id, { name: seal(key, row.id, 'name', row.name), contact: seal(key, row.id, 'contact', row.contact) });
+      sealed++;
+    }
+    if (rows.length > 0) await store.flushDeleted();
+  }
+  return sealed;
 }

@@ -1,10 +1,13 @@
 import { sqltag as sql } from '@prisma/client/runtime/client';
+import { createAuditCheckpointStore } from './audit-checkpoint-store.ts';
 import type { StoreClient } from './connect.ts';
 import { type AuditRow, type AuditStore, StoreConflictError } from './types.ts';
 
 /** The audit table of one database; chaining and verification live in server/privacy/audit-chain.ts. */
 export function createAuditStore(client: StoreClient): AuditStore {
   return {
+    ...createAuditCheckpointStore(client),
+
     async appendAudit(row: AuditRow): Promise<void> {
       const inserted = await client.$executeRaw(
         sql`INSERT INTO "AuditEntry" ("seq", "at", "actor", "action", "target", "detail", "prevHash", "hash")
@@ -15,6 +18,10 @@ export function createAuditStore(client: StoreClient): AuditStore {
     },
 
     lastAudit: () => client.auditEntry.findFirst({ orderBy: { seq: 'desc' } }),
+
+    auditAt: (seq) => client.auditEntry.findUnique({ where: { seq } }),
+
+    firstAuditOf: (action) => client.auditEntry.findFirst({ where: { action }, orderBy: { seq: 'asc' } }),
 
     auditEntries: ({ afterSeq, limit, targets }) =>
       client.auditEntry.findMany({

@@ -68,6 +68,9 @@ async function openSqlite(file: string, logger: Logger): Promise<Opened> {
   // loses nothing when the process is killed, only possibly the last commits on a power cut.
   await client.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await client.$executeRawUnsafe('PRAGMA foreign_keys = ON');
+  // Deleted rows are overwritten with zeros rather than left in free space: an erased device's events
+  // must not be readable from the file afterwards (the WAL is checkpointed after each erasure too).
+  await client.$queryRawUnsafe('PRAGMA secure_delete = ON');
   return { client, writeEvents: sqliteEventWriter(() => factory.adapter) };
 }
 

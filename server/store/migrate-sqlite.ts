@@ -30,6 +30,8 @@ export function migrateSqlite(file: string, logger: Logger): void {
   try {
     // WAL is a property of the file: set once here, every later connection gets it.
     db.pragma('journal_mode = WAL');
+    // Per connection: a migration that copies a table must not leave the old rows in free pages.
+    db.pragma('secure_delete = ON');
     db.exec(CREATE_MIGRATIONS_TABLE);
     const applied = db
       .prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations')

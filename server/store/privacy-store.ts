@@ -1,7 +1,8 @@
 import { sqltag as sql } from '@prisma/client/runtime/client';
-import { eventRowOf } from './event-row.ts';
 import type { StoreClient } from './connect.ts';
-import type { ErasureCounts, PrivacyStore, RegionFacts, RetentionCut } from './types.ts';
+import { eraseRows } from './erase-rows.ts';
+import { createOwnershipStore } from './ownership-store.ts';
+import type { PrivacyStore, RegionFacts, RetentionCut } from './types.ts';
 
 /**
  * Events whose recorded consent version (the ledger row ingest decided under) does not allow their
@@ -30,38 +31,19 @@ export function createPrivacyStore(client: StoreClient): PrivacyStore {
 
     getOwner: (id) => client.owner.findUnique({ where: { id } }),
 
-    async attachDevice(deviceId, ownerPseudonym) {
-      const { count } = await client.device.updateMany({ where: { id: deviceId }, data: { ownerPseudonym } });
-      return count > 0;
+    ownersNotSealed: (sealedPrefix) => client.owner.findMany({ where: { NOT: { name: { startsWith: sealedPrefix } } } }),
+
+    async updateOwnerFields(id, { name, contact }) {
+      await client.owner.update({ where: { id }, data: { name, contact } });
     },
+
+    ...createOwnershipStore(client),
 
     getDevice: (deviceId) => client.device.findUnique({ where: { id: deviceId } }),
 
     devicesOf: (ownerPseudonym) => client.device.findMany({ where: { ownerPseudonym }, orderBy: { id: 'asc' } }),
 
-    async allEvents(deviceId) {
-      const events = await client.event.findMany({ where: { deviceId }, orderBy: [{ deviceTs: 'asc' }, { id: 'asc' }] });
-      return events.map(eventRowOf);
-    },
-
-    erase({ deviceIds, ownerId, ownerPseudonym, erasedAt, cause }) {
-      const ids = [...deviceIds];
-      return client.$transaction(async (tx): Promise<ErasureCounts> => {
-        // Tombstones first: the event writers check for them inside their own transactions, and on
-        // PostgreSQL a batch waits for (or makes wait) this insert, so every event row of these
-        // devices is either refused there or committed before the deletes below run.
-        for (const deviceId of ids) {
-          await tx.$executeRaw(sql`INSERT INTO "Tombstone" ("deviceId", "ownerPseudonym", "erasedAt", "cause")
-            VALUES (${deviceId}, ${ownerPseudonym}, ${erasedAt}, ${cause}) ON CONFLICT ("deviceId") DO NOTHING`);
-        }
-        const events = await tx.event.deleteMany({ where: { deviceId: { in: ids } } });
-        const consentRecords = await tx.consentRecord.deleteMany({ where: { deviceId: { in: ids } } });
-        const refusals = await tx.refusal.deleteMany({ where: { deviceId: { in: ids } } });
-        const devices = await tx.device.deleteMany({ where: { id: { in: ids } } });
-        const owners = ownerId === undefined ? { count: 0 } : await tx.owner.deleteMany({ where: { id: ownerId } });
-        return { owners: owners.count, devices: devices.count, events: events.count, consentRecords: consentRecords.count, refusals: refusals.count };
-      });
-    },
+    erase: (request) => eraseRows(client, request),
 
     async tombstoned() {
       const rows = await client.tombstone.findMany({ select: { deviceId: true } });

@@ -8,6 +8,10 @@ import { createPrivacyStore } from './privacy-store.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, type QuarantinedRow, type QuarantinePage, type RegionStore, StoreConflictError } from './types.ts';
 
+/** A reader of another process can hold the WAL for a moment; the checkpoint waits a little for it. */
+const WAL_TRUNCATE_ATTEMPTS = 10;
+const WAL_TRUNCATE_RETRY_MS = 50;
+
 /** A region's own database: its devices and owners, their consent ledger, events, refusals, tombstones and audit log. */
 export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
   const { client } = db;
@@ -68,6 +72,17 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
     async counts(): Promise<{ stored: number; refused: number }> {
       const [stored, refused] = await Promise.all([client.event.count(), client.refusal.count()]);
       return { stored, refused };
+    },
+
+    async flushDeleted(): Promise<{ done: boolean }> {
+      if (db.kind !== 'sqlite') return { done: true };
+      for (let attempt = 0; attempt < WAL_TRUNCATE_ATTEMPTS; attempt++) {
+        // TRUNCATE: the old page images in the WAL (an erased row as it was) go with the file's content.
+        const [result] = await client.$queryRawUnsafe<{ busy: number | bigint }[]>('PRAGMA wal_checkpoint(TRUNCATE)');
+        if (Number(result?.busy ?? 1) === 0) return { done: true };
+        await new Promise((resolve) => setTimeout(resolve, WAL_TRUNCATE_RETRY_MS));
+      }
+      return { done: false };
     },
 
     async ping(): Promise<void> {

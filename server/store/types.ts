@@ -73,13 +73,31 @@ export interface DirectoryEntry {
   createdAt: Date;
 }
 
-/** An owner as their home region keeps them: the only row with a name and contact data. */
+/**
+ * An owner as their home region keeps them: the only row with a name and contact data, both sealed
+ * under the owner's key (server/privacy/owner-seal.ts); the store never sees them in the clear.
+ */
 export interface OwnerRow {
   id: string;
   pseudonym: string;
   name: string;
   contact: string;
   createdAt: Date;
+}
+
+/** Who owned a device when: [startedAt, endedAt), endedAt null for the current period. */
+export interface OwnershipPeriodRow {
+  deviceId: string;
+  /** Null once the owner was erased. */
+  ownerPseudonym: string | null;
+  startedAt: Date;
+  endedAt: Date | null;
+}
+
+/** Where a page of events, in (device time, id) order, left off. */
+export interface EventCursor {
+  deviceTs: Date;
+  id: string;
 }
 
 export interface DeviceRow {
@@ -99,6 +117,15 @@ export interface ErasureCounts {
   refusals: number;
 }
 
+export interface ErasureRequest {
+  /** The devices that go: tombstoned, their device rows deleted. */
+  deviceIds: readonly string[];
+  ownerId?: string;
+  ownerPseudonym: string | null;
+  erasedAt: Date;
+  cause: ErasureCause;
+}
+
 /** One audit entry before it is chained. */
 export interface AuditRecord {
   at: Date;
@@ -115,11 +142,21 @@ export interface AuditRow extends AuditRecord {
   hash: string;
 }
 
-/** The hash-chained audit log each database keeps (region stores and the directory alike). */
+/**
+ * The hash-chained audit log each database keeps (region stores and the directory alike), and the
+ * checkpoints of other databases' chains it holds.
+ */
 export interface AuditStore {
   /** Appends at exactly `row.seq`; rejects with StoreConflictError when another writer took it. */
   appendAudit(row: AuditRow): Promise<void>;
   lastAudit(): Promise<AuditRow | null>;
+  auditAt(seq: number): Promise<AuditRow | null>;
+  /** The first entry with this action (the keyed chain's marker), or null. */
+  firstAuditOf(action: string): Promise<AuditRow | null>;
+  /** The last signed head of another database's audit chain, as checkpointed in this one. */
+  readAuditCheckpoint(store: string): Promise<AuditCheckpointRow | null>;
+  /** Records a newer head; an older seq than the one held is ignored, so the checkpoint never goes back. */
+  writeAuditCheckpoint(row: AuditCheckpointRow): Promise<void>;
   /** In seq order, from `afterSeq` on; optionally only entries about these targets. */
   auditEntries(query: { afterSeq: number; limit: number; targets?: readonly string[] }): Promise<AuditRow[]>;
 }
@@ -147,17 +184,30 @@ export interface RegionFacts {
 export interface PrivacyStore {
   createOwner(row: OwnerRow): Promise<void>;
   getOwner(id: string): Promise<OwnerRow | null>;
-  /** Links a device of this region to an owner; false when the device is not in this store. */
-  attachDevice(deviceId: string, ownerPseudonym: string): Promise<boolean>;
-  getDevice(deviceId: string): Promise<DeviceRow | null>;
-  devicesOf(ownerPseudonym: string): Promise<DeviceRow[]>;
-  /** Every stored event of a device, oldest first (export). */
-  allEvents(deviceId: string): Promise<EventRow[]>;
+  /** Owner rows whose name is not sealed yet (stores from before sealing), to seal them. */
+  ownersNotSealed(sealedPrefix: string): Promise<OwnerRow[]>;
+  updateOwnerFields(id: string, fields: { name: string; contact: string }): Promise<void>;
   /**
-   * In one transaction: deletes the devices' events, consent ledgers, quarantined refusals and device
-   * rows (and the owner row, when given), and leaves a tombstone per device.
+   * Makes a device of this region the owner's from `at` on, starting a new ownership period (the
+   * previous owner's ends there); false when the device is not in this store.
    */
-  erase(request: { deviceIds: readonly string[]; ownerId?: string; ownerPseudonym: string | null; erasedAt: Date; cause: ErasureCause }): Promise<ErasureCounts>;
+  attachDevice(deviceId: string, ownerPseudonym: string, at: Date): Promise<boolean>;
+  getDevice(deviceId: string): Promise<DeviceRow | null>;
+  /** The devices the owner has now. */
+  devicesOf(ownerPseudonym: string): Promise<DeviceRow[]>;
+  /** Every ownership period of the owner, current and past, by device and start. */
+  periodsOf(ownerPseudonym: string): Promise<OwnershipPeriodRow[]>;
+  /** A page of the events whose device time falls in the period, oldest first, after `after`. */
+  eventsInPeriod(period: OwnershipPeriodRow, after: EventCursor | null, limit: number): Promise<EventRow[]>;
+  /** A page of the device's quarantine rows that arrived within the period, by id, after `afterId`. */
+  refusalsInPeriod(period: OwnershipPeriodRow, afterId: number, limit: number): Promise<QuarantineEntry[]>;
+  /**
+   * In one transaction: device deletion deletes the devices' events, consent ledgers, quarantined
+   * refusals and ownership periods; an owner's erasure deletes what fell in the owner's periods (see
+   * server/store/erase-rows.ts). Either deletes the device rows (and the owner row, when given) and
+   * leaves a tombstone per device.
+   */
+  erase(request: ErasureRequest): Promise<ErasureCounts>;
   tombstoned(): Promise<string[]>;
   /** Devices whose ledger got a version, or that were tombstoned, at or after `since` (other processes' changes). */
   changedSince(since: Date): Promise<{ consent: string[]; tombstoned: string[] }>;
@@ -193,6 +243,12 @@ export interface RegionStore extends PrivacyStore, AuditStore {
   /** Newest first. */
   listEvents(deviceId: string, query: EventQuery): Promise<EventRow[]>;
   counts(): Promise<{ stored: number; refused: number }>;
+  /**
+   * After an erasure: moves what the deletions overwrote out of side files (SQLite: the WAL is
+   * checkpointed and truncated; the deleted content itself was zeroed by secure_delete). PostgreSQL
+   * has nothing to do here (see docs/security.md). `done` is false when readers kept the WAL busy.
+   */
+  flushDeleted(): Promise<{ done: boolean }>;
   /** Rejects when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -210,6 +266,16 @@ export interface Directory extends AuditStore {
   countRefusals(): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A chain head as checkpointed outside its store; `mac` signs the other fields with the audit key. */
+export interface AuditCheckpointRow {
+  store: string;
+  seq: number;
+  hash: string;
+  keyedFrom: number;
+  at: Date;
+  mac: string;
 }
 
 export interface Stores {

@@ -36,7 +36,7 @@ describe.skipIf(!redisAvailable)('cluster mode: erasure revokes credentials on e
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-cluster-revoke-'));
     server = await startServer(
-      serverConfigSchema.parse({ regions: ['eu', 'us'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: BROKER_TOKEN, logLevel: 'silent', privacy: { erasureSettleMs: 0 } }),
+      serverConfigSchema.parse({ regions: ['eu', 'us'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: BROKER_TOKEN, logLevel: 'silent' }),
       pino({ level: 'silent' }),
     );
     [node1, node2] = await Promise.all([cluster.start(), cluster.start()]);

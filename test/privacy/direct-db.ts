@@ -24,14 +24,16 @@ export async function sql<T = Record<string, unknown>>(url: string, statement: s
   }
 }
 
-const TABLES = ['Owner', 'Device', 'ConsentRecord', 'Event', 'Refusal', 'Tombstone', 'AuditEntry', 'DirectoryEntry'];
+const TABLES = ['Owner', 'Device', 'OwnershipPeriod', 'ConsentRecord', 'Event', 'Refusal', 'Tombstone', 'AuditEntry', 'AuditCheckpoint', 'DirectoryEntry'];
 
 /** Every row of every table as JSON text: to prove a value is in no table at all. */
 export async function everyRowAsText(url: string): Promise<string> {
   const parts: string[] = [];
   for (const table of TABLES) {
     const rows = await sql(url, `SELECT * FROM "${table}"`);
-    parts.push(JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : Buffer.isBuffer(v) ? v.toString('latin1') : v)));
+    // Bytes as text before stringify: a Buffer's toJSON would otherwise turn it into a list of numbers first.
+    const readable = rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('latin1') : v])));
+    parts.push(JSON.stringify(readable, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
   }
   return parts.join('\n');
 }

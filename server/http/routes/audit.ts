@@ -14,7 +14,7 @@ export const auditRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
 
   app.get('/api/v1/audit/verify', {
     config: readers,
-    schema: { summary: 'Recompute every audit chain; an edited, removed or inserted entry breaks it', response: { 200: auditVerifyResponseSchema, ...errors } },
+    schema: { summary: 'Recompute every audit chain: an edited, removed or inserted entry, a chain recomputed without the audit key, or a tail cut off behind its signed checkpoint breaks it', response: { 200: auditVerifyResponseSchema, ...errors } },
   }, async () => {
     const logs = [...deps.stores.regions.keys()].map((r) => audit.region(r));
     return { chains: await fromStore(Promise.all([...logs, audit.directory].map((log) => log.verify()))) };

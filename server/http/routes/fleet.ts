@@ -5,6 +5,7 @@ import { fleetDeviceDetailSchema, fleetResponseSchema, type DashboardEvent, type
 import { fleetDevice } from '../../dashboard/fleet-view.ts';
 import { toStoredEvent } from '../../privacy/owner-export.ts';
 import { DASHBOARD_ROLES, mayReadBodies } from '../../dashboard/scope.ts';
+import type { RegionId } from '../../../schema/regions.ts';
 import type { DirectoryEntry, EventRow, RegionStore } from '../../store/types.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf, visibleRegions } from '../auth.ts';
@@ -54,7 +55,14 @@ export const fleetRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
     // The directory keeps an erased device's routing entry; the dashboard, like the device API, no longer shows it.
     const erased = await fromStore(Promise.all(listed.map((e) => deps.privacy.tombstones.has(e.region, e.deviceId))));
     const entries = listed.filter((_e, i) => !erased[i]);
-    const devices = await fromStore(Promise.all(entries.map((e) => describe(e, mayReadBodies(principal)))));
+    const withBodies = mayReadBodies(principal);
+    const devices = await fromStore(Promise.all(entries.map((e) => describe(e, withBodies))));
+    // A bulk read of personal data (states, consent, positions): one entry in each region's log it read.
+    const perRegion = new Map<RegionId, number>();
+    for (const e of entries) perRegion.set(e.region, (perRegion.get(e.region) ?? 0) + 1);
+    await fromStore(Promise.all([...perRegion].map(([region, read]) => deps.privacy.audit.region(region).append({
+      actor: principal.subject, action: 'fleet.read', target: region, detail: { devices: read, bodies: withBodies },
+    }))));
     return { devices };
   });
 
@@ -75,11 +83,10 @@ export const fleetRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
     const device = await fromStore(describe(entry, withBodies));
     const store = deps.stores.regions.get(entry.region);
     const recent = store ? await fromStore(store.listEvents(entry.deviceId, { limit: RECENT_EVENTS })) : [];
-    if (withBodies) {
-      await fromStore(deps.privacy.audit.region(entry.region).append({
-        actor: principal.subject, action: 'device.read_events', target: entry.deviceId, detail: { events: recent.length, via: 'dashboard' },
-      }));
-    }
+    // Without bodies the recent events still tell when the machine was used: audited either way.
+    await fromStore(deps.privacy.audit.region(entry.region).append({
+      actor: principal.subject, action: 'device.read_events', target: entry.deviceId, detail: { events: recent.length, via: 'dashboard', bodies: withBodies },
+    }));
     return { ...device, recent: recent.map((row) => toDashboardEvent(row, withBodies)) };
   });
 };

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorBodySchema } from '../../../schema/api.ts';
 import {
@@ -5,6 +7,7 @@ import {
   attachDeviceResponseSchema,
   createOwnerRequestSchema,
   erasureResponseSchema,
+  OWNER_EXPORT_FORMAT,
   ownerExportSchema,
   ownerIdParamsSchema,
   ownerSchema,
@@ -17,6 +20,7 @@ import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf } from '../auth.ts';
 import { fromStore, HttpError } from '../errors.ts';
 
+const EXPORT_BUFFER_BYTES = 64 * 1024;
 const staff = { access: { roles: ['admin', 'operator'] } } as const;
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
 
@@ -61,13 +65,24 @@ export const ownerRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
 
   app.get('/api/v1/owners/:id/export', {
     config: staff,
-    schema: { summary: `Everything held about an owner, as one ${'brewtel.owner-export.v1'} document`, params: ownerIdParamsSchema, response: { 200: ownerExportSchema, ...errors } },
-  }, async (request) => {
+    schema: {
+      summary: `Everything held about an owner, as one ${OWNER_EXPORT_FORMAT} document, streamed as it is read`,
+      params: ownerIdParamsSchema,
+      response: { 200: ownerExportSchema, ...errors },
+    },
+  }, async (request, reply) => {
     const principal = principalOf(request);
     assertRegion(principal, regionOfOwner(request.params.id));
     const document = await fromStore(exportOwner(privacy, request.params.id, principal.subject));
     if (!document) throw noOwner(request.params.id);
-    return document;
+    // Streamed with backpressure: the next page is read only when the client took the last one, so
+    // the export's size is bounded by the connection, not by this process's memory. A store failure
+    // past this point cuts the response short (the JSON stays unterminated), it cannot become a 503.
+    const body = Readable.from(document, { objectMode: false, highWaterMark: EXPORT_BUFFER_BYTES });
+    body.on('error', (err) => request.log.warn({ err }, 'owner export stream failed'));
+    // The 200 schema documents the document; a stream is sent as it is, past the serializer.
+    const raw: FastifyReply = reply;
+    return raw.type('application/json; charset=utf-8').send(body);
   });
 
   app.delete('/api/v1/owners/:id', {

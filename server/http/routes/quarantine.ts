@@ -71,7 +71,8 @@ export const quarantineRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps
     const rows = await fromStore(store.listRefusals(before === undefined ? { limit } : { limit, before }));
     // A refused payload may hold exactly the personal data that was refused: reading it is audited.
     await fromStore(deps.privacy.audit.region(region).append({
-      actor: principalOf(request).subject, action: 'quarantine.read', target: region, detail: { entries: rows.length },
+      actor: principalOf(request).subject, action: 'quarantine.read', target: region,
+      detail: { entries: rows.length, payloads: rows.filter((r) => r.payload !== null).length },
     }));
     const last = rows.at(-1);
     return { region, entries: rows.map(toEntry), next: rows.length === limit && last ? last.id : null };

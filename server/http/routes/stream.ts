@@ -7,6 +7,7 @@ import { passes, toStreamMessage } from '../../dashboard/stream-filter.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf, visibleRegions } from '../auth.ts';
 import { StreamSlots } from '../stream-slots.ts';
+import { fromStore } from '../errors.ts';
 
 /** A slow reader is cut off rather than buffered without bound; the page reconnects. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -44,6 +45,15 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     const visible = new Set(visibleRegions(principal, deps.config.regions));
     const withBodies = mayReadBodies(principal);
     const release = slots.take(principal);
+    // Audited like any read of personal data: an entry per region in scope when the stream opens
+    // (refused with 503 when the log cannot take it), and one when it closes with what it sent.
+    const scope = filter.region ? [filter.region] : [...visible];
+    const sent = new Map(scope.map((region) => [region, { events: 0, refusals: 0, skipped: 0 }]));
+    const openedAt = Date.now();
+    const streamDetail = { bodies: withBodies, kind: filter.kind ?? null, device: filter.device ?? null };
+    await fromStore(Promise.all(scope.map((region) => deps.privacy.audit.region(region).append({
+      actor: principal.subject, action: 'stream.open', target: region, detail: streamDetail,
+    }))));
 
     reply.hijack();
     const res = reply.raw;
@@ -66,12 +76,15 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     let skipped = 0;
     const unsubscribe = deps.liveFeed.subscribe((notice) => {
       if (!passes(notice, filter, visible)) return;
+      const tally = sent.get(notice.region);
       if (budget === 0) {
         skipped += 1;
+        if (tally) tally.skipped += 1;
         return;
       }
       budget -= 1;
       send(toStreamMessage(notice, withBodies));
+      if (tally) tally[notice.type === 'stored' ? 'events' : 'refusals'] += 1;
     });
     const refill = setInterval(() => {
       if (skipped > 0) send({ type: 'skipped', count: skipped });
@@ -83,6 +96,10 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       clearInterval(refill);
       unsubscribe();
       open.delete(res);
+      const seconds = Math.round((Date.now() - openedAt) / 1_000);
+      for (const [region, counts] of sent) {
+        deps.privacy.audit.region(region).record({ actor: principal.subject, action: 'stream.close', target: region, detail: { ...streamDetail, ...counts, seconds } });
+      }
     });
   });
 };

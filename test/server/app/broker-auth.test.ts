@@ -21,7 +21,7 @@ describe('server: device login checks and erased devices', () => {
   let a: RunningServer;
   let b: RunningServer;
   const config = (overrides: Partial<ServerConfigInput> = {}) =>
-    serverConfigSchema.parse({ regions: ['eu', 'us'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: BROKER, logLevel: 'silent', privacy: { erasureSettleMs: 0, peerRefreshMs: 60_000 }, ...overrides });
+    serverConfigSchema.parse({ regions: ['eu', 'us'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: BROKER, logLevel: 'silent', privacy: { peerRefreshMs: 60_000 }, ...overrides });
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-broker-auth-'));

@@ -15,6 +15,7 @@ import { DirectoryCache } from '../../../server/devices/directory-cache.ts';
 import { buildApp } from '../../../server/http/app.ts';
 import { AuditLogs } from '../../../server/privacy/audit-logs.ts';
 import { createPrivacy } from '../../../server/privacy/create-privacy.ts';
+import type { PrivacyDeps } from '../../../server/privacy/privacy-deps.ts';
 import { DeviceStates } from '../../../server/ingest/device-states.ts';
 import { createIngest, type Ingest } from '../../../server/ingest/ingest.ts';
 import { IngestStats } from '../../../server/ingest/stats.ts';
@@ -36,6 +37,7 @@ let stores: Stores;
 let client: MqttClient;
 let app: FastifyInstance;
 let ingest: Ingest;
+let privacy: PrivacyDeps;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'brewtel-http-'));
@@ -52,6 +54,7 @@ beforeAll(async () => {
   const metrics = createMetrics();
   const directory = new DirectoryCache(stores.directory);
   const consent = new ConsentService(stores.regions, mqttConsentPublisher(client), 2_000, logger);
+  privacy = createPrivacy(config, stores, directory, consent, AuditLogs.open(config, stores, logger));
   app = await buildApp({
     config,
     stores,
@@ -59,7 +62,7 @@ beforeAll(async () => {
     consent,
     metrics,
     deviceStates: new DeviceStates(),
-    privacy: createPrivacy(config, stores, directory, consent, new AuditLogs(stores, logger)),
+    privacy,
     liveFeed: new LiveFeed(async (id) => (await directory.lookup(id))?.region ?? null, logger),
     grants: [
       { token: ADMIN, role: 'admin', subject: 'admin' },
@@ -74,6 +77,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await ingest?.close();
   await app?.close();
+  // Checkpoint writes of the audit log still under way would race the removal of the data folder.
+  await privacy?.audit.settle();
+  privacy?.ownerKeys.close();
   await client?.endAsync();
   await stores?.close();
   await broker?.close();
