@@ -47,7 +47,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
   const token = 'tok_ZebulonErasedTok';
   // What leaky firmware sends in a payload the server refuses (and, with payloads kept, quarantines).
   const leaked = 'LeakedOwnerNameZebulonQuarrymoor';
-  const keeperToken = 'tok_KeeperStaysHere';
+  const keeperToken = 'tok_KeeperStaysHereNow';
   let zebulon: Owner;
   let keeper: Owner;
   let zebulonsDevice = '';
