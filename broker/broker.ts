@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { createAedesHooks, type HookCounters } from './aedes-hooks.ts';
 import { publishBeforeAck } from './publish-before-ack.ts';
+import { deliverEveryMatch } from './delivery-dedupe.ts';
 import { createAuthThrottle } from './auth-throttle.ts';
 import { createAuthenticator } from './authenticate.ts';
 import type { BrokerStats } from './broker-stats.ts';
@@ -80,8 +81,9 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   });
   aedes = broker;
   flagRedeliveries(Reflect.get(broker, 'persistence'));
-  // Only where sessions outlive the process: in memory a crash loses every queue anyway.
-  if (cluster) publishBeforeAck(broker);
+  // With every store: a PUBACK then always means the message is in each subscriber's queue.
+  publishBeforeAck(broker);
+  deliverEveryMatch(broker);
   const stats = (): BrokerStats => ({ connections: broker.connectedClients, ...counters, limitDisconnects: { ...counters.limitDisconnects } });
   const registry = createBrokerMetrics(stats);
 
