@@ -114,10 +114,15 @@ export const SCENARIOS: readonly Scenario[] = [
       const fleet = await steadyFleet(rig, form, seed);
       await more(fleet, form);
       const downMs = lengthOf(form.brokerDownMs, seed);
-      await (how === 'stop' ? rig.deviceBroker.stop() : rig.deviceBroker.kill());
+      // A stop that had to be finished with SIGKILL fails the run, after the broker is back for the next one.
+      const notOrderly = await (how === 'stop' ? rig.deviceBroker.stop() : rig.deviceBroker.kill()).then(() => null, (error: unknown) => error);
       await sleep(downMs);
       const heldDuring = fleet.stats().buffered;
       await rig.deviceBroker.start();
+      if (notOrderly) {
+        await fleet.stop();
+        throw notOrderly;
+      }
       await more(fleet, form);
       return { fleets: [fleet], note: `broker down ${(downMs / 1000).toFixed(1)} s, ${heldDuring} held on devices` };
     },
