@@ -3,7 +3,8 @@ declare module 'aedes-persistence-redis' {
   import type { Redis, RedisOptions } from 'ioredis';
 
   interface RedisPersistence {
-    destroy(callback?: () => void): void;
+    destroy(): Promise<void>;
+    destroy(callback: () => void): void;
   }
 
   function aedesPersistenceRedis(options?: RedisOptions & { conn?: Redis; maxSessionDelivery?: number }): RedisPersistence;

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { createAedesHooks, type HookCounters } from './aedes-hooks.ts';
 import { publishBeforeAck } from './publish-before-ack.ts';
+import { deliverEveryMatch } from './delivery-dedupe.ts';
 import { createLoginThrottle } from './auth-throttle.ts';
 import { createAuthenticator } from './authenticate.ts';
 import type { BrokerStats } from './broker-stats.ts';
@@ -92,8 +93,9 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   aedes = broker;
   flagRedeliveries(Reflect.get(broker, 'persistence'));
   capInFlightInBytes(Reflect.get(broker, 'persistence'), config.limits.maxInFlightInBytes);
-  // Only where sessions outlive the process: in memory a crash loses every queue anyway.
-  if (cluster) publishBeforeAck(broker);
+  // With every store: a PUBACK then always means the message is in each subscriber's queue.
+  publishBeforeAck(broker);
+  deliverEveryMatch(broker);
   await listenForRevocations(broker, { revocations, verifier, endSession, isDevice, counters, logger });
   const stats = (): BrokerStats => {
     const checks = verifier.stats();

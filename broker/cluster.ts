@@ -21,13 +21,28 @@ export interface ClusterBackends {
   close(): Promise<void>;
 }
 
+/**
+ * aedes-persistence-redis re-sends at most `maxSessionDelivery` (default 1,000) queued messages when a
+ * persistent session resumes, and aedes 1.2 reads that queue once per CONNECT: whatever lay beyond
+ * stayed in Redis, acknowledged to its publisher and sent to nobody, until the client happened to
+ * reconnect. The chaos suite lost events so whenever more than 1,000 piled up for the ingest while
+ * it was away (a restarted broker that the devices reached first). The whole queue goes out instead,
+ * paced by the socket as aedes writes it; the resume holds its list of keys (~60 bytes a message).
+ */
+const WHOLE_QUEUE = Number.MAX_SAFE_INTEGER;
+
 export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster']>): ClusterBackends {
-  const persistence = shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix }) }));
+  const persistence = shareConcurrentSubscriptionStores(aedesPersistenceRedis({
+    conn: new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix }),
+    maxSessionDelivery: WHOLE_QUEUE,
+  }));
   const inner = mqemitterRedis({ connectionString: cluster.redisUrl });
   return {
     mq: prefixTopics(inner, cluster.keyPrefix),
     persistence,
-    close: () => new Promise((resolve) => persistence.destroy(() => resolve())),
+    // The promise form: the callback form waits for a 'ready' that only its own setup path sends,
+    // and aedes 1.2 sets the persistence up through the promise one, so an orderly stop hung for good.
+    close: () => persistence.destroy(),
   };
 }
 

@@ -28,6 +28,8 @@ export type Done = (error?: Error) => void;
 interface Outgoing {
   packet: IPublishPacket;
   done: Done | undefined;
+  /** Written to a connection at least once: only then is sending it again a redelivery (DUP). */
+  sent: boolean;
 }
 
 const SUBACK_FAILURE = 128;
@@ -93,8 +95,9 @@ export class MqttLink {
   /** QoS 1. Kept until acknowledged, across reconnects; `done` runs on the PUBACK. */
   publish(topic: string, payload: string, retain: boolean, done?: Done): void {
     const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos: 1, retain, dup: false, messageId: this.nextId() };
-    this.outgoing.set(packet.messageId!, { packet, done });
-    if (this.isConnected) this.write(packet);
+    const entry: Outgoing = { packet, done, sent: false };
+    this.outgoing.set(packet.messageId!, entry);
+    if (this.isConnected) entry.sent = this.write(packet);
   }
 
   /** QoS 1 subscriptions; `done` gets an error when the broker refuses one or the link drops first. */
@@ -153,8 +156,11 @@ export class MqttLink {
           return;
         }
         this.isConnected = true;
-        // In the order first sent, marked as resent: the broker may have seen them.
-        for (const { packet: pending } of this.outgoing.values()) this.write({ ...pending, dup: true });
+        // In the order first handed over, with their packet ids [MQTT-4.4.0-1]; those already written
+        // once are marked as resent [MQTT-3.3.1-1], since the broker may have seen them. A broker
+        // that lost the session (session present 0) gets them all the same: they are events, and
+        // QoS 1 promises at least once.
+        for (const entry of this.outgoing.values()) entry.sent = this.write(entry.sent ? { ...entry.packet, dup: true } : entry.packet) || entry.sent;
         this.handlers.connect(packet.sessionPresent);
         return;
       case 'puback': {
@@ -198,10 +204,12 @@ export class MqttLink {
     this.handlers.close();
   }
 
-  private write(packet: Packet): void {
-    if (this.stream === null || this.stream.destroyed) return;
+  /** False when there is no connection to write to (the packet is not sent). */
+  private write(packet: Packet): boolean {
+    if (this.stream === null || this.stream.destroyed) return false;
     this.lastSentAt = Date.now();
     this.stream.write(mqttPacket.generate(packet, PROTOCOL));
+    return true;
   }
 
   /** 1..65535, skipping ids still in use. */

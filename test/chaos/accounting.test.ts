@@ -11,26 +11,26 @@ const disk = (over: Partial<DiskCounts>): DiskCounts => ({ events: 0, distinctId
 
 describe('chaos books', () => {
   it('balance when every published event is stored or refused', () => {
-    const books = closeBooks('s', [device({ published: 7 }), device({ published: 3 })], disk({ events: 8, distinctIds: 8, distinctDeviceSeqs: 8, refusals: 2 }), 1, '');
+    const books = closeBooks('s', 1, [device({ published: 7 }), device({ published: 3 })], disk({ events: 8, distinctIds: 8, distinctDeviceSeqs: 8, refusals: 2 }), 1, '');
     expect(books).toMatchObject({ published: 10, stored: 8, refused: 2, lost: 0, unaccounted: 0, duplicated: 0 });
     expect(booksBalance(books)).toBe(true);
   });
 
   it('show a loss, events still held on devices, and drops', () => {
-    const books = closeBooks('s', [device({ published: 10, buffered: 1, pending: 1, dropped: 2 })], disk({ events: 7, distinctIds: 7, distinctDeviceSeqs: 7 }), 1, '');
+    const books = closeBooks('s', 1, [device({ published: 10, buffered: 1, pending: 1, dropped: 2 })], disk({ events: 7, distinctIds: 7, distinctDeviceSeqs: 7 }), 1, '');
     expect(books).toMatchObject({ lost: 1, buffered: 2, dropped: 2 });
     expect(booksBalance(books)).toBe(false);
   });
 
   it('count a row stored twice, by id or by (device, sequence number)', () => {
-    const twiceById = closeBooks('s', [device({ published: 2 })], disk({ events: 3, distinctIds: 2, distinctDeviceSeqs: 2 }), 1, '');
-    const twiceBySeq = closeBooks('s', [device({ published: 3 })], disk({ events: 3, distinctIds: 3, distinctDeviceSeqs: 2 }), 1, '');
+    const twiceById = closeBooks('s', 1, [device({ published: 2 })], disk({ events: 3, distinctIds: 2, distinctDeviceSeqs: 2 }), 1, '');
+    const twiceBySeq = closeBooks('s', 1, [device({ published: 3 })], disk({ events: 3, distinctIds: 3, distinctDeviceSeqs: 2 }), 1, '');
     expect([twiceById.duplicated, twiceBySeq.duplicated]).toEqual([1, 1]);
     expect(booksBalance(twiceBySeq)).toBe(false);
   });
 
   it('never balance an empty scenario, and report scenarios that could not finish as failed', () => {
-    const empty = closeBooks('s', [device({})], disk({}), 1, '');
+    const empty = closeBooks('s', 1, [device({})], disk({}), 1, '');
     expect(booksBalance(empty)).toBe(false);
     expect(chaosReport([empty], 2).split('\n').at(-1)).toMatch(/^scenarios=3 failed=3 .* lost=0 duplicated=0$/);
   });

@@ -9,6 +9,8 @@ import type { FleetStats } from '../../firmware-sim/fleet.ts';
  */
 export interface ScenarioBooks {
   scenario: string;
+  /** Replays this run: `npm run chaos -- --only NAME --seed …` (see run.ts). */
+  seed: number;
   published: number;
   stored: number;
   refused: number;
@@ -33,21 +35,27 @@ export interface DiskCounts {
   refusals: number;
 }
 
-/** Straight from the SQLite files, bypassing the server. */
-export function readDisk(dataDir: string, regions: readonly string[]): DiskCounts {
+/**
+ * Straight from the SQLite files, bypassing the server: the rows of these devices only. Each scenario
+ * run provisions its own machines, so a late delivery from an earlier run on the same rig (the
+ * stores, the broker's Redis state and the server's ingest session carry over) cannot pad its books.
+ */
+export function readDisk(dataDir: string, regions: readonly string[], deviceIds: readonly string[]): DiskCounts {
   const ids = new Set<string>();
   const deviceSeqs = new Set<string>();
+  const devices = JSON.stringify(deviceIds);
   let events = 0;
   let refusals = 0;
   for (const region of regions) {
     const db = new Database(join(dataDir, `${region}.db`), { readonly: true, fileMustExist: true });
     try {
-      for (const row of db.prepare('SELECT id, deviceId, seq FROM Event').iterate() as Iterable<{ id: string; deviceId: string; seq: number }>) {
+      const rows = db.prepare('SELECT id, deviceId, seq FROM Event WHERE deviceId IN (SELECT value FROM json_each(?))').iterate(devices) as Iterable<{ id: string; deviceId: string; seq: number }>;
+      for (const row of rows) {
         events++;
         ids.add(row.id);
         deviceSeqs.add(`${row.deviceId}#${row.seq}`);
       }
-      refusals += (db.prepare('SELECT COUNT(*) AS n FROM Refusal').get() as { n: number }).n;
+      refusals += (db.prepare('SELECT COUNT(*) AS n FROM Refusal WHERE deviceId IN (SELECT value FROM json_each(?))').get(devices) as { n: number }).n;
     } finally {
       db.close();
     }
@@ -56,13 +64,14 @@ export function readDisk(dataDir: string, regions: readonly string[]): DiskCount
 }
 
 /** Pure: the books from the devices' final counters and what is on disk. */
-export function closeBooks(scenario: string, devices: readonly FleetStats[], disk: DiskCounts, seconds: number, note: string): ScenarioBooks {
+export function closeBooks(scenario: string, seed: number, devices: readonly FleetStats[], disk: DiskCounts, seconds: number, note: string): ScenarioBooks {
   const sum = (pick: (s: FleetStats) => number): number => devices.reduce((n, s) => n + pick(s), 0);
   const published = sum((s) => s.published);
   const buffered = sum((s) => s.buffered + s.pending + s.failed);
   const balance = published - disk.distinctIds - disk.refusals - buffered;
   return {
     scenario,
+    seed,
     published,
     stored: disk.distinctIds,
     refused: disk.refusals,
@@ -82,8 +91,8 @@ export function booksBalance(b: ScenarioBooks): boolean {
 
 /** `failed`: scenarios that could not finish (their rig did not start, a wait ran out); they count as not balanced. */
 export function chaosReport(books: readonly ScenarioBooks[], failed = 0): string {
-  const header = ['scenario', 'published', 'stored', 'refused', 'buffered', 'dropped', 'lost', 'unaccounted', 'duplicated', 'seconds', 'note'];
-  const rows = books.map((b) => [b.scenario, b.published, b.stored, b.refused, b.buffered, b.dropped, b.lost, b.unaccounted, b.duplicated, b.seconds.toFixed(1), b.note].map(String));
+  const header = ['scenario', 'seed', 'published', 'stored', 'refused', 'buffered', 'dropped', 'lost', 'unaccounted', 'duplicated', 'seconds', 'note'];
+  const rows = books.map((b) => [b.scenario, b.seed, b.published, b.stored, b.refused, b.buffered, b.dropped, b.lost, b.unaccounted, b.duplicated, b.seconds.toFixed(1), b.note].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const total = (pick: (b: ScenarioBooks) => number): number => books.reduce((n, b) => n + pick(b), 0);

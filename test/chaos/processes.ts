@@ -60,25 +60,34 @@ export class BrokerProcess {
   }
 
   /** SIGKILL: no goodbye to clients, nothing flushed; only what Redis holds survives. */
-  kill(): Promise<void> {
-    return this.#signal('SIGKILL');
+  async kill(): Promise<void> {
+    await this.#signal('SIGKILL');
   }
 
-  /** SIGTERM: the orderly restart an operator does. */
-  stop(): Promise<void> {
-    return this.#signal('SIGTERM');
+  /**
+   * SIGTERM: the orderly restart an operator does. Rejects when the broker had to be killed after
+   * 10 s: a restart that is not orderly must not pass as one (a Redis-backed node once never exited).
+   */
+  async stop(): Promise<void> {
+    if (await this.#signal('SIGTERM')) throw new Error('the broker did not exit within 10 s of SIGTERM and was killed');
   }
 
-  async #signal(signal: NodeJS.Signals): Promise<void> {
+  /** Resolves true when the process had to be killed after the signal. */
+  async #signal(signal: NodeJS.Signals): Promise<boolean> {
     const child = this.#child;
     this.#child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return false;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
     // An orderly stop that hangs is finished the hard way; the scenario must stay bounded.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = signal !== 'SIGKILL';
+      child.kill('SIGKILL');
+    }, 10_000);
     await exited;
     clearTimeout(timer);
+    return killed;
   }
 }
 

@@ -26,11 +26,16 @@ export type RigKind = 'single' | 'persistent' | 'cluster';
 
 export interface FleetRun {
   machines: MachineIdentity[];
+  /** The machines' behaviour (usage, faults, timing); the scenario run's seed. */
+  seed: number;
   brokerUrl?: string;
   speed: number;
   startAt?: number;
   offlineBufferSize?: number;
 }
+
+/** A fleet and the ids of its machines, whose rows alone make a scenario's books. */
+export type RigFleet = Fleet & { deviceIds: readonly string[] };
 
 export interface Rig {
   dataDir: string;
@@ -41,7 +46,7 @@ export interface Rig {
   /** SIGKILL, as an out-of-memory killer or a pulled plug would. */
   killServer(): Promise<void>;
   provision(count: number, seed: number): Promise<MachineIdentity[]>;
-  fleet(run: FleetRun): Promise<Fleet>;
+  fleet(run: FleetRun): Promise<RigFleet>;
   close(): Promise<void>;
 }
 
@@ -81,11 +86,11 @@ export async function startRig(kind: RigKind): Promise<Rig> {
     }),
     async fleet(run) {
       const fleet = await startFleet({
-        brokerUrl: run.brokerUrl ?? brokers[0]!.url, machines: run.machines, seed: 7, speed: run.speed,
+        brokerUrl: run.brokerUrl ?? brokers[0]!.url, machines: run.machines, seed: run.seed, speed: run.speed,
         ...(run.startAt === undefined ? {} : { startAt: run.startAt }), offlineBufferSize: run.offlineBufferSize ?? 100_000,
       }, silent);
       fleets.push(fleet);
-      return fleet;
+      return Object.assign(fleet, { deviceIds: run.machines.map((m) => m.deviceId) });
     },
     async close() {
       await Promise.all(fleets.map((f) => f.stop()));
