@@ -28,6 +28,7 @@ import { listenForRevocations, type RevocationCounters } from './revocation-list
 import { createRevocations } from './revocations.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
+import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
 import { limitForwardsToClientMaximum } from './forward-size-limit.ts';
 
@@ -157,6 +158,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     if (stream instanceof Socket) coalesceWrites(stream);
     const client = broker.handle(stream, request);
     protectClientMaps(client);
+    makeDisconnectFinal(client);
     // Added after aedes' 'readable' listener, so it observes each chunk aedes reads without taking
     // over the flow; it runs before the parser sees the chunk.
     const withinLimit = createPacketSizeGuard(config.maxPacketBytes);
