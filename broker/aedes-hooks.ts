@@ -13,6 +13,7 @@ import type { InFlightOut } from './in-flight-out.ts';
 import { checkPublishProperties, dropWillOnlyProperties } from './publish-properties.ts';
 import { CONNACK, REASON, V5_OF_CONNACK } from './reason-codes.ts';
 import { disconnectClient } from './server-disconnect.ts';
+import { resumeQueuedMessages } from './session-resume.ts';
 
 /**
  * Adapts the authenticator, the throttle, the limits and the pure topic policy to aedes 2.0's
@@ -152,6 +153,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
       return;
     }
     identities.set(client, identity);
+    resumeQueuedMessages(client);
     inFlightOut.watch(client);
     logger.debug({ clientId: client.id, principal: describeIdentity(identity) }, 'client authenticated');
     done(null, true);

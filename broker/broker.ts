@@ -13,6 +13,7 @@ import { createAuthenticator } from './authenticate.ts';
 import type { BrokerStats } from './broker-stats.ts';
 import { createPublishRateLimit } from './client-limits.ts';
 import { createClusterBackends } from './cluster.ts';
+import { sessionsAcrossNodes } from './cluster-sessions.ts';
 import { brokerConfigSchema, type BrokerConfig, type BrokerConfigInput } from './config.ts';
 import { createDeviceVerifier } from './device-verifier.ts';
 import { listenTcp, listenTls, listenWebSocket, type Listener } from './listeners.ts';
@@ -110,7 +111,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     receiveMaximum: Math.min(config.limits.maxInFlightIn, RECEIVE_MAXIMUM_CEILING),
     topicAliasMaximum: config.limits.topicAliasMaximum,
     sessionExpiryIntervalLimit: config.limits.maxSessionExpirySeconds,
-    ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
+    ...(cluster ? { mq: sessionsAcrossNodes(cluster.mq, () => aedes), persistence: cluster.persistence } : {}),
   });
   aedes = broker;
   protectBrokerMaps(broker);

@@ -5,7 +5,7 @@
  * (0x8B shutting down, 0x8E session taken over, 0x94 topic alias invalid, 0x9E shared subscriptions).
  */
 export const REASON = {
-  /** CONNACK [MQTT-3.2.2-8]: the client identifier is valid UTF-8 but not allowed. */
+  /** CONNACK: the client identifier is valid UTF-8 but not allowed (§3.2.2.2). */
   clientIdentifierNotValid: 0x85,
   /** CONNACK: the user name or password is wrong (a device's secret, a service account's password). */
   badUserNameOrPassword: 0x86,
@@ -17,6 +17,8 @@ export const REASON = {
   serverBusy: 0x89,
   /** DISCONNECT: a client silent for 1.5 x its keepalive [MQTT-3.1.2-22]. */
   keepAliveTimeout: 0x8d,
+  /** DISCONNECT: another connection took the session over [MQTT-3.1.4-3] (aedes sends it on one node, we across nodes). */
+  sessionTakenOver: 0x8e,
   /** DISCONNECT: more QoS 2 publishes awaiting PUBREL than the Receive Maximum we announced [MQTT-3.3.4-8]. */
   receiveMaximumExceeded: 0x93,
   /** DISCONNECT: a packet above the Maximum Packet Size we announced [MQTT-3.2.2-15]. */
