@@ -14,8 +14,8 @@ import { REASON } from './reason-codes.ts';
  * is found in the store and not stored again), incomingDelPacket on its PUBREL, cleanIncoming when
  * a session ends. Wrapping those three keeps the books. A store that would take a client over a cap
  * is refused with InFlightInExceeded: the packet is neither stored, published nor acknowledged, and
- * the client is cut off, an MQTT 5 client with DISCONNECT 0x93 (Receive Maximum exceeded
- * [MQTT-3.3.4-8]) or 0x97 (quota exceeded, for bytes), a 3.1.1 client by closing the connection.
+ * the client is cut off, an MQTT 5 client with DISCONNECT 0x93 (Receive Maximum exceeded,
+ * §3.3.4) or 0x97 (quota exceeded, for bytes), a 3.1.1 client by closing the connection.
  *
  * aedes 2.0.0-beta.1 also lets a rejected incomingDelPacket escape as an unhandled rejection
  * (lib/handlers/pubrel.js: `.finally()`), which ends the process: two PUBRELs for one packet

@@ -19,7 +19,7 @@ export const REASON = {
   keepAliveTimeout: 0x8d,
   /** DISCONNECT: another connection took the session over [MQTT-3.1.4-3] (aedes sends it on one node, we across nodes). */
   sessionTakenOver: 0x8e,
-  /** DISCONNECT: more QoS 2 publishes awaiting PUBREL than the Receive Maximum we announced [MQTT-3.3.4-8]. */
+  /** DISCONNECT: more QoS 2 publishes awaiting PUBREL than the Receive Maximum we announced [MQTT-3.3.4-7]. */
   receiveMaximumExceeded: 0x93,
   /** DISCONNECT: a packet above the Maximum Packet Size we announced [MQTT-3.2.2-15]. */
   packetTooLarge: 0x95,

@@ -57,7 +57,7 @@ describe('broker: MQTT 5 reason codes (real sockets)', () => {
     raw.send({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain: false, dup: false, ...(messageId === undefined ? {} : { messageId }), ...(properties ? { properties } : {}) });
   const pubacks = (raw: RawClient) => raw.packets.flatMap((p) => (p.cmd === 'puback' ? [p] : []));
 
-  it('[MQTT-3.2.2-13] announces Maximum Packet Size, Receive Maximum, Topic Alias Maximum and no shared subscriptions in CONNACK', async () => {
+  it('[MQTT-3.2.2-15] [MQTT-3.2.2-17] announces Maximum Packet Size, Receive Maximum, Topic Alias Maximum and no shared subscriptions in CONNACK', async () => {
     const connack = await (await connected(device(ALICE))).connack;
     expect(connack.properties).toMatchObject({ maximumPacketSize: 2_048, receiveMaximum: 3, topicAliasMaximum: 8, sharedSubscriptionAvailable: false });
     // Absent means available [MQTT-3.2.2.3.5, 3.2.2.3.11, 3.2.2.3.12]: retain, wildcards, subscription identifiers.
