@@ -55,3 +55,16 @@ export const V5_OF_CONNACK: Readonly<Record<ConnackRefusal, number>> = {
   [CONNACK.badUsernameOrPassword]: REASON.badUserNameOrPassword,
   [CONNACK.notAuthorized]: REASON.notAuthorized,
 };
+
+/**
+ * Reason strings for DISCONNECTs that aedes sends without one (takeover, shutdown, packet too large,
+ * topic alias invalid). Paho for Python 1.6 reads a DISCONNECT's reason code only when properties
+ * follow it (remaining length > 2), so a bare one reaches its application as "connection lost".
+ */
+export const DISCONNECT_TEXT: Readonly<Record<number, string>> = {
+  0x82: 'protocol error',
+  0x8b: 'server shutting down',
+  0x8e: 'session taken over',
+  0x94: 'topic alias invalid',
+  0x95: 'packet too large',
+};

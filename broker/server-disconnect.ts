@@ -1,5 +1,7 @@
 import type { Client } from 'aedes';
 import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
+import { DISCONNECT_TEXT } from './reason-codes.ts';
 
 /**
  * Ends a connection from the broker's side. An MQTT 5 client is told why first: a DISCONNECT with
@@ -26,7 +28,8 @@ export function disconnectClient(client: Client, reasonCode: number, reasonStrin
  * is queued: the packets still to come from the same read are dropped (as close() drops them) and
  * nothing more is read, the client is marked no longer connected so aedes' writer refuses whatever
  * comes after the DISCONNECT (those refusals end in the close under way), and a later disconnect()
- * waits for the first one's close instead of cutting it short.
+ * waits for the first one's close instead of cutting it short. Each gets a reason string
+ * (DISCONNECT_TEXT) when aedes gives none, so every client can read its reason code.
  */
 export function makeDisconnectFinal(client: Client): void {
   type Disconnect = (opts: object, done: () => void) => void;
@@ -44,12 +47,46 @@ export function makeDisconnectFinal(client: Client): void {
     }
     const after: Array<() => void> = [done];
     waiting = after;
-    disconnect(typeof opts === 'object' ? opts : {}, () => {
+    disconnect(withReasonString(typeof opts === 'object' ? opts : {}), () => {
       for (const next of after) next();
     });
     const parser: unknown = Reflect.get(client, '_parser');
     if (parser instanceof EventEmitter) parser.removeAllListeners('packet');
     Reflect.set(client, '_paused', true);
     Reflect.set(client, 'connected', false);
+    if (client.conn instanceof Socket) lingerOnClose(client.conn);
   });
+}
+
+function withReasonString(opts: { reasonCode?: number; properties?: { reasonString?: string } }): object {
+  const text = DISCONNECT_TEXT[opts.reasonCode ?? 0];
+  if (opts.properties?.reasonString !== undefined || text === undefined) return opts;
+  return { ...opts, properties: { ...opts.properties, reasonString: text } };
+}
+
+/** Longest a socket is kept half-closed after a DISCONNECT, discarding what the client still sends. */
+const LINGER_MS = 1_000;
+
+/**
+ * A socket destroyed while the client is still sending (the rest of an oversized packet, a burst
+ * over the rate) answers the unread bytes with a TCP reset, and a client busy writing then sees
+ * "connection reset" before it reads the DISCONNECT that says why (Paho did, for 0x95). Once a
+ * DISCONNECT is queued, aedes' destroy of the socket becomes a lingering close: FIN after the
+ * DISCONNECT, incoming bytes read and dropped, the socket destroyed when the client closes its side
+ * or after LINGER_MS, whichever comes first. A destroy with an error stays immediate.
+ */
+function lingerOnClose(socket: Socket): void {
+  const destroy = socket.destroy.bind(socket);
+  socket.destroy = (error?: Error): Socket => {
+    socket.destroy = destroy;
+    if (error || socket.destroyed) return destroy(error);
+    const timer = setTimeout(() => destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.on('error', () => destroy());
+    socket.on('data', () => undefined);
+    socket.resume();
+    socket.end();
+    return socket;
+  };
 }
