@@ -163,11 +163,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     // Added after aedes' 'readable' listener, so it observes each chunk aedes reads without taking
     // over the flow; it runs before the parser sees the chunk.
     const withinLimit = createPacketSizeGuard(config.maxPacketBytes);
-    let rejected = false;
     stream.on('data', (chunk: Buffer) => {
-      // Once rejected, the bytes a lingering close still reads (server-disconnect.ts) are not counted again.
-      if (rejected || withinLimit(chunk)) return;
-      rejected = true;
+      if (withinLimit(chunk)) return;
       counters.oversizePackets++;
       logger.warn({ clientId: client.id, maxPacketBytes: config.maxPacketBytes }, 'oversize packet, connection dropped');
       // aedes' own rejection: DISCONNECT 0x95 to a connected MQTT 5 client, else the socket is

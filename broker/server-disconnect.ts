@@ -1,6 +1,5 @@
 import type { Client } from 'aedes';
 import { EventEmitter } from 'node:events';
-import { Socket } from 'node:net';
 import { DISCONNECT_TEXT } from './reason-codes.ts';
 
 /**
@@ -54,7 +53,6 @@ export function makeDisconnectFinal(client: Client): void {
     if (parser instanceof EventEmitter) parser.removeAllListeners('packet');
     Reflect.set(client, '_paused', true);
     Reflect.set(client, 'connected', false);
-    if (client.conn instanceof Socket) lingerOnClose(client.conn);
   });
 }
 
@@ -62,31 +60,4 @@ function withReasonString(opts: { reasonCode?: number; properties?: { reasonStri
   const text = DISCONNECT_TEXT[opts.reasonCode ?? 0];
   if (opts.properties?.reasonString !== undefined || text === undefined) return opts;
   return { ...opts, properties: { ...opts.properties, reasonString: text } };
-}
-
-/** Longest a socket is kept half-closed after a DISCONNECT, discarding what the client still sends. */
-const LINGER_MS = 1_000;
-
-/**
- * A socket destroyed while the client is still sending (the rest of an oversized packet, a burst
- * over the rate) answers the unread bytes with a TCP reset, and a client busy writing then sees
- * "connection reset" before it reads the DISCONNECT that says why (Paho did, for 0x95). Once a
- * DISCONNECT is queued, aedes' destroy of the socket becomes a lingering close: FIN after the
- * DISCONNECT, incoming bytes read and dropped, the socket destroyed when the client closes its side
- * or after LINGER_MS, whichever comes first. A destroy with an error stays immediate.
- */
-function lingerOnClose(socket: Socket): void {
-  const destroy = socket.destroy.bind(socket);
-  socket.destroy = (error?: Error): Socket => {
-    socket.destroy = destroy;
-    if (error || socket.destroyed) return destroy(error);
-    const timer = setTimeout(() => destroy(), LINGER_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-    socket.on('error', () => destroy());
-    socket.on('data', () => undefined);
-    socket.resume();
-    socket.end();
-    return socket;
-  };
 }
