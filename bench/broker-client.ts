@@ -12,15 +12,16 @@ interface Login {
   username?: string;
   password?: string;
 }
+/** protocolVersion: 4 (MQTT 3.1.1) or 5, for every connection of the run. */
 type Spec =
-  | ({ role: 'sub'; url: string; filter: string; qos: 0 | 1; expected: number; idleMs: number } & Login)
-  | { role: 'pub'; url: string; publishers: Array<Login & { topic: string }>; qos: 0 | 1; total: number; inFlight: number; payloadBytes: number };
+  | ({ role: 'sub'; url: string; filter: string; qos: 0 | 1; expected: number; idleMs: number; protocolVersion: 4 | 5 } & Login)
+  | { role: 'pub'; url: string; publishers: Array<Login & { topic: string }>; qos: 0 | 1; total: number; inFlight: number; payloadBytes: number; protocolVersion: 4 | 5 };
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec;
 // Wall-clock milliseconds with sub-ms resolution, comparable between processes on one machine.
 const now = (): number => performance.timeOrigin + performance.now();
 const connect = (url: string, login: Login): Promise<mqtt.MqttClient> =>
-  mqtt.connectAsync(url, { ...login, clean: true, reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60 });
+  mqtt.connectAsync(url, { ...login, protocolVersion: spec.protocolVersion, clean: true, reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60 });
 
 if (spec.role === 'sub') {
   const client = await connect(spec.url, spec);

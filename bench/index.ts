@@ -73,6 +73,7 @@ function headline(): string {
     results.find((r) => r.name === name)?.summaries.find(where)?.[key];
   const pairs: [string, string | undefined][] = [
     ['broker_ratio', pick(plan[0]!.name, 'ratio')],
+    ['broker_v5_ratio', pick(plan[0]!.name, 'v5_ratio')],
     ['ingest_sqlite_eps', pick(plan[1]!.name, 'e2e_eps', (s) => s['store'] === 'sqlite')],
     ['ingest_sqlite_ratio', pick(plan[1]!.name, 'ratio', (s) => s['store'] === 'sqlite')],
     ['ingest_postgres_ratio', pick(plan[1]!.name, 'ratio', (s) => s['store'] === 'postgres')],

@@ -21,10 +21,21 @@ import type { ServiceAccount } from './config.ts';
  *           subscribe coffee/v1/{id|+}/evt/{kind|+}, coffee/v1/{id|+}/state and
  *                     coffee/v1/{id|+}/cmd-result/{name|+}
  *   nobody  subscribes to a control topic: no filter above can match one.
+ *
+ * MQTT 5 Response Topics (mayNameResponseTopic): a device may name only one of its own topics, a
+ * service only a topic it may subscribe to itself. A test client of the permissive test mode gets
+ * nothing here: only that mode's own policy (broker/permissive-test-mode.ts) lets it in.
  */
 
 /** The part of an identity the policy looks at; every Identity is one. */
-export type AclSubject = { kind: 'device'; deviceId: DeviceId } | { kind: 'service'; role: ServiceAccount['role'] };
+export type AclSubject = { kind: 'device'; deviceId: DeviceId } | { kind: 'service'; role: ServiceAccount['role'] } | { kind: 'test-client' };
+
+/** What the broker's hooks ask; the production rules below, or the permissive test mode's. */
+export interface TopicPolicy {
+  publishVerdict(identity: AclSubject, topic: string, flags?: PublishFlags): PublishVerdict;
+  maySubscribe(identity: AclSubject, filter: string): boolean;
+  mayNameResponseTopic(identity: AclSubject, topic: string): boolean;
+}
 
 /** What the policy needs of a PUBLISH besides its topic. */
 export interface PublishFlags {
@@ -41,7 +52,7 @@ const KNOWN_COMMANDS: ReadonlySet<string> = new Set(COMMAND_NAMES);
 const CONTROL: ReadonlySet<string> = new Set(Object.values(CONTROL_TOPICS));
 
 export function publishVerdict(identity: AclSubject, topic: string, flags: PublishFlags = NOT_RETAINED): PublishVerdict {
-  if (hasWildcard(topic)) return 'deny';
+  if (identity.kind === 'test-client' || hasWildcard(topic)) return 'deny';
   if (identity.kind === 'service' && CONTROL.has(topic)) return flags.retain ? 'retain_refused' : 'allow';
   const parsed = parseTopic(topic);
   if (parsed === null) return 'deny';
@@ -79,6 +90,7 @@ export function mayPublish(identity: AclSubject, topic: string, flags: PublishFl
 }
 
 export function maySubscribe(identity: AclSubject, filter: string): boolean {
+  if (identity.kind === 'test-client') return false;
   if (identity.kind === 'device') {
     if (filter === topics.filters.deviceCommands(identity.deviceId)) return true;
     if (hasWildcard(filter)) return false;
@@ -92,6 +104,19 @@ export function maySubscribe(identity: AclSubject, filter: string): boolean {
     }
   }
 }
+
+/**
+ * The receiver of a publish is asked to answer on its Response Topic, so a sender must not point
+ * that answer at anyone else's topics: a device may name one of its own (coffee/v1/{id}/…), a
+ * service a topic it may subscribe to (a device's cmd-result/{name}), where only the asker hears it.
+ */
+export function mayNameResponseTopic(identity: AclSubject, topic: string): boolean {
+  if (identity.kind === 'test-client' || hasWildcard(topic)) return false;
+  if (identity.kind === 'device') return parseTopic(topic)?.deviceId === identity.deviceId;
+  return maySubscribe(identity, topic);
+}
+
+export const brewtelPolicy: TopicPolicy = { publishVerdict, maySubscribe, mayNameResponseTopic };
 
 // Stand-ins that satisfy the grammar, so a filter with `+` exactly where the ingest role may use one
 // parses like the concrete topic it stands for; a `+` anywhere else still fails to parse.

@@ -2,18 +2,29 @@ import type { AedesOptions, AuthenticateError, Client, PublishPacket } from 'aed
 import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { deviceIdSchema } from '../schema/ids.ts';
-import { publishVerdict, maySubscribe, type AclSubject, type PublishVerdict } from './acl-policy.ts';
+import { brewtelPolicy, type AclSubject, type PublishVerdict, type TopicPolicy } from './acl-policy.ts';
 import type { LoginThrottle } from './auth-throttle.ts';
-import { CONNACK, type Authenticator } from './authenticate.ts';
+import { refuse, type Authenticator, type AuthRefusal } from './authenticate.ts';
 import type { LimitReason, PublishRateLimit } from './client-limits.ts';
+import type { RedirectHook } from './config.ts';
+import { refuseConnectV5 } from './connack-refusal.ts';
 import { describeIdentity, type Identity } from './identity.ts';
 import type { InFlightOut } from './in-flight-out.ts';
+import { checkPublishProperties, dropWillOnlyProperties } from './publish-properties.ts';
+import { CONNACK, REASON, V5_OF_CONNACK } from './reason-codes.ts';
+import { disconnectClient } from './server-disconnect.ts';
+import { resumeQueuedMessages } from './session-resume.ts';
 
 /**
- * Adapts the authenticator, the throttle, the limits and the pure topic policy to aedes 1.x's
- * callback hooks. aedes ignores a promise returned by a hook, so async work is bridged to the
- * callback explicitly and every path calls it exactly once. Log lines name the client and topic,
- * never a password or payload.
+ * Adapts the authenticator, the throttle, the limits and the pure topic policy to aedes 2.0's
+ * callback hooks, for MQTT 3.1.1 and 5 clients alike. aedes ignores a promise returned by a hook,
+ * so async work is bridged to the callback explicitly and every path calls it exactly once. Log
+ * lines name the client and topic, never a password or payload.
+ *
+ * Where MQTT 5 can say why, it does: a refused CONNECT gets its reason code (0x85-0x89, 0x9F), a
+ * denied publish PUBACK 0x87 with the connection kept (aedes' answer to an error from
+ * authorizePublish for a v5 client), a limit DISCONNECT with its code. A 3.1.1 client keeps what it
+ * always got: a 3.1.1 CONNACK code, a closed connection.
  */
 export interface HookCounters {
   authFailures: number;
@@ -28,6 +39,8 @@ export interface HookCounters {
   messagesIn: number;
   messagesOut: number;
   limitDisconnects: Record<LimitReason, number>;
+  /** CONNECTs answered with another server's address (v5: CONNACK 0x9C) by the redirect hook. */
+  redirects: number;
 }
 
 export interface HookDeps {
@@ -39,6 +52,10 @@ export interface HookDeps {
   connectedClients: () => number;
   counters: HookCounters;
   logger: Logger;
+  /** The topic rules; brewtelPolicy unless the unsafe permissive test mode is on. */
+  policy?: TopicPolicy;
+  /** Consulted after a successful authentication: a server reference sends the client elsewhere. */
+  redirect?: RedirectHook | null;
 }
 
 type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>;
@@ -55,7 +72,8 @@ export interface AedesHooks {
   isDevice(client: Client): boolean;
 }
 
-const refuse = (code: number, reason: string): AuthenticateError => Object.assign(new Error(reason), { returnCode: code }) as AuthenticateError;
+const aedesRefusal = (code: number, reason: string, extra: { serverReference?: string } = {}): AuthenticateError =>
+  Object.assign(new Error(reason), { returnCode: code, ...extra }) as AuthenticateError;
 
 // Devices publish to a handful of topics, over and over; past this many a client's memo starts over.
 const DECISIONS_PER_CLIENT = 64;
@@ -63,7 +81,10 @@ const DECISIONS_PER_CLIENT = 64;
 const SESSION_FLUSH_MS = 1_000;
 const EMPTY = Buffer.alloc(0);
 
-export function createAedesHooks({ authenticator, throttle, publishRate, inFlightOut, maxConnections, connectedClients, counters, logger }: HookDeps): AedesHooks {
+export function createAedesHooks(deps: HookDeps): AedesHooks {
+  const { authenticator, throttle, publishRate, inFlightOut, maxConnections, connectedClients, counters, logger } = deps;
+  const policy = deps.policy ?? brewtelPolicy;
+  const redirect = deps.redirect ?? null;
   const identities = new WeakMap<Client, Identity>();
   const endedSessions = new WeakSet<Client>();
   // The policy is pure and a client's identity never changes, so its answer for a topic can be
@@ -72,7 +93,7 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
   const publishDecisions = new WeakMap<Client, Map<string, PublishVerdict>>();
 
   function clientVerdict(client: Client, subject: AclSubject, packet: PublishPacket): PublishVerdict {
-    if (packet.retain) return publishVerdict(subject, packet.topic, { retain: true, empty: packet.payload.length === 0 });
+    if (packet.retain) return policy.publishVerdict(subject, packet.topic, { retain: true, empty: packet.payload.length === 0 });
     let decisions = publishDecisions.get(client);
     if (!decisions) {
       decisions = new Map();
@@ -80,7 +101,7 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
     }
     let verdict = decisions.get(packet.topic);
     if (verdict === undefined) {
-      verdict = publishVerdict(subject, packet.topic);
+      verdict = policy.publishVerdict(subject, packet.topic);
       if (decisions.size >= DECISIONS_PER_CLIENT) decisions.clear();
       decisions.set(packet.topic, verdict);
     }
@@ -101,6 +122,8 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
     // command sent just before the revocation (an erasure's wipe-local-data) still reaches the device.
     setImmediate(() => {
       if (client.closed) return clearTimeout(fallback);
+      // An MQTT 5 device is told why: DISCONNECT 0x98, written after those deliveries too.
+      if (client.version === 5) return disconnectClient(client, REASON.administrativeAction, 'credentials_revoked', () => clearTimeout(fallback));
       client.conn.write(EMPTY, () => {
         clearTimeout(fallback);
         close();
@@ -108,29 +131,51 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
     });
   }
 
-  function check(client: Client, username: string | undefined, password: Buffer | undefined, address: string, done: Parameters<Hooks['authenticate']>[3]): void {
-    authenticator.authenticate({ clientId: client.id, username, password, certificateName: certificateNameOf(client) }).then(
-      (outcome) => {
-        if (outcome.ok) {
-          throttle.succeeded(address, username ?? '');
-          identities.set(client, outcome.identity);
-          inFlightOut.watch(client);
-          logger.debug({ clientId: client.id, principal: describeIdentity(outcome.identity) }, 'client authenticated');
-          done(null, true);
-          return;
-        }
-        counters.authFailures++;
-        // An unreachable registry is not the client's fault.
-        if (outcome.code !== CONNACK.serverUnavailable) throttle.failed(address, username ?? '', Date.now());
-        logger.warn({ clientId: client.id, username, code: outcome.code, reason: outcome.reason }, 'connection refused');
-        done(refuse(outcome.code, outcome.reason), false);
-      },
-      (error: unknown) => {
-        counters.authFailures++;
-        logger.error({ clientId: client.id, username, err: error }, 'authentication failed unexpectedly');
-        done(refuse(CONNACK.serverUnavailable, 'authentication failed'), false);
-      },
-    );
+  type Done = Parameters<Hooks['authenticate']>[3];
+
+  /** aedes sends the CONNACK for the four 3.1.1 codes' v5 equivalents; any other v5 code is ours to send. */
+  function deny(client: Client, refusal: AuthRefusal, done: Done): void {
+    if (client.version === 5 && refusal.reasonCode !== V5_OF_CONNACK[refusal.code]) {
+      refuseConnectV5(client, refusal.reasonCode, refusal.reason, () => done(aedesRefusal(refusal.code, refusal.reason), false));
+      return;
+    }
+    done(aedesRefusal(refusal.code, refusal.reason), false);
+  }
+
+  async function admit(client: Client, identity: Identity, done: Done): Promise<void> {
+    const serverReference = redirect ? await redirect(identity) : null;
+    if (serverReference) {
+      counters.redirects++;
+      logger.info({ clientId: client.id, serverReference, version: client.version }, 'connection redirected to another server');
+      // MQTT 5: CONNACK 0x9C with the Server Reference (§4.11), which aedes sends for this error. A
+      // 3.1.1 client cannot be told where to go: CONNACK 3 (server unavailable), and it asks again.
+      done(aedesRefusal(CONNACK.serverUnavailable, 'use another server', client.version === 5 ? { serverReference } : {}), false);
+      return;
+    }
+    identities.set(client, identity);
+    resumeQueuedMessages(client);
+    inFlightOut.watch(client);
+    logger.debug({ clientId: client.id, principal: describeIdentity(identity) }, 'client authenticated');
+    done(null, true);
+  }
+
+  function check(client: Client, username: string | undefined, password: Buffer | undefined, address: string, done: Done): void {
+    const failed = (error: unknown): void => {
+      counters.authFailures++;
+      logger.error({ clientId: client.id, username, err: error }, 'authentication failed unexpectedly');
+      deny(client, refuse(CONNACK.serverUnavailable, 'authentication failed'), done);
+    };
+    authenticator.authenticate({ clientId: client.id, username, password, certificateName: certificateNameOf(client) }).then((outcome) => {
+      if (outcome.ok) {
+        throttle.succeeded(address, username ?? '');
+        return admit(client, outcome.identity, done);
+      }
+      counters.authFailures++;
+      // An unreachable or busy registry is not the client's fault.
+      if (outcome.code !== CONNACK.serverUnavailable) throttle.failed(address, username ?? '', Date.now());
+      logger.warn({ clientId: client.id, username, code: outcome.code, reasonCode: outcome.reasonCode, reason: outcome.reason }, 'connection refused');
+      deny(client, outcome, done);
+    }).catch(failed);
   }
 
   const cutOffClients = new WeakSet<Client>();
@@ -139,13 +184,18 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
     logger.warn({ clientId: client.id, reason }, 'client disconnected: limit reached');
     return new Error(`limit reached: ${reason}`);
   };
+  const denyPublish = (client: Client | null, packet: PublishPacket, reason: string, done: (error?: Error | null) => void): void => {
+    counters.denials++;
+    logger.warn({ clientId: client?.id ?? willClientId(packet), topic: packet.topic, retain: packet.retain, reason }, 'publish denied');
+    done(new Error(`publish denied: ${reason}`));
+  };
 
   const hooks: Hooks = {
     authenticate(client, username, password, done) {
       if (connectedClients() >= maxConnections) {
         counters.limitDisconnects.max_connections++;
         logger.warn({ clientId: client.id, reason: 'max_connections', maxConnections }, 'connection refused: limit reached');
-        done(refuse(CONNACK.serverUnavailable, 'max connections'), false);
+        deny(client, refuse(CONNACK.serverUnavailable, 'max connections', REASON.serverBusy), done);
         return;
       }
       const address = remoteAddressOf(client);
@@ -162,14 +212,16 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
           if (decision.scope === 'address') counters.authThrottledByAddress++;
           const reason = decision.scope === 'address' ? 'auth_throttled_address' : 'auth_throttled';
           logger.warn({ clientId: client.id, username, reason, until: new Date(decision.untilMs).toISOString() }, 'connection refused');
-          done(refuse(CONNACK.notAuthorized, 'too many failed attempts'), false);
+          deny(client, refuse(CONNACK.notAuthorized, 'too many failed attempts', REASON.connectionRateExceeded), done);
         }
       }
     },
 
-    // A refused publish closes the connection (aedes' behaviour, allowed by MQTT-3.3.5-2). The other
-    // allowed answer, acknowledging and dropping, would tell a QoS 1 publisher its message was
-    // accepted and lose it silently; a closed connection makes the fault visible on the device.
+    // A refused publish from a 3.1.1 client closes the connection (aedes' behaviour, allowed by
+    // MQTT-3.3.5-2). The other allowed answer, acknowledging and dropping, would tell a QoS 1
+    // publisher its message was accepted and lose it silently; a closed connection makes the fault
+    // visible on the device. An MQTT 5 client is answered PUBACK 0x87 instead [MQTT-3.4.2-1] and
+    // stays connected: it knows the message was refused.
     authorizePublish(client, packet, done) {
       if (client && endedSessions.has(client)) {
         // Its will too: an erased device leaves nothing retained behind.
@@ -179,17 +231,32 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
       }
       const subject = client ? identities.get(client) : orphanWillOwner(packet);
       const flags = { retain: packet.retain, empty: packet.payload.length === 0 };
-      const verdict: PublishVerdict = subject === undefined ? 'deny' : client ? clientVerdict(client, subject, packet) : publishVerdict(subject, packet.topic, flags);
-      if (verdict !== 'allow') {
-        counters.denials++;
+      const verdict: PublishVerdict = subject === undefined ? 'deny' : client ? clientVerdict(client, subject, packet) : policy.publishVerdict(subject, packet.topic, flags);
+      if (subject === undefined || verdict !== 'allow') {
         if (verdict === 'retain_refused') counters.retainRefused++;
-        const reason = verdict === 'retain_refused' ? 'retain_refused' : 'topic_denied';
-        logger.warn({ clientId: client?.id ?? willClientId(packet), topic: packet.topic, retain: packet.retain, reason }, 'publish denied');
-        done(new Error('publish denied'));
+        denyPublish(client, packet, verdict === 'retain_refused' ? 'retain_refused' : 'topic_denied', done);
         return;
       }
+      const properties = checkPublishProperties(subject, packet, policy);
+      if (!properties.ok && properties.kind === 'protocol_error') {
+        counters.denials++;
+        logger.warn({ clientId: client?.id ?? willClientId(packet), topic: packet.topic, reason: 'protocol_error', detail: properties.detail }, 'publish denied, client disconnected');
+        const error = new Error(`protocol error: ${properties.detail}`);
+        if (client) disconnectClient(client, REASON.protocolError, properties.detail, () => done(error));
+        else done(error);
+        return;
+      }
+      if (!properties.ok) {
+        denyPublish(client, packet, properties.kind, done);
+        return;
+      }
+      dropWillOnlyProperties(packet);
       if (client && !publishRate.admit(client, Date.now())) {
-        done(cutOff(client, 'publish_rate'));
+        const error = cutOff(client, 'publish_rate');
+        // MQTT 5: DISCONNECT 0x96, then the publish is refused; aedes' PUBACK 0x87 for it finds the
+        // connection closed, so nothing follows the DISCONNECT [MQTT-3.14.4-1].
+        if (client.version === 5) disconnectClient(client, REASON.messageRateTooHigh, 'publish_rate', () => done(error));
+        else done(error);
         return;
       }
       counters.messagesIn++;
@@ -198,13 +265,13 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
 
     authorizeSubscribe(client, subscription, done) {
       const identity = identities.get(client);
-      if (identity && maySubscribe(identity, subscription.topic)) {
+      if (identity && policy.maySubscribe(identity, subscription.topic)) {
         done(null, subscription);
         return;
       }
       counters.denials++;
       logger.warn({ clientId: client.id, topic: subscription.topic }, 'subscription denied');
-      // A null subscription makes aedes grant 0x80 (failure) for this filter in the SUBACK.
+      // A null subscription makes aedes grant 0x80 (3.1.1) or 0x87 (MQTT 5) for this filter in the SUBACK.
       done(null, null);
     },
 
@@ -216,7 +283,7 @@ export function createAedesHooks({ authenticator, throttle, publishRate, inFligh
       if (!inFlightOut.forwarded(client, packet) && !cutOffClients.has(client)) {
         cutOffClients.add(client);
         const error = cutOff(client, 'max_in_flight_out');
-        setImmediate(() => client.emit('error', error));
+        setImmediate(() => (client.version === 5 ? disconnectClient(client, REASON.quotaExceeded, 'max_in_flight_out') : client.emit('error', error)));
       }
       return packet;
     },

@@ -4,21 +4,16 @@ import { deviceIdSchema } from '../schema/ids.ts';
 import type { ServiceAccount } from './config.ts';
 import type { DeviceVerifier } from './device-verifier.ts';
 import type { Identity } from './identity.ts';
+import { CONNACK, REASON, V5_OF_CONNACK, type ConnackRefusal } from './reason-codes.ts';
 
 /**
  * Decides who a CONNECT is, in small named steps tried in order; the first that answers decides.
  * Pure apart from the device verifier it is given. A refusal carries the MQTT 3.1.1 CONNACK return
- * code and a reason for the log; neither ever contains the password.
+ * code, the MQTT 5 reason code (finer: a busy registry is 0x89, not 0x88) and a reason for the
+ * log; none of them ever contains the password.
  */
-export const CONNACK = {
-  identifierRejected: 2,
-  serverUnavailable: 3,
-  badUsernameOrPassword: 4,
-  notAuthorized: 5,
-} as const;
-export type ConnackRefusal = (typeof CONNACK)[keyof typeof CONNACK];
-
-export type AuthOutcome = { ok: true; identity: Identity } | { ok: false; code: ConnackRefusal; reason: string };
+export type AuthRefusal = { ok: false; code: ConnackRefusal; reasonCode: number; reason: string };
+export type AuthOutcome = { ok: true; identity: Identity } | AuthRefusal;
 
 export interface ConnectCredentials {
   clientId: string;
@@ -57,7 +52,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
         case 'invalid':
           return refuse(CONNACK.notAuthorized, 'certificate device unknown or revoked at the registry');
         case 'unavailable':
-          return refuse(CONNACK.serverUnavailable, `device registry unavailable: ${verification.reason}`);
+          return unavailable(verification);
       }
     });
   }
@@ -96,7 +91,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
       case 'invalid':
         return refuse(CONNACK.badUsernameOrPassword, verification.remembered ? 'device secret refused from memory (just rejected, or revoked)' : 'device secret rejected by registry');
       case 'unavailable':
-        return refuse(CONNACK.serverUnavailable, `device registry unavailable: ${verification.reason}`);
+        return unavailable(verification);
     }
   }
 
@@ -116,4 +111,8 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
 const digest = (secret: string | Buffer): Buffer => createHash('sha256').update(secret).digest();
 const UNKNOWN_ACCOUNT = digest('\u0000no such account\u0000');
 
-const refuse = (code: ConnackRefusal, reason: string): AuthOutcome => ({ ok: false, code, reason });
+export const refuse = (code: ConnackRefusal, reason: string, reasonCode: number = V5_OF_CONNACK[code]): AuthRefusal => ({ ok: false, code, reasonCode, reason });
+
+// Too many checks at once is "try again later" (0x89), a registry that does not answer 0x88.
+const unavailable = (verification: { reason: string; busy?: true }): AuthRefusal =>
+  refuse(CONNACK.serverUnavailable, `device registry unavailable: ${verification.reason}`, verification.busy ? REASON.serverBusy : REASON.serverUnavailable);

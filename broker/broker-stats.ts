@@ -30,6 +30,10 @@ export interface BrokerStats {
   revokedSessions: number;
   /** Connections dropped for announcing a packet larger than maxPacketBytes. */
   oversizePackets: number;
+  /** Deliveries discarded for being larger than the MQTT 5 client's Maximum Packet Size [MQTT-3.1.2-25]. */
+  forwardsTooLarge: number;
+  /** CONNECTs sent to another server by the redirect hook (v5 CONNACK 0x9C, 3.1.1 CONNACK 3). */
+  redirects: number;
   /** Clients cut off (or refused at CONNECT) for a limit, by reason. */
   limitDisconnects: Record<LimitReason, number>;
 }

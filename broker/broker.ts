@@ -13,18 +13,25 @@ import { createAuthenticator } from './authenticate.ts';
 import type { BrokerStats } from './broker-stats.ts';
 import { createPublishRateLimit } from './client-limits.ts';
 import { createClusterBackends } from './cluster.ts';
+import { sessionsAcrossNodes } from './cluster-sessions.ts';
 import { brokerConfigSchema, type BrokerConfig, type BrokerConfigInput } from './config.ts';
 import { createDeviceVerifier } from './device-verifier.ts';
 import { listenTcp, listenTls, listenWebSocket, type Listener } from './listeners.ts';
 import { createBrokerMetrics } from './metrics.ts';
 import { listenMetrics } from './metrics-listener.ts';
 import { createInFlightOut } from './in-flight-out.ts';
-import { capInFlightInBytes, InFlightInBytesExceeded } from './in-flight-in-bytes.ts';
+import { capInFlightIn, InFlightInExceeded } from './in-flight-in.ts';
+import { cleanIncomingWithSession } from './incoming-session-cleanup.ts';
+import { disconnectOnKeepaliveTimeout } from './keepalive-disconnect.ts';
+import { PERMISSIVE_BANNER, permissiveAuthenticator, permissivePolicy, requireLoopback } from './permissive-test-mode.ts';
+import { protectBrokerMaps, protectClientMaps } from './prototype-safe-maps.ts';
 import { listenForRevocations, type RevocationCounters } from './revocation-listener.ts';
 import { createRevocations } from './revocations.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
+import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
+import { limitForwardsToClientMaximum } from './forward-size-limit.ts';
 
 export type { BrokerStats } from './broker-stats.ts';
 
@@ -44,21 +51,30 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+/** MQTT 5 Receive Maximum is a two-byte integer [MQTT-3.2.2.3.3]. */
+const RECEIVE_MAXIMUM_CEILING = 65_535;
+
 /**
- * Starts the embedded aedes broker: TCP, WebSocket and TLS listeners (each one optional), device and
- * service account authentication, deny-by-default topic rights, limits and a packet size cap. Rejects with a
- * ListenError (broker/listeners.ts) naming the listener and port when one cannot bind; nothing is
- * left running then.
+ * Starts the embedded aedes broker (2.0, MQTT 3.1.1 and 5): TCP, WebSocket and TLS listeners (each
+ * one optional), device and service account authentication, deny-by-default topic rights, limits
+ * and a packet size cap. Rejects with a ListenError (broker/listeners.ts) naming the listener and
+ * port when one cannot bind; nothing is left running then.
  */
 export async function startBroker(input: BrokerConfigInput, logger: Logger): Promise<RunningBroker> {
   const config = brokerConfigSchema.parse(input);
-  const counters: HookCounters & RevocationCounters & { oversizePackets: number } = {
+  if (config.unsafePermissiveTestMode) {
+    requireLoopback(config.host);
+    logger.warn({ host: config.host }, PERMISSIVE_BANNER);
+  }
+  const counters: HookCounters & RevocationCounters & { oversizePackets: number; forwardsTooLarge: number } = {
     authFailures: 0,
     authThrottled: 0,
     authThrottledByAddress: 0,
     denials: 0,
     retainRefused: 0,
     limitDisconnects: { publish_rate: 0, max_in_flight_in: 0, max_in_flight_in_bytes: 0, max_in_flight_out: 0, max_connections: 0 },
+    redirects: 0,
+    forwardsTooLarge: 0,
     messagesIn: 0,
     messagesOut: 0,
     oversizePackets: 0,
@@ -69,13 +85,16 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   // An erased device never returns; after ten minutes (far beyond any login check still under way,
   // and any server process's peer refresh) the registry's own refusal is enough.
   const revocations = createRevocations({ horizonMs: 10 * 60_000, maxEntries: 100_000 });
-  const verifier = createDeviceVerifier(config, revocations, logger);
+  const verifier = config.deviceAuth === null ? null : createDeviceVerifier({ deviceAuth: config.deviceAuth, authChecks: config.authChecks }, revocations, logger);
   // aedes is created after the hooks that need its client count; the closure reads it late.
   let aedes: Aedes | null = null;
   const inFlightOut = createInFlightOut(config.limits.maxInFlightOut);
+  const permissive = config.unsafePermissiveTestMode;
   const { hooks, endSession, isDevice } = createAedesHooks({
     inFlightOut,
-    authenticator: createAuthenticator(config.serviceAccounts, verifier),
+    authenticator: permissive || verifier === null ? permissiveAuthenticator : createAuthenticator(config.serviceAccounts, verifier),
+    policy: permissive ? permissivePolicy : undefined,
+    redirect: config.redirect,
     throttle: createLoginThrottle(config.authThrottle),
     publishRate: createPublishRateLimit(config.limits),
     maxConnections: config.limits.maxConnections,
@@ -86,19 +105,30 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   const cluster = config.cluster ? createClusterBackends(config.cluster) : null;
   const broker = await Aedes.createBroker({
     ...hooks,
-    // aedes drops a client holding more unreleased QoS 2 messages than this (its error names the limit).
-    maxInflightInbound: config.limits.maxInFlightIn,
-    ...(cluster ? { mq: cluster.mq, persistence: cluster.persistence } : {}),
+    // MQTT 5 CONNACK: what we enforce, announced [MQTT-3.2.2-15]; aedes also disconnects a v5
+    // client above maximumPacketSize with 0x95 once the fixed header is read.
+    maximumPacketSize: config.maxPacketBytes,
+    receiveMaximum: Math.min(config.limits.maxInFlightIn, RECEIVE_MAXIMUM_CEILING),
+    topicAliasMaximum: config.limits.topicAliasMaximum,
+    sessionExpiryIntervalLimit: config.limits.maxSessionExpirySeconds,
+    ...(cluster ? { mq: sessionsAcrossNodes(cluster.mq, () => aedes), persistence: cluster.persistence } : {}),
   });
   aedes = broker;
+  protectBrokerMaps(broker);
   flagRedeliveries(Reflect.get(broker, 'persistence'));
-  capInFlightInBytes(Reflect.get(broker, 'persistence'), config.limits.maxInFlightInBytes);
+  capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
+  cleanIncomingWithSession(broker);
+  disconnectOnKeepaliveTimeout(broker);
+  limitForwardsToClientMaximum(broker, (client, packet) => {
+    counters.forwardsTooLarge++;
+    logger.info({ clientId: client.id, topic: packet.topic, maximumPacketSize: client.maximumPacketSize }, 'delivery larger than the client takes, discarded');
+  });
   // With every store: a PUBACK then always means the message is in each subscriber's queue.
   publishBeforeAck(broker);
   deliverEveryMatch(broker);
   await listenForRevocations(broker, { revocations, verifier, endSession, isDevice, counters, logger });
   const stats = (): BrokerStats => {
-    const checks = verifier.stats();
+    const checks = verifier?.stats() ?? { negativeHits: 0, busy: 0, active: 0, queued: 0 };
     return {
       connections: broker.connectedClients,
       ...counters,
@@ -113,14 +143,10 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
 
   broker.on('ack', (_packet, client) => inFlightOut.acked(client));
   broker.on('clientError', (client, error) => {
-    if (error.message.startsWith('maxInflightInbound exceeded')) {
-      counters.limitDisconnects.max_in_flight_in++;
-      logger.warn({ clientId: client.id, reason: 'max_in_flight_in' }, 'client disconnected: limit reached');
-      return;
-    }
-    if (error instanceof InFlightInBytesExceeded) {
-      counters.limitDisconnects.max_in_flight_in_bytes++;
-      logger.warn({ clientId: client.id, reason: 'max_in_flight_in_bytes', maxBytes: error.maxBytes }, 'client disconnected: limit reached');
+    if (error instanceof InFlightInExceeded) {
+      const reason = error.limit === 'packets' ? 'max_in_flight_in' : 'max_in_flight_in_bytes';
+      counters.limitDisconnects[reason]++;
+      logger.warn({ clientId: client.id, reason, max: error.max }, 'client disconnected: limit reached');
       return;
     }
     logger.debug({ clientId: client.id, err: error.message }, 'client dropped');
@@ -131,21 +157,27 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
 
   const accept = (stream: Duplex, request?: IncomingMessage): void => {
     if (stream instanceof Socket) coalesceWrites(stream);
-    broker.handle(stream, request);
+    const client = broker.handle(stream, request);
+    protectClientMaps(client);
+    makeDisconnectFinal(client);
     // Added after aedes' 'readable' listener, so it observes each chunk aedes reads without taking
     // over the flow; it runs before the parser sees the chunk.
     const withinLimit = createPacketSizeGuard(config.maxPacketBytes);
     stream.on('data', (chunk: Buffer) => {
       if (withinLimit(chunk)) return;
       counters.oversizePackets++;
-      logger.warn({ clientId: (stream as Duplex & { client?: { id: string | null } }).client?.id ?? null, maxPacketBytes: config.maxPacketBytes }, 'oversize packet, connection dropped');
-      stream.destroy();
+      logger.warn({ clientId: client.id, maxPacketBytes: config.maxPacketBytes }, 'oversize packet, connection dropped');
+      // aedes' own rejection: DISCONNECT 0x95 to a connected MQTT 5 client, else the socket is
+      // destroyed; either way it reads nothing more from the socket.
+      const reject: unknown = Reflect.get(client, 'rejectPacketTooLarge');
+      if (typeof reject === 'function') Reflect.apply(reject, client, []);
+      else stream.destroy();
     });
   };
 
   const listeners: Listener[] = [];
   const close = async (): Promise<void> => {
-    verifier.close();
+    verifier?.close();
     const closing = listeners.map((l) => l.close());
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     await cluster?.close();

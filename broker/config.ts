@@ -1,4 +1,13 @@
 import { z } from 'zod';
+import type { Identity } from './identity.ts';
+
+/**
+ * Asked after a client authenticated: a server reference (e.g. `mqtts://eu.example.net:8883`) sends
+ * an MQTT 5 client there with CONNACK 0x9C (§4.11), a 3.1.1 client is refused with CONNACK 3; null
+ * lets it in. Set in code only (the regional planes use it to send a device to its home plane); a
+ * hook that throws refuses the login as "server unavailable".
+ */
+export type RedirectHook = (identity: Identity) => string | null | Promise<string | null>;
 
 /**
  * Everything the broker needs, validated once at the edge and passed down. Ports of 0 pick a free
@@ -66,6 +75,18 @@ export const brokerOptionsSchema = z.object({
        * default is the packet identifier space: more unacknowledged messages could not be told apart.
        */
       maxInFlightOut: z.int().min(1).max(65_535).default(65_535),
+      /**
+       * MQTT 5 Topic Alias Maximum announced in CONNACK: how many topic aliases a client may set up
+       * on one connection (0: none). A device has about ten topics (five event kinds, state, four
+       * command results); aliases replace each topic by two bytes after its first use.
+       */
+      topicAliasMaximum: z.int().min(0).max(65_535).default(16),
+      /**
+       * Longest MQTT 5 Session Expiry Interval granted, in seconds (a longer one, "never" included,
+       * is cut to this and the CONNACK says so). 30 days: ingest refuses events older than that
+       * anyway (ingest.clockBehindMs). 0 grants any interval. 3.1.1 persistent sessions never expire.
+       */
+      maxSessionExpirySeconds: z.int().min(0).max(0xffff_ffff).default(30 * 24 * 3600),
     })
     .prefault({}),
   /**
@@ -127,7 +148,10 @@ export const brokerConfigSchema = z
     tcpPort: z.int().min(0).max(65535).nullable().default(1883),
     wsPort: z.int().min(0).max(65535).nullable().default(8083),
     serviceAccounts: z.array(serviceAccountSchema).default([]),
-    /** Devices are checked against the server's registry over HTTP, as EMQX and VerneMQ webhooks do. */
+    /**
+     * Devices are checked against the server's registry over HTTP, as EMQX and VerneMQ webhooks do.
+     * Required, except in the unsafe permissive test mode, which checks nobody.
+     */
     deviceAuth: z.object({
       url: z.url(),
       token: z.string().min(16),
@@ -139,10 +163,17 @@ export const brokerConfigSchema = z
        * default `device-certificate` next to `url` (…/api/v1/broker/device-certificate).
        */
       certificateUrl: z.url().optional(),
-    }),
+    }).nullable().default(null),
     ...brokerOptionsSchema.shape,
+    redirect: z.custom<RedirectHook>((value) => typeof value === 'function', 'a function (identity) => server reference | null').nullable().default(null),
+    /**
+     * For protocol test suites written by others, never for devices: anonymous clients, every topic,
+     * no device registry. Refused on any address but loopback (broker/permissive-test-mode.ts).
+     */
+    unsafePermissiveTestMode: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
+  .refine((c) => c.deviceAuth !== null || c.unsafePermissiveTestMode, { message: 'the device check is required (the server\'s device-auth URL)', path: ['deviceAuth', 'url'] })
   .refine((c) => c.tcpPort !== null || c.wsPort !== null || c.tls !== null, { message: 'every MQTT listener is off; keep at least one of TCP, WebSocket, TLS', path: ['tcpPort'] })
   .refine((c) => c.limits.maxInFlightInBytes >= c.maxPacketBytes, { message: 'must be at least --max-packet-bytes, so one packet always fits', path: ['limits', 'maxInFlightInBytes'] });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;

@@ -24,7 +24,8 @@ export type Verification =
   | { outcome: 'valid'; region: RegionId }
   /** remembered: refused from memory (the pair was just refused, or the device was revoked), no request made. */
   | { outcome: 'invalid'; remembered?: true }
-  | { outcome: 'unavailable'; reason: string };
+  /** busy: refused at once because maxConcurrent checks ran and maxQueued waited. */
+  | { outcome: 'unavailable'; reason: string; busy?: true };
 
 export interface VerifierStats {
   /** Refused from the negative cache, without asking the registry. */
@@ -48,7 +49,7 @@ export interface DeviceVerifier {
 }
 
 export interface VerifierSettings {
-  deviceAuth: BrokerConfig['deviceAuth'];
+  deviceAuth: NonNullable<BrokerConfig['deviceAuth']>;
   authChecks: BrokerConfig['authChecks'];
 }
 
@@ -135,7 +136,7 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
       .then((answer): Verification => {
         if (answer === BUSY) {
           counts.busy++;
-          return { outcome: 'unavailable', reason: 'busy' };
+          return { outcome: 'unavailable', reason: 'busy', busy: true };
         }
         // The registry may have read the device just before its erasure committed.
         if (answer.outcome === 'valid' && revocations.has(deviceId, Date.now())) return { outcome: 'invalid' };

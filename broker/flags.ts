@@ -17,6 +17,8 @@ export const BROKER_OPTIONS_USAGE = `  --tls-port PORT|off         MQTT over TLS
   --max-inflight-in N         QoS 2 publishes a client may leave without PUBREL (default 1000) ...
   --max-inflight-in-bytes N   ... and their bytes, payload and topic (default 1048576)
   --max-inflight-out N        QoS 1/2 deliveries a client may leave unacknowledged (default 65535)
+  --topic-alias-max N         MQTT 5 topic aliases a client may set up per connection (default 16; 0: none)
+  --max-session-expiry S      longest MQTT 5 session expiry granted, seconds (default 2592000 = 30 days; 0: any)
   --auth-slow-after N         failed logins from one address + username before answers slow down (default 5)
   --auth-refuse-after N       ... before that source is refused unchecked (default 20) ...
   --auth-refuse-ms N          ... for this long (default 300000)
@@ -30,7 +32,7 @@ export const BROKER_OPTIONS_USAGE = `  --tls-port PORT|off         MQTT over TLS
 
 export const USAGE = `Usage: tsx broker/main.ts [options]
 
-Runs the brewtel MQTT broker alone (aedes; MQTT 3.1.1 over TCP, WebSocket and TLS, deny by default).
+Runs the brewtel MQTT broker alone (aedes 2; MQTT 3.1.1 and 5 over TCP, WebSocket and TLS, deny by default).
 
   --host ADDRESS              address to listen on (default 127.0.0.1)
   --port PORT|off             MQTT over TCP (default 1883; 0 picks a free port)
@@ -43,6 +45,9 @@ ${BROKER_OPTIONS_USAGE}
   --service-account NAME:PW   a service account with the ingest role; repeatable
                               (or BREWTEL_SERVICE_ACCOUNTS=NAME:PW,NAME:PW)
   --log-level LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
+  --unsafe-permissive-test-mode
+                              UNSAFE, for protocol test suites only: anonymous clients, every topic, no
+                              device check; refused unless --host is a loopback address
   -h, --help                  this text
 
 Passwords and tokens given as flags are visible to other local users in the process list; prefer
@@ -63,6 +68,8 @@ export const BROKER_OPTION_FLAGS = {
   'publish-burst': { type: 'string' },
   'max-inflight-in': { type: 'string' },
   'max-inflight-out': { type: 'string' },
+  'topic-alias-max': { type: 'string' },
+  'max-session-expiry': { type: 'string' },
   'auth-slow-after': { type: 'string' },
   'auth-refuse-after': { type: 'string' },
   'auth-refuse-ms': { type: 'string' },
@@ -95,6 +102,8 @@ export function brokerOptionsFromFlags(values: OptionValues): BrokerOptionsInput
       maxInFlightIn: integer(values['max-inflight-in']),
       maxInFlightInBytes: integer(values['max-inflight-in-bytes']),
       maxInFlightOut: integer(values['max-inflight-out']),
+      topicAliasMaximum: integer(values['topic-alias-max']),
+      maxSessionExpirySeconds: integer(values['max-session-expiry']),
     },
     authThrottle: {
       slowAfter: integer(values['auth-slow-after']),
@@ -139,6 +148,7 @@ export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         'device-certificate-url': { type: 'string' },
         'service-account': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
+        'unsafe-permissive-test-mode': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -148,17 +158,23 @@ export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values.help) return { help: true };
 
   const accounts = [...(env.BREWTEL_SERVICE_ACCOUNTS?.split(',').filter(Boolean) ?? []), ...(values['service-account'] ?? [])];
+  const permissive = values['unsafe-permissive-test-mode'] === true;
   const input: BrokerConfigInput = {
     host: values.host,
     tcpPort: values.port === 'off' ? null : integer(values.port),
     wsPort: values['ws-port'] === 'off' ? null : integer(values['ws-port']),
     ...brokerOptionsFromFlags(values),
     serviceAccounts: accounts.map(serviceAccount),
-    deviceAuth: {
-      url: values['device-auth-url'] ?? '',
-      token: values['device-auth-token'] ?? env.BREWTEL_DEVICE_AUTH_TOKEN ?? '',
-      ...(values['device-certificate-url'] === undefined ? {} : { certificateUrl: values['device-certificate-url'] }),
-    },
+    // The permissive mode checks no device: without a registry URL there is none to ask.
+    deviceAuth:
+      permissive && values['device-auth-url'] === undefined
+        ? null
+        : {
+            url: values['device-auth-url'] ?? '',
+            token: values['device-auth-token'] ?? env.BREWTEL_DEVICE_AUTH_TOKEN ?? '',
+            ...(values['device-certificate-url'] === undefined ? {} : { certificateUrl: values['device-certificate-url'] }),
+          },
+    unsafePermissiveTestMode: permissive,
     logLevel: values['log-level'] as BrokerConfigInput['logLevel'],
   };
   const parsed = brokerConfigSchema.safeParse(input);
@@ -193,6 +209,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'limits.maxInFlightIn': '--max-inflight-in',
   'limits.maxInFlightInBytes': '--max-inflight-in-bytes',
   'limits.maxInFlightOut': '--max-inflight-out',
+  'limits.topicAliasMaximum': '--topic-alias-max',
+  'limits.maxSessionExpirySeconds': '--max-session-expiry',
   'authThrottle.slowAfter': '--auth-slow-after',
   'authThrottle.refuseAfter': '--auth-refuse-after',
   'authThrottle.refuseMs': '--auth-refuse-ms',

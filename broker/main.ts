@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { startBroker } from './broker.ts';
 import { readBrokerConfig, USAGE } from './flags.ts';
 import { ListenError } from './listeners.ts';
+import { PERMISSIVE_BANNER, requireLoopback } from './permissive-test-mode.ts';
 
 const flags = readBrokerConfig(process.argv.slice(2), process.env);
 if (flags.help) {
@@ -18,6 +19,10 @@ if (flags.help) {
 } else {
   const logger = pino({ level: flags.config.logLevel });
   try {
+    if (flags.config.unsafePermissiveTestMode) {
+      requireLoopback(flags.config.host);
+      console.error(PERMISSIVE_BANNER);
+    }
     const broker = await startBroker(flags.config, logger);
     console.error(`brewtel broker: ${[broker.mqttUrl, broker.mqttsUrl, broker.wsUrl, broker.metricsUrl].filter(Boolean).join('  ')}`);
     let stopping = false;

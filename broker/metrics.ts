@@ -53,6 +53,8 @@ export function createBrokerMetrics(stats: () => BrokerStats): Registry {
   counter('brewtel_broker_revocation_notices_total', 'Credential revocation notices heard from the server.', (s) => s.revocationNotices);
   counter('brewtel_broker_revocation_notices_malformed_total', 'Revocation notices that did not parse (ignored).', (s) => s.revocationNoticesMalformed);
   counter('brewtel_broker_revoked_sessions_total', 'Live sessions closed because their device was erased.', (s) => s.revokedSessions);
+  counter('brewtel_broker_forwards_too_large_total', 'Deliveries discarded: larger than the MQTT 5 client\'s Maximum Packet Size.', (s) => s.forwardsTooLarge);
+  counter('brewtel_broker_redirects_total', 'Logins sent to another server by the redirect hook (MQTT 5 CONNACK 0x9C).', (s) => s.redirects);
   counter('brewtel_broker_oversize_packets_total', 'Connections dropped for a packet above the size cap.', (s) => s.oversizePackets);
   new Counter({
     name: 'brewtel_broker_limit_disconnects_total',

@@ -107,7 +107,7 @@ describe('device verifier: every map keyed by client input is bounded (real regi
 
   const verifierWith = (authChecks: BrokerConfigInput['authChecks']) => {
     const config = brokerConfigSchema.parse({ deviceAuth: { url: registry.url, token: registry.token }, authChecks });
-    return createDeviceVerifier(config, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), captureLogs().logger);
+    return createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), captureLogs().logger);
   };
 
   it('remembers at most verifiedCacheMax devices, the oldest forgotten first', async () => {
@@ -141,7 +141,7 @@ describe('device verifier: every map keyed by client input is bounded (real regi
     expect(registry.requests).toBe(asked + 1);
     const [first, other] = await Promise.all([verifier.verify(ALICE.id, ALICE.secret), verifier.verify(CAROL.id, CAROL.secret)]);
     expect(first.outcome).toBe('valid');
-    expect(other).toEqual({ outcome: 'unavailable', reason: 'busy' });
+    expect(other).toEqual({ outcome: 'unavailable', reason: 'busy', busy: true });
     verifier.close();
   });
 });

@@ -142,11 +142,25 @@ export interface RawClient {
   send(packet: mqttPacket.Packet): void;
 }
 
-/** Speaks MQTT 3.1.1 by hand, so a test can leave a QoS exchange unfinished on purpose. */
-export function rawClient(port: number, login: { clientId: string; username: string; password: string; clean?: boolean }): RawClient {
+export interface RawLogin {
+  clientId: string;
+  username?: string;
+  password?: string;
+  clean?: boolean;
+  /** 4 (MQTT 3.1.1, the default) or 5. */
+  version?: 4 | 5;
+  keepalive?: number;
+  /** MQTT 5 CONNECT properties (session expiry, maximum packet size, …). */
+  properties?: mqttPacket.IConnectPacket['properties'];
+  will?: mqttPacket.IConnectPacket['will'];
+}
+
+/** Speaks MQTT 3.1.1 or 5 by hand, so a test can leave a QoS exchange unfinished on purpose. */
+export function rawClient(port: number, login: RawLogin): RawClient {
+  const version = login.version ?? 4;
   const socket = connectTcp(port, '127.0.0.1');
   socket.on('error', () => undefined);
-  const parser = mqttPacket.parser();
+  const parser = mqttPacket.parser({ protocolVersion: version });
   const packets: mqttPacket.Packet[] = [];
   socket.on('data', (chunk) => parser.parse(chunk));
   const connack = new Promise<mqttPacket.IConnackPacket>((resolve, reject) => {
@@ -157,9 +171,26 @@ export function rawClient(port: number, login: { clientId: string; username: str
     socket.once('close', () => reject(new Error('closed before CONNACK')));
   });
   connack.catch(() => undefined);
-  const send = (packet: mqttPacket.Packet): void => void socket.write(mqttPacket.generate(packet));
+  const send = (packet: mqttPacket.Packet): void => void socket.write(mqttPacket.generate(packet, { protocolVersion: version }));
   socket.once('connect', () =>
-    send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: login.clean ?? true, clientId: login.clientId, keepalive: 30, username: login.username, password: Buffer.from(login.password) }),
+    send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: version,
+      clean: login.clean ?? true,
+      clientId: login.clientId,
+      keepalive: login.keepalive ?? 30,
+      ...(login.username === undefined ? {} : { username: login.username }),
+      ...(login.password === undefined ? {} : { password: Buffer.from(login.password) }),
+      ...(login.properties ? { properties: login.properties } : {}),
+      ...(login.will ? { will: login.will } : {}),
+    }),
   );
   return { socket, packets, connack, closed: new Promise((resolve) => socket.once('close', () => resolve())), send };
+}
+
+/** The DISCONNECT the broker sent an MQTT 5 raw client, once the connection has closed. */
+export async function serverDisconnect(raw: RawClient): Promise<mqttPacket.IDisconnectPacket | undefined> {
+  await raw.closed;
+  return raw.packets.find((p): p is mqttPacket.IDisconnectPacket => p.cmd === 'disconnect');
 }

@@ -9,7 +9,11 @@ import { missingClients } from './third-party.ts';
 export const DEVICES = {
   alice: { id: 'cm-conf-alice', secret: 'alice-conformance-secret' },
   bob: { id: 'cm-conf-bob', secret: 'bob-conformance-secret' },
+  /** Provisioned in a region this broker does not serve: the redirect hook sends it to HOME_PLANE. */
+  roamer: { id: 'cm-conf-roamer', secret: 'roamer-conformance-secret' },
 } as const;
+
+export const HOME_PLANE = 'mqtt://cn.plane.example:1883';
 
 export { INGEST };
 
@@ -27,9 +31,13 @@ export async function startFixture(): Promise<Fixture> {
   const registry = await startDeviceRegistry({
     [DEVICES.alice.id]: { secret: DEVICES.alice.secret, region: 'eu' },
     [DEVICES.bob.id]: { secret: DEVICES.bob.secret, region: 'us' },
+    [DEVICES.roamer.id]: { secret: DEVICES.roamer.secret, region: 'cn' },
   });
   const capture = captureLogs();
-  const broker = await brokerFor(registry, capture.logger, { wsPort: 0 });
+  const broker = await brokerFor(registry, capture.logger, {
+    wsPort: 0,
+    redirect: (identity) => (identity.kind === 'device' && identity.region === 'cn' ? HOME_PLANE : null),
+  });
   return {
     broker,
     registry,
@@ -56,10 +64,13 @@ export function clientsUnavailable(): boolean {
 }
 
 /** mosquitto_pub/mosquitto_sub arguments for a device or the ingest account. */
-export function login(fixture: Fixture, who: { id: string; secret: string } | typeof INGEST, clientId?: string): string[] {
+export function login(fixture: Fixture, who: { id: string; secret: string } | typeof INGEST, clientId?: string, version: 'mqttv311' | 'mqttv5' = 'mqttv311'): string[] {
   const [username, password] = 'id' in who ? [who.id, who.secret] : [who.username, who.password];
-  return ['-h', fixture.host, '-p', String(fixture.port), '-V', 'mqttv311', '-i', clientId ?? username, '-u', username, '-P', password];
+  return ['-h', fixture.host, '-p', String(fixture.port), '-V', version, '-i', clientId ?? username, '-u', username, '-P', password];
 }
+
+/** The same for MQTT 5 (`-V mqttv5`). */
+export const login5 = (fixture: Fixture, who: { id: string; secret: string } | typeof INGEST, clientId?: string): string[] => login(fixture, who, clientId, 'mqttv5');
 
 export const topicOf = {
   event: (deviceId: string, kind = 'brew') => `coffee/v1/${deviceId}/evt/${kind}`,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 /**
  * `npm run conformance`: runs the vitest files of test/conformance (third-party MQTT clients against
- * our broker), prints one row per case with the MQTT 3.1.1 statements it checks, and ends with
+ * our broker), prints one row per case with the MQTT 3.1.1 or 5.0 statements it checks, and ends with
  * `suite=… passed=… failed=…`. Exit status 1 when a case failed or none ran.
  */
 interface AssertionResult {

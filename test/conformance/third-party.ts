@@ -99,6 +99,13 @@ export function mosquittoSub(clients: ReturnType<typeof startClients>, args: str
 }
 
 export interface PahoSpec {
+  /** 4 (MQTT 3.1.1, the default) or 5 (paho's MQTTv5, properties by their paho names). */
+  version?: 4 | 5;
+  /** MQTT 5 CONNECT properties, e.g. { SessionExpiryInterval: 2 }; `clean` is Clean Start then. */
+  connectProperties?: Record<string, unknown>;
+  subscribeProperties?: Record<string, unknown>;
+  /** Leave without DISCONNECT (a crashed device), after the waits. */
+  noDisconnect?: boolean;
   host: string;
   port: number;
   clientId: string;
@@ -109,9 +116,10 @@ export interface PahoSpec {
   wsPath?: string;
   clean?: boolean;
   keepalive?: number;
-  will?: { topic: string; payload?: string; qos?: 0 | 1 | 2; retain?: boolean };
+  will?: { topic: string; payload?: string; qos?: 0 | 1 | 2; retain?: boolean; properties?: Record<string, unknown> };
   subscribe?: Array<[string, 0 | 1 | 2]>;
-  publish?: Array<{ topic: string; payload?: string; qos?: 0 | 1 | 2; retain?: boolean }>;
+  /** payloadBytes: a payload of that many bytes, made by the script (argv has a size limit). */
+  publish?: Array<{ topic: string; payload?: string; payloadBytes?: number; qos?: 0 | 1 | 2; retain?: boolean; properties?: Record<string, unknown> }>;
   /** Messages to wait for before disconnecting. */
   expect?: number;
   /** Deadline of each wait. */
@@ -131,10 +139,10 @@ export interface PahoSpec {
 }
 
 export type PahoEvent =
-  | { event: 'connack'; rc: number; sessionPresent: number }
+  | { event: 'connack'; rc: number; sessionPresent: number; properties?: Record<string, unknown> }
   | { event: 'suback'; granted: number[] }
   | { event: 'published'; mid: number }
-  | { event: 'message'; topic: string; payload: string; qos: number; retain: number; mid?: number; dup?: number }
+  | { event: 'message'; topic: string; payload: string; qos: number; retain: number; mid?: number; dup?: number; properties?: Record<string, unknown> }
   | { event: 'disconnected'; rc: number }
   | { event: 'log'; text: string }
   | { event: 'done'; closed: boolean };
