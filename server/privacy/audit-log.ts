@@ -158,8 +158,14 @@ export class AuditLog {
     }
   }
 
-  async page(afterSeq: number, limit: number): Promise<AuditRow[]> {
+  async page(afterSeq: number, limit: number, targets?: readonly string[]): Promise<AuditRow[]> {
     await this.#settled();
-    return this.store.auditEntries({ afterSeq, limit });
+    return this.store.auditEntries(targets === undefined ? { afterSeq, limit } : { afterSeq, limit, targets });
+  }
+
+  /** The seq of the last entry, 0 for an empty chain; entries are numbered 1, 2, … without gaps. */
+  async head(): Promise<number> {
+    await this.#settled();
+    return (await this.store.lastAudit())?.seq ?? 0;
   }
 }

@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { deviceIdParamsSchema, errorBodySchema } from '../../../schema/api.ts';
 import type { RegionId } from '../../../schema/regions.ts';
 import { toConsentRecord } from '../../consent/publisher.ts';
-import { fleetDeviceDetailSchema, fleetResponseSchema, type DashboardEvent, type FleetDevice } from '../../dashboard/dashboard-api.ts';
+import { fleetDeviceDetailSchema, fleetResponseSchema, type DashboardEvent, type DeviceRefusal, type FleetDevice } from '../../dashboard/dashboard-api.ts';
 import { fleetDevice } from '../../dashboard/fleet-view.ts';
 import { DASHBOARD_ROLES, mayReadBodies } from '../../dashboard/scope.ts';
 import { toStoredEvent } from '../../privacy/owner-export.ts';
-import type { DirectoryEntry, EventRow, RegionStore } from '../../store/types.ts';
+import type { DirectoryEntry, EventRow, QuarantineEntry, RegionStore } from '../../store/types.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { principalOf } from '../auth.ts';
 import { createDeviceView } from '../device-view.ts';
@@ -14,6 +14,11 @@ import { fromStore } from '../errors.ts';
 
 const errors = { 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema };
 const RECENT_EVENTS = 10;
+const RECENT_REFUSALS = 10;
+
+const toDeviceRefusal = (row: QuarantineEntry): DeviceRefusal => ({
+  id: row.id, receivedAt: row.receivedAt.toISOString(), reason: row.reason, kind: row.kind, eventId: row.eventId, explanation: row.explanation, payloadKept: row.payload !== null,
+});
 
 function toDashboardEvent(row: EventRow, withBody: boolean): DashboardEvent {
   const { body, ...event } = toStoredEvent(row);
@@ -75,8 +80,10 @@ export const fleetRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
     const entry = await view.device(principal, request.params.id);
     const withBodies = mayReadBodies(principal);
     const device = await fromStore(describe(entry, withBodies));
+    // Explanations only: what a refused message held stays in the quarantine, behind its own audited route.
+    const refusals = await fromStore(view.store(entry.region).listRefusals({ limit: RECENT_REFUSALS, deviceId: entry.deviceId }));
     // Without bodies the recent events still tell when the machine was used: audited either way.
-    const recent = await view.readEvents(principal, entry, { limit: RECENT_EVENTS }, { via: 'dashboard', bodies: withBodies });
-    return { ...device, recent: recent.map((row) => toDashboardEvent(row, withBodies)) };
+    const recent = await view.readEvents(principal, entry, { limit: RECENT_EVENTS }, { via: 'dashboard', bodies: withBodies, refusals: refusals.length });
+    return { ...device, recent: recent.map((row) => toDashboardEvent(row, withBodies)), refusals: refusals.map(toDeviceRefusal) };
   });
 };
