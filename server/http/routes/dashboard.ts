@@ -28,7 +28,7 @@ export const dashboardRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps)
       canReadAudit: mayReadAudit(principal),
       canReadQuarantine: mayReadQuarantine(principal),
       kinds: [...EVENT_KINDS],
-      mqttUrl: deps.config.dashboard.mqttUrl ?? null,
+      mqttUrl: deps.advertised?.mqttUrl ?? deps.config.dashboard.mqttUrl ?? null,
       simulatedSpeed: deps.config.dashboard.simulatedSpeed ?? null,
     };
   });
