@@ -163,6 +163,8 @@ export const auditListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** Only entries about these targets (owner ids, device ids, regions), comma-separated; at most 50. */
   target: z.string().max(5_000).optional(),
+  /** `true`: the last `limit` entries after `afterSeq` instead of the first (still in seq order). */
+  newest: z.enum(['true', 'false']).optional(),
 });
 export const auditListResponseSchema = z.object({
   store: z.string(),

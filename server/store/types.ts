@@ -163,8 +163,8 @@ export interface AuditStore {
   readAuditCheckpoint(store: string): Promise<AuditCheckpointRow | null>;
   /** Records a newer head; an older seq than the one held is ignored, so the checkpoint never goes back. */
   writeAuditCheckpoint(row: AuditCheckpointRow): Promise<void>;
-  /** In seq order, from `afterSeq` on; optionally only entries about these targets. */
-  auditEntries(query: { afterSeq: number; limit: number; targets?: readonly string[] }): Promise<AuditRow[]>;
+  /** In seq order, from `afterSeq` on; optionally only entries about these targets, optionally the newest `limit` of them. */
+  auditEntries(query: { afterSeq: number; limit: number; targets?: readonly string[]; newest?: boolean }): Promise<AuditRow[]>;
 }
 
 /** Event kinds grouped into one retention category, with the cut-off: rows older than it go. */

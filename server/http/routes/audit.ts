@@ -26,12 +26,12 @@ export const auditRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
     config: readers,
     schema: { summary: "One store's audit entries in order (`region` is a region id or `directory`)", querystring: auditListQuerySchema, response: { 200: auditListResponseSchema, ...errors } },
   }, async (request) => {
-    const { region, afterSeq, limit, target } = request.query;
+    const { region, afterSeq, limit, target, newest } = request.query;
     const log = audit.named(region);
     if (!log) throw new HttpError('UNKNOWN_REGION', `no audit log ${region}`);
     const targets = target === undefined ? undefined : target.split(',').map((t) => t.trim()).filter((t) => t !== '');
     if (targets && targets.length > MAX_TARGETS) throw new HttpError('VALIDATION_FAILED', `at most ${MAX_TARGETS} targets`);
-    const [rows, head] = await fromStore(Promise.all([log.page(afterSeq, limit, targets), log.head()]));
+    const [rows, head] = await fromStore(Promise.all([log.page(afterSeq, limit, { newest: newest === 'true', ...(targets === undefined ? {} : { targets }) }), log.head()]));
     return { store: log.name, entries: rows.map(toAuditEntry), head };
   });
 };
