@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,20 +68,29 @@ function page(scriptName: string, styleName: string, iconName: string, land: str
 `;
 }
 
+async function replaceFile(path: string, data: Uint8Array | string): Promise<void> {
+  const aside = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await writeFile(aside, data);
+  await rename(aside, path);
+}
+
 export async function buildDashboard(): Promise<{ dir: string; bytes: number }> {
   const [{ js, css }, land] = await Promise.all([bundle(), landPath()]);
   const scriptName = `app-${hash(js)}.js`;
   const styleName = `app-${hash(css)}.css`;
   const iconName = `favicon-${hash(FAVICON)}.svg`;
   const html = page(scriptName, styleName, iconName, land);
-  await rm(dist, { recursive: true, force: true });
+  // Each file appears whole (written aside, then renamed), the page last and stale assets after it: a
+  // server starting meanwhile, or another build of the same sources (test files build in parallel),
+  // never reads a half-written or missing file.
   await mkdir(join(dist, 'assets'), { recursive: true });
-  await Promise.all([
-    writeFile(join(dist, 'assets', scriptName), js),
-    writeFile(join(dist, 'assets', styleName), css),
-    writeFile(join(dist, 'assets', iconName), FAVICON),
-    writeFile(join(dist, 'index.html'), html),
-  ]);
+  const assets: [string, Uint8Array | string][] = [[scriptName, js], [styleName, css], [iconName, FAVICON]];
+  await Promise.all(assets.map(([name, data]) => replaceFile(join(dist, 'assets', name), data)));
+  await replaceFile(join(dist, 'index.html'), html);
+  const keep = new Set(assets.map(([name]) => name));
+  for (const name of await readdir(join(dist, 'assets'))) {
+    if (!keep.has(name) && !name.includes('.tmp-')) await rm(join(dist, 'assets', name), { force: true });
+  }
   return { dir: dist, bytes: js.byteLength + css.byteLength + Buffer.byteLength(FAVICON) + Buffer.byteLength(html) };
 }
 

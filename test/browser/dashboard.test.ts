@@ -191,6 +191,24 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     expect(adminLive.every((m) => m.body !== undefined)).toBe(true);
   });
 
+  it('filters the live stream by a device typed while events keep arriving', async () => {
+    const { body: fleet } = await api<FleetResponse>('/api/v1/fleet', ADMIN);
+    const id = fleet.devices[0]!.id;
+    const page = await browser.context.newPage();
+    await signIn(page, ADMIN);
+    await page.locator('.events li').first().waitFor();
+    const field = page.getByLabel('Device');
+    // Slowly, as a person types: the stream re-renders the page many times meanwhile.
+    await field.pressSequentially(id, { delay: 60 });
+    await field.press('Enter');
+    expect(await field.inputValue()).toBe(id);
+    await expect.poll(async () => {
+      const links = await page.locator('.events li a').allTextContents();
+      return links.length > 0 && links.every((text) => text === id);
+    }, { timeout: 20_000 }).toBe(true);
+    await page.close();
+  });
+
   it('works from the keyboard and names every control', async () => {
     const page = await browser.context.newPage();
     await page.goto(base + '/');

@@ -61,9 +61,14 @@ describe('routes behind the privacy pages', () => {
     expect(about.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['owner.create', 'owner.attach_device', 'consent.change']));
     const whole = await json<{ entries: AuditEntry[]; head: number }>('GET', '/api/v1/audit?region=eu&limit=1000', AUDITOR);
     expect(about.head).toBe(whole.entries.at(-1)!.seq);
-    // The newest page: the last three entries, by asking after head - 3.
-    const newest = await json<{ entries: AuditEntry[] }>('GET', `/api/v1/audit?region=eu&afterSeq=${whole.head - 3}&limit=3`, AUDITOR);
+    // The newest page: the last three entries, asked for as such or as the ones after head - 3.
+    const newest = await json<{ entries: AuditEntry[] }>('GET', '/api/v1/audit?region=eu&newest=true&limit=3', AUDITOR);
     expect(newest.entries.map((e) => e.seq)).toEqual([whole.head - 2, whole.head - 1, whole.head]);
+    const after = await json<{ entries: AuditEntry[] }>('GET', `/api/v1/audit?region=eu&afterSeq=${whole.head - 3}&limit=3`, AUDITOR);
+    expect(after.entries).toEqual(newest.entries);
+    // The newest about one target, oldest first within the page.
+    const latestAbout = await json<{ entries: AuditEntry[] }>('GET', `/api/v1/audit?region=eu&newest=true&limit=1&target=${owners[0]!.id}`, AUDITOR);
+    expect(latestAbout.entries).toEqual([about.entries.filter((e) => e.target === owners[0]!.id).at(-1)]);
     const many = Array.from({ length: 51 }, (_, i) => `t${i}`).join(',');
     expect(await stack.api('GET', `/api/v1/audit?region=eu&target=${many}`, AUDITOR)).toMatchObject({ status: 400, json: { code: 'VALIDATION_FAILED' } });
   });

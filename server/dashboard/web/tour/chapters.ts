@@ -127,7 +127,7 @@ function OwnerChapter(props: ChapterProps): ComponentChild {
         h('button', { type: 'button', onClick: () => setConfirming(false) }, 'Cancel'))
       : h(Action, {
         label: '2. Erase…', disabled: owner === undefined,
-        done: state.erased ? `Erased: ${Object.entries(state.erased.erased).map(([k, n]) => `${n} ${k}`).join(', ')}; ${state.erased.tombstoned.length} machine(s) tombstoned, refused from now on.` : null,
+        done: state.erased ? `Erased: ${Object.entries(state.erased.erased).map(([k, n]) => `${k} ${n}`).join(', ')}; ${state.erased.tombstoned.length} machine(s) tombstoned, refused from now on.` : null,
         run: async () => setConfirming(true),
       }),
     audit ? h('div', { class: 'tour-audit' },
@@ -145,7 +145,7 @@ function ResidencyChapter(): ComponentChild {
 
 /** The story in five chapters; each names its page, what it points at and what it does. */
 export const CHAPTERS: readonly Chapter[] = [
-  { title: 'The fleet and its regions', owns: [], page: () => ({ page: 'overview' }), highlight: () => '.map svg, .regions .cards', Body: FleetChapter },
+  { title: 'The fleet and its regions', owns: [], page: () => ({ page: 'overview' }), highlight: () => '.map .world, .regions .cards', Body: FleetChapter },
   {
     title: 'The leaky machine, refused at the door', owns: ['leaky'],
     page: (s) => (s.leaky ? { page: 'device', id: s.leaky } : { page: 'overview' }),

@@ -21,7 +21,7 @@ export function useHighlight(selector: string | null): void {
       found.forEach((el) => el.setAttribute(MARK, ''));
       const [first] = found;
       if (!scrolled && first) {
-        first.scrollIntoView({ block: 'center' });
+        first.scrollIntoView({ block: 'start' });
         scrolled = true;
       }
     };

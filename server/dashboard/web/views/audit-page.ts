@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { AuditChainStatus, AuditEntry } from '../../../../schema/privacy.ts';
 import type { SessionResponse } from '../../dashboard-api.ts';
 import { describeError, type Api } from '../api.ts';
-import { valueOf } from '../dom-values.ts';
+import { commitOnEnter, valueOf } from '../dom-values.ts';
 import { dateTime } from '../format.ts';
 
 const PAGE = 25;
@@ -39,6 +39,7 @@ export function AuditPage(props: { api: Api; session: SessionResponse }): Compon
   const stores = [...props.session.regions, 'directory'];
   const [store, setStore] = useState(stores[0] ?? 'directory');
   const [target, setTarget] = useState('');
+  const [draft, setDraft] = useState('');
   const [upTo, setUpTo] = useState<number | null>(null);
   const [page, setPage] = useState<AuditPage | null>(null);
   const [error, setError] = useState('');
@@ -78,7 +79,7 @@ export function AuditPage(props: { api: Api; session: SessionResponse }): Compon
     h('form', { class: 'filters', onSubmit: (e: Event) => e.preventDefault() },
       h('label', null, 'Store ', h('select', { name: 'store', value: store, onChange: (e: Event) => { setUpTo(null); setStore(valueOf(e)); } },
         stores.map((s) => h('option', { key: s, value: s }, s === 'directory' ? 'directory' : s.toUpperCase())))),
-      h('label', null, 'About (ids, comma-separated) ', h('input', { name: 'target', type: 'text', value: target, placeholder: 'any', onChange: (e: Event) => { setUpTo(null); setTarget(valueOf(e)); } })),
+      h('label', null, 'About (ids, comma-separated) ', h('input', { name: 'target', type: 'text', value: draft, placeholder: 'any', ...commitOnEnter(setDraft, (value) => { setUpTo(null); setTarget(value); }) })),
       h('button', { type: 'button', onClick: verify, disabled: verifying }, verifying ? 'Verifying…' : 'Verify every chain')),
     chains ? h('table', { class: 'chains', 'data-verified': '' },
       h('caption', null, 'Chain verification'),

@@ -3,7 +3,7 @@ import { h, type ComponentChild } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { SessionResponse, StreamMessage, StreamFilter } from '../../dashboard-api.ts';
 import type { Api } from '../api.ts';
-import { valueOf } from '../dom-values.ts';
+import { commitOnEnter, valueOf } from '../dom-values.ts';
 import { deviceHref } from '../route.ts';
 import { readStream } from '../sse.ts';
 
@@ -36,6 +36,7 @@ export function EventStream(props: { api: Api; session: SessionResponse; device?
   const [paused, setPaused] = useState(false);
   const [status, setStatus] = useState('connecting');
   const [skipped, setSkipped] = useState(0);
+  const [deviceDraft, setDeviceDraft] = useState(props.device ?? '');
 
   useEffect(() => {
     if (paused) {
@@ -73,7 +74,7 @@ export function EventStream(props: { api: Api; session: SessionResponse; device?
         h('option', { value: '' }, 'all'), props.session.regions.map((r) => h('option', { key: r, value: r }, r)))),
       h('label', null, 'Kind ', h('select', { name: 'kind', value: filter.kind ?? '', onChange: set('kind') },
         h('option', { value: '' }, 'all'), props.session.kinds.map((k) => h('option', { key: k, value: k }, k)))),
-      h('label', null, 'Device ', h('input', { name: 'device', type: 'text', value: filter.device ?? '', placeholder: 'any', onChange: set('device') })),
+      h('label', null, 'Device ', h('input', { name: 'device', type: 'text', value: deviceDraft, placeholder: 'any', ...commitOnEnter(setDeviceDraft, (value) => setFilter((f) => ({ ...f, device: value.trim() || undefined }))) })),
       h('button', { type: 'button', 'aria-pressed': paused, onClick: () => setPaused((p) => !p) }, paused ? 'Resume' : 'Pause'),
       h('span', { class: 'status', role: 'status' }, `${status} · ${items.length} shown${skipped > 0 ? ` · ${skipped} not shown (over 50 a second)` : ''}`)),
     h('ol', { class: 'events', role: 'log', 'aria-label': 'Latest events, newest first' }, items.map((item) => line(item, props.session.bodies))));

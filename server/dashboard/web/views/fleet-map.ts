@@ -12,7 +12,8 @@ type Located = FleetDevice & { location: NonNullable<FleetDevice['location']> };
 const ZOOMS = [1, 2, 4, 8, 16] as const;
 /** Marker size on screen, in map units at zoom 1; divided by the zoom so markers keep their size. */
 const MARKER_R = 5;
-const GROUP_RADIUS = 10;
+/** Markers closer than this (two radii and their strokes) would overlap: they are grouped. */
+const GROUP_RADIUS = 12;
 
 function describe(device: FleetDevice): string {
   const location = device.location;
@@ -34,24 +35,28 @@ function marker(device: Located, x: number, y: number, look: Look): ComponentChi
     h('path', { class: 'dot', d: shapePath(regionShape(device.region, look.regions), x, y, r), stroke: color, 'stroke-width': 2 / look.scale, fill: state === 'online' ? color : '#ffffff' }));
 }
 
-/** Several machines within a marker's width of each other: one marker with their count; pressed, they spread around it. */
-function group(cluster: Cluster<Located>, open: boolean, toggle: () => void, look: Look): ComponentChild {
+/**
+ * Several machines within a marker's width of each other: one marker with their count. Pressed, it
+ * zooms in on them when that pulls them apart, and spreads them around it when nothing would (they
+ * share one place, or the map is zoomed in all the way).
+ */
+function group(cluster: Cluster<Located>, open: boolean, zooms: boolean, press: () => void, look: Look): ComponentChild {
   const ids = cluster.members.map((m) => m.item.id);
   const regions = new Set(cluster.members.map((m) => m.item.region));
   const [only] = regions;
   const color = regions.size === 1 && only ? regionColor(only, look.regions) : '#333333';
-  const label = `${ids.length} machines at one place (${[...regions].map((r) => r.toUpperCase()).join(', ')}): press to ${open ? 'gather them again' : 'spread them out'}`;
+  const label = `${ids.length} machines at one place (${[...regions].map((r) => r.toUpperCase()).join(', ')}): press to ${open ? 'gather them again' : zooms ? 'zoom in on them' : 'spread them out'}`;
   const r = (MARKER_R + 3) / look.scale;
-  const offsets = open ? spreadOffsets(cluster.members.length, (MARKER_R * 2.2) / look.scale) : [];
+  const offsets = open ? spreadOffsets(cluster.members.length, (MARKER_R * 3) / look.scale) : [];
   const onKey = (event: KeyboardEvent): void => {
     if (event.key === 'Enter' || event.key === ' ') {
       event.preventDefault();
-      toggle();
+      press();
     }
   };
   return h('g', { key: cluster.key, class: `group${open ? ' open' : ''}`, 'data-devices': ids.join(' ') },
     open ? cluster.members.map((m, i) => h('line', { key: `l${m.item.id}`, class: 'spoke', x1: cluster.x, y1: cluster.y, x2: cluster.x + offsets[i]![0], y2: cluster.y + offsets[i]![1], 'stroke-width': 1 / look.scale })) : null,
-    h('g', { class: 'handle', role: 'button', tabIndex: 0, 'aria-expanded': open, 'aria-label': label, onClick: toggle, onKeyDown: onKey },
+    h('g', { class: 'handle', role: 'button', tabIndex: 0, 'aria-expanded': open, 'aria-label': label, onClick: press, onKeyDown: onKey },
       h('title', null, label),
       h('circle', { cx: cluster.x, cy: cluster.y, r: open ? r * 0.6 : r, fill: color, stroke: '#ffffff', 'stroke-width': 1.5 / look.scale }),
       open ? null : h('text', { x: cluster.x, y: cluster.y, 'font-size': 9 / look.scale, dy: '0.35em' }, String(ids.length))),
@@ -91,11 +96,21 @@ export function FleetMap(props: { devices: readonly FleetDevice[]; regions: read
     const opened = clusters.find((c) => c.key === open);
     return opened ? [opened.x, opened.y] : [view.cx, view.cy];
   };
+  /** The zoom level (past the current one) at which a group's members stop overlapping, if any. */
+  const separatesAt = (cluster: Cluster<Located>): number | null => {
+    for (let zoom = view.zoom + 1; zoom < ZOOMS.length; zoom++) {
+      if (clusterPoints(cluster.members, GROUP_RADIUS / ZOOMS[zoom]!, (d) => d.id).length > 1) return zoom;
+    }
+    return null;
+  };
+  const pan = (dx: number, dy: number): void => zoomTo(view.zoom, view.cx + (dx * width) / 2, view.cy + (dy * height) / 2);
   return h('figure', { class: 'map' },
     h('div', { class: 'zoom', role: 'group', 'aria-label': 'Map zoom' },
       h('button', { type: 'button', onClick: () => zoomTo(Math.min(ZOOMS.length - 1, view.zoom + 1), ...centreOnGroups()), disabled: view.zoom === ZOOMS.length - 1, 'aria-label': 'Zoom in' }, '+'),
       h('button', { type: 'button', onClick: () => zoomTo(Math.max(0, view.zoom - 1)), disabled: view.zoom === 0, 'aria-label': 'Zoom out' }, '−'),
       h('button', { type: 'button', onClick: () => zoomTo(0), disabled: view.zoom === 0 }, 'Whole world'),
+      ([['←', 'west', -1, 0], ['→', 'east', 1, 0], ['↑', 'north', 0, -1], ['↓', 'south', 0, 1]] as const).map(([arrow, way, dx, dy]) =>
+        h('button', { key: way, type: 'button', onClick: () => pan(dx, dy), disabled: view.zoom === 0, 'aria-label': `Move the map ${way}` }, arrow)),
       h('span', { class: 'hint' }, `×${scale}`)),
     h('svg', {
       class: 'world',
@@ -108,7 +123,12 @@ export function FleetMap(props: { devices: readonly FleetDevice[]; regions: read
     clusters.map((cluster) => {
       const [first] = cluster.members;
       if (cluster.members.length === 1 && first) return marker(first.item, first.x, first.y, look);
-      return group(cluster, open === cluster.key, () => setOpen((o) => (o === cluster.key ? null : cluster.key)), look);
+      const zoom = separatesAt(cluster);
+      const press = (): void => {
+        if (zoom !== null && open !== cluster.key) zoomTo(zoom, cluster.x, cluster.y);
+        else setOpen((o) => (o === cluster.key ? null : cluster.key));
+      };
+      return group(cluster, open === cluster.key, zoom !== null, press, look);
     })),
     h('figcaption', null,
       h('ul', { class: 'legend', 'aria-label': 'Map legend' },
@@ -117,5 +137,5 @@ export function FleetMap(props: { devices: readonly FleetDevice[]; regions: read
         h('li', null, swatch('circle', '#555555', '#ffffff'), 'offline'),
         h('li', null, swatch('circle', '#555555', '#ffffff', true), 'never seen'),
         h('li', null, h('svg', { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' }, h('circle', { cx: 8, cy: 8, r: 6.5, fill: 'none', stroke: '#555555', 'stroke-dasharray': '2 2' }), h('circle', { cx: 8, cy: 8, r: 3, fill: '#555555' })), `${PRECISION_TEXT.coarse} (dashed ring)`),
-        h('li', null, h('svg', { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' }, h('circle', { cx: 8, cy: 8, r: 7, fill: '#333333' }), h('text', { x: 8, y: 8, dy: '0.35em', 'font-size': 9 }, '3')), 'machines at one place: press to spread them, or zoom in'))));
+        h('li', null, h('svg', { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' }, h('circle', { cx: 8, cy: 8, r: 7, fill: '#333333' }), h('text', { x: 8, y: 8, dy: '0.35em', 'font-size': 9 }, '3')), 'machines at one place: press to zoom in on them or spread them out'))));
 }

@@ -89,7 +89,7 @@ function OwnerRow(props: { api: Api; owner: Owner; onDone(message: string): void
   const erase = (): void => {
     setBusy(true);
     props.api.delete<{ tombstoned: string[]; erased: Record<string, number> }>(`/api/v1/owners/${owner.id}`).then(
-      (result) => props.onDone(`Erased ${owner.id}: ${Object.entries(result.erased).map(([k, n]) => `${n} ${k}`).join(', ')}; ${result.tombstoned.length} machine(s) tombstoned.`),
+      (result) => props.onDone(`Erased ${owner.id}: ${Object.entries(result.erased).map(([k, n]) => `${k} ${n}`).join(', ')}; ${result.tombstoned.length} machine(s) tombstoned.`),
       (err: unknown) => props.onDone(`Not erased: ${describeError(err)}`),
     ).finally(() => {
       setBusy(false);

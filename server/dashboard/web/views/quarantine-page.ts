@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { RefusalExplanation } from '../../../../schema/refusal-explanation.ts';
 import type { SessionResponse } from '../../dashboard-api.ts';
 import { describeError, type Api } from '../api.ts';
-import { valueOf } from '../dom-values.ts';
+import { commitOnEnter, valueOf } from '../dom-values.ts';
 import { dateTime, REAL_TIME_LABEL } from '../format.ts';
 import { deviceHref } from '../route.ts';
 import { Findings } from './refusal-view.ts';
@@ -37,6 +37,7 @@ const payloadText = (base64: string): string => new TextDecoder().decode(Uint8Ar
 export function QuarantinePage(props: { api: Api; session: SessionResponse }): ComponentChild {
   const [region, setRegion] = useState(props.session.regions[0] ?? '');
   const [device, setDevice] = useState('');
+  const [draft, setDraft] = useState('');
   const [cursors, setCursors] = useState<number[]>([]);
   const [page, setPage] = useState<QuarantinePage | null>(null);
   const [error, setError] = useState('');
@@ -55,12 +56,12 @@ export function QuarantinePage(props: { api: Api; session: SessionResponse }): C
     h('form', { class: 'filters', onSubmit: (e: Event) => e.preventDefault() },
       h('label', null, 'Region ', h('select', { name: 'region', value: region, onChange: (e: Event) => { setCursors([]); setRegion(valueOf(e)); } },
         props.session.regions.map((r) => h('option', { key: r, value: r }, r.toUpperCase())))),
-      h('label', null, 'Machine ', h('input', { name: 'device', type: 'text', value: device, placeholder: 'any', onChange: (e: Event) => { setCursors([]); setDevice(valueOf(e)); } }))),
+      h('label', null, 'Machine ', h('input', { name: 'device', type: 'text', value: draft, placeholder: 'any', ...commitOnEnter(setDraft, (value) => { setCursors([]); setDevice(value); }) }))),
     error ? h('p', { role: 'alert', class: 'error' }, error) : null,
     page ? h('table', { class: 'wide-table' },
       h('caption', null, `Refused in ${region.toUpperCase()}, page ${cursors.length + 1}, newest first`),
       h('thead', null, h('tr', null, th(REAL_TIME_LABEL), th('machine'), th('kind'), th('reason'), th('why'), th('message as received'))),
-      h('tbody', null, page.entries.length === 0 ? h('tr', null, h('td', { colSpan: 6 }, 'Nothing refused here.')) : page.entries.map((e) => h('tr', { key: e.id, 'data-reason': e.reason },
+      h('tbody', null, page.entries.length === 0 ? h('tr', null, h('td', { colSpan: 6 }, 'Nothing refused here.')) : page.entries.map((e) => h('tr', { key: e.id, 'data-id': e.id, 'data-reason': e.reason },
         h('td', null, dateTime(e.receivedAt)),
         h('td', null, e.deviceId ? h('a', { href: deviceHref(e.deviceId) }, e.deviceId) : 'unknown'),
         h('td', null, e.kind ?? '?'),
