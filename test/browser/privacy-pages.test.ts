@@ -172,7 +172,9 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
     await page.getByRole('button', { name: 'Verify every chain' }).click();
     await expect.poll(() => page.locator('[data-chain="ok"]').count()).toBe(4);
     await expectNamedControls(page);
-    await page.screenshot({ path: join(ARTIFACTS, 'audit.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Newest' }).click();
+    await expect.poll(async () => (await seqs()).length).toBe(25);
+    await page.screenshot({ path: join(ARTIFACTS, 'audit.png') });
     await page.getByRole('combobox', { name: 'Store' }).selectOption(leaky.region);
     await page.getByLabel('About (ids, comma-separated)').fill(leaky.deviceId);
     await page.getByLabel('About (ids, comma-separated)').press('Enter');
@@ -205,6 +207,7 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
     await expectNamedControls(page);
     await page.getByRole('button', { name: 'Newest' }).click();
     await expect.poll(() => page.locator('table caption').textContent()).toContain('page 1');
+    await page.evaluate(() => scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'quarantine.png') });
     await page.close();
   });
@@ -216,6 +219,7 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
       const device = await api<{ id: string; secret: string }>('/api/v1/devices', ADMIN, { method: 'POST', body: JSON.stringify({ region: 'cn', consent: { usage: true, location: 'exact', payment: false, diagnostics: true } }) });
       const client = await mqtt.connectAsync(stack.broker.mqttUrl, { clientId: device.id, username: device.id, password: device.secret, clean: true });
       const fix = eventOf('location', device.id, new Date(), 1);
+      await client.publishAsync(topics.state(device.id), 'online', { qos: 1, retain: true });
       await client.publishAsync(topics.event(device.id, 'location'), JSON.stringify({ ...fix, consentVersion: 1, body: { precision: 'exact', accuracyM: 12, ...SAME_PLACE } }), { qos: 1 });
       await client.endAsync();
       placed.push(device.id);

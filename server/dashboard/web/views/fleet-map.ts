@@ -12,8 +12,8 @@ type Located = FleetDevice & { location: NonNullable<FleetDevice['location']> };
 const ZOOMS = [1, 2, 4, 8, 16] as const;
 /** Marker size on screen, in map units at zoom 1; divided by the zoom so markers keep their size. */
 const MARKER_R = 5;
-/** Markers closer than this (two radii and their strokes) would overlap: they are grouped. */
-const GROUP_RADIUS = 12;
+/** Markers closer than this (two radii, their strokes and a little air) would touch: they are grouped. */
+const GROUP_RADIUS = 14;
 
 function describe(device: FleetDevice): string {
   const location = device.location;
