@@ -38,13 +38,24 @@ function problemOf(issue: Issue, json: unknown, cardPaths: ReadonlySet<string>):
   }
 }
 
+/** Deeper than any field of the contract: what lies below is left out of the card scan (a payload may nest 100,000 levels). */
+const SCAN_DEPTH = 8;
+
+/** A copy of the decoded payload without what lies deeper than `depth`, so the scan cannot run out of stack. */
+function shallow(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth === 0) return null;
+  if (Array.isArray(value)) return value.map((item) => shallow(item, depth - 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shallow(item, depth - 1)]));
+}
+
 /**
  * What the contract's schema found wrong with a decoded payload: one finding per failed path (each
  * field outside a strict object on its own), plus every string that looks like a card number, which
  * zod does not report once an object already has fields it does not allow.
  */
 export function schemaFindings(issues: readonly Issue[], json: unknown): Finding[] {
-  const cardPaths = new Set(cardDataPaths(json).map(pathText));
+  const cardPaths = new Set(cardDataPaths(shallow(json, SCAN_DEPTH)).map(pathText));
   const findings: Finding[] = [];
   const seen = new Set<string>();
   const add = (path: string, problem: Problem): void => {

@@ -146,6 +146,14 @@ describe.each(await flavours())('refusal explanations on %s', (flavour) => {
     ]);
   });
 
+  it('explains a payload nested far deeper than any contract field without running out of stack', async () => {
+    const deviceId = await rig.device('eu');
+    const deep = `{"v":1,"body":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    expect(await rig.send(eventTopic(deviceId), deep)).toMatchObject({ status: 'refused', reason: 'schema_invalid' });
+    const [row] = await explanations(deviceId);
+    expect(readExplanation(row!.text)?.fields).toEqual(['v', 'body[]']);
+  });
+
   it('explains refusals that never read the payload, or could not, without field names', async () => {
     expect(explain('unknown_device', undefined, undefined, false)).toEqual({ findings: [{ path: 'topic.deviceId', problem: 'not registered' }], fields: null, truncated: false });
     const deviceId = await rig.device('eu');
