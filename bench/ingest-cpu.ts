@@ -109,12 +109,13 @@ const record = (stage: string, store: string, us: number): void => void results.
 async function pipelineStages(stores: Stores, devices: readonly string[]): Promise<void> {
   const directory = new DirectoryCache(stores.directory);
   const consentService = new ConsentService(stores.regions, { publish: async () => undefined }, 0, logger);
+  const ledger = (id: string, region: string) => consentService.ledger(id, region);
   const steps: Step[] = [
     decode,
-    validate,
+    validate(ledger),
     identify((id) => directory.lookup(id)),
     route((region) => stores.regions.has(region)),
-    consent((id, region) => consentService.ledger(id, region)),
+    consent(ledger),
     minimise,
   ];
   // Warm the caches the server keeps warm in steady state.

@@ -26,10 +26,17 @@ export const launcherConfigSchema = z.object({
   /** Operator, auditor and further admin tokens (`--token`, BREWTEL_TOKENS). */
   tokens: z.array(tokenConfigSchema).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  /**
+   * Prints the guided tour's address: the dashboard walks through the story chapter by chapter and
+   * drives this stack through the HTTP API from the browser (see README "Guided tour").
+   */
+  tour: z.boolean().default(false),
   /** The embedded broker's TLS listener, limits, metrics and cluster mode, as broker/main.ts takes them. */
   broker: brokerOptionsSchema.prefault({}),
 })
   .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
+  .refine((c) => !c.tour || c.machines >= 2, { message: 'the tour needs a fleet of at least 2 machines', path: ['tour'] })
+  .refine((c) => !c.tour || c.leaky !== 0, { message: 'the tour shows the leaky machine: --leaky must be at least 1', path: ['tour'] })
   .transform((c) => ({ ...c, leaky: c.leaky ?? Math.min(1, c.machines) }));
 export type LauncherConfig = z.infer<typeof launcherConfigSchema>;
 
@@ -49,4 +56,5 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   adminToken: 'BREWTEL_ADMIN_TOKEN',
   tokens: '--token',
   logLevel: '--log-level',
+  tour: '--tour',
 };

@@ -20,6 +20,7 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --speed X           simulated time speed-up (default 360: an hour every 10 s)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default warn)
   --token SPEC        another API token, repeatable: operator:REGION:TOKEN, auditor:TOKEN or admin:TOKEN
+  --tour              print the guided tour's address (the dashboard walks through the story, chapter by chapter)
   -h, --help          this text
 
 Options of the embedded broker, as tsx broker/main.ts takes them (its TCP listener stays on: the
@@ -53,6 +54,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
         speed: { type: 'string' },
         'log-level': { type: 'string' },
         token: { type: 'string', multiple: true },
+        tour: { type: 'boolean' },
         ...BROKER_OPTION_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -84,6 +86,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
     logLevel: values['log-level'],
     adminToken: env.BREWTEL_ADMIN_TOKEN || undefined,
     tokens,
+    tour: values.tour === true,
     broker: brokerOptionsFromFlags(values),
   };
   const parsed = launcherConfigSchema.safeParse(raw);

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { deviceIdSchema } from '../schema/ids.ts';
+import { ownerIdSchema } from '../schema/privacy.ts';
 import { regionIdSchema } from '../schema/regions.ts';
 import { replaceOwnerOnlyFile } from '../server/owner-only-files.ts';
 
 /**
- * The demo fleet's device secrets, kept next to the stores so a restart with the same data folder
- * reuses the same machines instead of provisioning new ones every time. Owner-only from the first byte
+ * The demo fleet's device secrets (and the ids of their demo owners), kept next to the stores so a
+ * restart with the same data folder reuses the same machines and owners instead of making new ones. Owner-only from the first byte
  * (a new 0600 file renamed over the old one): these are credentials.
  */
 const storedMachineSchema = z.object({
@@ -14,6 +15,8 @@ const storedMachineSchema = z.object({
   secret: z.string().min(1),
   region: regionIdSchema,
   profile: z.enum(['compliant', 'leaky']),
+  /** The demo owner created for it (additive: files from before owners have none, and get one). */
+  ownerId: ownerIdSchema.optional(),
 });
 const credentialsFileSchema = z.object({ version: z.literal(1), machines: z.array(storedMachineSchema) });
 export type StoredMachine = z.infer<typeof storedMachineSchema>;

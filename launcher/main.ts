@@ -84,7 +84,8 @@ function printBanner(stack: Stack, config: LauncherConfig): void {
     config.adminToken
       ? '  admin      token from BREWTEL_ADMIN_TOKEN'
       : `  admin      token ${stack.adminToken}   (generated; set BREWTEL_ADMIN_TOKEN to choose one)`,
-    `  fleet      ${config.machines} machines over ${config.regions.join(', ')} (${config.leaky} leaky), simulated time x${config.speed}`,
+    `  fleet      ${config.machines} machines over ${config.regions.join(', ')} (${config.leaky} leaky, each with a made-up owner), simulated time x${config.speed}`,
+    ...(config.tour ? [`  tour       ${server.httpUrl}/#/tour   (sign in with the admin token; start at any chapter, #/tour/N)`] : []),
     config.duration > 0 ? `Running for ${config.duration} s.` : 'Press Ctrl-C to stop.',
   ];
   console.log(lines.join('\n'));

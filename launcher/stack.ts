@@ -10,6 +10,7 @@ import { provisionMachines } from '../firmware-sim/provision.ts';
 import { deviceListResponseSchema } from '../schema/api.ts';
 import { demoClockAheadMs } from './clock-window.ts';
 import type { LauncherConfig } from './config.ts';
+import { ensureDemoOwners } from './demo-owners.ts';
 import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from './fleet-credentials.ts';
 
 /**
@@ -56,6 +57,7 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
         tokens: config.tokens,
         logLevel: config.logLevel,
         ingest: { clockAheadMs: demoClockAheadMs(config.speed, config.duration) },
+        dashboard: config.machines > 0 ? { simulatedSpeed: config.speed } : {},
       }),
       logger.child({ room: 'server' }),
     );
@@ -74,6 +76,7 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
       logger.child({ room: 'broker' }),
     ).then(requireTcp);
     running.broker = broker;
+    server.advertiseMqtt(broker.mqttUrl);
 
     await server.attachIngest({ url: loopbackUrl(broker.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username });
     await server.whenIngestReady();
@@ -98,7 +101,8 @@ function loopbackUrl(url: string): string {
 
 /**
  * Reuses the machines of an earlier run with the same data folder when the server still knows them,
- * and provisions the rest through the public API, exactly as a user's own tooling would.
+ * and provisions the rest through the public API, exactly as a user's own tooling would; each gets
+ * a (made-up) owner the same way, kept across restarts like the machines.
  */
 async function demoMachines(config: LauncherConfig, apiUrl: string, token: string): Promise<StoredMachine[]> {
   const file = join(config.dataDir, 'fleet-credentials.json');
@@ -122,8 +126,12 @@ async function demoMachines(config: LauncherConfig, apiUrl: string, token: strin
       (entry.profile === 'leaky' ? leaky : compliant).push(entry);
     }
   }
-  const machines = [...compliant, ...leaky];
-  await saveFleetCredentials(file, [...machines, ...known.filter((m) => !machines.includes(m))]);
+  const chosen = [...compliant, ...leaky];
+  const spare = known.filter((m) => !chosen.includes(m));
+  // Saved before the owners too: a failure while creating them must not lose the new secrets.
+  await saveFleetCredentials(file, [...chosen, ...spare]);
+  const machines = await ensureDemoOwners(chosen, apiUrl, token);
+  await saveFleetCredentials(file, [...machines, ...spare]);
   return machines;
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { storedEventSchema } from './api.ts';
 import { consentCategoriesSchema } from './consent.ts';
 import { deviceIdSchema } from './ids.ts';
+import { refusalExplanationSchema } from './refusal-explanation.ts';
 import { regionIdSchema } from './regions.ts';
 
 /**
@@ -37,6 +38,20 @@ export const ownerSchema = z.object({
   devices: z.array(deviceIdSchema),
 });
 export type Owner = z.infer<typeof ownerSchema>;
+
+export const OWNER_PAGE_MAX = 200;
+export const ownerListQuerySchema = z.object({
+  region: regionIdSchema,
+  limit: z.coerce.number().int().min(1).max(OWNER_PAGE_MAX).default(100),
+  /** The `next` of the previous page: owners after that id. */
+  after: ownerIdSchema.optional(),
+});
+/** One region's owners, a page at a time, by id (an audited read of personal data). */
+export const ownerListResponseSchema = z.object({
+  region: regionIdSchema,
+  owners: z.array(ownerSchema),
+  next: ownerIdSchema.nullable(),
+});
 
 export const attachDeviceRequestSchema = z.strictObject({ deviceId: deviceIdSchema });
 export const attachDeviceResponseSchema = z.object({ ownerId: ownerIdSchema, deviceId: deviceIdSchema });
@@ -77,6 +92,8 @@ export const exportedRefusalSchema = z.object({
   kind: z.string().nullable(),
   /** The message as received (base64), only where the quarantine kept one (`ingest.quarantinePayloads`). */
   payloadBase64: z.string().nullable(),
+  /** Additive in v1: why it was refused (schema paths and field names, never a value); null for older rows. */
+  explanation: refusalExplanationSchema.nullable().optional(),
 });
 
 /** Everything held about one owner, from their home region: `npm run schema:export` publishes it as JSON Schema. */
@@ -144,8 +161,17 @@ export const auditListQuerySchema = z.object({
   region: z.string(),
   afterSeq: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Only entries about these targets (owner ids, device ids, regions), comma-separated; at most 50. */
+  target: z.string().max(5_000).optional(),
+  /** `true`: the last `limit` entries after `afterSeq` instead of the first (still in seq order). */
+  newest: z.enum(['true', 'false']).optional(),
 });
-export const auditListResponseSchema = z.object({ store: z.string(), entries: z.array(auditEntrySchema) });
+export const auditListResponseSchema = z.object({
+  store: z.string(),
+  entries: z.array(auditEntrySchema),
+  /** The seq of the chain's last entry (0 when empty): with it a reader can page from the newest end. */
+  head: z.int().optional(),
+});
 
 export const RETENTION_CATEGORIES = ['usage', 'location', 'payment', 'diagnostics', 'quarantine'] as const;
 export const retentionCategorySchema = z.enum(RETENTION_CATEGORIES);

@@ -219,6 +219,17 @@ export const serverConfigSchema = z
         maxQueued: z.int().min(0).default(64),
       })
       .prefault({}),
+    /**
+     * What the dashboard tells its users about the deployment around this server, when the process
+     * that started it knows (the launcher does): the MQTT address devices use, for the demo command,
+     * and how much faster than real time simulated device clocks run, to label event times.
+     */
+    dashboard: z
+      .object({
+        mqttUrl: z.string().optional(),
+        simulatedSpeed: z.number().positive().optional(),
+      })
+      .prefault({}),
     /** How long a request waits for the broker to acknowledge a retained consent record before answering anyway. */
     consentPublishTimeoutMs: z.int().min(0).default(2_000),
     /** A store that does not answer a health ping within this time is reported down. */

@@ -41,6 +41,11 @@ export interface RunningServer {
   attachIngest(mqtt: MqttConfigInput): void;
   /** Resolves once ingest is attached and its subscriptions are granted. */
   whenIngestReady(): Promise<void>;
+  /**
+   * The MQTT address devices use, for the dashboard's demo command, once the broker listens (it starts
+   * after this server when its port is picked at random); until then config.dashboard.mqttUrl.
+   */
+  advertiseMqtt(url: string): void;
   stats(): ServerStats;
   close(): Promise<void>;
 }
@@ -121,8 +126,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     // Reads still open such rows as they are; the next start tries again.
     privacyLogger.warn({ err }, 'could not seal owner rows from before owner data was encrypted');
   }
+  const advertised = { mqttUrl: config.dashboard.mqttUrl ?? null };
   const app = await buildApp({
     config,
+    advertised,
     stores,
     directory,
     consent,
@@ -188,6 +195,9 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     httpPort,
     attachIngest,
     whenIngestReady: () => attached.then((s) => s.whenReady()),
+    advertiseMqtt(url) {
+      advertised.mqttUrl = url;
+    },
     stats: () => stats.snapshot(),
     close() {
       closing ??= (async () => {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,13 +44,18 @@ async function bundle(): Promise<{ js: Uint8Array; css: Uint8Array }> {
   return { js: js.contents, css: css.contents };
 }
 
-function page(scriptName: string, styleName: string, land: string): string {
+/** A cup on a saucer in the first region's blue, with a steam line: the tab's icon. */
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M6 11h16v7a7 7 0 0 1-7 7h-2a7 7 0 0 1-7-7z" fill="#0072B2"/><path d="M22 13h2.5a3.5 3.5 0 0 1 0 7H21" fill="none" stroke="#0072B2" stroke-width="2.5"/><path d="M3 27h24" stroke="#1a1a1a" stroke-width="2.5" stroke-linecap="round"/><path d="M12 8c-2-2 2-3 0-6M17 8c-2-2 2-3 0-6" fill="none" stroke="#4d4d4d" stroke-width="1.8" stroke-linecap="round"/></svg>
+`;
+
+function page(scriptName: string, styleName: string, iconName: string, land: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>brewtel dashboard</title>
+<link rel="icon" type="image/svg+xml" href="/assets/${iconName}">
 <link rel="stylesheet" href="/assets/${styleName}">
 <script type="module" src="/assets/${scriptName}"></script>
 </head>
@@ -63,19 +68,30 @@ function page(scriptName: string, styleName: string, land: string): string {
 `;
 }
 
+async function replaceFile(path: string, data: Uint8Array | string): Promise<void> {
+  const aside = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await writeFile(aside, data);
+  await rename(aside, path);
+}
+
 export async function buildDashboard(): Promise<{ dir: string; bytes: number }> {
   const [{ js, css }, land] = await Promise.all([bundle(), landPath()]);
   const scriptName = `app-${hash(js)}.js`;
   const styleName = `app-${hash(css)}.css`;
-  const html = page(scriptName, styleName, land);
-  await rm(dist, { recursive: true, force: true });
+  const iconName = `favicon-${hash(FAVICON)}.svg`;
+  const html = page(scriptName, styleName, iconName, land);
+  // Each file appears whole (written aside, then renamed), the page last and stale assets after it: a
+  // server starting meanwhile, or another build of the same sources (test files build in parallel),
+  // never reads a half-written or missing file.
   await mkdir(join(dist, 'assets'), { recursive: true });
-  await Promise.all([
-    writeFile(join(dist, 'assets', scriptName), js),
-    writeFile(join(dist, 'assets', styleName), css),
-    writeFile(join(dist, 'index.html'), html),
-  ]);
-  return { dir: dist, bytes: js.byteLength + css.byteLength + Buffer.byteLength(html) };
+  const assets: [string, Uint8Array | string][] = [[scriptName, js], [styleName, css], [iconName, FAVICON]];
+  await Promise.all(assets.map(([name, data]) => replaceFile(join(dist, 'assets', name), data)));
+  await replaceFile(join(dist, 'index.html'), html);
+  const keep = new Set(assets.map(([name]) => name));
+  for (const name of await readdir(join(dist, 'assets'))) {
+    if (!keep.has(name) && !name.includes('.tmp-')) await rm(join(dist, 'assets', name), { force: true });
+  }
+  return { dir: dist, bytes: js.byteLength + css.byteLength + Buffer.byteLength(FAVICON) + Buffer.byteLength(html) };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -5,6 +5,7 @@ import { eventKindSchema, locationBodySchema, statusBodySchema } from '../../sch
 import { deviceIdSchema } from '../../schema/ids.ts';
 import { regionIdSchema } from '../../schema/regions.ts';
 import { deviceStateSchema } from '../../schema/topics.ts';
+import { findingSchema, refusalExplanationSchema } from '../../schema/refusal-explanation.ts';
 
 /**
  * The dashboard's HTTP contract. It lives beside the dashboard, not in schema/, because only this
@@ -19,7 +20,15 @@ export const sessionResponseSchema = z.object({
   /** Whether event bodies are shown to this role in the stream and on device pages. */
   bodies: z.boolean(),
   canChangeConsent: z.boolean(),
+  /** Mirrors the roles of the owner, audit and quarantine routes, so the page offers only what works. */
+  canManageOwners: z.boolean(),
+  canReadAudit: z.boolean(),
+  canReadQuarantine: z.boolean(),
   kinds: z.array(eventKindSchema),
+  /** The MQTT address devices connect to, when the server was told (the launcher tells it); for the demo command. */
+  mqttUrl: z.string().nullable(),
+  /** How many times faster than real time the simulated fleet's clocks run, when known: device times are simulated. */
+  simulatedSpeed: z.number().nullable(),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
 
@@ -44,7 +53,24 @@ export type FleetResponse = z.infer<typeof fleetResponseSchema>;
 export const dashboardEventSchema = storedEventSchema.extend({ body: storedEventSchema.shape.body.optional() });
 export type DashboardEvent = z.infer<typeof dashboardEventSchema>;
 
-export const fleetDeviceDetailSchema = fleetDeviceSchema.extend({ recent: z.array(dashboardEventSchema) });
+/** A refusal of one device as its page shows it: why, never what it sent (the payload stays in the quarantine). */
+export const deviceRefusalSchema = z.object({
+  id: z.int(),
+  receivedAt: z.iso.datetime(),
+  reason: z.string(),
+  kind: z.string().nullable(),
+  eventId: z.string().nullable(),
+  explanation: refusalExplanationSchema.nullable(),
+  /** Whether the quarantine kept the message as received (`ingest.quarantinePayloads`): readable by operators through the quarantine route only. */
+  payloadKept: z.boolean(),
+});
+export type DeviceRefusal = z.infer<typeof deviceRefusalSchema>;
+
+export const fleetDeviceDetailSchema = fleetDeviceSchema.extend({
+  recent: z.array(dashboardEventSchema),
+  /** Its latest refusals, newest first, from its home region's quarantine. */
+  refusals: z.array(deviceRefusalSchema),
+});
 export type FleetDeviceDetail = z.infer<typeof fleetDeviceDetailSchema>;
 
 export const rateSampleSchema = z.object({ t: z.int(), stored: z.int(), refused: z.int() });
@@ -94,6 +120,8 @@ export const streamRefusedSchema = z.object({
   deviceId: z.string().nullable(),
   kind: z.string().nullable(),
   at: z.iso.datetime(),
+  /** Why, in schema paths and fixed words (never a value); absent for refusals without an explanation. */
+  findings: z.array(findingSchema).optional(),
 });
 /** Rows a stream left out in the last second because it was over its rate; the page shows the count. */
 export const streamSkippedSchema = z.object({ type: z.literal('skipped'), count: z.int() });

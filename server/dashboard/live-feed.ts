@@ -50,9 +50,9 @@ export class LiveFeed {
   refusalsCommitted(region: RegionId, rows: readonly RefusalRow[]): void {
     const tally = this.tally(region);
     tally.rate.add(this.now(), 'refused', rows.length);
-    for (const { receivedAt, reason, deviceId, eventId, kind } of rows) {
+    for (const { receivedAt, reason, deviceId, eventId, kind, explanation } of rows) {
       bump(tally.refusedByReason, reason);
-      this.#emit({ type: 'refused', region, row: { receivedAt, reason, deviceId, eventId, kind } });
+      this.#emit({ type: 'refused', region, row: { receivedAt, reason, deviceId, eventId, kind, explanation: explanation ?? null } });
     }
   }
 

@@ -14,3 +14,16 @@ export const mayReadBodies = (principal: Principal): boolean => BODY_ROLES.has(p
 
 /** Mirrors the access of PUT /api/v1/devices/:id/consent, so the page offers toggles only where they work. */
 export const mayChangeConsent = (principal: Principal): boolean => principal.role === 'admin' || principal.role === 'operator';
+
+/**
+ * Who may use the owner, audit and quarantine routes: the routes declare these, and the dashboard's
+ * session tells the page from the same lists, so it offers only what the API will do.
+ */
+export const OWNER_ROLES = ['admin', 'operator'] as const satisfies readonly Role[];
+export const AUDIT_ROLES = ['admin', 'auditor'] as const satisfies readonly Role[];
+export const QUARANTINE_ROLES = ['admin', 'operator'] as const satisfies readonly Role[];
+
+const allows = (roles: readonly Role[]) => (principal: Principal): boolean => roles.includes(principal.role);
+export const mayManageOwners = allows(OWNER_ROLES);
+export const mayReadAudit = allows(AUDIT_ROLES);
+export const mayReadQuarantine = allows(QUARANTINE_ROLES);

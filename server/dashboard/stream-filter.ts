@@ -15,7 +15,10 @@ export function passes(notice: FeedNotice, filter: StreamFilter, visible: Readon
 export function toStreamMessage(notice: FeedNotice, withBody: boolean): StreamStored | StreamRefused {
   if (notice.type === 'refused') {
     const { row } = notice;
-    return { type: 'refused', region: notice.region, reason: row.reason, deviceId: row.deviceId, kind: row.kind, at: row.receivedAt.toISOString() };
+    return {
+      type: 'refused', region: notice.region, reason: row.reason, deviceId: row.deviceId, kind: row.kind, at: row.receivedAt.toISOString(),
+      ...(row.explanation ? { findings: row.explanation.findings } : {}),
+    };
   }
   const { row } = notice;
   return {

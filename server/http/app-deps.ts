@@ -22,6 +22,8 @@ export interface AppDeps {
   privacy: PrivacyDeps;
   /** Sends commands to devices and waits for their answers; absent in an app built without MQTT (HTTP-only tests). */
   commands?: CommandSender;
+  /** What the dashboard tells its users about the deployment, set once known (see RunningServer.advertiseMqtt). */
+  advertised?: { readonly mqttUrl: string | null };
   /** Rows ingest committed, for the dashboard's live stream and region panels. */
   liveFeed: LiveFeed;
   mqttConnected(): boolean;

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { DirectoryEntry, EventRow, QuarantinedRow, RefusalRow, Stores } from '../store/types.ts';
 import { classifyStoreError, storeErrorCode } from '../store/store-errors.ts';
 import { BatchWriter, type BatchOutcome } from './batch-writer.ts';
+import { explain } from './explanation.ts';
 import type { IngestContext, IngestMessage, IngestOutcome, Refusal } from './message.ts';
 import { runPipeline } from './pipeline.ts';
 import { QuarantineBudget } from './quarantine-budget.ts';
@@ -139,6 +140,8 @@ export function createIngest(deps: IngestDeps): Ingest {
       deviceId,
       eventId: ctx.event?.id ?? null,
       kind: ctx.event?.kind ?? (topic?.type === 'event' ? topic.kind : null),
+      // Kept everywhere, directory included: it names paths and fields, never a value.
+      explanation: explain(refusal.reason, refusal.findings, ctx.json, 'json' in ctx),
     };
     // A payload, when operators asked for them, goes to the sender's own region only and never when
     // consent was the reason; the directory gets the bare facts.

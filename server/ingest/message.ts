@@ -3,6 +3,7 @@ import type { EventEnvelope } from '../../schema/events.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import type { ParsedTopic } from '../../schema/topics.ts';
 import type { DirectoryEntry, EventRow } from '../store/types.ts';
+import type { Finding } from '../../schema/refusal-explanation.ts';
 import type { RefusalReason } from './reasons.ts';
 
 /** One message as any source (MQTT today, something else later) hands it to the pipeline. */
@@ -28,6 +29,8 @@ export interface IngestContext {
 
 export interface Refusal {
   reason: RefusalReason;
+  /** What the refusing step found, in fixed words and schema paths, never a value (explanation.ts). */
+  findings?: readonly Finding[];
 }
 
 export type IngestOutcome =

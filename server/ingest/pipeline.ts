@@ -29,7 +29,7 @@ export async function runPipeline(steps: readonly Step[], ctx: IngestContext, lo
     } catch (err) {
       if (err instanceof IngestAbortedError) throw err;
       logger.error({ err, step: step.name }, 'ingest step failed');
-      return { reason: 'internal_error' };
+      return { reason: 'internal_error', findings: [{ path: `step.${step.name}`, problem: 'internal error' }] };
     }
   }
   return undefined;

@@ -158,8 +158,15 @@ export class AuditLog {
     }
   }
 
-  async page(afterSeq: number, limit: number): Promise<AuditRow[]> {
+  /** Entries in seq order after `afterSeq`: the first `limit` of them, or with `newest` the last. */
+  async page(afterSeq: number, limit: number, options: { targets?: readonly string[]; newest?: boolean } = {}): Promise<AuditRow[]> {
     await this.#settled();
-    return this.store.auditEntries({ afterSeq, limit });
+    return this.store.auditEntries({ afterSeq, limit, newest: options.newest ?? false, ...(options.targets === undefined ? {} : { targets: options.targets }) });
+  }
+
+  /** The seq of the last entry, 0 for an empty chain; entries are numbered 1, 2, … without gaps. */
+  async head(): Promise<number> {
+    await this.#settled();
+    return (await this.store.lastAudit())?.seq ?? 0;
   }
 }

@@ -102,7 +102,7 @@ async function* exportDocument(source: ExportSource): AsyncGenerator<string> {
     yield* listItems(eventPages(store, devicePeriods), toStoredEvent);
     yield '],"quarantine":[';
     yield* listItems(refusalPages(store, devicePeriods), (r) => ({
-      receivedAt: r.receivedAt.toISOString(), reason: r.reason, eventId: r.eventId, kind: r.kind, payloadBase64: r.payload === null ? null : r.payload.toString('base64'),
+      receivedAt: r.receivedAt.toISOString(), reason: r.reason, eventId: r.eventId, kind: r.kind, payloadBase64: r.payload === null ? null : r.payload.toString('base64'), explanation: r.explanation,
     }));
     yield ']}';
     separator = ',';

@@ -75,6 +75,24 @@ export async function readOwner(deps: PrivacyDeps, ownerId: string, actor: strin
   return toOwner(opened, found.region, devices.map((d) => d.id));
 }
 
+/**
+ * One page of a region's owners, opened, with their devices: a bulk read of personal data, audited
+ * in the region once per page. Owners whose key is gone (an erasure that did not finish) are left out.
+ */
+export async function listOwners(deps: PrivacyDeps, region: RegionId, page: { limit: number; afterId?: string }, actor: string): Promise<{ owners: Owner[]; next: string | null }> {
+  const store = regionStore(deps, region);
+  if (!store) throw new Error(`region ${region} is not configured`);
+  const rows = await store.listOwners(page);
+  const owners: Owner[] = [];
+  for (const row of rows) {
+    const opened = openOwner(deps, region, row);
+    if (opened) owners.push(toOwner(opened, region, (await store.devicesOf(row.pseudonym)).map((d) => d.id)));
+  }
+  await deps.audit.region(region).append({ actor, action: 'owners.list', target: region, detail: { owners: owners.length } });
+  const last = rows.at(-1);
+  return { owners, next: rows.length === page.limit && last ? last.id : null };
+}
+
 export type AttachOutcome = 'attached' | 'no_owner' | 'no_device' | 'other_region';
 
 /**

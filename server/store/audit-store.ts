@@ -23,11 +23,13 @@ export function createAuditStore(client: StoreClient): AuditStore {
 
     firstAuditOf: (action) => client.auditEntry.findFirst({ where: { action }, orderBy: { seq: 'asc' } }),
 
-    auditEntries: ({ afterSeq, limit, targets }) =>
-      client.auditEntry.findMany({
+    async auditEntries({ afterSeq, limit, targets, newest = false }) {
+      const rows = await client.auditEntry.findMany({
         where: { seq: { gt: afterSeq }, ...(targets === undefined ? {} : { target: { in: [...targets] } }) },
-        orderBy: { seq: 'asc' },
+        orderBy: { seq: newest ? 'desc' : 'asc' },
         take: limit,
-      }),
+      });
+      return newest ? rows.reverse() : rows;
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { eventRowOf } from './event-row.ts';
+import { quarantineEntryOf } from './quarantine-row.ts';
 import type { StoreClient } from './connect.ts';
 import type { Prisma } from './generated/sqlite/client.ts';
 import type { EventCursor, EventRow, OwnershipPeriodRow, QuarantineEntry } from './types.ts';
@@ -60,7 +61,7 @@ export function createOwnershipStore(client: StoreClient) {
     /** One page of the quarantine rows of the device that arrived within the period, oldest first. */
     async refusalsInPeriod(period: PeriodSpan, afterId: number, limit: number): Promise<QuarantineEntry[]> {
       const rows = await client.refusal.findMany({ where: { ...inSpan(period, 'receivedAt'), id: { gt: afterId } }, orderBy: { id: 'asc' }, take: limit });
-      return rows.map(({ payload, ...row }) => ({ ...row, payload: payload === null ? null : Buffer.from(payload) }));
+      return rows.map(quarantineEntryOf);
     },
   };
 }

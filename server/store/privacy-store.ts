@@ -31,6 +31,9 @@ export function createPrivacyStore(client: StoreClient): PrivacyStore {
 
     getOwner: (id) => client.owner.findUnique({ where: { id } }),
 
+    listOwners: ({ limit, afterId }) =>
+      client.owner.findMany({ where: afterId === undefined ? {} : { id: { gt: afterId } }, orderBy: { id: 'asc' }, take: limit }),
+
     ownersNotSealed: (sealedPrefix) => client.owner.findMany({ where: { NOT: { name: { startsWith: sealedPrefix } } } }),
 
     async updateOwnerFields(id, { name, contact }) {

@@ -3,7 +3,7 @@ import type { StoreDb } from './connect.ts';
 import { executeAll, multiRowInserts } from './multi-row-insert.ts';
 import type { QuarantinedRow, RefusalRow } from './types.ts';
 
-const COLUMNS = ['receivedAt', 'reason', 'deviceId', 'eventId', 'kind', 'payload'];
+const COLUMNS = ['receivedAt', 'reason', 'deviceId', 'eventId', 'kind', 'payload', 'explanation'];
 
 /**
  * The payload as received, unless its device has a tombstone by the time the row is written: a
@@ -27,8 +27,9 @@ export async function insertRefusals(db: StoreDb, rows: readonly (RefusalRow | Q
   const tuples = rows.map((r): RawValue[] => [
     r.receivedAt, r.reason, r.deviceId, r.eventId, r.kind,
     keepPayload && 'payload' in r ? payloadUnlessErased(db, r.deviceId, r.payload) : null,
+    r.explanation ? JSON.stringify(r.explanation) : null,
   ]);
-  // The payload's guard carries the device id a second time: seven parameters a row instead of six.
+  // The payload's guard carries the device id a second time: one parameter a row more than columns.
   const statements = multiRowInserts('Refusal', COLUMNS, tuples, Math.floor((db.maxParams * COLUMNS.length) / (COLUMNS.length + 1)));
   const guarded = keepPayload && db.kind === 'postgres' && rows.some((r) => 'payload' in r && r.payload !== null);
   await executeAll(db.client, guarded ? [sql`LOCK TABLE "Tombstone" IN SHARE MODE`, ...statements] : statements);

@@ -4,6 +4,7 @@ import type { RegionId } from '../../schema/regions.ts';
 import { createAuditStore } from './audit-store.ts';
 import type { StoreDb } from './connect.ts';
 import { eventRowOf } from './event-row.ts';
+import { quarantineEntryOf } from './quarantine-row.ts';
 import { createPrivacyStore } from './privacy-store.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, type QuarantinedRow, type QuarantinePage, type RegionStore, StoreConflictError } from './types.ts';
@@ -27,9 +28,13 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
 
     insertRefusals: (rows) => insertRefusals(db, rows, true),
 
-    async listRefusals({ limit, before }: QuarantinePage): Promise<QuarantineEntry[]> {
-      const rows = await client.refusal.findMany({ where: before === undefined ? {} : { id: { lt: before } }, orderBy: { id: 'desc' }, take: limit });
-      return rows.map(({ payload, ...row }) => ({ ...row, payload: payload === null ? null : Buffer.from(payload) }));
+    async listRefusals({ limit, before, deviceId }: QuarantinePage): Promise<QuarantineEntry[]> {
+      const rows = await client.refusal.findMany({
+        where: { ...(before === undefined ? {} : { id: { lt: before } }), ...(deviceId === undefined ? {} : { deviceId }) },
+        orderBy: { id: 'desc' },
+        take: limit,
+      });
+      return rows.map(quarantineEntryOf);
     },
 
     async addDevice(deviceId: string, createdAt: Date): Promise<void> {

@@ -1,6 +1,7 @@
 import type { ConsentCategories } from '../../schema/consent.ts';
 import type { EventKind } from '../../schema/events.ts';
 import type { RegionId } from '../../schema/regions.ts';
+import type { RefusalExplanation } from '../../schema/refusal-explanation.ts';
 
 /**
  * The storage seam of the server. Ingest, the HTTP routes and the consent service see only these
@@ -37,6 +38,8 @@ export interface RefusalRow {
   deviceId: string | null;
   eventId: string | null;
   kind: string | null;
+  /** Why, as ingest found it: paths and fixed words, never a value; absent on rows from before explanations. */
+  explanation?: RefusalExplanation | null;
 }
 
 /** A refused message in its sender's home-region quarantine: the payload as received, for operators. */
@@ -47,12 +50,15 @@ export interface QuarantinedRow extends RefusalRow {
 /** A quarantined message as operators page through it: `id` orders the quarantine and is the paging cursor. */
 export interface QuarantineEntry extends QuarantinedRow {
   id: number;
+  explanation: RefusalExplanation | null;
 }
 
 export interface QuarantinePage {
   limit: number;
   /** Only entries older than this one (the last id of the previous page). */
   before?: number;
+  /** Only this device's entries. */
+  deviceId?: string;
 }
 
 export interface ConsentRow {
@@ -157,8 +163,8 @@ export interface AuditStore {
   readAuditCheckpoint(store: string): Promise<AuditCheckpointRow | null>;
   /** Records a newer head; an older seq than the one held is ignored, so the checkpoint never goes back. */
   writeAuditCheckpoint(row: AuditCheckpointRow): Promise<void>;
-  /** In seq order, from `afterSeq` on; optionally only entries about these targets. */
-  auditEntries(query: { afterSeq: number; limit: number; targets?: readonly string[] }): Promise<AuditRow[]>;
+  /** In seq order, from `afterSeq` on; optionally only entries about these targets, optionally the newest `limit` of them. */
+  auditEntries(query: { afterSeq: number; limit: number; targets?: readonly string[]; newest?: boolean }): Promise<AuditRow[]>;
 }
 
 /** Event kinds grouped into one retention category, with the cut-off: rows older than it go. */
@@ -184,6 +190,8 @@ export interface RegionFacts {
 export interface PrivacyStore {
   createOwner(row: OwnerRow): Promise<void>;
   getOwner(id: string): Promise<OwnerRow | null>;
+  /** Owner rows by id, after `afterId`, at most `limit`. */
+  listOwners(page: { limit: number; afterId?: string }): Promise<OwnerRow[]>;
   /** Owner rows whose name is not sealed yet (stores from before sealing), to seal them. */
   ownersNotSealed(sealedPrefix: string): Promise<OwnerRow[]>;
   updateOwnerFields(id: string, fields: { name: string; contact: string }): Promise<void>;

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +12,9 @@ import { startStack, type Stack } from '../../launcher/stack.ts';
 import { buildDashboard } from '../../server/dashboard/build.ts';
 import type { FleetDeviceDetail, FleetResponse, StreamMessage } from '../../server/dashboard/dashboard-api.ts';
 import { parseEvents } from '../../server/dashboard/web/sse.ts';
+import { readDirectory } from '../support/sqlite-stores.ts';
 import { waitUntil } from '../support/wait.ts';
-import { chromiumAvailable, consentVersionOf, launchChromium, storedEventsOf, type Browser } from './support.ts';
+import { chromiumAvailable, consentVersionOf, launchChromium, machinesOnPage, signIn as signInAt, storedEventsOf, type Browser } from './support.ts';
 
 /**
  * The dashboard in a real browser against a real stack (server, aedes broker, simulated fleet over
@@ -23,6 +26,7 @@ const OPERATOR_US = 'browser-operator-us-0123456789';
 const AUDITOR = 'browser-auditor-token-0123456789';
 const MACHINES = 9;
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
+const run = promisify(execFile);
 /** The simulator reports a location every 6 simulated hours; two periods without one prove they stopped. */
 const TWO_LOCATION_PERIODS_MS = 12 * 3_600_000;
 
@@ -63,12 +67,11 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     });
   }
 
-  async function signIn(page: Page, token: string): Promise<void> {
-    await page.goto(base + '/');
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText('Signed in as').waitFor();
-  }
+  const signIn = (page: Page, token: string): Promise<void> => signInAt(page, base, token);
+  const shownCount = async (page: Page): Promise<number> => {
+    const { onMap, offMap } = await machinesOnPage(page);
+    return onMap.length + offMap.length;
+  };
 
   beforeAll(async () => {
     await buildDashboard();
@@ -95,11 +98,15 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
       if (!request.url().startsWith(base)) offline.push(request.url());
     });
     await signIn(page, ADMIN);
-    await waitUntil('every machine on the page', async () => (await page.locator('.map [data-device], .off-map [data-device]').count()) === MACHINES, 20_000);
+    await waitUntil('every machine on the page', async () => (await shownCount(page)) === MACHINES, 20_000);
     await page.locator('.events li').first().waitFor();
     await expect.poll(() => page.locator('.card[data-region]').count()).toBe(3);
     await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
     expect(offline, 'the page must load nothing from outside the server').toEqual([]);
+    // The tab's icon is served by the server too.
+    const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+    const answer = await fetch(base + icon);
+    expect([answer.status, answer.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
     await page.close();
   });
 
@@ -137,7 +144,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
 
     await page.goto(`${base}/#/`);
     await page.locator(`.off-map [data-device="${device.id}"]`).waitFor();
-    expect(await page.locator(`.map [data-device="${device.id}"]`).count()).toBe(0);
+    expect((await machinesOnPage(page)).onMap).not.toContain(device.id);
     await page.close();
   });
 
@@ -149,9 +156,9 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
 
     const page = await browser.context.newPage();
     await signIn(page, OPERATOR_US);
-    await waitUntil('the us machines on the page', async () => (await page.locator('.map [data-device], .off-map [data-device]').count()) === us.length, 20_000);
-    const shown = await page.locator('.map [data-device], .off-map [data-device]').evaluateAll((els) => els.map((e) => e.getAttribute('data-device')));
-    expect([...shown].sort()).toEqual(us);
+    await waitUntil('the us machines on the page', async () => (await shownCount(page)) === us.length, 20_000);
+    const { onMap, offMap } = await machinesOnPage(page);
+    expect([...onMap, ...offMap].sort()).toEqual(us);
     expect(await page.locator('.card[data-region]').evaluateAll((els) => els.map((e) => e.getAttribute('data-region')))).toEqual(['us']);
     await page.screenshot({ path: join(ARTIFACTS, 'operator-us.png'), fullPage: true });
 
@@ -184,6 +191,24 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     expect(adminLive.every((m) => m.body !== undefined)).toBe(true);
   });
 
+  it('filters the live stream by a device typed while events keep arriving', async () => {
+    const { body: fleet } = await api<FleetResponse>('/api/v1/fleet', ADMIN);
+    const id = fleet.devices[0]!.id;
+    const page = await browser.context.newPage();
+    await signIn(page, ADMIN);
+    await page.locator('.events li').first().waitFor();
+    const field = page.getByLabel('Device');
+    // Slowly, as a person types: the stream re-renders the page many times meanwhile.
+    await field.pressSequentially(id, { delay: 60 });
+    await field.press('Enter');
+    expect(await field.inputValue()).toBe(id);
+    await expect.poll(async () => {
+      const links = await page.locator('.events li a').allTextContents();
+      return links.length > 0 && links.every((text) => text === id);
+    }, { timeout: 20_000 }).toBe(true);
+    await page.close();
+  });
+
   it('works from the keyboard and names every control', async () => {
     const page = await browser.context.newPage();
     await page.goto(base + '/');
@@ -191,7 +216,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     await page.keyboard.type(ADMIN);
     await page.keyboard.press('Enter');
     await page.getByText('Signed in as').waitFor();
-    await page.locator('.map a[data-device]').first().waitFor();
+    await page.locator('.map a[data-device], .map g[data-devices] .handle').first().waitFor();
     const unnamed = await page.locator('input, select, button, a[href]').evaluateAll((els) => els
       .filter((el) => {
         const labelled = (el instanceof HTMLInputElement || el instanceof HTMLSelectElement) && el.labels !== null && el.labels.length > 0;
@@ -199,14 +224,29 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
       })
       .map((el) => el.outerHTML));
     expect(unnamed).toEqual([]);
-    await page.locator('.map a[data-device]').first().focus();
+    // A group of machines at one place opens with the keyboard too, and its members are links.
+    const group = page.locator('.map g[data-devices] .handle').first();
+    if ((await group.count()) > 0) {
+      await group.focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => group.getAttribute('aria-expanded')).toBe('true');
+      await page.keyboard.press('Escape');
+      await expect.poll(() => group.getAttribute('aria-expanded')).toBe('false');
+    }
+    const single = page.locator('.map a[data-device]').first();
+    if ((await single.count()) > 0) await single.focus();
+    else {
+      await group.focus();
+      await page.keyboard.press('Enter');
+      await page.locator('.map g.open a[data-device]').first().focus();
+    }
     await page.keyboard.press('Enter');
     await page.waitForURL(/#\/device\//);
     await page.getByRole('heading', { name: /^Machine / }).waitFor();
     await page.close();
   });
 
-  it('renders the compliance page and the leaky device demo', async () => {
+  it('renders the compliance page, and a leaky device demo command that works as shown', async () => {
     const page = await browser.context.newPage();
     await signIn(page, ADMIN);
     await page.goto(`${base}/#/compliance`);
@@ -215,7 +255,21 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'compliance.png'), fullPage: true });
     await page.goto(`${base}/#/demo`);
     await expect.poll(() => page.locator('pre code').textContent()).toContain('--leaky 1');
+    expect(await page.locator('pre code').textContent(), 'the token stays masked until asked for').not.toContain(ADMIN);
     await page.screenshot({ path: join(ARTIFACTS, 'leaky-demo.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Show token' }).click();
+    const command = (await page.locator('pre code').textContent()) ?? '';
     await page.close();
+    // This stack's own broker port (picked at random) and API, and a token that provisions.
+    expect(command).toBe(`npm run sim -- --broker ${stack.broker.mqttUrl} --api ${base} --token ${ADMIN} --machines 4 --leaky 1 --duration 120`);
+
+    // Run as a class would, two minutes cut to three seconds: its machines join this stack.
+    const before = readDirectory(dataDir).devices.size;
+    const refusedBefore = stack.server.stats().refusedByReason['schema_invalid'] ?? 0;
+    const args = command.replace(/^npm run sim -- /, '').replace('--duration 120', '--duration 3').split(' ');
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'firmware-sim/cli.ts', ...args], { timeout: 60_000 });
+    expect(stdout).toMatch(/machines=4 connected=4/);
+    expect(readDirectory(dataDir).devices.size).toBe(before + 4);
+    await waitUntil('the new leaky machine refused', () => (stack.server.stats().refusedByReason['schema_invalid'] ?? 0) > refusedBefore, 20_000);
   });
 });

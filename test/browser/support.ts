@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -25,6 +25,7 @@ export async function launchChromium(): Promise<Browser> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    acceptDownloads: true,
     viewport: { width: 1280, height: 900 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -61,6 +62,31 @@ export function consentVersionOf(dataDir: string, region: string, deviceId: stri
   const db = new Database(join(dataDir, `${region}.db`), { readonly: true, fileMustExist: true });
   try {
     return db.prepare('SELECT location, actor, channel FROM ConsentRecord WHERE deviceId = ? AND version = ?').get(deviceId, version) as { location: string; actor: string; channel: string } | undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/** Every machine the overview shows: single markers, the members of grouped markers, and the rows of the table under the map. */
+export async function machinesOnPage(page: Page): Promise<{ onMap: string[]; offMap: string[] }> {
+  const singles = await page.locator('.map a[data-device]').evaluateAll((els) => els.map((e) => e.getAttribute('data-device') ?? ''));
+  const grouped = await page.locator('.map g[data-devices]').evaluateAll((els) => els.flatMap((e) => (e.getAttribute('data-devices') ?? '').split(' ')));
+  const offMap = await page.locator('.off-map tr[data-device]').evaluateAll((els) => els.map((e) => e.getAttribute('data-device') ?? ''));
+  return { onMap: [...new Set([...singles, ...grouped])], offMap };
+}
+
+export async function signIn(page: Page, base: string, token: string): Promise<void> {
+  await page.goto(base + '/');
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Signed in as').waitFor();
+}
+
+/** Owner rows per region store, read past the server. */
+export function ownerRowsOf(dataDir: string, region: string): { id: string }[] {
+  const db = new Database(join(dataDir, `${region}.db`), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT id FROM Owner').all() as { id: string }[];
   } finally {
     db.close();
   }

@@ -7,6 +7,10 @@ import { RateWindow } from '../../server/dashboard/rate-window.ts';
 import { passes, toStreamMessage } from '../../server/dashboard/stream-filter.ts';
 import { parseEvents } from '../../server/dashboard/web/sse.ts';
 import { parseRoute } from '../../server/dashboard/web/route.ts';
+import type { SessionResponse } from '../../server/dashboard/dashboard-api.ts';
+import { deviceTimeLabel, positionText, PRECISION_TEXT } from '../../server/dashboard/web/format.ts';
+import { clusterPoints, spreadOffsets } from '../../server/dashboard/web/map-clusters.ts';
+import { brokerUrlFor, demoCommand } from '../../server/dashboard/web/views/leaky-demo.ts';
 import type { EventRow, QuarantinedRow } from '../../server/store/types.ts';
 
 const at = new Date('2026-11-28T10:00:00.000Z');
@@ -103,5 +107,56 @@ describe('page helpers', () => {
     expect(parseRoute('#/device/cm-aaaaaaaaaaaaaaaa')).toEqual({ page: 'device', id: 'cm-aaaaaaaaaaaaaaaa' });
     expect(parseRoute('#/compliance')).toEqual({ page: 'compliance' });
     expect(parseRoute('')).toEqual({ page: 'overview' });
+    expect(parseRoute('#/owners')).toEqual({ page: 'owners' });
+    expect(parseRoute('#/tour')).toEqual({ page: 'tour', chapter: 1 });
+    expect(parseRoute('#/tour/4')).toEqual({ page: 'tour', chapter: 4 });
+    expect(parseRoute('#/nothing-here')).toEqual({ page: 'overview' });
+  });
+});
+
+describe('map groups', () => {
+  const at = (id: string, x: number, y: number) => ({ item: id, x, y });
+
+  it('puts machines within a marker of each other into one group, and the rest on their own', () => {
+    const groups = clusterPoints([at('a', 100, 100), at('b', 100, 100), at('c', 104, 101), at('d', 300, 100)], 10, (id) => id);
+    expect(groups.map((g) => g.members.map((m) => m.item))).toEqual([['a', 'b', 'c'], ['d']]);
+    expect(groups[0]).toMatchObject({ key: 'a', x: expect.closeTo(101.33, 1), y: expect.closeTo(100.33, 1) });
+  });
+
+  it('pulls them apart when the radius shrinks (zooming in), except those at exactly one place', () => {
+    const points = [at('a', 100, 100), at('b', 100, 100), at('c', 104, 101)];
+    expect(clusterPoints(points, 10 / 8, (id) => id).map((g) => g.members.length)).toEqual([2, 1]);
+  });
+
+  it('spreads a group so no two members share a place', () => {
+    const offsets = spreadOffsets(20, 10);
+    expect(offsets).toHaveLength(20);
+    expect(new Set(offsets.map(([x, y]) => `${x.toFixed(3)},${y.toFixed(3)}`)).size).toBe(20);
+    for (const [x, y] of offsets) expect(Math.hypot(x, y)).toBeGreaterThan(10);
+  });
+});
+
+describe('the leaky demo command', () => {
+  const session = { role: 'admin', subject: 'admin', regions: ['eu', 'us'] } as SessionResponse;
+
+  it('uses the broker address the server was told, reached at the page host when it listens everywhere', () => {
+    expect(brokerUrlFor('mqtt://0.0.0.0:18830', 'classroom.local')).toBe('mqtt://classroom.local:18830');
+    expect(brokerUrlFor('mqtt://127.0.0.1:18830', 'classroom.local')).toBe('mqtt://127.0.0.1:18830');
+    expect(brokerUrlFor(null, 'x')).toBeNull();
+  });
+
+  it("fills in the API, the token and, for an operator, its region", () => {
+    expect(demoCommand(session, 'http://127.0.0.1:8080', 'mqtt://127.0.0.1:1883', 'T0KEN')).toBe('npm run sim -- --broker mqtt://127.0.0.1:1883 --api http://127.0.0.1:8080 --token T0KEN --machines 4 --leaky 1 --duration 120');
+    expect(demoCommand({ ...session, role: 'operator', regions: ['us'] }, 'http://h', 'mqtt://b', 'T')).toContain('--token T --regions us --machines');
+  });
+});
+
+describe('the page wording', () => {
+  it('says precision one way everywhere', () => {
+    expect(PRECISION_TEXT.coarse).toBe('coarse: city level, ±10 km');
+    expect(positionText({ precision: 'coarse', accuracyM: 10_000 })).toBe('coarse: city level, ±10 km');
+    expect(positionText({ precision: 'exact', accuracyM: 15.4 })).toBe('exact, ±15 m');
+    expect(deviceTimeLabel(360)).toBe('device time (simulated, ×360)');
+    expect(deviceTimeLabel(null)).toBe('device time');
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverConfigSchema } from '../../server/config.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { openStores } from '../../server/store/open-stores.ts';
+import type { RefusalExplanation } from '../../schema/refusal-explanation.ts';
 import type { QuarantinedRow } from '../../server/store/types.ts';
 
 const REGIONS = ['eu', 'us'];
@@ -17,6 +18,7 @@ const AUDITOR = 'auditor-token-0123456789abcd';
 let dataDir: string;
 let server: RunningServer | undefined;
 const leaky = Buffer.from('{"owner":"Jane Doe"}\u0000\xff', 'latin1');
+const explanation: RefusalExplanation = { findings: [{ path: 'body.ownerName', problem: 'not allowed' }], fields: ['v', 'kind', 'body.recipe', 'body.ownerName'], truncated: false };
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'brewtel-quarantine-route-'));
@@ -29,6 +31,8 @@ beforeAll(async () => {
     eventId: null,
     kind: 'brew',
     payload: i === 4 ? leaky : null,
+    // Row 3 as today's ingest writes it; the others as rows from before explanations.
+    explanation: i === 3 ? explanation : null,
   }));
   try {
     await stores.regions.get('eu')!.insertRefusals(rows);
@@ -57,7 +61,7 @@ afterAll(async () => {
 
 interface Page {
   region: string;
-  entries: { id: number; receivedAt: string; reason: string; deviceId: string | null; kind: string | null; payloadBase64: string | null }[];
+  entries: { id: number; receivedAt: string; reason: string; deviceId: string | null; kind: string | null; payloadBase64: string | null; explanation: RefusalExplanation | null }[];
   next: number | null;
 }
 
@@ -76,6 +80,8 @@ describe('GET /api/v1/regions/:region/quarantine', () => {
     expect(page1.entries[0]).toMatchObject({ reason: 'malformed_json', kind: 'brew', receivedAt: '2026-11-28T09:00:04.000Z' });
     expect(Buffer.from(page1.entries[0]!.payloadBase64!, 'base64').equals(leaky)).toBe(true);
     expect(page1.entries[1]!.payloadBase64).toBeNull();
+    expect(page1.entries[1]!.explanation).toEqual(explanation);
+    expect(page1.entries[0]!.explanation).toBeNull();
 
     const page2 = (await get(`/api/v1/regions/eu/quarantine?limit=2&before=${page1.next}`, ADMIN)).body as Page;
     expect(page2.entries.map((e) => e.deviceId)).toEqual(['cm-quarantined2', 'cm-quarantined1']);
@@ -84,6 +90,12 @@ describe('GET /api/v1/regions/:region/quarantine', () => {
     expect(page3.next).toBeNull();
 
     expect((await get('/api/v1/regions/us/quarantine', ADMIN)).body).toEqual({ region: 'us', entries: [], next: null });
+  });
+
+  it("pages through one device's refusals", async () => {
+    const page = (await get('/api/v1/regions/eu/quarantine?device=cm-quarantined3', ADMIN)).body as Page;
+    expect(page.entries.map((e) => [e.deviceId, e.explanation])).toEqual([['cm-quarantined3', explanation]]);
+    expect(await get('/api/v1/regions/eu/quarantine?device=Not%20a%20device', ADMIN)).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
   });
 
   it('lets a region’s operator read that region only, and audits the read', async () => {

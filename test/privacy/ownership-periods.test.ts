@@ -88,6 +88,8 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
       expect(document.devices.map((d) => d.id)).toEqual([deviceId]);
       expect(document.devices[0]!.events.map((e) => e.id).sort()).toEqual([...eventsOf[key]!].sort());
       expect(payloadsOf(document).map((p) => p.slice(2, -3))).toEqual(refusedOf[key]);
+      // Why each was refused travels with it: fixed words, no payload text.
+      expect(document.devices[0]!.quarantine!.every((r) => r.explanation?.findings[0]?.problem === 'not JSON')).toBe(true);
       expect(document.devices[0]!.consentHistory.map((c) => c.version)).toEqual([1]);
     }
     const [previous] = (await exportOf(owners.p)).devices;

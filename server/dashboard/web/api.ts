@@ -15,8 +15,14 @@ export class ApiError extends Error {
 export interface Api {
   get<T>(path: string): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
+  post<T>(path: string, body: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
+  /** The answer as a file (an owner's export), for the browser to save. */
+  blob(path: string): Promise<Blob>;
   /** Bearer header for calls that read the response as a stream. */
   headers: Record<string, string>;
+  /** The signed-in token, for the demo command the user copies (never sent anywhere else). */
+  token: string;
 }
 
 async function errorOf(response: Response): Promise<ApiError> {
@@ -27,17 +33,25 @@ async function errorOf(response: Response): Promise<ApiError> {
   return new ApiError(response.status, 'HTTP_' + response.status, response.statusText);
 }
 
+/** "message (CODE)" for the page, or a plain sentence when the server could not be reached. */
+export const describeError = (err: unknown): string => (err instanceof ApiError ? `${err.message} (${err.code})` : 'the server could not be reached');
+
 /** Every call carries the token; the server decides what it may see. */
 export function createApi(token: string): Api {
   const headers = { authorization: `Bearer ${token}` };
-  const call = async <T>(path: string, init: RequestInit): Promise<T> => {
+  const send = async (path: string, init: RequestInit): Promise<Response> => {
     const response = await fetch(path, { ...init, headers: { ...headers, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
     if (!response.ok) throw await errorOf(response);
-    return (await response.json()) as T;
+    return response;
   };
+  const call = async <T>(path: string, init: RequestInit): Promise<T> => (await (await send(path, init)).json()) as T;
   return {
     headers,
+    token,
     get: (path) => call(path, { method: 'GET' }),
     put: (path, body) => call(path, { method: 'PUT', body: JSON.stringify(body) }),
+    post: (path, body) => call(path, { method: 'POST', body: JSON.stringify(body) }),
+    delete: (path) => call(path, { method: 'DELETE' }),
+    blob: async (path) => (await send(path, { method: 'GET' })).blob(),
   };
 }

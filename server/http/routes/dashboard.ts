@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorBodySchema } from '../../../schema/api.ts';
 import { EVENT_KINDS } from '../../../schema/events.ts';
 import { regionPanelsResponseSchema, sessionResponseSchema } from '../../dashboard/dashboard-api.ts';
-import { DASHBOARD_ROLES, mayChangeConsent, mayReadBodies } from '../../dashboard/scope.ts';
+import { DASHBOARD_ROLES, mayChangeConsent, mayManageOwners, mayReadAudit, mayReadBodies, mayReadQuarantine } from '../../dashboard/scope.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { principalOf, visibleRegions } from '../auth.ts';
 import { fromStore } from '../errors.ts';
@@ -24,7 +24,12 @@ export const dashboardRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps)
       regions: visibleRegions(principal, deps.config.regions),
       bodies: mayReadBodies(principal),
       canChangeConsent: mayChangeConsent(principal),
+      canManageOwners: mayManageOwners(principal),
+      canReadAudit: mayReadAudit(principal),
+      canReadQuarantine: mayReadQuarantine(principal),
       kinds: [...EVENT_KINDS],
+      mqttUrl: deps.advertised?.mqttUrl ?? deps.config.dashboard.mqttUrl ?? null,
+      simulatedSpeed: deps.config.dashboard.simulatedSpeed ?? null,
     };
   });
 

@@ -18,10 +18,11 @@ import { toConsentRecord } from '../../consent/publisher.ts';
 import { eraseDevice } from '../../privacy/erasure.ts';
 import { toStoredEvent } from '../../privacy/owner-export.ts';
 import { provisionDevice } from '../../devices/provision.ts';
-import type { DirectoryEntry, RegionStore } from '../../store/types.ts';
+import type { DirectoryEntry } from '../../store/types.ts';
+import { createDeviceView } from '../device-view.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf } from '../auth.ts';
-import { fromStore, HttpError } from '../errors.ts';
+import { fromStore } from '../errors.ts';
 
 /** Admins act on every region, operators on their own (checked per request with assertRegion). */
 const staff = { access: { roles: ['admin', 'operator'] } } as const;
@@ -35,21 +36,8 @@ const deviceDetailSchema = deviceSummarySchema.extend({
 });
 
 export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
-  function regionStore(region: string): RegionStore {
-    const store = deps.stores.regions.get(region);
-    if (!store) throw new HttpError('UNKNOWN_REGION', `region ${region} is not configured here`);
-    return store;
-  }
-  /** The device, if this principal may see its region (an operator of another region gets 403). */
-  async function device(request: FastifyRequest, id: string): Promise<DirectoryEntry> {
-    const entry = await fromStore(deps.directory.lookup(id));
-    if (!entry) throw new HttpError('NOT_FOUND', `no device ${id}`);
-    assertRegion(principalOf(request), entry.region);
-    // The directory keeps an erased device's routing entry (so its late events are refused in its
-    // region); to the API it no longer exists.
-    if (await fromStore(deps.privacy.tombstones.has(entry.region, entry.deviceId))) throw new HttpError('NOT_FOUND', `device ${id} was erased`);
-    return entry;
-  }
+  const view = createDeviceView(deps);
+  const device = (request: FastifyRequest, id: string): Promise<DirectoryEntry> => view.device(principalOf(request), id);
 
   app.post('/api/v1/devices', {
     config: staff,
@@ -60,7 +48,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     },
   }, async (request, reply) => {
     assertRegion(principalOf(request), request.body.region);
-    const store = regionStore(request.body.region);
+    const store = view.store(request.body.region);
     const created = await fromStore(provisionDevice(deps, store, request.body, principalOf(request).subject));
     return reply.code(201).send(created);
   });
@@ -69,10 +57,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     config: staff,
     schema: { summary: 'Every device with its home region', response: { 200: deviceListResponseSchema, ...errors } },
   }, async (request) => {
-    const { region } = principalOf(request);
-    const listed = (await fromStore(deps.directory.directory.list())).filter((e) => region === undefined || e.region === region);
-    const erased = await fromStore(Promise.all(listed.map((e) => deps.privacy.tombstones.has(e.region, e.deviceId))));
-    const entries = listed.filter((_e, i) => !erased[i]);
+    const entries = await view.visible(principalOf(request));
     return { devices: entries.map((e) => ({ id: e.deviceId, region: e.region, createdAt: e.createdAt.toISOString() })) };
   });
 
@@ -102,10 +87,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
   }, async (request) => {
     const entry = await device(request, request.params.id);
     const query = request.query.kind ? { kind: request.query.kind, limit: request.query.limit } : { limit: request.query.limit };
-    const rows = await fromStore(regionStore(entry.region).listEvents(entry.deviceId, query));
-    await fromStore(deps.privacy.audit.region(entry.region).append({
-      actor: principalOf(request).subject, action: 'device.read_events', target: entry.deviceId, detail: { events: rows.length },
-    }));
+    const rows = await view.readEvents(principalOf(request), entry, query);
     return { deviceId: entry.deviceId, region: entry.region, events: rows.map(toStoredEvent) };
   });
 
@@ -120,7 +102,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     },
   }, async (request) => {
     const entry = await device(request, request.params.id);
-    regionStore(entry.region);
+    view.store(entry.region);
     return fromStore(deps.consent.change({
       deviceId: entry.deviceId,
       region: entry.region,

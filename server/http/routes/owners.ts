@@ -10,18 +10,21 @@ import {
   OWNER_EXPORT_FORMAT,
   ownerExportSchema,
   ownerIdParamsSchema,
+  ownerListQuerySchema,
+  ownerListResponseSchema,
   ownerSchema,
 } from '../../../schema/privacy.ts';
+import { OWNER_ROLES } from '../../dashboard/scope.ts';
 import { exportOwner } from '../../privacy/owner-export.ts';
 import { eraseOwner } from '../../privacy/erasure.ts';
-import { attachDevice, createOwner, readOwner } from '../../privacy/owners.ts';
+import { attachDevice, createOwner, listOwners, readOwner } from '../../privacy/owners.ts';
 import { regionOfOwner } from '../../privacy/pseudonym.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf } from '../auth.ts';
 import { fromStore, HttpError } from '../errors.ts';
 
 const EXPORT_BUFFER_BYTES = 64 * 1024;
-const staff = { access: { roles: ['admin', 'operator'] } } as const;
+const staff = { access: { roles: OWNER_ROLES } } as const;
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
 
 /** Owners and their data-subject rights, each served from the owner's home region only. */
@@ -37,6 +40,19 @@ export const ownerRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
     assertRegion(principal, request.body.region);
     if (!deps.stores.regions.has(request.body.region)) throw new HttpError('UNKNOWN_REGION', `region ${request.body.region} is not configured here`);
     return reply.code(201).send(await fromStore(createOwner(privacy, request.body, principal.subject)));
+  });
+
+  app.get('/api/v1/owners', {
+    config: staff,
+    schema: { summary: "One region's owners with their devices, a page at a time (an audited read of personal data)", querystring: ownerListQuerySchema, response: { 200: ownerListResponseSchema, ...errors } },
+  }, async (request) => {
+    const principal = principalOf(request);
+    const { region, limit, after } = request.query;
+    assertRegion(principal, region);
+    if (!deps.stores.regions.has(region)) throw new HttpError('UNKNOWN_REGION', `region ${region} is not configured here`);
+    if (after !== undefined && regionOfOwner(after) !== region) throw new HttpError('VALIDATION_FAILED', 'after names an owner of another region');
+    const page = await fromStore(listOwners(privacy, region, after === undefined ? { limit } : { limit, afterId: after }, principal.subject));
+    return { region, ...page };
   });
 
   app.get('/api/v1/owners/:id', {

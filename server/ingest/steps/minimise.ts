@@ -10,7 +10,7 @@ export const minimise: Step = {
     let body: object = event.body;
     if (event.kind === 'location') {
       const limited = limitLocation(event.body, decision.precision);
-      if (!limited) return { reason: 'not_consented' };
+      if (!limited) return { reason: 'not_consented', findings: [{ path: 'consent.location', problem: 'not consented' }] };
       body = limited;
     }
     ctx.row = {

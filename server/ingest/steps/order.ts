@@ -37,7 +37,7 @@ export function ingestSteps(io: StepIo): readonly Step[] {
     route(io.hasRegion),
     tombstone(io.erased),
     decode,
-    validate,
+    validate(io.ledger),
     envelope,
     clock(io.clockWindow),
     admit(io.admission),

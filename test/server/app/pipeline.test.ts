@@ -140,7 +140,7 @@ describe('ingest pipeline', () => {
   it('turns a failing step into internal_error instead of throwing', async () => {
     const broken: Step = { name: 'broken', run: () => { throw new Error('bug'); } };
     const ctx = message(topics.event(euDevice, 'brew'), valid());
-    expect(await runPipeline([decode, broken], ctx, logger)).toEqual({ reason: 'internal_error' });
+    expect(await runPipeline([decode, broken], ctx, logger)).toEqual({ reason: 'internal_error', findings: [{ path: 'step.broken', problem: 'internal error' }] });
   });
 
   it('has a test for every stable reason code', () => {

@@ -45,6 +45,7 @@ const FIELD_COLUMNS: { schema: string; field: string; column: string | null; fit
   { schema: 'server', field: 'reason', column: 'Refusal.reason', fits: 'a stable reason code' },
   { schema: 'server', field: 'receive time', column: 'Refusal.receivedAt', fits: "the server's clock" },
   { schema: 'server', field: 'row id', column: 'Refusal.id', fits: 'autoincrement int4 on PostgreSQL (see docs/security.md)' },
+  { schema: 'server', field: 'explanation', column: 'Refusal.explanation', fits: 'JSON text, bounded by server/ingest/explanation.ts (at most 24 findings and 64 field names): TEXT' },
   { schema: 'provision device', field: 'region', column: 'DirectoryEntry.region', fits: 'a configured region id' },
   { schema: 'server', field: 'device id', column: 'DirectoryEntry.deviceId', fits: 'minted cm- + 16 base32' },
   { schema: 'server', field: 'secret hash', column: 'DirectoryEntry.secretHash', fits: 'a hash string' },

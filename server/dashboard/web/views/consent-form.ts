@@ -2,6 +2,7 @@
 import { h, type ComponentChild } from 'preact';
 import type { ConsentCategories, ConsentRecord, LocationPrecision } from '../../../../schema/consent.ts';
 import { checkedOf, valueOf } from '../dom-values.ts';
+import { PRECISION_TEXT } from '../format.ts';
 
 const PRECISIONS: readonly LocationPrecision[] = ['none', 'coarse', 'exact'];
 const SWITCHES: readonly { key: 'usage' | 'payment' | 'diagnostics'; label: string }[] = [
@@ -32,5 +33,5 @@ export function ConsentForm(props: { record: ConsentRecord; shown: ConsentCatego
               if (value) props.onChange({ ...current, location: value });
             },
           }),
-          h('label', { for: `consent-location-${p}` }, p))))));
+          h('label', { for: `consent-location-${p}` }, p === 'coarse' ? PRECISION_TEXT.coarse : p))))));
 }
