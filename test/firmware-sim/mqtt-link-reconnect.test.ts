@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceConnection } from '../../firmware-sim/device-connection.ts';
 import { FleetCounters } from '../../firmware-sim/fleet-stats.ts';
-import { MqttLink } from '../../firmware-sim/mqtt-link.ts';
+import { MqttClient } from '../../mqtt-wire/client.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitFor } from './aedes-server.ts';
 
@@ -69,19 +69,19 @@ const latest = (broker: CraftedBroker): BrokerConnection => broker.connections.a
 
 describe('the device link across reconnects, against a crafted broker', () => {
   let broker: CraftedBroker | undefined;
-  let link: MqttLink | undefined;
+  let link: MqttClient | undefined;
   afterEach(async () => {
     await new Promise<void>((resolve) => (link ? link.end(true, resolve) : resolve()));
     await broker?.close();
   });
 
   /** A link whose `connect`/`close` counts the tests can wait on; reconnecting is the test's call. */
-  function openLink(b: CraftedBroker): { link: MqttLink; connects: boolean[]; closes: () => number } {
+  function openLink(b: CraftedBroker): { link: MqttClient; connects: boolean[]; closes: () => number } {
     const connects: boolean[] = [];
     let closes = 0;
-    const l = new MqttLink(
+    const l = new MqttClient(
       { url: b.url, clientId: 'cm-link-test', username: 'cm-link-test', password: 'x', keepaliveS: 60, connectTimeoutMs: 5_000, will: { topic: 'coffee/v1/cm-link-test/state', payload: 'offline', retain: true } },
-      { connect: (sessionPresent) => void connects.push(sessionPresent), close: () => void closes++, error: () => undefined, message: () => undefined },
+      { connect: (connack) => void connects.push(connack.sessionPresent), close: () => void closes++, error: () => undefined, message: () => undefined },
     );
     link = l;
     l.open();
@@ -94,7 +94,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
     const { link: l, connects, closes } = openLink(b);
     await waitFor(() => connects.length === 1, 5_000, 'first CONNACK');
     const acked: string[] = [];
-    for (const name of ['a', 'b', 'c']) l.publish('coffee/v1/cm-link-test/evt/brew', name, false, () => void acked.push(name));
+    for (const name of ['a', 'b', 'c']) l.publish('coffee/v1/cm-link-test/evt/brew', name, {}, () => void acked.push(name));
     await waitFor(() => latest(b).publishes().length === 3, 5_000, 'three PUBLISH');
     const first = latest(b).publishes();
     // b is acknowledged; a and c are in flight when the connection drops.
@@ -103,7 +103,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
     latest(b).socket.destroy();
     await waitFor(() => closes() === 1, 5_000, 'close');
     // Published while offline: never sent yet, so not a redelivery.
-    l.publish('coffee/v1/cm-link-test/evt/brew', 'd', false, () => void acked.push('d'));
+    l.publish('coffee/v1/cm-link-test/evt/brew', 'd', {}, () => void acked.push('d'));
 
     l.open();
     await waitFor(() => b.connections.length === 2 && latest(b).publishes().length === 3, 5_000, 'the resend');
@@ -126,7 +126,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
     const { link: l, connects } = openLink(b);
     await waitFor(() => connects.length === 1, 5_000, 'CONNACK');
     const acked: string[] = [];
-    l.publish('coffee/v1/cm-link-test/evt/brew', 'a', false, () => void acked.push('a'));
+    l.publish('coffee/v1/cm-link-test/evt/brew', 'a', {}, () => void acked.push('a'));
     await waitFor(() => latest(b).publishes().length === 1, 5_000, 'PUBLISH');
     const id = latest(b).publishes()[0]!.messageId!;
     // Ids nobody is waiting for (a stale or a broken broker's) acknowledge nothing.
@@ -139,7 +139,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
     latest(b).send({ cmd: 'puback', messageId: id });
     await waitFor(() => acked.length > 0, 5_000, 'PUBACK');
     // A second PUBACK for the same id must not acknowledge the next event published under another id.
-    l.publish('coffee/v1/cm-link-test/evt/brew', 'b', false, () => void acked.push('b'));
+    l.publish('coffee/v1/cm-link-test/evt/brew', 'b', {}, () => void acked.push('b'));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(acked).toEqual(['a']);
     expect(latest(b).publishes()[1]!.messageId).not.toBe(id);
