@@ -122,7 +122,10 @@ export class MqttClient implements FrameSink, Ticking {
     const base = { cmd: 'publish', topic, payload, retain: options.retain ?? false, dup: false, ...(options.properties ? { properties: options.properties } : {}) } as const;
     if (options.qos === 0) {
       if (!this.isConnected) return done?.(notConnected());
-      return done?.(this.sendPacket({ ...base, qos: 0 }) ?? undefined);
+      // Done once the bytes are handed to the operating system: QoS 0 promises nothing more.
+      const error = this.sendPacket({ ...base, qos: 0 }, done && (() => done()));
+      if (error !== null) done?.(error);
+      return;
     }
     const messageId = this.outgoing.nextId(this.subacks);
     if (messageId === 0) return done?.(idsExhausted());
@@ -326,10 +329,10 @@ export class MqttClient implements FrameSink, Ticking {
   }
 
   /** Writes a PUBLISH, unless it exceeds the server's Maximum Packet Size (v5 §3.2.2.3.6): then the error. */
-  private sendPacket(packet: IPublishPacket): MqttError | null {
+  private sendPacket(packet: IPublishPacket, written?: () => void): MqttError | null {
     const bytes = mqttPacket.generate(packet, GENERATE[this.protocolVersion]);
     if (bytes.length > this.serverMaxPacket) return new MqttError(`PUBLISH of ${bytes.length} bytes exceeds the server's maximum packet size`, ReasonCode.PACKET_TOO_LARGE);
-    this.writeBytes(bytes);
+    this.writeBytes(bytes, written);
     return null;
   }
 
@@ -376,10 +379,10 @@ export class MqttClient implements FrameSink, Ticking {
     return this.writeBytes(mqttPacket.generate(packet, GENERATE[this.protocolVersion]));
   }
 
-  private writeBytes(bytes: Buffer): boolean {
+  private writeBytes(bytes: Buffer, written?: () => void): boolean {
     if (this.stream === null || this.stream.destroyed) return false;
     this.lastSentAt = Date.now();
-    this.stream.write(bytes);
+    this.stream.write(bytes, written);
     return true;
   }
 }
