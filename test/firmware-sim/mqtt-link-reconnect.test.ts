@@ -1,72 +1,18 @@
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
+import type { IPublishPacket } from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceConnection } from '../../firmware-sim/device-connection.ts';
 import { FleetCounters } from '../../firmware-sim/fleet-stats.ts';
 import { MqttClient } from '../../mqtt-wire/client.ts';
 import { topics } from '../../schema/topics.ts';
+import { craftedBroker, latest, type CraftedBroker, type CraftedConnection } from '../support/crafted-broker.ts';
 import { waitFor } from './aedes-server.ts';
 
 /**
- * The device link against a broker written by hand over a real socket, so each test decides what
- * the broker acknowledges, when it drops the connection and whether it kept the session: events in
- * flight when a connection drops, acknowledgements that name the wrong packet identifier, and a
- * broker that lost the session (CONNACK session present = 0).
+ * The device link against a broker written by hand over a real socket (test/support/crafted-broker.ts):
+ * events in flight when a connection drops, acknowledgements that name the wrong packet identifier,
+ * and a broker that lost the session (CONNACK session present = 0).
  */
-interface BrokerConnection {
-  socket: Socket;
-  /** Every packet the device sent on this connection, in order. */
-  packets: Packet[];
-  publishes(): IPublishPacket[];
-  send(packet: Packet): void;
-}
-
-interface CraftedBroker {
-  url: string;
-  connections: BrokerConnection[];
-  /** Answers each CONNECT with this session-present flag (the broker's memory of the session). */
-  sessionPresent: boolean;
-  close(): Promise<void>;
-}
-
-/** Answers CONNECT and SUBSCRIBE (granted QoS 1) on its own; PUBACKs and drops are the test's to send. */
-async function craftedBroker(): Promise<CraftedBroker> {
-  const connections: BrokerConnection[] = [];
-  const server: Server = createServer((socket) => {
-    const parser = mqttPacket.parser({ protocolVersion: 4 });
-    const connection: BrokerConnection = {
-      socket,
-      packets: [],
-      publishes: () => connection.packets.filter((p): p is IPublishPacket => p.cmd === 'publish'),
-      send: (packet) => void socket.write(mqttPacket.generate(packet)),
-    };
-    connections.push(connection);
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => parser.parse(chunk));
-    parser.on('packet', (packet) => {
-      connection.packets.push(packet);
-      if (packet.cmd === 'connect') connection.send({ cmd: 'connack', returnCode: 0, sessionPresent: broker.sessionPresent });
-      if (packet.cmd === 'subscribe') connection.send({ cmd: 'suback', messageId: packet.messageId, granted: packet.subscriptions.map(() => 1) });
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const broker: CraftedBroker = {
-    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    connections,
-    sessionPresent: false,
-    close: () => new Promise((resolve) => {
-      for (const c of connections) c.socket.destroy();
-      server.close(() => resolve());
-    }),
-  };
-  return broker;
-}
-
-const latest = (broker: CraftedBroker): BrokerConnection => broker.connections.at(-1)!;
-
 describe('the device link across reconnects, against a crafted broker', () => {
   let broker: CraftedBroker | undefined;
   let link: MqttClient | undefined;
@@ -164,10 +110,10 @@ describe('a device whose broker lost its session (CONNACK session present = 0)',
       onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 100, backoff: { initialMs: 20, maxMs: 50 },
     });
     expect(await connection.firstAttempt()).toBe(true);
-    const subscribes = (c: BrokerConnection): number => c.packets.filter((p) => p.cmd === 'subscribe').length;
+    const subscribes = (c: CraftedConnection): number => c.packets.filter((p) => p.cmd === 'subscribe').length;
     await waitFor(() => subscribes(latest(b)) === 1, 5_000, 'the first SUBSCRIBE');
     for (let seq = 0; seq < 3; seq++) connection.send('status', JSON.stringify({ seq }));
-    const events = (c: BrokerConnection): IPublishPacket[] => c.publishes().filter((p) => p.topic.includes('/evt/'));
+    const events = (c: CraftedConnection): IPublishPacket[] => c.publishes().filter((p) => p.topic.includes('/evt/'));
     await waitFor(() => events(latest(b)).length === 3, 5_000, 'three events');
     const sent = events(latest(b)).map((p) => [p.payload.toString(), p.messageId]);
 
