@@ -11,6 +11,7 @@ import { OutgoingPublishes, type Done, type Outgoing } from './outgoing.ts';
 import type { Acknowledgement, Connack, ControlPacket, IncomingPublish, Suback } from './packets.ts';
 import { encodePubacks, packAck } from './puback-batch.ts';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.ts';
+import { invalidTopicName } from './topic-name.ts';
 import { openTransport } from './transport.ts';
 
 export type { Done } from './outgoing.ts';
@@ -119,6 +120,7 @@ export class MqttClient implements FrameSink, Ticking {
 
   /** QoS 1 is kept until acknowledged, across reconnects; `done` runs on the PUBACK, with the refusal if any. */
   publish(topic: string, payload: string | Buffer, options: PublishOptions, done?: Done): void {
+    if (invalidTopicName(topic)) return done?.(new MqttError(`not a topic name: ${JSON.stringify(topic.slice(0, 100))}`, 'EINVAL'));
     const base = { cmd: 'publish', topic, payload, retain: options.retain ?? false, dup: false, ...(options.properties ? { properties: options.properties } : {}) } as const;
     if (options.qos === 0) {
       if (!this.isConnected) return done?.(notConnected());

@@ -10,7 +10,7 @@ export interface Recorded {
   connacks: Connack[];
   /** Incoming messages; the payload copied (the client hands over a view). */
   messages: IncomingPublish[];
-  errors: Array<Error & { code?: string | number }>;
+  errors: Array<Error & Partial<Pick<MqttError, 'code' | 'reasonCode' | 'serverReference' | 'reasonString'>>>;
   disconnects: Disconnect[];
   closes: number;
   connected(count?: number): Promise<void>;
