@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -11,6 +10,7 @@ import { provisionMachines } from '../../firmware-sim/provision.ts';
 import { serverConfigSchema } from '../../server/config.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { readRegionStore } from '../support/sqlite-stores.ts';
+import { tcpReachable } from '../support/tcp.ts';
 import { waitUntil } from '../support/wait.ts';
 
 /**
@@ -24,20 +24,7 @@ const MOSQUITTO_URL = `mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`;
 const REGIONS = ['eu', 'us', 'cn'];
 const TARGET_EVENTS = 150;
 
-function reachable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(MOSQUITTO.port, MOSQUITTO.host);
-    socket.setTimeout(1_000, () => socket.destroy());
-    socket.once('connect', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('close', () => resolve(false));
-  });
-}
-
-const mosquittoUp = await reachable();
+const mosquittoUp = await tcpReachable(MOSQUITTO.port, MOSQUITTO.host);
 if (!mosquittoUp && process.env.CI === 'true') throw new Error(`Mosquitto is not reachable at ${MOSQUITTO_URL}`);
 
 /** Ends a client's persistent session on Mosquitto and clears retained topics it owned. */

@@ -2,10 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tcpReachable } from '../support/tcp.ts';
 import { waitUntil } from '../support/wait.ts';
 import { pool, recorded } from './harness.ts';
 
@@ -19,16 +20,7 @@ import { pool, recorded } from './harness.ts';
  * crafted server in client-protocol.test.ts.) Under CI=true a missing Mosquitto fails the suite instead of skipping it.
  */
 const MOSQUITTO = 'mqtt://127.0.0.1:1883';
-const reachable = await new Promise<boolean>((resolve) => {
-  const socket = connect(1883, '127.0.0.1');
-  socket.setTimeout(1_000, () => socket.destroy());
-  socket.once('connect', () => {
-    socket.end();
-    resolve(true);
-  });
-  socket.once('error', () => resolve(false));
-  socket.once('close', () => resolve(false));
-});
+const reachable = await tcpReachable(1883);
 const binaryPresent = spawnSync('mosquitto', ['-h']).error === undefined;
 if ((!reachable || !binaryPresent) && process.env.CI === 'true') throw new Error('the mqtt-wire client suite needs Mosquitto at 127.0.0.1:1883 and the mosquitto binary under CI');
 
@@ -182,11 +174,7 @@ async function startConfiguredMosquitto(acl: string, extra: string): Promise<{ u
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  await waitUntil('the private Mosquitto', () => new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  }), 10_000, 50).catch(async (error: unknown) => {
+  await waitUntil('the private Mosquitto', () => tcpReachable(port), 10_000, 50).catch(async (error: unknown) => {
     await stop();
     throw error;
   });
