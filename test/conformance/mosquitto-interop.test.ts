@@ -34,7 +34,10 @@ async function forget(clientId: string, retained: string[]): Promise<void> {
   await client.endAsync();
 }
 
-describe.skipIf(!mosquittoUp)('fleet and ingest through Mosquitto, unchanged', () => {
+describe.skipIf(!mosquittoUp).each([
+  { name: 'MQTT 3.1.1', protocolVersion: 4 as const },
+  { name: 'MQTT 5', protocolVersion: 5 as const },
+])('fleet and ingest through Mosquitto, unchanged, $name', ({ protocolVersion }) => {
   const logger = pino({ level: 'silent' });
   const ingestClientId = `svc-interop-${randomBytes(6).toString('hex')}`;
   let dataDir: string;
@@ -52,7 +55,7 @@ describe.skipIf(!mosquittoUp)('fleet and ingest through Mosquitto, unchanged', (
         http: { host: '127.0.0.1', port: 0 },
         adminToken,
         brokerToken: randomBytes(18).toString('base64url'),
-        mqtt: { url: MOSQUITTO_URL, username: 'svc-interop', password: 'anonymous-is-allowed', clientId: ingestClientId },
+        mqtt: { url: MOSQUITTO_URL, username: 'svc-interop', password: 'anonymous-is-allowed', clientId: ingestClientId, protocolVersion },
         logLevel: 'silent',
       }),
       logger,
@@ -62,7 +65,7 @@ describe.skipIf(!mosquittoUp)('fleet and ingest through Mosquitto, unchanged', (
       // Every owner consents to usage and diagnostics, so each region is sure to receive events.
       consentMix: { declineAll: 0, usage: 1, diagnostics: 1 },
     });
-    fleet = await startFleet({ brokerUrl: MOSQUITTO_URL, machines, seed: 11, speed: 20_000 }, logger);
+    fleet = await startFleet({ brokerUrl: MOSQUITTO_URL, machines, seed: 11, speed: 20_000, mqttVersion: protocolVersion }, logger);
     await fleet.whenPublished(TARGET_EVENTS, 60_000);
     await fleet.stop();
   }, 120_000);
