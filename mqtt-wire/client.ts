@@ -121,17 +121,19 @@ export class MqttClient implements FrameSink, Ticking {
   /** QoS 1 is kept until acknowledged, across reconnects; `done` runs on the PUBACK, with the refusal if any. */
   publish(topic: string, payload: string | Buffer, options: PublishOptions, done?: Done): void {
     if (invalidTopicName(topic)) return done?.(new MqttError(`not a topic name: ${JSON.stringify(topic.slice(0, 100))}`, 'EINVAL'));
-    const base = { cmd: 'publish', topic, payload, retain: options.retain ?? false, dup: false, ...(options.properties ? { properties: options.properties } : {}) } as const;
+    const retain = options.retain ?? false;
+    const { properties } = options;
     if (options.qos === 0) {
       if (!this.isConnected) return done?.(notConnected());
       // Done once the bytes are handed to the operating system: QoS 0 promises nothing more.
-      const error = this.sendPacket({ ...base, qos: 0 }, done && (() => done()));
+      const error = this.sendPacket({ cmd: 'publish', topic, payload, qos: 0, retain, dup: false, properties }, done && (() => done()));
       if (error !== null) done?.(error);
       return;
     }
     const messageId = this.outgoing.nextId(this.subacks);
     if (messageId === 0) return done?.(idsExhausted());
-    const entry: Outgoing = { packet: { ...base, qos: 1, messageId }, done, sent: false, on: 0 };
+    // One object of one shape per publish: this runs for every event of every machine.
+    const entry: Outgoing = { packet: { cmd: 'publish', topic, payload, qos: 1, retain, dup: false, messageId, properties }, done, sent: false, on: 0 };
     this.outgoing.add(entry);
     if (!this.isConnected) return;
     // Behind any older message still waiting for send quota, so order holds [MQTT-4.6.0-1].
