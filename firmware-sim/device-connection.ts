@@ -37,6 +37,8 @@ export interface DeviceConnectionOptions {
 
 const DEFAULT_MAX_IN_FLIGHT = 20;
 const KEEPALIVE_S = 60;
+/** Our broker caps packets at 256 KiB; a stream announcing several MiB is garbage, not a message. */
+const MAX_PACKET_BYTES = 4 * 1024 * 1024;
 /** Shared by every machine: the publish path allocates no options object. */
 const EVENT: PublishOptions = { qos: 1, retain: false };
 const RETAINED: PublishOptions = { qos: 1, retain: true };
@@ -91,6 +93,7 @@ export class DeviceConnection {
         username: deviceId,
         password: options.secret,
         keepaliveS: KEEPALIVE_S,
+        maximumPacketSize: MAX_PACKET_BYTES,
         connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
         will: { topic: this.stateTopic, payload: 'offline', retain: true },
         reconnect: options.backoff ?? DEFAULT_BACKOFF,
