@@ -2,10 +2,12 @@
  * One side of a broker benchmark run, in its own process (so the broker under test never shares an
  * event loop with its load): `sub` counts what arrives and measures latency from the send time
  * stamped in each payload; `pub` keeps a fixed number of messages in flight over one or many
- * connections. Spec as JSON in argv[2]; one JSON line on stdout when done.
+ * connections, on mqtt-wire's client (the same client against both brokers). Spec as JSON in
+ * argv[2]; one JSON line on stdout when done.
  */
-import mqtt from 'mqtt';
 import { performance } from 'node:perf_hooks';
+import { MqttClient } from '../mqtt-wire/client.ts';
+import type { IncomingPublish } from '../mqtt-wire/packets.ts';
 
 interface Login {
   clientId: string;
@@ -20,11 +22,20 @@ type Spec =
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec;
 // Wall-clock milliseconds with sub-ms resolution, comparable between processes on one machine.
 const now = (): number => performance.timeOrigin + performance.now();
-const connect = (url: string, login: Login): Promise<mqtt.MqttClient> =>
-  mqtt.connectAsync(url, { ...login, protocolVersion: spec.protocolVersion, clean: true, reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60 });
+const connect = (url: string, login: Login, message: (publish: IncomingPublish) => void = () => undefined): Promise<MqttClient> =>
+  new Promise((resolve, reject) => {
+    const client: MqttClient = new MqttClient(
+      { url, ...login, protocolVersion: spec.protocolVersion, clean: true, keepaliveS: 60, connectTimeoutMs: 10_000 },
+      { connect: () => resolve(client), close: () => reject(new Error(`${login.clientId}: connection closed`)), error: reject, message },
+    );
+    client.open();
+  });
+const end = (client: MqttClient): Promise<void> => new Promise((resolve) => client.end(false, resolve));
 
 if (spec.role === 'sub') {
-  const client = await connect(spec.url, spec);
+  // Set below, before the subscription that makes messages arrive.
+  let onMessage: (publish: IncomingPublish) => void = () => undefined;
+  const client = await connect(spec.url, spec, (publish) => onMessage(publish));
   const latencies = new Float64Array(spec.expected);
   let received = 0;
   let firstAt = 0;
@@ -36,9 +47,9 @@ if (spec.role === 'sub') {
     const pick = (q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
     const seconds = (lastAt - firstAt) / 1000;
     console.log(JSON.stringify({ received, eps: seconds > 0 ? (received - 1) / seconds : 0, p50: pick(0.5), p99: pick(0.99) }));
-    client.end(true, {}, () => process.exit(0));
+    client.end(true, () => process.exit(0));
   };
-  client.on('message', (_topic, payload) => {
+  onMessage = ({ payload }) => {
     const at = now();
     if (received === 0) firstAt = at;
     lastAt = at;
@@ -47,12 +58,12 @@ if (spec.role === 'sub') {
     clearTimeout(idle);
     if (received >= spec.expected) finish();
     else idle = setTimeout(finish, spec.idleMs);
-  });
-  await client.subscribeAsync(spec.filter, { qos: spec.qos });
+  };
+  await new Promise<void>((resolve, reject) => client.subscribe([{ topic: spec.filter, qos: spec.qos }], (error) => (error ? reject(error) : resolve())));
   idle = setTimeout(finish, spec.idleMs * 10);
   console.log(JSON.stringify({ ready: true }));
 } else if (spec.role === 'pub') {
-  const clients: mqtt.MqttClient[] = [];
+  const clients: MqttClient[] = [];
   for (let i = 0; i < spec.publishers.length; i += 20) {
     clients.push(...(await Promise.all(spec.publishers.slice(i, i + 20).map((p) => connect(spec.url, p)))));
   }
@@ -71,7 +82,7 @@ if (spec.role === 'sub') {
       clients[index]!.publish(spec.publishers[index]!.topic, body, { qos: spec.qos }, (error) => {
         if (error) failed++;
         done++;
-        // mqtt.js may call back synchronously (QoS 0 into a free socket buffer): yield, or the
+        // A callback may come synchronously: yield, or the
         // recursion would grow the stack and starve the socket.
         if (sent < spec.total) setImmediate(sendOne);
         else if (done === spec.total) resolve();
@@ -80,6 +91,6 @@ if (spec.role === 'sub') {
     for (let i = 0; i < Math.min(spec.inFlight, spec.total); i++) sendOne();
   });
   console.log(JSON.stringify({ sent: done, failed }));
-  await Promise.all(clients.map((c) => c.endAsync()));
+  await Promise.all(clients.map(end));
   process.exit(0);
 }

@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
-import mqtt, { type MqttClient } from 'mqtt';
+import { MqttClient } from '../mqtt-wire/client.ts';
 import { topics } from '../schema/topics.ts';
 import { uuidv7 } from './ingest-event-ids.ts';
 
@@ -26,9 +26,14 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 const PUBLISHERS = 2;
 const publishers: MqttClient[] = await Promise.all(
-  Array.from({ length: PUBLISHERS }, (_, i) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-pub-${i}`, clean: true })),
+  Array.from({ length: PUBLISHERS }, (_, i) => new Promise<MqttClient>((resolve, reject) => {
+    const client: MqttClient = new MqttClient(
+      { url: `mqtt://127.0.0.1:${port}`, clientId: `bench-pub-${i}`, clean: true, keepaliveS: 60, connectTimeoutMs: 10_000 },
+      { connect: () => resolve(client), close: () => undefined, error: reject, message: () => undefined },
+    );
+    client.open();
+  })),
 );
-for (const p of publishers) (p.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
 const seqs = new Map<string, number>();
 
 function publishOne(client: MqttClient, deviceId: string, done: () => void): void {
@@ -71,7 +76,7 @@ async function run(request: RunRequest): Promise<{ published: number; seconds: n
 
 process.on('message', (message: RunRequest | { cmd: 'stop' }) => {
   if (message.cmd === 'stop') {
-    void Promise.all(publishers.map((p) => p.endAsync(true)))
+    void Promise.all(publishers.map((p) => new Promise<void>((resolve) => p.end(true, resolve))))
       .then(() => new Promise<void>((resolve) => broker.close(() => resolve())))
       .then(() => server.close(() => process.exit(0)));
     return;

@@ -84,7 +84,7 @@ async function ceiling(url: string): Promise<number> {
     const pump = (): void => {
       while (inFlight < 500 && performance.now() < deadline) {
         inFlight++;
-        link.publish(`coffee/v1/${PREFIX}-ceiling/evt/status`, payload, false, () => {
+        link.publish(`coffee/v1/${PREFIX}-ceiling/evt/status`, payload, { qos: 1 }, () => {
           inFlight--;
           acked++;
           if (performance.now() < deadline) pump();

@@ -2,10 +2,12 @@ import type { Logger } from 'pino';
 import { consentRecordSchema, type ConsentRecord } from '../schema/consent.ts';
 import { EVENT_KINDS, type EventKind } from '../schema/events.ts';
 import { parseTopic, topics } from '../schema/topics.ts';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../mqtt-wire/backoff.ts';
+import { MqttClient, type Done } from '../mqtt-wire/client.ts';
+import type { PublishOptions } from '../mqtt-wire/client-options.ts';
+import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
-import { MqttLink, type Done } from './mqtt-link.ts';
 import { OfflineBuffer } from './offline-buffer.ts';
 import type { RunRecorder } from './run-recording.ts';
 
@@ -21,18 +23,25 @@ export interface DeviceConnectionOptions {
   /** Events kept while offline or while the in-flight window is full; beyond this the oldest are dropped (and counted). */
   offlineBufferSize: number;
   /**
-   * Events handed to mqtt.js and not yet acknowledged, at most. Beyond it events wait in the offline
-   * buffer, so mqtt.js's own store never becomes a second, unbounded queue behind a slow broker.
+   * Events handed to the MQTT client and not yet acknowledged, at most. Beyond it events wait in the
+   * offline buffer, so the client's own store never becomes a second, unbounded queue behind a slow broker.
    */
   maxInFlight?: number;
   /** Gets every payload as the machine hands it to the link, before any buffering. */
   recorder?: RunRecorder;
   backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
+  /** 4 = MQTT 3.1.1 (the default), 5 = MQTT 5.0. */
+  mqttVersion?: ProtocolVersion;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 20;
 const KEEPALIVE_S = 60;
+/** Our broker caps packets at 256 KiB; a stream announcing several MiB is garbage, not a message. */
+const MAX_PACKET_BYTES = 4 * 1024 * 1024;
+/** Shared by every machine: the publish path allocates no options object. */
+const EVENT: PublishOptions = { qos: 1, retain: false };
+const RETAINED: PublishOptions = { qos: 1, retain: true };
 
 interface Queued {
   kind: EventKind;
@@ -42,25 +51,20 @@ interface Queued {
 /**
  * One machine's MQTT link, the way real firmware holds it: its own credentials, a persistent session,
  * QoS 1, a retained `offline` will, `online` on every connect, and reconnects with exponential
- * backoff and jitter. mqtt.js only knows a fixed reconnect period, so its own reconnect is off and this
- * class schedules them, handing the session's stores back so unacknowledged messages are resent.
+ * backoff and jitter (mqtt-wire's client, which resends what was unacknowledged).
  */
 export class DeviceConnection {
-  private readonly link: MqttLink;
+  private readonly link: MqttClient;
   private readonly ackCallbacks: Record<EventKind, Done>;
   private readonly stateTopic: string;
   private readonly commandPrefix: string;
   private readonly offline: OfflineBuffer<Queued>;
   private readonly maxInFlight: number;
   private inFlight = 0;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private attempt = 0;
   private stopping = false;
   private isConnected = false;
   private complainedSinceConnect = false;
   private subscribed = false;
-  /** Set by a reboot: the next reconnect waits this long instead of backing off. */
-  private restartDelayMs: number | null = null;
   /** Waiting for the outcome of the next attempt (see firstAttempt); null when nobody waits. */
   private attemptWaiters: Array<(connected: boolean) => void> | null = null;
 
@@ -81,21 +85,24 @@ export class DeviceConnection {
       }]),
     ) as Record<EventKind, Done>;
 
-    this.link = new MqttLink(
+    this.link = new MqttClient(
       {
         url: options.brokerUrl,
+        protocolVersion: options.mqttVersion ?? 4,
         clientId: deviceId,
         username: deviceId,
         password: options.secret,
         keepaliveS: KEEPALIVE_S,
+        maximumPacketSize: MAX_PACKET_BYTES,
         connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
         will: { topic: this.stateTopic, payload: 'offline', retain: true },
+        reconnect: options.backoff ?? DEFAULT_BACKOFF,
       },
       {
-        connect: (sessionPresent) => this.onConnect(sessionPresent),
+        connect: (connack) => this.onConnect(connack.sessionPresent),
         close: () => this.onClose(),
         error: (error) => this.complain(error),
-        message: (topic, payload) => this.onMessage(topic, payload),
+        message: (publish) => this.onMessage(publish.topic, publish.payload),
       },
     );
     this.link.open();
@@ -140,7 +147,7 @@ export class DeviceConnection {
    * it (or the attempt failed), so a reboot can wait until its own answer is out.
    */
   reply(name: string, payload: string, done: () => void = () => {}): void {
-    this.link.publish(topics.commandResult(this.options.deviceId, name), payload, false, (error) => {
+    this.link.publish(topics.commandResult(this.options.deviceId, name), payload, EVENT, (error) => {
       if (error) this.complain(error);
       done();
     });
@@ -160,14 +167,7 @@ export class DeviceConnection {
   restart(downMs: number): void {
     if (this.stopping) return;
     this.goOffline();
-    if (this.reconnectTimer) {
-      clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = null;
-      this.scheduleReconnect(downMs);
-      return;
-    }
-    this.restartDelayMs = downMs;
-    this.link.destroy();
+    this.link.restart(downMs);
   }
 
   /** Cuts the link without warning, as a flaky network would; the usual backoff brings it back. */
@@ -195,11 +195,11 @@ export class DeviceConnection {
   private transmit(kind: EventKind, payload: string): void {
     this.inFlight++;
     this.options.counters.sent();
-    this.link.publish(topics.event(this.options.deviceId, kind), payload, false, this.ackCallbacks[kind]);
+    this.link.publish(topics.event(this.options.deviceId, kind), payload, EVENT, this.ackCallbacks[kind]);
   }
 
   /**
-   * Oldest first, as far as the in-flight window allows; after mqtt.js has resent what was in
+   * Oldest first, as far as the in-flight window allows; after the client has resent what was in
    * flight when the link dropped, so order holds.
    */
   private drain(): void {
@@ -217,10 +217,9 @@ export class DeviceConnection {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.isConnected) {
       await withTimeout(
-        new Promise<void>((resolve) => this.link.publish(this.stateTopic, 'offline', true, () => resolve())),
+        new Promise<void>((resolve) => this.link.publish(this.stateTopic, 'offline', RETAINED, () => resolve())),
         timeoutMs,
       );
     }
@@ -229,12 +228,11 @@ export class DeviceConnection {
   }
 
   private onConnect(sessionPresent: boolean): void {
-    this.attempt = 0;
     this.complainedSinceConnect = false;
     if (!this.isConnected) this.options.counters.connected++;
     this.isConnected = true;
     this.settleAttempt(true);
-    this.link.publish(this.stateTopic, 'online', true);
+    this.link.publish(this.stateTopic, 'online', RETAINED);
     this.drain();
     // A resumed session keeps the subscriptions, but a freshly booted device holds no consent record
     // yet: subscribing again makes the broker resend the retained one.
@@ -250,24 +248,12 @@ export class DeviceConnection {
   private onClose(): void {
     this.goOffline();
     this.settleAttempt(false);
-    if (this.stopping || this.reconnectTimer) return;
-    const delay = this.restartDelayMs ?? backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_BACKOFF, Math.random);
-    this.restartDelayMs = null;
-    this.scheduleReconnect(delay);
   }
 
   private settleAttempt(connected: boolean): void {
     const waiters = this.attemptWaiters;
     this.attemptWaiters = null;
     for (const resolve of waiters ?? []) resolve(connected);
-  }
-
-  private scheduleReconnect(delay: number): void {
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.stopping) return;
-      this.link.open();
-    }, delay);
   }
 
   private onMessage(topic: string, payload: Buffer): void {

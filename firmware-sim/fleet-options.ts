@@ -39,6 +39,8 @@ export const fleetOptionsSchema = z.object({
   faults: faultRatesSchema.optional(),
   /** Chances per brew of the machine faults that do not come from consumables (bean jam, overheat). */
   machineFaults: machineFaultRatesSchema.optional(),
+  /** MQTT protocol level of every machine's connection: 4 = 3.1.1, 5 = MQTT 5.0. */
+  mqttVersion: z.union([z.literal(4), z.literal(5)]).default(4),
   /** How long stop() waits for outstanding acknowledgements before closing anyway. */
   drainTimeoutMs: z.int().min(0).default(5_000),
 });

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import type { ConsentRecord } from '../schema/consent.ts';
 import { CommandHandler, replyTo } from './command-handler.ts';
 import { DeviceConnection } from './device-connection.ts';
@@ -23,6 +24,7 @@ export interface MachineRunnerOptions {
   index: number;
   fleetSeed: number;
   brokerUrl: string;
+  mqttVersion?: ProtocolVersion;
   offlineBufferSize: number;
   recorder?: RunRecorder;
   /** Shared by the whole fleet and read on every event, so rates can change while it runs. */
@@ -62,6 +64,7 @@ export class MachineRunner {
     });
     this.connection = new DeviceConnection({
       brokerUrl: options.brokerUrl,
+      mqttVersion: options.mqttVersion,
       deviceId: identity.deviceId,
       secret: identity.secret,
       counters,

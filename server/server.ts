@@ -84,11 +84,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   });
   const consentPublisher: ConsentPublisher = {
     publish: (record) =>
-      outbound ? mqttConsentPublisher(outbound.client).publish(record) : Promise.reject(new Error('ingest is not attached to a broker yet')),
+      outbound ? mqttConsentPublisher(outbound).publish(record) : Promise.reject(new Error('ingest is not attached to a broker yet')),
   };
 
   const commandResults = new CommandResults(logger.child({ component: 'commands' }));
-  const commands = new CommandSender({ client: () => outbound?.client ?? null, results: commandResults, logger: logger.child({ component: 'commands' }) });
+  const commands = new CommandSender({ connection: () => outbound, results: commandResults, logger: logger.child({ component: 'commands' }) });
 
   const audit = AuditLogs.open(config, stores, logger);
   const consent = new ConsentService(
@@ -108,10 +108,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     },
     clearRetainedMessages(deviceId) {
       if (!outbound) return;
-      clearRetainedMessages(outbound.client, deviceId).catch((err: unknown) => privacyLogger.warn({ err, deviceId }, 'retained messages not cleared'));
+      clearRetainedMessages(outbound, deviceId).catch((err: unknown) => privacyLogger.warn({ err, deviceId }, 'retained messages not cleared'));
     },
     async revokeAtBroker(deviceId) {
-      const outcome = await publishRevocation(outbound?.client ?? null, deviceId, config.consentPublishTimeoutMs);
+      const outcome = await publishRevocation(outbound, deviceId, config.consentPublishTimeoutMs);
       metrics.revocationNotices.inc({ outcome });
       if (outcome === 'acknowledged') privacyLogger.info({ deviceId }, 'broker told: credentials revoked');
       // The registry already refuses the device; a broker node's cached verification may let it in
@@ -175,7 +175,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     if (source) throw new Error('ingest is already attached to a broker');
     const mqtt = mqttConfigSchema.parse(mqttConfig);
     outbound = openPublishConnection(mqtt, ingestLogger);
-    subscribeToResults(outbound.client, commandResults, logger.child({ component: 'commands' }));
+    subscribeToResults(outbound, commandResults, logger.child({ component: 'commands' }));
     source = createMqttSource(mqtt, {
       event: (message) => ingestHandle(message),
       state: (message) => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { COMMAND_VERSION, commandEnvelopeSchemas, type CommandName, type CommandResult } from '../../schema/commands.ts';
 import { topics } from '../../schema/topics.ts';
+import type { PublishConnection } from '../ingest/publish-connection.ts';
 import type { CommandResults } from './command-results.ts';
 
 export type SendOutcome =
@@ -13,7 +13,7 @@ export type SendOutcome =
 
 export interface CommandSenderDeps {
   /** The server's outbound MQTT connection once there is one (see ingest/publish-connection.ts). */
-  client: () => MqttClient | null;
+  connection: () => PublishConnection | null;
   results: CommandResults;
   logger: Logger;
 }
@@ -28,14 +28,13 @@ export class CommandSender {
   constructor(private readonly deps: CommandSenderDeps) {}
 
   async send(deviceId: string, name: CommandName, args: unknown, timeoutMs: number): Promise<SendOutcome> {
-    const client = this.deps.client();
-    if (client === null) return { status: 'no_broker' };
+    const connection = this.deps.connection();
+    if (connection === null) return { status: 'no_broker' };
     const envelope = commandEnvelopeSchemas[name].parse({ v: COMMAND_VERSION, id: randomUUID(), issuedAt: new Date().toISOString(), args });
     const commandId = envelope.id;
     // Waiting starts before publishing: a fast device may answer before the PUBACK reaches us.
     const answer = this.deps.results.expect(deviceId, name, commandId, timeoutMs);
-    client.publish(topics.command(deviceId, name), JSON.stringify(envelope), { qos: 1 }, (error) => {
-      if (!error) return;
+    connection.publish(topics.command(deviceId, name), JSON.stringify(envelope), { qos: 1 }).catch((error: Error) => {
       this.deps.logger.warn({ deviceId, command: name, commandId, err: error.message }, 'command publish failed');
       this.deps.results.forget(commandId);
     });

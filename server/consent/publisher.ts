@@ -1,6 +1,6 @@
-import type { MqttClient } from 'mqtt';
 import type { ConsentRecord } from '../../schema/consent.ts';
 import { retainedTopicsOf, topics } from '../../schema/topics.ts';
+import type { PublishConnection } from '../ingest/publish-connection.ts';
 import type { ConsentRow } from '../store/types.ts';
 
 /** Pushes a device's current consent record to it. The ledger stays the source of truth. */
@@ -13,13 +13,13 @@ export function toConsentRecord(row: ConsentRow): ConsentRecord {
 }
 
 /**
- * Retained and QoS 1 on the ingest connection: a device that connects later still gets it, and the
- * broker has it once this resolves. mqtt.js queues it while disconnected.
+ * Retained and QoS 1 on the server's outbound connection: a device that connects later still gets
+ * it, and the broker has it once this resolves. Kept by the client while disconnected.
  */
-export function mqttConsentPublisher(client: MqttClient): ConsentPublisher {
+export function mqttConsentPublisher(connection: PublishConnection): ConsentPublisher {
   return {
     async publish(record) {
-      await client.publishAsync(topics.consent(record.deviceId), JSON.stringify(record), { qos: 1, retain: true });
+      await connection.publish(topics.consent(record.deviceId), JSON.stringify(record), { qos: 1, retain: true });
     },
   };
 }
@@ -29,6 +29,6 @@ export function mqttConsentPublisher(client: MqttClient): ConsentPublisher {
  * state (an empty retained payload each [MQTT-3.3.1-10]): nothing of it should be handed to whoever
  * subscribes next. The broker lets a device retain nothing else.
  */
-export async function clearRetainedMessages(client: MqttClient, deviceId: string): Promise<void> {
-  await Promise.all(retainedTopicsOf(deviceId).map((topic) => client.publishAsync(topic, '', { qos: 1, retain: true })));
+export async function clearRetainedMessages(connection: PublishConnection, deviceId: string): Promise<void> {
+  await Promise.all(retainedTopicsOf(deviceId).map((topic) => connection.publish(topic, '', { qos: 1, retain: true })));
 }

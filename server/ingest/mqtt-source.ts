@@ -1,10 +1,9 @@
-import { connect as netConnect, type Socket } from 'node:net';
-import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
+import { MqttClient } from '../../mqtt-wire/client.ts';
+import type { IncomingPublish } from '../../mqtt-wire/packets.ts';
 import { topics } from '../../schema/topics.ts';
 import type { MqttConfig } from '../config.ts';
 import type { IngestMessage } from './message.ts';
-import { createFrameReader, type IncomingPublish } from './mqtt-frames.ts';
 import { IngestAbortedError } from './retry.ts';
 
 export interface MessageHandlers {
@@ -26,225 +25,108 @@ export interface MqttSource {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
-const END_TIMEOUT_MS = 2_000;
-const SUBSCRIBE_ID = 1;
-/** PUBACK is always four bytes: type 4, remaining length 2, then the packet id. */
-const PUBACK_HEADER = 0x4002_0000;
 
 /** The event filter, plain or through a shared-subscription group. */
 export function eventFilter(shareGroup: string | undefined): string {
   return shareGroup ? `$share/${shareGroup}/${topics.filters.allEvents}` : topics.filters.allEvents;
 }
 
-function brokerAddress(url: string): { host: string; port: number } {
-  const u = new URL(url);
-  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new Error(`ingest speaks MQTT over TCP only (mqtt://host:port), got ${u.protocol}`);
-  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : 1883 };
-}
-
 /**
- * The MQTT side of ingest, MQTT 3.1.1 over one TCP socket (PUBLISH read by mqtt-frames.ts, the rest by mqtt-packet): a persistent session (fixed
- * client id, clean: false) with QoS 1 subscriptions, so messages published while the server is down
- * wait at the broker.
+ * The MQTT side of ingest: a persistent session (fixed client id, clean: false) with QoS 1
+ * subscriptions, so messages published while the server is down wait at the broker, on mqtt-wire's
+ * client in manual-ack mode (MQTT 3.1.1 unless `protocolVersion` says 5).
  *
- * Why not mqtt.js: it hands incoming packets over one at a time, so acknowledging after the commit
- * let one message per commit through. Here every PUBLISH goes to ingest at once, many are in flight
- * (they meet in the per-region batches), and each PUBACK is written when its own row committed or
- * its refusal was recorded — so acknowledgements may leave in another order than the PUBLISHes came.
- * Brokers accept that (aedes and Mosquitto match PUBACKs by packet id); 3.1.1 asks clients for order,
- * but keeping it would let one slow region hold back every other region's acknowledgements.
+ * Why manual acks: every PUBLISH goes to ingest at once, many are in flight (they meet in the
+ * per-region batches), and each PUBACK is written when its own row committed or its refusal was
+ * recorded, so acknowledgements may leave in another order than the PUBLISHes came. Brokers accept
+ * that (aedes and Mosquitto match PUBACKs by packet id); 3.1.1 asks clients for order
+ * [MQTT-4.6.0-2], but keeping it would let one slow region hold back every other region's
+ * acknowledgements. (mqtt.js hands messages over one at a time and lets one per commit through.)
  */
 export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, logger: Logger): MqttSource {
-  const { host, port } = brokerAddress(config.url);
-  let socket: Socket | null = null;
-  let generation = 0;
-  let isConnected = false;
   let stopping = false;
-  let attempt = 0;
   let inFlight = 0;
-  let reconnectTimer: NodeJS.Timeout | undefined;
+  let wasConnected = false;
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => {
     markReady = resolve;
   });
 
-  // Acknowledgements that become due in the same turn leave in one write.
-  let acks: number[] = [];
-  let acksFor: Socket | null = null;
-  const flushAcks = (): void => {
-    const target = acksFor;
-    const ids = acks;
-    acks = [];
-    acksFor = null;
-    if (!target || target.destroyed || ids.length === 0) return;
-    const out = Buffer.allocUnsafe(ids.length * 4);
-    ids.forEach((id, i) => out.writeUInt32BE(PUBACK_HEADER | id, i * 4));
-    target.write(out);
-  };
-  const queueAck = (target: Socket, messageId: number): void => {
-    if (acksFor !== target) {
-      flushAcks();
-      acksFor = target;
-      setImmediate(flushAcks);
-    }
-    acks.push(messageId);
-  };
-
-  const send = (target: Socket, packet: Packet): void => {
-    if (!target.destroyed) target.write(mqttPacket.generate(packet));
-  };
-
-  function scheduleReconnect(): void {
-    if (stopping || reconnectTimer) return;
-    const delay = Math.min(config.reconnectMaxMs, config.reconnectInitialMs * 2 ** attempt) * (0.75 + Math.random() / 2);
-    attempt++;
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = undefined;
-      open();
-    }, delay);
-  }
-
-  function onPublish(packet: IncomingPublish, target: Socket, gen: number): void {
-    const message: IngestMessage = { topic: packet.topic, payload: packet.payload, receivedAt: new Date() };
-    const ack = (): void => {
-      // An ack on a later connection would name another delivery; the broker redelivers this one there.
-      if (packet.qos > 0 && packet.messageId !== undefined && gen === generation) queueAck(target, packet.messageId);
-    };
-    if (packet.topic.endsWith('/state')) {
-      handlers.state(message);
-      ack();
-      return;
-    }
-    if (++inFlight >= config.maxInFlight) target.pause();
-    // One reaction per message, not a then/finally chain: this runs for every event.
-    handlers.event(message).then(() => {
-      ack();
-      settled(target, gen);
-    }, (err: unknown) => {
-      // Not acknowledged on purpose: the broker redelivers it to our persistent session.
-      if (!(err instanceof IngestAbortedError)) logger.error({ err, topic: message.topic }, 'ingest handler failed');
-      settled(target, gen);
-    });
-  }
-
-  function settled(target: Socket, gen: number): void {
-    if (--inFlight < config.maxInFlight && gen === generation && target.isPaused()) target.resume();
-  }
-
-  function onPacket(packet: Packet, target: Socket, gen: number, sessionPresent: { value: boolean }): void {
-    switch (packet.cmd) {
-      case 'connack':
-        if (packet.returnCode !== 0) {
-          logger.error({ returnCode: packet.returnCode }, 'broker refused the ingest connection');
-          target.destroy();
-          return;
-        }
-        isConnected = true;
-        attempt = 0;
-        sessionPresent.value = packet.sessionPresent;
-        logger.info({ sessionPresent: packet.sessionPresent }, 'ingest connected to broker');
-        send(target, {
-          cmd: 'subscribe',
-          messageId: SUBSCRIBE_ID,
-          subscriptions: [{ topic: eventFilter(config.shareGroup), qos: 1 }, { topic: topics.filters.allStates, qos: 1 }],
-        });
-        return;
-      case 'suback': {
-        const refused = packet.granted.some((g) => g === 128);
-        if (refused) {
-          logger.error('broker refused ingest subscriptions');
+  const client: MqttClient = new MqttClient({
+    url: config.url,
+    protocolVersion: config.protocolVersion,
+    clientId: config.clientId,
+    username: config.username,
+    password: config.password,
+    clean: false,
+    keepaliveS: config.keepaliveSeconds,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    manualAck: true,
+    reconnect: { initialMs: config.reconnectInitialMs, maxMs: config.reconnectMaxMs },
+  }, {
+    connect(connack) {
+      wasConnected = true;
+      logger.info({ sessionPresent: connack.sessionPresent }, 'ingest connected to broker');
+      client.subscribe([eventFilter(config.shareGroup), topics.filters.allStates], (error) => {
+        if (error) {
+          if (error.code !== 'ECONNRESET') logger.error({ code: error.code }, 'broker refused ingest subscriptions');
           return;
         }
         markReady();
-        if (!sessionPresent.value) handlers.sessionLost();
-        return;
-      }
-      default:
-        return;
+        if (!connack.sessionPresent) handlers.sessionLost();
+      });
+    },
+    close() {
+      if (wasConnected && !stopping) logger.warn('ingest disconnected from broker');
+      wasConnected = false;
+    },
+    error(err) {
+      if (typeof err.code === 'number') logger.error({ returnCode: err.code }, 'broker refused the ingest connection');
+      else logger.warn({ err: err.message, code: err.code }, 'ingest mqtt error');
+    },
+    message: onPublish,
+    disconnect(packet) {
+      logger.warn({ reasonCode: packet.reasonCode }, 'broker disconnected ingest');
+    },
+  });
+
+  function onPublish(packet: IncomingPublish): void {
+    const message: IngestMessage = { topic: packet.topic, payload: packet.payload, receivedAt: new Date() };
+    if (packet.topic.endsWith('/state')) {
+      handlers.state(message);
+      client.acknowledge(packet);
+      return;
     }
+    if (++inFlight >= config.maxInFlight) client.pause();
+    // One reaction per message, not a then/finally chain: this runs for every event. An ack on a
+    // later connection would name another delivery; the client drops it, the broker redelivers.
+    handlers.event(message).then(() => {
+      client.acknowledge(packet);
+      settled(packet);
+    }, (err: unknown) => {
+      // Not acknowledged on purpose: the broker redelivers it to our persistent session.
+      if (!(err instanceof IngestAbortedError)) logger.error({ err, topic: message.topic }, 'ingest handler failed');
+      settled(packet);
+    });
   }
 
-  function open(): void {
-    const gen = ++generation;
-    const target = netConnect({ host, port });
-    target.setNoDelay(true);
-    socket = target;
-    const sessionPresent = { value: false };
-    let awaitingPong = false;
-    let pinger: NodeJS.Timeout | undefined;
-    const connectTimer = setTimeout(() => target.destroy(), CONNECT_TIMEOUT_MS);
-
-    const onOther = (packet: Packet): void => {
-      if (packet.cmd === 'connack') {
-        clearTimeout(connectTimer);
-        pinger = setInterval(() => {
-          // A broker that did not answer the last ping within half a keepalive is gone; start over.
-          if (awaitingPong) return void target.destroy();
-          awaitingPong = true;
-          send(target, { cmd: 'pingreq' });
-        }, (config.keepaliveSeconds * 1000) / 2);
-      } else if (packet.cmd === 'pingresp') awaitingPong = false;
-      onPacket(packet, target, gen, sessionPresent);
-    };
-    const read = createFrameReader({
-      publish: (packet) => onPublish(packet, target, gen),
-      other: onOther,
-      malformed: (reason) => {
-        logger.warn({ reason }, 'malformed packet from broker; reconnecting');
-        target.destroy();
-      },
-    });
-    target.on('connect', () => {
-      send(target, {
-        cmd: 'connect',
-        protocolId: 'MQTT',
-        protocolVersion: 4,
-        clean: false,
-        clientId: config.clientId,
-        keepalive: config.keepaliveSeconds,
-        username: config.username,
-        password: Buffer.from(config.password),
-      });
-    });
-    target.on('data', read);
-    target.on('error', (err) => logger.warn({ err: err.message }, 'ingest mqtt error'));
-    target.on('close', () => {
-      clearTimeout(connectTimer);
-      clearInterval(pinger);
-      if (gen !== generation) return;
-      if (isConnected && !stopping) logger.warn('ingest disconnected from broker');
-      isConnected = false;
-      socket = null;
-      scheduleReconnect();
-    });
+  function settled(packet: IncomingPublish): void {
+    if (--inFlight < config.maxInFlight && packet.connection === client.connection) client.resume();
   }
 
   return {
     connect() {
-      if (generation === 0) open();
+      if (client.connection === 0) client.open();
     },
     whenReady: () => ready,
-    connected: () => isConnected,
+    connected: () => client.connected,
     reconnect() {
-      if (stopping) return;
-      attempt = 0;
-      if (socket) socket.destroy();
-      else if (!reconnectTimer) open();
+      if (!stopping) client.restart(0);
     },
-    async close() {
+    close() {
       stopping = true;
-      clearTimeout(reconnectTimer);
-      const target = socket;
-      if (!target) return;
-      flushAcks();
-      // A graceful end flushes the PUBACKs already written; a broker that is gone must not hold us up.
-      const closed = new Promise<void>((resolve) => target.once('close', () => resolve()));
-      if (isConnected) send(target, { cmd: 'disconnect' });
-      target.end();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS)))]);
-      clearTimeout(timer);
-      target.destroy();
+      // A graceful end flushes the PUBACKs already due; a broker that is gone does not hold us up.
+      return new Promise<void>((resolve) => client.end(false, resolve));
     },
   };
 }

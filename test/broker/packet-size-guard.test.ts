@@ -1,25 +1,10 @@
+import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { createPacketSizeGuard } from '../../broker/packet-size-guard.ts';
 
-/** MQTT 3.1.1 remaining-length encoding (section 2.2.3). */
-function remainingLength(n: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (n > 0);
-  return bytes;
-}
-
-/** A QoS 1 PUBLISH, encoded by hand so the test does not lean on the code under test's own parser. */
-function publish(payloadBytes: number): Buffer {
-  const topic = Buffer.from('coffee/v1/cm-alice0001/evt/brew');
-  const variable = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.from([0, 1])]);
-  const body = Buffer.concat([variable, Buffer.alloc(payloadBytes)]);
-  return Buffer.concat([Buffer.from([0x32, ...remainingLength(body.length)]), body]);
-}
+/** A QoS 1 PUBLISH, encoded by mqtt-packet so the test does not lean on the decoder under test. */
+const publish = (payloadBytes: number): Buffer =>
+  mqttPacket.generate({ cmd: 'publish', topic: 'coffee/v1/cm-alice0001/evt/brew', payload: Buffer.alloc(payloadBytes), qos: 1, messageId: 1, retain: false, dup: false });
 const ping = (): Buffer => Buffer.from([0xc0, 0x00]);
 
 function feed(guard: (chunk: Uint8Array) => boolean, bytes: Buffer, chunkSize: number): boolean {

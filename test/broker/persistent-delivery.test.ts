@@ -34,7 +34,7 @@ interface IngestSession extends RawClient {
   subscribe(): Promise<void>;
 }
 
-/** The ingest service's persistent session, written by hand like the server's own (server/ingest/mqtt-source.ts). */
+/** The ingest service's persistent session, written by hand on mqtt-packet, independent of mqtt-wire's client. */
 function ingestSession(port: number, clientId: string): IngestSession {
   const ingest = rawClient(port, { clientId, username: INGEST.username, password: INGEST.password, clean: false });
   const received: mqttPacket.IPublishPacket[] = [];

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -11,6 +10,7 @@ import { provisionMachines } from '../../firmware-sim/provision.ts';
 import { serverConfigSchema } from '../../server/config.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { readRegionStore } from '../support/sqlite-stores.ts';
+import { tcpReachable } from '../support/tcp.ts';
 import { waitUntil } from '../support/wait.ts';
 
 /**
@@ -24,20 +24,7 @@ const MOSQUITTO_URL = `mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`;
 const REGIONS = ['eu', 'us', 'cn'];
 const TARGET_EVENTS = 150;
 
-function reachable(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(MOSQUITTO.port, MOSQUITTO.host);
-    socket.setTimeout(1_000, () => socket.destroy());
-    socket.once('connect', () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('close', () => resolve(false));
-  });
-}
-
-const mosquittoUp = await reachable();
+const mosquittoUp = await tcpReachable(MOSQUITTO.port, MOSQUITTO.host);
 if (!mosquittoUp && process.env.CI === 'true') throw new Error(`Mosquitto is not reachable at ${MOSQUITTO_URL}`);
 
 /** Ends a client's persistent session on Mosquitto and clears retained topics it owned. */
@@ -47,7 +34,10 @@ async function forget(clientId: string, retained: string[]): Promise<void> {
   await client.endAsync();
 }
 
-describe.skipIf(!mosquittoUp)('fleet and ingest through Mosquitto, unchanged', () => {
+describe.skipIf(!mosquittoUp).each([
+  { name: 'MQTT 3.1.1', protocolVersion: 4 as const },
+  { name: 'MQTT 5', protocolVersion: 5 as const },
+])('fleet and ingest through Mosquitto, unchanged, $name', ({ protocolVersion }) => {
   const logger = pino({ level: 'silent' });
   const ingestClientId = `svc-interop-${randomBytes(6).toString('hex')}`;
   let dataDir: string;
@@ -65,7 +55,7 @@ describe.skipIf(!mosquittoUp)('fleet and ingest through Mosquitto, unchanged', (
         http: { host: '127.0.0.1', port: 0 },
         adminToken,
         brokerToken: randomBytes(18).toString('base64url'),
-        mqtt: { url: MOSQUITTO_URL, username: 'svc-interop', password: 'anonymous-is-allowed', clientId: ingestClientId },
+        mqtt: { url: MOSQUITTO_URL, username: 'svc-interop', password: 'anonymous-is-allowed', clientId: ingestClientId, protocolVersion },
         logLevel: 'silent',
       }),
       logger,
@@ -75,7 +65,7 @@ describe.skipIf(!mosquittoUp)('fleet and ingest through Mosquitto, unchanged', (
       // Every owner consents to usage and diagnostics, so each region is sure to receive events.
       consentMix: { declineAll: 0, usage: 1, diagnostics: 1 },
     });
-    fleet = await startFleet({ brokerUrl: MOSQUITTO_URL, machines, seed: 11, speed: 20_000 }, logger);
+    fleet = await startFleet({ brokerUrl: MOSQUITTO_URL, machines, seed: 11, speed: 20_000, mqttVersion: protocolVersion }, logger);
     await fleet.whenPublished(TARGET_EVENTS, 60_000);
     await fleet.stop();
   }, 120_000);

@@ -1,87 +1,33 @@
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
+import type { IPublishPacket } from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceConnection } from '../../firmware-sim/device-connection.ts';
 import { FleetCounters } from '../../firmware-sim/fleet-stats.ts';
-import { MqttLink } from '../../firmware-sim/mqtt-link.ts';
+import { MqttClient } from '../../mqtt-wire/client.ts';
 import { topics } from '../../schema/topics.ts';
+import { craftedBroker, latest, type CraftedBroker, type CraftedConnection } from '../support/crafted-broker.ts';
 import { waitFor } from './aedes-server.ts';
 
 /**
- * The device link against a broker written by hand over a real socket, so each test decides what
- * the broker acknowledges, when it drops the connection and whether it kept the session: events in
- * flight when a connection drops, acknowledgements that name the wrong packet identifier, and a
- * broker that lost the session (CONNACK session present = 0).
+ * The device link against a broker written by hand over a real socket (test/support/crafted-broker.ts):
+ * events in flight when a connection drops, acknowledgements that name the wrong packet identifier,
+ * and a broker that lost the session (CONNACK session present = 0).
  */
-interface BrokerConnection {
-  socket: Socket;
-  /** Every packet the device sent on this connection, in order. */
-  packets: Packet[];
-  publishes(): IPublishPacket[];
-  send(packet: Packet): void;
-}
-
-interface CraftedBroker {
-  url: string;
-  connections: BrokerConnection[];
-  /** Answers each CONNECT with this session-present flag (the broker's memory of the session). */
-  sessionPresent: boolean;
-  close(): Promise<void>;
-}
-
-/** Answers CONNECT and SUBSCRIBE (granted QoS 1) on its own; PUBACKs and drops are the test's to send. */
-async function craftedBroker(): Promise<CraftedBroker> {
-  const connections: BrokerConnection[] = [];
-  const server: Server = createServer((socket) => {
-    const parser = mqttPacket.parser({ protocolVersion: 4 });
-    const connection: BrokerConnection = {
-      socket,
-      packets: [],
-      publishes: () => connection.packets.filter((p): p is IPublishPacket => p.cmd === 'publish'),
-      send: (packet) => void socket.write(mqttPacket.generate(packet)),
-    };
-    connections.push(connection);
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => parser.parse(chunk));
-    parser.on('packet', (packet) => {
-      connection.packets.push(packet);
-      if (packet.cmd === 'connect') connection.send({ cmd: 'connack', returnCode: 0, sessionPresent: broker.sessionPresent });
-      if (packet.cmd === 'subscribe') connection.send({ cmd: 'suback', messageId: packet.messageId, granted: packet.subscriptions.map(() => 1) });
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const broker: CraftedBroker = {
-    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    connections,
-    sessionPresent: false,
-    close: () => new Promise((resolve) => {
-      for (const c of connections) c.socket.destroy();
-      server.close(() => resolve());
-    }),
-  };
-  return broker;
-}
-
-const latest = (broker: CraftedBroker): BrokerConnection => broker.connections.at(-1)!;
-
 describe('the device link across reconnects, against a crafted broker', () => {
   let broker: CraftedBroker | undefined;
-  let link: MqttLink | undefined;
+  let link: MqttClient | undefined;
   afterEach(async () => {
     await new Promise<void>((resolve) => (link ? link.end(true, resolve) : resolve()));
     await broker?.close();
   });
 
   /** A link whose `connect`/`close` counts the tests can wait on; reconnecting is the test's call. */
-  function openLink(b: CraftedBroker): { link: MqttLink; connects: boolean[]; closes: () => number } {
+  function openLink(b: CraftedBroker): { link: MqttClient; connects: boolean[]; closes: () => number } {
     const connects: boolean[] = [];
     let closes = 0;
-    const l = new MqttLink(
+    const l = new MqttClient(
       { url: b.url, clientId: 'cm-link-test', username: 'cm-link-test', password: 'x', keepaliveS: 60, connectTimeoutMs: 5_000, will: { topic: 'coffee/v1/cm-link-test/state', payload: 'offline', retain: true } },
-      { connect: (sessionPresent) => void connects.push(sessionPresent), close: () => void closes++, error: () => undefined, message: () => undefined },
+      { connect: (connack) => void connects.push(connack.sessionPresent), close: () => void closes++, error: () => undefined, message: () => undefined },
     );
     link = l;
     l.open();
@@ -94,7 +40,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
     const { link: l, connects, closes } = openLink(b);
     await waitFor(() => connects.length === 1, 5_000, 'first CONNACK');
     const acked: string[] = [];
-    for (const name of ['a', 'b', 'c']) l.publish('coffee/v1/cm-link-test/evt/brew', name, false, () => void acked.push(name));
+    for (const name of ['a', 'b', 'c']) l.publish('coffee/v1/cm-link-test/evt/brew', name, {}, () => void acked.push(name));
     await waitFor(() => latest(b).publishes().length === 3, 5_000, 'three PUBLISH');
     const first = latest(b).publishes();
     // b is acknowledged; a and c are in flight when the connection drops.
@@ -103,7 +49,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
     latest(b).socket.destroy();
     await waitFor(() => closes() === 1, 5_000, 'close');
     // Published while offline: never sent yet, so not a redelivery.
-    l.publish('coffee/v1/cm-link-test/evt/brew', 'd', false, () => void acked.push('d'));
+    l.publish('coffee/v1/cm-link-test/evt/brew', 'd', {}, () => void acked.push('d'));
 
     l.open();
     await waitFor(() => b.connections.length === 2 && latest(b).publishes().length === 3, 5_000, 'the resend');
@@ -126,7 +72,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
     const { link: l, connects } = openLink(b);
     await waitFor(() => connects.length === 1, 5_000, 'CONNACK');
     const acked: string[] = [];
-    l.publish('coffee/v1/cm-link-test/evt/brew', 'a', false, () => void acked.push('a'));
+    l.publish('coffee/v1/cm-link-test/evt/brew', 'a', {}, () => void acked.push('a'));
     await waitFor(() => latest(b).publishes().length === 1, 5_000, 'PUBLISH');
     const id = latest(b).publishes()[0]!.messageId!;
     // Ids nobody is waiting for (a stale or a broken broker's) acknowledge nothing.
@@ -139,7 +85,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
     latest(b).send({ cmd: 'puback', messageId: id });
     await waitFor(() => acked.length > 0, 5_000, 'PUBACK');
     // A second PUBACK for the same id must not acknowledge the next event published under another id.
-    l.publish('coffee/v1/cm-link-test/evt/brew', 'b', false, () => void acked.push('b'));
+    l.publish('coffee/v1/cm-link-test/evt/brew', 'b', {}, () => void acked.push('b'));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(acked).toEqual(['a']);
     expect(latest(b).publishes()[1]!.messageId).not.toBe(id);
@@ -164,10 +110,10 @@ describe('a device whose broker lost its session (CONNACK session present = 0)',
       onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 100, backoff: { initialMs: 20, maxMs: 50 },
     });
     expect(await connection.firstAttempt()).toBe(true);
-    const subscribes = (c: BrokerConnection): number => c.packets.filter((p) => p.cmd === 'subscribe').length;
+    const subscribes = (c: CraftedConnection): number => c.packets.filter((p) => p.cmd === 'subscribe').length;
     await waitFor(() => subscribes(latest(b)) === 1, 5_000, 'the first SUBSCRIBE');
     for (let seq = 0; seq < 3; seq++) connection.send('status', JSON.stringify({ seq }));
-    const events = (c: BrokerConnection): IPublishPacket[] => c.publishes().filter((p) => p.topic.includes('/evt/'));
+    const events = (c: CraftedConnection): IPublishPacket[] => c.publishes().filter((p) => p.topic.includes('/evt/'));
     await waitFor(() => events(latest(b)).length === 3, 5_000, 'three events');
     const sent = events(latest(b)).map((p) => [p.payload.toString(), p.messageId]);
 

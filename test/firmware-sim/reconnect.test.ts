@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_BACKOFF } from '../../firmware-sim/backoff.ts';
+import { backoffDelay, DEFAULT_BACKOFF } from '../../mqtt-wire/backoff.ts';
 import { startFleet, type Fleet } from '../../firmware-sim/fleet.ts';
 import { topics } from '../../schema/topics.ts';
 import { ALL_CONSENT, consentFor, HOUR, MONDAY } from './helpers.ts';

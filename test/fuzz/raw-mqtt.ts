@@ -54,21 +54,10 @@ export async function openRaw(url: string): Promise<RawMqtt> {
 export const connectPacket = (clientId: string, username: string, password: string): Buffer =>
   mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 30, username, password: Buffer.from(password) });
 
-/** A QoS 1 PUBLISH whose topic is given as raw bytes, so it may be anything, including invalid UTF-8. */
+/**
+ * A QoS 1 PUBLISH whose topic is given as raw bytes, so it may be anything, including invalid UTF-8
+ * (mqtt-packet writes a Buffer topic as it is).
+ */
 export function publishPacket(topic: Buffer, payload: Buffer, messageId: number): Buffer {
-  const length = 2 + topic.length + 2 + payload.length;
-  const remaining: number[] = [];
-  let x = length;
-  do {
-    let byte = x % 128;
-    x = Math.floor(x / 128);
-    if (x > 0) byte |= 0x80;
-    remaining.push(byte);
-  } while (x > 0);
-  const header = Buffer.from([0x32, ...remaining]);
-  const topicLength = Buffer.alloc(2);
-  topicLength.writeUInt16BE(topic.length);
-  const id = Buffer.alloc(2);
-  id.writeUInt16BE(messageId);
-  return Buffer.concat([header, topicLength, topic, id, payload]);
+  return mqttPacket.generate({ cmd: 'publish', topic: topic as unknown as string, payload, qos: 1, messageId, dup: false, retain: false });
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorBodySchema, provisionDeviceResponseSchema } from '../../../schema/api.ts';
@@ -12,6 +12,7 @@ import { serverConfigSchema } from '../../../server/config.ts';
 import { ConsentService } from '../../../server/consent/consent-service.ts';
 import { mqttConsentPublisher } from '../../../server/consent/publisher.ts';
 import { DirectoryCache } from '../../../server/devices/directory-cache.ts';
+import { openPublishConnection, type PublishConnection } from '../../../server/ingest/publish-connection.ts';
 import { buildApp } from '../../../server/http/app.ts';
 import { AuditLogs } from '../../../server/privacy/audit-logs.ts';
 import { createPrivacy } from '../../../server/privacy/create-privacy.ts';
@@ -34,7 +35,7 @@ const admin = { authorization: `Bearer ${ADMIN}` };
 let dataDir: string;
 let broker: Awaited<ReturnType<typeof startAedes>>;
 let stores: Stores;
-let client: MqttClient;
+let publisher: PublishConnection;
 let app: FastifyInstance;
 let ingest: Ingest;
 let privacy: PrivacyDeps;
@@ -50,10 +51,10 @@ beforeAll(async () => {
     brokerToken: BROKER,
   });
   stores = await openStores({ regions: config.regions, dataDir, stores: {} }, logger);
-  client = await mqtt.connectAsync(broker.url, { clientId: 'http-test-publisher' });
+  publisher = openPublishConnection(config.mqtt!, logger);
   const metrics = createMetrics();
   const directory = new DirectoryCache(stores.directory);
-  const consent = new ConsentService(stores.regions, mqttConsentPublisher(client), 2_000, logger);
+  const consent = new ConsentService(stores.regions, mqttConsentPublisher(publisher), 2_000, logger);
   privacy = createPrivacy(config, stores, directory, consent, AuditLogs.open(config, stores, logger));
   app = await buildApp({
     config,
@@ -68,7 +69,7 @@ beforeAll(async () => {
       { token: ADMIN, role: 'admin', subject: 'admin' },
       { token: BROKER, role: 'broker', subject: 'broker' },
     ],
-    mqttConnected: () => client.connected,
+    mqttConnected: () => publisher.connected,
     storeWritable: () => true,
   }, logger);
   ingest = createIngest({ config: config.ingest, stores, directory, consent, stats: new IngestStats(config.regions, metrics), metrics, logger });
@@ -80,7 +81,7 @@ afterAll(async () => {
   // Checkpoint writes of the audit log still under way would race the removal of the data folder.
   await privacy?.audit.settle();
   privacy?.ownerKeys.close();
-  await client?.endAsync();
+  await publisher?.close();
   await stores?.close();
   await broker?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
- * Reconnect delays: exponential growth with "equal jitter" (half fixed, half random), so a fleet that
- * lost its broker does not come back in one synchronized wave, yet no machine retries instantly.
+ * The one reconnect rule of every client of ours (devices, ingest, the server's outbound connection):
+ * exponential growth with "equal jitter" (half fixed, half random), so a fleet that lost its broker
+ * does not come back in one synchronized wave, yet no client retries instantly.
  */
 export interface BackoffPolicy {
   initialMs: number;
