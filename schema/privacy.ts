@@ -16,6 +16,7 @@ export type OwnerId = z.infer<typeof ownerIdSchema>;
 export const ownerIdParamsSchema = z.object({ id: ownerIdSchema });
 
 /** NUL, which PostgreSQL's text cannot hold, and half a surrogate pair, which no UTF-8 store can hold as given. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this pattern looks for
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const storableText = (max: number) => z.string().min(1).max(max).refine((text) => !UNSTORABLE.test(text), 'text without NUL or unpaired surrogates');
 

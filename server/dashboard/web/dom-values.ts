@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 
 /** The current value of the form control an event came from ('' for anything else). */
-export function valueOf(event: Event): string {
+export function controlValue(event: Event): string {
   const target = event.currentTarget;
   return target instanceof HTMLInputElement || target instanceof HTMLSelectElement ? target.value : '';
 }
@@ -17,10 +17,10 @@ export function checkedOf(event: Event): boolean {
  */
 export function commitOnEnter(draft: (value: string) => void, commit: (value: string) => void): { onInput(event: Event): void; onChange(event: Event): void; onKeyDown(event: KeyboardEvent): void } {
   return {
-    onInput: (event) => draft(valueOf(event)),
-    onChange: (event) => commit(valueOf(event)),
+    onInput: (event) => draft(controlValue(event)),
+    onChange: (event) => commit(controlValue(event)),
     onKeyDown: (event) => {
-      if (event.key === 'Enter') commit(valueOf(event));
+      if (event.key === 'Enter') commit(controlValue(event));
     },
   };
 }

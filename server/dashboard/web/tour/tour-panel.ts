@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 import { h, type ComponentChild } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { tourHref } from '../route.ts';
@@ -12,13 +13,15 @@ const MARK = 'data-tour-highlight';
  */
 export function useHighlight(selector: string | null): void {
   useEffect(() => {
-    const clear = (): void => document.querySelectorAll(`[${MARK}]`).forEach((el) => el.removeAttribute(MARK));
+    const clear = (): void => {
+      for (const el of document.querySelectorAll(`[${MARK}]`)) el.removeAttribute(MARK);
+    };
     if (selector === null) return clear;
     let scrolled = false;
     const mark = (): void => {
       const found = new Set(Array.from(document.querySelectorAll(`#main ${selector.split(',').join(', #main ')}`)));
-      document.querySelectorAll(`[${MARK}]`).forEach((el) => !found.has(el) && el.removeAttribute(MARK));
-      found.forEach((el) => el.setAttribute(MARK, ''));
+      for (const el of document.querySelectorAll(`[${MARK}]`)) if (!found.has(el)) el.removeAttribute(MARK);
+      for (const el of found) el.setAttribute(MARK, '');
       const [first] = found;
       if (!scrolled && first) {
         first.scrollIntoView({ block: 'start' });

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { AuditChainStatus, AuditEntry } from '../../../../schema/privacy.ts';
 import type { SessionResponse } from '../../dashboard-api.ts';
 import { describeError, type Api } from '../api.ts';
-import { commitOnEnter, valueOf } from '../dom-values.ts';
+import { commitOnEnter, controlValue } from '../dom-values.ts';
 import { dateTime } from '../format.ts';
 
 const PAGE = 25;
@@ -77,7 +77,7 @@ export function AuditPage(props: { api: Api; session: SessionResponse }): Compon
     h('h2', { id: 'audit-title' }, 'Audit log'),
     h('p', { class: 'hint' }, 'One hash chain per region store (what was done with personal data there) and one in the directory (logins). Entries hold ids and counts, never names.'),
     h('form', { class: 'filters', onSubmit: (e: Event) => e.preventDefault() },
-      h('label', null, 'Store ', h('select', { name: 'store', value: store, onChange: (e: Event) => { setUpTo(null); setStore(valueOf(e)); } },
+      h('label', null, 'Store ', h('select', { name: 'store', value: store, onChange: (e: Event) => { setUpTo(null); setStore(controlValue(e)); } },
         stores.map((s) => h('option', { key: s, value: s }, s === 'directory' ? 'directory' : s.toUpperCase())))),
       h('label', null, 'About (ids, comma-separated) ', h('input', { name: 'target', type: 'text', value: draft, placeholder: 'any', ...commitOnEnter(setDraft, (value) => { setUpTo(null); setTarget(value); }) })),
       h('button', { type: 'button', onClick: verify, disabled: verifying }, verifying ? 'Verifying…' : 'Verify every chain')),

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { h, type ComponentChild } from 'preact';
 import type { ConsentCategories, ConsentRecord, LocationPrecision } from '../../../../schema/consent.ts';
-import { checkedOf, valueOf } from '../dom-values.ts';
+import { checkedOf, controlValue } from '../dom-values.ts';
 import { PRECISION_TEXT } from '../format.ts';
 
 const PRECISIONS: readonly LocationPrecision[] = ['none', 'coarse', 'exact'];
@@ -29,7 +29,7 @@ export function ConsentForm(props: { record: ConsentRecord; shown: ConsentCatego
           h('input', {
             id: `consent-location-${p}`, type: 'radio', name: 'location', value: p, checked: current.location === p,
             onChange: (e: Event) => {
-              const value = PRECISIONS.find((x) => x === valueOf(e));
+              const value = PRECISIONS.find((x) => x === controlValue(e));
               if (value) props.onChange({ ...current, location: value });
             },
           }),

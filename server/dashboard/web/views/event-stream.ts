@@ -3,7 +3,7 @@ import { h, type ComponentChild } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { SessionResponse, StreamMessage, StreamFilter } from '../../dashboard-api.ts';
 import type { Api } from '../api.ts';
-import { commitOnEnter, valueOf } from '../dom-values.ts';
+import { commitOnEnter, controlValue } from '../dom-values.ts';
 import { deviceHref } from '../route.ts';
 import { readStream } from '../sse.ts';
 
@@ -65,7 +65,7 @@ export function EventStream(props: { api: Api; session: SessionResponse; device?
     return () => abort.abort();
   }, [props.api, filter, paused]);
 
-  const set = (key: keyof StreamFilter) => (event: Event): void => setFilter((f) => ({ ...f, [key]: valueOf(event) || undefined }));
+  const set = (key: keyof StreamFilter) => (event: Event): void => setFilter((f) => ({ ...f, [key]: controlValue(event) || undefined }));
   return h('section', { class: 'stream', 'aria-labelledby': 'stream-title' },
     h('h2', { id: 'stream-title' }, 'Live events'),
     h('p', { class: 'hint' }, 'Times are when the server committed them (real time); a refusal says why, never what was sent.'),

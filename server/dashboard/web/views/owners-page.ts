@@ -5,7 +5,7 @@ import type { DeviceSummary } from '../../../../schema/api.ts';
 import type { Owner } from '../../../../schema/privacy.ts';
 import type { SessionResponse } from '../../dashboard-api.ts';
 import { describeError, type Api } from '../api.ts';
-import { valueOf } from '../dom-values.ts';
+import { controlValue } from '../dom-values.ts';
 import { dateTime } from '../format.ts';
 import { deviceHref } from '../route.ts';
 
@@ -46,9 +46,9 @@ function CreateOwner(props: { api: Api; region: string; onDone(message: string):
   return h('form', { class: 'inline-form', onSubmit: submit, 'aria-labelledby': 'create-title' },
     h('h3', { id: 'create-title' }, `New owner in ${props.region.toUpperCase()}`),
     h('label', { for: 'owner-name' }, 'Name'),
-    h('input', { id: 'owner-name', required: true, maxLength: 200, value: name, onInput: (e: Event) => setName(valueOf(e)) }),
+    h('input', { id: 'owner-name', required: true, maxLength: 200, value: name, onInput: (e: Event) => setName(controlValue(e)) }),
     h('label', { for: 'owner-contact' }, 'Contact (e-mail, phone or address)'),
-    h('input', { id: 'owner-contact', required: true, maxLength: 500, value: contact, onInput: (e: Event) => setContact(valueOf(e)) }),
+    h('input', { id: 'owner-contact', required: true, maxLength: 500, value: contact, onInput: (e: Event) => setContact(controlValue(e)) }),
     h('button', { type: 'submit' }, 'Create owner'));
 }
 
@@ -69,10 +69,10 @@ function AttachDevice(props: { api: Api; region: string; owners: readonly Owner[
   return h('form', { class: 'inline-form', onSubmit: submit, 'aria-labelledby': 'attach-title' },
     h('h3', { id: 'attach-title' }, 'Attach a machine to an owner'),
     h('label', { for: 'attach-owner' }, 'Owner'),
-    h('select', { id: 'attach-owner', required: true, value: owner, onChange: (e: Event) => setOwner(valueOf(e)) },
+    h('select', { id: 'attach-owner', required: true, value: owner, onChange: (e: Event) => setOwner(controlValue(e)) },
       h('option', { value: '' }, 'choose…'), props.owners.map((o) => h('option', { key: o.id, value: o.id }, `${o.name} (${o.id})`))),
     h('label', { for: 'attach-device' }, 'Machine'),
-    h('select', { id: 'attach-device', required: true, value: device, onChange: (e: Event) => setDevice(valueOf(e)) },
+    h('select', { id: 'attach-device', required: true, value: device, onChange: (e: Event) => setDevice(controlValue(e)) },
       h('option', { value: '' }, 'choose…'), devices.map((d) => h('option', { key: d.id, value: d.id }, d.id))),
     h('button', { type: 'submit' }, 'Attach'));
 }
@@ -142,7 +142,7 @@ export function OwnersPage(props: { api: Api; session: SessionResponse }): Compo
     h('h2', { id: 'owners-title' }, 'Owners'),
     h('p', { class: 'hint' }, 'Names and contacts live only in the owner\u2019s home region, sealed under a key of their own; reading this list is an entry in that region\u2019s audit log.'),
     h('form', { class: 'filters', onSubmit: (e: Event) => e.preventDefault() },
-      h('label', null, 'Region ', h('select', { name: 'region', value: region, onChange: (e: Event) => { setAfter([]); setRegion(valueOf(e)); } },
+      h('label', null, 'Region ', h('select', { name: 'region', value: region, onChange: (e: Event) => { setAfter([]); setRegion(controlValue(e)); } },
         props.session.regions.map((r) => h('option', { key: r, value: r }, r.toUpperCase()))))),
     h('p', { role: 'status', class: 'status' }, message),
     error ? h('p', { role: 'alert', class: 'error' }, error) : null,

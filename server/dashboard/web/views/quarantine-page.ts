@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { RefusalExplanation } from '../../../../schema/refusal-explanation.ts';
 import type { SessionResponse } from '../../dashboard-api.ts';
 import { describeError, type Api } from '../api.ts';
-import { commitOnEnter, valueOf } from '../dom-values.ts';
+import { commitOnEnter, controlValue } from '../dom-values.ts';
 import { dateTime, REAL_TIME_LABEL } from '../format.ts';
 import { deviceHref } from '../route.ts';
 import { Findings } from './refusal-view.ts';
@@ -54,7 +54,7 @@ export function QuarantinePage(props: { api: Api; session: SessionResponse }): C
     h('h2', { id: 'quarantine-title' }, 'Quarantine'),
     h('p', { class: 'hint' }, 'Messages the server refused, kept in the sender\u2019s home region: when, the reason and why, never stored as events.'),
     h('form', { class: 'filters', onSubmit: (e: Event) => e.preventDefault() },
-      h('label', null, 'Region ', h('select', { name: 'region', value: region, onChange: (e: Event) => { setCursors([]); setRegion(valueOf(e)); } },
+      h('label', null, 'Region ', h('select', { name: 'region', value: region, onChange: (e: Event) => { setCursors([]); setRegion(controlValue(e)); } },
         props.session.regions.map((r) => h('option', { key: r, value: r }, r.toUpperCase())))),
       h('label', null, 'Machine ', h('input', { name: 'device', type: 'text', value: draft, placeholder: 'any', ...commitOnEnter(setDraft, (value) => { setCursors([]); setDevice(value); }) }))),
     error ? h('p', { role: 'alert', class: 'error' }, error) : null,

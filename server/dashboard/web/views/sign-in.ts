@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { h, type ComponentChild } from 'preact';
 import { useState } from 'preact/hooks';
-import { valueOf } from '../dom-values.ts';
+import { controlValue } from '../dom-values.ts';
 
 export function SignIn(props: { onSignIn(token: string): void; error: string | null; busy: boolean }): ComponentChild {
   const [value, setValue] = useState('');
@@ -15,7 +15,7 @@ export function SignIn(props: { onSignIn(token: string): void; error: string | n
       },
     },
     h('label', { for: 'token' }, 'API token'),
-    h('input', { id: 'token', name: 'token', type: 'password', autoComplete: 'off', required: true, value, onInput: (e: Event) => setValue(valueOf(e)) }),
+    h('input', { id: 'token', name: 'token', type: 'password', autoComplete: 'off', required: true, value, onInput: (e: Event) => setValue(controlValue(e)) }),
     h('button', { type: 'submit', disabled: props.busy }, props.busy ? 'Signing in…' : 'Sign in')),
     props.error ? h('p', { role: 'alert', class: 'error' }, `Sign-in failed: ${props.error}`) : null);
 }
