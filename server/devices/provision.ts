@@ -3,18 +3,19 @@ import type { ProvisionDeviceResponse } from '../../schema/api.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import type { ConsentService } from '../consent/consent-service.ts';
 import type { RegionStore } from '../store/types.ts';
-import { hashSecret, mintDeviceId, mintSecret } from './credentials.ts';
+import { mintDeviceId, mintSecret, type SecretHasher } from './credentials.ts';
 import type { DirectoryCache } from './directory-cache.ts';
 
 export interface ProvisionDeps {
   directory: DirectoryCache;
   consent: ConsentService;
+  deviceSecrets: SecretHasher;
 }
 
 /**
  * Creates a device in its home region. Order matters: the region store and the first consent record
  * exist before the directory entry, so the moment ingest can route the device its ledger is there.
- * The secret leaves this function once and is kept only as a slow hash.
+ * The secret leaves this function once and is kept only as a keyed hash.
  */
 export async function provisionDevice(
   deps: ProvisionDeps,
@@ -24,7 +25,7 @@ export async function provisionDevice(
 ): Promise<ProvisionDeviceResponse> {
   const deviceId = mintDeviceId();
   const secret = mintSecret();
-  const secretHash = await hashSecret(secret);
+  const secretHash = deps.deviceSecrets.hash(deviceId, secret);
   const createdAt = new Date();
   await store.addDevice(deviceId, createdAt);
   const consent = await deps.consent.change({

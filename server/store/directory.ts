@@ -31,8 +31,13 @@ export function createDirectory(db: StoreDb): Directory {
     },
 
     async revoke(deviceId: string): Promise<void> {
-      // Not a scrypt hash, so verifySecret can never accept any secret for it.
+      // Not a hash of any form, so no secret ever verifies against it.
       await client.directoryEntry.updateMany({ where: { deviceId }, data: { secretHash: 'revoked' } });
+    },
+
+    async replaceSecretHash(deviceId: string, from: string, to: string): Promise<boolean> {
+      const { count } = await client.directoryEntry.updateMany({ where: { deviceId, secretHash: from }, data: { secretHash: to } });
+      return count === 1;
     },
 
     insertRefusals: (rows) => insertRefusals(db, rows, false),

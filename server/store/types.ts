@@ -74,7 +74,7 @@ export interface ConsentRow {
 export interface DirectoryEntry {
   deviceId: string;
   region: RegionId;
-  /** A slow hash of the device secret; never the secret itself. */
+  /** A keyed hash of the device secret (server/devices/credentials.ts); never the secret itself. */
   secretHash: string;
   createdAt: Date;
 }
@@ -269,6 +269,11 @@ export interface Directory extends AuditStore {
   list(): Promise<DirectoryEntry[]>;
   /** Erasure: the entry keeps routing (so late events are refused in the home region) but no secret verifies any more. */
   revoke(deviceId: string): Promise<void>;
+  /**
+   * Swaps a device's stored hash for `to` only while it is still `from` (a legacy hash rewritten after a
+   * good login), so a revocation that committed in between is never undone. True when it swapped.
+   */
+  replaceSecretHash(deviceId: string, from: string, to: string): Promise<boolean>;
   /** Refusals that belong to no region (unknown device, topic outside the grammar). */
   insertRefusals(rows: readonly RefusalRow[]): Promise<void>;
   countRefusals(): Promise<number>;
