@@ -2,6 +2,7 @@ import { sqltag as sql } from '@prisma/client/runtime/client';
 import { regionIdSchema } from '../../schema/regions.ts';
 import { createAuditStore } from './audit-store.ts';
 import type { StoreDb } from './connect.ts';
+import { multiRowInserts } from './multi-row-insert.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type Directory, type DirectoryEntry, StoreConflictError } from './types.ts';
 
@@ -18,6 +19,12 @@ export function createDirectory(db: StoreDb): Directory {
             ON CONFLICT ("deviceId") DO NOTHING`,
       );
       if (inserted === 0) throw new StoreConflictError('device is already registered');
+    },
+
+    async registerMany(entries: readonly DirectoryEntry[]): Promise<void> {
+      const tuples = entries.map((e) => [e.deviceId, e.region, e.secretHash, e.createdAt]);
+      const statements = multiRowInserts('DirectoryEntry', ['deviceId', 'region', 'secretHash', 'createdAt'], tuples, db.maxParams);
+      if (statements.length > 0) await client.$transaction(statements.map((statement) => client.$executeRaw(statement)));
     },
 
     async lookup(deviceId: string): Promise<DirectoryEntry | null> {

@@ -244,6 +244,11 @@ export interface RegionStore extends PrivacyStore, AuditStore {
   /** The quarantine, newest first, a page at a time, for operators. */
   listRefusals(page: QuarantinePage): Promise<QuarantineEntry[]>;
   addDevice(deviceId: string, createdAt: Date): Promise<void>;
+  /**
+   * Batch provisioning: new devices and the first version of each one's ledger, all in one
+   * transaction (the ids are freshly minted, so nothing conflicts; a conflict rejects the whole batch).
+   */
+  addDevicesWithConsent(devices: readonly { deviceId: string; createdAt: Date }[], consents: readonly ConsentRow[]): Promise<void>;
   /** Appends to the ledger; rejects with a StoreConflictError when the version is not new. */
   appendConsent(row: ConsentRow): Promise<void>;
   /** The whole ledger of one device, oldest version first. */
@@ -265,6 +270,8 @@ export interface RegionStore extends PrivacyStore, AuditStore {
 /** The global directory: only what routing needs (device id -> region), nothing personal. */
 export interface Directory extends AuditStore {
   register(entry: DirectoryEntry): Promise<void>;
+  /** Registers freshly minted devices in one transaction; rejects (and registers none) if any is already there. */
+  registerMany(entries: readonly DirectoryEntry[]): Promise<void>;
   lookup(deviceId: string): Promise<DirectoryEntry | null>;
   list(): Promise<DirectoryEntry[]>;
   /** Erasure: the entry keeps routing (so late events are refused in the home region) but no secret verifies any more. */
