@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBodySchema, provisionDeviceResponseSchema, type ProvisionDeviceRequest } from '../schema/api.ts';
+import { errorBodySchema, PROVISION_BATCH_MAX, provisionBatchResponseSchema, type ProvisionBatchRequest, type ProvisionDeviceRequest } from '../schema/api.ts';
 import { regionListSchema } from '../schema/regions.ts';
 import { chooseConsent, consentMixSchema } from './consent-mix.ts';
 import type { MachineIdentity } from './fleet-options.ts';
@@ -15,8 +15,10 @@ export const provisionOptionsSchema = z.object({
   /** How many of the machines run the leaky firmware; spread evenly through the fleet. */
   leaky: z.int().min(0).default(0),
   consentMix: consentMixSchema.default(consentMixSchema.parse({})),
-  /** Parallel provisioning requests. */
-  concurrency: z.int().min(1).max(64).default(8),
+  /** Devices per `POST /api/v1/devices:batch` call. */
+  batchSize: z.int().min(1).max(PROVISION_BATCH_MAX).default(PROVISION_BATCH_MAX),
+  /** Batch requests in flight at once (the server writes each region's part in one transaction). */
+  concurrency: z.int().min(1).max(64).default(2),
 }).refine((o) => o.leaky <= o.count, { message: 'leaky cannot exceed count', path: ['leaky'] });
 export type ProvisionOptions = z.input<typeof provisionOptionsSchema>;
 
@@ -37,20 +39,24 @@ const isLeaky = (index: number, leaky: number, count: number): boolean =>
 
 /**
  * Registers machines through the server's public API, as a maker's factory line would: round-robin
- * over the regions, each owner's consent choice drawn from a seeded mix. Returns their credentials.
- * A 429 from the server's rate limit is waited out (Retry-After) and the request sent again.
+ * over the regions, each owner's consent choice drawn from a seeded mix, in batches of `batchSize`
+ * (`POST /api/v1/devices:batch`). Returns their credentials in fleet order. A 429 from the server's
+ * rate limit is waited out (Retry-After) and the request sent again. `onProgress` hears the count
+ * provisioned so far after each batch.
  */
-export async function provisionMachines(options: ProvisionOptions): Promise<MachineIdentity[]> {
+export async function provisionMachines(options: ProvisionOptions, onProgress?: (provisioned: number) => void): Promise<MachineIdentity[]> {
   const opts = provisionOptionsSchema.parse(options);
-  const endpoint = new URL('/api/v1/devices', opts.apiUrl);
+  const endpoint = new URL('/api/v1/devices:batch', opts.apiUrl);
   const identities = new Array<MachineIdentity>(opts.count);
+  let provisioned = 0;
 
-  const post = async (request: ProvisionDeviceRequest): Promise<Response> => {
+  const post = async (request: ProvisionBatchRequest): Promise<Response> => {
+    const body = JSON.stringify(request);
     for (let attempt = 1; ; attempt += 1) {
       const response = await fetch(endpoint, {
         method: 'POST',
         headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(request),
+        body,
       });
       if (response.status !== 429 || attempt === MAX_RATE_LIMITED_ATTEMPTS) return response;
       // The server's rate limit: wait as long as it says, then go on (a large run is paced, not failed).
@@ -59,29 +65,44 @@ export async function provisionMachines(options: ProvisionOptions): Promise<Mach
     }
   };
 
-  const provisionOne = async (index: number): Promise<void> => {
-    const region = opts.regions[index % opts.regions.length]!;
-    const request: ProvisionDeviceRequest = { region, consent: chooseConsent(createRng(deriveSeed(opts.seed, index, 'consent')), opts.consentMix) };
-    const response = await post(request);
+  const requestFor = (index: number): ProvisionDeviceRequest => ({
+    region: opts.regions[index % opts.regions.length]!,
+    consent: chooseConsent(createRng(deriveSeed(opts.seed, index, 'consent')), opts.consentMix),
+  });
+
+  const provisionBatch = async (first: number): Promise<void> => {
+    const end = Math.min(first + opts.batchSize, opts.count);
+    const devices = Array.from({ length: end - first }, (_, i) => requestFor(first + i));
+    const response = await post({ devices });
     const json: unknown = await response.json().catch(() => null);
     if (!response.ok) {
       const error = errorBodySchema.safeParse(json);
       throw new Error(`provisioning failed: HTTP ${response.status} ${error.success ? error.data.code : 'unknown_error'}`);
     }
-    const device = provisionDeviceResponseSchema.parse(json);
-    identities[index] = {
-      deviceId: device.id,
-      secret: device.secret,
-      region: device.region,
-      profile: isLeaky(index, opts.leaky, opts.count) ? 'leaky' : 'compliant',
-      usage: defaultUsageFor(opts.seed, index),
-    };
+    const created = provisionBatchResponseSchema.parse(json).devices;
+    if (created.length !== devices.length) throw new Error(`provisioning failed: asked for ${devices.length} devices, got ${created.length}`);
+    created.forEach((device, i) => {
+      const index = first + i;
+      identities[index] = {
+        deviceId: device.id,
+        secret: device.secret,
+        region: device.region,
+        profile: isLeaky(index, opts.leaky, opts.count) ? 'leaky' : 'compliant',
+        usage: defaultUsageFor(opts.seed, index),
+      };
+    });
+    provisioned += created.length;
+    onProgress?.(provisioned);
   };
 
   let next = 0;
   const worker = async (): Promise<void> => {
-    for (let index = next++; index < opts.count; index = next++) await provisionOne(index);
+    for (let first = next; first < opts.count; first = next) {
+      next += opts.batchSize;
+      await provisionBatch(first);
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.count) }, worker));
+  const batches = Math.ceil(opts.count / opts.batchSize);
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, batches) }, worker));
   return identities;
 }

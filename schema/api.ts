@@ -33,6 +33,21 @@ export const provisionDeviceResponseSchema = z.object({
 });
 export type ProvisionDeviceResponse = z.infer<typeof provisionDeviceResponseSchema>;
 
+/** Most devices one `POST /api/v1/devices:batch` provisions; a longer list is refused (400 BATCH_TOO_LARGE). */
+export const PROVISION_BATCH_MAX = 1_000;
+
+/** Batch provisioning: each entry as for one device; the limit is checked by the server (a coded error, not a validation message). */
+export const provisionBatchRequestSchema = z.strictObject({
+  devices: z.array(provisionDeviceRequestSchema).min(1),
+});
+export type ProvisionBatchRequest = z.infer<typeof provisionBatchRequestSchema>;
+
+/** Every device of the batch with its one-time secret, in the order of the request. */
+export const provisionBatchResponseSchema = z.object({
+  devices: z.array(provisionDeviceResponseSchema),
+});
+export type ProvisionBatchResponse = z.infer<typeof provisionBatchResponseSchema>;
+
 export const deviceSummarySchema = z.object({
   id: deviceIdSchema,
   region: regionIdSchema,

@@ -158,6 +158,12 @@ export const serverConfigSchema = z
     stores: z.record(regionIdSchema, z.string()).default({}),
     /** The global directory (device id -> region); SQLite under dataDir unless set. */
     directoryUrl: z.string().optional(),
+    /**
+     * The file holding the key device secrets are hashed under (HMAC-SHA-256);
+     * `<dataDir>/device-secrets.key` when not set, created 0600 on first start. Never inside a store,
+     * and backed up apart from the stores: without it no device can log in.
+     */
+    deviceSecretKeyFile: z.string().min(1).optional(),
     http: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -212,13 +218,18 @@ export const serverConfigSchema = z
       .prefault({}),
     privacy: privacyConfigSchema.prefault({}),
     /**
-     * Device secret checks the broker asks for (POST /api/v1/broker/device-auth), one slow hash each:
-     * at most maxConcurrent at once and maxQueued waiting; more are answered 503 AUTH_BUSY at once.
+     * Device secret checks the broker asks for (POST /api/v1/broker/device-auth): at most maxConcurrent
+     * at once (a directory read and an HMAC each, microseconds of CPU) and maxQueued waiting; more are
+     * answered 503 AUTH_BUSY at once. A device still stored under the old scrypt hash costs one slow
+     * hash on libuv's thread pool until its next good login rewrites it: those run at most
+     * scryptMaxConcurrent at once, scryptMaxQueued waiting.
      */
     brokerAuth: z
       .object({
-        maxConcurrent: z.int().min(1).default(2),
-        maxQueued: z.int().min(0).default(64),
+        maxConcurrent: z.int().min(1).default(64),
+        maxQueued: z.int().min(0).default(1_000),
+        scryptMaxConcurrent: z.int().min(1).default(2),
+        scryptMaxQueued: z.int().min(0).default(64),
       })
       .prefault({}),
     /**

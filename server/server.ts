@@ -7,7 +7,9 @@ import { mqttConfigSchema, type MqttConfigInput, type ServerConfig } from './con
 import { ConsentService } from './consent/consent-service.ts';
 import { clearRetainedMessages, mqttConsentPublisher, type ConsentPublisher } from './consent/publisher.ts';
 import { republishConsents } from './consent/republish.ts';
+import { SecretHasher } from './devices/credentials.ts';
 import { DirectoryCache } from './devices/directory-cache.ts';
+import { deviceSecretKeyFile, loadDeviceSecretKey } from './devices/secret-key.ts';
 import { publishRevocation } from './devices/revocation-notice.ts';
 import { LiveFeed } from './dashboard/live-feed.ts';
 import { buildApp } from './http/app.ts';
@@ -132,6 +134,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     advertised,
     stores,
     directory,
+    deviceSecrets: new SecretHasher(loadDeviceSecretKey(deviceSecretKeyFile(config))),
     consent,
     metrics,
     deviceStates,

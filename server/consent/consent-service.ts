@@ -64,6 +64,24 @@ export class ConsentService {
     });
   }
 
+  /**
+   * Batch provisioning wrote these first versions itself (in the region's transaction): cache them,
+   * audit them and push them to their devices, as change() does for one.
+   */
+  async provisioned(rows: readonly ConsentRow[], region: RegionId): Promise<ConsentRecord[]> {
+    for (const row of rows) this.#ledgers.set(row.deviceId, Promise.resolve([row]));
+    await Promise.all(rows.map(async (row) => {
+      try {
+        await this.audit(row, region);
+      } catch (err) {
+        this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
+      }
+    }));
+    const records = rows.map(toConsentRecord);
+    await Promise.all(records.map((record) => this.#publish(record)));
+    return records;
+  }
+
   /** Pushes the device's current record again (retained). Resolves false when it has none. */
   async republish(deviceId: string, region: RegionId): Promise<boolean> {
     const row = await this.current(deviceId, region);

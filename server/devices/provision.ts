@@ -2,19 +2,20 @@ import { NO_CONSENT, type ConsentCategories } from '../../schema/consent.ts';
 import type { ProvisionDeviceResponse } from '../../schema/api.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import type { ConsentService } from '../consent/consent-service.ts';
-import type { RegionStore } from '../store/types.ts';
-import { hashSecret, mintDeviceId, mintSecret } from './credentials.ts';
+import type { ConsentRow, DirectoryEntry, RegionStore } from '../store/types.ts';
+import { mintDeviceId, mintSecret, type SecretHasher } from './credentials.ts';
 import type { DirectoryCache } from './directory-cache.ts';
 
 export interface ProvisionDeps {
   directory: DirectoryCache;
   consent: ConsentService;
+  deviceSecrets: SecretHasher;
 }
 
 /**
  * Creates a device in its home region. Order matters: the region store and the first consent record
  * exist before the directory entry, so the moment ingest can route the device its ledger is there.
- * The secret leaves this function once and is kept only as a slow hash.
+ * The secret leaves this function once and is kept only as a keyed hash.
  */
 export async function provisionDevice(
   deps: ProvisionDeps,
@@ -24,7 +25,7 @@ export async function provisionDevice(
 ): Promise<ProvisionDeviceResponse> {
   const deviceId = mintDeviceId();
   const secret = mintSecret();
-  const secretHash = await hashSecret(secret);
+  const secretHash = deps.deviceSecrets.hash(deviceId, secret);
   const createdAt = new Date();
   await store.addDevice(deviceId, createdAt);
   const consent = await deps.consent.change({
@@ -38,4 +39,46 @@ export async function provisionDevice(
   await deps.directory.directory.register(entry);
   deps.directory.remember(entry);
   return { id: deviceId, region: request.region, secret, consent };
+}
+
+/** One device of a batch: where it lives and the owner's choices (nothing consented when omitted). */
+export interface BatchRequest {
+  region: RegionId;
+  consent?: ConsentCategories | undefined;
+}
+
+/**
+ * Provisions many devices with one transaction per region store and one in the directory, in the
+ * same order as one at a time: every region's devices and first ledger versions, then the consent
+ * audit and push, then the directory entries that make them routable. A failing store leaves the
+ * regions already written with devices no directory entry names (unroutable, their secrets never
+ * shown); nothing in the directory is partial. Answers in the order of the requests.
+ */
+export async function provisionDevices(
+  deps: ProvisionDeps,
+  storeOf: (region: RegionId) => RegionStore,
+  requests: readonly BatchRequest[],
+  actor: string,
+): Promise<ProvisionDeviceResponse[]> {
+  const createdAt = new Date();
+  const minted = requests.map((request) => ({ deviceId: mintDeviceId(), secret: mintSecret(), region: request.region, categories: request.consent ?? NO_CONSENT }));
+  const byRegion = new Map<RegionId, typeof minted>();
+  for (const device of minted) {
+    const group = byRegion.get(device.region);
+    if (group) group.push(device);
+    else byRegion.set(device.region, [device]);
+  }
+
+  const consentOf = new Map<string, ProvisionDeviceResponse['consent']>();
+  for (const [region, devices] of byRegion) {
+    const rows: ConsentRow[] = devices.map((d) => ({ deviceId: d.deviceId, version: 1, issuedAt: createdAt, categories: { ...d.categories }, actor, channel: 'provisioning' }));
+    await storeOf(region).addDevicesWithConsent(devices.map((d) => ({ deviceId: d.deviceId, createdAt })), rows);
+    const records = await deps.consent.provisioned(rows, region);
+    for (const record of records) consentOf.set(record.deviceId, record);
+  }
+
+  const entries: DirectoryEntry[] = minted.map((d) => ({ deviceId: d.deviceId, region: d.region, secretHash: deps.deviceSecrets.hash(d.deviceId, d.secret), createdAt }));
+  await deps.directory.directory.registerMany(entries);
+  for (const entry of entries) deps.directory.remember(entry);
+  return minted.map((d) => ({ id: d.deviceId, region: d.region, secret: d.secret, consent: consentOf.get(d.deviceId)! }));
 }

@@ -1,9 +1,11 @@
 /**
- * Every device login the broker asks about costs one slow hash (scrypt) on libuv's small thread
- * pool, which the server's file and DNS work share. At most `maxConcurrent` checks run at once and
- * `maxQueued` wait; a check beyond that is not started (the route answers 503 AUTH_BUSY and the
- * broker refuses that CONNECT with "server unavailable"), so a login flood costs bounded CPU,
- * memory and pool time instead of an ever longer queue in front of everything else.
+ * Bounds the device logins the broker asks about that are checked at once. Each check holds a
+ * request and a directory read; a legacy entry also a slow hash on libuv's small thread pool, which
+ * the server's file and DNS work share (the route gives those a second, tighter instance). At most
+ * `maxConcurrent` checks run at once and `maxQueued` wait; a check beyond that is not started (the
+ * route answers 503 AUTH_BUSY and the broker refuses that CONNECT with "server unavailable"), so a
+ * login flood costs bounded CPU, memory and pool time instead of an ever longer queue in front of
+ * everything else.
  */
 export const NO_SLOT = Symbol('no slot');
 

@@ -2,6 +2,7 @@ import type { CommandSender } from '../commands/command-sender.ts';
 import type { ConsentService } from '../consent/consent-service.ts';
 import type { ServerConfig } from '../config.ts';
 import type { LiveFeed } from '../dashboard/live-feed.ts';
+import type { SecretHasher } from '../devices/credentials.ts';
 import type { DirectoryCache } from '../devices/directory-cache.ts';
 import type { DeviceStates } from '../ingest/device-states.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -14,6 +15,8 @@ export interface AppDeps {
   config: ServerConfig;
   stores: Stores;
   directory: DirectoryCache;
+  /** Hashes and checks device secrets under the server-held key (never in a store). */
+  deviceSecrets: SecretHasher;
   consent: ConsentService;
   metrics: Metrics;
   deviceStates: DeviceStates;

@@ -8,6 +8,8 @@ export const ERRORS = {
   BAD_REQUEST: 400,
   VALIDATION_FAILED: 400,
   UNKNOWN_REGION: 400,
+  /** A batch provisioning request lists more devices than one call may (PROVISION_BATCH_MAX). */
+  BATCH_TOO_LARGE: 400,
   UNAUTHORIZED: 401,
   DEVICE_AUTH_FAILED: 401,
   FORBIDDEN: 403,

@@ -2,6 +2,7 @@ import { sqltag as sql } from '@prisma/client/runtime/client';
 import { regionIdSchema } from '../../schema/regions.ts';
 import { createAuditStore } from './audit-store.ts';
 import type { StoreDb } from './connect.ts';
+import { multiRowInserts } from './multi-row-insert.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type Directory, type DirectoryEntry, StoreConflictError } from './types.ts';
 
@@ -20,6 +21,12 @@ export function createDirectory(db: StoreDb): Directory {
       if (inserted === 0) throw new StoreConflictError('device is already registered');
     },
 
+    async registerMany(entries: readonly DirectoryEntry[]): Promise<void> {
+      const tuples = entries.map((e) => [e.deviceId, e.region, e.secretHash, e.createdAt]);
+      const statements = multiRowInserts('DirectoryEntry', ['deviceId', 'region', 'secretHash', 'createdAt'], tuples, db.maxParams);
+      if (statements.length > 0) await client.$transaction(statements.map((statement) => client.$executeRaw(statement)));
+    },
+
     async lookup(deviceId: string): Promise<DirectoryEntry | null> {
       const entry = await client.directoryEntry.findUnique({ where: { deviceId } });
       return entry === null ? null : toEntry(entry);
@@ -31,8 +38,13 @@ export function createDirectory(db: StoreDb): Directory {
     },
 
     async revoke(deviceId: string): Promise<void> {
-      // Not a scrypt hash, so verifySecret can never accept any secret for it.
+      // Not a hash of any form, so no secret ever verifies against it.
       await client.directoryEntry.updateMany({ where: { deviceId }, data: { secretHash: 'revoked' } });
+    },
+
+    async replaceSecretHash(deviceId: string, from: string, to: string): Promise<boolean> {
+      const { count } = await client.directoryEntry.updateMany({ where: { deviceId, secretHash: from }, data: { secretHash: to } });
+      return count === 1;
     },
 
     insertRefusals: (rows) => insertRefusals(db, rows, false),

@@ -6,6 +6,7 @@ import type { StoreDb } from './connect.ts';
 import { eventRowOf } from './event-row.ts';
 import { quarantineEntryOf } from './quarantine-row.ts';
 import { createPrivacyStore } from './privacy-store.ts';
+import { multiRowInserts } from './multi-row-insert.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, type QuarantinedRow, type QuarantinePage, type RegionStore, StoreConflictError } from './types.ts';
 
@@ -40,6 +41,17 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
     async addDevice(deviceId: string, createdAt: Date): Promise<void> {
       // Idempotent, so a retried provisioning step does no harm.
       await client.$executeRaw(sql`INSERT INTO "Device" ("id", "createdAt") VALUES (${deviceId}, ${createdAt}) ON CONFLICT ("id") DO NOTHING`);
+    },
+
+    async addDevicesWithConsent(devices, consents): Promise<void> {
+      const deviceRows = devices.map((d) => [d.deviceId, d.createdAt]);
+      const consentRows = consents.map((r) => [r.deviceId, r.version, r.issuedAt, r.categories.usage, r.categories.location, r.categories.payment, r.categories.diagnostics, r.actor, r.channel]);
+      const statements = [
+        ...multiRowInserts('Device', ['id', 'createdAt'], deviceRows, db.maxParams),
+        ...multiRowInserts('ConsentRecord', ['deviceId', 'version', 'issuedAt', 'usage', 'location', 'payment', 'diagnostics', 'actor', 'channel'], consentRows, db.maxParams),
+      ];
+      // Always one transaction, even for a single statement: all devices of the batch or none.
+      if (statements.length > 0) await client.$transaction(statements.map((statement) => client.$executeRaw(statement)));
     },
 
     async appendConsent(row: ConsentRow): Promise<void> {

@@ -74,7 +74,7 @@ export interface ConsentRow {
 export interface DirectoryEntry {
   deviceId: string;
   region: RegionId;
-  /** A slow hash of the device secret; never the secret itself. */
+  /** A keyed hash of the device secret (server/devices/credentials.ts); never the secret itself. */
   secretHash: string;
   createdAt: Date;
 }
@@ -244,6 +244,11 @@ export interface RegionStore extends PrivacyStore, AuditStore {
   /** The quarantine, newest first, a page at a time, for operators. */
   listRefusals(page: QuarantinePage): Promise<QuarantineEntry[]>;
   addDevice(deviceId: string, createdAt: Date): Promise<void>;
+  /**
+   * Batch provisioning: new devices and the first version of each one's ledger, all in one
+   * transaction (the ids are freshly minted, so nothing conflicts; a conflict rejects the whole batch).
+   */
+  addDevicesWithConsent(devices: readonly { deviceId: string; createdAt: Date }[], consents: readonly ConsentRow[]): Promise<void>;
   /** Appends to the ledger; rejects with a StoreConflictError when the version is not new. */
   appendConsent(row: ConsentRow): Promise<void>;
   /** The whole ledger of one device, oldest version first. */
@@ -265,10 +270,17 @@ export interface RegionStore extends PrivacyStore, AuditStore {
 /** The global directory: only what routing needs (device id -> region), nothing personal. */
 export interface Directory extends AuditStore {
   register(entry: DirectoryEntry): Promise<void>;
+  /** Registers freshly minted devices in one transaction; rejects (and registers none) if any is already there. */
+  registerMany(entries: readonly DirectoryEntry[]): Promise<void>;
   lookup(deviceId: string): Promise<DirectoryEntry | null>;
   list(): Promise<DirectoryEntry[]>;
   /** Erasure: the entry keeps routing (so late events are refused in the home region) but no secret verifies any more. */
   revoke(deviceId: string): Promise<void>;
+  /**
+   * Swaps a device's stored hash for `to` only while it is still `from` (a legacy hash rewritten after a
+   * good login), so a revocation that committed in between is never undone. True when it swapped.
+   */
+  replaceSecretHash(deviceId: string, from: string, to: string): Promise<boolean>;
   /** Refusals that belong to no region (unknown device, topic outside the grammar). */
   insertRefusals(rows: readonly RefusalRow[]): Promise<void>;
   countRefusals(): Promise<number>;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { deviceAuthRequestSchema, deviceAuthResponseSchema, deviceCertificateRequestSchema, errorBodySchema } from '../../../schema/api.ts';
-import { canVerify, decoyVerify, verifySecret } from '../../devices/credentials.ts';
+import { SecretHasher } from '../../devices/credentials.ts';
 import { NO_SLOT, SecretChecks } from '../../devices/secret-checks.ts';
 import type { DirectoryEntry } from '../../store/types.ts';
 import type { AppDeps } from '../app-deps.ts';
@@ -11,16 +11,47 @@ import { fromStore, HttpError } from '../errors.ts';
  * short cache of verified pairs, dropped on revocation), and the entry is read from the directory
  * store, not this process's directory cache: an erasure made by any server process sharing the
  * store is refused at once. An erased device is refused even if its directory entry were intact.
- * An unknown device costs the same scrypt as a known one; scrypt runs are bounded (SecretChecks).
+ * An unknown device costs the same HMAC as a known one. Checks run bounded (SecretChecks); a
+ * device still under a legacy scrypt hash takes a slot of the tighter slow-hash bound as well, and
+ * its good login rewrites the entry to the keyed hash.
  */
 export const brokerAuthRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
-  const secretChecks = new SecretChecks(deps.config.brokerAuth);
+  const { brokerAuth } = deps.config;
+  const secretChecks = new SecretChecks(brokerAuth);
+  const slowChecks = new SecretChecks({ maxConcurrent: brokerAuth.scryptMaxConcurrent, maxQueued: brokerAuth.scryptMaxQueued });
+  const hasher = deps.deviceSecrets;
   const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 503: errorBodySchema };
 
   async function liveEntry(deviceId: string): Promise<DirectoryEntry | null> {
     const entry = await fromStore(deps.directory.directory.lookup(deviceId));
     if (!entry) return null;
     return (await fromStore(deps.privacy.tombstones.has(entry.region, entry.deviceId))) ? null : entry;
+  }
+
+  async function verify(deviceId: string, secret: string): Promise<DirectoryEntry | null | typeof NO_SLOT> {
+    const entry = await liveEntry(deviceId);
+    if (!entry) {
+      hasher.decoy(deviceId, secret);
+      return null;
+    }
+    const check = () => hasher.verify(deviceId, secret, entry.secretHash);
+    const verdict = SecretHasher.isLegacy(entry.secretHash) ? await slowChecks.run(check) : await check();
+    if (verdict === NO_SLOT) return NO_SLOT;
+    if (!verdict.valid) return null;
+    if (verdict.upgraded !== undefined) await upgrade(entry, verdict.upgraded);
+    return entry;
+  }
+
+  // The login stands whether or not the rewrite lands; a failed one is tried again at the next login.
+  async function upgrade(entry: DirectoryEntry, to: string): Promise<void> {
+    try {
+      if (await deps.directory.directory.replaceSecretHash(entry.deviceId, entry.secretHash, to)) {
+        deps.directory.forget(entry.deviceId);
+        app.log.info({ deviceId: entry.deviceId }, 'device secret hash rewritten from scrypt to the keyed hash');
+      }
+    } catch (err) {
+      app.log.warn({ err, deviceId: entry.deviceId }, 'device secret hash not rewritten; kept as scrypt until the next login');
+    }
   }
 
   app.post('/api/v1/broker/device-auth', {
@@ -32,11 +63,7 @@ export const brokerAuthRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps
     },
   }, async (request) => {
     const { deviceId, secret } = request.body;
-    const checked = await secretChecks.run(async () => {
-      const entry = await liveEntry(deviceId);
-      const valid = entry ? await verifySecret(secret, entry.secretHash) : await decoyVerify(secret);
-      return valid ? entry : null;
-    });
+    const checked = await secretChecks.run(() => verify(deviceId, secret));
     if (checked === NO_SLOT) {
       deps.metrics.brokerAuthBusy.inc();
       throw new HttpError('AUTH_BUSY', 'too many device checks at once; retry shortly');
@@ -54,7 +81,7 @@ export const brokerAuthRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps
     },
   }, async (request) => {
     const entry = await liveEntry(request.body.deviceId);
-    if (!entry || !canVerify(entry.secretHash)) throw new HttpError('DEVICE_AUTH_FAILED', 'unknown or revoked device');
+    if (!entry || !hasher.canVerify(entry.secretHash)) throw new HttpError('DEVICE_AUTH_FAILED', 'unknown or revoked device');
     return { deviceId: entry.deviceId, region: entry.region };
   });
 };

@@ -8,6 +8,9 @@ import {
   consentChangeQuerySchema,
   deviceSummarySchema,
   errorBodySchema,
+  PROVISION_BATCH_MAX,
+  provisionBatchRequestSchema,
+  provisionBatchResponseSchema,
   provisionDeviceRequestSchema,
   provisionDeviceResponseSchema,
 } from '../../../schema/api.ts';
@@ -17,12 +20,12 @@ import { erasureResponseSchema } from '../../../schema/privacy.ts';
 import { toConsentRecord } from '../../consent/publisher.ts';
 import { eraseDevice } from '../../privacy/erasure.ts';
 import { toStoredEvent } from '../../privacy/owner-export.ts';
-import { provisionDevice } from '../../devices/provision.ts';
+import { provisionDevice, provisionDevices } from '../../devices/provision.ts';
 import type { DirectoryEntry } from '../../store/types.ts';
 import { createDeviceView } from '../device-view.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf } from '../auth.ts';
-import { fromStore } from '../errors.ts';
+import { fromStore, HttpError } from '../errors.ts';
 
 /** Admins act on every region, operators on their own (checked per request with assertRegion). */
 const staff = { access: { roles: ['admin', 'operator'] } } as const;
@@ -51,6 +54,28 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     const store = view.store(request.body.region);
     const created = await fromStore(provisionDevice(deps, store, request.body, principalOf(request).subject));
     return reply.code(201).send(created);
+  });
+
+  // `::` is fastify's escaped colon: the path is the literal `/api/v1/devices:batch`, not a parameter.
+  app.post('/api/v1/devices::batch', {
+    config: staff,
+    // 1,000 entries with their consent choices are about 100 KB.
+    bodyLimit: 256 * 1024,
+    schema: {
+      summary: `Provision up to ${PROVISION_BATCH_MAX} devices in one call (one transaction per region); each secret is shown only in this answer`,
+      body: provisionBatchRequestSchema,
+      response: { 201: provisionBatchResponseSchema, ...errors },
+    },
+  }, async (request, reply) => {
+    const { devices } = request.body;
+    if (devices.length > PROVISION_BATCH_MAX) throw new HttpError('BATCH_TOO_LARGE', `at most ${PROVISION_BATCH_MAX} devices per batch; this one lists ${devices.length}`);
+    const principal = principalOf(request);
+    for (const region of new Set(devices.map((d) => d.region))) {
+      assertRegion(principal, region);
+      view.store(region);
+    }
+    const created = await fromStore(provisionDevices(deps, (region) => view.store(region), devices, principal.subject));
+    return reply.code(201).send({ devices: created });
   });
 
   app.get('/api/v1/devices', {

@@ -1,3 +1,4 @@
+import { randomBytes, scryptSync } from 'node:crypto';
 import { uuidv7 } from '../../../bench/ingest-event-ids.ts';
 import type { EventEnvelope, EventKind } from '../../../schema/events.ts';
 import type { ConsentCategories } from '../../../schema/consent.ts';
@@ -34,4 +35,11 @@ export async function eventually(check: () => void | Promise<void>, timeoutMs = 
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+}
+
+/** The stored form devices were provisioned with before the keyed hash (scrypt, N=16384, r=8, p=1). */
+export function legacyScryptHash(secret: string): string {
+  const salt = randomBytes(16);
+  const key = scryptSync(secret, salt, 32, { N: 16_384, r: 8, p: 1 });
+  return ['scrypt', 16_384, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
 }

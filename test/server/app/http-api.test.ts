@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { topics } from '../../../schema/topics.ts';
 import { serverConfigSchema } from '../../../server/config.ts';
 import { ConsentService } from '../../../server/consent/consent-service.ts';
 import { mqttConsentPublisher } from '../../../server/consent/publisher.ts';
+import { SecretHasher } from '../../../server/devices/credentials.ts';
 import { DirectoryCache } from '../../../server/devices/directory-cache.ts';
 import { openPublishConnection, type PublishConnection } from '../../../server/ingest/publish-connection.ts';
 import { buildApp } from '../../../server/http/app.ts';
@@ -60,6 +62,7 @@ beforeAll(async () => {
     config,
     stores,
     directory,
+    deviceSecrets: new SecretHasher(randomBytes(32)),
     consent,
     metrics,
     deviceStates: new DeviceStates(),

@@ -109,7 +109,7 @@ describe('HTTP request rate per token', () => {
 
   it('paces a provisioning run instead of failing it: the provisioning client waits out Retry-After', async () => {
     await start({ windowMs: 1_000, perAddress: 1_000, perToken: 4 });
-    const machines = await provisionMachines({ apiUrl: server.httpUrl, token: ADMIN, count: 10, regions: ['eu', 'us'], seed: 3, concurrency: 4 });
+    const machines = await provisionMachines({ apiUrl: server.httpUrl, token: ADMIN, count: 10, regions: ['eu', 'us'], seed: 3, batchSize: 1, concurrency: 4 });
     expect(machines).toHaveLength(10);
     expect(new Set(machines.map((m) => m.deviceId)).size).toBe(10);
     expect(await metric('brewtel_http_rate_limited_total', 'limit="token"')).toBeGreaterThan(0);
