@@ -130,7 +130,10 @@ const cpuNote = (t: Throughput): string => `cpu/event: ingest ${t.ingestCpuUs.to
 
 async function brokerCeiling(devices: string[]): Promise<Throughput> {
   let count = counter(0);
-  return withSource(async () => count.tick(), () => measure('broker ceiling', devices, (n) => (count = counter(n)).done));
+  return withSource(async () => count.tick(), () => measure('broker ceiling', devices, (n) => {
+    count = counter(n);
+    return count.done;
+  }));
 }
 
 async function storeCeiling(kind: StoreKind): Promise<number> {
@@ -175,7 +178,10 @@ async function endToEnd(kind: StoreKind): Promise<{ throughput: Throughput; refu
     };
     try {
       return await withSource(handle, async () => {
-        const throughput = await measure(`${kind} end-to-end`, devices, (n) => (count = counter(n)).done);
+        const throughput = await measure(`${kind} end-to-end`, devices, (n) => {
+          count = counter(n);
+          return count.done;
+        });
         const latencyEvents = RATE * LATENCY_SECONDS;
         count = counter(latencyEvents);
         latencies = [];

@@ -71,7 +71,10 @@ export class BatchWriter<T, R extends string = never> {
   write(item: T): Promise<BatchOutcome<T, R>> {
     if (this.#closed) return Promise.reject(new IngestAbortedError());
     let batch = this.#batches.at(-1);
-    if (!batch || batch.items.length >= this.#options.batchMax) this.#batches.push((batch = newBatch<T, R>()));
+    if (!batch || batch.items.length >= this.#options.batchMax) {
+      batch = newBatch<T, R>();
+      this.#batches.push(batch);
+    }
     batch.items.push(item);
     if (batch.items.length >= this.#options.batchMax) this.#kick();
     else this.#timer ??= setTimeout(() => this.#kick(), this.#options.lingerMs);
@@ -109,8 +112,9 @@ export class BatchWriter<T, R extends string = never> {
   }
 
   async #drain(): Promise<void> {
-    let batch: Batch<T, R> | undefined;
-    while (!this.#abort.signal.aborted && (batch = this.#batches.shift())) {
+    while (!this.#abort.signal.aborted) {
+      const batch = this.#batches.shift();
+      if (!batch) break;
       const declined = new Map<T, R | StoreRejected>();
       try {
         await this.#commit(batch.items, declined);

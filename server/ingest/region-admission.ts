@@ -53,7 +53,10 @@ export class RegionAdmission {
 
   #queue(region: RegionId): (() => void)[] {
     let queue = this.#waiting.get(region);
-    if (!queue) this.#waiting.set(region, (queue = []));
+    if (!queue) {
+      queue = [];
+      this.#waiting.set(region, queue);
+    }
     return queue;
   }
 }

@@ -40,7 +40,10 @@ export function sqliteEventWriter(adapter: () => SqlDriverAdapter): EventWriter 
       const erased: EventRow[] = [];
       for (const r of rows) {
         let isErased = erasedDevice.get(r.deviceId);
-        if (isErased === undefined) erasedDevice.set(r.deviceId, (isErased = tombstone.get(r.deviceId) !== undefined));
+        if (isErased === undefined) {
+          isErased = tombstone.get(r.deviceId) !== undefined;
+          erasedDevice.set(r.deviceId, isErased);
+        }
         if (isErased) erased.push(r);
         else if (insert.run(r.id, r.deviceId, r.kind, r.seq, sqliteTimestamp(r.deviceTs), sqliteTimestamp(r.receivedAt), r.consentVersion, r.body).changes > 0) inserted.push(r);
       }

@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { booksBalance, chaosReport, type ScenarioBooks } from './accounting.ts';
 import { redisReachable } from '../support/redis.ts';
-import { startRig, type RigKind } from './rig.ts';
+import { startRig, type Rig, type RigKind } from './rig.ts';
 import { FULL, QUICK, runScenario, SCENARIOS, seedsOf } from './scenarios.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, seed: { type: 'string' } } });
@@ -28,7 +28,7 @@ let unfinished = 0;
 for (const kind of ['single', 'persistent', 'cluster'] as const satisfies readonly RigKind[]) {
   const scenarios = chosen.filter((s) => s.rig === kind);
   if (scenarios.length === 0) continue;
-  let rig;
+  let rig: Rig;
   try {
     rig = await startRig(kind);
   } catch (error) {

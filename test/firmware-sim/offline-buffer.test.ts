@@ -32,7 +32,7 @@ describe('offline buffer', () => {
 
   it('clear discards everything and says how much', () => {
     const buffer = new OfflineBuffer<number>(5);
-    [1, 2, 3].forEach((i) => buffer.push(i));
+    for (const i of [1, 2, 3]) buffer.push(i);
     expect(buffer.clear()).toBe(3);
     expect(buffer.shift()).toBeUndefined();
   });

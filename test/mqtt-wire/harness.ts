@@ -56,7 +56,10 @@ export function recorded(options: Partial<MqttClientOptions> & Pick<MqttClientOp
 export function pool(): { add(r: Recorded): Recorded; endAll(): Promise<void> } {
   const open: Recorded[] = [];
   return {
-    add: (r) => (open.push(r), r),
+    add: (r) => {
+      open.push(r);
+      return r;
+    },
     endAll: async () => void (await Promise.all(open.splice(0).map((r) => r.end(true)))),
   };
 }

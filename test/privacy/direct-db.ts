@@ -10,7 +10,9 @@ export async function sql<T = Record<string, unknown>>(url: string, statement: s
     const db = new Database(url.slice('file:'.length), { fileMustExist: true });
     try {
       const prepared = db.prepare(statement);
-      return prepared.reader ? (prepared.all() as T[]) : (prepared.run(), []);
+      if (prepared.reader) return prepared.all() as T[];
+      prepared.run();
+      return [];
     } finally {
       db.close();
     }

@@ -24,7 +24,9 @@ async function scan(dir: string, needles: Record<string, Buffer>): Promise<Recor
   const found: Record<string, string[]> = {};
   for (const { file, bytes } of await filesUnder(dir)) {
     for (const [label, needle] of Object.entries(needles)) {
-      if (bytes.includes(needle)) (found[label] ??= []).push(file.slice(dir.length + 1));
+      if (bytes.includes(needle)) {
+        found[label] = [...(found[label] ?? []), file.slice(dir.length + 1)];
+      }
     }
   }
   return found;

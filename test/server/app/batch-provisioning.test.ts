@@ -111,7 +111,9 @@ describe('batch provisioning', () => {
     const machines = await provisionMachines({ apiUrl: server.httpUrl, token: ADMIN, count: 2_500, regions: ['eu', 'us'], seed: 7, leaky: 5 }, (n) => progress.push(n));
     expect(machines).toHaveLength(2_500);
     expect(new Set(machines.map((m) => m.deviceId)).size).toBe(2_500);
-    machines.forEach((m, i) => expect(m.region).toBe(i % 2 === 0 ? 'eu' : 'us'));
+    machines.forEach((m, i) => {
+      expect(m.region).toBe(i % 2 === 0 ? 'eu' : 'us');
+    });
     expect(machines.filter((m) => m.profile === 'leaky')).toHaveLength(5);
     expect(progress).toHaveLength(3);
     expect(progress.at(-1)).toBe(2_500);

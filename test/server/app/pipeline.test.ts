@@ -45,7 +45,10 @@ function assemble(ledger: ConsentRow[], written: { region: string; row: EventRow
     },
   });
   // Tells whether any step up to here has read the payload.
-  return steps.map((step) => (step.name === 'decode' ? { name: step.name, run: (ctx: IngestContext) => ((seen.payloadRead = true), step.run(ctx)) } : step));
+  return steps.map((step) => (step.name === 'decode' ? { name: step.name, run: (ctx: IngestContext) => {
+    seen.payloadRead = true;
+    return step.run(ctx);
+  } } : step));
 }
 
 function message(topic: string, payload: unknown): IngestContext {
