@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   fleet = await startFleet(
     {
-      brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency,
+      brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency, mqttVersion: config.mqttVersion,
       offlineBufferSize: config.offlineBuffer, faults: config.faults, machineFaults: config.machineFaults, recordTo: config.record,
     },
     logger,
@@ -69,7 +69,7 @@ async function replay(config: CliConfig, logger: Logger): Promise<number> {
   const started = performance.now();
   const credentials = config.credentials === undefined ? undefined : machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
   const result = await replayRun(
-    { brokerUrl: config.broker, file: config.replay!, credentials, pace: config.replayPace, offlineBufferSize: config.offlineBuffer, drainTimeoutMs: 10_000 },
+    { brokerUrl: config.broker, mqttVersion: config.mqttVersion, file: config.replay!, credentials, pace: config.replayPace, offlineBufferSize: config.offlineBuffer, drainTimeoutMs: 10_000 },
     logger,
   );
   const realS = ((performance.now() - started) / 1000).toFixed(1);

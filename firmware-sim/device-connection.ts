@@ -8,6 +8,7 @@ import type { PublishOptions } from '../mqtt-wire/client-options.ts';
 import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
+import { DEFAULT_MQTT_VERSION } from './mqtt-version.ts';
 import { OfflineBuffer } from './offline-buffer.ts';
 import type { RunRecorder } from './run-recording.ts';
 
@@ -31,7 +32,7 @@ export interface DeviceConnectionOptions {
   recorder?: RunRecorder;
   backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
-  /** 4 = MQTT 3.1.1 (the default), 5 = MQTT 5.0. */
+  /** 4 = MQTT 3.1.1, 5 = MQTT 5.0 (the default). */
   mqttVersion?: ProtocolVersion;
 }
 
@@ -88,7 +89,7 @@ export class DeviceConnection {
     this.link = new MqttClient(
       {
         url: options.brokerUrl,
-        protocolVersion: options.mqttVersion ?? 4,
+        protocolVersion: options.mqttVersion ?? DEFAULT_MQTT_VERSION,
         clientId: deviceId,
         username: deviceId,
         password: options.secret,

@@ -20,8 +20,11 @@ export const mqttConfigSchema = z.object({
    * Each process then needs its own clientId.
    */
   shareGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
-  /** 4 = MQTT 3.1.1, 5 = MQTT 5.0; for the ingest session and the outbound connection alike. */
-  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+  /**
+   * 4 = MQTT 3.1.1, 5 = MQTT 5.0 (the default); for the ingest session and the outbound connection
+   * alike. With 5, commands carry a response topic, correlation data and a message expiry.
+   */
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
   keepaliveSeconds: z.int().min(5).max(3_600).default(30),
   reconnectInitialMs: z.int().min(1).default(200),
   reconnectMaxMs: z.int().min(1).default(5_000),

@@ -32,6 +32,13 @@ describe('sim CLI arguments', () => {
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--profile', 'leaky'], {})).toMatchObject({ config: { profile: 'leaky' } });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--profile', 'chatty'], {})).toMatchObject({ error: expect.stringMatching(/^--profile/) });
   });
+
+  it('reads --mqtt-version 3.1.1|5 as the protocol level, MQTT 5 by default', () => {
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f'], {})).toMatchObject({ config: { mqttVersion: 5 } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--mqtt-version', '3.1.1'], {})).toMatchObject({ config: { mqttVersion: 4 } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--mqtt-version', '5'], {})).toMatchObject({ config: { mqttVersion: 5 } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--mqtt-version', '4'], {})).toMatchObject({ error: '--mqtt-version: expected 3.1.1 or 5' });
+  });
 });
 
 describe('npm run sim against a real broker', () => {
