@@ -6,6 +6,7 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from '../mqtt-wire/backoff.ts';
 import { MqttClient, type Done } from '../mqtt-wire/client.ts';
 import type { PublishOptions } from '../mqtt-wire/client-options.ts';
 import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
+import { MqttError } from '../mqtt-wire/errors.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
 import { DEFAULT_MQTT_VERSION } from './mqtt-version.ts';
@@ -81,8 +82,10 @@ export class DeviceConnection {
       EVENT_KINDS.map((kind) => [kind, (error?: Error) => {
         this.inFlight--;
         this.drain();
-        if (error) counters.failedOne();
-        else counters.acked(kind);
+        if (error) {
+          countPubackRefusal(counters, error);
+          counters.failedOne();
+        } else counters.acked(kind);
       }]),
     ) as Record<EventKind, Done>;
 
@@ -102,8 +105,15 @@ export class DeviceConnection {
       {
         connect: (connack) => this.onConnect(connack.sessionPresent),
         close: () => this.onClose(),
-        error: (error) => this.complain(error),
+        error: (error) => {
+          if (error instanceof MqttError && error.from === 'CONNACK' && error.reasonCode !== undefined) counters.refused('connack', error.reasonCode);
+          this.complain(error);
+        },
         message: (publish) => this.onMessage(publish.topic, publish.payload),
+        disconnect: (packet) => {
+          counters.refused('disconnect', packet.reasonCode ?? 0);
+          this.options.logger.warn({ deviceId, reasonCode: packet.reasonCode }, 'the broker disconnected the machine');
+        },
       },
     );
     this.link.open();
@@ -149,7 +159,10 @@ export class DeviceConnection {
    */
   reply(name: string, payload: string, done: () => void = () => {}): void {
     this.link.publish(topics.commandResult(this.options.deviceId, name), payload, EVENT, (error) => {
-      if (error) this.complain(error);
+      if (error) {
+        countPubackRefusal(this.options.counters, error);
+        this.complain(error);
+      }
       done();
     });
   }
@@ -286,6 +299,11 @@ export class DeviceConnection {
     this.complainedSinceConnect = true;
     this.options.logger[level]({ deviceId: this.options.deviceId, code: error.code, err: error.message }, 'mqtt connection problem');
   }
+}
+
+/** Only the broker's own refusals (a v5 PUBACK of 0x80 or more), not a publish the client gave up itself. */
+function countPubackRefusal(counters: FleetCounters, error: Error): void {
+  if (error instanceof MqttError && error.from === 'PUBACK' && error.reasonCode !== undefined) counters.refused('puback', error.reasonCode);
 }
 
 /** Resolves true if the promise settled in time, false otherwise; never rejects. */
