@@ -22,8 +22,11 @@ import type { ServiceAccount } from './config.ts';
  *                     coffee/v1/{id|+}/cmd-result/{name|+}
  *   nobody  subscribes to a control topic: no filter above can match one.
  *
- * MQTT 5 Response Topics (mayNameResponseTopic): a device may name only one of its own topics, a
- * service only a topic it may subscribe to itself. A test client of the permissive test mode gets
+ * MQTT 5 Response Topics (mayNameResponseTopic): request/response runs one way, cloud -> device,
+ * for commands. The ingest role may name a Response Topic only on a command, and only that command's
+ * answer topic: coffee/v1/{same id}/cmd-result/{same name}, which the device may publish and the
+ * server subscribes to already, so request/response needs no right beyond those listed above. A
+ * device sends no requests and may name none. A test client of the permissive test mode gets
  * nothing here: only that mode's own policy (broker/permissive-test-mode.ts) lets it in.
  */
 
@@ -34,7 +37,7 @@ export type AclSubject = { kind: 'device'; deviceId: DeviceId } | { kind: 'servi
 export interface TopicPolicy {
   publishVerdict(identity: AclSubject, topic: string, flags?: PublishFlags): PublishVerdict;
   maySubscribe(identity: AclSubject, filter: string): boolean;
-  mayNameResponseTopic(identity: AclSubject, topic: string): boolean;
+  mayNameResponseTopic(identity: AclSubject, responseTopic: string, publishTopic: string): boolean;
 }
 
 /** What the policy needs of a PUBLISH besides its topic. */
@@ -107,13 +110,14 @@ export function maySubscribe(identity: AclSubject, filter: string): boolean {
 
 /**
  * The receiver of a publish is asked to answer on its Response Topic, so a sender must not point
- * that answer at anyone else's topics: a device may name one of its own (coffee/v1/{id}/…), a
- * service a topic it may subscribe to (a device's cmd-result/{name}), where only the asker hears it.
+ * that answer anywhere but where the answer belongs: a command's own cmd-result topic (see above).
  */
-export function mayNameResponseTopic(identity: AclSubject, topic: string): boolean {
-  if (identity.kind === 'test-client' || hasWildcard(topic)) return false;
-  if (identity.kind === 'device') return parseTopic(topic)?.deviceId === identity.deviceId;
-  return maySubscribe(identity, topic);
+export function mayNameResponseTopic(identity: AclSubject, responseTopic: string, publishTopic: string): boolean {
+  if (identity.kind !== 'service' || identity.role !== 'ingest' || hasWildcard(responseTopic)) return false;
+  const command = parseTopic(publishTopic);
+  const answer = parseTopic(responseTopic);
+  return command?.type === 'command' && answer?.type === 'command-result' && KNOWN_COMMANDS.has(command.name)
+    && answer.deviceId === command.deviceId && answer.name === command.name;
 }
 
 export const brewtelPolicy: TopicPolicy = { publishVerdict, maySubscribe, mayNameResponseTopic };

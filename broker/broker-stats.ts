@@ -4,6 +4,8 @@ import type { LimitReason } from './client-limits.ts';
 export interface BrokerStats {
   /** Clients connected and authenticated right now. */
   connections: number;
+  /** Of those, by the MQTT version they connected with (a fleet mid-migration shows both). */
+  connectionsByProtocol: { '3.1.1': number; '5': number };
   /** PUBLISH packets accepted from clients, wills included. */
   messagesIn: number;
   /** Deliveries to subscribers (one message to three subscribers counts three). */

@@ -131,6 +131,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     const checks = verifier?.stats() ?? { negativeHits: 0, busy: 0, active: 0, queued: 0 };
     return {
       connections: broker.connectedClients,
+      connectionsByProtocol: connectionsByProtocol(broker),
       ...counters,
       limitDisconnects: { ...counters.limitDisconnects },
       authNegativeCacheHits: checks.negativeHits,
@@ -217,6 +218,18 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
 }
 
 /** A broker whose TCP listener is on, for callers that connect over plain TCP themselves. */
+/** Counted when asked (a metrics scrape, a stats call), not kept up to date on every CONNECT. */
+function connectionsByProtocol(broker: Aedes): BrokerStats['connectionsByProtocol'] {
+  const counts = { '3.1.1': 0, '5': 0 };
+  const clients = Reflect.get(broker, 'clients') as Record<string, { version?: number; connected?: boolean }>;
+  for (const client of Object.values(clients)) {
+    if (client.connected !== true) continue;
+    if (client.version === 5) counts['5']++;
+    else counts['3.1.1']++;
+  }
+  return counts;
+}
+
 export type TcpBroker = RunningBroker & { tcpPort: number; mqttUrl: string };
 
 export function requireTcp(broker: RunningBroker): TcpBroker {

@@ -39,6 +39,15 @@ export function createBrokerMetrics(stats: () => BrokerStats): Registry {
       this.set(stats().connections);
     },
   });
+  new Gauge({
+    name: 'brewtel_broker_connections_by_protocol',
+    help: 'Clients connected now, by the MQTT version they connected with.',
+    labelNames: ['version'],
+    registers: [registry],
+    collect() {
+      for (const [version, n] of Object.entries(stats().connectionsByProtocol)) this.set({ version }, n);
+    },
+  });
   counter('brewtel_broker_messages_in_total', 'PUBLISH packets accepted from clients, wills included.', (s) => s.messagesIn);
   counter('brewtel_broker_messages_out_total', 'Deliveries to subscribers.', (s) => s.messagesOut);
   counter('brewtel_broker_denials_total', 'Publishes and subscriptions refused by the topic policy.', (s) => s.denials);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
+import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
 
 export const USAGE = `Usage: npm run sim -- --broker URL [options]
@@ -22,6 +23,8 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
                           ignores consent, leaks owner name, exact location and card data)
   --credentials FILE      use machines from a JSON array of {deviceId, secret, region, profile?, usage?}
   --save-credentials FILE write the self-provisioned machines there (owner-only file mode)
+  --mqtt-version V        3.1.1 or 5 (default 5), for every machine whose credentials name none
+                          (a credentials entry may carry "mqttVersion": "3.1.1" or "5")
   --connect-concurrency N machines connecting at once (default 50)
   --offline-buffer N      events each machine keeps while offline; the oldest go first (default 1000)
   --faults SPEC           inject faults, e.g. drop=0.01,duplicate=0.02,reorder=0.01,delay=0.01,
@@ -52,6 +55,7 @@ export const cliConfigSchema = z
     credentials: z.string().min(1).optional(),
     saveCredentials: z.string().min(1).optional(),
     connectConcurrency: positiveInt.default(50),
+    mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
     offlineBuffer: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
     faults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(faultRatesSchema.optional()),
     machineFaults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(machineFaultRatesSchema.optional()),
@@ -82,7 +86,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
         'connect-concurrency': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
         'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
-        'replay-pace': { type: 'string' }, 'machine-faults': { type: 'string' }, profile: { type: 'string' },
+        'replay-pace': { type: 'string' }, 'mqtt-version': { type: 'string' }, 'machine-faults': { type: 'string' }, profile: { type: 'string' },
       },
     }).values;
   } catch (error) {
@@ -98,6 +102,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     offlineBuffer: values['offline-buffer'],
     replayPace: values['replay-pace'],
     machineFaults: values['machine-faults'],
+    mqttVersion: values['mqtt-version'],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

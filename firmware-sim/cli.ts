@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   fleet = await startFleet(
     {
-      brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency,
+      brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency, mqttVersion: config.mqttVersion,
       offlineBufferSize: config.offlineBuffer, faults: config.faults, machineFaults: config.machineFaults, recordTo: config.record,
     },
     logger,
@@ -69,7 +69,7 @@ async function replay(config: CliConfig, logger: Logger): Promise<number> {
   const started = performance.now();
   const credentials = config.credentials === undefined ? undefined : machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
   const result = await replayRun(
-    { brokerUrl: config.broker, file: config.replay!, credentials, pace: config.replayPace, offlineBufferSize: config.offlineBuffer, drainTimeoutMs: 10_000 },
+    { brokerUrl: config.broker, mqttVersion: config.mqttVersion, file: config.replay!, credentials, pace: config.replayPace, offlineBufferSize: config.offlineBuffer, drainTimeoutMs: 10_000 },
     logger,
   );
   const realS = ((performance.now() - started) / 1000).toFixed(1);
@@ -121,6 +121,7 @@ function printSummary(stats: FleetStats, started: number, speed: number): void {
       `published by kind: ${byKind}`,
       `commands: ${Object.entries(stats.commandOutcomes).map(([outcome, n]) => `${outcome}=${n}`).join(' ')}`,
       `injected faults: ${Object.entries(stats.injected).map(([fault, n]) => `${fault}=${n}`).join(' ')}`,
+      `refused by the broker: ${refusalsByCode(stats).map(([key, n]) => `${key}=${n}`).join(' ') || 'none'}`,
       summaryLine(stats),
       '',
     ].join('\n'),
@@ -129,7 +130,16 @@ function printSummary(stats: FleetStats, started: number, speed: number): void {
 
 function summaryLine(stats: FleetStats): string {
   const { machines, connected, published, suppressed, failed, pending, buffered, dropped } = stats;
-  return `machines=${machines} connected=${connected} published=${published} suppressed=${suppressed} failed=${failed} pending=${pending} buffered=${buffered} dropped=${dropped}`;
+  const byCode = refusalsByCode(stats);
+  const refused = byCode.reduce((n, [, count]) => n + count, 0);
+  const codes = byCode.map(([key, count]) => ` ${key}=${count}`).join('');
+  return `machines=${machines} connected=${connected} published=${published} suppressed=${suppressed} failed=${failed} pending=${pending} buffered=${buffered} dropped=${dropped} refused=${refused}${codes}`;
+}
+
+/** `puback_0x87`, `connack_0x86`, `disconnect_0x96`: where the broker refused, and with which reason code. */
+function refusalsByCode(stats: FleetStats): Array<[string, number]> {
+  return Object.entries(stats.refusals).flatMap(([packet, counts]: [string, Record<string, number>]) =>
+    Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)).map(([code, n]): [string, number] => [`${packet}_${code}`, n]));
 }
 
 main().then(

@@ -6,8 +6,11 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from '../mqtt-wire/backoff.ts';
 import { MqttClient, type Done } from '../mqtt-wire/client.ts';
 import type { PublishOptions } from '../mqtt-wire/client-options.ts';
 import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
+import { MqttError } from '../mqtt-wire/errors.ts';
+import type { Properties } from '../mqtt-wire/properties.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
+import { DEFAULT_MQTT_VERSION } from './mqtt-version.ts';
 import { OfflineBuffer } from './offline-buffer.ts';
 import type { RunRecorder } from './run-recording.ts';
 
@@ -19,7 +22,7 @@ export interface DeviceConnectionOptions {
   logger: Logger;
   onConsent: (record: ConsentRecord) => void;
   /** A message on one of the device's `cmd/{name}` topics, raw: parsing is the machine's business. */
-  onCommand: (name: string, payload: Buffer) => void;
+  onCommand: (name: string, payload: Buffer, request: CommandRequest) => void;
   /** Events kept while offline or while the in-flight window is full; beyond this the oldest are dropped (and counted). */
   offlineBufferSize: number;
   /**
@@ -31,7 +34,7 @@ export interface DeviceConnectionOptions {
   recorder?: RunRecorder;
   backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
-  /** 4 = MQTT 3.1.1 (the default), 5 = MQTT 5.0. */
+  /** 4 = MQTT 3.1.1, 5 = MQTT 5.0 (the default). */
   mqttVersion?: ProtocolVersion;
 }
 
@@ -42,6 +45,19 @@ const MAX_PACKET_BYTES = 4 * 1024 * 1024;
 /** Shared by every machine: the publish path allocates no options object. */
 const EVENT: PublishOptions = { qos: 1, retain: false };
 const RETAINED: PublishOptions = { qos: 1, retain: true };
+/** v5: the payload is UTF-8 JSON (v5 §3.3.2.3.2, §3.3.2.3.9); 3.1.1 leaves properties out. */
+const JSON_PAYLOAD = { payloadFormatIndicator: true, contentType: 'application/json' } as const;
+
+/**
+ * MQTT 5 request/response (v5 §4.10): where the command asked to be answered and what to echo. Empty
+ * for a 3.1.1 command; the answer then goes to `cmd-result/{name}`.
+ */
+export interface CommandRequest {
+  responseTopic?: string;
+  correlationData?: Buffer;
+}
+
+const NO_REQUEST: CommandRequest = {};
 
 interface Queued {
   kind: EventKind;
@@ -80,15 +96,17 @@ export class DeviceConnection {
       EVENT_KINDS.map((kind) => [kind, (error?: Error) => {
         this.inFlight--;
         this.drain();
-        if (error) counters.failedOne();
-        else counters.acked(kind);
+        if (error) {
+          countPubackRefusal(counters, error);
+          counters.failedOne();
+        } else counters.acked(kind);
       }]),
     ) as Record<EventKind, Done>;
 
     this.link = new MqttClient(
       {
         url: options.brokerUrl,
-        protocolVersion: options.mqttVersion ?? 4,
+        protocolVersion: options.mqttVersion ?? DEFAULT_MQTT_VERSION,
         clientId: deviceId,
         username: deviceId,
         password: options.secret,
@@ -101,8 +119,15 @@ export class DeviceConnection {
       {
         connect: (connack) => this.onConnect(connack.sessionPresent),
         close: () => this.onClose(),
-        error: (error) => this.complain(error),
-        message: (publish) => this.onMessage(publish.topic, publish.payload),
+        error: (error) => {
+          if (error instanceof MqttError && error.from === 'CONNACK' && error.reasonCode !== undefined) counters.refused('connack', error.reasonCode);
+          this.complain(error);
+        },
+        message: (publish) => this.onMessage(publish.topic, publish.payload, publish.properties),
+        disconnect: (packet) => {
+          counters.refused('disconnect', packet.reasonCode ?? 0);
+          this.options.logger.warn({ deviceId, reasonCode: packet.reasonCode }, 'the broker disconnected the machine');
+        },
       },
     );
     this.link.open();
@@ -146,11 +171,35 @@ export class DeviceConnection {
    * Answers a command on `cmd-result/{name}`, QoS 1, not retained. `done` runs once the broker has
    * it (or the attempt failed), so a reboot can wait until its own answer is out.
    */
-  reply(name: string, payload: string, done: () => void = () => {}): void {
-    this.link.publish(topics.commandResult(this.options.deviceId, name), payload, EVENT, (error) => {
-      if (error) this.complain(error);
+  reply(name: string, payload: string, done: () => void = () => {}, request: CommandRequest = NO_REQUEST): void {
+    const { topic, options } = this.replyRoute(name, request);
+    this.link.publish(topic, payload, options, (error) => {
+      if (error) {
+        countPubackRefusal(this.options.counters, error);
+        this.complain(error);
+      }
       done();
     });
+  }
+
+  /**
+   * A v5 command names its Response Topic; the machine answers there, echoing the Correlation Data,
+   * but only on a topic of its own answers (`coffee/v1/{own id}/cmd-result/…`): a command must not
+   * make a machine publish anywhere else, and the broker's ACL would refuse it anyway (PUBACK 0x87).
+   */
+  private replyRoute(name: string, request: CommandRequest): { topic: string; options: PublishOptions } {
+    const own = topics.commandResult(this.options.deviceId, name);
+    if (this.link.protocolVersion !== 5) return { topic: own, options: EVENT };
+    const asked = request.responseTopic === undefined ? undefined : parseTopic(request.responseTopic);
+    const usable = asked?.type === 'command-result' && asked.deviceId === this.options.deviceId;
+    if (request.responseTopic !== undefined && !usable) {
+      this.options.logger.warn({ deviceId: this.options.deviceId, command: name, code: 'response_topic_refused' }, 'answering on cmd-result instead of the response topic asked');
+    }
+    const correlation = request.correlationData === undefined ? {} : { correlationData: request.correlationData };
+    return {
+      topic: usable ? request.responseTopic! : own,
+      options: { qos: 1, retain: false, properties: { ...JSON_PAYLOAD, ...correlation } },
+    };
   }
 
   /** Forgets what waits for a connection (a wipe of local data); returns how many events were discarded. */
@@ -256,12 +305,13 @@ export class DeviceConnection {
     for (const resolve of waiters ?? []) resolve(connected);
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, properties: Properties | undefined): void {
     const parsed = parseTopic(topic);
     // A topic under cmd/ that breaks the grammar is still a command to refuse (and count), not to ignore.
     if (parsed?.type === 'command' || (parsed === null && topic.startsWith(this.commandPrefix))) {
       this.options.counters.commands++;
-      this.options.onCommand(parsed?.type === 'command' ? parsed.name : '', payload);
+      const request = properties === undefined ? NO_REQUEST : { responseTopic: properties.responseTopic, correlationData: properties.correlationData };
+      this.options.onCommand(parsed?.type === 'command' ? parsed.name : '', payload, request);
       return;
     }
     if (parsed?.type !== 'consent' || payload.length === 0) return;
@@ -285,6 +335,11 @@ export class DeviceConnection {
     this.complainedSinceConnect = true;
     this.options.logger[level]({ deviceId: this.options.deviceId, code: error.code, err: error.message }, 'mqtt connection problem');
   }
+}
+
+/** Only the broker's own refusals (a v5 PUBACK of 0x80 or more), not a publish the client gave up itself. */
+function countPubackRefusal(counters: FleetCounters, error: Error): void {
+  if (error instanceof MqttError && error.from === 'PUBACK' && error.reasonCode !== undefined) counters.refused('puback', error.reasonCode);
 }
 
 /** Resolves true if the promise settled in time, false otherwise; never rejects. */

@@ -4,6 +4,7 @@ import { regionIdSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
+import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
 
 /** A machine's credentials and character, as provisioning returns them or a credentials file holds them. */
@@ -13,6 +14,8 @@ export const machineIdentitySchema = z.object({
   region: regionIdSchema,
   profile: firmwareProfileSchema.optional(),
   usage: usageProfileNameSchema.optional(),
+  /** This machine's MQTT version ('3.1.1' or '5'), over the fleet's; a mixed fleet is a list with both. */
+  mqttVersion: mqttVersionSchema.optional(),
 });
 export type MachineIdentity = z.infer<typeof machineIdentitySchema>;
 
@@ -39,8 +42,8 @@ export const fleetOptionsSchema = z.object({
   faults: faultRatesSchema.optional(),
   /** Chances per brew of the machine faults that do not come from consumables (bean jam, overheat). */
   machineFaults: machineFaultRatesSchema.optional(),
-  /** MQTT protocol level of every machine's connection: 4 = 3.1.1, 5 = MQTT 5.0. */
-  mqttVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+  /** MQTT version of every machine that names none of its own: '3.1.1'/4 or '5'/5 (the default). */
+  mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
   /** How long stop() waits for outstanding acknowledgements before closing anyway. */
   drainTimeoutMs: z.int().min(0).default(5_000),
 });

@@ -26,7 +26,24 @@ export interface FleetStats {
   dropped: number;
   /** Faults injected on purpose by a test harness, by kind. */
   injected: Record<InjectedFault, number>;
+  /** What the broker refused, by the reason code it gave (hex, e.g. `0x87`); see RefusalCounts. */
+  refusals: RefusalCounts;
 }
+
+/**
+ * Refusals by where they came and the code given: PUBACK reason codes of 0x80 or more (MQTT 5 only:
+ * a 3.1.1 broker has no way to refuse a publish but to drop it or the connection), CONNACK refusals
+ * (a 3.1.1 return code 1-5 or a v5 reason code), and the reason code of each DISCONNECT a broker sent.
+ */
+export interface RefusalCounts {
+  puback: Record<string, number>;
+  connack: Record<string, number>;
+  disconnect: Record<string, number>;
+}
+export type RefusalPacket = keyof RefusalCounts;
+
+/** `0x87`, the way the spec's tables write them. */
+export const reasonCodeKey = (code: number): string => `0x${code.toString(16).padStart(2, '0')}`;
 
 const zeroByKind = (): Record<EventKind, number> =>
   Object.fromEntries(EVENT_KINDS.map((kind) => [kind, 0])) as Record<EventKind, number>;
@@ -49,6 +66,8 @@ export class FleetCounters {
   buffered = 0;
   dropped = 0;
   readonly injected = Object.fromEntries(INJECTED_FAULTS.map((f) => [f, 0])) as Record<InjectedFault, number>;
+  /** Keyed by code, without a prototype: a code is a number the broker chose, never a property name. */
+  readonly refusals: RefusalCounts = { puback: Object.create(null), connack: Object.create(null), disconnect: Object.create(null) };
   private frozen = false;
   private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
 
@@ -72,6 +91,13 @@ export class FleetCounters {
     this.pending--;
     this.failed++;
     if (this.waiters.length > 0) this.wake();
+  }
+
+  refused(packet: RefusalPacket, code: number): void {
+    if (this.frozen) return;
+    const key = reasonCodeKey(code);
+    const counts = this.refusals[packet];
+    counts[key] = (counts[key] ?? 0) + 1;
   }
 
   freeze(): void {
@@ -112,6 +138,7 @@ export class FleetCounters {
       buffered: this.buffered,
       dropped: this.dropped,
       injected: { ...this.injected },
+      refusals: { puback: { ...this.refusals.puback }, connack: { ...this.refusals.connack }, disconnect: { ...this.refusals.disconnect } },
     };
   }
 

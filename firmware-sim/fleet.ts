@@ -38,7 +38,7 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
     for (let index = next++; index < opts.machines.length; index = next++) {
       const identity = opts.machines[index]!;
       const runner = new MachineRunner({
-        identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, mqttVersion: opts.mqttVersion, offlineBufferSize: opts.offlineBufferSize,
+        identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, mqttVersion: identity.mqttVersion ?? opts.mqttVersion, offlineBufferSize: opts.offlineBufferSize,
         faults, machineFaults: opts.machineFaults, recorder, clock, counters, logger,
       });
       runners.push(runner);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import type { ConsentRecord } from '../schema/consent.ts';
 import { CommandHandler, replyTo } from './command-handler.ts';
-import { DeviceConnection } from './device-connection.ts';
+import { DeviceConnection, type CommandRequest } from './device-connection.ts';
 import { anyFaults, type FaultRates } from './fault-injection.ts';
 import { FaultyLink } from './faulty-link.ts';
 import type { MachineFaultRates } from './machine-faults.ts';
@@ -72,7 +72,7 @@ export class MachineRunner {
       offlineBufferSize: options.offlineBufferSize,
       recorder: options.recorder,
       onConsent: (record) => this.takeConsent(record),
-      onCommand: (name, payload) => this.onCommand(name, payload),
+      onCommand: (name, payload, request) => this.onCommand(name, payload, request),
     });
     this.commands = new CommandHandler({
       applyConsent: (record) => this.takeConsent(record),
@@ -116,7 +116,7 @@ export class MachineRunner {
     return true;
   }
 
-  private onCommand(name: string, payload: Buffer): void {
+  private onCommand(name: string, payload: Buffer, request: CommandRequest): void {
     const result = this.commands.handle(name, payload);
     const { outcome, commandId } = result;
     this.options.counters.commandOutcomes[outcome]++;
@@ -133,7 +133,7 @@ export class MachineRunner {
       return;
     }
     this.options.counters.commandReplies++;
-    this.connection.reply(name, JSON.stringify(reply), rebootNow ? () => this.restartLink() : undefined);
+    this.connection.reply(name, JSON.stringify(reply), rebootNow ? () => this.restartLink() : undefined, request);
   }
 
   private wipeLocalData(): void {

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import { DeviceConnection } from './device-connection.ts';
 import { FleetCounters, type FleetStats } from './fleet-stats.ts';
 import type { MachineIdentity } from './fleet-options.ts';
@@ -9,6 +10,8 @@ import { recordedEventSchema } from './run-recording.ts';
 
 export interface ReplayOptions {
   brokerUrl: string;
+  /** For machines whose credentials name no version of their own; default MQTT 5. */
+  mqttVersion?: ProtocolVersion;
   file: string;
   /** Secrets for brokers that authenticate devices; a machine missing here connects with a placeholder. */
   credentials?: readonly MachineIdentity[];
@@ -35,15 +38,16 @@ const PLACEHOLDER_SECRET = 'replay';
  */
 export async function replayRun(options: ReplayOptions, logger: Logger): Promise<ReplayResult> {
   const counters = new FleetCounters(0);
-  const secrets = new Map((options.credentials ?? []).map((m) => [m.deviceId, m.secret]));
+  const known = new Map((options.credentials ?? []).map((m) => [m.deviceId, m]));
   const connections = new Map<string, DeviceConnection>();
   const connectionFor = (deviceId: string): DeviceConnection => {
     let connection = connections.get(deviceId);
     if (connection === undefined) {
       connection = new DeviceConnection({
         brokerUrl: options.brokerUrl,
+        mqttVersion: known.get(deviceId)?.mqttVersion ?? options.mqttVersion,
         deviceId,
-        secret: secrets.get(deviceId) ?? PLACEHOLDER_SECRET,
+        secret: known.get(deviceId)?.secret ?? PLACEHOLDER_SECRET,
         counters,
         logger,
         offlineBufferSize: options.offlineBufferSize,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { brokerOptionsSchema } from '../broker/config.ts';
 import { tokenConfigSchema } from '../server/config.ts';
+import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -26,6 +27,11 @@ export const launcherConfigSchema = z.object({
   /** Operator, auditor and further admin tokens (`--token`, BREWTEL_TOKENS). */
   tokens: z.array(tokenConfigSchema).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  /**
+   * The demo machines' MQTT version, '3.1.1' or '5' (default), unless the credentials file names one
+   * for a machine; the server's own connections speak MQTT 5 either way.
+   */
+  mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
   /**
    * Prints the guided tour's address: the dashboard walks through the story chapter by chapter and
    * drives this stack through the HTTP API from the browser (see README "Guided tour").
@@ -57,4 +63,5 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   tokens: '--token',
   logLevel: '--log-level',
   tour: '--tour',
+  mqttVersion: '--mqtt-version',
 };

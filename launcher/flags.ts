@@ -18,6 +18,8 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --regions LIST      comma-separated regions (default eu,us,cn)
   --seed N            fleet seed: same seed, same machines (default 1)
   --speed X           simulated time speed-up (default 360: an hour every 10 s)
+  --mqtt-version V    the demo machines' MQTT version: 3.1.1 or 5 (default 5); a machine in
+                      DATA-DIR/fleet-credentials.json may name its own ("mqttVersion": "3.1.1")
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default warn)
   --token SPEC        another API token, repeatable: operator:REGION:TOKEN, auditor:TOKEN or admin:TOKEN
   --tour              print the guided tour's address (the dashboard walks through the story, chapter by chapter)
@@ -55,6 +57,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
         'log-level': { type: 'string' },
         token: { type: 'string', multiple: true },
         tour: { type: 'boolean' },
+        'mqtt-version': { type: 'string' },
         ...BROKER_OPTION_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -87,6 +90,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
     adminToken: env.BREWTEL_ADMIN_TOKEN || undefined,
     tokens,
     tour: values.tour === true,
+    mqttVersion: values['mqtt-version'],
     broker: brokerOptionsFromFlags(values),
   };
   const parsed = launcherConfigSchema.safeParse(raw);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { ownerIdSchema } from '../schema/privacy.ts';
 import { regionIdSchema } from '../schema/regions.ts';
+import { MQTT_VERSION_LABELS } from '../firmware-sim/mqtt-version.ts';
 import { replaceOwnerOnlyFile } from '../server/owner-only-files.ts';
 
 /**
@@ -17,6 +18,8 @@ const storedMachineSchema = z.object({
   profile: z.enum(['compliant', 'leaky']),
   /** The demo owner created for it (additive: files from before owners have none, and get one). */
   ownerId: ownerIdSchema.optional(),
+  /** This machine's MQTT version, over --mqtt-version (additive: a mixed demo fleet is a file with both). */
+  mqttVersion: z.enum(MQTT_VERSION_LABELS).optional(),
 });
 const credentialsFileSchema = z.object({ version: z.literal(1), machines: z.array(storedMachineSchema) });
 export type StoredMachine = z.infer<typeof storedMachineSchema>;

@@ -84,7 +84,7 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
     let fleet: Fleet | null = null;
     if (config.machines > 0) {
       const machines = await demoMachines(config, server.httpUrl, adminToken);
-      fleet = await startFleet({ brokerUrl: loopbackUrl(broker.mqttUrl), machines, seed: config.seed, speed: config.speed }, logger.child({ room: 'fleet' }));
+      fleet = await startFleet({ brokerUrl: loopbackUrl(broker.mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion }, logger.child({ room: 'fleet' }));
       running.fleet = fleet;
     }
     return { broker, server, fleet, adminToken, close: unwind };

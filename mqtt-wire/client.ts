@@ -280,7 +280,7 @@ export class MqttClient implements FrameSink, Ticking {
     if (connack.reasonCode !== 0) {
       // Refused; the server closes the connection [MQTT-3.2.2-5] (v5 [MQTT-3.2.2-7]). A v5 refusal
       // may name another server (0x9C, 0x9D): the error carries it, the owner may follow (useUrl).
-      return this.fail(new MqttError(`connection refused (CONNACK ${connack.reasonCode})`, connack.reasonCode, connack.properties));
+      return this.fail(new MqttError(`connection refused (CONNACK ${connack.reasonCode})`, connack.reasonCode, connack.properties, 'CONNACK'));
     }
     const properties = connack.properties;
     this.isConnected = true;
@@ -304,7 +304,7 @@ export class MqttClient implements FrameSink, Ticking {
     const pending = this.outgoing.take(ack.messageId, this.connectionCount);
     if (pending === undefined) return;
     if (this.outgoing.sendable) this.sendWaiting();
-    pending.done?.(isFailure(ack.reasonCode) ? new MqttError(`publish refused (PUBACK ${ack.reasonCode})`, ack.reasonCode, ack.properties) : undefined);
+    pending.done?.(isFailure(ack.reasonCode) ? new MqttError(`publish refused (PUBACK ${ack.reasonCode})`, ack.reasonCode, ack.properties, 'PUBACK') : undefined);
   }
 
   private onSuback(suback: Suback): void {
@@ -312,7 +312,7 @@ export class MqttClient implements FrameSink, Ticking {
     if (done === undefined) return;
     this.subacks!.delete(suback.messageId);
     const refused = suback.granted.find(isFailure);
-    done(refused === undefined ? undefined : new MqttError(`subscription refused (SUBACK ${refused})`, refused, suback.properties), suback.granted);
+    done(refused === undefined ? undefined : new MqttError(`subscription refused (SUBACK ${refused})`, refused, suback.properties, 'SUBACK'), suback.granted);
   }
 
   /** Sends, oldest first, what is not yet on this connection, as far as the server's Receive Maximum allows. */

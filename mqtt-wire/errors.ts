@@ -12,9 +12,12 @@ export class MqttError extends Error {
   readonly reasonCode: number | undefined;
   readonly serverReference: string | undefined;
   readonly reasonString: string | undefined;
+  /** The broker's packet that carried the code; absent when the client itself gave up (e.g. a PUBLISH above the server's maximum). */
+  readonly from: 'CONNACK' | 'PUBACK' | 'SUBACK' | undefined;
 
-  constructor(message: string, code: string | number, properties?: Properties) {
+  constructor(message: string, code: string | number, properties?: Properties, from?: 'CONNACK' | 'PUBACK' | 'SUBACK') {
     super(message);
+    this.from = from;
     this.name = 'MqttError';
     this.code = code;
     this.reasonCode = typeof code === 'number' ? code : undefined;

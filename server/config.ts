@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { commandNameV1Schema, type CommandName } from '../schema/commands.ts';
 import { RETENTION_CATEGORIES } from '../schema/privacy.ts';
 import { DEFAULT_REGIONS, regionIdSchema, regionListSchema } from '../schema/regions.ts';
 
@@ -20,8 +21,11 @@ export const mqttConfigSchema = z.object({
    * Each process then needs its own clientId.
    */
   shareGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
-  /** 4 = MQTT 3.1.1, 5 = MQTT 5.0; for the ingest session and the outbound connection alike. */
-  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+  /**
+   * 4 = MQTT 3.1.1, 5 = MQTT 5.0 (the default); for the ingest session and the outbound connection
+   * alike. With 5, commands carry a response topic, correlation data and a message expiry.
+   */
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
   keepaliveSeconds: z.int().min(5).max(3_600).default(30),
   reconnectInitialMs: z.int().min(1).default(200),
   reconnectMaxMs: z.int().min(1).default(5_000),
@@ -30,6 +34,26 @@ export const mqttConfigSchema = z.object({
 });
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;
 export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
+
+/**
+ * MQTT 5 Message Expiry of commands (v5 §3.3.2.3.3): a broker holding one for a device that is away
+ * drops it once it is this old [MQTT-3.3.2-5], so a machine back a day later does not brew
+ * yesterday's recipe or reboot for no reason. Ten minutes outlasts the longest wait for an answer
+ * (60 s) and a reboot or a flaky link; 0 means never expires. wipe-local-data never expires by
+ * default: an erasure must reach the machine whenever it comes back (within its session's life).
+ * 3.1.1 has no message expiry; brokers drop expired messages for 3.1.1 subscribers all the same.
+ */
+export const commandsConfigSchema = z.object({
+  expirySeconds: z.int().min(0).max(0xffff_fffe).default(600),
+  expiryByCommand: z.partialRecord(commandNameV1Schema, z.int().min(0).max(0xffff_fffe)).default({ 'wipe-local-data': 0 }),
+});
+export type CommandsConfig = z.infer<typeof commandsConfigSchema>;
+
+/** The expiry a command goes out with; undefined = none (the property is left out). */
+export function commandExpirySeconds(config: CommandsConfig, name: CommandName): number | undefined {
+  const seconds = config.expiryByCommand[name] ?? config.expirySeconds;
+  return seconds === 0 ? undefined : seconds;
+}
 
 const days = z.number().positive();
 
@@ -243,6 +267,7 @@ export const serverConfigSchema = z
         simulatedSpeed: z.number().positive().optional(),
       })
       .prefault({}),
+    commands: commandsConfigSchema.prefault({}),
     /** How long a request waits for the broker to acknowledge a retained consent record before answering anyway. */
     consentPublishTimeoutMs: z.int().min(0).default(2_000),
     /** A store that does not answer a health ping within this time is reported down. */

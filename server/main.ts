@@ -5,6 +5,7 @@
  *   --store REGION=URL (repeatable; file:… or postgresql://…) --directory-url URL
  *   --mqtt-url URL --mqtt-username U --mqtt-password P --mqtt-client-id ID --log-level L
  *   --mqtt-share-group G (take events through $share/G/…, for several server processes on one broker)
+ *   --mqtt-version 3.1.1|5 (ingest and outbound connection; default 5)
  *   --token operator:REGION:TOKEN | auditor:TOKEN | admin:TOKEN (repeatable; also BREWTEL_TOKENS, comma-separated)
  *   --clock-ahead-ms N --clock-behind-ms N (the device-clock window) --quarantine-per-device-hour N
  *   --key-vault REGION=FILE (repeatable: where the region's owner keys live; default DATA_DIR/keys-REGION.db)
@@ -22,6 +23,8 @@ import { LOG_REDACTION } from './log-redaction.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { startServer } from './server.ts';
 
+const PROTOCOL_LEVEL_OF: Readonly<Record<string, 4 | 5>> = { '3.1.1': 4, '5': 5 };
+
 const { values } = parseArgs({
   options: {
     'http-host': { type: 'string' },
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     'mqtt-password': { type: 'string' },
     'mqtt-client-id': { type: 'string' },
     'mqtt-share-group': { type: 'string' },
+    'mqtt-version': { type: 'string' },
     'log-level': { type: 'string' },
     token: { type: 'string', multiple: true, default: [] },
     'clock-ahead-ms': { type: 'string' },
@@ -80,6 +84,8 @@ function buildConfig(): ServerConfigInput {
       password: values['mqtt-password'] ?? process.env.BREWTEL_MQTT_PASSWORD ?? '',
       ...(values['mqtt-client-id'] ? { clientId: values['mqtt-client-id'] } : {}),
       ...(values['mqtt-share-group'] ? { shareGroup: values['mqtt-share-group'] } : {}),
+      // The label people type, read into the protocol level; anything else is left for the schema to refuse.
+      ...(values['mqtt-version'] ? { protocolVersion: (PROTOCOL_LEVEL_OF[values['mqtt-version']] ?? values['mqtt-version']) as 4 | 5 } : {}),
     },
     adminToken: tokenFromEnv('BREWTEL_ADMIN_TOKEN'),
     brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),

@@ -90,7 +90,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   };
 
   const commandResults = new CommandResults(logger.child({ component: 'commands' }));
-  const commands = new CommandSender({ connection: () => outbound, results: commandResults, logger: logger.child({ component: 'commands' }) });
+  const commands = new CommandSender({ connection: () => outbound, results: commandResults, config: config.commands, logger: logger.child({ component: 'commands' }) });
 
   const audit = AuditLogs.open(config, stores, logger);
   const consent = new ConsentService(

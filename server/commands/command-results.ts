@@ -39,7 +39,11 @@ export class CommandResults {
     this.settle(commandId, null);
   }
 
-  accept(topic: string, payload: Buffer): void {
+  /**
+   * `correlationData`: what an MQTT 5 device echoed from the command (its id); when present it must
+   * name the same command as the body, else the answer is a mismatch. 3.1.1 answers have none.
+   */
+  accept(topic: string, payload: Buffer, correlationData?: Buffer): void {
     const parsed = parseTopic(topic);
     if (parsed?.type !== 'command-result') return;
     const body = commandResultSchema.safeParse(parseJson(payload));
@@ -47,7 +51,8 @@ export class CommandResults {
     const waiting = this.waiting.get(body.data.commandId);
     // Late (after the timeout), repeated (a QoS 1 redelivery) or never asked for.
     if (waiting === undefined) return this.refuse('result_unexpected', parsed.deviceId);
-    if (waiting.deviceId !== parsed.deviceId || waiting.name !== parsed.name || body.data.name !== parsed.name) {
+    const correlated = correlationData === undefined || correlationData.toString('utf8') === body.data.commandId;
+    if (waiting.deviceId !== parsed.deviceId || waiting.name !== parsed.name || body.data.name !== parsed.name || !correlated) {
       return this.refuse('result_mismatch', parsed.deviceId);
     }
     this.answered++;

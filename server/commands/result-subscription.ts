@@ -9,7 +9,7 @@ import type { CommandResults } from './command-results.ts';
  * reported once, loudly: commands would all time out.
  */
 export function subscribeToResults(connection: PublishConnection, results: CommandResults, logger: Logger): void {
-  connection.onMessage((topic, payload) => results.accept(topic, payload));
+  connection.onMessage((topic, payload, properties) => results.accept(topic, payload, properties?.correlationData));
   connection.subscribe(topics.filters.allCommandResults, (error) => {
     if (error === undefined) return;
     if (typeof error.code === 'number') {

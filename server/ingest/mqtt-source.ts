@@ -34,7 +34,7 @@ export function eventFilter(shareGroup: string | undefined): string {
 /**
  * The MQTT side of ingest: a persistent session (fixed client id, clean: false) with QoS 1
  * subscriptions, so messages published while the server is down wait at the broker, on mqtt-wire's
- * client in manual-ack mode (MQTT 3.1.1 unless `protocolVersion` says 5).
+ * client in manual-ack mode (MQTT 5 unless `protocolVersion` says 4, i.e. 3.1.1).
  *
  * Why manual acks: every PUBLISH goes to ingest at once, many are in flight (they meet in the
  * per-region batches), and each PUBACK is written when its own row committed or its refusal was

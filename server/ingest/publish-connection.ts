@@ -2,11 +2,13 @@ import type { Logger } from 'pino';
 import { MqttClient } from '../../mqtt-wire/client.ts';
 import type { PublishOptions } from '../../mqtt-wire/client-options.ts';
 import type { MqttError } from '../../mqtt-wire/errors.ts';
+import type { Properties } from '../../mqtt-wire/properties.ts';
 import type { MqttConfig } from '../config.ts';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export type MessageListener = (topic: string, payload: Buffer) => void;
+/** `properties`: the v5 PUBLISH properties, when it had any (e.g. a command result's Correlation Data). */
+export type MessageListener = (topic: string, payload: Buffer, properties: Properties | undefined) => void;
 export type SubscribeResult = (error: MqttError | undefined, granted: number[]) => void;
 
 /**
@@ -54,7 +56,7 @@ export function openPublishConnection(config: MqttConfig, logger: Logger): Publi
     close: () => undefined,
     error: (err) => logger.warn({ err: err.message, code: err.code }, 'publish connection error'),
     message: (publish) => {
-      for (const listener of listeners) listener(publish.topic, publish.payload);
+      for (const listener of listeners) listener(publish.topic, publish.payload, publish.properties);
     },
     disconnect: (packet) => logger.warn({ reasonCode: packet.reasonCode }, 'broker disconnected the publish connection'),
   });

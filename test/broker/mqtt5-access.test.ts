@@ -106,26 +106,32 @@ describe('broker: MQTT 5 features under the topic policy', () => {
     expect(await serverDisconnect(alice)).toMatchObject({ reasonCode: 0x94 });
   });
 
-  it("lets a device name a response topic in its own tree only, and a service one it may subscribe to; user properties and correlation data pass unchanged", async () => {
+  it("lets only the server name a response topic, on a command and for that command's answer; user properties and correlation data pass unchanged", async () => {
     const watcher = await ingest([topics.filters.allEvents, topics.filters.allCommandResults]);
     const alice = await device(ALICE);
     const userProperties = { contract: 'v1', consent: '3' };
-    publish(alice, topics.event(ALICE.id, 'brew'), 1, { responseTopic: topics.consent(ALICE.id), correlationData: Buffer.from('c-1'), userProperties });
+    publish(alice, topics.event(ALICE.id, 'brew'), 1, { correlationData: Buffer.from('c-1'), userProperties });
+    // A device sends no requests: not even a topic of its own may be named for an answer.
     publish(alice, topics.event(ALICE.id, 'brew'), 2, { responseTopic: topics.command(BOB.id, 'reboot') });
-    await waitUntil('PUBACKs', () => pubackOf(alice, 1) !== undefined && pubackOf(alice, 2) !== undefined);
+    publish(alice, topics.event(ALICE.id, 'brew'), 3, { responseTopic: topics.consent(ALICE.id) });
+    await waitUntil('PUBACKs', () => [1, 2, 3].every((id) => pubackOf(alice, id) !== undefined));
     expect(pubackOf(alice, 1)!.reasonCode ?? 0).toBe(0);
     expect(pubackOf(alice, 2)).toMatchObject({ reasonCode: 0x87 });
+    expect(pubackOf(alice, 3)).toMatchObject({ reasonCode: 0x87 });
     await waitUntil('the allowed one delivered', () => publishes(watcher).length === 1);
-    expect(publishes(watcher)[0]!.properties).toMatchObject({ responseTopic: topics.consent(ALICE.id), correlationData: Buffer.from('c-1'), userProperties });
+    expect(publishes(watcher)[0]!.properties).toMatchObject({ correlationData: Buffer.from('c-1'), userProperties });
 
     const bob = await device(BOB);
     bob.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: topics.filters.deviceCommands(BOB.id), qos: 1 }] });
     await waitUntil('SUBACK', () => bob.packets.some((p) => p.cmd === 'suback'));
-    // The server asks for the answer on the device's cmd-result; it may not point it at a device's consent.
+    // The server asks for the answer on that device's cmd-result of that command, and nowhere else.
     publish(watcher, topics.command(BOB.id, 'reboot'), 11, { responseTopic: topics.commandResult(BOB.id, 'reboot'), correlationData: Buffer.from('cmd-7') });
     publish(watcher, topics.command(BOB.id, 'reboot'), 12, { responseTopic: topics.consent(ALICE.id) });
-    await waitUntil('PUBACKs', () => pubackOf(watcher, 11) !== undefined && pubackOf(watcher, 12) !== undefined);
-    expect(pubackOf(watcher, 12)).toMatchObject({ reasonCode: 0x87 });
+    publish(watcher, topics.command(BOB.id, 'reboot'), 13, { responseTopic: topics.commandResult(ALICE.id, 'reboot') });
+    publish(watcher, topics.command(BOB.id, 'reboot'), 14, { responseTopic: topics.commandResult(BOB.id, 'set-recipe') });
+    publish(watcher, topics.consent(BOB.id), 15, { responseTopic: topics.commandResult(BOB.id, 'reboot') });
+    await waitUntil('PUBACKs', () => [11, 12, 13, 14, 15].every((id) => pubackOf(watcher, id) !== undefined));
+    for (const id of [12, 13, 14, 15]) expect(pubackOf(watcher, id), `publish ${id}`).toMatchObject({ reasonCode: 0x87 });
     await waitUntil('the command delivered', () => publishes(bob).length === 1);
     expect(publishes(bob)[0]!.properties).toMatchObject({ responseTopic: topics.commandResult(BOB.id, 'reboot'), correlationData: Buffer.from('cmd-7') });
   });

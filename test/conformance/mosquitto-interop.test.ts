@@ -35,9 +35,11 @@ async function forget(clientId: string, retained: string[]): Promise<void> {
 }
 
 describe.skipIf(!mosquittoUp).each([
-  { name: 'MQTT 3.1.1', protocolVersion: 4 as const },
-  { name: 'MQTT 5', protocolVersion: 5 as const },
-])('fleet and ingest through Mosquitto, unchanged, $name', ({ protocolVersion }) => {
+  { name: 'MQTT 3.1.1', protocolVersion: 4 as const, mixed: false },
+  { name: 'MQTT 5', protocolVersion: 5 as const, mixed: false },
+  // Every other machine's credentials say "3.1.1"; the rest and the server speak MQTT 5.
+  { name: 'a mixed fleet', protocolVersion: 5 as const, mixed: true },
+])('fleet and ingest through Mosquitto, unchanged, $name', ({ protocolVersion, mixed }) => {
   const logger = pino({ level: 'silent' });
   const ingestClientId = `svc-interop-${randomBytes(6).toString('hex')}`;
   let dataDir: string;
@@ -65,6 +67,7 @@ describe.skipIf(!mosquittoUp).each([
       // Every owner consents to usage and diagnostics, so each region is sure to receive events.
       consentMix: { declineAll: 0, usage: 1, diagnostics: 1 },
     });
+    if (mixed) machines = machines.map((m, i) => (i % 2 === 0 ? { ...m, mqttVersion: 4 as const } : m));
     fleet = await startFleet({ brokerUrl: MOSQUITTO_URL, machines, seed: 11, speed: 20_000, mqttVersion: protocolVersion }, logger);
     await fleet.whenPublished(TARGET_EVENTS, 60_000);
     await fleet.stop();

@@ -32,6 +32,13 @@ describe('sim CLI arguments', () => {
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--profile', 'leaky'], {})).toMatchObject({ config: { profile: 'leaky' } });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--profile', 'chatty'], {})).toMatchObject({ error: expect.stringMatching(/^--profile/) });
   });
+
+  it('reads --mqtt-version 3.1.1|5 as the protocol level, MQTT 5 by default', () => {
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f'], {})).toMatchObject({ config: { mqttVersion: 5 } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--mqtt-version', '3.1.1'], {})).toMatchObject({ config: { mqttVersion: 4 } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--mqtt-version', '5'], {})).toMatchObject({ config: { mqttVersion: 5 } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--mqtt-version', '4'], {})).toMatchObject({ error: '--mqtt-version: expected 3.1.1 or 5' });
+  });
 });
 
 describe('npm run sim against a real broker', () => {
@@ -65,11 +72,11 @@ describe('npm run sim against a real broker', () => {
     const recording = join(dir, 'run.jsonl');
     const stdout = await runCli(['--broker', brokerUrl, '--credentials', credentials, '--profile', 'leaky', '--speed', '3600', '--duration', '1', '--record', recording]);
     const last = stdout.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0$/);
+    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0 refused=0$/);
     const published = Number(/published=(\d+)/.exec(last)![1]);
     expect(published).toBeGreaterThan(0);
 
     const replayed = (await runCli(['--broker', brokerUrl, '--replay', recording, '--replay-pace', '0'])).trim().split('\n').at(-1)!;
-    expect(replayed).toBe(`machines=2 connected=0 published=${published} suppressed=0 failed=0 pending=0 buffered=0 dropped=0`);
+    expect(replayed).toBe(`machines=2 connected=0 published=${published} suppressed=0 failed=0 pending=0 buffered=0 dropped=0 refused=0`);
   });
 });

@@ -92,7 +92,7 @@ describe('the device link across reconnects, against a crafted broker', () => {
   });
 });
 
-describe('a device whose broker lost its session (CONNACK session present = 0)', () => {
+describe.each([4, 5] as const)('a device whose broker lost its session (CONNACK session present = 0), protocol level %i', (mqttVersion) => {
   let broker: CraftedBroker | undefined;
   let connection: DeviceConnection | undefined;
   afterEach(async () => {
@@ -101,12 +101,12 @@ describe('a device whose broker lost its session (CONNACK session present = 0)',
   });
 
   it('subscribes again and resends its unacknowledged events; with the session kept it only resends', async () => {
-    const b = await craftedBroker();
+    const b = await craftedBroker(mqttVersion);
     broker = b;
     const deviceId = 'cm-session-lost';
     const counters = new FleetCounters(1);
     connection = new DeviceConnection({
-      brokerUrl: b.url, deviceId, secret: 'x', counters, logger: pino({ level: 'silent' }),
+      brokerUrl: b.url, mqttVersion, deviceId, secret: 'x', counters, logger: pino({ level: 'silent' }),
       onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 100, backoff: { initialMs: 20, maxMs: 50 },
     });
     expect(await connection.firstAttempt()).toBe(true);
