@@ -36,15 +36,29 @@ export interface DeviceConnectionOptions {
   connectTimeoutMs?: number;
   /** 4 = MQTT 3.1.1, 5 = MQTT 5.0 (the default). */
   mqttVersion?: ProtocolVersion;
+  /** v5: how long the broker keeps the session after the link drops (default a day); 3.1.1 keeps it forever. */
+  sessionExpiryS?: number;
+  /** v5: how long the broker waits before publishing the `offline` will (default 30 s); 3.1.1 publishes it at once. */
+  willDelayS?: number;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 20;
+/**
+ * A day: what the session holds (subscriptions, commands queued while away) is worth keeping that
+ * long; events wait on the machine, consent is retained, commands expire sooner anyway. A machine
+ * gone longer starts a new session and subscribes again.
+ */
+export const DEFAULT_SESSION_EXPIRY_S = 86_400;
+/** Longer than a reboot (about ten seconds) and a reconnect after a blip, so neither flaps `offline`. */
+export const DEFAULT_WILL_DELAY_S = 30;
 const KEEPALIVE_S = 60;
 /** Our broker caps packets at 256 KiB; a stream announcing several MiB is garbage, not a message. */
 const MAX_PACKET_BYTES = 4 * 1024 * 1024;
 /** Shared by every machine: the publish path allocates no options object. */
 const EVENT: PublishOptions = { qos: 1, retain: false };
 const RETAINED: PublishOptions = { qos: 1, retain: true };
+/** v5: the state is UTF-8 text (`online`/`offline`), not JSON. */
+const TEXT_PAYLOAD = { payloadFormatIndicator: true } as const;
 /** v5: the payload is UTF-8 JSON (v5 §3.3.2.3.2, §3.3.2.3.9); 3.1.1 leaves properties out. */
 const JSON_PAYLOAD = { payloadFormatIndicator: true, contentType: 'application/json' } as const;
 
@@ -113,7 +127,10 @@ export class DeviceConnection {
         keepaliveS: KEEPALIVE_S,
         maximumPacketSize: MAX_PACKET_BYTES,
         connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-        will: { topic: this.stateTopic, payload: 'offline', retain: true },
+        // v5: a session that ends instead of one kept forever (v5 §3.1.2.11.2), and a will held back
+        // for a while (v5 §3.1.3.2.2): back within the delay, no `offline` is published [MQTT-3.1.3-9].
+        properties: { sessionExpiryInterval: options.sessionExpiryS ?? DEFAULT_SESSION_EXPIRY_S },
+        will: { topic: this.stateTopic, payload: 'offline', retain: true, properties: { willDelayInterval: options.willDelayS ?? DEFAULT_WILL_DELAY_S, ...TEXT_PAYLOAD } },
         reconnect: options.backoff ?? DEFAULT_BACKOFF,
       },
       {
