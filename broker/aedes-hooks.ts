@@ -11,7 +11,7 @@ import { refuseConnectV5 } from './connack-refusal.ts';
 import { describeIdentity, type Identity } from './identity.ts';
 import type { InFlightOut } from './in-flight-out.ts';
 import { checkPublishProperties, dropWillOnlyProperties } from './publish-properties.ts';
-import { CONNACK, REASON, V5_OF_CONNACK } from './reason-codes.ts';
+import { ConnackReturnCode, ReasonCode, V5_OF_CONNACK } from '../mqtt-wire/codes.ts';
 import { disconnectClient } from './server-disconnect.ts';
 import { resumeQueuedMessages } from './session-resume.ts';
 
@@ -123,7 +123,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
     setImmediate(() => {
       if (client.closed) return clearTimeout(fallback);
       // An MQTT 5 device is told why: DISCONNECT 0x98, written after those deliveries too.
-      if (client.version === 5) return disconnectClient(client, REASON.administrativeAction, 'credentials_revoked', () => clearTimeout(fallback));
+      if (client.version === 5) return disconnectClient(client, ReasonCode.ADMINISTRATIVE_ACTION, 'credentials_revoked', () => clearTimeout(fallback));
       client.conn.write(EMPTY, () => {
         clearTimeout(fallback);
         close();
@@ -149,7 +149,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
       logger.info({ clientId: client.id, serverReference, version: client.version }, 'connection redirected to another server');
       // MQTT 5: CONNACK 0x9C with the Server Reference (§4.11), which aedes sends for this error. A
       // 3.1.1 client cannot be told where to go: CONNACK 3 (server unavailable), and it asks again.
-      done(aedesRefusal(CONNACK.serverUnavailable, 'use another server', client.version === 5 ? { serverReference } : {}), false);
+      done(aedesRefusal(ConnackReturnCode.SERVER_UNAVAILABLE, 'use another server', client.version === 5 ? { serverReference } : {}), false);
       return;
     }
     identities.set(client, identity);
@@ -163,7 +163,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
     const failed = (error: unknown): void => {
       counters.authFailures++;
       logger.error({ clientId: client.id, username, err: error }, 'authentication failed unexpectedly');
-      deny(client, refuse(CONNACK.serverUnavailable, 'authentication failed'), done);
+      deny(client, refuse(ConnackReturnCode.SERVER_UNAVAILABLE, 'authentication failed'), done);
     };
     authenticator.authenticate({ clientId: client.id, username, password, certificateName: certificateNameOf(client) }).then((outcome) => {
       if (outcome.ok) {
@@ -172,7 +172,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
       }
       counters.authFailures++;
       // An unreachable or busy registry is not the client's fault.
-      if (outcome.code !== CONNACK.serverUnavailable) throttle.failed(address, username ?? '', Date.now());
+      if (outcome.code !== ConnackReturnCode.SERVER_UNAVAILABLE) throttle.failed(address, username ?? '', Date.now());
       logger.warn({ clientId: client.id, username, code: outcome.code, reasonCode: outcome.reasonCode, reason: outcome.reason }, 'connection refused');
       deny(client, outcome, done);
     }).catch(failed);
@@ -195,7 +195,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
       if (connectedClients() >= maxConnections) {
         counters.limitDisconnects.max_connections++;
         logger.warn({ clientId: client.id, reason: 'max_connections', maxConnections }, 'connection refused: limit reached');
-        deny(client, refuse(CONNACK.serverUnavailable, 'max connections', REASON.serverBusy), done);
+        deny(client, refuse(ConnackReturnCode.SERVER_UNAVAILABLE, 'max connections', ReasonCode.SERVER_BUSY), done);
         return;
       }
       const address = remoteAddressOf(client);
@@ -212,7 +212,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
           if (decision.scope === 'address') counters.authThrottledByAddress++;
           const reason = decision.scope === 'address' ? 'auth_throttled_address' : 'auth_throttled';
           logger.warn({ clientId: client.id, username, reason, until: new Date(decision.untilMs).toISOString() }, 'connection refused');
-          deny(client, refuse(CONNACK.notAuthorized, 'too many failed attempts', REASON.connectionRateExceeded), done);
+          deny(client, refuse(ConnackReturnCode.NOT_AUTHORIZED, 'too many failed attempts', ReasonCode.CONNECTION_RATE_EXCEEDED), done);
         }
       }
     },
@@ -242,7 +242,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
         counters.denials++;
         logger.warn({ clientId: client?.id ?? willClientId(packet), topic: packet.topic, reason: 'protocol_error', detail: properties.detail }, 'publish denied, client disconnected');
         const error = new Error(`protocol error: ${properties.detail}`);
-        if (client) disconnectClient(client, REASON.protocolError, properties.detail, () => done(error));
+        if (client) disconnectClient(client, ReasonCode.PROTOCOL_ERROR, properties.detail, () => done(error));
         else done(error);
         return;
       }
@@ -255,7 +255,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
         const error = cutOff(client, 'publish_rate');
         // MQTT 5: DISCONNECT 0x96, then the publish is refused; aedes' PUBACK 0x87 for it finds the
         // connection closed, so nothing follows the DISCONNECT [MQTT-3.14.4-1].
-        if (client.version === 5) disconnectClient(client, REASON.messageRateTooHigh, 'publish_rate', () => done(error));
+        if (client.version === 5) disconnectClient(client, ReasonCode.MESSAGE_RATE_TOO_HIGH, 'publish_rate', () => done(error));
         else done(error);
         return;
       }
@@ -283,7 +283,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
       if (!inFlightOut.forwarded(client, packet) && !cutOffClients.has(client)) {
         cutOffClients.add(client);
         const error = cutOff(client, 'max_in_flight_out');
-        setImmediate(() => (client.version === 5 ? disconnectClient(client, REASON.quotaExceeded, 'max_in_flight_out') : client.emit('error', error)));
+        setImmediate(() => (client.version === 5 ? disconnectClient(client, ReasonCode.QUOTA_EXCEEDED, 'max_in_flight_out') : client.emit('error', error)));
       }
       return packet;
     },

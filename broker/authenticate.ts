@@ -4,7 +4,7 @@ import { deviceIdSchema } from '../schema/ids.ts';
 import type { ServiceAccount } from './config.ts';
 import type { DeviceVerifier } from './device-verifier.ts';
 import type { Identity } from './identity.ts';
-import { CONNACK, REASON, V5_OF_CONNACK, type ConnackRefusal } from './reason-codes.ts';
+import { ConnackReturnCode, ReasonCode, V5_OF_CONNACK, type ConnackRefusal } from '../mqtt-wire/codes.ts';
 
 /**
  * Decides who a CONNECT is, in small named steps tried in order; the first that answers decides.
@@ -41,16 +41,16 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
   function certificate({ clientId, username, certificateName }: ConnectCredentials): Promise<AuthOutcome> | AuthOutcome | null {
     if (certificateName === undefined) return null;
     const deviceId = deviceIdSchema.safeParse(certificateName);
-    if (!deviceId.success) return refuse(CONNACK.notAuthorized, 'client certificate does not name a device');
+    if (!deviceId.success) return refuse(ConnackReturnCode.NOT_AUTHORIZED, 'client certificate does not name a device');
     if (clientId !== deviceId.data || (username !== undefined && username !== deviceId.data)) {
-      return refuse(CONNACK.identifierRejected, 'client id differs from the certificate');
+      return refuse(ConnackReturnCode.IDENTIFIER_REJECTED, 'client id differs from the certificate');
     }
     return devices.verifyCertificate(deviceId.data).then((verification) => {
       switch (verification.outcome) {
         case 'valid':
           return { ok: true, identity: { kind: 'device', deviceId: deviceId.data, region: verification.region } };
         case 'invalid':
-          return refuse(CONNACK.notAuthorized, 'certificate device unknown or revoked at the registry');
+          return refuse(ConnackReturnCode.NOT_AUTHORIZED, 'certificate device unknown or revoked at the registry');
         case 'unavailable':
           return unavailable(verification);
       }
@@ -58,7 +58,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
   }
 
   function requireCredentials({ username, password }: ConnectCredentials): AuthOutcome | null {
-    if (!username || !password || password.length === 0) return refuse(CONNACK.notAuthorized, 'missing credentials');
+    if (!username || !password || password.length === 0) return refuse(ConnackReturnCode.NOT_AUTHORIZED, 'missing credentials');
     return null;
   }
 
@@ -69,27 +69,27 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
     const account = accounts.get(username);
     // Compare digests even for an unknown name, so timing tells nothing about which names exist.
     const matches = timingSafeEqual(digest(password), account?.digest ?? UNKNOWN_ACCOUNT);
-    if (!account || !matches) return refuse(CONNACK.badUsernameOrPassword, 'bad service account credentials');
+    if (!account || !matches) return refuse(ConnackReturnCode.BAD_USERNAME_OR_PASSWORD, 'bad service account credentials');
     // Service sessions live in the svc- namespace too, so no device can ever own (or take over) one.
-    if (!clientId.startsWith(SERVICE_PREFIX)) return refuse(CONNACK.identifierRejected, 'service account client id must start with svc-');
+    if (!clientId.startsWith(SERVICE_PREFIX)) return refuse(ConnackReturnCode.IDENTIFIER_REJECTED, 'service account client id must start with svc-');
     return { ok: true, identity: { kind: 'service', username, role: account.role } };
   }
 
   // The client id is the session key: a device logging in under its own name but another's client
   // id would take over that device's session and subscriptions.
   function deviceOwnsClientId({ clientId, username }: ConnectCredentials): AuthOutcome | null {
-    return clientId === username ? null : refuse(CONNACK.identifierRejected, 'client id differs from device id');
+    return clientId === username ? null : refuse(ConnackReturnCode.IDENTIFIER_REJECTED, 'client id differs from device id');
   }
 
   async function device({ username, password }: ConnectCredentials): Promise<AuthOutcome> {
     const request = deviceAuthRequestSchema.safeParse({ deviceId: username, secret: password?.toString('utf8') });
-    if (!request.success) return refuse(CONNACK.badUsernameOrPassword, 'malformed device credentials');
+    if (!request.success) return refuse(ConnackReturnCode.BAD_USERNAME_OR_PASSWORD, 'malformed device credentials');
     const verification = await devices.verify(request.data.deviceId, request.data.secret);
     switch (verification.outcome) {
       case 'valid':
         return { ok: true, identity: { kind: 'device', deviceId: request.data.deviceId, region: verification.region } };
       case 'invalid':
-        return refuse(CONNACK.badUsernameOrPassword, verification.remembered ? 'device secret refused from memory (just rejected, or revoked)' : 'device secret rejected by registry');
+        return refuse(ConnackReturnCode.BAD_USERNAME_OR_PASSWORD, verification.remembered ? 'device secret refused from memory (just rejected, or revoked)' : 'device secret rejected by registry');
       case 'unavailable':
         return unavailable(verification);
     }
@@ -103,7 +103,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
         const outcome = await step(credentials);
         if (outcome) return outcome;
       }
-      return refuse(CONNACK.notAuthorized, 'no step decided');
+      return refuse(ConnackReturnCode.NOT_AUTHORIZED, 'no step decided');
     },
   };
 }
@@ -115,4 +115,4 @@ export const refuse = (code: ConnackRefusal, reason: string, reasonCode: number 
 
 // Too many checks at once is "try again later" (0x89), a registry that does not answer 0x88.
 const unavailable = (verification: { reason: string; busy?: true }): AuthRefusal =>
-  refuse(CONNACK.serverUnavailable, `device registry unavailable: ${verification.reason}`, verification.busy ? REASON.serverBusy : REASON.serverUnavailable);
+  refuse(ConnackReturnCode.SERVER_UNAVAILABLE, `device registry unavailable: ${verification.reason}`, verification.busy ? ReasonCode.SERVER_BUSY : ReasonCode.SERVER_UNAVAILABLE);

@@ -1,5 +1,5 @@
 import type { Aedes, Client } from 'aedes';
-import { REASON } from './reason-codes.ts';
+import { ReasonCode } from '../mqtt-wire/codes.ts';
 
 /**
  * MQTT 5 sessions across the nodes of a cluster. aedes 2.0.0-beta.1 keeps a disconnected session's
@@ -47,7 +47,7 @@ function beforeAedes(broker: Aedes | null, message: Message, next: () => void): 
   if (!isClient(local) || local.closed || local.version !== 5) return next();
   const takingOver: unknown = Reflect.get(broker, '_takingOver');
   if (takingOver instanceof Set) takingOver.add(clientId);
-  local.disconnect({ reasonCode: REASON.sessionTakenOver }, () => {
+  local.disconnect({ reasonCode: ReasonCode.SESSION_TAKEN_OVER }, () => {
     if (takingOver instanceof Set) takingOver.delete(clientId);
     next();
   });

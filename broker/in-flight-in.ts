@@ -1,6 +1,6 @@
 import type { Client } from 'aedes';
 import { disconnectClient } from './server-disconnect.ts';
-import { REASON } from './reason-codes.ts';
+import { ReasonCode } from '../mqtt-wire/codes.ts';
 
 /**
  * Caps the QoS 2 publishes one client has sent and not yet released with PUBREL: their number
@@ -66,7 +66,7 @@ export function capInFlightIn(persistence: unknown, limits: { maxPackets: number
 
   const refuse = async (client: unknown, error: InFlightInExceeded): Promise<never> => {
     if (isClient(client) && client.version === 5) {
-      const code = error.limit === 'packets' ? REASON.receiveMaximumExceeded : REASON.quotaExceeded;
+      const code = error.limit === 'packets' ? ReasonCode.RECEIVE_MAXIMUM_EXCEEDED : ReasonCode.QUOTA_EXCEEDED;
       await new Promise<void>((resolve) => disconnectClient(client, code, error.limit === 'packets' ? 'max_in_flight_in' : 'max_in_flight_in_bytes', resolve));
     }
     throw error;

@@ -1,5 +1,5 @@
 import type { Aedes, Client } from 'aedes';
-import { REASON } from './reason-codes.ts';
+import { ReasonCode } from '../mqtt-wire/codes.ts';
 import { disconnectClient } from './server-disconnect.ts';
 
 /**
@@ -21,7 +21,7 @@ export function disconnectOnKeepaliveTimeout(broker: Aedes): void {
       '_keepaliveTimer',
       setTimeout(() => {
         broker.emit('keepaliveTimeout', client);
-        disconnectClient(client, REASON.keepAliveTimeout, 'keep alive timeout');
+        disconnectClient(client, ReasonCode.KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
       }, interval),
     );
   });

@@ -1,6 +1,6 @@
 import type { Client } from 'aedes';
 import { EventEmitter } from 'node:events';
-import { DISCONNECT_TEXT } from './reason-codes.ts';
+import { DISCONNECT_TEXT } from '../mqtt-wire/codes.ts';
 
 /**
  * Ends a connection from the broker's side. An MQTT 5 client is told why first: a DISCONNECT with

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { consentRecordSchema, type ConsentRecord } from '../schema/consent.ts';
-import { EVENT_KINDS, type EventKind } from '../schema/events.ts';
+import { ENVELOPE_VERSION, EVENT_KINDS, EVENT_USER_PROPERTIES, type EventKind } from '../schema/events.ts';
 import { parseTopic, topics } from '../schema/topics.ts';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../mqtt-wire/backoff.ts';
 import { MqttClient, type Done } from '../mqtt-wire/client.ts';
@@ -36,17 +36,33 @@ export interface DeviceConnectionOptions {
   connectTimeoutMs?: number;
   /** 4 = MQTT 3.1.1, 5 = MQTT 5.0 (the default). */
   mqttVersion?: ProtocolVersion;
+  /** v5: how long the broker keeps the session after the link drops (default a day); 3.1.1 keeps it forever. */
+  sessionExpiryS?: number;
+  /** v5: how long the broker waits before publishing the `offline` will (default 30 s); 3.1.1 publishes it at once. */
+  willDelayS?: number;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 20;
+/**
+ * A day: what the session holds (subscriptions, commands queued while away) is worth keeping that
+ * long; events wait on the machine, consent is retained, commands expire sooner anyway. A machine
+ * gone longer starts a new session and subscribes again.
+ */
+export const DEFAULT_SESSION_EXPIRY_S = 86_400;
+/** Longer than a reboot (about ten seconds) and a reconnect after a blip, so neither flaps `offline`. */
+export const DEFAULT_WILL_DELAY_S = 30;
 const KEEPALIVE_S = 60;
 /** Our broker caps packets at 256 KiB; a stream announcing several MiB is garbage, not a message. */
 const MAX_PACKET_BYTES = 4 * 1024 * 1024;
 /** Shared by every machine: the publish path allocates no options object. */
 const EVENT: PublishOptions = { qos: 1, retain: false };
 const RETAINED: PublishOptions = { qos: 1, retain: true };
+/** v5: the state is UTF-8 text (`online`/`offline`), not JSON. */
+const TEXT_PAYLOAD = { payloadFormatIndicator: true } as const;
 /** v5: the payload is UTF-8 JSON (v5 §3.3.2.3.2, §3.3.2.3.9); 3.1.1 leaves properties out. */
 const JSON_PAYLOAD = { payloadFormatIndicator: true, contentType: 'application/json' } as const;
+/** Events with v5 properties but no envelope to read user properties from (replays, injected faults). */
+const JSON_EVENT: PublishOptions = { qos: 1, retain: false, properties: JSON_PAYLOAD };
 
 /**
  * MQTT 5 request/response (v5 §4.10): where the command asked to be answered and what to echo. Empty
@@ -62,6 +78,7 @@ const NO_REQUEST: CommandRequest = {};
 interface Queued {
   kind: EventKind;
   payload: string;
+  options: PublishOptions;
 }
 
 /**
@@ -81,6 +98,7 @@ export class DeviceConnection {
   private isConnected = false;
   private complainedSinceConnect = false;
   private subscribed = false;
+  private lastConsentOptions: { version: number; options: PublishOptions } | null = null;
   /** Waiting for the outcome of the next attempt (see firstAttempt); null when nobody waits. */
   private attemptWaiters: Array<(connected: boolean) => void> | null = null;
 
@@ -113,7 +131,10 @@ export class DeviceConnection {
         keepaliveS: KEEPALIVE_S,
         maximumPacketSize: MAX_PACKET_BYTES,
         connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-        will: { topic: this.stateTopic, payload: 'offline', retain: true },
+        // v5: a session that ends instead of one kept forever (v5 §3.1.2.11.2), and a will held back
+        // for a while (v5 §3.1.3.2.2): back within the delay, no `offline` is published [MQTT-3.1.3-9].
+        properties: { sessionExpiryInterval: options.sessionExpiryS ?? DEFAULT_SESSION_EXPIRY_S },
+        will: { topic: this.stateTopic, payload: 'offline', retain: true, properties: { willDelayInterval: options.willDelayS ?? DEFAULT_WILL_DELAY_S, ...TEXT_PAYLOAD } },
         reconnect: options.backoff ?? DEFAULT_BACKOFF,
       },
       {
@@ -150,19 +171,22 @@ export class DeviceConnection {
 
   /** Sends now when connected; otherwise keeps the event for the next connection (store-and-forward). */
   publish(kind: EventKind, envelope: OutgoingEnvelope): void {
-    this.send(kind, JSON.stringify(envelope));
+    this.send(kind, JSON.stringify(envelope), this.eventOptions(envelope.consentVersion));
   }
 
-  /** Sends an already serialised payload, e.g. a replayed or deliberately malformed one. */
-  send(kind: EventKind, payload: string): void {
+  /**
+   * Sends an already serialised payload, e.g. a replayed or deliberately malformed one; without the
+   * envelope's user properties unless `options` carries them (a replay does not know the consent applied).
+   */
+  send(kind: EventKind, payload: string, options: PublishOptions = this.plainEventOptions): void {
     this.options.recorder?.record(this.options.deviceId, kind, payload);
     // Behind anything already waiting, so order holds.
     if (this.isConnected && this.inFlight < this.maxInFlight && this.offline.size === 0) {
-      this.transmit(kind, payload);
+      this.transmit(kind, payload, options);
       return;
     }
     const { counters } = this.options;
-    const dropped = this.offline.push({ kind, payload });
+    const dropped = this.offline.push({ kind, payload, options });
     counters.buffered += 1 - dropped;
     counters.dropped += dropped;
   }
@@ -241,10 +265,27 @@ export class DeviceConnection {
     this.isConnected = false;
   }
 
-  private transmit(kind: EventKind, payload: string): void {
+  private transmit(kind: EventKind, payload: string, options: PublishOptions): void {
     this.inFlight++;
     this.options.counters.sent();
-    this.link.publish(topics.event(this.options.deviceId, kind), payload, EVENT, this.ackCallbacks[kind]);
+    this.link.publish(topics.event(this.options.deviceId, kind), payload, options, this.ackCallbacks[kind]);
+  }
+
+  /**
+   * v5: payload format UTF-8, content type JSON and the user properties of schema/events.ts. Made once
+   * per consent version and reused (a machine holds one at a time), so an event allocates no options.
+   */
+  private eventOptions(consentVersion: number): PublishOptions {
+    if (this.link.protocolVersion !== 5) return EVENT;
+    if (this.lastConsentOptions?.version !== consentVersion) {
+      const userProperties = { [EVENT_USER_PROPERTIES.contractVersion]: String(ENVELOPE_VERSION), [EVENT_USER_PROPERTIES.consentVersion]: String(consentVersion) };
+      this.lastConsentOptions = { version: consentVersion, options: { qos: 1, retain: false, properties: { ...JSON_PAYLOAD, userProperties } } };
+    }
+    return this.lastConsentOptions.options;
+  }
+
+  private get plainEventOptions(): PublishOptions {
+    return this.link.protocolVersion === 5 ? JSON_EVENT : EVENT;
   }
 
   /**
@@ -256,7 +297,7 @@ export class DeviceConnection {
       const item = this.offline.shift();
       if (item === undefined) return;
       this.options.counters.buffered--;
-      this.transmit(item.kind, item.payload);
+      this.transmit(item.kind, item.payload, item.options);
     }
   }
 

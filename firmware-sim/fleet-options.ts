@@ -4,6 +4,7 @@ import { regionIdSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
+import { DEFAULT_SESSION_EXPIRY_S, DEFAULT_WILL_DELAY_S } from './device-connection.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
 
@@ -44,6 +45,10 @@ export const fleetOptionsSchema = z.object({
   machineFaults: machineFaultRatesSchema.optional(),
   /** MQTT version of every machine that names none of its own: '3.1.1'/4 or '5'/5 (the default). */
   mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
+  /** MQTT 5: how long the broker keeps a machine's session after its link drops (default a day). */
+  sessionExpirySeconds: z.int().min(0).max(0xffff_ffff).default(DEFAULT_SESSION_EXPIRY_S),
+  /** MQTT 5: how long the broker holds a machine's `offline` will back, so a quick reconnect does not flap it (default 30 s). */
+  willDelaySeconds: z.int().min(0).max(0xffff_ffff).default(DEFAULT_WILL_DELAY_S),
   /** How long stop() waits for outstanding acknowledgements before closing anyway. */
   drainTimeoutMs: z.int().min(0).default(5_000),
 });

@@ -25,6 +25,8 @@ export interface MachineRunnerOptions {
   fleetSeed: number;
   brokerUrl: string;
   mqttVersion?: ProtocolVersion;
+  sessionExpiryS?: number;
+  willDelayS?: number;
   offlineBufferSize: number;
   recorder?: RunRecorder;
   /** Shared by the whole fleet and read on every event, so rates can change while it runs. */
@@ -65,6 +67,8 @@ export class MachineRunner {
     this.connection = new DeviceConnection({
       brokerUrl: options.brokerUrl,
       mqttVersion: options.mqttVersion,
+      sessionExpiryS: options.sessionExpiryS,
+      willDelayS: options.willDelayS,
       deviceId: identity.deviceId,
       secret: identity.secret,
       counters,

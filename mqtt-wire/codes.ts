@@ -119,6 +119,31 @@ export const ReasonCode = {
   WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED: 0xa2,
 } as const;
 
+/** The 3.1.1 CONNACK refusals (3.1.1 table 3.1, return codes 1-5). */
+export type ConnackRefusal = Exclude<(typeof ConnackReturnCode)[keyof typeof ConnackReturnCode], 0>;
+
+/** The v5 reason code that says what a 3.1.1 CONNACK refusal says (3.1.1 table 3.1 -> v5 §3.2.2.2). */
+export const V5_OF_CONNACK: Readonly<Record<ConnackRefusal, number>> = {
+  [ConnackReturnCode.UNACCEPTABLE_PROTOCOL_VERSION]: ReasonCode.UNSUPPORTED_PROTOCOL_VERSION,
+  [ConnackReturnCode.IDENTIFIER_REJECTED]: ReasonCode.CLIENT_IDENTIFIER_NOT_VALID,
+  [ConnackReturnCode.SERVER_UNAVAILABLE]: ReasonCode.SERVER_UNAVAILABLE,
+  [ConnackReturnCode.BAD_USERNAME_OR_PASSWORD]: ReasonCode.BAD_USER_NAME_OR_PASSWORD,
+  [ConnackReturnCode.NOT_AUTHORIZED]: ReasonCode.NOT_AUTHORIZED,
+};
+
+/**
+ * Reason strings for DISCONNECTs a server sends without one. Paho for Python 1.6 reads a
+ * DISCONNECT's reason code only when properties follow it (remaining length > 2), so a bare one
+ * reaches its application as "connection lost".
+ */
+export const DISCONNECT_TEXT: Readonly<Record<number, string>> = {
+  [ReasonCode.PROTOCOL_ERROR]: 'protocol error',
+  [ReasonCode.SERVER_SHUTTING_DOWN]: 'server shutting down',
+  [ReasonCode.SESSION_TAKEN_OVER]: 'session taken over',
+  [ReasonCode.TOPIC_ALIAS_INVALID]: 'topic alias invalid',
+  [ReasonCode.PACKET_TOO_LARGE]: 'packet too large',
+};
+
 /** 3.1.1 SUBACK: the one failure code [MQTT-3.9.3-2]; in v5 every code of 0x80 or more refuses. */
 export const SUBACK_FAILURE_V4 = 0x80;
 

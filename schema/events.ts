@@ -6,6 +6,13 @@ import type { ConsentCategoryName } from './consent.ts';
 /** The envelope version. Changing the wire format means a new version, never an edit of this one. */
 export const ENVELOPE_VERSION = 1 as const;
 
+/**
+ * MQTT 5 user properties on every event a device publishes (v5 §3.3.2.3.7): the envelope's version and
+ * the consent version the device applied, as decimal strings, so a broker rule or a consumer can route
+ * without parsing JSON. The envelope stays the source of truth; ingest judges it, not these.
+ */
+export const EVENT_USER_PROPERTIES = { contractVersion: 'contract-version', consentVersion: 'consent-version' } as const;
+
 export const EVENT_KINDS = ['brew', 'location', 'payment', 'status', 'fault'] as const;
 export const eventKindSchema = z.enum(EVENT_KINDS);
 export type EventKind = z.infer<typeof eventKindSchema>;

@@ -77,6 +77,7 @@ export const topicOf = {
   state: (deviceId: string) => `coffee/v1/${deviceId}/state`,
   consent: (deviceId: string) => `coffee/v1/${deviceId}/consent`,
   command: (deviceId: string, name = 'reboot') => `coffee/v1/${deviceId}/cmd/${name}`,
+  commandResult: (deviceId: string, name = 'reboot') => `coffee/v1/${deviceId}/cmd-result/${name}`,
 };
 
 let counter = 0;

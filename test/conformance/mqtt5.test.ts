@@ -108,17 +108,29 @@ describe.skipIf(clientsUnavailable())('conformance: MQTT 5 (mosquitto-clients -V
     expect(watcher.stdout().split('\n').filter((l) => l === `${stateTopic} offline`)).toHaveLength(1);
   });
 
-  it('[MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] Paho MQTTv5 and mosquitto_sub -V mqttv5: response topic, correlation data and user properties of a device\'s event reach the ingest unchanged; a response topic outside the device\'s tree is refused', async () => {
+  it('[MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-17] Paho MQTTv5 and mosquitto_sub/pub -V mqttv5: correlation data and user properties of a device\'s event reach the ingest unchanged; a command\'s response topic and correlation data reach the device; a device may name no response topic, the server only the command\'s own answer topic', async () => {
     const event = topicOf.event(DEVICES.alice.id);
-    const watcher = mosquittoSub(rig.clients, [...login5(rig.fixture, INGEST, ingestClientId('props')), '-q', '1', '-C', '1', '-F', '%t|%R|%D|%P|%p', '-t', event]);
+    const watcher = mosquittoSub(rig.clients, [...login5(rig.fixture, INGEST, ingestClientId('props')), '-q', '1', '-C', '1', '-F', '%t|%D|%P|%p', '-t', event]);
     await watcher.waitFor('received SUBACK');
     await device5(DEVICES.alice, {
-      publish: [{ topic: event, payload: 'with-properties', qos: 1, properties: { ResponseTopic: topicOf.consent(DEVICES.alice.id), CorrelationData: 'c-42', UserProperty: [['contract', 'v1']] } }],
+      publish: [{ topic: event, payload: 'with-properties', qos: 1, properties: { CorrelationData: 'c-42', UserProperty: [['contract-version', '1']] } }],
     }).finished;
     await watcher.waitFor('with-properties');
-    expect(watcher.stdout()).toContain(`${event}|${topicOf.consent(DEVICES.alice.id)}|c-42|contract:v1|with-properties`);
-    const foreign = await rig.clients.run('mosquitto_pub', [...login5(rig.fixture, DEVICES.alice), '-q', '1', '-t', event, '-m', 'x', '-D', 'publish', 'response-topic', topicOf.command(DEVICES.bob.id)]).finished;
-    expect(foreign.stderr).toMatch(/Publish 1 failed: Not authorized/);
+    expect(watcher.stdout()).toContain(`${event}|c-42|contract-version:1|with-properties`);
+    // Request/response runs cloud -> device: a device naming a response topic, even its own, is refused.
+    for (const responseTopic of [topicOf.command(DEVICES.bob.id), topicOf.commandResult(DEVICES.alice.id)]) {
+      const refused = await rig.clients.run('mosquitto_pub', [...login5(rig.fixture, DEVICES.alice), '-q', '1', '-t', event, '-m', 'x', '-D', 'publish', 'response-topic', responseTopic]).finished;
+      expect(refused.stderr).toMatch(/Publish 1 failed: Not authorized/);
+    }
+
+    const device = mosquittoSub(rig.clients, [...login5(rig.fixture, DEVICES.alice), '-q', '1', '-C', '1', '-F', '%t|%R|%D|%p', '-t', topicOf.command(DEVICES.alice.id)]);
+    await device.waitFor('received SUBACK');
+    const elsewhere = await rig.clients.run('mosquitto_pub', [...login5(rig.fixture, INGEST, ingestClientId('cmd-bad')), '-q', '1', '-t', topicOf.command(DEVICES.alice.id), '-m', 'x', '-D', 'publish', 'response-topic', topicOf.commandResult(DEVICES.bob.id)]).finished;
+    expect(elsewhere.stderr).toMatch(/Publish 1 failed: Not authorized/);
+    await rig.clients.run('mosquitto_pub', [...login5(rig.fixture, INGEST, ingestClientId('cmd')), '-q', '1', '-t', topicOf.command(DEVICES.alice.id), '-m', 'reboot-now',
+      '-D', 'publish', 'response-topic', topicOf.commandResult(DEVICES.alice.id), '-D', 'publish', 'correlation-data', 'cmd-7', '-D', 'publish', 'message-expiry-interval', '600']).finished;
+    await device.waitFor('reboot-now');
+    expect(device.stdout()).toContain(`${topicOf.command(DEVICES.alice.id)}|${topicOf.commandResult(DEVICES.alice.id)}|cmd-7|reboot-now`);
   });
 
   it('[MQTT-3.2.2-15] Paho MQTTv5: a packet above the announced Maximum Packet Size gets DISCONNECT 0x95 (packet too large)', async () => {

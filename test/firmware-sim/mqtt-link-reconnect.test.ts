@@ -1,4 +1,4 @@
-import type { IPublishPacket } from 'mqtt-packet';
+import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceConnection } from '../../firmware-sim/device-connection.ts';
@@ -110,6 +110,11 @@ describe.each([4, 5] as const)('a device whose broker lost its session (CONNACK 
       onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 100, backoff: { initialMs: 20, maxMs: 50 },
     });
     expect(await connection.firstAttempt()).toBe(true);
+    const connect = latest(b).packets.find((p) => p.cmd === 'connect') as IConnectPacket;
+    // v5: a session that ends after a day, and an `offline` will held back 30 s; 3.1.1 has neither.
+    if (mqttVersion === 5) {
+      expect(connect).toMatchObject({ clean: false, properties: { sessionExpiryInterval: 86_400 }, will: { properties: { willDelayInterval: 30 } } });
+    } else expect(connect.properties).toBeUndefined();
     const subscribes = (c: CraftedConnection): number => c.packets.filter((p) => p.cmd === 'subscribe').length;
     await waitFor(() => subscribes(latest(b)) === 1, 5_000, 'the first SUBSCRIBE');
     for (let seq = 0; seq < 3; seq++) connection.send('status', JSON.stringify({ seq }));
