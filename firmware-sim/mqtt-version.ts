@@ -1,14 +1,5 @@
 import { z } from 'zod';
-import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
-
-/** The names people type (`--mqtt-version 3.1.1|5`, a credentials file's `"mqttVersion": "5"`). */
-export const MQTT_VERSION_LABELS = ['3.1.1', '5'] as const;
-
-export type MqttVersionLabel = (typeof MQTT_VERSION_LABELS)[number];
-
-const LEVEL_OF_LABEL: Readonly<Record<MqttVersionLabel, ProtocolVersion>> = { '3.1.1': 4, '5': 5 };
-
-export const protocolLevelOf = (label: MqttVersionLabel): ProtocolVersion => LEVEL_OF_LABEL[label];
+import { MQTT_VERSION_LABELS, protocolLevelOf, type ProtocolVersion } from '../mqtt-wire/codes.ts';
 
 /**
  * An MQTT version as a label or as the CONNECT protocol level it stands for, read into the level:
@@ -16,7 +7,7 @@ export const protocolLevelOf = (label: MqttVersionLabel): ProtocolVersion => LEV
  */
 export const mqttVersionSchema = z
   .union([z.enum(MQTT_VERSION_LABELS), z.literal(4), z.literal(5)], { error: 'expected 3.1.1 or 5' })
-  .transform((v): ProtocolVersion => (typeof v === 'number' ? v : protocolLevelOf(v)));
+  .transform((v): ProtocolVersion => (typeof v === 'number' ? v : protocolLevelOf(v)!));
 
 /** What our own machines speak unless told otherwise. */
 export const DEFAULT_MQTT_VERSION: ProtocolVersion = 5;

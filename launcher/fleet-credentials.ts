@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { ownerIdSchema } from '../schema/privacy.ts';
 import { regionIdSchema } from '../schema/regions.ts';
-import { MQTT_VERSION_LABELS } from '../firmware-sim/mqtt-version.ts';
+import { MQTT_VERSION_LABELS } from '../mqtt-wire/codes.ts';
 import { replaceOwnerOnlyFile } from '../server/owner-only-files.ts';
 
 /**

@@ -7,6 +7,17 @@
 /** Protocol Level byte of CONNECT: 4 = MQTT 3.1.1 (3.1.1 §3.1.2.2), 5 = MQTT 5.0 (v5 §3.1.2.2). */
 export type ProtocolVersion = 4 | 5;
 
+/** The names people type for the protocol levels (`--mqtt-version 3.1.1|5`, `"mqttVersion": "5"`). */
+export const MQTT_VERSION_LABELS = ['3.1.1', '5'] as const;
+export type MqttVersionLabel = (typeof MQTT_VERSION_LABELS)[number];
+
+const LEVEL_OF_LABEL: Readonly<Record<MqttVersionLabel, ProtocolVersion>> = { '3.1.1': 4, '5': 5 };
+
+/** The CONNECT protocol level a label stands for; undefined for anything that is no label. */
+export function protocolLevelOf(label: string): ProtocolVersion | undefined {
+  return Object.hasOwn(LEVEL_OF_LABEL, label) ? LEVEL_OF_LABEL[label as MqttVersionLabel] : undefined;
+}
+
 /** Control packet types, the high nibble of the fixed header's first byte (3.1.1 §2.2.1, v5 §2.1.2). */
 export const PacketType = {
   CONNECT: 1,

@@ -18,12 +18,11 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { z } from 'zod';
+import { protocolLevelOf, type ProtocolVersion } from '../mqtt-wire/codes.ts';
 import { parseTokenSpec, serverConfigSchema, type ServerConfigInput } from './config.ts';
 import { LOG_REDACTION } from './log-redaction.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { startServer } from './server.ts';
-
-const PROTOCOL_LEVEL_OF: Readonly<Record<string, 4 | 5>> = { '3.1.1': 4, '5': 5 };
 
 const { values } = parseArgs({
   options: {
@@ -85,7 +84,7 @@ function buildConfig(): ServerConfigInput {
       ...(values['mqtt-client-id'] ? { clientId: values['mqtt-client-id'] } : {}),
       ...(values['mqtt-share-group'] ? { shareGroup: values['mqtt-share-group'] } : {}),
       // The label people type, read into the protocol level; anything else is left for the schema to refuse.
-      ...(values['mqtt-version'] ? { protocolVersion: (PROTOCOL_LEVEL_OF[values['mqtt-version']] ?? values['mqtt-version']) as 4 | 5 } : {}),
+      ...(values['mqtt-version'] ? { protocolVersion: (protocolLevelOf(values['mqtt-version']) ?? values['mqtt-version']) as ProtocolVersion } : {}),
     },
     adminToken: tokenFromEnv('BREWTEL_ADMIN_TOKEN'),
     brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),
