@@ -217,7 +217,6 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   }
 }
 
-/** A broker whose TCP listener is on, for callers that connect over plain TCP themselves. */
 /** Counted when asked (a metrics scrape, a stats call), not kept up to date on every CONNECT. */
 function connectionsByProtocol(broker: Aedes): BrokerStats['connectionsByProtocol'] {
   const counts = { '3.1.1': 0, '5': 0 };
@@ -230,6 +229,7 @@ function connectionsByProtocol(broker: Aedes): BrokerStats['connectionsByProtoco
   return counts;
 }
 
+/** A broker whose TCP listener is on, for callers that connect over plain TCP themselves. */
 export type TcpBroker = RunningBroker & { tcpPort: number; mqttUrl: string };
 
 export function requireTcp(broker: RunningBroker): TcpBroker {
