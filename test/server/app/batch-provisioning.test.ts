@@ -5,9 +5,10 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionMachines } from '../../../firmware-sim/provision.ts';
 import { consentRecordSchema } from '../../../schema/consent.ts';
-import { errorBodySchema, PROVISION_BATCH_MAX, provisionBatchResponseSchema } from '../../../schema/api.ts';
+import { PROVISION_BATCH_MAX, provisionBatchResponseSchema } from '../../../schema/api.ts';
 import { serverConfigSchema } from '../../../server/config.ts';
 import { startServer, type RunningServer } from '../../../server/server.ts';
+import { callApi, expectApiError } from './helpers.ts';
 
 const logger = pino({ level: 'silent' });
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -31,21 +32,9 @@ describe('batch provisioning', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  const call = async (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const response = await fetch(`${server.httpUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
+  const call = (method: string, path: string, token: string, body?: unknown) => callApi(server.httpUrl, method, path, token, body);
   const batch = (devices: unknown[], token = ADMIN) => call('POST', '/api/v1/devices:batch', token, { devices });
   const deviceCount = async (): Promise<number> => ((await call('GET', '/api/v1/devices', ADMIN)).json.devices as unknown[]).length;
-  const expectError = (answer: { status: number; json: unknown }, status: number, code: string): void => {
-    expect(answer.status).toBe(status);
-    expect(errorBodySchema.parse(answer.json)).toMatchObject({ statusCode: status, code });
-  };
 
   it('provisions a full batch across regions, in request order, each with its secret and first consent record', async () => {
     const before = await deviceCount();
@@ -77,17 +66,17 @@ describe('batch provisioning', () => {
 
   it('refuses a batch over the limit with 400 BATCH_TOO_LARGE and provisions none of it', async () => {
     const before = await deviceCount();
-    expectError(await batch(Array.from({ length: PROVISION_BATCH_MAX + 1 }, () => ({ region: 'eu' }))), 400, 'BATCH_TOO_LARGE');
+    expectApiError(await batch(Array.from({ length: PROVISION_BATCH_MAX + 1 }, () => ({ region: 'eu' }))), 400, 'BATCH_TOO_LARGE');
     expect(await deviceCount()).toBe(before);
   });
 
   it('answers bad entries in the one error shape, and provisions nothing of a batch it refuses', async () => {
     const before = await deviceCount();
-    expectError(await batch([]), 400, 'VALIDATION_FAILED');
-    expectError(await batch([{ region: 'eu' }, { region: 'eu', owner: 'Ada' }]), 400, 'VALIDATION_FAILED');
-    expectError(await batch([{ region: 'eu' }, { region: 'mars' }]), 400, 'UNKNOWN_REGION');
+    expectApiError(await batch([]), 400, 'VALIDATION_FAILED');
+    expectApiError(await batch([{ region: 'eu' }, { region: 'eu', owner: 'Ada' }]), 400, 'VALIDATION_FAILED');
+    expectApiError(await batch([{ region: 'eu' }, { region: 'mars' }]), 400, 'UNKNOWN_REGION');
     // An operator of one region provisions there only, and a mixed batch is refused whole.
-    expectError(await batch([{ region: 'eu' }, { region: 'us' }], OPERATOR_EU), 403, 'REGION_FORBIDDEN');
+    expectApiError(await batch([{ region: 'eu' }, { region: 'us' }], OPERATOR_EU), 403, 'REGION_FORBIDDEN');
     expect(await deviceCount()).toBe(before);
     const own = await batch([{ region: 'eu' }, { region: 'eu' }], OPERATOR_EU);
     expect(own.status).toBe(201);

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorBodySchema, provisionDeviceResponseSchema, type ProvisionDeviceResponse } from '../../../schema/api.ts';
+import { provisionDeviceResponseSchema, type ProvisionDeviceResponse } from '../../../schema/api.ts';
 import { serverConfigSchema, type ServerConfigInput } from '../../../server/config.ts';
 import { startServer, type RunningServer } from '../../../server/server.ts';
 import { openStores } from '../../../server/store/open-stores.ts';
 import type { Stores } from '../../../server/store/types.ts';
-import { legacyScryptHash } from './helpers.ts';
+import { callApi, expectApiError, legacyScryptHash } from './helpers.ts';
 
 const logger = pino({ level: 'silent' });
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -43,15 +43,7 @@ describe('server: device login checks and erased devices', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  const call = async (server: RunningServer, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const response = await fetch(`${server.httpUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
+  const call = (server: RunningServer, method: string, path: string, token: string, body?: unknown) => callApi(server.httpUrl, method, path, token, body);
   const provision = async (): Promise<ProvisionDeviceResponse> => {
     const created = await call(a, 'POST', '/api/v1/devices', ADMIN, { region: 'eu' });
     expect(created.status).toBe(201);
@@ -59,10 +51,6 @@ describe('server: device login checks and erased devices', () => {
   };
   const secretCheck = (server: RunningServer, deviceId: string, secret: string) => call(server, 'POST', '/api/v1/broker/device-auth', BROKER, { deviceId, secret });
   const certificateCheck = (server: RunningServer, deviceId: string) => call(server, 'POST', '/api/v1/broker/device-certificate', BROKER, { deviceId });
-  const expectError = (answer: { status: number; json: unknown }, status: number, code: string): void => {
-    expect(answer.status).toBe(status);
-    expect(errorBodySchema.parse(answer.json)).toMatchObject({ statusCode: status, code });
-  };
 
   it('keeps device secrets as a keyed hash under a key in an owner-only file outside the stores', async () => {
     const device = await provision();
@@ -73,15 +61,15 @@ describe('server: device login checks and erased devices', () => {
     expect(key.mode & 0o777).toBe(0o600);
     // Both processes read the same key, so a device provisioned by A logs in through B.
     expect(await secretCheck(b, device.id, device.secret)).toEqual({ status: 200, json: { deviceId: device.id, region: 'eu' } });
-    expectError(await secretCheck(a, device.id, `${device.secret.slice(0, -1)}A`), 401, 'DEVICE_AUTH_FAILED');
-    expectError(await secretCheck(a, 'cm-nobodyatall000', device.secret), 401, 'DEVICE_AUTH_FAILED');
+    expectApiError(await secretCheck(a, device.id, `${device.secret.slice(0, -1)}A`), 401, 'DEVICE_AUTH_FAILED');
+    expectApiError(await secretCheck(a, 'cm-nobodyatall000', device.secret), 401, 'DEVICE_AUTH_FAILED');
   });
 
   it('lets a device stored under the old scrypt hash log in, rewrites its entry to the keyed hash, and lets it in again', async () => {
     const device = await provision();
     const legacy = legacyScryptHash(device.secret);
     expect(await stores.directory.replaceSecretHash(device.id, (await stores.directory.lookup(device.id))!.secretHash, legacy)).toBe(true);
-    expectError(await secretCheck(a, device.id, 'not-the-secret'), 401, 'DEVICE_AUTH_FAILED');
+    expectApiError(await secretCheck(a, device.id, 'not-the-secret'), 401, 'DEVICE_AUTH_FAILED');
     expect((await stores.directory.lookup(device.id))?.secretHash).toBe(legacy);
     expect((await secretCheck(a, device.id, device.secret)).status).toBe(200);
     const rewritten = (await stores.directory.lookup(device.id))?.secretHash;
@@ -103,9 +91,9 @@ describe('server: device login checks and erased devices', () => {
   it('answers a certificate check for a device that exists, and 401 for one that does not', async () => {
     const device = await provision();
     expect(await certificateCheck(a, device.id)).toEqual({ status: 200, json: { deviceId: device.id, region: 'eu' } });
-    expectError(await certificateCheck(a, 'cm-nobodyatall000'), 401, 'DEVICE_AUTH_FAILED');
+    expectApiError(await certificateCheck(a, 'cm-nobodyatall000'), 401, 'DEVICE_AUTH_FAILED');
     // The broker role only.
-    expectError(await call(a, 'POST', '/api/v1/broker/device-certificate', ADMIN, { deviceId: device.id }), 403, 'FORBIDDEN');
+    expectApiError(await call(a, 'POST', '/api/v1/broker/device-certificate', ADMIN, { deviceId: device.id }), 403, 'FORBIDDEN');
   });
 
   it("refuses an erased device's secret and certificate at once, here and in another server process on the same stores", async () => {
@@ -118,18 +106,18 @@ describe('server: device login checks and erased devices', () => {
     }
     expect((await call(a, 'DELETE', `/api/v1/devices/${device.id}`, ADMIN)).status).toBe(200);
     for (const server of [a, b]) {
-      expectError(await secretCheck(server, device.id, device.secret), 401, 'DEVICE_AUTH_FAILED');
-      expectError(await certificateCheck(server, device.id), 401, 'DEVICE_AUTH_FAILED');
+      expectApiError(await secretCheck(server, device.id, device.secret), 401, 'DEVICE_AUTH_FAILED');
+      expectApiError(await certificateCheck(server, device.id), 401, 'DEVICE_AUTH_FAILED');
     }
   });
 
   it('refuses a command to an erased device with 410 DEVICE_ERASED', async () => {
     const device = await provision();
     expect((await call(a, 'DELETE', `/api/v1/devices/${device.id}`, ADMIN)).status).toBe(200);
-    expectError(await call(a, 'POST', `/api/v1/devices/${device.id}/commands/reboot`, ADMIN), 410, 'DEVICE_ERASED');
-    expectError(await call(a, 'POST', `/api/v1/devices/${device.id}/commands/wipe-local-data`, ADMIN), 410, 'DEVICE_ERASED');
+    expectApiError(await call(a, 'POST', `/api/v1/devices/${device.id}/commands/reboot`, ADMIN), 410, 'DEVICE_ERASED');
+    expectApiError(await call(a, 'POST', `/api/v1/devices/${device.id}/commands/wipe-local-data`, ADMIN), 410, 'DEVICE_ERASED');
     // A device that never existed is still a 404.
-    expectError(await call(a, 'POST', '/api/v1/devices/cm-nobodyatall000/commands/reboot', ADMIN), 404, 'NOT_FOUND');
+    expectApiError(await call(a, 'POST', '/api/v1/devices/cm-nobodyatall000/commands/reboot', ADMIN), 404, 'NOT_FOUND');
   });
 
   /** A device whose entry is still the old scrypt form, so each check of it holds its slot for a slow hash. */
@@ -145,7 +133,7 @@ describe('server: device login checks and erased devices', () => {
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => secretCheck(b, device.id, `wrong-${i}`)));
     const busy = answers.filter((x) => x.status === 503);
     expect(busy.length).toBeGreaterThan(0);
-    for (const answer of busy) expectError(answer, 503, 'AUTH_BUSY');
+    for (const answer of busy) expectApiError(answer, 503, 'AUTH_BUSY');
     expect(answers.every((x) => [401, 503].includes(x.status))).toBe(true);
     // Once the flood is over, checks run again.
     expect((await secretCheck(b, device.id, device.secret)).status).toBe(200);

@@ -1,5 +1,7 @@
 import { randomBytes, scryptSync } from 'node:crypto';
+import { expect } from 'vitest';
 import { uuidv7 } from '../../../bench/ingest-event-ids.ts';
+import { errorBodySchema } from '../../../schema/api.ts';
 import type { EventEnvelope, EventKind } from '../../../schema/events.ts';
 import type { ConsentCategories } from '../../../schema/consent.ts';
 import type { ConsentRow } from '../../../server/store/types.ts';
@@ -42,4 +44,21 @@ export function legacyScryptHash(secret: string): string {
   const salt = randomBytes(16);
   const key = scryptSync(secret, salt, 32, { N: 16_384, r: 8, p: 1 });
   return ['scrypt', 16_384, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+/** One API call as a client makes it: a bearer token, a JSON body when given; the status and the parsed body ({} when empty). */
+export async function callApi(httpUrl: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${httpUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** The answer is an error in the one error shape, with this status and code. */
+export function expectApiError(answer: { status: number; json: unknown }, status: number, code: string): void {
+  expect(answer.status).toBe(status);
+  expect(errorBodySchema.parse(answer.json)).toMatchObject({ statusCode: status, code });
 }
