@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ingest-cpu [-- --events N --stores sqlite,postgres --linger-ms MS]`
+ * `npm run bench:ingest-cpu [-- --events N --stores sqlite,postgres --linger-ms MS --mqtt-version 3.1.1|5]`
  *
  * CPU cost per event of the ingest hot path, stage by stage, measured with process.cpuUsage() in this
  * process: on a shared machine wall-clock throughput is noise, CPU time per event is not (much). Each
@@ -17,6 +17,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { protocolLevelOf } from '../mqtt-wire/codes.ts';
 import type { RegionId } from '../schema/regions.ts';
 import { topics } from '../schema/topics.ts';
 import { mqttConfigSchema, serverConfigSchema } from '../server/config.ts';
@@ -45,8 +46,12 @@ const { values } = parseArgs({
     stores: { type: 'string', default: 'sqlite,postgres' },
     /** Overrides ingest.lingerMs (default: the server's), to see what batch size does to the cost. */
     'linger-ms': { type: 'string' },
+    /** The ingest session's MQTT version (default: the server's, 5). */
+    'mqtt-version': { type: 'string' },
   },
 });
+const MQTT_VERSION = values['mqtt-version'] === undefined ? undefined : protocolLevelOf(values['mqtt-version']);
+if (values['mqtt-version'] !== undefined && MQTT_VERSION === undefined) throw new Error('--mqtt-version is 3.1.1 or 5');
 const EVENTS = Number(values.events);
 const KINDS = values.stores.split(',') as StoreKind[];
 const REGIONS: RegionId[] = ['eu', 'us', 'cn'];
@@ -175,7 +180,7 @@ function publish(devices: string[], count: number, rate: number): Promise<unknow
  */
 async function viaSource(devices: string[], handle: (m: IngestMessage) => Promise<unknown>, rate = 0): Promise<number> {
   const count = rate === 0 ? EVENTS : Math.min(EVENTS, rate * RATE_SECONDS);
-  const config = mqttConfigSchema.parse({ url: `mqtt://127.0.0.1:${brokerPort}`, username: 'svc-bench', password: 'x', clientId: `svc-bench-${randomBytes(4).toString('hex')}` });
+  const config = mqttConfigSchema.parse({ url: `mqtt://127.0.0.1:${brokerPort}`, username: 'svc-bench', password: 'x', clientId: `svc-bench-${randomBytes(4).toString('hex')}`, ...(MQTT_VERSION === undefined ? {} : { protocolVersion: MQTT_VERSION }) });
   let seen = 0;
   let target = 0;
   let finish: () => void = () => undefined;
@@ -253,4 +258,5 @@ const key = (r: Row): string | undefined => {
   if (r.stage.startsWith('same at')) return `e2e_${RATE}_${r.store}_us`;
   return undefined;
 };
-console.log(results.flatMap((r) => (key(r) ? [`${key(r)}=${r.us.toFixed(1)}`] : [])).join(' '));
+const protocol = (MQTT_VERSION ?? mqttConfigSchema.shape.protocolVersion.parse(undefined)) === 5 ? '5' : '3.1.1';
+console.log([...results.flatMap((r) => (key(r) ? [`${key(r)}=${r.us.toFixed(1)}`] : [])), `mqtt_version=${protocol}`].join(' '));

@@ -6,7 +6,7 @@
  * process's RSS before the fleet exists (for MB per machine), and one bare connection
  * publishing QoS 1 flat out to the same broker (the single-connection ceiling).
  * Ends with `machines=… rss_mb=… mb_per_machine=… events_per_s=…` plus further key=value pairs.
- *   npm run bench:sim -- [--machines 500] [--seconds 15] [--speed X (default: about 30,000 events/s offered)] [--connect-concurrency 200] [--broker mosquitto|aedes]
+ *   npm run bench:sim -- [--machines 500] [--seconds 15] [--speed X (default: about 30,000 events/s offered)] [--connect-concurrency 200] [--broker mosquitto|aedes] [--mqtt-version 3.1.1|5 (default 5, as the simulator's)]
  *   full form: npm run bench:sim -- --machines 10000 --seconds 60
  */
 import { fork } from 'node:child_process';
@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startFleet, type Fleet, type MachineIdentity } from '../firmware-sim/fleet.ts';
+import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { openBenchLink } from './sim-client.ts';
 import { startMosquittoChild, type BenchBroker } from './sim-mosquitto.ts';
 
@@ -26,8 +27,10 @@ const { values } = parseArgs({
     speed: { type: 'string' },
     'connect-concurrency': { type: 'string', default: '200' },
     broker: { type: 'string', default: 'mosquitto' },
+    'mqtt-version': { type: 'string' },
   },
 });
+const MQTT_VERSION = values['mqtt-version'] === undefined ? DEFAULT_MQTT_VERSION : mqttVersionSchema.parse(values['mqtt-version']);
 const MACHINES = Number(values.machines);
 const SECONDS = Number(values.seconds);
 // A mixed fleet starting Monday 06:00 UTC averages about eight events per machine per simulated hour,
@@ -124,7 +127,7 @@ try {
   const machines: MachineIdentity[] = Array.from({ length: MACHINES }, (_, i) => ({ deviceId: `${PREFIX}-${i}`, secret: 'bench', region: 'eu' }));
   const startedConnecting = performance.now();
   fleet = await startFleet(
-    { brokerUrl: broker.url, machines, seed: 1, speed: SPEED, startAt: START_AT, connectConcurrency: CONNECT_CONCURRENCY, drainTimeoutMs: 10_000 },
+    { brokerUrl: broker.url, machines, seed: 1, speed: SPEED, startAt: START_AT, connectConcurrency: CONNECT_CONCURRENCY, mqttVersion: MQTT_VERSION, drainTimeoutMs: 10_000 },
     pino({ level: 'warn' }, pino.destination(2)),
   );
   const connectS = (performance.now() - startedConnecting) / 1000 + (await waitConnected(fleet));
@@ -174,7 +177,7 @@ try {
   console.log(
     `machines=${MACHINES} rss_mb=${mb(peakRss).toFixed(1)} mb_per_machine=${perMachine.toFixed(4)} events_per_s=${Math.round(eventsPerS)} ` +
       `connected=${connectedAtEnd} baseline_rss_mb=${mb(baselineRss).toFixed(1)} ceiling_eps=${Math.round(ceilingEps)} ratio=${(eventsPerS / ceilingEps).toFixed(2)} ` +
-      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed} dropped=${final.dropped} peak_backlog=${peakBacklog}`,
+      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed} dropped=${final.dropped} peak_backlog=${peakBacklog} mqtt_version=${MQTT_VERSION === 5 ? '5' : '3.1.1'}`,
   );
 } finally {
   await fleet?.stop();
