@@ -68,14 +68,30 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   const certificateUrl = deviceAuth.certificateUrl ?? new URL('device-certificate', deviceAuth.url).toString();
   const counts = { negativeHits: 0, busy: 0 };
 
+  /**
+   * The deadline is our own timer, not `AbortSignal.timeout()`: inside `AbortSignal.any()`, Node 20
+   * holds the timeout signal only weakly and a garbage collection before it fires loses it
+   * (nodejs/node#57736), so a hanging registry would hold the login, and its check slot, for ever.
+   * It covers the answer's body too, as the signal did.
+   */
   async function post(url: string, body: unknown, deviceId: DeviceId): Promise<Verification> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('device registry did not answer in time', 'TimeoutError')), deviceAuth.timeoutMs);
+    try {
+      return await postWithin(url, body, deviceId, AbortSignal.any([closing.signal, deadline.signal]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function postWithin(url: string, body: unknown, deviceId: DeviceId, signal: AbortSignal): Promise<Verification> {
     let response: Response;
     try {
       response = await fetch(url, {
         method: 'POST',
         headers: { authorization: `Bearer ${deviceAuth.token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.any([closing.signal, AbortSignal.timeout(deviceAuth.timeoutMs)]),
+        signal,
       });
     } catch (error) {
       return { outcome: 'unavailable', reason: (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' };

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TcpBroker } from '../../broker/broker.ts';
 import type { BrokerConfigInput } from '../../broker/config.ts';
@@ -102,13 +104,33 @@ describe('device verifier: every map keyed by client input is bounded (real regi
   });
   afterEach(() => {
     registry.failWith = null;
+    registry.hang = false;
   });
   afterAll(() => registry?.close());
 
-  const verifierWith = (authChecks: BrokerConfigInput['authChecks']) => {
-    const config = brokerConfigSchema.parse({ deviceAuth: { url: registry.url, token: registry.token }, authChecks });
+  const verifierWith = (authChecks: BrokerConfigInput['authChecks'], deviceAuth: { timeoutMs?: number } = {}) => {
+    const config = brokerConfigSchema.parse({ deviceAuth: { url: registry.url, token: registry.token, ...deviceAuth }, authChecks });
     return createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), captureLogs().logger);
   };
+
+  it('gives up on a hanging registry at its deadline, even when a garbage collection runs meanwhile', async () => {
+    // Node 20 loses an AbortSignal.timeout() held only by AbortSignal.any() at the next collection
+    // (nodejs/node#57736): the check, and its slot, then waited for ever. gc() made callable here.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const verifier = verifierWith({}, { timeoutMs: 300 });
+    registry.hang = true;
+    const startedAt = Date.now();
+    const verification = verifier.verify(ALICE.id, ALICE.secret);
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      collect();
+    }
+    const outcome = await Promise.race([verification, new Promise((resolve) => setTimeout(() => resolve('no answer after 3 s'), 3_000))]);
+    expect(outcome).toEqual({ outcome: 'unavailable', reason: 'timeout' });
+    expect(Date.now() - startedAt).toBeLessThan(3_000);
+    verifier.close();
+  });
 
   it('remembers at most verifiedCacheMax devices, the oldest forgotten first', async () => {
     const verifier = verifierWith({ verifiedCacheMax: 2 });
