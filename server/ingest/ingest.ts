@@ -14,7 +14,7 @@ import { runPipeline } from './pipeline.ts';
 import { QuarantineBudget } from './quarantine-budget.ts';
 import { PAYLOAD_NEVER_KEPT, type RefusalReason } from './reasons.ts';
 import { RegionAdmission } from './region-admission.ts';
-import { IngestAbortedError, retryUntilAborted } from './retry.ts';
+import { IngestAbortedError, retryUntilAborted, type RetryOptions } from './retry.ts';
 import type { IngestStats } from './stats.ts';
 import { ingestSteps } from './steps/order.ts';
 
@@ -73,8 +73,16 @@ export function createIngest(deps: IngestDeps): Ingest {
       logger.warn({ target, code: storeErrorCode(err) }, 'the store refused a row; its message is refused as store_rejected');
     },
   });
-  const persistently = <T>(target: string, fn: () => Promise<T>): Promise<T> =>
-    retryUntilAborted(fn, { ...retry(target), signal: abort.signal });
+  // One options object per store target (a few per region), not one per call on the hot path.
+  const retryOptions = new Map<string, RetryOptions>();
+  const persistently = <T>(target: string, fn: () => Promise<T>): Promise<T> => {
+    let options = retryOptions.get(target);
+    if (!options) {
+      options = { ...retry(target), signal: abort.signal };
+      retryOptions.set(target, options);
+    }
+    return retryUntilAborted(fn, options);
+  };
 
   const batching = { batchMax: config.batchMax, lingerMs: config.lingerMs };
   const eventWriters = new Map<RegionId, BatchWriter<EventRow, 'device_erased'>>();
