@@ -16,20 +16,21 @@ import { buildApp } from './http/app.ts';
 import { grantsOf } from './http/auth.ts';
 import { DeviceStates } from './ingest/device-states.ts';
 import { createIngest, type Ingest } from './ingest/ingest.ts';
-import type { IngestMessage } from './ingest/message.ts';
-import { IngestAbortedError } from './ingest/retry.ts';
 import { createMqttSource, type MqttSource } from './ingest/mqtt-source.ts';
 import { openPublishConnection, type PublishConnection } from './ingest/publish-connection.ts';
 import { IngestStats, type ServerStats } from './ingest/stats.ts';
 import { LOG_REDACTION } from './log-redaction.ts';
-import { createMetrics } from './metrics/metrics.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { AuditLogs, auditConsent } from './privacy/audit-logs.ts';
 import { createPrivacy } from './privacy/create-privacy.ts';
+import type { PrivacyDeps } from './privacy/privacy-deps.ts';
 import { sealLegacyOwners } from './privacy/owners.ts';
 import { watchPeerChanges } from './privacy/peer-changes.ts';
 import { startRetentionSweeper } from './privacy/retention-sweeper.ts';
 import { openStores } from './store/open-stores.ts';
+import type { Stores } from './store/types.ts';
+import { startComponents, type Component } from './components.ts';
 
 export type { ServerStats } from './ingest/stats.ts';
 
@@ -56,143 +57,185 @@ function isAddressInUse(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EADDRINUSE';
 }
 
+/** The MQTT side of ingest: the session events arrive on and the connection consent and commands leave by. */
+interface MqttSide {
+  source: MqttSource;
+  outbound: PublishConnection;
+}
+
 /**
- * Starts in dependency order: stores (migrated) -> HTTP listening -> MQTT ingest (now when config.mqtt
- * is set, else on attachIngest). The broker may not be up yet; ingest keeps reconnecting, and
- * whenIngestReady() says when it is subscribed.
- * Rejects with PortInUseError when the HTTP port is taken.
+ * Starts its components in dependency order and stops them in reverse (server/components.ts):
+ * stores (migrated) -> privacy (owner keys) -> audit -> HTTP listening -> ingest (pipeline, then its
+ * MQTT session: now when config.mqtt is set, else on attachIngest) -> retention sweeper -> peer
+ * watch. Stopping ingest lets in-flight batches commit and their PUBACKs leave before its MQTT
+ * session closes. The broker may not be up yet; ingest keeps reconnecting, and whenIngestReady()
+ * says when it is subscribed. Rejects with PortInUseError when the HTTP port is taken, with
+ * everything it had opened closed again.
  */
 export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel, redact: LOG_REDACTION })): Promise<RunningServer> {
   // Redacted here whatever logger the caller passed: this line holds every token and password.
   logger.child({}, { redact: LOG_REDACTION }).debug({ config }, 'server configuration');
-  const stores = await openStores(
-    { regions: config.regions, dataDir: config.dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) },
-    logger,
-  );
   const metrics = createMetrics();
   const stats = new IngestStats(config.regions, metrics);
-  const directory = new DirectoryCache(stores.directory);
   const deviceStates = new DeviceStates();
-  const liveFeed = new LiveFeed(async (deviceId) => (await directory.lookup(deviceId))?.region ?? null, logger.child({ component: 'dashboard' }));
-
   const ingestLogger = logger.child({ component: 'ingest' });
-  let ingest: Ingest | undefined;
-  let ingestHandle: (message: IngestMessage) => Promise<unknown> = () => Promise.reject(new IngestAbortedError());
-  let source: MqttSource | null = null;
-  let outbound: PublishConnection | null = null;
+  const privacyLogger = logger.child({ component: 'privacy' });
+  const commandsLogger = logger.child({ component: 'commands' });
+  const advertised = { mqttUrl: config.dashboard.mqttUrl ?? null };
+
+  let mqtt: MqttSide | null = null;
   let markAttached: (attached: MqttSource) => void = () => undefined;
   const attached = new Promise<MqttSource>((resolve) => {
     markAttached = resolve;
   });
+  const outbound = (): PublishConnection | null => mqtt?.outbound ?? null;
   const consentPublisher: ConsentPublisher = {
-    publish: (record) =>
-      outbound ? mqttConsentPublisher(outbound).publish(record) : Promise.reject(new Error('ingest is not attached to a broker yet')),
+    publish: (record) => {
+      const connection = outbound();
+      return connection ? mqttConsentPublisher(connection).publish(record) : Promise.reject(new Error('ingest is not attached to a broker yet'));
+    },
   };
+  const commandResults = new CommandResults(commandsLogger);
+  const commands = new CommandSender({ connection: outbound, results: commandResults, config: config.commands, logger: commandsLogger });
 
-  const commandResults = new CommandResults(logger.child({ component: 'commands' }));
-  const commands = new CommandSender({ connection: () => outbound, results: commandResults, config: config.commands, logger: logger.child({ component: 'commands' }) });
+  // Set by their components' start, in list order; a component reads only those listed before it.
+  let stores: Stores;
+  let directory: DirectoryCache;
+  let liveFeed: LiveFeed;
+  let consent: ConsentService;
+  let audit: AuditLogs;
+  let privacy: PrivacyDeps;
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let ingest: Ingest | undefined;
 
-  const audit = AuditLogs.open(config, stores, logger);
-  const consent = new ConsentService(
-    stores.regions,
-    consentPublisher,
-    config.consentPublishTimeoutMs,
-    logger.child({ component: 'consent' }),
-    auditConsent(audit),
-  );
-  const privacyLogger = logger.child({ component: 'privacy' });
-  const privacy = createPrivacy(config, stores, directory, consent, audit, {
-    wipeLocalData(deviceId) {
-      commands.send(deviceId, 'wipe-local-data', {}, config.consentPublishTimeoutMs).then(
-        (outcome) => privacyLogger.info({ deviceId, status: outcome.status }, 'wipe-local-data sent to erased device'),
-        (err: unknown) => privacyLogger.warn({ err, deviceId }, 'wipe-local-data could not be sent'),
-      );
+  const components: Component[] = [
+    {
+      name: 'stores',
+      async start() {
+        stores = await openStores({ regions: config.regions, dataDir: config.dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) }, logger);
+        directory = new DirectoryCache(stores.directory);
+        liveFeed = new LiveFeed(async (deviceId) => (await directory.lookup(deviceId))?.region ?? null, logger.child({ component: 'dashboard' }));
+        return () => stores.close();
+      },
     },
-    clearRetainedMessages(deviceId) {
-      if (!outbound) return;
-      clearRetainedMessages(outbound, deviceId).catch((err: unknown) => privacyLogger.warn({ err, deviceId }, 'retained messages not cleared'));
+    {
+      name: 'audit',
+      start() {
+        audit = AuditLogs.open(config, stores, logger);
+        consent = new ConsentService(stores.regions, consentPublisher, config.consentPublishTimeoutMs, logger.child({ component: 'consent' }), auditConsent(audit));
+        // Appends already queued are written before the stores close.
+        return () => audit.settle();
+      },
     },
-    async revokeAtBroker(deviceId) {
-      const outcome = await publishRevocation(outbound, deviceId, config.consentPublishTimeoutMs);
-      metrics.revocationNotices.inc({ outcome });
-      if (outcome === 'acknowledged') privacyLogger.info({ deviceId }, 'broker told: credentials revoked');
-      // The registry already refuses the device; a broker node's cached verification may let it in
-      // until the notice arrives (sent on reconnect) or the cache entry expires.
-      else privacyLogger.warn({ deviceId, outcome }, 'credential revocation notice not acknowledged by the broker');
+    {
+      name: 'privacy',
+      async start() {
+        privacy = createPrivacy(config, stores, directory, consent, audit, erasureAtTheEdges(config, commands, outbound, metrics, privacyLogger));
+        try {
+          const sealed = await sealLegacyOwners(privacy);
+          if (sealed > 0) privacyLogger.info({ owners: sealed }, 'sealed owner rows written before owner data was encrypted');
+        } catch (err) {
+          // Reads still open such rows as they are; the next start tries again.
+          privacyLogger.warn({ err }, 'could not seal owner rows from before owner data was encrypted');
+        }
+        return () => privacy.ownerKeys.close();
+      },
     },
-  });
-  try {
-    const sealed = await sealLegacyOwners(privacy);
-    if (sealed > 0) privacyLogger.info({ owners: sealed }, 'sealed owner rows written before owner data was encrypted');
-  } catch (err) {
-    // Reads still open such rows as they are; the next start tries again.
-    privacyLogger.warn({ err }, 'could not seal owner rows from before owner data was encrypted');
-  }
-  const advertised = { mqttUrl: config.dashboard.mqttUrl ?? null };
-  const app = await buildApp({
-    config,
-    advertised,
-    stores,
-    directory,
-    deviceSecrets: new SecretHasher(loadDeviceSecretKey(deviceSecretKeyFile(config))),
-    consent,
-    metrics,
-    deviceStates,
-    grants: grantsOf(config),
-    privacy,
-    liveFeed,
-    commands,
-    mqttConnected: () => source?.connected() ?? false,
-    storeWritable: (region) => ingest?.storeWritable(region) ?? true,
-  }, logger.child({ component: 'http' }));
+    {
+      name: 'http',
+      async start() {
+        app = await buildApp({
+          config,
+          advertised,
+          stores,
+          directory,
+          deviceSecrets: new SecretHasher(loadDeviceSecretKey(deviceSecretKeyFile(config))),
+          consent,
+          metrics,
+          deviceStates,
+          grants: grantsOf(config),
+          privacy,
+          liveFeed,
+          commands,
+          mqttConnected: () => mqtt?.source.connected() ?? false,
+          storeWritable: (region) => ingest?.storeWritable(region) ?? true,
+        }, logger.child({ component: 'http' }));
+        try {
+          await app.listen({ host: config.http.host, port: config.http.port });
+        } catch (err) {
+          await app.close();
+          app = undefined;
+          if (isAddressInUse(err)) throw new PortInUseError(config.http.port, config.http.host, { cause: err });
+          throw err;
+        }
+        const listening = app;
+        return () => listening.close();
+      },
+    },
+    {
+      name: 'ingest',
+      start() {
+        const running = createIngest({
+          config: config.ingest, stores, directory, consent, stats, metrics, logger: ingestLogger,
+          redeliver: () => mqtt?.source.reconnect(),
+          erased: (region, deviceId) => privacy.tombstones.has(region, deviceId),
+          committed: liveFeed,
+        });
+        ingest = running;
+        return async () => {
+          await running.close();
+          commandResults.close();
+          await mqtt?.source.close();
+          await mqtt?.outbound.close();
+        };
+      },
+    },
+    {
+      name: 'retention',
+      start() {
+        const sweeper = startRetentionSweeper(privacy, logger.child({ component: 'retention' }));
+        return () => sweeper.stop();
+      },
+    },
+    {
+      name: 'peer-changes',
+      start() {
+        const peers = watchPeerChanges(
+          { regions: stores.regions, consent, tombstones: privacy.tombstones, directory },
+          { intervalMs: config.privacy.peerRefreshMs, clockSkewMs: 5_000 },
+          privacyLogger,
+        );
+        return () => peers.stop();
+      },
+    },
+  ];
+  const started = await startComponents(components, logger);
+  if (!app || !ingest) throw new Error('server components misassembled: http and ingest must start');
+  const running = ingest;
 
-  try {
-    await app.listen({ host: config.http.host, port: config.http.port });
-  } catch (err) {
-    await app.close();
-    await stores.close();
-    privacy.ownerKeys.close();
-    if (isAddressInUse(err)) throw new PortInUseError(config.http.port, config.http.host, { cause: err });
-    throw err;
-  }
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
   const urlHost = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
 
-  ingest = createIngest({
-    config: config.ingest, stores, directory, consent, stats, metrics, logger: ingestLogger,
-    redeliver: () => source?.reconnect(),
-    erased: (region, deviceId) => privacy.tombstones.has(region, deviceId),
-    committed: liveFeed,
-  });
-  const running = ingest;
-  const sweeper = startRetentionSweeper(privacy, logger.child({ component: 'retention' }));
-  const peers = watchPeerChanges(
-    { regions: stores.regions, consent, tombstones: privacy.tombstones, directory },
-    { intervalMs: config.privacy.peerRefreshMs, clockSkewMs: 5_000 },
-    privacyLogger,
-  );
-  ingestHandle = (message) => running.handle(message);
-
   const attachIngest = (mqttConfig: MqttConfigInput): void => {
-    if (source) throw new Error('ingest is already attached to a broker');
-    const mqtt = mqttConfigSchema.parse(mqttConfig);
-    outbound = openPublishConnection(mqtt, ingestLogger);
-    subscribeToResults(outbound, commandResults, logger.child({ component: 'commands' }));
-    source = createMqttSource(mqtt, {
-      event: (message) => ingestHandle(message),
+    if (mqtt) throw new Error('ingest is already attached to a broker');
+    const settings = mqttConfigSchema.parse(mqttConfig);
+    const connection = openPublishConnection(settings, ingestLogger);
+    subscribeToResults(connection, commandResults, commandsLogger);
+    const source = createMqttSource(settings, {
+      event: (message) => running.handle(message),
       state: (message) => {
         const topic = parseTopic(message.topic);
         if (topic?.type === 'state') deviceStates.apply(topic.deviceId, message.payload, message.receivedAt);
       },
       sessionLost: () => void republishConsents(stores.directory, consent, logger.child({ component: 'consent' })),
     }, ingestLogger);
+    mqtt = { source, outbound: connection };
     source.connect();
     markAttached(source);
   };
   if (config.mqtt) attachIngest(config.mqtt);
 
-  let closing: Promise<void> | undefined;
   return {
     httpUrl: `http://${urlHost}:${httpPort}`,
     httpPort,
@@ -202,20 +245,31 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       advertised.mqttUrl = url;
     },
     stats: () => stats.snapshot(),
-    close() {
-      closing ??= (async () => {
-        await running.close();
-        await sweeper.stop();
-        await peers.stop();
-        commandResults.close();
-        await source?.close();
-        await outbound?.close();
-        await app.close();
-        await audit.settle();
-        await stores.close();
-        privacy.ownerKeys.close();
-      })();
-      return closing;
+    close: () => started.stop(),
+  };
+}
+
+/** What erasure asks of the device and the broker, beyond the stores: wipe, clear retained, revoke. */
+function erasureAtTheEdges(config: ServerConfig, commands: CommandSender, outbound: () => PublishConnection | null, metrics: Metrics, privacyLogger: Logger): Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker'> {
+  return {
+    wipeLocalData(deviceId) {
+      commands.send(deviceId, 'wipe-local-data', {}, config.consentPublishTimeoutMs).then(
+        (outcome) => privacyLogger.info({ deviceId, status: outcome.status }, 'wipe-local-data sent to erased device'),
+        (err: unknown) => privacyLogger.warn({ err, deviceId }, 'wipe-local-data could not be sent'),
+      );
+    },
+    clearRetainedMessages(deviceId) {
+      const connection = outbound();
+      if (!connection) return;
+      clearRetainedMessages(connection, deviceId).catch((err: unknown) => privacyLogger.warn({ err, deviceId }, 'retained messages not cleared'));
+    },
+    async revokeAtBroker(deviceId) {
+      const outcome = await publishRevocation(outbound(), deviceId, config.consentPublishTimeoutMs);
+      metrics.revocationNotices.inc({ outcome });
+      if (outcome === 'acknowledged') privacyLogger.info({ deviceId }, 'broker told: credentials revoked');
+      // The registry already refuses the device; a broker node's cached verification may let it in
+      // until the notice arrives (sent on reconnect) or the cache entry expires.
+      else privacyLogger.warn({ deviceId, outcome }, 'credential revocation notice not acknowledged by the broker');
     },
   };
 }
