@@ -53,7 +53,8 @@ export class CommandHandler {
     const parsed = parseCommand(name, payload);
     if (!parsed.ok) return parsed.commandId === undefined ? { outcome: parsed.code } : { outcome: parsed.code, commandId: parsed.commandId };
     const { command } = parsed;
-    const recent = (this.recentIds ??= []);
+    this.recentIds ??= [];
+    const recent = this.recentIds;
     if (recent.includes(command.id)) return { outcome: 'duplicate', commandId: command.id };
     recent.push(command.id);
     if (recent.length > REMEMBERED_IDS) recent.shift();

@@ -1,6 +1,6 @@
 import { PublishFlag, type ProtocolVersion } from './codes.ts';
 import type { Decoded, IncomingPublish } from './packets.ts';
-import { readProperties } from './properties.ts';
+import { readProperties, type Properties } from './properties.ts';
 
 /**
  * PUBLISH, the packet nearly every byte ingest reads belongs to, decoded in a few reads (mqtt-packet's
@@ -20,7 +20,7 @@ export function decodePublish(bytes: Buffer, flags: number, start: number, end: 
   const messageId = qos > 0 ? bytes.readUInt16BE(topicEnd) : 0;
   // [MQTT-2.3.1-1] (v5 [MQTT-2.2.1-3]): a packet identifier is never 0.
   if (qos > 0 && messageId === 0) return 'PUBLISH with packet id 0';
-  let properties;
+  let properties: Properties | undefined;
   if (version === 5) {
     // One byte 0 (no properties) is the common case: no call, no object.
     if (at < end && bytes[at] === 0) at++;

@@ -1,6 +1,6 @@
 import type { ProtocolVersion } from './codes.ts';
 import type { Decoded, Suback } from './packets.ts';
-import { readProperties } from './properties.ts';
+import { readProperties, type Properties } from './properties.ts';
 
 /**
  * SUBACK (3.1.1 §3.9, v5 §3.9): the packet identifier of the SUBSCRIBE, v5 properties, then one
@@ -12,7 +12,7 @@ export function decodeSuback(bytes: Buffer, start: number, end: number, version:
   if (end - start < 3) return 'malformed SUBACK';
   const messageId = bytes.readUInt16BE(start);
   let at = start + 2;
-  let properties;
+  let properties: Properties | undefined;
   if (version === 5) {
     const read = readProperties(bytes, at, end);
     if (typeof read === 'string') return read;

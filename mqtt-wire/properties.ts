@@ -100,7 +100,8 @@ export function readProperties(bytes: Buffer, offset: number, end: number): Prop
     at = read.next;
     if (name === 'userProperties') {
       const [key, value] = read.value as [string, string];
-      const list = (properties.userProperties ??= {});
+      properties.userProperties ??= {};
+      const list = properties.userProperties;
       const held = list[key];
       list[key] = held === undefined ? value : Array.isArray(held) ? [...held, value] : [held, value];
     } else if (name === 'subscriptionIdentifier' && properties.subscriptionIdentifier !== undefined) {

@@ -80,17 +80,17 @@ const offGrid = (value: number): boolean => Math.abs(value / COARSE_GRID_DEGREES
  * coarse is consented names the coordinates, the accuracy and the precision it claims.
  */
 export function precisionFindings(json: unknown, allowed: LocationPrecision): Finding[] {
-  if (!isObject(json) || json['kind'] !== 'location') return [];
+  if (!isObject(json) || json.kind !== 'location') return [];
   if (allowed === 'none') return [{ path: 'body', problem: 'location not consented' }];
-  const body = json['body'];
+  const body = json.body;
   if (allowed === 'exact' || !isObject(body)) return [];
   const findings: Finding[] = [];
   for (const axis of ['lat', 'lon'] as const) {
     const value = body[axis];
     if (typeof value === 'number' && offGrid(value)) findings.push({ path: `body.${axis}`, problem: 'more precise than consented' });
   }
-  if (typeof body['accuracyM'] === 'number' && body['accuracyM'] < COARSE_MIN_ACCURACY_M) findings.push({ path: 'body.accuracyM', problem: 'more precise than consented' });
-  if (body['precision'] === 'exact') findings.push({ path: 'body.precision', problem: 'more precise than consented' });
+  if (typeof body.accuracyM === 'number' && body.accuracyM < COARSE_MIN_ACCURACY_M) findings.push({ path: 'body.accuracyM', problem: 'more precise than consented' });
+  if (body.precision === 'exact') findings.push({ path: 'body.precision', problem: 'more precise than consented' });
   return findings;
 }
 

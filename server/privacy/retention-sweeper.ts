@@ -16,7 +16,7 @@ export async function sweepRetention(deps: Pick<PrivacyDeps, 'config' | 'stores'
     const cuts = retentionCuts(retentionOf(deps.config, region), now);
     const deleted: Record<string, number> = {};
     for (const { category, cut } of cuts.events) deleted[category] = await store.sweepEvents(cut);
-    deleted['quarantine'] = await store.sweepRefusals(cuts.quarantineBefore);
+    deleted.quarantine = await store.sweepRefusals(cuts.quarantineBefore);
     if (Object.values(deleted).some((n) => n > 0)) {
       await deps.audit.region(region).append({ actor, action: 'retention.sweep', target: region, detail: deleted });
     }

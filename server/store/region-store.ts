@@ -8,7 +8,7 @@ import { quarantineEntryOf } from './quarantine-row.ts';
 import { createPrivacyStore } from './privacy-store.ts';
 import { multiRowInserts } from './multi-row-insert.ts';
 import { insertRefusals } from './refusal-insert.ts';
-import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, type QuarantinedRow, type QuarantinePage, type RegionStore, StoreConflictError } from './types.ts';
+import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, type QuarantinePage, type RegionStore, StoreConflictError } from './types.ts';
 
 /** A reader of another process can hold the WAL for a moment; the checkpoint waits a little for it. */
 const WAL_TRUNCATE_ATTEMPTS = 10;

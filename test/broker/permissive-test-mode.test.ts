@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../../broker/broker.ts';
 import { readBrokerConfig } from '../../broker/flags.ts';

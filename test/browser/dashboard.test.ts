@@ -115,7 +115,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     const { body: fleet } = await api<FleetResponse>('/api/v1/fleet', ADMIN);
     const device = fleet.devices.find((d) => d.region === 'eu' && storedEventsOf(dataDir, 'eu', d.id).length > 0);
     if (!device) throw new Error('no eu machine has stored events');
-    const put = await api('/api/v1/devices/' + device.id + '/consent', ADMIN, {
+    const put = await api(`/api/v1/devices/${device.id}/consent`, ADMIN, {
       method: 'PUT', body: JSON.stringify({ usage: true, location: 'exact', payment: false, diagnostics: true }),
     });
     expect(put.status).toBe(200);
@@ -211,7 +211,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
 
   it('works from the keyboard and names every control', async () => {
     const page = await browser.context.newPage();
-    await page.goto(base + '/');
+    await page.goto(`${base}/`);
     await page.keyboard.press('Tab');
     await page.keyboard.type(ADMIN);
     await page.keyboard.press('Enter');
@@ -265,11 +265,11 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
 
     // Run as a class would, two minutes cut to three seconds: its machines join this stack.
     const before = readDirectory(dataDir).devices.size;
-    const refusedBefore = stack.server.stats().refusedByReason['schema_invalid'] ?? 0;
+    const refusedBefore = stack.server.stats().refusedByReason.schema_invalid ?? 0;
     const args = command.replace(/^npm run sim -- /, '').replace('--duration 120', '--duration 3').split(' ');
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'firmware-sim/cli.ts', ...args], { timeout: 60_000 });
     expect(stdout).toMatch(/machines=4 connected=4/);
     expect(readDirectory(dataDir).devices.size).toBe(before + 4);
-    await waitUntil('the new leaky machine refused', () => (stack.server.stats().refusedByReason['schema_invalid'] ?? 0) > refusedBefore, 20_000);
+    await waitUntil('the new leaky machine refused', () => (stack.server.stats().refusedByReason.schema_invalid ?? 0) > refusedBefore, 20_000);
   });
 });

@@ -10,7 +10,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Debian's Chromium, or a skip outside CI; under CI=true a missing browser fails the suite. */
 export function chromiumAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true;
-  if (process.env['CI'] === 'true') throw new Error(`${CHROMIUM} is missing and CI=true requires it (apt-get install chromium)`);
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing and CI=true requires it (apt-get install chromium)`);
   return false;
 }
 
@@ -76,7 +76,7 @@ export async function machinesOnPage(page: Page): Promise<{ onMap: string[]; off
 }
 
 export async function signIn(page: Page, base: string, token: string): Promise<void> {
-  await page.goto(base + '/');
+  await page.goto(`${base}/`);
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('Signed in as').waitFor();

@@ -11,7 +11,6 @@ describe.skipIf(clientsUnavailable())('conformance: MQTT 5 (mosquitto-clients -V
   const rig = useConformanceRig();
   const v5: Partial<PahoSpec> = { version: 5 };
   const device5 = (who: { id: string; secret: string }, spec: Partial<PahoSpec> = {}) => rig.device(who, { ...v5, ...spec });
-  const ingest5 = (label: string, spec: Partial<PahoSpec> = {}) => rig.ingest(ingestClientId(label), { ...v5, ...spec });
 
   it('[MQTT-3.2.2-2] [MQTT-3.2.2-15] [MQTT-3.2.2-17] Paho: CONNACK 0 announces Maximum Packet Size, Receive Maximum, Topic Alias Maximum, no shared subscriptions', async () => {
     const connack = connackOf(pahoEvents((await device5(DEVICES.alice).finished).stdout));

@@ -100,7 +100,7 @@ describe('page helpers', () => {
   it('splits server-sent events and keeps an unfinished one for the next chunk', () => {
     const { messages, rest } = parseEvents(': hello\n\nevent: stored\ndata: {"a":1}\n\nevent: refused\ndata: {"b"');
     expect(messages).toEqual(['{"a":1}']);
-    expect(parseEvents(rest + ':2}\n\n').messages).toEqual(['{"b":2}']);
+    expect(parseEvents(`${rest}:2}\n\n`).messages).toEqual(['{"b":2}']);
   });
 
   it('reads hash routes', () => {

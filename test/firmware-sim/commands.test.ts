@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet, type MachineIdentity } from '../../firmware-sim/fleet.ts';
-import { commandResultSchema, type CommandName, type CommandResult } from '../../schema/commands.ts';
+import { commandResultSchema, type CommandResult } from '../../schema/commands.ts';
 import type { EventEnvelope } from '../../schema/events.ts';
 import { topics } from '../../schema/topics.ts';
 import { startTestBroker, waitFor, type TestBroker } from './aedes-server.ts';
 import { ALL_CONSENT, consentFor, HOUR, MONDAY } from './helpers.ts';
 
 const silent = pino({ level: 'silent' });
-const command = (name: CommandName, args: object, id = randomUUID()): string =>
+const command = (args: object, id = randomUUID()): string =>
   JSON.stringify({ v: 1, id, issuedAt: new Date().toISOString(), args });
 const resultOf = (broker: TestBroker, commandId: string): CommandResult[] =>
   broker.results.map((r) => commandResultSchema.parse(r.body)).filter((r) => r.commandId === commandId);
@@ -47,7 +47,7 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
     const espressoDoses = (from: number): number[] =>
       envelopes(b, deviceId, from).flatMap((e) => (e.kind === 'brew' && e.body.recipe === 'espresso' && e.body.outcome === 'ok' ? [e.body.doseG] : []));
     const id = randomUUID();
-    await b.publish(topics.command(deviceId, 'set-recipe'), command('set-recipe', { recipe: 'espresso', doseG: 27 }, id));
+    await b.publish(topics.command(deviceId, 'set-recipe'), command({ recipe: 'espresso', doseG: 27 }, id));
     await waitFor(() => resultOf(b, id).length === 1, 10_000, 'command answered');
     expect(resultOf(b, id)[0]).toMatchObject({ name: 'set-recipe', status: 'ok' });
     expect(f.stats().commandOutcomes.applied).toBe(1);
@@ -63,7 +63,7 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
     const { b, f, deviceId } = await oneMachine('reboot');
     const mark = b.events.length;
     const id = randomUUID();
-    await b.publish(topics.command(deviceId, 'reboot'), command('reboot', {}, id));
+    await b.publish(topics.command(deviceId, 'reboot'), command({}, id));
     await waitFor(() => (b.connects.get(deviceId) ?? 0) >= 2 && f.stats().connected === 1, 10_000, 'reconnect after reboot');
     // The answer went out before the link went down, exactly once.
     expect(resultOf(b, id)).toEqual([expect.objectContaining({ name: 'reboot', status: 'ok' })]);
@@ -78,12 +78,12 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
     const { b, f, deviceId } = await oneMachine('consent');
     const record = consentFor(deviceId, { ...ALL_CONSENT, location: 'none', payment: false }, 2);
     const [id, staleId, badId, unknownId] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-    await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record }, id));
-    await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record }, id));
-    await b.publish(topics.command(deviceId, 'apply-consent'), command('apply-consent', { record: consentFor(deviceId, ALL_CONSENT, 1) }, staleId));
+    await b.publish(topics.command(deviceId, 'apply-consent'), command({ record }, id));
+    await b.publish(topics.command(deviceId, 'apply-consent'), command({ record }, id));
+    await b.publish(topics.command(deviceId, 'apply-consent'), command({ record: consentFor(deviceId, ALL_CONSENT, 1) }, staleId));
     await b.publish(topics.command(deviceId, 'set-recipe'), '{"v":1,"args":');
-    await b.publish(topics.command(deviceId, 'set-recipe'), command('set-recipe', { recipe: 'espresso', doseG: 99 }, badId));
-    await b.publish(topics.command(deviceId, 'self-destruct'), command('reboot', {}, unknownId));
+    await b.publish(topics.command(deviceId, 'set-recipe'), command({ recipe: 'espresso', doseG: 99 }, badId));
+    await b.publish(topics.command(deviceId, 'self-destruct'), command({}, unknownId));
     await waitFor(() => f.stats().commands === 6 && b.results.length === 5, 10_000, 'all commands received and answered');
     expect(f.stats().commandOutcomes).toEqual({ applied: 1, duplicate: 1, stale: 1, command_unknown: 1, command_malformed: 2, failed: 0 });
     // Every command with a readable id is answered; the truncated one has none and gets no answer.
@@ -102,7 +102,7 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
   it('wipe-local-data erases the owner: even the leaky firmware has nothing left to leak', async () => {
     const { b, f, deviceId } = await oneMachine('wipe', { profile: 'leaky' });
     expect(envelopes(b, deviceId).some((e) => 'ownerName' in e.body)).toBe(true);
-    await b.publish(topics.command(deviceId, 'wipe-local-data'), command('wipe-local-data', {}));
+    await b.publish(topics.command(deviceId, 'wipe-local-data'), command({}));
     await waitFor(() => f.stats().commandOutcomes.applied === 1, 10_000, 'command applied');
     const mark = b.events.length;
     await waitFor(() => envelopes(b, deviceId, mark).length >= 30, 10_000, 'events after the wipe');

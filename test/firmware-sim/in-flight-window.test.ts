@@ -22,7 +22,7 @@ describe('in-flight window behind a broker that stops acknowledging', () => {
     broker = b;
     const held: Array<() => void> = [];
     let stalled = true;
-    b.broker.authorizePublish = (client, packet, done) => {
+    b.broker.authorizePublish = (_client, packet, done) => {
       if (stalled && packet.topic.includes('/evt/')) held.push(() => done(null));
       else done(null);
     };

@@ -31,7 +31,7 @@ export type StoreFlavour = 'sqlite' | 'postgres';
 export async function fuzzFlavours(wanted: readonly StoreFlavour[] = ['sqlite', 'postgres']): Promise<StoreFlavour[]> {
   if (!wanted.includes('postgres')) return [...wanted];
   const available = await postgresReachable();
-  if (!available && process.env['CI'] === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true requires the fuzz to run on it');
+  if (!available && process.env.CI === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true requires the fuzz to run on it');
   return available ? [...wanted] : wanted.filter((f) => f !== 'postgres');
 }
 
@@ -87,7 +87,7 @@ export async function openIngestWorld(flavour: StoreFlavour = 'sqlite'): Promise
 
   const dataDir = await mkdtemp(join(tmpdir(), 'brewtel-fuzz-'));
   const pgDbs = flavour === 'postgres' ? await createTempDatabases(['dir', 'eu', 'us']) : null;
-  const urls: Record<string, string> = pgDbs ? { eu: pgDbs.urls['eu']!, us: pgDbs.urls['us']! } : {};
+  const urls: Record<string, string> = pgDbs ? { eu: pgDbs.urls.eu!, us: pgDbs.urls.us! } : {};
   const logger = pino({ level: 'silent' });
   // Generated clocks reach half a day past each edge: 8 days back (the first consent is 7 days old), a day ahead.
   const clock: ClockWindow = { aheadMs: 12 * HOUR, behindMs: 7.5 * DAY };
@@ -95,7 +95,7 @@ export async function openIngestWorld(flavour: StoreFlavour = 'sqlite'): Promise
     regions: STORED_REGIONS, dataDir, adminToken: 'fuzz-admin-token-0123', brokerToken: 'fuzz-broker-token-0123', logLevel: 'silent',
     ingest: { clockAheadMs: clock.aheadMs, clockBehindMs: clock.behindMs },
   });
-  const stores = await openStores({ regions: config.regions, dataDir, stores: urls, ...(pgDbs ? { directoryUrl: pgDbs.urls['dir']! } : {}) }, logger);
+  const stores = await openStores({ regions: config.regions, dataDir, stores: urls, ...(pgDbs ? { directoryUrl: pgDbs.urls.dir! } : {}) }, logger);
   for (const device of devices) {
     if (!device.region) continue;
     await stores.directory.register({ deviceId: device.id, region: device.region, secretHash: 'fuzz-no-secret', createdAt: new Date(t0) });

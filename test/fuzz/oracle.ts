@@ -124,7 +124,7 @@ export function oracleClockOk(ts: string, receivedAt: number, window: ClockWindo
  */
 export function oracleSender(topic: string, senderOf: (deviceId: string) => Sender): RefusalReason | undefined {
   const t = oracleTopic(topic);
-  if (!t || t.type !== 'event') return 'topic_invalid';
+  if (t?.type !== 'event') return 'topic_invalid';
   const sender = senderOf(t.deviceId);
   if (!sender.registered) return 'unknown_device';
   if (!sender.storedRegion) return 'region_unavailable';

@@ -20,7 +20,7 @@ describe.each(await flavours())('event identity on %s', (flavour) => {
   });
 
   const stored = (deviceId: string) =>
-    sql<{ id: string; seq: number | string | bigint }>(rig.urls['eu']!, `SELECT "id", "seq" FROM "Event" WHERE "deviceId" = '${deviceId}' ORDER BY "seq"`);
+    sql<{ id: string; seq: number | string | bigint }>(rig.urls.eu!, `SELECT "id", "seq" FROM "Event" WHERE "deviceId" = '${deviceId}' ORDER BY "seq"`);
 
   it("stores a device's event although another device sent the same event id first", async () => {
     const victim = await rig.device('eu');
@@ -38,13 +38,13 @@ describe.each(await flavours())('event identity on %s', (flavour) => {
     const deviceId = await rig.device('eu');
     const first = eventOf('brew', deviceId, new Date(), 1);
     const second = eventOf('brew', deviceId, new Date(), 2);
-    const storedBefore = rig.stats.snapshot().stored['eu'] ?? 0;
+    const storedBefore = rig.stats.snapshot().stored.eu ?? 0;
     // The same message twice in one batch, then again in a later batch (a redelivery).
     const outcomes = await Promise.all([rig.send(eventTopic(deviceId), first), rig.send(eventTopic(deviceId), first), rig.send(eventTopic(deviceId), second)]);
     expect(outcomes.map((o) => o.status)).toEqual(['stored', 'stored', 'stored']);
     expect(await rig.send(eventTopic(deviceId), first)).toMatchObject({ status: 'stored' });
     expect(rig.committed.events.filter((r) => r.deviceId === deviceId).map((r) => r.seq).sort()).toEqual([1, 2]);
-    expect((rig.stats.snapshot().stored['eu'] ?? 0) - storedBefore).toBe(2);
+    expect((rig.stats.snapshot().stored.eu ?? 0) - storedBefore).toBe(2);
     expect(await stored(deviceId)).toHaveLength(2);
   });
 

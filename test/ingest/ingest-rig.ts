@@ -24,7 +24,7 @@ const ALL: ConsentCategories = { usage: true, location: 'exact', payment: true, 
 /** Which store flavours to run on: PostgreSQL when it runs here, and always under CI=true (where its absence fails). */
 export async function flavours(): Promise<Flavour[]> {
   const available = await postgresReachable();
-  if (!available && process.env['CI'] === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true requires it');
+  if (!available && process.env.CI === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true requires it');
   return available ? ['sqlite', 'postgres'] : ['sqlite'];
 }
 
@@ -50,12 +50,12 @@ export interface IngestRig {
 export async function openIngestRig(flavour: Flavour, ingest: ServerConfigInput['ingest'] = {}): Promise<IngestRig> {
   const dataDir = await mkdtemp(join(tmpdir(), `brewtel-ingest-${flavour}-`));
   const pgDbs = flavour === 'postgres' ? await createTempDatabases(['dir', 'eu', 'us']) : null;
-  const urls: Record<RegionId, string> = pgDbs ? { eu: pgDbs.urls['eu']!, us: pgDbs.urls['us']! } : { eu: `file:${join(dataDir, 'eu.db')}`, us: `file:${join(dataDir, 'us.db')}` };
+  const urls: Record<RegionId, string> = pgDbs ? { eu: pgDbs.urls.eu!, us: pgDbs.urls.us! } : { eu: `file:${join(dataDir, 'eu.db')}`, us: `file:${join(dataDir, 'us.db')}` };
   const logger = pino({ level: 'silent' });
   const config = serverConfigSchema.parse({
     regions: ['eu', 'us'], dataDir, adminToken: 'rig-admin-token-0123', brokerToken: 'rig-broker-token-0123', logLevel: 'silent',
     ingest: { lingerMs: 20, quarantinePayloads: true, ...ingest },
-    ...(pgDbs ? { stores: urls, directoryUrl: pgDbs.urls['dir']! } : {}),
+    ...(pgDbs ? { stores: urls, directoryUrl: pgDbs.urls.dir! } : {}),
   });
   const stores = await openStores({ regions: config.regions, dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) }, logger);
   const metrics = createMetrics();

@@ -39,10 +39,10 @@ describe.skipIf(!reachable)('one region on a PostgreSQL database that disappears
     const temp = await createTempDatabases(['directory', ...REGIONS]);
     drop = temp.drop;
     const stores = Object.fromEntries(REGIONS.map((r) => [r, temp.urls[r]!]));
-    const devices = await provisionDirect(dataDir, REGIONS, 2, { stores, directoryUrl: temp.urls['directory']! });
+    const devices = await provisionDirect(dataDir, REGIONS, 2, { stores, directoryUrl: temp.urls.directory! });
     const of = (region: string) => [...devices].filter(([, r]) => r === region).map(([id]) => id);
     server = await startServer(serverConfigSchema.parse({
-      regions: REGIONS, dataDir, stores, directoryUrl: temp.urls['directory'],
+      regions: REGIONS, dataDir, stores, directoryUrl: temp.urls.directory,
       http: { port: 0 },
       mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: 'svc-ingest-pg-outage' },
       adminToken: 'admin-token-0123456789abcdef',
@@ -61,7 +61,7 @@ describe.skipIf(!reachable)('one region on a PostgreSQL database that disappears
     const warm = [...(await publish('eu', 2)), ...(await publish('us', 2))];
     await waitUntil('warm-up stored', () => server!.stats().stored.eu === 2 && server!.stats().stored.us === 2, 10_000);
 
-    const usDatabase = new URL(temp.urls['us']!).pathname.slice(1);
+    const usDatabase = new URL(temp.urls.us!).pathname.slice(1);
     const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
     await admin.connect();
     await admin.query(`DROP DATABASE "${usDatabase}" WITH (FORCE)`);
@@ -75,7 +75,7 @@ describe.skipIf(!reachable)('one region on a PostgreSQL database that disappears
     expect(health.status).toBe(503);
     expect(((await health.json()) as { stores: unknown }).stores).toEqual([{ region: 'eu', state: 'up' }, { region: 'us', state: 'down' }]);
 
-    const eu = new pg.Client({ connectionString: temp.urls['eu'] });
+    const eu = new pg.Client({ connectionString: temp.urls.eu });
     await eu.connect();
     const { rows } = await eu.query<{ id: string }>('SELECT id FROM "Event"');
     await eu.end();

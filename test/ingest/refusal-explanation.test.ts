@@ -57,7 +57,7 @@ describe.each(await flavours())('refusal explanations on %s', (flavour) => {
   });
 
   const explanations = async (deviceId: string): Promise<{ reason: string; kind: string | null; text: string | null }[]> =>
-    sql<{ reason: string; kind: string | null; text: string | null }>(rig.urls['eu']!, `SELECT "reason", "kind", "explanation" AS "text" FROM "Refusal" WHERE "deviceId" = '${deviceId}' ORDER BY "id"`);
+    sql<{ reason: string; kind: string | null; text: string | null }>(rig.urls.eu!, `SELECT "reason", "kind", "explanation" AS "text" FROM "Refusal" WHERE "deviceId" = '${deviceId}' ORDER BY "id"`);
 
   it("explains the leaky machine's refusals by field name, without a single value of what it sent", async () => {
     const deviceId = await rig.device('eu');

@@ -54,10 +54,10 @@ describe.skipIf(!available)('two server processes sharing ingest through a Mosqu
     const { urls, drop } = await createTempDatabases(['directory', ...REGIONS]);
     dropDatabases = drop;
     const stores = Object.fromEntries(REGIONS.map((r) => [r, urls[r]!]));
-    const devices = [...(await provisionDirect(dataDir, REGIONS, 3, { stores, directoryUrl: urls['directory']! })).keys()];
+    const devices = [...(await provisionDirect(dataDir, REGIONS, 3, { stores, directoryUrl: urls.directory! })).keys()];
     const args = (clientId: string) => [
       '--data-dir', dataDir!, '--regions', REGIONS.join(','), ...REGIONS.flatMap((r) => ['--store', `${r}=${urls[r]}`]),
-      '--directory-url', urls['directory']!, '--mqtt-url', MOSQUITTO, '--mqtt-username', 'svc-ingest', '--mqtt-password', 'unused',
+      '--directory-url', urls.directory!, '--mqtt-url', MOSQUITTO, '--mqtt-username', 'svc-ingest', '--mqtt-password', 'unused',
       '--mqtt-client-id', clientId, '--mqtt-share-group', `brewtel-${run}`,
     ];
     servers.push(...(await Promise.all(clientIds.map((id) => spawnServer(args(id))))));

@@ -40,8 +40,8 @@ async function postgresSetup(): Promise<StoreSetup> {
   cleanups.push(temp.drop);
   const stores = Object.fromEntries(REGIONS.map((r) => [r, temp.urls[r]!]));
   return {
-    serverArgs: [...REGIONS.flatMap((r) => ['--store', `${r}=${stores[r]}`]), '--directory-url', temp.urls['directory']!],
-    urls: { stores, directoryUrl: temp.urls['directory']! },
+    serverArgs: [...REGIONS.flatMap((r) => ['--store', `${r}=${stores[r]}`]), '--directory-url', temp.urls.directory!],
+    urls: { stores, directoryUrl: temp.urls.directory! },
     async storedIds() {
       const ids: string[] = [];
       for (const region of REGIONS) {

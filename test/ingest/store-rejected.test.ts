@@ -23,7 +23,7 @@ describe.each(await flavours())('a poison row in a batch on %s', (flavour) => {
     const poison = flavour === 'postgres'
       ? `ALTER TABLE "Event" ADD CONSTRAINT "poison" CHECK ("seq" <> ${POISON_SEQ})`
       : `CREATE TRIGGER "poison" BEFORE INSERT ON "Event" WHEN NEW."seq" = ${POISON_SEQ} BEGIN SELECT RAISE(ABORT, 'poison row'); END`;
-    await sql(rig.urls['eu']!, poison);
+    await sql(rig.urls.eu!, poison);
   }, 60_000);
 
   afterAll(async () => {
@@ -42,9 +42,9 @@ describe.each(await flavours())('a poison row in a batch on %s', (flavour) => {
     expect(await eventsIn(eu)).toBe(117);
 
     // Refused and counted: stats, the metric, and a quarantine row each (with the payload, as configured).
-    expect(rig.stats.snapshot().refusedByReason['store_rejected']).toBe(3);
+    expect(rig.stats.snapshot().refusedByReason.store_rejected).toBe(3);
     expect((await rig.metrics.storeRejected.get()).values.find((v) => v.labels.target === 'events:eu')?.value).toBe(3);
-    const quarantined = await sql<{ eventId: string; payload: Uint8Array | null }>(rig.urls['eu']!, `SELECT "eventId", "payload" FROM "Refusal" WHERE "reason" = 'store_rejected'`);
+    const quarantined = await sql<{ eventId: string; payload: Uint8Array | null }>(rig.urls.eu!, `SELECT "eventId", "payload" FROM "Refusal" WHERE "reason" = 'store_rejected'`);
     expect(quarantined.map((r) => r.eventId).sort()).toEqual(events.filter((e) => e.seq === POISON_SEQ).map((e) => e.id).sort());
     // The live feed heard of the stored rows only.
     expect(rig.committed.events.filter((r) => r.deviceId === eu)).toHaveLength(117);
@@ -60,7 +60,7 @@ describe.each(await flavours())('a poison row in a batch on %s', (flavour) => {
 
   it('retries, and never refuses, a batch whose store is only locked or unreachable', async () => {
     // A transient failure: the table is locked by another session for a while.
-    const release = flavour === 'postgres' ? await holdPostgresLock(rig.urls['eu']!) : await holdSqliteLock(rig.urls['eu']!);
+    const release = flavour === 'postgres' ? await holdPostgresLock(rig.urls.eu!) : await holdSqliteLock(rig.urls.eu!);
     const pending = rig.send(eventTopic(eu), eventOf('brew', eu, new Date(), 2_000));
     const early = await Promise.race([pending.then(() => 'answered'), new Promise((r) => setTimeout(() => r('waiting'), 400))]);
     expect(early).toBe('waiting');

@@ -60,43 +60,43 @@ describe('the audit chain against someone who can write the database', () => {
   it('verifies untouched chains as keyed from their first entry, each with a signed checkpoint at its head', async () => {
     const all = await chains();
     for (const store of ['eu', 'us', 'directory']) expect(all[store]).toMatchObject({ status: 'ok', brokenAt: null, reason: null, legacyEntries: 0 });
-    expect(all['eu']!.checkpointSeq).toBe(all['eu']!.entries);
-    const marker = await sql<Row>(stack.storeUrls['eu']!, 'SELECT * FROM "AuditEntry" WHERE "seq" = 1');
+    expect(all.eu!.checkpointSeq).toBe(all.eu!.entries);
+    const marker = await sql<Row>(stack.storeUrls.eu!, 'SELECT * FROM "AuditEntry" WHERE "seq" = 1');
     expect(marker[0]).toMatchObject({ action: 'audit.keyed', actor: 'system' });
     // Neither a plain sha256 link nor an HMAC under another key reproduces a stored hash.
-    const row = (await sql<Row>(stack.storeUrls['eu']!, 'SELECT * FROM "AuditEntry" WHERE "seq" = 2'))[0]!;
+    const row = (await sql<Row>(stack.storeUrls.eu!, 'SELECT * FROM "AuditEntry" WHERE "seq" = 2'))[0]!;
     expect(legacyHash(row.prevHash, row.seq, recordOf(row))).not.toBe(row.hash);
     const files = JSON.parse(await readFile(join(stack.dataDir, 'audit-head-eu.json'), 'utf8')) as { seq: number; mac: string };
-    expect(files.seq).toBe(all['eu']!.entries);
+    expect(files.seq).toBe(all.eu!.entries);
     expect(files.mac).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('reports a truncated tail as broken, and keeps reporting it after new entries', async () => {
-    const url = stack.storeUrls['eu']!;
-    const before = (await chains())['eu']!;
+    const url = stack.storeUrls.eu!;
+    const before = (await chains()).eu!;
     await sql(url, `DELETE FROM "AuditEntry" WHERE "seq" > ${before.entries - 2}`);
-    expect((await chains())['eu']).toMatchObject({ status: 'broken', reason: 'truncated', brokenAt: before.entries - 1, checkpointSeq: before.entries });
+    expect((await chains()).eu).toMatchObject({ status: 'broken', reason: 'truncated', brokenAt: before.entries - 1, checkpointSeq: before.entries });
     const report = (await stack.api('GET', '/api/v1/compliance', AUDITOR)).json as ComplianceReport;
     expect(report.regions.find((r) => r.region === 'eu')!.auditChain).toMatchObject({ status: 'broken', reason: 'truncated' });
     expect(report.ok).toBe(false);
     // New entries take the removed seqs; the checkpoint does not follow them.
     for (let i = 0; i < 3; i++) await stack.api('GET', '/api/v1/fleet', ADMIN);
-    expect((await chains())['eu']).toMatchObject({ status: 'broken', reason: 'rewritten', checkpointSeq: before.entries });
+    expect((await chains()).eu).toMatchObject({ status: 'broken', reason: 'rewritten', checkpointSeq: before.entries });
   });
 
   it('reports a chain recomputed with plain sha256 after an edit as broken', async () => {
-    const url = stack.storeUrls['us']!;
+    const url = stack.storeUrls.us!;
     await rewriteChain(url, legacyHash, (r) => (r.seq === 3 ? { ...r, actor: 'mallory' } : r));
-    expect((await chains())['us']).toMatchObject({ status: 'broken', reason: 'edited', brokenAt: 1 });
+    expect((await chains()).us).toMatchObject({ status: 'broken', reason: 'edited', brokenAt: 1 });
     // Renaming the keyed marker too leaves a chain of sha256 links only: still broken.
     await rewriteChain(url, legacyHash, (r) => (r.seq === 1 ? { ...r, action: 'owner.read' } : r));
-    expect((await chains())['us']).toMatchObject({ status: 'broken', reason: 'unkeyed' });
+    expect((await chains()).us).toMatchObject({ status: 'broken', reason: 'unkeyed' });
   });
 
   it('reports a chain re-signed with a wrong key as broken', async () => {
     const wrongKey = Buffer.from('not-the-audit-key-0123456789abcdef');
-    await rewriteChain(stack.storeUrls['directory']!, (prev, seq, record) => createHmac('sha256', wrongKey).update(prev).update(canonicalEntry(seq, record)).digest('hex'));
-    expect((await chains())['directory']).toMatchObject({ status: 'broken', reason: 'edited', brokenAt: 1 });
+    await rewriteChain(stack.storeUrls.directory!, (prev, seq, record) => createHmac('sha256', wrongKey).update(prev).update(canonicalEntry(seq, record)).digest('hex'));
+    expect((await chains()).directory).toMatchObject({ status: 'broken', reason: 'edited', brokenAt: 1 });
   });
 });
 

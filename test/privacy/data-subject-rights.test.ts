@@ -45,7 +45,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     bob = (await stack.api('POST', '/api/v1/owners', ADMIN, { region: 'eu', name: names.bob, contact: contacts.bob })).json as Owner;
     for (const id of [await provisionFor(alice, 'alice'), await provisionFor(alice, 'alice'), await provisionFor(bob, 'bob')]) await publishBrews(id, 3);
     await eventually(async () => {
-      const rows = await sql<{ n: number | string }>(stack.storeUrls['eu']!, 'SELECT COUNT(*) AS n FROM "Event"');
+      const rows = await sql<{ n: number | string }>(stack.storeUrls.eu!, 'SELECT COUNT(*) AS n FROM "Event"');
       expect(Number(rows[0]!.n)).toBe(9);
     });
   }, 60_000);
@@ -57,9 +57,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
 
   it('refers to owners by a pseudonym and keeps names out of every table, Owner included (sealed there)', async () => {
     expect(alice.pseudonym).toMatch(/^ps-[0-9a-f]{32}$/);
-    const devices = await sql<{ ownerPseudonym: string }>(stack.storeUrls['eu']!, `SELECT "ownerPseudonym" FROM "Device" WHERE "id" = '${devicesOf.alice[0]}'`);
+    const devices = await sql<{ ownerPseudonym: string }>(stack.storeUrls.eu!, `SELECT "ownerPseudonym" FROM "Device" WHERE "id" = '${devicesOf.alice[0]}'`);
     expect(devices[0]!.ownerPseudonym).toBe(alice.pseudonym);
-    const everything = await everyRowAsText(stack.storeUrls['eu']!);
+    const everything = await everyRowAsText(stack.storeUrls.eu!);
     for (const plain of [names.alice, contacts.alice]) expect(everything).not.toContain(plain);
     expect(everything).toContain(alice.id);
   });
@@ -96,9 +96,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     expect(erased.status).toBe(200);
     expect(erased.json).toMatchObject({ region: 'eu', erased: { owners: 1, devices: 2, events: 6, consentRecords: 2 } });
 
-    const euText = await everyRowAsText(stack.storeUrls['eu']!);
+    const euText = await everyRowAsText(stack.storeUrls.eu!);
     for (const value of [names.alice, contacts.alice, ...devicesOf.alice.flatMap((d) => published.get(d)!)]) expect(euText).not.toContain(value);
-    const tombstones = await sql<{ deviceId: string; ownerPseudonym: string }>(stack.storeUrls['eu']!, 'SELECT "deviceId", "ownerPseudonym" FROM "Tombstone"');
+    const tombstones = await sql<{ deviceId: string; ownerPseudonym: string }>(stack.storeUrls.eu!, 'SELECT "deviceId", "ownerPseudonym" FROM "Tombstone"');
     expect(tombstones.map((t) => t.deviceId).sort()).toEqual([...devicesOf.alice].sort());
     expect(new Set(tombstones.map((t) => t.ownerPseudonym))).toEqual(new Set([alice.pseudonym]));
     // Bob is untouched (his name is sealed in the store, readable through the API).
@@ -111,16 +111,16 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     await eventually(() => expect(clearedConsent.sort()).toEqual(devicesOf.alice.map((d) => topics.consent(d)).sort()));
 
     // A late event and a redelivered one (same id as before the erasure): both refused and counted, neither stored.
-    const before = stack.server.stats().refusedByReason['device_erased'] ?? 0;
+    const before = stack.server.stats().refusedByReason.device_erased ?? 0;
     const erasedDevice = devicesOf.alice[0]!;
     const redelivered = { ...eventOf('brew', erasedDevice), id: published.get(erasedDevice)![0]! };
     await device.publishAsync(topics.event(erasedDevice, 'brew'), JSON.stringify(redelivered), { qos: 1 });
     await device.publishAsync(topics.event(erasedDevice, 'brew'), JSON.stringify(eventOf('brew', erasedDevice)), { qos: 1 });
-    await eventually(() => expect(stack.server.stats().refusedByReason['device_erased']).toBe(before + 2));
-    const rows = await sql<{ n: number | string }>(stack.storeUrls['eu']!, `SELECT COUNT(*) AS n FROM "Event" WHERE "deviceId" = '${erasedDevice}'`);
+    await eventually(() => expect(stack.server.stats().refusedByReason.device_erased).toBe(before + 2));
+    const rows = await sql<{ n: number | string }>(stack.storeUrls.eu!, `SELECT COUNT(*) AS n FROM "Event" WHERE "deviceId" = '${erasedDevice}'`);
     expect(Number(rows[0]!.n)).toBe(0);
     await eventually(async () => {
-      const refusals = await sql<{ reason: string; payload: unknown }>(stack.storeUrls['eu']!, `SELECT "reason", "payload" FROM "Refusal" WHERE "deviceId" = '${erasedDevice}'`);
+      const refusals = await sql<{ reason: string; payload: unknown }>(stack.storeUrls.eu!, `SELECT "reason", "payload" FROM "Refusal" WHERE "deviceId" = '${erasedDevice}'`);
       expect(refusals).toHaveLength(2);
       expect(refusals.every((r) => r.reason === 'device_erased' && r.payload === null)).toBe(true);
     });
@@ -132,7 +132,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     expect(await fleetIds()).toContain(bobsDevice);
     const deleted = await stack.api('DELETE', `/api/v1/devices/${bobsDevice}`, ADMIN);
     expect(deleted).toMatchObject({ status: 200, json: { tombstoned: [bobsDevice], erased: { devices: 1, events: 3, consentRecords: 1 } } });
-    const text = await everyRowAsText(stack.storeUrls['eu']!);
+    const text = await everyRowAsText(stack.storeUrls.eu!);
     for (const id of published.get(bobsDevice)!) expect(text).not.toContain(id);
     // To the API the device is gone: not listed, no consent can be recorded for it.
     expect(await stack.api('GET', `/api/v1/devices/${bobsDevice}`, ADMIN)).toMatchObject({ status: 404 });
@@ -158,7 +158,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     // An auditor reads audit and reports only.
     expect((await stack.api('GET', `/api/v1/owners/${bob.id}`, AUDITOR)).status).toBe(403);
 
-    await sql(stack.storeUrls['eu']!, `UPDATE "AuditEntry" SET "actor" = 'somebody-else' WHERE "seq" = 3`);
+    await sql(stack.storeUrls.eu!, `UPDATE "AuditEntry" SET "actor" = 'somebody-else' WHERE "seq" = 3`);
     const after = (await stack.api('GET', '/api/v1/audit/verify', ADMIN)).json as { chains: { store: string; status: string; brokenAt: number | null }[] };
     expect(after.chains.find((c) => c.store === 'eu')).toMatchObject({ status: 'broken', brokenAt: 3 });
     expect(after.chains.find((c) => c.store === 'us')).toMatchObject({ status: 'ok' });

@@ -97,7 +97,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     zebulonsEvents.push(...(await publishPayments(zebulonsDevice, token, 300)));
     await publishPayments(keepersDevice, keeperToken, 20);
     await device.publishAsync(topics.event(zebulonsDevice, 'brew'), `{"ownerName":"${leaked}", not json`, { qos: 1 });
-    const eu = stack.storeUrls['eu']!;
+    const eu = stack.storeUrls.eu!;
     await eventually(async () => {
       expect(Number((await sql<{ n: number | string }>(eu, 'SELECT COUNT(*) AS n FROM "Event"'))[0]!.n)).toBe(320);
       expect(Number((await sql<{ n: number | string }>(eu, `SELECT COUNT(*) AS n FROM "Refusal" WHERE "payload" IS NOT NULL`))[0]!.n)).toBe(1);
@@ -121,12 +121,12 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     expect(() => unseal(zebulonsKey, zebulon.id, 'contact', sealedRow.name)).toThrow();
     const found = await scan(stack.dataDir, needles());
     // The name and contact never reached any file in the clear; the payments and the leaky payload did (SQLite only: they live in PostgreSQL otherwise).
-    expect(found['name']).toBeUndefined();
-    expect(found['contact']).toBeUndefined();
-    expect(found['key']).toEqual(['keys-eu.db']);
+    expect(found.name).toBeUndefined();
+    expect(found.contact).toBeUndefined();
+    expect(found.key).toEqual(['keys-eu.db']);
     expect(Object.keys(found).sort()).toEqual(flavour === 'sqlite' ? ['eventId', 'keeperToken', 'key', 'lastEventId', 'leaked', 'token'] : ['key']);
     if (flavour === 'postgres') {
-      const rows = await everyRowAsText(stack.storeUrls['eu']!);
+      const rows = await everyRowAsText(stack.storeUrls.eu!);
       for (const plain of [name, contact]) expect(rows).not.toContain(plain);
       for (const stored of [token, leaked, zebulonsEvents[0]!]) expect(rows).toContain(stored);
     }
@@ -149,10 +149,10 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     expect(goneAfterClose).toEqual({});
     if (flavour === 'sqlite') expect(keptAfterClose).toEqual(['eu.db']);
     if (flavour === 'postgres') {
-      const rows = await everyRowAsText(stack.storeUrls['eu']!);
+      const rows = await everyRowAsText(stack.storeUrls.eu!);
       for (const gone of [name, contact, token, leaked, ...zebulonsEvents]) expect(rows).not.toContain(gone);
       expect(rows).toContain(keeperToken);
-      expect(await sql(stack.storeUrls['eu']!, `SELECT * FROM "Owner" WHERE "id" = '${zebulon.id}'`)).toEqual([]);
+      expect(await sql(stack.storeUrls.eu!, `SELECT * FROM "Owner" WHERE "id" = '${zebulon.id}'`)).toEqual([]);
     }
   });
 });

@@ -26,7 +26,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     if (flavour === 'postgres') {
       // A slow store: each batch statement takes 300 ms after its snapshot, so one is always under way
       // when the erasure (a few steps, each a round trip) reaches its delete.
-      await sql(stack.storeUrls['eu']!, `CREATE FUNCTION "slow_insert"() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$ LANGUAGE plpgsql;
+      await sql(stack.storeUrls.eu!, `CREATE FUNCTION "slow_insert"() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$ LANGUAGE plpgsql;
         CREATE TRIGGER "slow" BEFORE INSERT ON "Event" FOR EACH STATEMENT EXECUTE FUNCTION "slow_insert"();
         CREATE TRIGGER "slow" BEFORE INSERT ON "Refusal" FOR EACH STATEMENT EXECUTE FUNCTION "slow_insert"()`);
     }
@@ -38,7 +38,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
   });
 
   const rowsOf = async (table: 'Event' | 'Refusal', deviceId: string, extra = ''): Promise<number> =>
-    Number((await sql<{ n: number | string }>(stack.storeUrls['eu']!, `SELECT COUNT(*) AS n FROM "${table}" WHERE "deviceId" = '${deviceId}' ${extra}`))[0]!.n);
+    Number((await sql<{ n: number | string }>(stack.storeUrls.eu!, `SELECT COUNT(*) AS n FROM "${table}" WHERE "deviceId" = '${deviceId}' ${extra}`))[0]!.n);
 
   it('leaves no event row of the device once the erasure answered, however the stream and the erasure interleave', async () => {
     const created = await stack.api('POST', '/api/v1/devices', ADMIN, { region: 'eu', consent: ALL_CONSENT });
@@ -74,11 +74,11 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     }
     await eventually(() => {
       const { stored, refused } = stack.server.stats();
-      expect((stored['eu'] ?? 0) + (refused['eu'] ?? 0)).toBe(published);
+      expect((stored.eu ?? 0) + (refused.eu ?? 0)).toBe(published);
     }, 20_000);
     expect(await rowsOf('Event', deviceId)).toBe(0);
     // What came after the tombstone was refused as device_erased, and nothing of the device is in the quarantine with a payload.
-    expect(stack.server.stats().refusedByReason['device_erased'] ?? 0).toBeGreaterThan(0);
+    expect(stack.server.stats().refusedByReason.device_erased ?? 0).toBeGreaterThan(0);
     expect(await rowsOf('Refusal', deviceId, `AND "reason" = 'device_erased'`)).toBeGreaterThan(0);
     expect(await rowsOf('Refusal', deviceId, 'AND "payload" IS NOT NULL')).toBe(0);
   }, 90_000);

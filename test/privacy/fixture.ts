@@ -27,7 +27,7 @@ export interface PrivacyStack {
 
 export async function postgresAvailable(): Promise<boolean> {
   const available = await postgresReachable();
-  if (!available && process.env['CI'] === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true requires it');
+  if (!available && process.env.CI === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true requires it');
   return available;
 }
 
@@ -36,7 +36,7 @@ export async function startPrivacyStack(flavour: StoreFlavour = 'sqlite', overri
   const broker = await startAedes();
   const pgDbs = flavour === 'postgres' ? await createTempDatabases(['dir', 'eu', 'us']) : null;
   const storeUrls = pgDbs
-    ? { eu: pgDbs.urls['eu']!, us: pgDbs.urls['us']!, directory: pgDbs.urls['dir']! }
+    ? { eu: pgDbs.urls.eu!, us: pgDbs.urls.us!, directory: pgDbs.urls.dir! }
     : { eu: `file:${join(dataDir, 'eu.db')}`, us: `file:${join(dataDir, 'us.db')}`, directory: `file:${join(dataDir, 'directory.db')}` };
   const server = await startServer(serverConfigSchema.parse({
     regions: ['eu', 'us'],

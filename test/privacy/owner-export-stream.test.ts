@@ -51,7 +51,7 @@ describe('the owner export is streamed', () => {
     owner = (await stack.api('POST', '/api/v1/owners', ADMIN, { region: 'eu', name: 'Heavy User', contact: 'heavy@export.example' })).json as Owner;
     deviceId = ((await stack.api('POST', '/api/v1/devices', ADMIN, { region: 'eu', consent: ALL_CONSENT })).json as { id: string }).id;
     expect((await stack.api('POST', `/api/v1/owners/${owner.id}/devices`, ADMIN, { deviceId })).status).toBe(200);
-    db = await connectStore(parseStoreUrl(stack.storeUrls['eu']!), pino({ level: 'silent' }));
+    db = await connectStore(parseStoreUrl(stack.storeUrls.eu!), pino({ level: 'silent' }));
     const store = createRegionStore('eu', db);
     const start = Date.now() - EVENTS * 1_000;
     const body = JSON.stringify(validEvents.brew.body);

@@ -21,7 +21,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
   const refusedOf: Record<string, string[]> = { p: [], a: [], q: [], b: [] };
   let firstDevice = '';
   let secondDevice = '';
-  const count = async (statement: string): Promise<number> => Number((await sql<{ n: number | string }>(stack.storeUrls['eu']!, statement))[0]!.n);
+  const count = async (statement: string): Promise<number> => Number((await sql<{ n: number | string }>(stack.storeUrls.eu!, statement))[0]!.n);
   let expectedEvents = 0;
   let expectedRefusals = 0;
 
@@ -104,26 +104,26 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
   it("erases a previous owner's period and nothing of the current owner's; the device keeps working", async () => {
     const erased = await stack.api('DELETE', `/api/v1/owners/${owners.p.id}`, ADMIN);
     expect(erased).toMatchObject({ status: 200, json: { tombstoned: [], erased: { owners: 1, devices: 0, events: 3, refusals: 1, consentRecords: 0 } } });
-    const left = (await sql<{ id: string }>(stack.storeUrls['eu']!, `SELECT "id" FROM "Event" WHERE "deviceId" = '${firstDevice}'`)).map((r) => r.id);
-    expect(left.sort()).toEqual([...eventsOf['a']!].sort());
-    const anonymous = await sql<{ ownerPseudonym: string | null }>(stack.storeUrls['eu']!, `SELECT "ownerPseudonym" FROM "OwnershipPeriod" WHERE "deviceId" = '${firstDevice}' ORDER BY "startedAt"`);
+    const left = (await sql<{ id: string }>(stack.storeUrls.eu!, `SELECT "id" FROM "Event" WHERE "deviceId" = '${firstDevice}'`)).map((r) => r.id);
+    expect(left.sort()).toEqual([...eventsOf.a!].sort());
+    const anonymous = await sql<{ ownerPseudonym: string | null }>(stack.storeUrls.eu!, `SELECT "ownerPseudonym" FROM "OwnershipPeriod" WHERE "deviceId" = '${firstDevice}' ORDER BY "startedAt"`);
     expect(anonymous.map((r) => r.ownerPseudonym)).toEqual([null, owners.a.pseudonym]);
     expectedEvents -= 3;
     expectedRefusals -= 1;
     await use(firstDevice, 'a', 1);
     const document = await exportOf(owners.a);
-    expect(document.devices[0]!.events.map((e) => e.id).sort()).toEqual([...eventsOf['a']!].sort());
-    expect(payloadsOf(document).map((p) => p.slice(2, -3))).toEqual(refusedOf['a']);
+    expect(document.devices[0]!.events.map((e) => e.id).sort()).toEqual([...eventsOf.a!].sort());
+    expect(payloadsOf(document).map((p) => p.slice(2, -3))).toEqual(refusedOf.a);
   });
 
   it("erases a current owner's period, tombstoning the device, and keeps the previous owner's until they are erased too", async () => {
     const erased = await stack.api('DELETE', `/api/v1/owners/${owners.b.id}`, ADMIN);
     expect(erased).toMatchObject({ status: 200, json: { tombstoned: [secondDevice], erased: { owners: 1, devices: 1, events: 4, refusals: 1, consentRecords: 0 } } });
-    const left = (await sql<{ id: string }>(stack.storeUrls['eu']!, `SELECT "id" FROM "Event" WHERE "deviceId" = '${secondDevice}'`)).map((r) => r.id);
-    expect(left.sort()).toEqual([...eventsOf['q']!].sort());
+    const left = (await sql<{ id: string }>(stack.storeUrls.eu!, `SELECT "id" FROM "Event" WHERE "deviceId" = '${secondDevice}'`)).map((r) => r.id);
+    expect(left.sort()).toEqual([...eventsOf.q!].sort());
     // The previous owner still has their period, with the consent their events were stored under.
     const document = await exportOf(owners.q);
-    expect(document.devices[0]!.events.map((e) => e.id).sort()).toEqual([...eventsOf['q']!].sort());
+    expect(document.devices[0]!.events.map((e) => e.id).sort()).toEqual([...eventsOf.q!].sort());
     expect(document.devices[0]!.consentHistory.map((c) => c.version)).toEqual([1]);
 
     const last = await stack.api('DELETE', `/api/v1/owners/${owners.q.id}`, ADMIN);

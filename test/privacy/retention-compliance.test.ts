@@ -66,7 +66,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
         await stores[region]!.insertEvents([r]);
         (stays ? kept : expired).push(r.id);
       }
-      await stores['eu']!.insertRefusals([{ receivedAt: new Date(Date.now() - 40 * DAY), reason: 'schema_invalid', deviceId: devices['eu']!, eventId: null, kind: 'brew', payload: null }]);
+      await stores.eu!.insertRefusals([{ receivedAt: new Date(Date.now() - 40 * DAY), reason: 'schema_invalid', deviceId: devices.eu!, eventId: null, kind: 'brew', payload: null }]);
 
       const before = (await stack.api('GET', '/api/v1/compliance', AUDITOR)).json as ComplianceReport;
       expect(before.totals).toMatchObject({ retentionOverdue: 4, residencyViolations: 0, unconsentedRows: 0, auditChain: 'ok' });
@@ -83,8 +83,8 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
         { region: 'us', deleted: { usage: 0, location: 1, payment: 0, diagnostics: 0, quarantine: 0 } },
       ] });
       const remaining = [
-        ...(await sql<{ id: string }>(stack.storeUrls['eu']!, 'SELECT "id" FROM "Event"')),
-        ...(await sql<{ id: string }>(stack.storeUrls['us']!, 'SELECT "id" FROM "Event"')),
+        ...(await sql<{ id: string }>(stack.storeUrls.eu!, 'SELECT "id" FROM "Event"')),
+        ...(await sql<{ id: string }>(stack.storeUrls.us!, 'SELECT "id" FROM "Event"')),
       ].map((r) => r.id);
       expect(remaining.sort()).toEqual([...kept].sort());
 
@@ -107,9 +107,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     it('counts residency violations and unconsented rows, and a broken audit chain fails the CLI', async () => {
       // A row of the eu device written into the us store, and one its consent never allowed (version 99).
       const foreign = row('eu', 'brew', 0);
-      await stores['us']!.insertEvents([foreign]);
-      await stores['eu']!.insertEvents([{ ...row('eu', 'brew', 0), consentVersion: 99 }]);
-      await sql(stack.storeUrls['us']!, `UPDATE "AuditEntry" SET "detail" = '{}' WHERE "seq" = 1`);
+      await stores.us!.insertEvents([foreign]);
+      await stores.eu!.insertEvents([{ ...row('eu', 'brew', 0), consentVersion: 99 }]);
+      await sql(stack.storeUrls.us!, `UPDATE "AuditEntry" SET "detail" = '{}' WHERE "seq" = 1`);
       const report = (await stack.api('GET', '/api/v1/compliance', ADMIN)).json as ComplianceReport;
       expect(report.totals).toEqual({ residencyViolations: 1, unconsentedRows: 2, retentionOverdue: 0, auditChain: 'broken' });
       if (withCli) {

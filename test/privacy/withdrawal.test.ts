@@ -32,13 +32,13 @@ describe('consent withdrawal against a device that ignores it', () => {
       }
     })();
     const stored = async (): Promise<{ id: string; receivedAt: number | string }[]> =>
-      sql(stack.storeUrls['eu']!, `SELECT "id", "receivedAt" FROM "Event" WHERE "deviceId" = '${deviceId}'`);
+      sql(stack.storeUrls.eu!, `SELECT "id", "receivedAt" FROM "Event" WHERE "deviceId" = '${deviceId}'`);
     await eventually(async () => expect((await stored()).length).toBeGreaterThanOrEqual(20));
 
     const withdrawal = await stack.api('PUT', `/api/v1/devices/${deviceId}/consent?channel=support`, OPERATOR_EU, { ...ALL_CONSENT, usage: false });
     const answeredAt = Date.now();
     expect(withdrawal).toMatchObject({ status: 200, json: { version: 2, categories: { usage: false } } });
-    const refusedBefore = stack.server.stats().refusedByReason['not_consented'] ?? 0;
+    const refusedBefore = stack.server.stats().refusedByReason.not_consented ?? 0;
     await new Promise((r) => setTimeout(r, 1_000));
     publishing = false;
     await loop;
@@ -47,9 +47,9 @@ describe('consent withdrawal against a device that ignores it', () => {
     // Every message the device sent is accounted for: stored before the withdrawal, or refused.
     await eventually(async () => {
       const stats = stack.server.stats();
-      expect((await stored()).length + (stats.refusedByReason['not_consented'] ?? 0)).toBe(seq);
+      expect((await stored()).length + (stats.refusedByReason.not_consented ?? 0)).toBe(seq);
     });
-    expect((stack.server.stats().refusedByReason['not_consented'] ?? 0) - refusedBefore).toBeGreaterThan(50);
+    expect((stack.server.stats().refusedByReason.not_consented ?? 0) - refusedBefore).toBeGreaterThan(50);
     const rows = await stored();
     const latest = Math.max(...rows.map((r) => new Date(typeof r.receivedAt === 'number' ? r.receivedAt : String(r.receivedAt)).getTime()));
     expect(latest).toBeLessThanOrEqual(answeredAt);

@@ -32,7 +32,7 @@ const disguises: [string, string][] = [
   ['mathematical bold digits', toScript(PAN, 0x1d7ce)],
   ['circled digits', [...PAN].map((d) => (d === '0' ? '⓪' : String.fromCodePoint(0x2460 + Number(d) - 1))).join('')],
   ['zero-width spaces between digits', spread(PAN, '\u200b\u200b\u200b\u200b\u200b\u200b')],
-  ['combining marks on every digit', spread(PAN, '\u0332') + '\u0332'],
+  ['combining marks on every digit', `${spread(PAN, '\u0332')}\u0332`],
   ['bidi marks', spread(PAN, '\u200e\u202e')],
   ['Luhn-invalid', '4111111111111112'],
   ['12 digits (the shortest PAN)', '411111111111'],

@@ -30,7 +30,7 @@ async function errorOf(response: Response): Promise<ApiError> {
   if (body && typeof body === 'object' && 'code' in body && 'message' in body) {
     return new ApiError(response.status, String(body.code), String(body.message));
   }
-  return new ApiError(response.status, 'HTTP_' + response.status, response.statusText);
+  return new ApiError(response.status, `HTTP_${response.status}`, response.statusText);
 }
 
 /** "message (CODE)" for the page, or a plain sentence when the server could not be reached. */

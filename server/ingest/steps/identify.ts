@@ -12,7 +12,7 @@ export function identify(lookup: (deviceId: string) => Promise<DirectoryEntry | 
     name: 'identify',
     async run(ctx) {
       const topic = parseTopic(ctx.message.topic);
-      if (!topic || topic.type !== 'event') return { reason: 'topic_invalid' };
+      if (topic?.type !== 'event') return { reason: 'topic_invalid' };
       ctx.topic = topic;
       const device = await lookup(topic.deviceId);
       if (!device) return { reason: 'unknown_device' };

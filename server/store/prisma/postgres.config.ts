@@ -7,7 +7,7 @@ import { PrismaPgForCli } from './pg-cli-adapter.ts';
  * with an adapter runs offline; the native engine would need a download. Point the CLI at a database
  * with BREWTEL_PRISMA_URL=postgresql://... (the server itself migrates at open and needs none of this).
  */
-const url = process.env['BREWTEL_PRISMA_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/brewtel';
+const url = process.env.BREWTEL_PRISMA_URL ?? 'postgresql://postgres@127.0.0.1:5432/brewtel';
 
 export default defineConfig({
   experimental: { adapter: true },

@@ -8,7 +8,7 @@ import { PrismaBetterSQLite3ForCli } from './sqlite-cli-adapter.ts';
  * BREWTEL_PRISMA_URL=file:data/eu.db; unset, an in-memory database serves `migrate diff`. The server
  * itself migrates every store at open and needs none of this.
  */
-const url = process.env['BREWTEL_PRISMA_URL'] ?? ':memory:';
+const url = process.env.BREWTEL_PRISMA_URL ?? ':memory:';
 
 export default defineConfig({
   experimental: { adapter: true },

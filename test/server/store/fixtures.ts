@@ -8,7 +8,7 @@ let counter = 0;
 
 /** A UUIDv7-shaped id, time-ordered like the ids devices mint. */
 export function eventId(at = Date.now()): string {
-  const hex = at.toString(16).padStart(12, '0') + '7' + (counter++ % 4096).toString(16).padStart(3, '0') + randomBytes(8).toString('hex');
+  const hex = `${at.toString(16).padStart(12, '0')}7${(counter++ % 4096).toString(16).padStart(3, '0')}${randomBytes(8).toString('hex')}`;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 

@@ -8,7 +8,7 @@ import { describeStoreContract } from './region-store.contract.ts';
 import pg from 'pg';
 
 const available = await postgresReachable();
-if (!available && process.env['CI'] === 'true') {
+if (!available && process.env.CI === 'true') {
   throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432, and CI=true requires these tests to run');
 }
 
@@ -16,14 +16,14 @@ describe.skipIf(!available)('postgres', () => {
   describeStoreContract('postgres', async () => {
     const { urls, drop } = await createTempDatabases(['dir', 'eu', 'us']);
     return {
-      options: { regions: ['eu', 'us'], dataDir: 'unused', stores: { eu: urls['eu']!, us: urls['us']! }, directoryUrl: urls['dir']! },
+      options: { regions: ['eu', 'us'], dataDir: 'unused', stores: { eu: urls.eu!, us: urls.us! }, directoryUrl: urls.dir! },
       dispose: drop,
     };
   });
 
   it('applies each migration once when servers start against one database at the same time', async () => {
     const { urls, drop } = await createTempDatabases(['race']);
-    const url = urls['race']!;
+    const url = urls.race!;
     try {
       const logger = pino({ level: 'silent' });
       const dbs = await Promise.all([1, 2, 3].map(() => connectStore(parseStoreUrl(url), logger)));

@@ -24,7 +24,7 @@ async function prisma(command: 'status' | 'deploy', config: string, url: string)
 }
 
 const pgAvailable = await postgresReachable();
-if (!pgAvailable && process.env['CI'] === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true');
+if (!pgAvailable && process.env.CI === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432 and CI=true');
 
 describe('prisma migrate agrees with the migrator', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -45,10 +45,10 @@ describe('prisma migrate agrees with the migrator', () => {
   it.skipIf(!pgAvailable)('on PostgreSQL', async () => {
     const { urls, drop } = await createTempDatabases(['dir', 'eu']);
     cleanups.push(drop);
-    const stores = await openStores({ regions: ['eu'], dataDir: 'unused', stores: { eu: urls['eu']! }, directoryUrl: urls['dir']! }, pino({ level: 'silent' }));
+    const stores = await openStores({ regions: ['eu'], dataDir: 'unused', stores: { eu: urls.eu! }, directoryUrl: urls.dir! }, pino({ level: 'silent' }));
     await stores.close();
     // Only status here: `migrate deploy` on PostgreSQL agrees too, but its CLI process lingers ~10 s
     // after finishing (a pooled connection it never releases), which every test run would pay.
-    expect(await prisma('status', 'postgres', urls['eu']!)).toContain('Database schema is up to date');
+    expect(await prisma('status', 'postgres', urls.eu!)).toContain('Database schema is up to date');
   });
 });

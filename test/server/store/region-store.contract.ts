@@ -35,7 +35,7 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
     });
 
     it('migrated every store on first open and reports a store per region', () => {
-      const applied = log.lines().filter((l) => l['msg'] === 'applied migration');
+      const applied = log.lines().filter((l) => l.msg === 'applied migration');
       expect(applied).toHaveLength(3 * readMigrations(eu().kind).length);
       expect([...stores.regions.keys()]).toEqual(['eu', 'us']);
       expect(eu().kind).toBe(name.startsWith('sqlite') ? 'sqlite' : 'postgres');
@@ -152,7 +152,7 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
       await stores.close();
       const again = recordingLogger();
       stores = await openStores(target.options, again.logger);
-      expect(again.lines().filter((l) => l['msg'] === 'applied migration')).toEqual([]);
+      expect(again.lines().filter((l) => l.msg === 'applied migration')).toEqual([]);
       expect(await eu().listEvents(device, { limit: 10 })).toHaveLength(1);
     });
   });

@@ -23,7 +23,7 @@ describe('stores that cannot be reached or used', () => {
 
   it.skipIf(!pgAvailable)('rejects calls once its PostgreSQL database is gone, without crashing', async () => {
     const { urls, drop } = await createTempDatabases(['dir', 'eu']);
-    const stores = await openStores({ regions: ['eu'], dataDir: 'unused', stores: { eu: urls['eu']! }, directoryUrl: urls['dir']! }, logger);
+    const stores = await openStores({ regions: ['eu'], dataDir: 'unused', stores: { eu: urls.eu! }, directoryUrl: urls.dir! }, logger);
     try {
       const eu = stores.regions.get('eu')!;
       await eu.ping();
