@@ -10,7 +10,7 @@ import type { RedirectHook } from './config.ts';
 import { refuseConnectV5 } from './connack-refusal.ts';
 import { describeIdentity, type Identity } from './identity.ts';
 import type { InFlightOut } from './in-flight-out.ts';
-import { checkPublishProperties, dropWillOnlyProperties } from './publish-properties.ts';
+import { checkPublishProperties, dropNonPublishProperties } from './publish-properties.ts';
 import { ConnackReturnCode, ReasonCode, V5_OF_CONNACK } from '../mqtt-wire/codes.ts';
 import { disconnectClient } from './server-disconnect.ts';
 import { resumeQueuedMessages } from './session-resume.ts';
@@ -250,7 +250,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
         denyPublish(client, packet, properties.kind, done);
         return;
       }
-      dropWillOnlyProperties(packet);
+      dropNonPublishProperties(packet);
       if (client && !publishRate.admit(client, Date.now())) {
         const error = cutOff(client, 'publish_rate');
         // MQTT 5: DISCONNECT 0x96, then the publish is refused; aedes' PUBACK 0x87 for it finds the
