@@ -5,6 +5,7 @@
  */
 import { startPrivateMosquitto } from './private-mosquitto.ts';
 import { openBenchLink } from './sim-client.ts';
+import { benchDeviceId } from './sim-machines.ts';
 
 export interface BenchBroker {
   name: string;
@@ -24,7 +25,7 @@ export async function startMosquittoChild(machines: number, prefix: string): Pro
     for (let from = 0; from < machines; from += SEED_WINDOW) {
       await Promise.all(
         Array.from({ length: Math.min(SEED_WINDOW, machines - from) }, (_, k) => {
-          const deviceId = `${prefix}-${from + k}`;
+          const deviceId = benchDeviceId(prefix, from + k);
           const record = { deviceId, version: 1, issuedAt, categories: { usage: true, location: 'coarse', payment: true, diagnostics: true } };
           return new Promise<void>((resolve) => seeder.link.publish(`coffee/v1/${deviceId}/consent`, JSON.stringify(record), { retain: true }, () => resolve()));
         }),

@@ -3,8 +3,11 @@
  * each with its own MQTT connection, against a broker in a child process (its memory is not ours):
  * a private Mosquitto by default (it keeps up with the fleet), or our aedes (`--broker aedes`).
  * Bounded: a deadline on connecting, a fixed steady window. Baselines from the same run: this
- * process's RSS before the fleet exists (for MB per machine), and one bare connection
- * publishing QoS 1 flat out to the same broker (the single-connection ceiling).
+ * process's RSS before the fleet exists (for MB per machine), one bare connection publishing QoS 1
+ * flat out to the same broker (the single-connection ceiling), and for the bytes topic aliases save,
+ * half the fleet without them: the fleet is two halves of twin machines (machine i of each half
+ * behaves the same), one with MQTT 5 topic aliases (the simulator's default), one without, in the
+ * same window; MQTT bytes the machines wrote per event acknowledged are reported for each.
  * Ends with `machines=… rss_mb=… mb_per_machine=… events_per_s=…` plus further key=value pairs.
  *   npm run bench:sim -- [--machines 500] [--seconds 15] [--speed X (default: about 30,000 events/s offered)] [--connect-concurrency 200] [--broker mosquitto|aedes] [--mqtt-version 3.1.1|5 (default 5, as the simulator's)]
  *   full form: npm run bench:sim -- --machines 10000 --seconds 60
@@ -15,9 +18,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { startFleet, type Fleet, type MachineIdentity } from '../firmware-sim/fleet.ts';
+import { startFleet, type Fleet, type FleetStats, type MachineIdentity } from '../firmware-sim/fleet.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { openBenchLink } from './sim-client.ts';
+import { benchDeviceId } from './sim-machines.ts';
 import { startMosquittoChild, type BenchBroker } from './sim-mosquitto.ts';
 
 const { values } = parseArgs({
@@ -101,9 +105,25 @@ async function ceiling(url: string): Promise<number> {
   return acked / (CEILING_MS / 1000);
 }
 
-async function waitConnected(fleet: Fleet): Promise<number> {
+/** The two halves of the bench fleet, counted together: what one fleet of MACHINES would report. */
+function bothHalves(halves: readonly Fleet[]): Pick<FleetStats, 'connected' | 'published' | 'failed' | 'pending' | 'buffered' | 'dropped'> {
+  const sum = { connected: 0, published: 0, failed: 0, pending: 0, buffered: 0, dropped: 0 };
+  for (const half of halves) {
+    const stats = half.stats();
+    for (const key of Object.keys(sum) as Array<keyof typeof sum>) sum[key] += stats[key];
+  }
+  return sum;
+}
+
+/** MQTT bytes a half wrote per event acknowledged between two snapshots of its stats. */
+function bytesPerEvent(before: FleetStats, after: FleetStats): number {
+  const events = after.published - before.published;
+  return events > 0 ? (after.bytesWritten - before.bytesWritten) / events : Number.NaN;
+}
+
+async function waitConnected(halves: readonly Fleet[]): Promise<number> {
   const started = performance.now();
-  while (fleet.stats().connected < MACHINES) {
+  while (bothHalves(halves).connected < MACHINES) {
     if (performance.now() - started > CONNECT_DEADLINE_MS) break;
     await sleep(200);
   }
@@ -117,24 +137,31 @@ const row = (name: string, value: string | number): void => {
 };
 
 const broker = values.broker === 'aedes' ? await startAedesChild() : await startMosquittoChild(MACHINES, PREFIX);
-let fleet: Fleet | undefined;
+let halves: Fleet[] = [];
 try {
   row('broker (child process)', broker.name);
   // Collected first (node runs with --expose-gc under `npm run bench:sim`), so seeding garbage is not baseline.
   (globalThis as { gc?: () => void }).gc?.();
   const baselineRss = process.memoryUsage().rss;
   row('baseline RSS (no fleet)', `${mb(baselineRss).toFixed(1)} MB`);
-  const machines: MachineIdentity[] = Array.from({ length: MACHINES }, (_, i) => ({ deviceId: `${PREFIX}-${i}`, secret: 'bench', region: 'eu' }));
+  const machines: MachineIdentity[] = Array.from({ length: MACHINES }, (_, i) => ({ deviceId: benchDeviceId(PREFIX, i), secret: 'bench', region: 'eu' }));
+  // Twins: position i of each half gets the same index, hence the same behaviour. Started in the same
+  // turn, both halves' simulated clocks show the same time.
+  const twinsFrom = Math.ceil(MACHINES / 2);
   const startedConnecting = performance.now();
-  fleet = await startFleet(
-    { brokerUrl: broker.url, machines, seed: 1, speed: SPEED, startAt: START_AT, connectConcurrency: CONNECT_CONCURRENCY, mqttVersion: MQTT_VERSION, drainTimeoutMs: 10_000 },
-    pino({ level: 'warn' }, pino.destination(2)),
-  );
-  const connectS = (performance.now() - startedConnecting) / 1000 + (await waitConnected(fleet));
-  row('connected', `${fleet.stats().connected}/${MACHINES} in ${connectS.toFixed(1)} s`);
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const startHalf = (list: MachineIdentity[], topicAliases: boolean): Promise<Fleet> =>
+    startFleet(
+      { brokerUrl: broker.url, machines: list, seed: 1, speed: SPEED, startAt: START_AT, connectConcurrency: Math.ceil(CONNECT_CONCURRENCY / 2), mqttVersion: MQTT_VERSION, topicAliases, drainTimeoutMs: 10_000 },
+      logger,
+    );
+  halves = await Promise.all([startHalf(machines.slice(0, twinsFrom), true), ...(twinsFrom < MACHINES ? [startHalf(machines.slice(twinsFrom), false)] : [])]);
+  const connectS = (performance.now() - startedConnecting) / 1000 + (await waitConnected(halves));
+  row('connected', `${bothHalves(halves).connected}/${MACHINES} in ${connectS.toFixed(1)} s`);
 
-  const runningFleet = fleet;
-  const before = runningFleet.stats();
+  const running = halves;
+  const before = bothHalves(running);
+  const halvesBefore = running.map((half) => half.stats());
   const windowStart = performance.now();
   let peakRss = 0;
   // Events waiting in offline buffers: above zero the process did not keep up with the simulated clock.
@@ -145,14 +172,17 @@ try {
     const rss = process.memoryUsage().rss;
     rssSamples.push(rss);
     peakRss = Math.max(peakRss, rss);
-    peakBacklog = Math.max(peakBacklog, runningFleet.stats().buffered);
+    peakBacklog = Math.max(peakBacklog, bothHalves(running).buffered);
   }
-  const after = runningFleet.stats();
+  const after = bothHalves(running);
+  const halvesAfter = running.map((half) => half.stats());
   const windowS = (performance.now() - windowStart) / 1000;
   const eventsPerS = (after.published - before.published) / windowS;
   const connectedAtEnd = after.connected;
-  await runningFleet.stop();
-  const final = runningFleet.stats();
+  await Promise.all(running.map((half) => half.stop()));
+  const final = bothHalves(running);
+  const [withAliases, withoutAliases] = running.map((_, i) => bytesPerEvent(halvesBefore[i]!, halvesAfter[i]!)) as [number, number | undefined];
+  const saving = withoutAliases === undefined ? Number.NaN : 1 - withAliases / withoutAliases;
   const receivedByBroker = await broker.received();
   // After the fleet, so its flat-out publishing does not inflate the fleet's peak memory.
   const ceilingEps = await ceiling(broker.url);
@@ -168,6 +198,9 @@ try {
   row('ratio to the 1-connection ceiling', (eventsPerS / ceilingEps).toFixed(2));
   row('after stop: published / failed / pending / buffered / dropped', `${final.published} / ${final.failed} / ${final.pending} / ${final.buffered} / ${final.dropped}`);
   row('events received by the broker (incl. ceiling run)', receivedByBroker ?? 'not counted by this broker');
+  row(`MQTT bytes written per event, topic aliases on (${twinsFrom} machines)`, withAliases.toFixed(1));
+  row(`MQTT bytes written per event, topic aliases off (${MACHINES - twinsFrom} twin machines)`, withoutAliases?.toFixed(1) ?? 'no second half');
+  row('saved by topic aliases', `${(saving * 100).toFixed(1)} %${MQTT_VERSION === 5 ? '' : ' (3.1.1 has none)'}`);
 
   console.log('');
   console.log('| measure | value |');
@@ -177,9 +210,10 @@ try {
   console.log(
     `machines=${MACHINES} rss_mb=${mb(peakRss).toFixed(1)} mb_per_machine=${perMachine.toFixed(4)} events_per_s=${Math.round(eventsPerS)} ` +
       `connected=${connectedAtEnd} baseline_rss_mb=${mb(baselineRss).toFixed(1)} ceiling_eps=${Math.round(ceilingEps)} ratio=${(eventsPerS / ceilingEps).toFixed(2)} ` +
-      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed} dropped=${final.dropped} peak_backlog=${peakBacklog} mqtt_version=${MQTT_VERSION === 5 ? '5' : '3.1.1'}`,
+      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed} dropped=${final.dropped} peak_backlog=${peakBacklog} mqtt_version=${MQTT_VERSION === 5 ? '5' : '3.1.1'} ` +
+      `bytes_per_event=${withAliases.toFixed(1)} bytes_per_event_no_aliases=${withoutAliases?.toFixed(1) ?? 'nan'} alias_saving_pct=${(saving * 100).toFixed(1)}`,
   );
 } finally {
-  await fleet?.stop();
+  await Promise.all(halves.map((half) => half.stop()));
   await broker.stop();
 }

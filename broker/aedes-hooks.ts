@@ -10,7 +10,7 @@ import type { RedirectHook } from './config.ts';
 import { refuseConnectV5 } from './connack-refusal.ts';
 import { describeIdentity, type Identity } from './identity.ts';
 import type { InFlightOut } from './in-flight-out.ts';
-import { checkPublishProperties, dropWillOnlyProperties } from './publish-properties.ts';
+import { checkPublishProperties, dropNonPublishProperties } from './publish-properties.ts';
 import { ConnackReturnCode, ReasonCode, V5_OF_CONNACK } from '../mqtt-wire/codes.ts';
 import { disconnectClient } from './server-disconnect.ts';
 import { resumeQueuedMessages } from './session-resume.ts';
@@ -72,7 +72,7 @@ export interface AedesHooks {
   isDevice(client: Client): boolean;
 }
 
-const aedesRefusal = (code: number, reason: string, extra: { serverReference?: string } = {}): AuthenticateError =>
+const aedesRefusal = (code: number, reason: string, extra: { serverReference?: string; reasonCode?: number } = {}): AuthenticateError =>
   Object.assign(new Error(reason), { returnCode: code, ...extra }) as AuthenticateError;
 
 // Devices publish to a handful of topics, over and over; past this many a client's memo starts over.
@@ -143,13 +143,16 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
   }
 
   async function admit(client: Client, identity: Identity, done: Done): Promise<void> {
-    const serverReference = redirect ? await redirect(identity) : null;
+    const target = redirect ? await redirect(identity) : null;
+    const { serverReference, moved = false } = typeof target === 'string' ? { serverReference: target } : (target ?? { serverReference: '' });
     if (serverReference) {
       counters.redirects++;
-      logger.info({ clientId: client.id, serverReference, version: client.version }, 'connection redirected to another server');
-      // MQTT 5: CONNACK 0x9C with the Server Reference (§4.11), which aedes sends for this error. A
-      // 3.1.1 client cannot be told where to go: CONNACK 3 (server unavailable), and it asks again.
-      done(aedesRefusal(ConnackReturnCode.SERVER_UNAVAILABLE, 'use another server', client.version === 5 ? { serverReference } : {}), false);
+      logger.info({ clientId: client.id, serverReference, moved, version: client.version }, 'connection redirected to another server');
+      // MQTT 5: CONNACK 0x9C (or 0x9D when moved) with the Server Reference (§4.11), which aedes sends
+      // for this error. A 3.1.1 client cannot be told where to go: CONNACK 3 (server unavailable), and
+      // it asks again.
+      const v5 = moved ? { serverReference, reasonCode: ReasonCode.SERVER_MOVED } : { serverReference };
+      done(aedesRefusal(ConnackReturnCode.SERVER_UNAVAILABLE, moved ? 'server moved' : 'use another server', client.version === 5 ? v5 : {}), false);
       return;
     }
     identities.set(client, identity);
@@ -250,7 +253,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
         denyPublish(client, packet, properties.kind, done);
         return;
       }
-      dropWillOnlyProperties(packet);
+      dropNonPublishProperties(packet);
       if (client && !publishRate.admit(client, Date.now())) {
         const error = cutOff(client, 'publish_rate');
         // MQTT 5: DISCONNECT 0x96, then the publish is refused; aedes' PUBACK 0x87 for it finds the

@@ -2,12 +2,20 @@ import { z } from 'zod';
 import type { Identity } from './identity.ts';
 
 /**
- * Asked after a client authenticated: a server reference (e.g. `mqtts://eu.example.net:8883`) sends
- * an MQTT 5 client there with CONNACK 0x9C (§4.11), a 3.1.1 client is refused with CONNACK 3; null
- * lets it in. Set in code only (the regional planes use it to send a device to its home plane); a
- * hook that throws refuses the login as "server unavailable".
+ * Where the redirect hook sends a client: `serverReference` alone (or a plain string) for CONNACK
+ * 0x9C, use another server for now; with `moved: true` CONNACK 0x9D, server moved, from now on
+ * (v5 §4.11). Our devices follow a reference that is a broker URL (`mqtt://host:port`, `mqtts://…`,
+ * `ws://…/mqtt`, `wss://…`); the spec leaves its format open.
  */
-export type RedirectHook = (identity: Identity) => string | null | Promise<string | null>;
+export type Redirect = string | { serverReference: string; moved?: boolean };
+
+/**
+ * Asked after a client authenticated: a Redirect sends an MQTT 5 client elsewhere with CONNACK 0x9C
+ * or 0x9D and the Server Reference, a 3.1.1 client is refused with CONNACK 3; null lets it in. Set in
+ * code only (the regional planes use it to send a device to its home plane); a hook that throws
+ * refuses the login as "server unavailable".
+ */
+export type RedirectHook = (identity: Identity) => Redirect | null | Promise<Redirect | null>;
 
 /**
  * Everything the broker needs, validated once at the edge and passed down. Ports of 0 pick a free

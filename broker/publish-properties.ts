@@ -27,14 +27,21 @@ export function checkPublishProperties(subject: AclSubject, packet: PublishPacke
 }
 
 /**
- * aedes 2.0.0-beta.1 publishes a will with its CONNECT will properties as they are, Will Delay
- * Interval included, which is a will property only (§3.1.3.2.2): in a PUBLISH it is a malformed
- * packet that a strict MQTT 5 subscriber (libmosquitto) disconnects on. It is dropped here, in the
- * one object aedes then publishes.
+ * What aedes 2.0.0-beta.1 leaves in the one object it then publishes that no PUBLISH may carry on:
+ *
+ * - the Will Delay Interval of a will: a will property only (§3.1.3.2.2); in a PUBLISH it is a
+ *   malformed packet that a strict MQTT 5 subscriber (libmosquitto) disconnects on;
+ * - the Topic Alias key of a publish whose alias aedes resolved: aedes sets it to undefined rather than
+ *   removing it. In cluster mode mqemitter-redis and aedes-persistence-redis carry the packet through
+ *   msgpack, which turns undefined into null, and mqtt-packet refuses to encode `topicAlias: null`
+ *   ("Invalid topicAlias: null"): every subscriber the message reached was disconnected and the
+ *   message lost. Aliases belong to the publisher's connection and never travel on [MQTT-3.3.2-7].
+ *
+ * Both are dropped here, by replacing the properties object (aedes shares it with every copy it sends).
  */
-export function dropWillOnlyProperties(packet: PublishPacket): void {
+export function dropNonPublishProperties(packet: PublishPacket): void {
   const properties = packet.properties as (PublishPacket['properties'] & { willDelayInterval?: number }) | undefined;
-  if (properties?.willDelayInterval === undefined) return;
-  const { willDelayInterval: _delay, ...publishable } = properties;
+  if (properties === undefined || (properties.willDelayInterval === undefined && !Object.hasOwn(properties, 'topicAlias'))) return;
+  const { willDelayInterval: _delay, topicAlias: _alias, ...publishable } = properties;
   packet.properties = publishable;
 }

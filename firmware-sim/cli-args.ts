@@ -25,6 +25,8 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
   --save-credentials FILE write the self-provisioned machines there (owner-only file mode)
   --mqtt-version V        3.1.1 or 5 (default 5), for every machine whose credentials name none
                           (a credentials entry may carry "mqttVersion": "3.1.1" or "5")
+  --topic-aliases on|off  MQTT 5 topic aliases on the machines' publishes, up to the broker's
+                          Topic Alias Maximum (default on; 3.1.1 machines never use them)
   --connect-concurrency N machines connecting at once (default 50)
   --offline-buffer N      events each machine keeps while offline; the oldest go first (default 1000)
   --faults SPEC           inject faults, e.g. drop=0.01,duplicate=0.02,reorder=0.01,delay=0.01,
@@ -56,6 +58,7 @@ export const cliConfigSchema = z
     saveCredentials: z.string().min(1).optional(),
     connectConcurrency: positiveInt.default(50),
     mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
+    topicAliases: z.enum(['on', 'off'], { error: 'expected on or off' }).default('on').transform((v) => v === 'on'),
     offlineBuffer: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
     faults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(faultRatesSchema.optional()),
     machineFaults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(machineFaultRatesSchema.optional()),
@@ -87,6 +90,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         'connect-concurrency': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
         'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
         'replay-pace': { type: 'string' }, 'mqtt-version': { type: 'string' }, 'machine-faults': { type: 'string' }, profile: { type: 'string' },
+        'topic-aliases': { type: 'string' },
       },
     }).values;
   } catch (error) {
@@ -103,6 +107,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     replayPace: values['replay-pace'],
     machineFaults: values['machine-faults'],
     mqttVersion: values['mqtt-version'],
+    topicAliases: values['topic-aliases'],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -45,6 +45,7 @@ async function main(): Promise<number> {
   fleet = await startFleet(
     {
       brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency, mqttVersion: config.mqttVersion,
+      topicAliases: config.topicAliases,
       offlineBufferSize: config.offlineBuffer, faults: config.faults, machineFaults: config.machineFaults, recordTo: config.record,
     },
     logger,
@@ -69,7 +70,7 @@ async function replay(config: CliConfig, logger: Logger): Promise<number> {
   const started = performance.now();
   const credentials = config.credentials === undefined ? undefined : machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
   const result = await replayRun(
-    { brokerUrl: config.broker, mqttVersion: config.mqttVersion, file: config.replay!, credentials, pace: config.replayPace, offlineBufferSize: config.offlineBuffer, drainTimeoutMs: 10_000 },
+    { brokerUrl: config.broker, mqttVersion: config.mqttVersion, topicAliases: config.topicAliases, file: config.replay!, credentials, pace: config.replayPace, offlineBufferSize: config.offlineBuffer, drainTimeoutMs: 10_000 },
     logger,
   );
   const realS = ((performance.now() - started) / 1000).toFixed(1);
@@ -122,6 +123,7 @@ function printSummary(stats: FleetStats, started: number, speed: number): void {
       `commands: ${Object.entries(stats.commandOutcomes).map(([outcome, n]) => `${outcome}=${n}`).join(' ')}`,
       `injected faults: ${Object.entries(stats.injected).map(([fault, n]) => `${fault}=${n}`).join(' ')}`,
       `refused by the broker: ${refusalsByCode(stats).map(([key, n]) => `${key}=${n}`).join(' ') || 'none'}`,
+      `MQTT sent by the machines: ${stats.bytesWritten} bytes${stats.published > 0 ? ` (${(stats.bytesWritten / stats.published).toFixed(1)} per event acknowledged)` : ''}`,
       summaryLine(stats),
       '',
     ].join('\n'),
@@ -129,11 +131,11 @@ function printSummary(stats: FleetStats, started: number, speed: number): void {
 }
 
 function summaryLine(stats: FleetStats): string {
-  const { machines, connected, published, suppressed, failed, pending, buffered, dropped } = stats;
+  const { machines, connected, published, suppressed, failed, pending, buffered, dropped, redirected } = stats;
   const byCode = refusalsByCode(stats);
   const refused = byCode.reduce((n, [, count]) => n + count, 0);
   const codes = byCode.map(([key, count]) => ` ${key}=${count}`).join('');
-  return `machines=${machines} connected=${connected} published=${published} suppressed=${suppressed} failed=${failed} pending=${pending} buffered=${buffered} dropped=${dropped} refused=${refused}${codes}`;
+  return `machines=${machines} connected=${connected} published=${published} suppressed=${suppressed} failed=${failed} pending=${pending} buffered=${buffered} dropped=${dropped} redirected=${redirected} refused=${refused}${codes}`;
 }
 
 /** `puback_0x87`, `connack_0x86`, `disconnect_0x96`: where the broker refused, and with which reason code. */

@@ -13,6 +13,7 @@ import type { FleetCounters } from './fleet-stats.ts';
 import { DEFAULT_MQTT_VERSION } from './mqtt-version.ts';
 import { OfflineBuffer } from './offline-buffer.ts';
 import type { RunRecorder } from './run-recording.ts';
+import { ServerRedirects } from './server-redirects.ts';
 
 export interface DeviceConnectionOptions {
   brokerUrl: string;
@@ -40,6 +41,12 @@ export interface DeviceConnectionOptions {
   sessionExpiryS?: number;
   /** v5: how long the broker waits before publishing the `offline` will (default 30 s); 3.1.1 publishes it at once. */
   willDelayS?: number;
+  /**
+   * v5: replace each topic by a two-byte alias after its first PUBLISH on a connection, as far as
+   * the broker's CONNACK allows (Topic Alias Maximum; none announced, none used). Default on;
+   * 3.1.1 has no aliases.
+   */
+  topicAliases?: boolean;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 20;
@@ -92,12 +99,15 @@ export class DeviceConnection {
   private readonly stateTopic: string;
   private readonly commandPrefix: string;
   private readonly offline: OfflineBuffer<Queued>;
+  private readonly redirects: ServerRedirects;
   private readonly maxInFlight: number;
   private inFlight = 0;
   private stopping = false;
   private isConnected = false;
   private complainedSinceConnect = false;
   private subscribed = false;
+  /** Set while a refused attempt is being followed to the server it named: not yet an outcome for firstAttempt. */
+  private redirecting = false;
   private lastConsentOptions: { version: number; options: PublishOptions } | null = null;
   /** Waiting for the outcome of the next attempt (see firstAttempt); null when nobody waits. */
   private attemptWaiters: Array<(connected: boolean) => void> | null = null;
@@ -108,6 +118,8 @@ export class DeviceConnection {
     this.commandPrefix = topics.command(deviceId, '');
     this.offline = new OfflineBuffer(options.offlineBufferSize);
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.redirects = new ServerRedirects(options.brokerUrl);
+    const mqttVersion = options.mqttVersion ?? DEFAULT_MQTT_VERSION;
     // One callback per kind, made once: the PUBACK path allocates nothing. The window is refilled
     // before the counters wake anyone waiting on them, so a waiter sees the buffer already drained.
     this.ackCallbacks = Object.fromEntries(
@@ -124,7 +136,7 @@ export class DeviceConnection {
     this.link = new MqttClient(
       {
         url: options.brokerUrl,
-        protocolVersion: options.mqttVersion ?? DEFAULT_MQTT_VERSION,
+        protocolVersion: mqttVersion,
         clientId: deviceId,
         username: deviceId,
         password: options.secret,
@@ -136,12 +148,18 @@ export class DeviceConnection {
         properties: { sessionExpiryInterval: options.sessionExpiryS ?? DEFAULT_SESSION_EXPIRY_S },
         will: { topic: this.stateTopic, payload: 'offline', retain: true, properties: { willDelayInterval: options.willDelayS ?? DEFAULT_WILL_DELAY_S, ...TEXT_PAYLOAD } },
         reconnect: options.backoff ?? DEFAULT_BACKOFF,
+        outgoingTopicAliases: mqttVersion === 5 && (options.topicAliases ?? true),
+        // The fleet's counters add up what every machine writes (bench:sim reports it per event).
+        tally: counters,
       },
       {
         connect: (connack) => this.onConnect(connack.sessionPresent),
         close: () => this.onClose(),
         error: (error) => {
-          if (error instanceof MqttError && error.from === 'CONNACK' && error.reasonCode !== undefined) counters.refused('connack', error.reasonCode);
+          if (error instanceof MqttError && error.from === 'CONNACK' && error.reasonCode !== undefined) {
+            if (this.followRedirect(error.reasonCode, error.serverReference)) return;
+            counters.refused('connack', error.reasonCode);
+          }
           this.complain(error);
         },
         message: (publish) => this.onMessage(publish.topic, publish.payload, publish.properties),
@@ -163,7 +181,7 @@ export class DeviceConnection {
     return this.offline.size;
   }
 
-  /** Resolves at the first connect or the first failure, whichever comes first; retries continue either way. */
+  /** Resolves at the first connect or the first failure (a redirect followed is neither), whichever comes first; retries continue either way. */
   firstAttempt(): Promise<boolean> {
     if (this.isConnected) return Promise.resolve(true);
     return new Promise((resolve) => (this.attemptWaiters ??= []).push(resolve));
@@ -317,7 +335,23 @@ export class DeviceConnection {
     await withTimeout(new Promise<void>((resolve) => this.link.end(force, resolve)), timeoutMs);
   }
 
+  /**
+   * A v5 CONNACK 0x9C/0x9D naming a server we can open: the next attempt goes there at once, outside
+   * the backoff (server-redirects.ts says for how long and how often). Counted as a redirect, not a refusal.
+   */
+  private followRedirect(reasonCode: number, serverReference: string | undefined): boolean {
+    if (this.link.protocolVersion !== 5 || this.stopping) return false;
+    const url = this.redirects.refused(reasonCode, serverReference);
+    if (url === null) return false;
+    this.options.counters.redirected++;
+    this.redirecting = true;
+    this.options.logger.debug({ deviceId: this.options.deviceId, reasonCode, serverReference: url }, 'following the broker to another server');
+    this.link.restart(0);
+    return true;
+  }
+
   private onConnect(sessionPresent: boolean): void {
+    this.redirects.connected();
     this.complainedSinceConnect = false;
     if (!this.isConnected) this.options.counters.connected++;
     this.isConnected = true;
@@ -336,8 +370,10 @@ export class DeviceConnection {
   }
 
   private onClose(): void {
+    this.link.useUrl(this.redirects.closed());
     this.goOffline();
-    this.settleAttempt(false);
+    if (this.redirecting) this.redirecting = false;
+    else this.settleAttempt(false);
   }
 
   private settleAttempt(connected: boolean): void {

@@ -49,6 +49,8 @@ export const fleetOptionsSchema = z.object({
   sessionExpirySeconds: z.int().min(0).max(0xffff_ffff).default(DEFAULT_SESSION_EXPIRY_S),
   /** MQTT 5: how long the broker holds a machine's `offline` will back, so a quick reconnect does not flap it (default 30 s). */
   willDelaySeconds: z.int().min(0).max(0xffff_ffff).default(DEFAULT_WILL_DELAY_S),
+  /** MQTT 5: topic aliases on the machines' own publishes, when the broker announces a Topic Alias Maximum (default on; 3.1.1 never). */
+  topicAliases: z.boolean().default(true),
   /** How long stop() waits for outstanding acknowledgements before closing anyway. */
   drainTimeoutMs: z.int().min(0).default(5_000),
 });

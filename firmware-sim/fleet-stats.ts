@@ -1,3 +1,4 @@
+import type { WireTally } from '../mqtt-wire/client-options.ts';
 import { EVENT_KINDS, type EventKind } from '../schema/events.ts';
 import { COMMAND_OUTCOMES, type CommandOutcome } from './command-handler.ts';
 import { INJECTED_FAULTS, type InjectedFault } from './fault-injection.ts';
@@ -28,6 +29,10 @@ export interface FleetStats {
   injected: Record<InjectedFault, number>;
   /** What the broker refused, by the reason code it gave (hex, e.g. `0x87`); see RefusalCounts. */
   refusals: RefusalCounts;
+  /** MQTT 5 CONNACK redirects (0x9C, 0x9D) followed to the server they named; one not followed is a refusal. */
+  redirected: number;
+  /** MQTT bytes the machines wrote to their connections, every packet (TLS and WebSocket framing not counted). */
+  bytesWritten: number;
 }
 
 /**
@@ -53,7 +58,7 @@ const zeroByKind = (): Record<EventKind, number> =>
  * someone waits. After `freeze()` late callbacks no longer change anything, so stop() can promise a
  * final count.
  */
-export class FleetCounters {
+export class FleetCounters implements WireTally {
   connected = 0;
   published = 0;
   readonly publishedByKind = zeroByKind();
@@ -68,6 +73,9 @@ export class FleetCounters {
   readonly injected = Object.fromEntries(INJECTED_FAULTS.map((f) => [f, 0])) as Record<InjectedFault, number>;
   /** Keyed by code, without a prototype: a code is a number the broker chose, never a property name. */
   readonly refusals: RefusalCounts = { puback: Object.create(null), connack: Object.create(null), disconnect: Object.create(null) };
+  redirected = 0;
+  /** Added to by every machine's MQTT client (WireTally); bytes keep counting after freeze(), they were sent. */
+  bytesWritten = 0;
   private frozen = false;
   private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
 
@@ -139,6 +147,8 @@ export class FleetCounters {
       dropped: this.dropped,
       injected: { ...this.injected },
       refusals: { puback: { ...this.refusals.puback }, connack: { ...this.refusals.connack }, disconnect: { ...this.refusals.disconnect } },
+      redirected: this.redirected,
+      bytesWritten: this.bytesWritten,
     };
   }
 

@@ -39,7 +39,7 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
       const identity = opts.machines[index]!;
       const runner = new MachineRunner({
         identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, mqttVersion: identity.mqttVersion ?? opts.mqttVersion, offlineBufferSize: opts.offlineBufferSize,
-        sessionExpiryS: opts.sessionExpirySeconds, willDelayS: opts.willDelaySeconds,
+        sessionExpiryS: opts.sessionExpirySeconds, willDelayS: opts.willDelaySeconds, topicAliases: opts.topicAliases,
         faults, machineFaults: opts.machineFaults, recorder, clock, counters, logger,
       });
       runners.push(runner);

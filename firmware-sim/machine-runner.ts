@@ -27,6 +27,7 @@ export interface MachineRunnerOptions {
   mqttVersion?: ProtocolVersion;
   sessionExpiryS?: number;
   willDelayS?: number;
+  topicAliases?: boolean;
   offlineBufferSize: number;
   recorder?: RunRecorder;
   /** Shared by the whole fleet and read on every event, so rates can change while it runs. */
@@ -69,6 +70,7 @@ export class MachineRunner {
       mqttVersion: options.mqttVersion,
       sessionExpiryS: options.sessionExpiryS,
       willDelayS: options.willDelayS,
+      topicAliases: options.topicAliases,
       deviceId: identity.deviceId,
       secret: identity.secret,
       counters,

@@ -12,6 +12,8 @@ export interface ReplayOptions {
   brokerUrl: string;
   /** For machines whose credentials name no version of their own; default MQTT 5. */
   mqttVersion?: ProtocolVersion;
+  /** MQTT 5 topic aliases (default on), as in a live fleet. */
+  topicAliases?: boolean;
   file: string;
   /** Secrets for brokers that authenticate devices; a machine missing here connects with a placeholder. */
   credentials?: readonly MachineIdentity[];
@@ -46,6 +48,7 @@ export async function replayRun(options: ReplayOptions, logger: Logger): Promise
       connection = new DeviceConnection({
         brokerUrl: options.brokerUrl,
         mqttVersion: known.get(deviceId)?.mqttVersion ?? options.mqttVersion,
+        topicAliases: options.topicAliases,
         deviceId,
         secret: known.get(deviceId)?.secret ?? PLACEHOLDER_SECRET,
         counters,

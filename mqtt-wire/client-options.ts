@@ -6,6 +6,11 @@ import type { MqttError } from './errors.ts';
 import type { Connack, Disconnect, IncomingPublish } from './packets.ts';
 import type { TlsOptions } from './transport.ts';
 
+/** Bytes a client wrote, added up across its connections; one tally may serve many clients (a fleet). */
+export interface WireTally {
+  bytesWritten: number;
+}
+
 export interface MqttClientOptions {
   url: string;
   /** '' lets a v5 server assign one (kept for the reconnects). */
@@ -36,6 +41,8 @@ export interface MqttClientOptions {
   /** Reconnect after every close with this backoff; without it reconnecting is the owner's call (open()). */
   reconnect?: BackoffPolicy;
   tls?: TlsOptions;
+  /** Every MQTT packet written is added here (fixed header included; TLS and WebSocket framing not). */
+  tally?: WireTally;
 }
 
 export interface MqttClientHandlers {

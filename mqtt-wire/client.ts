@@ -386,6 +386,7 @@ export class MqttClient implements FrameSink, Ticking {
   private writeBytes(bytes: Buffer, written?: () => void): boolean {
     if (this.stream === null || this.stream.destroyed) return false;
     this.lastSentAt = Date.now();
+    if (this.options.tally !== undefined) this.options.tally.bytesWritten += bytes.length;
     this.stream.write(bytes, written);
     return true;
   }

@@ -6,6 +6,15 @@ import { WebSocketStream } from './websocket-client.ts';
 /** What a TLS or WSS connection may need beyond the URL: a private CA, a client certificate. */
 export type TlsOptions = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
 
+const SCHEMES = new Set(['mqtt:', 'tcp:', 'mqtts:', 'tls:', 'ws:', 'wss:']);
+
+/** Whether openTransport takes this text: a URL with a host and one of its six schemes. */
+export function isTransportUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const u = new URL(text);
+  return SCHEMES.has(u.protocol) && u.hostname !== '';
+}
+
 /**
  * Opens the byte stream an MQTT client speaks over, from the broker URL: `mqtt://`/`tcp://` (port
  * 1883), `mqtts://`/`tls://` (8883), `ws://`/`wss://` (the URL's path, e.g. `/mqtt`). Nagle is off

@@ -106,6 +106,47 @@ describe('broker: MQTT 5 features under the topic policy', () => {
     expect(await serverDisconnect(alice)).toMatchObject({ reasonCode: 0x94 });
   });
 
+  it('[MQTT-3.3.2-12] an alias re-mapped to another device\'s topic is judged by that topic: the publish and every later use of the alias get PUBACK 0x87', async () => {
+    const watcher = await ingest([topics.filters.allEvents, topics.filters.allStates]);
+    const alice = await device(ALICE);
+    publish(alice, topics.event(ALICE.id, 'status'), 1, { topicAlias: 1 }, 'own');
+    publish(alice, '', 2, { topicAlias: 1 }, 'own-by-alias');
+    // Same alias, new topic: the mapping changes (v5 §3.3.2.3.4) even though the publish is refused.
+    publish(alice, topics.event(BOB.id, 'status'), 3, { topicAlias: 1 }, 'foreign');
+    publish(alice, '', 4, { topicAlias: 1 }, 'foreign-by-alias');
+    // Retained goes through the policy's retain rule with the real topic too: the own state is allowed, another's is not.
+    alice.send({ cmd: 'publish', topic: topics.state(ALICE.id), payload: Buffer.from('online'), qos: 1, messageId: 5, retain: true, dup: false, properties: { topicAlias: 2 } });
+    alice.send({ cmd: 'publish', topic: '', payload: Buffer.from('online'), qos: 1, messageId: 6, retain: true, dup: false, properties: { topicAlias: 2 } });
+    alice.send({ cmd: 'publish', topic: topics.state(BOB.id), payload: Buffer.from('offline'), qos: 1, messageId: 7, retain: true, dup: false, properties: { topicAlias: 3 } });
+    alice.send({ cmd: 'publish', topic: '', payload: Buffer.from('offline'), qos: 1, messageId: 8, retain: true, dup: false, properties: { topicAlias: 3 } });
+    const ids = [1, 2, 3, 4, 5, 6, 7, 8];
+    await waitUntil('eight PUBACKs', () => ids.every((id) => pubackOf(alice, id)));
+    expect(ids.map((id) => pubackOf(alice, id)!.reasonCode ?? 0)).toEqual([0, 0, 0x87, 0x87, 0, 0, 0x87, 0x87]);
+    await waitUntil('four deliveries', () => publishes(watcher).length === 4);
+    expect(publishes(watcher).map((p) => [p.topic, p.payload.toString()])).toEqual([
+      [topics.event(ALICE.id, 'status'), 'own'],
+      [topics.event(ALICE.id, 'status'), 'own-by-alias'],
+      [topics.state(ALICE.id), 'online'],
+      [topics.state(ALICE.id), 'online'],
+    ]);
+    expect(broker.stats().denials).toBeGreaterThanOrEqual(4);
+  });
+
+  it('[MQTT-3.3.2-8] disconnects with DISCONNECT 0x94 for alias 0, and for an empty topic with an alias never mapped on this connection', async () => {
+    const zero = await device(ALICE);
+    publish(zero, topics.event(ALICE.id, 'brew'), 1, { topicAlias: 0 });
+    expect(await serverDisconnect(zero)).toMatchObject({ reasonCode: 0x94 });
+    // Mapped on an earlier connection: aliases never carry over [MQTT-3.3.2-7].
+    const before = await device(BOB);
+    publish(before, topics.event(BOB.id, 'brew'), 1, { topicAlias: 1 });
+    await waitUntil('PUBACK', () => pubackOf(before, 1) !== undefined);
+    before.socket.destroy();
+    await before.closed;
+    const unmapped = await device(BOB);
+    publish(unmapped, '', 1, { topicAlias: 1 });
+    expect(await serverDisconnect(unmapped)).toMatchObject({ reasonCode: 0x94 });
+  });
+
   it("lets only the server name a response topic, on a command and for that command's answer; user properties and correlation data pass unchanged", async () => {
     const watcher = await ingest([topics.filters.allEvents, topics.filters.allCommandResults]);
     const alice = await device(ALICE);

@@ -39,6 +39,13 @@ describe('sim CLI arguments', () => {
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--mqtt-version', '5'], {})).toMatchObject({ config: { mqttVersion: 5 } });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--mqtt-version', '4'], {})).toMatchObject({ error: '--mqtt-version: expected 3.1.1 or 5' });
   });
+
+  it('reads --topic-aliases on|off, on by default', () => {
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f'], {})).toMatchObject({ config: { topicAliases: true } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--topic-aliases', 'off'], {})).toMatchObject({ config: { topicAliases: false } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--topic-aliases', 'on'], {})).toMatchObject({ config: { topicAliases: true } });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--topic-aliases', 'yes'], {})).toMatchObject({ error: '--topic-aliases: expected on or off' });
+  });
 });
 
 describe('npm run sim against a real broker', () => {
@@ -72,11 +79,11 @@ describe('npm run sim against a real broker', () => {
     const recording = join(dir, 'run.jsonl');
     const stdout = await runCli(['--broker', brokerUrl, '--credentials', credentials, '--profile', 'leaky', '--speed', '3600', '--duration', '1', '--record', recording]);
     const last = stdout.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0 refused=0$/);
+    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 refused=0$/);
     const published = Number(/published=(\d+)/.exec(last)![1]);
     expect(published).toBeGreaterThan(0);
 
     const replayed = (await runCli(['--broker', brokerUrl, '--replay', recording, '--replay-pace', '0'])).trim().split('\n').at(-1)!;
-    expect(replayed).toBe(`machines=2 connected=0 published=${published} suppressed=0 failed=0 pending=0 buffered=0 dropped=0 refused=0`);
+    expect(replayed).toBe(`machines=2 connected=0 published=${published} suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 refused=0`);
   });
 });
