@@ -319,7 +319,7 @@ export class DeviceConnection {
 
   private onConnect(sessionPresent: boolean): void {
     this.complainedSinceConnect = false;
-    if (!this.isConnected) this.options.counters.connected++;
+    if (!this.isConnected) this.options.counters.connectedOne();
     this.isConnected = true;
     this.settleAttempt(true);
     this.link.publish(this.stateTopic, 'online', RETAINED);
