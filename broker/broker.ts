@@ -28,6 +28,7 @@ import { protectBrokerMaps, protectClientMaps } from './prototype-safe-maps.ts';
 import { listenForRevocations, type RevocationCounters } from './revocation-listener.ts';
 import { createRevocations } from './revocations.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
+import { indexRetainedMessages } from './retained-index.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
 import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
@@ -115,6 +116,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   });
   aedes = broker;
   protectBrokerMaps(broker);
+  // Before any client: every retained message goes through the index from the first one.
+  indexRetainedMessages(Reflect.get(broker, 'persistence'));
   flagRedeliveries(Reflect.get(broker, 'persistence'));
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);

@@ -158,6 +158,11 @@ export class DeviceConnection {
     return this.isConnected;
   }
 
+  /** Milliseconds from opening the latest successful connection to its CONNACK (a login's latency). */
+  get lastConnectMs(): number {
+    return this.link.lastConnectMs;
+  }
+
   /** Events waiting in the offline buffer, for the link or for room in the in-flight window. */
   get backlog(): number {
     return this.offline.size;
