@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -66,7 +66,10 @@ async function waitForPort(port: number, deadlineMs: number): Promise<void> {
 export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {}): Promise<PrivateMosquitto> {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'brewtel-bench-mosquitto-'));
-  const access = options.passwordFile === undefined ? 'allow_anonymous true\n' : `allow_anonymous false\npassword_file ${options.passwordFile}\n`;
+  // Started as root, Mosquitto drops to the `mosquitto` user before it reads the password file, which
+  // then cannot open our owner-only temporary folder; staying the user that started it keeps the
+  // file private (no effect when not started as root).
+  const access = options.passwordFile === undefined ? 'allow_anonymous true\n' : `allow_anonymous false\npassword_file ${options.passwordFile}\nuser ${userInfo().username}\n`;
   writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\n${access}persistence false\nmax_queued_messages 0\nlog_dest none\n`);
   const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async (): Promise<void> => {

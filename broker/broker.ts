@@ -22,6 +22,7 @@ import { listenMetrics } from './metrics-listener.ts';
 import { createInFlightOut } from './in-flight-out.ts';
 import { capInFlightIn, InFlightInExceeded } from './in-flight-in.ts';
 import { cleanIncomingWithSession } from './incoming-session-cleanup.ts';
+import { skipClosedLogins } from './closed-login-guard.ts';
 import { disconnectOnKeepaliveTimeout } from './keepalive-disconnect.ts';
 import { PERMISSIVE_BANNER, permissiveAuthenticator, permissivePolicy, requireLoopback } from './permissive-test-mode.ts';
 import { protectBrokerMaps, protectClientMaps } from './prototype-safe-maps.ts';
@@ -121,6 +122,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   flagRedeliveries(Reflect.get(broker, 'persistence'));
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);
+  skipClosedLogins(broker, (client) => logger.debug({ clientId: client.id }, 'login not registered: its connection closed while it was set up'));
   disconnectOnKeepaliveTimeout(broker);
   limitForwardsToClientMaximum(broker, (client, packet) => {
     counters.forwardsTooLarge++;
