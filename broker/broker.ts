@@ -22,12 +22,14 @@ import { listenMetrics } from './metrics-listener.ts';
 import { createInFlightOut } from './in-flight-out.ts';
 import { capInFlightIn, InFlightInExceeded } from './in-flight-in.ts';
 import { cleanIncomingWithSession } from './incoming-session-cleanup.ts';
+import { skipClosedLogins } from './closed-login-guard.ts';
 import { disconnectOnKeepaliveTimeout } from './keepalive-disconnect.ts';
 import { PERMISSIVE_BANNER, permissiveAuthenticator, permissivePolicy, requireLoopback } from './permissive-test-mode.ts';
 import { protectBrokerMaps, protectClientMaps } from './prototype-safe-maps.ts';
 import { listenForRevocations, type RevocationCounters } from './revocation-listener.ts';
 import { createRevocations } from './revocations.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
+import { indexRetainedMessages } from './retained-index.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
 import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
@@ -115,9 +117,12 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   });
   aedes = broker;
   protectBrokerMaps(broker);
+  // Before any client: every retained message goes through the index from the first one.
+  indexRetainedMessages(Reflect.get(broker, 'persistence'));
   flagRedeliveries(Reflect.get(broker, 'persistence'));
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);
+  skipClosedLogins(broker, (client) => logger.debug({ clientId: client.id }, 'login not registered: its connection closed while it was set up'));
   disconnectOnKeepaliveTimeout(broker);
   limitForwardsToClientMaximum(broker, (client, packet) => {
     counters.forwardsTooLarge++;

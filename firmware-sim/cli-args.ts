@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
+import { connectRateFlagSchema } from './fleet-options.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
@@ -27,7 +28,9 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
                           (a credentials entry may carry "mqttVersion": "3.1.1" or "5")
   --topic-aliases on|off  MQTT 5 topic aliases on the machines' publishes, up to the broker's
                           Topic Alias Maximum (default on; 3.1.1 machines never use them)
-  --connect-concurrency N machines connecting at once (default 50)
+  --connect-concurrency N machines waiting for their first CONNACK at once (default 50)
+  --connect-rate N/s      first connection attempts started per second, at most (default 0: as
+                          fast as the broker answers; the window halves after a failed attempt)
   --offline-buffer N      events each machine keeps while offline; the oldest go first (default 1000)
   --faults SPEC           inject faults, e.g. drop=0.01,duplicate=0.02,reorder=0.01,delay=0.01,
                           disconnect=0.001,malformed=0.01,delayMs=200 (rates per event, sum <= 1)
@@ -57,6 +60,7 @@ export const cliConfigSchema = z
     credentials: z.string().min(1).optional(),
     saveCredentials: z.string().min(1).optional(),
     connectConcurrency: positiveInt.default(50),
+    connectRate: connectRateFlagSchema.default(0),
     mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
     topicAliases: z.enum(['on', 'off'], { error: 'expected on or off' }).default('on').transform((v) => v === 'on'),
     offlineBuffer: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
@@ -87,7 +91,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         broker: { type: 'string' }, machines: { type: 'string' }, seed: { type: 'string' }, speed: { type: 'string' },
         duration: { type: 'string' }, api: { type: 'string' }, token: { type: 'string' }, regions: { type: 'string' },
         leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
-        'connect-concurrency': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
+        'connect-concurrency': { type: 'string' }, 'connect-rate': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
         'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
         'replay-pace': { type: 'string' }, 'mqtt-version': { type: 'string' }, 'machine-faults': { type: 'string' }, profile: { type: 'string' },
         'topic-aliases': { type: 'string' },
@@ -102,6 +106,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     token: values.token ?? env.BREWTEL_TOKEN ?? env.BREWTEL_ADMIN_TOKEN,
     saveCredentials: values['save-credentials'],
     connectConcurrency: values['connect-concurrency'],
+    connectRate: values['connect-rate'],
     logLevel: values['log-level'],
     offlineBuffer: values['offline-buffer'],
     replayPace: values['replay-pace'],

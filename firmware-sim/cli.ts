@@ -5,8 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
 import { parseCli, USAGE, type CliConfig } from './cli-args.ts';
-import { startFleet, type Fleet } from './fleet.ts';
-import type { FleetStats } from './fleet-stats.ts';
+import { createFleet } from './fleet.ts';
+import { FleetCounters, type FleetStats } from './fleet-stats.ts';
+import { connectSeconds, liveLine, phaseProgress, RateMeter, type LiveLine } from './live-progress.ts';
 import { machineIdentityListSchema, type MachineIdentity } from './fleet-options.ts';
 import { replaceOwnerOnlyFile } from './owner-only-files.ts';
 import { provisionMachines } from './provision.ts';
@@ -27,39 +28,45 @@ async function main(): Promise<number> {
   }
   const config = parsed.config;
   const logger = pino({ level: config.logLevel }, pino.destination(2));
+  const started = performance.now();
+  const progress = liveLine(process.stderr);
 
-  let interrupted = false;
-  let fleet: Fleet | null = null;
-  let wake: () => void = () => {};
+  // Ctrl-C at any point (provisioning, connecting, running) ends with the summary of what happened so far.
+  const interrupt = new AbortController();
+  const interrupted = new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
   process.once('SIGINT', () => {
-    interrupted = true;
-    process.stderr.write('\nsim: stopping (Ctrl-C again to abort)\n');
+    progress.end();
+    process.stderr.write('sim: stopping (Ctrl-C again to abort)\n');
     process.once('SIGINT', () => process.exit(130));
-    wake();
+    interrupt.abort();
   });
 
   if (config.replay !== undefined) return replay(config, logger);
-  const machines = await loadMachines(config);
-  if (interrupted) return 0;
-  const started = performance.now();
-  fleet = await startFleet(
+  const wanted = config.machines ?? DEFAULT_MACHINES;
+  const machines = await loadMachines(config, progress, interrupt.signal);
+  if (interrupt.signal.aborted) {
+    progress.end();
+    process.stdout.write(`\ninterrupted while provisioning: ${machines.length} of ${wanted} machines provisioned, none started\n`);
+    printSummary(new FleetCounters(machines.length).snapshot(), started, config.speed);
+    return 0;
+  }
+  const fleet = createFleet(
     {
-      brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency, mqttVersion: config.mqttVersion,
+      brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency, connectRatePerS: config.connectRate,
       topicAliases: config.topicAliases,
-      offlineBufferSize: config.offlineBuffer, faults: config.faults, machineFaults: config.machineFaults, recordTo: config.record,
+      mqttVersion: config.mqttVersion, offlineBufferSize: config.offlineBuffer, faults: config.faults, machineFaults: config.machineFaults, recordTo: config.record,
     },
     logger,
   );
-  const runningFleet = fleet;
-  const progress = setInterval(() => printProgress(runningFleet.stats(), started, config.speed), PROGRESS_EVERY_MS);
+  const connectRate = new RateMeter();
+  const ticker = setInterval(() => progress.show(progressLine(fleet.stats(), connectRate, started, config.speed)), PROGRESS_EVERY_MS);
 
-  if (!interrupted) {
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      if (config.duration !== undefined) setTimeout(resolve, config.duration * 1000).unref();
-    });
-  }
-  clearInterval(progress);
+  await Promise.race([fleet.whenRamped(), interrupted]);
+  if (!interrupt.signal.aborted && config.duration !== undefined) {
+    await Promise.race([interrupted, new Promise<void>((resolve) => setTimeout(resolve, config.duration! * 1000).unref())]);
+  } else if (!interrupt.signal.aborted) await interrupted;
+  clearInterval(ticker);
+  progress.end();
   const connectedAtEnd = fleet.stats().connected;
   await fleet.stop();
   printSummary({ ...fleet.stats(), connected: connectedAtEnd }, started, config.speed);
@@ -78,25 +85,31 @@ async function replay(config: CliConfig, logger: Logger): Promise<number> {
   return 0;
 }
 
-async function loadMachines(config: CliConfig): Promise<MachineIdentity[]> {
+async function loadMachines(config: CliConfig, progress: LiveLine, signal: AbortSignal): Promise<MachineIdentity[]> {
   const { profile } = config;
-  const machines = await loadIdentities(config);
+  const machines = await loadIdentities(config, progress, signal);
   return profile === undefined ? machines : machines.map((m) => ({ ...m, profile }));
 }
 
-async function loadIdentities(config: CliConfig): Promise<MachineIdentity[]> {
+async function loadIdentities(config: CliConfig, progress: LiveLine, signal: AbortSignal): Promise<MachineIdentity[]> {
   if (config.credentials !== undefined) {
     const all = machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
     return all.slice(0, config.machines ?? all.length);
   }
-  const machines = await provisionMachines({
-    apiUrl: config.api!,
-    token: config.token!,
-    count: config.machines ?? DEFAULT_MACHINES,
-    regions: config.regions,
-    seed: config.seed,
-    leaky: config.leaky,
-  });
+  const count = config.machines ?? DEFAULT_MACHINES;
+  const rate = new RateMeter();
+  let provisioned = 0;
+  const show = (): void => progress.show(phaseProgress('provisioning', provisioned, count, rate.perSecond(provisioned)));
+  show();
+  const ticker = setInterval(show, PROGRESS_EVERY_MS);
+  const machines = await provisionMachines(
+    { apiUrl: config.api!, token: config.token!, count, regions: config.regions, seed: config.seed, leaky: config.leaky },
+    (n) => {
+      provisioned = n;
+    },
+    signal,
+  ).finally(() => clearInterval(ticker));
+  // Saved after an interrupted run too: those machines exist at the server, with these secrets only.
   if (config.saveCredentials !== undefined) {
     await replaceOwnerOnlyFile(config.saveCredentials, `${JSON.stringify(machines, null, 2)}\n`);
   }
@@ -107,9 +120,10 @@ function simulatedHours(started: number, speed: number): string {
   return (((performance.now() - started) * speed) / 3_600_000).toFixed(1);
 }
 
-function printProgress(stats: FleetStats, started: number, speed: number): void {
-  const line = `connected ${stats.connected}/${stats.machines}  published ${stats.published}  suppressed ${stats.suppressed}  failed ${stats.failed}  pending ${stats.pending}  sim ${simulatedHours(started, speed)} h`;
-  process.stderr.write(process.stderr.isTTY ? `\r${line}\u001b[K` : `${line}\n`);
+/** While the fleet comes online: how many are connected and how fast; afterwards what it publishes. */
+function progressLine(stats: FleetStats, connectRate: RateMeter, started: number, speed: number): string {
+  const connecting = stats.allConnectedAt === null ? `${phaseProgress('connected', stats.connected, stats.machines, connectRate.perSecond(stats.connected))}` : `connected ${stats.connected}/${stats.machines}`;
+  return `${connecting}  published ${stats.published}  suppressed ${stats.suppressed}  failed ${stats.failed}  pending ${stats.pending}  sim ${simulatedHours(started, speed)} h`;
 }
 
 function printSummary(stats: FleetStats, started: number, speed: number): void {
@@ -124,12 +138,13 @@ function printSummary(stats: FleetStats, started: number, speed: number): void {
       `injected faults: ${Object.entries(stats.injected).map(([fault, n]) => `${fault}=${n}`).join(' ')}`,
       `refused by the broker: ${refusalsByCode(stats).map(([key, n]) => `${key}=${n}`).join(' ') || 'none'}`,
       `MQTT sent by the machines: ${stats.bytesWritten} bytes${stats.published > 0 ? ` (${(stats.bytesWritten / stats.published).toFixed(1)} per event acknowledged)` : ''}`,
-      summaryLine(stats),
+      `${summaryLine(stats)} connect_s=${connectSeconds(started, stats.allConnectedAt)}`,
       '',
     ].join('\n'),
   );
 }
 
+/** The replay's summary ends with this too; `npm run sim` adds how long connecting took (connect_s). */
 function summaryLine(stats: FleetStats): string {
   const { machines, connected, published, suppressed, failed, pending, buffered, dropped, redirected } = stats;
   const byCode = refusalsByCode(stats);

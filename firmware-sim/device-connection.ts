@@ -176,6 +176,11 @@ export class DeviceConnection {
     return this.isConnected;
   }
 
+  /** Milliseconds from opening the latest successful connection to its CONNACK (a login's latency). */
+  get lastConnectMs(): number {
+    return this.link.lastConnectMs;
+  }
+
   /** Events waiting in the offline buffer, for the link or for room in the in-flight window. */
   get backlog(): number {
     return this.offline.size;
@@ -353,7 +358,7 @@ export class DeviceConnection {
   private onConnect(sessionPresent: boolean): void {
     this.redirects.connected();
     this.complainedSinceConnect = false;
-    if (!this.isConnected) this.options.counters.connected++;
+    if (!this.isConnected) this.options.counters.connectedOne();
     this.isConnected = true;
     this.settleAttempt(true);
     this.link.publish(this.stateTopic, 'online', RETAINED);

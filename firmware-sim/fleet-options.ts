@@ -22,6 +22,13 @@ export type MachineIdentity = z.infer<typeof machineIdentitySchema>;
 
 export const machineIdentityListSchema = z.array(machineIdentitySchema);
 
+/** `--connect-rate` as people type it, `200/s` or `200`, read as attempts per second (0: the broker's pace). */
+export const connectRateFlagSchema = z
+  .union([z.string(), z.number()])
+  .transform((value) => String(value))
+  .pipe(z.string().regex(/^\d+(\.\d+)?(\/s)?$/, 'expected a rate such as 200/s (0: as fast as the broker answers)'))
+  .transform((text) => Number(text.replace('/s', '')));
+
 export const fleetOptionsSchema = z.object({
   brokerUrl: z.string().regex(/^(mqtts?|wss?|tcp|tls):\/\/.+/, 'a broker URL such as mqtt://127.0.0.1:1883'),
   machines: machineIdentityListSchema.refine(
@@ -31,8 +38,10 @@ export const fleetOptionsSchema = z.object({
   seed: z.int(),
   /** Simulated milliseconds per real millisecond, e.g. 3600 = an hour per second. */
   speed: z.number().positive().max(1_000_000),
-  /** How many machines may be in the middle of connecting at once. */
+  /** How many machines may be waiting for their first CONNACK at once (see connect-ramp.ts). */
   connectConcurrency: z.int().min(1).max(10_000).default(50),
+  /** First connection attempts started per second, at most; 0 (default) goes as fast as the broker answers. */
+  connectRatePerS: z.number().min(0).max(1_000_000).default(0),
   /** Simulated epoch ms the clock starts from; defaults to now, so repeated runs never reuse event ids. */
   startAt: z.int().min(0).optional(),
   /** Events each machine keeps while offline before it drops the oldest. */

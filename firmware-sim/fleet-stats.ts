@@ -6,6 +6,8 @@ import { INJECTED_FAULTS, type InjectedFault } from './fault-injection.ts';
 export interface FleetStats {
   machines: number;
   connected: number;
+  /** performance.now() when every machine was connected at once for the first time; null until then. */
+  allConnectedAt: number | null;
   /** Events whose PUBACK arrived. */
   published: number;
   publishedByKind: Record<EventKind, number>;
@@ -60,6 +62,7 @@ const zeroByKind = (): Record<EventKind, number> =>
  */
 export class FleetCounters implements WireTally {
   connected = 0;
+  allConnectedAt: number | null = null;
   published = 0;
   readonly publishedByKind = zeroByKind();
   suppressed = 0;
@@ -81,6 +84,12 @@ export class FleetCounters implements WireTally {
 
   /** Machines counted in the stats; a replay learns them from the recording as it goes. */
   constructor(public machines: number) {}
+
+  /** A machine's link came up (connected is decremented directly when one goes down). */
+  connectedOne(): void {
+    this.connected++;
+    if (this.allConnectedAt === null && this.machines > 0 && this.connected >= this.machines) this.allConnectedAt = performance.now();
+  }
 
   sent(): void {
     this.pending++;
@@ -135,6 +144,7 @@ export class FleetCounters implements WireTally {
     return {
       machines: this.machines,
       connected: this.connected,
+      allConnectedAt: this.allConnectedAt,
       published: this.published,
       publishedByKind: { ...this.publishedByKind },
       suppressed: this.suppressed,

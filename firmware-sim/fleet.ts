@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { FleetCounters, type FleetStats } from './fleet-stats.ts';
 import { faultRatesSchema, NO_FAULTS, type FaultRatesInput } from './fault-injection.ts';
+import { rampConnections } from './connect-ramp.ts';
 import { fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
 import { MachineRunner } from './machine-runner.ts';
 import { recordRun } from './run-recording.ts';
@@ -11,6 +12,11 @@ export type { FleetStats } from './fleet-stats.ts';
 
 export interface Fleet {
   stats(): FleetStats;
+  /**
+   * Resolves once every machine has had its first connection attempt answered (machines that failed
+   * keep retrying), or once stop() halted the ramp.
+   */
+  whenRamped(): Promise<void>;
   /** Resolves once at least `count` events were acknowledged by the broker; rejects after `timeoutMs`. */
   whenPublished(count: number, timeoutMs: number): Promise<void>;
   /** Sets the fault-injection rates of every machine from now on; `{}` turns injection off. */
@@ -22,10 +28,12 @@ export interface Fleet {
 const GOODBYE_TIMEOUT_MS = 2_000;
 
 /**
- * Starts one MQTT connection per machine, at most `connectConcurrency` connecting at a time. Resolves
- * when every machine has had its first connection attempt; machines that failed keep retrying.
+ * Creates the fleet and starts bringing its machines online in the background, at the pace
+ * connect-ramp.ts sets (at most `connectConcurrency` waiting for their CONNACK, at most
+ * `connectRatePerS` started per second). stats() and stop() work from the first moment, so a caller
+ * can show progress and stop halfway through a large ramp.
  */
-export async function startFleet(options: FleetOptions, logger: Logger): Promise<Fleet> {
+export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   const opts = fleetOptionsSchema.parse(options);
   const clock = createScaledClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
   const counters = new FleetCounters(opts.machines.length);
@@ -33,24 +41,21 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
   const faults = { rates: opts.faults ?? NO_FAULTS };
   const recorder = opts.recordTo === undefined ? undefined : recordRun(opts.recordTo);
 
-  let next = 0;
-  const connectWorker = async (): Promise<void> => {
-    for (let index = next++; index < opts.machines.length; index = next++) {
-      const identity = opts.machines[index]!;
-      const runner = new MachineRunner({
-        identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, mqttVersion: identity.mqttVersion ?? opts.mqttVersion, offlineBufferSize: opts.offlineBufferSize,
-        sessionExpiryS: opts.sessionExpirySeconds, willDelayS: opts.willDelaySeconds, topicAliases: opts.topicAliases,
-        faults, machineFaults: opts.machineFaults, recorder, clock, counters, logger,
-      });
-      runners.push(runner);
-      await runner.connection.firstAttempt();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.connectConcurrency, opts.machines.length) }, connectWorker));
-  logger.info({ machines: opts.machines.length, connected: counters.connected, speed: opts.speed }, 'fleet started');
+  const ramp = rampConnections({ count: opts.machines.length, maxWindow: opts.connectConcurrency, ratePerS: opts.connectRatePerS }, (index) => {
+    const identity = opts.machines[index]!;
+    const runner = new MachineRunner({
+      identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, mqttVersion: identity.mqttVersion ?? opts.mqttVersion, offlineBufferSize: opts.offlineBufferSize,
+      sessionExpiryS: opts.sessionExpirySeconds, willDelayS: opts.willDelaySeconds, topicAliases: opts.topicAliases,
+      faults, machineFaults: opts.machineFaults, recorder, clock, counters, logger,
+    });
+    runners.push(runner);
+    return runner.connection.firstAttempt();
+  });
+  void ramp.done.then(() => logger.info({ machines: opts.machines.length, connected: counters.connected, speed: opts.speed }, 'fleet ramped up'));
 
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
+    ramp.halt();
     for (const runner of runners) runner.halt();
     // Without a live connection nothing can be acknowledged; waiting would only delay the exit.
     const drained = counters.connected === 0 || (await counters.until(() => counters.pending <= 0, opts.drainTimeoutMs));
@@ -63,6 +68,7 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
 
   return {
     stats: () => counters.snapshot(),
+    whenRamped: () => ramp.done,
     async whenPublished(count, timeoutMs) {
       if (!(await counters.until(() => counters.published >= count, timeoutMs))) {
         throw new Error(`fleet published ${counters.published} of ${count} events within ${timeoutMs} ms`);
@@ -73,4 +79,11 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
     },
     stop: () => (stopping ??= stop()),
   };
+}
+
+/** createFleet, resolved once every machine had its first connection attempt. */
+export async function startFleet(options: FleetOptions, logger: Logger): Promise<Fleet> {
+  const fleet = createFleet(options, logger);
+  await fleet.whenRamped();
+  return fleet;
 }

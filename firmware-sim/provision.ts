@@ -25,7 +25,15 @@ export type ProvisionOptions = z.input<typeof provisionOptionsSchema>;
 /** How often one request is retried after 429 before provisioning gives up. */
 const MAX_RATE_LIMITED_ATTEMPTS = 20;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Ends early when `signal` aborts: a Ctrl-C should not sit out a Retry-After. */
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 
 /** Retry-After in seconds (what our server sends); one second when absent or unreadable, at most a minute. */
 function retryAfterMs(header: string | null): number {
@@ -42,9 +50,11 @@ const isLeaky = (index: number, leaky: number, count: number): boolean =>
  * over the regions, each owner's consent choice drawn from a seeded mix, in batches of `batchSize`
  * (`POST /api/v1/devices:batch`). Returns their credentials in fleet order. A 429 from the server's
  * rate limit is waited out (Retry-After) and the request sent again. `onProgress` hears the count
- * provisioned so far after each batch.
+ * provisioned so far after each batch. Once `signal` aborts no further batch is sent; those under way
+ * are finished (the server may already have committed them, and their secrets exist nowhere else),
+ * and the machines provisioned so far are returned, in fleet order.
  */
-export async function provisionMachines(options: ProvisionOptions, onProgress?: (provisioned: number) => void): Promise<MachineIdentity[]> {
+export async function provisionMachines(options: ProvisionOptions, onProgress?: (provisioned: number) => void, signal?: AbortSignal): Promise<MachineIdentity[]> {
   const opts = provisionOptionsSchema.parse(options);
   const endpoint = new URL('/api/v1/devices:batch', opts.apiUrl);
   const identities = new Array<MachineIdentity>(opts.count);
@@ -58,10 +68,10 @@ export async function provisionMachines(options: ProvisionOptions, onProgress?: 
         headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
         body,
       });
-      if (response.status !== 429 || attempt === MAX_RATE_LIMITED_ATTEMPTS) return response;
+      if (response.status !== 429 || attempt === MAX_RATE_LIMITED_ATTEMPTS || signal?.aborted === true) return response;
       // The server's rate limit: wait as long as it says, then go on (a large run is paced, not failed).
       await response.body?.cancel();
-      await sleep(retryAfterMs(response.headers.get('retry-after')));
+      await sleep(retryAfterMs(response.headers.get('retry-after')), signal);
     }
   };
 
@@ -74,6 +84,8 @@ export async function provisionMachines(options: ProvisionOptions, onProgress?: 
     const end = Math.min(first + opts.batchSize, opts.count);
     const devices = Array.from({ length: end - first }, (_, i) => requestFor(first + i));
     const response = await post({ devices });
+    // Rate limited and then told to stop: nothing was created, nothing to report.
+    if (response.status === 429 && signal?.aborted === true) return void (await response.body?.cancel());
     const json: unknown = await response.json().catch(() => null);
     if (!response.ok) {
       const error = errorBodySchema.safeParse(json);
@@ -97,12 +109,13 @@ export async function provisionMachines(options: ProvisionOptions, onProgress?: 
 
   let next = 0;
   const worker = async (): Promise<void> => {
-    for (let first = next; first < opts.count; first = next) {
+    for (let first = next; first < opts.count && signal?.aborted !== true; first = next) {
       next += opts.batchSize;
       await provisionBatch(first);
     }
   };
   const batches = Math.ceil(opts.count / opts.batchSize);
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, batches) }, worker));
-  return identities;
+  // After an abort, batches that were never sent leave holes.
+  return provisioned === opts.count ? identities : identities.filter((identity) => identity !== undefined);
 }

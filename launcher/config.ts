@@ -3,6 +3,7 @@ import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { brokerOptionsSchema } from '../broker/config.ts';
 import { tokenConfigSchema } from '../server/config.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
+import { connectRateFlagSchema } from '../firmware-sim/fleet-options.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -32,6 +33,8 @@ export const launcherConfigSchema = z.object({
    * for a machine; the server's own connections speak MQTT 5 either way.
    */
   mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
+  /** The demo machines' first connection attempts per second, at most; 0 (default): as fast as the broker answers. */
+  connectRate: connectRateFlagSchema.default(0),
   /**
    * Prints the guided tour's address: the dashboard walks through the story chapter by chapter and
    * drives this stack through the HTTP API from the browser (see README "Guided tour").
@@ -64,4 +67,5 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   logLevel: '--log-level',
   tour: '--tour',
   mqttVersion: '--mqtt-version',
+  connectRate: '--connect-rate',
 };

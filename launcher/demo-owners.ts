@@ -64,19 +64,25 @@ async function ownersOf(apiUrl: string, token: string, regions: readonly string[
  * Gives every demo machine an owner, through the HTTP API as a user would: an owner in the machine's
  * region, created and attached to it. A machine whose owner (from an earlier run, recorded in the
  * credentials file) still owns it keeps that owner, so a restart on the same data folder changes no one.
- * Returns the machines with their owner ids.
+ * Returns the machines with their owner ids. `onProgress` hears how many machines were seen to so
+ * far; once `signal` aborts no further owner is created (machines not reached keep no owner id).
  */
-export async function ensureDemoOwners(machines: readonly StoredMachine[], apiUrl: string, token: string): Promise<StoredMachine[]> {
+export async function ensureDemoOwners(
+  machines: readonly StoredMachine[], apiUrl: string, token: string, onProgress?: (done: number) => void, signal?: AbortSignal,
+): Promise<StoredMachine[]> {
   const known = machines.some((m) => m.ownerId !== undefined) ? await ownersOf(apiUrl, token, [...new Set(machines.map((m) => m.region))]) : new Map<string, Owner>();
   const result = [...machines];
   let next = 0;
+  let done = 0;
   const worker = async (): Promise<void> => {
-    for (let index = next++; index < result.length; index = next++) {
+    for (let index = next++; index < result.length && signal?.aborted !== true; index = next++) {
       const machine = result[index]!;
-      if (machine.ownerId !== undefined && known.get(machine.ownerId)?.devices.includes(machine.deviceId)) continue;
-      const owner = ownerSchema.parse(await call(apiUrl, token, 'POST', '/api/v1/owners', { region: machine.region, ...demoOwnerName(index) }));
-      await call(apiUrl, token, 'POST', `/api/v1/owners/${owner.id}/devices`, { deviceId: machine.deviceId });
-      result[index] = { ...machine, ownerId: owner.id };
+      if (machine.ownerId === undefined || !known.get(machine.ownerId)?.devices.includes(machine.deviceId)) {
+        const owner = ownerSchema.parse(await call(apiUrl, token, 'POST', '/api/v1/owners', { region: machine.region, ...demoOwnerName(index) }));
+        await call(apiUrl, token, 'POST', `/api/v1/owners/${owner.id}/devices`, { deviceId: machine.deviceId });
+        result[index] = { ...machine, ownerId: owner.id };
+      }
+      onProgress?.(++done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, result.length) }, worker));

@@ -20,6 +20,8 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --speed X           simulated time speed-up (default 360: an hour every 10 s)
   --mqtt-version V    the demo machines' MQTT version: 3.1.1 or 5 (default 5); a machine in
                       DATA-DIR/fleet-credentials.json may name its own ("mqttVersion": "3.1.1")
+  --connect-rate N/s  the demo machines' connection attempts per second, at most (default 0: as
+                      fast as the broker answers them)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default warn)
   --token SPEC        another API token, repeatable: operator:REGION:TOKEN, auditor:TOKEN or admin:TOKEN
   --tour              print the guided tour's address (the dashboard walks through the story, chapter by chapter)
@@ -58,6 +60,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
         token: { type: 'string', multiple: true },
         tour: { type: 'boolean' },
         'mqtt-version': { type: 'string' },
+        'connect-rate': { type: 'string' },
         ...BROKER_OPTION_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -91,6 +94,7 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
     tokens,
     tour: values.tour === true,
     mqttVersion: values['mqtt-version'],
+    connectRate: values['connect-rate'],
     broker: brokerOptionsFromFlags(values),
   };
   const parsed = launcherConfigSchema.safeParse(raw);

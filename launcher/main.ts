@@ -6,7 +6,9 @@ import { pino } from 'pino';
 import { LOG_REDACTION } from '../server/log-redaction.ts';
 import { readLauncherConfig, USAGE } from './flags.ts';
 import { startStack, type Stack } from './stack.ts';
-import { statusLine, summary, type Counts } from './status-line.ts';
+import { statusLine, summary, type Counts, type Phase } from './status-line.ts';
+import { liveLine, RateMeter } from '../firmware-sim/live-progress.ts';
+import type { Fleet } from '../firmware-sim/fleet.ts';
 import { describeStartupError } from './startup-errors.ts';
 import type { LauncherConfig } from './config.ts';
 
@@ -20,55 +22,106 @@ if (flags.help) {
   await run(flags.config);
 }
 
+/** Non-TTY output gets a line every this many ticks once the fleet is up (every tick while starting). */
+const QUIET_TICKS = 5;
+
 async function run(config: LauncherConfig): Promise<void> {
   // Logs go to stderr; the generated admin token goes to stdout once, in the banner, and never to a log.
   const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
   logger.debug({ config }, 'launcher configuration');
-  let stack: Stack;
-  try {
-    stack = await startStack(config, logger);
-  } catch (error) {
-    logger.debug({ err: error }, 'startup failed');
-    console.error(describeStartupError(error, config));
-    process.exitCode = 1;
-    return;
-  }
-  printBanner(stack, config);
   const startedAt = performance.now();
+  const line = liveLine(process.stdout);
+  let services: Stack | null = null;
+  let fleet: Fleet | null = null;
+  let phase: Phase = { name: 'starting' };
 
   const counts = (): Counts => {
-    const server = stack.server.stats();
+    const server = services?.server.stats();
+    const stats = fleet?.stats();
     return {
       elapsedS: (performance.now() - startedAt) / 1000,
-      published: stack.fleet?.stats().published ?? 0,
-      stored: server.stored,
-      refused: server.refused,
+      published: stats?.published ?? 0,
+      stored: server?.stored ?? {},
+      refused: server?.refused ?? {},
+      machines: config.machines,
+      connected: stats?.connected ?? 0,
+      startedAt,
+      allConnectedAt: stats?.allConnectedAt ?? null,
     };
   };
-  const live = process.stdout.isTTY;
+  // One meter per count, so a phase's first rate does not start from another phase's count.
+  const rates = { starting: new RateMeter(), provisioning: new RateMeter(), owners: new RateMeter(), fleet: new RateMeter() };
+  let ticks = 0;
   const ticker = setInterval(() => {
-    const line = statusLine(counts(), config.regions);
-    if (live) process.stdout.write(`\r${line}\u001b[K`);
-    else console.log(line);
-  }, live ? 1000 : 5000);
+    const now = counts();
+    const perSecond = rates[phase.name].perSecond('done' in phase ? phase.done : now.connected);
+    const settled = phase.name === 'fleet' && now.connected >= now.machines;
+    if (process.stdout.isTTY || !settled || ++ticks % QUIET_TICKS === 0) line.show(statusLine(now, config.regions, phase, perSecond));
+  }, 1000);
 
+  // Ctrl-C at any point, startup included, stops what runs and prints the summary of what happened.
+  const interrupt = new AbortController();
   let stopping = false;
+  let startupDone = false;
   const stop = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     clearInterval(ticker);
-    if (live) process.stdout.write('\n');
+    line.end();
     console.log(`stopping (${reason}) ...`);
-    await stack.close();
-    console.log(summary(counts(), config.regions));
+    // Connected as it was before the fleet says goodbye.
+    const before = counts();
+    await services?.close();
+    console.log(summary({ ...counts(), connected: before.connected, allConnectedAt: before.allConnectedAt }, config.regions));
     // Everything is closed; a handle that still keeps the process alive is a bug, not a reason to hang.
     setTimeout(() => {
       logger.warn('a handle stayed open after shutdown; exiting anyway');
       process.exit();
     }, 3000).unref();
   };
-  process.once('SIGINT', () => void stop('Ctrl-C'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const onSignal = (reason: string): void => {
+    if (interrupt.signal.aborted) return;
+    interrupt.abort(reason);
+    // During startup, startStack returns at its next step and the stop follows below.
+    if (startupDone) void stop(reason);
+  };
+  process.once('SIGINT', () => onSignal('Ctrl-C'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+
+  try {
+    await startStack(config, logger, {
+      signal: interrupt.signal,
+      onServices: (stack) => {
+        services = stack;
+        line.end();
+        printBanner(stack, config);
+      },
+      onProvisioning: (done, total) => {
+        phase = { name: 'provisioning', done, total };
+      },
+      onOwners: (done, total) => {
+        phase = { name: 'owners', done, total };
+      },
+      onFleet: (started) => {
+        fleet = started;
+        phase = { name: 'fleet' };
+      },
+    });
+  } catch (error) {
+    clearInterval(ticker);
+    line.end();
+    logger.debug({ err: error }, 'startup failed');
+    console.error(describeStartupError(error, config));
+    process.exitCode = 1;
+    return;
+  }
+  startupDone = true;
+  if (interrupt.signal.aborted) {
+    const reason: unknown = interrupt.signal.reason;
+    await stop(`${typeof reason === 'string' ? reason : 'interrupted'} during startup`);
+    return;
+  }
+  phase = { name: 'fleet' };
   if (config.duration > 0) setTimeout(() => void stop(`--duration ${config.duration}`), config.duration * 1000).unref();
 }
 

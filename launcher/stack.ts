@@ -5,7 +5,7 @@ import { requireTcp, startBroker, type TcpBroker } from '../broker/broker.ts';
 import { serverConfigSchema } from '../server/config.ts';
 import { ensureOwnerOnlyDir } from '../server/owner-only-files.ts';
 import { startServer, type RunningServer } from '../server/server.ts';
-import { startFleet, type Fleet } from '../firmware-sim/fleet.ts';
+import { createFleet, type Fleet } from '../firmware-sim/fleet.ts';
 import { provisionMachines } from '../firmware-sim/provision.ts';
 import { deviceListResponseSchema } from '../schema/api.ts';
 import { demoClockAheadMs } from './clock-window.ts';
@@ -27,9 +27,38 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/**
+ * What a long startup tells its caller as it goes, and how it is cut short. After `signal` aborts,
+ * startStack returns at the next step with what is running by then (no further machines are
+ * provisioned or connected); the caller closes it.
+ */
+export interface StartupHooks {
+  signal?: AbortSignal;
+  /** Broker, server and ingest are up; the fleet is still to come. */
+  onServices?(stack: Stack): void;
+  onProvisioning?(provisioned: number, total: number): void;
+  /** Demo owners created (or found) for so many of the machines. */
+  onOwners?(done: number, total: number): void;
+  /** The fleet exists and is connecting; its stats() show how far it got. */
+  onFleet?(fleet: Fleet): void;
+}
+
 const secretToken = (): string => randomBytes(24).toString('base64url');
 
-export async function startStack(config: LauncherConfig, logger: Logger): Promise<Stack> {
+/** Resolves when `promise` does or `signal` aborts, whichever comes first. */
+function untilAborted(promise: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return promise.then(() => undefined);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    signal.addEventListener('abort', () => resolve(), { once: true });
+    promise.then(() => resolve(), reject);
+  });
+}
+
+export async function startStack(config: LauncherConfig, logger: Logger, startup: StartupHooks = {}): Promise<Stack> {
+  const { signal } = startup;
+  // A function, not a read: the flag changes while the steps are awaited.
+  const aborted = (): boolean => signal?.aborted === true;
   ensureOwnerOnlyDir(config.dataDir);
   const adminToken = config.adminToken ?? secretToken();
   const brokerToken = secretToken();
@@ -81,13 +110,21 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
     await server.attachIngest({ url: loopbackUrl(broker.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username });
     await server.whenIngestReady();
 
-    let fleet: Fleet | null = null;
-    if (config.machines > 0) {
-      const machines = await demoMachines(config, server.httpUrl, adminToken);
-      fleet = await startFleet({ brokerUrl: loopbackUrl(broker.mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion }, logger.child({ room: 'fleet' }));
+    const stack: Stack = { broker, server, fleet: null, adminToken, close: unwind };
+    startup.onServices?.(stack);
+    if (config.machines > 0 && !aborted()) {
+      const machines = await demoMachines(config, server.httpUrl, adminToken, startup);
+      if (aborted()) return stack;
+      const fleet = createFleet(
+        { brokerUrl: loopbackUrl(broker.mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion, connectRatePerS: config.connectRate },
+        logger.child({ room: 'fleet' }),
+      );
       running.fleet = fleet;
+      stack.fleet = fleet;
+      startup.onFleet?.(fleet);
+      await untilAborted(fleet.whenRamped(), signal);
     }
-    return { broker, server, fleet, adminToken, close: unwind };
+    return stack;
   } catch (error) {
     await unwind();
     throw error;
@@ -104,7 +141,7 @@ function loopbackUrl(url: string): string {
  * and provisions the rest through the public API, exactly as a user's own tooling would; each gets
  * a (made-up) owner the same way, kept across restarts like the machines.
  */
-async function demoMachines(config: LauncherConfig, apiUrl: string, token: string): Promise<StoredMachine[]> {
+async function demoMachines(config: LauncherConfig, apiUrl: string, token: string, startup: StartupHooks): Promise<StoredMachine[]> {
   const file = join(config.dataDir, 'fleet-credentials.json');
   const known = await stillRegistered(await loadFleetCredentials(file), apiUrl, token);
   const wantLeaky = config.leaky;
@@ -113,14 +150,12 @@ async function demoMachines(config: LauncherConfig, apiUrl: string, token: strin
   const leaky = known.filter((m) => m.profile === 'leaky').slice(0, wantLeaky);
   const missing = config.machines - compliant.length - leaky.length;
   if (missing > 0) {
-    const fresh = await provisionMachines({
-      apiUrl,
-      token,
-      count: missing,
-      regions: config.regions,
-      seed: config.seed + known.length,
-      leaky: wantLeaky - leaky.length,
-    });
+    startup.onProvisioning?.(0, missing);
+    const fresh = await provisionMachines(
+      { apiUrl, token, count: missing, regions: config.regions, seed: config.seed + known.length, leaky: wantLeaky - leaky.length },
+      (provisioned) => startup.onProvisioning?.(provisioned, missing),
+      startup.signal,
+    );
     for (const machine of fresh) {
       const entry: StoredMachine = { deviceId: machine.deviceId, secret: machine.secret, region: machine.region, profile: machine.profile ?? 'compliant' };
       (entry.profile === 'leaky' ? leaky : compliant).push(entry);
@@ -128,9 +163,11 @@ async function demoMachines(config: LauncherConfig, apiUrl: string, token: strin
   }
   const chosen = [...compliant, ...leaky];
   const spare = known.filter((m) => !chosen.includes(m));
-  // Saved before the owners too: a failure while creating them must not lose the new secrets.
+  // Saved before the owners too: a failure while creating them, or a Ctrl-C, must not lose the new secrets.
   await saveFleetCredentials(file, [...chosen, ...spare]);
-  const machines = await ensureDemoOwners(chosen, apiUrl, token);
+  if (startup.signal?.aborted === true) return chosen;
+  startup.onOwners?.(0, chosen.length);
+  const machines = await ensureDemoOwners(chosen, apiUrl, token, (done) => startup.onOwners?.(done, chosen.length), startup.signal);
   await saveFleetCredentials(file, [...machines, ...spare]);
   return machines;
 }

@@ -41,6 +41,7 @@ export class MqttClient implements FrameSink, Ticking {
   private isConnected = false;
   private connectionCount = 0;
   private openedAt = 0;
+  private connectMs = 0;
   private lastSentAt = 0;
   private lastHeardAt = 0;
   private awaitingPong = false;
@@ -72,6 +73,11 @@ export class MqttClient implements FrameSink, Ticking {
   /** QoS 1 publishes handed over and not yet acknowledged by the broker. */
   get unacknowledged(): number {
     return this.outgoing.size;
+  }
+
+  /** Milliseconds from opening the latest successful connection to its CONNACK. */
+  get lastConnectMs(): number {
+    return this.connectMs;
   }
 
   /** The current (or last) connection's number, as stamped on its incoming publishes. */
@@ -284,6 +290,7 @@ export class MqttClient implements FrameSink, Ticking {
     }
     const properties = connack.properties;
     this.isConnected = true;
+    this.connectMs = Date.now() - this.openedAt;
     this.attempt = 0;
     this.outgoing.reset(properties?.receiveMaximum ?? V5_DEFAULTS.receiveMaximum);
     this.serverMaxPacket = properties?.maximumPacketSize ?? Infinity;

@@ -3,7 +3,7 @@ import type { FleetStats } from '../../firmware-sim/fleet.ts';
 import { booksBalance, chaosReport, closeBooks, type DiskCounts } from './accounting.ts';
 
 const device = (over: Partial<FleetStats>): FleetStats => ({
-  machines: 1, connected: 1, published: 0, publishedByKind: { brew: 0, location: 0, payment: 0, status: 0, fault: 0 }, suppressed: 0,
+  machines: 1, connected: 1, allConnectedAt: null, published: 0, publishedByKind: { brew: 0, location: 0, payment: 0, status: 0, fault: 0 }, suppressed: 0,
   failed: 0, pending: 0, commands: 0, commandOutcomes: { applied: 0, duplicate: 0, stale: 0, command_unknown: 0, command_malformed: 0, failed: 0 },
   commandReplies: 0, buffered: 0, dropped: 0, injected: { drop: 0, duplicate: 0, reorder: 0, delay: 0, disconnect: 0, malformed: 0 },
   refusals: { puback: {}, connack: {}, disconnect: {} }, redirected: 0, bytesWritten: 0, ...over,

@@ -22,6 +22,10 @@ export interface BrokerProcessOptions {
   ingest: { username: string; password: string };
   /** Sessions, retained messages and queues live in Redis under this prefix (cluster mode, even for one node). */
   redisPrefix?: string;
+  /** More flags of broker/main.ts (limits, log level), after the defaults. */
+  extraArgs?: readonly string[];
+  /** Node flags for the broker's process, e.g. --cpu-prof. */
+  nodeArgs?: readonly string[];
 }
 
 /** Our broker (broker/main.ts) as its own process, so a scenario can SIGKILL it and start it again on the same port. */
@@ -36,8 +40,8 @@ export class BrokerProcess {
   start(): Promise<void> {
     const o = this.options;
     const cluster = o.redisPrefix ? ['--cluster-redis', REDIS_URL, '--cluster-prefix', o.redisPrefix] : [];
-    const args = [BROKER_MAIN, '--port', String(o.port), '--ws-port', 'off', '--device-auth-url', o.deviceAuthUrl, ...cluster, '--log-level', 'warn'];
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    const args = [BROKER_MAIN, '--port', String(o.port), '--ws-port', 'off', '--device-auth-url', o.deviceAuthUrl, ...cluster, '--log-level', 'warn', ...(o.extraArgs ?? [])];
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', ...args], {
       env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: o.deviceAuthToken, BREWTEL_SERVICE_ACCOUNTS: `${o.ingest.username}:${o.ingest.password}` },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -57,6 +61,11 @@ export class BrokerProcess {
         reject(new Error(`broker exited (${code}): ${stderr.slice(-1000)}`));
       });
     });
+  }
+
+  /** The running process's id (for its CPU time in /proc), undefined when none runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
   }
 
   /** SIGKILL: no goodbye to clients, nothing flushed; only what Redis holds survives. */

@@ -1,0 +1,282 @@
+/**
+ * `npm run bench:storm [-- --machines N] [--mqtt-version 3.1.1|5] [--cpu-prof DIR] [--skip-mosquitto]`:
+ * a reconnect storm through our own stack. N devices (default 10,000), provisioned through a real
+ * server (its own process: HTTP API, registry, ingest), log in with their secrets to our broker (its
+ * own process, authentication on, default limits, as `tsx broker/main.ts` runs), each with a
+ * persistent session (v5: session expiry a day). The broker is killed (SIGKILL) and started again on
+ * the same port; the devices come back with their jittered backoff (mqtt-wire/backoff.ts). Measured:
+ * - reconnect_s: from the new broker listening until every device is connected again (goal < 20 s);
+ * - p99_connect_ms: the 99th percentile of the devices' last login, CONNECT to CONNACK;
+ * - broker_us_per_login: the broker process's CPU from listening until all are back, per device;
+ * - verify_us: login verification CPU per device (goal < 200 µs): the broker's verifier
+ *   (broker/device-verifier.ts, cache off) asking the server's registry for every device once, this
+ *   process's CPU plus the server's, per device (verify_broker_us + verify_server_us);
+ * - the same storm against a private Mosquitto with a password file of the same devices
+ *   (mosquitto_passwd -U, PBKDF2-SHA512), in the same run.
+ * Progress every second on stderr; the last line on stdout, Ctrl-C included:
+ *   machines=… reconnect_s=… p99_connect_ms=… verify_us=… mosquitto_reconnect_s=… …
+ * `--cpu-prof DIR` writes a CPU profile of the restarted broker (stopped with SIGTERM at the end).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { brokerConfigSchema } from '../broker/config.ts';
+import { createDeviceVerifier } from '../broker/device-verifier.ts';
+import { createRevocations } from '../broker/revocations.ts';
+import { liveLine, phaseProgress, RateMeter } from '../firmware-sim/live-progress.ts';
+import type { MachineIdentity } from '../firmware-sim/fleet-options.ts';
+import { mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
+import { provisionMachines } from '../firmware-sim/provision.ts';
+import { createConcurrencyLimit } from '../broker/concurrency-limit.ts';
+import { BrokerProcess } from '../test/chaos/processes.ts';
+import { freePort, startPrivateMosquitto, writeMosquittoPasswordFile, type PrivateMosquitto } from './private-mosquitto.ts';
+import { ownCpuMicros, processCpuMicros } from './process-cpu.ts';
+import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { percentile, stormDevices, type StormDevices } from './storm-devices.ts';
+
+const { values } = parseArgs({
+  options: {
+    machines: { type: 'string', default: '10000' },
+    'mqtt-version': { type: 'string', default: '5' },
+    'reconnect-deadline-s': { type: 'string', default: '180' },
+    'cpu-prof': { type: 'string' },
+    'skip-mosquitto': { type: 'boolean', default: false },
+  },
+});
+const MACHINES = Number(values.machines);
+const MQTT_VERSION = mqttVersionSchema.parse(values['mqtt-version']);
+const DEADLINE_MS = Number(values['reconnect-deadline-s']) * 1000;
+/** Devices waiting for their first CONNACK at once while the fleet first comes online (the fleet's default). */
+const RAMP_WINDOW = 50;
+/** Registry checks at once in the verification pass: the broker's default authChecks.maxConcurrent. */
+const VERIFY_CONCURRENCY = brokerConfigSchema.parse({ unsafePermissiveTestMode: true }).authChecks.maxConcurrent;
+if (!Number.isInteger(MACHINES) || MACHINES < 1 || MACHINES > 100_000) throw new Error('--machines: 1 to 100000');
+
+const progress = liveLine(process.stderr);
+const interrupt = new AbortController();
+process.once('SIGINT', () => {
+  progress.end();
+  process.stderr.write('storm: stopping (Ctrl-C), summary of what was measured so far follows\n');
+  interrupt.abort();
+});
+
+/** Every figure of the summary line; `-` until measured. */
+const results: Record<string, string> = {
+  machines: String(MACHINES), reconnect_s: '-', p99_connect_ms: '-', verify_us: '-', mosquitto_reconnect_s: '-',
+  broker_us_per_login: '-', verify_broker_us: '-', verify_server_us: '-', initial_connect_s: '-', down_s: '-', refused_during_storm: '-',
+  still_missing: '-', mosquitto_p99_connect_ms: '-', mosquitto_initial_connect_s: '-', mosquitto_refused_during_storm: '-', mqtt_version: MQTT_VERSION === 5 ? '5' : '3.1.1',
+};
+const fixed = (n: number, digits: number): string => n.toFixed(digits);
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/** Polls `ready` every 50 ms, showing `line()` every second; false when the deadline passed or Ctrl-C came first. */
+async function until(ready: () => boolean, deadlineMs: number, line: () => string): Promise<boolean> {
+  const deadline = performance.now() + deadlineMs;
+  let shownAt = 0;
+  for (;;) {
+    if (ready()) return true;
+    if (interrupt.signal.aborted || performance.now() > deadline) return false;
+    if (performance.now() - shownAt >= 1000) {
+      shownAt = performance.now();
+      progress.show(line());
+    }
+    await sleep(50);
+  }
+}
+
+interface StormTarget {
+  name: string;
+  url: string;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  /** The broker's process id, for its CPU time; undefined when not ours to read. */
+  pid(): number | undefined;
+}
+
+interface StormFigures {
+  initialS: number | null;
+  downS: number | null;
+  reconnectS: number | null;
+  p99: number | null;
+  brokerUsPerLogin: number | null;
+  refused: number;
+  missing: number;
+}
+
+/** Connect every device, kill the broker, start it again, wait until every device is back. */
+async function storm(target: StormTarget, machines: readonly MachineIdentity[]): Promise<StormFigures> {
+  const figures: StormFigures = { initialS: null, downS: null, reconnectS: null, p99: null, brokerUsPerLogin: null, refused: 0, missing: machines.length };
+  const devices: StormDevices = stormDevices(target.url, machines, MQTT_VERSION, RAMP_WINDOW);
+  const { counters } = devices;
+  const rate = new RateMeter();
+  const connectedLine = (phase: string) => () => `${target.name}: ${phaseProgress(phase, counters.connected, machines.length, rate.perSecond(counters.connected))}`;
+  try {
+    const started = performance.now();
+    const ramp = devices.ramp(interrupt.signal);
+    if (!(await until(() => counters.connected >= machines.length, DEADLINE_MS, connectedLine('connected')))) return figures;
+    await ramp;
+    figures.initialS = (performance.now() - started) / 1000;
+    progress.show(`${target.name}: all ${machines.length} connected in ${fixed(figures.initialS, 1)} s; killing the broker (SIGKILL)`);
+
+    const killedAt = performance.now();
+    await target.kill();
+    await until(() => counters.connected === 0, 10_000, connectedLine('still connected'));
+    const refusedBefore = totalRefused(devices);
+    await target.restart();
+    const readyAt = performance.now();
+    figures.downS = (readyAt - killedAt) / 1000;
+    const cpuAtReady = processCpuMicros(target.pid());
+    const back = await until(() => counters.connected >= machines.length, DEADLINE_MS, connectedLine('reconnected'));
+    const backAt = performance.now();
+    const cpuWhenBack = processCpuMicros(target.pid());
+    figures.missing = machines.length - counters.connected;
+    figures.refused = totalRefused(devices) - refusedBefore;
+    figures.p99 = percentile(devices.connectLatencies(), 0.99);
+    if (back) {
+      figures.reconnectS = (backAt - readyAt) / 1000;
+      if (cpuAtReady !== null && cpuWhenBack !== null) figures.brokerUsPerLogin = (cpuWhenBack - cpuAtReady) / machines.length;
+    }
+    progress.end();
+    const refusals = Object.entries(devices.counters.refusals.connack).map(([code, n]) => `connack_${code}=${n}`).join(' ') || 'none';
+    process.stderr.write(`${target.name}: ${back ? `all back ${fixed(figures.reconnectS!, 1)} s after the restart` : `${figures.missing} still missing`} (down ${fixed(figures.downS, 1)} s); refusals over the run: ${refusals}\n`);
+    return figures;
+  } finally {
+    progress.end();
+    await devices.stop();
+  }
+}
+
+const totalRefused = (devices: StormDevices): number => Object.values(devices.counters.refusals.connack).reduce((a, b) => a + b, 0);
+
+/** The broker's verifier, cache off, asking the registry once per device: this process's CPU plus the server's. */
+async function verificationCost(server: ServerProcess, brokerToken: string, machines: readonly MachineIdentity[]): Promise<{ brokerUs: number; serverUs: number } | null> {
+  const config = brokerConfigSchema.parse({ deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 0 } });
+  const verifier = createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), pino({ level: 'silent' }));
+  const limit = createConcurrencyLimit({ maxActive: VERIFY_CONCURRENCY, maxQueued: machines.length, maxWaitMs: 600_000 });
+  const ownBefore = ownCpuMicros();
+  const serverBefore = processCpuMicros(server.pid);
+  let valid = 0;
+  await Promise.all(machines.map((m) => limit.run(async () => {
+    if (interrupt.signal.aborted) return;
+    if ((await verifier.verify(m.deviceId, m.secret)).outcome === 'valid') valid++;
+  })));
+  const ownUs = ownCpuMicros() - ownBefore;
+  const serverAfter = processCpuMicros(server.pid);
+  verifier.close();
+  if (interrupt.signal.aborted || serverBefore === null || serverAfter === null) return null;
+  if (valid !== machines.length) throw new Error(`the registry accepted ${valid} of ${machines.length} devices in the verification pass`);
+  return { brokerUs: ownUs / machines.length, serverUs: (serverAfter - serverBefore) / machines.length };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'brewtel-storm-'));
+  const adminToken = randomBytes(24).toString('base64url');
+  const brokerToken = randomBytes(24).toString('base64url');
+  const ingest = { username: 'svc-ingest', password: randomBytes(24).toString('base64url') };
+  const brokerPort = await freePort();
+  let server: ServerProcess | null = null;
+  let broker: BrokerProcess | null = null;
+  let mosquitto: PrivateMosquitto | null = null;
+  try {
+    server = await startServerProcess({ dataDir: join(dir, 'data'), adminToken, brokerToken, mqttUrl: `mqtt://127.0.0.1:${brokerPort}`, ingest });
+    const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])];
+    let restarts = 0;
+    const brokerProcess = (): BrokerProcess => new BrokerProcess({
+      port: brokerPort, deviceAuthUrl: `${server!.httpUrl}/api/v1/broker/device-auth`, deviceAuthToken: brokerToken, ingest,
+      // Profiled: the restarted broker, the one that takes the storm.
+      nodeArgs: restarts > 0 ? profile : [],
+    });
+    broker = brokerProcess();
+    await broker.start();
+
+    const provisionRate = new RateMeter();
+    let provisioned = 0;
+    const showProvisioning = (): void => progress.show(phaseProgress('provisioning', provisioned, MACHINES, provisionRate.perSecond(provisioned)));
+    const ticker = setInterval(showProvisioning, 1000);
+    const machines = await provisionMachines({ apiUrl: server.httpUrl, token: adminToken, count: MACHINES, regions: ['eu', 'us', 'cn'], seed: 1 }, (n) => {
+      provisioned = n;
+    }, interrupt.signal).finally(() => clearInterval(ticker));
+    progress.end();
+    if (interrupt.signal.aborted) return;
+
+    const ours = await storm({
+      name: 'ours',
+      url: `mqtt://127.0.0.1:${brokerPort}`,
+      kill: () => broker!.kill(),
+      restart: async () => {
+        restarts++;
+        broker = brokerProcess();
+        await broker.start();
+      },
+      pid: () => broker?.pid,
+    }, machines);
+    Object.assign(results, {
+      initial_connect_s: ours.initialS === null ? '-' : fixed(ours.initialS, 1),
+      down_s: ours.downS === null ? '-' : fixed(ours.downS, 1),
+      reconnect_s: ours.reconnectS === null ? '-' : fixed(ours.reconnectS, 1),
+      p99_connect_ms: ours.p99 === null ? '-' : String(ours.p99),
+      broker_us_per_login: ours.brokerUsPerLogin === null ? '-' : fixed(ours.brokerUsPerLogin, 0),
+      refused_during_storm: String(ours.refused),
+      still_missing: String(ours.missing),
+    });
+    // Written on a clean exit only: the profile of the broker that took the storm.
+    await broker.stop().catch((error: unknown) => process.stderr.write(`storm: ${String(error)}\n`));
+    broker = null;
+    if (interrupt.signal.aborted) return;
+
+    if (!values['skip-mosquitto']) {
+      const passwordFile = join(dir, 'mosquitto.passwd');
+      progress.show(`mosquitto: hashing ${MACHINES} passwords (mosquitto_passwd -U)`);
+      await writeMosquittoPasswordFile(passwordFile, machines.map((m) => ({ username: m.deviceId, password: m.secret })));
+      mosquitto = await startPrivateMosquitto({ passwordFile });
+      const port = mosquitto.port;
+      const theirs = await storm({
+        name: 'mosquitto',
+        url: mosquitto.url,
+        kill: async () => {
+          mosquitto!.child.kill('SIGKILL');
+          await mosquitto!.stop();
+        },
+        restart: async () => {
+          mosquitto = await startPrivateMosquitto({ port, passwordFile });
+        },
+        pid: () => mosquitto?.child.pid,
+      }, machines);
+      Object.assign(results, {
+        mosquitto_reconnect_s: theirs.reconnectS === null ? '-' : fixed(theirs.reconnectS, 1),
+        mosquitto_p99_connect_ms: theirs.p99 === null ? '-' : String(theirs.p99),
+        mosquitto_initial_connect_s: theirs.initialS === null ? '-' : fixed(theirs.initialS, 1),
+        mosquitto_refused_during_storm: String(theirs.refused),
+      });
+      await mosquitto.stop();
+      mosquitto = null;
+      if (interrupt.signal.aborted) return;
+    }
+
+    // Last, so the server's device-auth rate window (20,000 per 10 s) has room after the storms.
+    progress.show(`verifying ${MACHINES} logins against the registry, cache off`);
+    const cost = await verificationCost(server, brokerToken, machines);
+    progress.end();
+    if (cost) {
+      Object.assign(results, { verify_us: fixed(cost.brokerUs + cost.serverUs, 0), verify_broker_us: fixed(cost.brokerUs, 0), verify_server_us: fixed(cost.serverUs, 0) });
+    }
+  } finally {
+    progress.end();
+    await broker?.stop().catch(() => undefined);
+    await mosquitto?.stop();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    process.stdout.write(`${Object.entries(results).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`storm: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
