@@ -79,7 +79,7 @@ describe('npm run sim against a real broker', () => {
     const recording = join(dir, 'run.jsonl');
     const stdout = await runCli(['--broker', brokerUrl, '--credentials', credentials, '--profile', 'leaky', '--speed', '3600', '--duration', '1', '--record', recording]);
     const last = stdout.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 refused=0$/);
+    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 refused=0 connect_s=[\d.]+$/);
     const published = Number(/published=(\d+)/.exec(last)![1]);
     expect(published).toBeGreaterThan(0);
 
