@@ -55,6 +55,9 @@ function untilAborted(promise: Promise<unknown>, signal: AbortSignal | undefined
   });
 }
 
+/** Connections beyond the demo fleet: the ingest session, its outbound connection, a few of the user's own clients. */
+const FLEET_HEADROOM = 64;
+
 export async function startStack(config: LauncherConfig, logger: Logger, startup: StartupHooks = {}): Promise<Stack> {
   const { signal } = startup;
   // A function, not a read: the flag changes while the steps are awaited.
@@ -95,6 +98,9 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
     const broker = await startBroker(
       {
         ...config.broker,
+        // The demo fleet and the ingest session always fit: a connection limit below the fleet the
+        // launcher itself starts would only turn its last machines away.
+        limits: { ...config.broker.limits, maxConnections: Math.max(config.broker.limits.maxConnections, config.machines + FLEET_HEADROOM) },
         host: config.host,
         tcpPort: config.mqttPort,
         wsPort: config.wsPort,
