@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startFleet, type Fleet, type FleetStats, type MachineIdentity } from '../firmware-sim/fleet.ts';
+import { DEFAULT_FLEET_BACKLOG } from '../firmware-sim/fleet-options.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { openBenchLink } from './sim-client.ts';
 import { benchDeviceId } from './sim-machines.ts';
@@ -106,8 +107,8 @@ async function ceiling(url: string): Promise<number> {
 }
 
 /** The two halves of the bench fleet, counted together: what one fleet of MACHINES would report. */
-function bothHalves(halves: readonly Fleet[]): Pick<FleetStats, 'connected' | 'published' | 'failed' | 'pending' | 'buffered' | 'dropped'> {
-  const sum = { connected: 0, published: 0, failed: 0, pending: 0, buffered: 0, dropped: 0 };
+function bothHalves(halves: readonly Fleet[]): Pick<FleetStats, 'connected' | 'published' | 'failed' | 'pending' | 'buffered' | 'dropped' | 'droppedFleetBacklog'> {
+  const sum = { connected: 0, published: 0, failed: 0, pending: 0, buffered: 0, dropped: 0, droppedFleetBacklog: 0 };
   for (const half of halves) {
     const stats = half.stats();
     for (const key of Object.keys(sum) as Array<keyof typeof sum>) sum[key] += stats[key];
@@ -152,7 +153,9 @@ try {
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const startHalf = (list: MachineIdentity[], topicAliases: boolean): Promise<Fleet> =>
     startFleet(
-      { brokerUrl: broker.url, machines: list, seed: 1, speed: SPEED, startAt: START_AT, connectConcurrency: Math.ceil(CONNECT_CONCURRENCY / 2), mqttVersion: MQTT_VERSION, topicAliases, drainTimeoutMs: 10_000 },
+      { brokerUrl: broker.url, machines: list, seed: 1, speed: SPEED, startAt: START_AT, connectConcurrency: Math.ceil(CONNECT_CONCURRENCY / 2), mqttVersion: MQTT_VERSION, topicAliases, drainTimeoutMs: 10_000,
+        // Together the halves hold what one fleet's default backlog bound allows.
+        backlogMax: Math.ceil(DEFAULT_FLEET_BACKLOG / 2) },
       logger,
     );
   halves = await Promise.all([startHalf(machines.slice(0, twinsFrom), true), ...(twinsFrom < MACHINES ? [startHalf(machines.slice(twinsFrom), false)] : [])]);
@@ -210,7 +213,7 @@ try {
   console.log(
     `machines=${MACHINES} rss_mb=${mb(peakRss).toFixed(1)} mb_per_machine=${perMachine.toFixed(4)} events_per_s=${Math.round(eventsPerS)} ` +
       `connected=${connectedAtEnd} baseline_rss_mb=${mb(baselineRss).toFixed(1)} ceiling_eps=${Math.round(ceilingEps)} ratio=${(eventsPerS / ceilingEps).toFixed(2)} ` +
-      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed} dropped=${final.dropped} peak_backlog=${peakBacklog} mqtt_version=${MQTT_VERSION === 5 ? '5' : '3.1.1'} ` +
+      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed} dropped=${final.dropped} dropped_fleet_backlog=${final.droppedFleetBacklog} peak_backlog=${peakBacklog} mqtt_version=${MQTT_VERSION === 5 ? '5' : '3.1.1'} ` +
       `bytes_per_event=${withAliases.toFixed(1)} bytes_per_event_no_aliases=${withoutAliases?.toFixed(1) ?? 'nan'} alias_saving_pct=${(saving * 100).toFixed(1)}`,
   );
 } finally {

@@ -209,6 +209,16 @@ export class DeviceConnection {
       return;
     }
     const { counters } = this.options;
+    // Each machine's buffer is bounded, and so are all of them together: a process simulating
+    // thousands of machines faster than it can send would otherwise hold every machine's full
+    // buffer at once. Past the fleet's bound a machine gives up its own oldest event, or this one.
+    if (counters.buffered >= counters.backlogMax) {
+      counters.dropped++;
+      counters.droppedFleetBacklog++;
+      if (this.offline.size === 0) return;
+      this.offline.shift();
+      counters.buffered--;
+    }
     const dropped = this.offline.push({ kind, payload, options });
     counters.buffered += 1 - dropped;
     counters.dropped += dropped;

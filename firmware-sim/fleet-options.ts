@@ -9,6 +9,9 @@ import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
 
 /** A machine's credentials and character, as provisioning returns them or a credentials file holds them. */
+/** About 40 MB of waiting events. */
+export const DEFAULT_FLEET_BACKLOG = 100_000;
+
 export const machineIdentitySchema = z.object({
   deviceId: deviceIdSchema,
   secret: z.string().min(1),
@@ -46,6 +49,12 @@ export const fleetOptionsSchema = z.object({
   startAt: z.int().min(0).optional(),
   /** Events each machine keeps while offline before it drops the oldest. */
   offlineBufferSize: z.int().min(0).max(1_000_000).default(1_000),
+  /**
+   * Events all machines' buffers hold together (about 400 bytes each) before a machine drops its
+   * oldest: where the process cannot keep up with its simulated clock, memory stays bounded and the
+   * loss is counted (droppedFleetBacklog) instead of growing to machines x offlineBufferSize.
+   */
+  backlogMax: z.int().min(0).default(DEFAULT_FLEET_BACKLOG),
   /** Records every event to this JSON Lines file (see run-recording.ts). */
   recordTo: z.string().min(1).optional(),
   /** Misbehaviour on purpose, for test harnesses; none unless asked for. */

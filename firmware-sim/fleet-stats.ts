@@ -25,8 +25,10 @@ export interface FleetStats {
   commandReplies: number;
   /** Events waiting in offline buffers, for a connection or for room in the in-flight window. */
   buffered: number;
-  /** Events an offline buffer dropped (oldest first) because it was full. */
+  /** Events an offline buffer dropped (oldest first) because it was full, or because the fleet's backlog was. */
   dropped: number;
+  /** Of those, dropped because all buffers together held `backlogMax` events (the process fell behind its simulated clock). */
+  droppedFleetBacklog: number;
   /** Faults injected on purpose by a test harness, by kind. */
   injected: Record<InjectedFault, number>;
   /** What the broker refused, by the reason code it gave (hex, e.g. `0x87`); see RefusalCounts. */
@@ -73,6 +75,7 @@ export class FleetCounters implements WireTally {
   commandReplies = 0;
   buffered = 0;
   dropped = 0;
+  droppedFleetBacklog = 0;
   readonly injected = Object.fromEntries(INJECTED_FAULTS.map((f) => [f, 0])) as Record<InjectedFault, number>;
   /** Keyed by code, without a prototype: a code is a number the broker chose, never a property name. */
   readonly refusals: RefusalCounts = { puback: Object.create(null), connack: Object.create(null), disconnect: Object.create(null) };
@@ -82,8 +85,14 @@ export class FleetCounters implements WireTally {
   private frozen = false;
   private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
 
-  /** Machines counted in the stats; a replay learns them from the recording as it goes. */
-  constructor(public machines: number) {}
+  /**
+   * Machines counted in the stats (a replay learns them from the recording as it goes), and how many
+   * events all their buffers may hold together (see DeviceConnection.send).
+   */
+  constructor(
+    public machines: number,
+    readonly backlogMax = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** A machine's link came up (connected is decremented directly when one goes down). */
   connectedOne(): void {
@@ -155,6 +164,7 @@ export class FleetCounters implements WireTally {
       commandReplies: this.commandReplies,
       buffered: this.buffered,
       dropped: this.dropped,
+      droppedFleetBacklog: this.droppedFleetBacklog,
       injected: { ...this.injected },
       refusals: { puback: { ...this.refusals.puback }, connack: { ...this.refusals.connack }, disconnect: { ...this.refusals.disconnect } },
       redirected: this.redirected,

@@ -36,7 +36,7 @@ const GOODBYE_TIMEOUT_MS = 2_000;
 export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   const opts = fleetOptionsSchema.parse(options);
   const clock = createScaledClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
-  const counters = new FleetCounters(opts.machines.length);
+  const counters = new FleetCounters(opts.machines.length, opts.backlogMax);
   const runners: MachineRunner[] = [];
   const faults = { rates: opts.faults ?? NO_FAULTS };
   const recorder = opts.recordTo === undefined ? undefined : recordRun(opts.recordTo);

@@ -5,7 +5,7 @@ import { booksBalance, chaosReport, closeBooks, type DiskCounts } from './accoun
 const device = (over: Partial<FleetStats>): FleetStats => ({
   machines: 1, connected: 1, allConnectedAt: null, published: 0, publishedByKind: { brew: 0, location: 0, payment: 0, status: 0, fault: 0 }, suppressed: 0,
   failed: 0, pending: 0, commands: 0, commandOutcomes: { applied: 0, duplicate: 0, stale: 0, command_unknown: 0, command_malformed: 0, failed: 0 },
-  commandReplies: 0, buffered: 0, dropped: 0, injected: { drop: 0, duplicate: 0, reorder: 0, delay: 0, disconnect: 0, malformed: 0 },
+  commandReplies: 0, buffered: 0, dropped: 0, droppedFleetBacklog: 0, injected: { drop: 0, duplicate: 0, reorder: 0, delay: 0, disconnect: 0, malformed: 0 },
   refusals: { puback: {}, connack: {}, disconnect: {} }, redirected: 0, bytesWritten: 0, ...over,
 });
 const disk = (over: Partial<DiskCounts>): DiskCounts => ({ events: 0, distinctIds: 0, distinctDeviceSeqs: 0, refusals: 0, ...over });
