@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTransportUrl } from '../mqtt-wire/transport.ts';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { regionIdSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
@@ -33,7 +34,7 @@ export const connectRateFlagSchema = z
   .transform((text) => Number(text.replace('/s', '')));
 
 export const fleetOptionsSchema = z.object({
-  brokerUrl: z.string().regex(/^(mqtts?|wss?|tcp|tls):\/\/.+/, 'a broker URL such as mqtt://127.0.0.1:1883'),
+  brokerUrl: z.string().refine(isTransportUrl, 'a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, tcp, tls, ws or wss)'),
   machines: machineIdentityListSchema.refine(
     (machines) => new Set(machines.map((m) => m.deviceId)).size === machines.length,
     'device ids must be unique',
