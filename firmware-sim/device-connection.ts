@@ -189,7 +189,10 @@ export class DeviceConnection {
   /** Resolves at the first connect or the first failure (a redirect followed is neither), whichever comes first; retries continue either way. */
   firstAttempt(): Promise<boolean> {
     if (this.isConnected) return Promise.resolve(true);
-    return new Promise((resolve) => (this.attemptWaiters ??= []).push(resolve));
+    return new Promise((resolve) => {
+      this.attemptWaiters ??= [];
+      this.attemptWaiters.push(resolve);
+    });
   }
 
   /** Sends now when connected; otherwise keeps the event for the next connection (store-and-forward). */

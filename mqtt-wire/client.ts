@@ -152,7 +152,8 @@ export class MqttClient implements FrameSink, Ticking {
     if (!this.isConnected) return done(notConnected(), []);
     const messageId = this.outgoing.nextId(this.subacks);
     if (messageId === 0) return done(idsExhausted(), []);
-    (this.subacks ??= new Map()).set(messageId, done);
+    this.subacks ??= new Map();
+    this.subacks.set(messageId, done);
     this.write({ cmd: 'subscribe', messageId, subscriptions: filters.map((f) => (typeof f === 'string' ? { topic: f, qos: 1 } : f)) });
   }
 
@@ -232,7 +233,8 @@ export class MqttClient implements FrameSink, Ticking {
   /** FrameSink: a PUBLISH from the server. */
   onPublish(publish: IncomingPublish): void {
     if (this.protocolVersion === 5 && (publish.topic.length === 0 || publish.properties?.topicAlias !== undefined)) {
-      const topic = (this.inAliases ??= new IncomingAliases(this.options.topicAliasMaximum ?? 0)).resolve(publish.topic, publish.properties?.topicAlias);
+      this.inAliases ??= new IncomingAliases(this.options.topicAliasMaximum ?? 0);
+      const topic = this.inAliases.resolve(publish.topic, publish.properties?.topicAlias);
       if (topic === null) return this.protocolError('PUBLISH with an invalid topic alias', ReasonCode.TOPIC_ALIAS_INVALID);
       publish.topic = topic;
     }
