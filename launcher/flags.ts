@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
+import { readFlags, type Env, type FlagResult } from '../cli/flags.ts';
 import { parseTokenSpec, type TokenConfig } from '../server/config.ts';
 import { BROKER_OPTION_FLAGS, BROKER_OPTIONS_USAGE, brokerOptionsFromFlags, flagOfField } from '../broker/flags.ts';
 import { launcherConfigSchema, FLAG_OF_FIELD, type LauncherConfig } from './config.ts';
 
-export const USAGE = `Usage: npm start -- [options]
+export const USAGE = `Usage: brewtel start [options]   (in the repository: npm start -- [options])
 
 Starts the embedded broker, the server (one SQLite store per region) and a demo fleet.
 
@@ -25,47 +25,35 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --tour              print the guided tour's address (the dashboard walks through the story, chapter by chapter)
   -h, --help          this text
 
-Options of the embedded broker, as tsx broker/main.ts takes them (its TCP listener stays on: the
+Options of the embedded broker, as brewtel broker takes them (its TCP listener stays on: the
 server and the fleet connect through it):
 ${BROKER_OPTIONS_USAGE}
 
 Environment: BREWTEL_ADMIN_TOKEN sets the admin API token (otherwise one is generated and printed);
 BREWTEL_TOKENS adds tokens like --token, comma-separated.`;
 
-export type FlagResult = { help: true } | { help: false; config: LauncherConfig } | { help: false; error: string };
-
 /** The edge: argv and env in, one validated config (or a one-line error naming the flag) out. */
-export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessEnv): FlagResult {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        machines: { type: 'string' },
-        leaky: { type: 'string' },
-        duration: { type: 'string' },
-        'http-port': { type: 'string' },
-        'mqtt-port': { type: 'string' },
-        'ws-port': { type: 'string' },
-        host: { type: 'string' },
-        'data-dir': { type: 'string' },
-        regions: { type: 'string' },
-        seed: { type: 'string' },
-        speed: { type: 'string' },
-        'log-level': { type: 'string' },
-        token: { type: 'string', multiple: true },
-        tour: { type: 'boolean' },
-        'mqtt-version': { type: 'string' },
-        ...BROKER_OPTION_FLAGS,
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    return { help: false, error: (error as Error).message };
-  }
-  if (values.help) return { help: true };
+export function readLauncherConfig(argv: readonly string[], env: Env): FlagResult<LauncherConfig> {
+  const flags = readFlags(argv, {
+    machines: { type: 'string' },
+    leaky: { type: 'string' },
+    duration: { type: 'string' },
+    'http-port': { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    'ws-port': { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    regions: { type: 'string' },
+    seed: { type: 'string' },
+    speed: { type: 'string' },
+    'log-level': { type: 'string' },
+    token: { type: 'string', multiple: true },
+    tour: { type: 'boolean' },
+    'mqtt-version': { type: 'string' },
+    ...BROKER_OPTION_FLAGS,
+  });
+  if (!('values' in flags)) return flags;
+  const { values } = flags;
   const specs = [...(Array.isArray(values.token) ? values.token : []), ...(env.BREWTEL_TOKENS ? env.BREWTEL_TOKENS.split(',') : [])];
   let tokens: TokenConfig[];
   try {

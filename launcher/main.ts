@@ -1,6 +1,6 @@
 /**
- * `npm start`: the embedded stack (aedes broker, server with one SQLite store per region) and a demo
- * fleet in one process. The only place that reads argv and the environment for it.
+ * `brewtel start` / `npm start`: the embedded stack (aedes broker, server with one SQLite store per region) and a demo
+ * fleet in one process. Its main() is the only place that reads flags and the environment for it.
  */
 import { pino } from 'pino';
 import { LOG_REDACTION } from '../server/log-redaction.ts';
@@ -9,18 +9,24 @@ import { startStack, type Stack } from './stack.ts';
 import { statusLine, summary, type Counts } from './status-line.ts';
 import { describeStartupError } from './startup-errors.ts';
 import type { LauncherConfig } from './config.ts';
+import { runIfEntry } from '../cli/entry.ts';
+import type { Env } from '../cli/flags.ts';
 
-const flags = readLauncherConfig(process.argv.slice(2), process.env);
-if (flags.help) {
-  console.log(USAGE);
-} else if ('error' in flags) {
-  console.error(`error: ${flags.error}\n(see npm start -- --help)`);
-  process.exitCode = 2;
-} else {
-  await run(flags.config);
+/** `brewtel start` and `npm start`: resolves with the exit code once the stack has stopped. */
+export async function main(argv: readonly string[], env: Env): Promise<number> {
+  const flags = readLauncherConfig(argv, env);
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if ('error' in flags) {
+    console.error(`error: ${flags.error}\n(see brewtel start --help)`);
+    return 2;
+  }
+  return run(flags.config);
 }
 
-async function run(config: LauncherConfig): Promise<void> {
+async function run(config: LauncherConfig): Promise<number> {
   // Logs go to stderr; the generated admin token goes to stdout once, in the banner, and never to a log.
   const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
   logger.debug({ config }, 'launcher configuration');
@@ -30,8 +36,7 @@ async function run(config: LauncherConfig): Promise<void> {
   } catch (error) {
     logger.debug({ err: error }, 'startup failed');
     console.error(describeStartupError(error, config));
-    process.exitCode = 1;
-    return;
+    return 1;
   }
   printBanner(stack, config);
   const startedAt = performance.now();
@@ -52,24 +57,31 @@ async function run(config: LauncherConfig): Promise<void> {
     else console.log(line);
   }, live ? 1000 : 5000);
 
-  let stopping = false;
-  const stop = async (reason: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(ticker);
-    if (live) process.stdout.write('\n');
-    console.log(`stopping (${reason}) ...`);
-    await stack.close();
-    console.log(summary(counts(), config.regions));
-    // Everything is closed; a handle that still keeps the process alive is a bug, not a reason to hang.
-    setTimeout(() => {
-      logger.warn('a handle stayed open after shutdown; exiting anyway');
-      process.exit();
-    }, 3000).unref();
-  };
-  process.once('SIGINT', () => void stop('Ctrl-C'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  if (config.duration > 0) setTimeout(() => void stop(`--duration ${config.duration}`), config.duration * 1000).unref();
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (reason: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(ticker);
+      if (live) process.stdout.write('\n');
+      console.log(`stopping (${reason}) ...`);
+      await stack.close();
+      console.log(summary(counts(), config.regions));
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onTerminate);
+      // Everything is closed; a handle that still keeps the process alive is a bug, not a reason to hang.
+      setTimeout(() => {
+        logger.warn('a handle stayed open after shutdown; exiting anyway');
+        process.exit();
+      }, 3000).unref();
+      resolve(0);
+    };
+    const onInterrupt = (): void => void stop('Ctrl-C');
+    const onTerminate = (): void => void stop('SIGTERM');
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onTerminate);
+    if (config.duration > 0) setTimeout(() => void stop(`--duration ${config.duration}`), config.duration * 1000).unref();
+  });
 }
 
 function printBanner(stack: Stack, config: LauncherConfig): void {
@@ -90,3 +102,5 @@ function printBanner(stack: Stack, config: LauncherConfig): void {
   ];
   console.log(lines.join('\n'));
 }
+
+runIfEntry(import.meta.url, 'brewtel start', main);
