@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { brokerOptionsSchema } from '../broker/config.ts';
-import { tokenConfigSchema } from '../server/config.ts';
+import { serverConfigSchema, tokenConfigSchema } from '../server/config.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -19,6 +19,10 @@ export const launcherConfigSchema = z.object({
   wsPort: port.nullable().default(8083),
   host: z.string().default('127.0.0.1'),
   dataDir: z.string().default('data'),
+  /** Region -> store URL (`file:…` or `postgresql://…`), as the server takes them; the rest are SQLite in dataDir. */
+  stores: serverConfigSchema.shape.stores,
+  /** The global directory's store; SQLite in dataDir unless set. */
+  directoryUrl: serverConfigSchema.shape.directoryUrl,
   regions: regionListSchema.default([...DEFAULT_REGIONS]),
   seed: z.coerce.number().int().default(1),
   /** Simulated time runs this many times faster than real time (360: an hour every 10 s). */
@@ -40,6 +44,7 @@ export const launcherConfigSchema = z.object({
   /** The embedded broker's TLS listener, limits, metrics and cluster mode, as broker/main.ts takes them. */
   broker: brokerOptionsSchema.prefault({}),
 })
+  .refine((c) => Object.keys(c.stores).every((r) => c.regions.includes(r)), { message: 'every store URL must belong to a configured region', path: ['stores'] })
   .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
   .refine((c) => !c.tour || c.machines >= 2, { message: 'the tour needs a fleet of at least 2 machines', path: ['tour'] })
   .refine((c) => !c.tour || c.leaky !== 0, { message: 'the tour shows the leaky machine: --leaky must be at least 1', path: ['tour'] })

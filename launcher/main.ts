@@ -91,7 +91,7 @@ function printBanner(stack: Stack, config: LauncherConfig): void {
     'brewtel: embedded broker, server and demo fleet',
     `  dashboard  ${server.httpUrl}/   (sign in with the admin token below)`,
     `  HTTP API   ${server.httpUrl}/api/v1   (docs ${server.httpUrl}/docs, health ${server.httpUrl}/health)`,
-    `  MQTT       ${broker.mqttUrl}${broker.wsUrl ? `   WebSocket ${broker.wsUrl}` : ''}`,
+    `  MQTT       ${stack.mqttUrl}${broker?.wsUrl ? `   WebSocket ${broker.wsUrl}` : ''}`,
     `  stores     ${config.dataDir}/ (SQLite per region: ${perRegion}; directory.db)`,
     config.adminToken
       ? '  admin      token from BREWTEL_ADMIN_TOKEN'

@@ -20,16 +20,30 @@ import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from '
  * secrets that this function makes up for them.
  */
 export interface Stack {
-  broker: TcpBroker;
+  /** Null when the stack uses a broker of its own (StackOptions.externalBroker). */
+  broker: TcpBroker | null;
+  /** Where devices and ingest reach the broker. */
+  mqttUrl: string;
   server: RunningServer;
   fleet: Fleet | null;
   adminToken: string;
   close(): Promise<void>;
 }
 
+/** What only code sets: the test harness's choices that `npm start` has no flag for. */
+export interface StackOptions {
+  /**
+   * A broker already running elsewhere: no embedded broker starts, ingest logs in with this account
+   * and the fleet connects there (the broker then decides who may log in; ours asks the server).
+   */
+  externalBroker?: { url: string; username: string; password: string } | undefined;
+  /** Give every demo machine a made-up owner (default true; the harness skips it, to start faster). */
+  demoOwners?: boolean;
+}
+
 const secretToken = (): string => randomBytes(24).toString('base64url');
 
-export async function startStack(config: LauncherConfig, logger: Logger): Promise<Stack> {
+export async function startStack(config: LauncherConfig, logger: Logger, options: StackOptions = {}): Promise<Stack> {
   ensureOwnerOnlyDir(config.dataDir);
   const adminToken = config.adminToken ?? secretToken();
   const brokerToken = secretToken();
@@ -50,7 +64,8 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
       serverConfigSchema.parse({
         regions: config.regions,
         dataDir: config.dataDir,
-        stores: {},
+        stores: config.stores,
+        ...(config.directoryUrl === undefined ? {} : { directoryUrl: config.directoryUrl }),
         http: { host: config.host, port: config.httpPort },
         adminToken,
         brokerToken,
@@ -63,31 +78,39 @@ export async function startStack(config: LauncherConfig, logger: Logger): Promis
     );
     running.server = server;
 
-    const broker = await startBroker(
-      {
-        ...config.broker,
-        host: config.host,
-        tcpPort: config.mqttPort,
-        wsPort: config.wsPort,
-        serviceAccounts: [ingestAccount],
-        deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 300_000, timeoutMs: 5_000 },
-        logLevel: config.logLevel,
-      },
-      logger.child({ room: 'broker' }),
-    ).then(requireTcp);
-    running.broker = broker;
-    server.advertiseMqtt(broker.mqttUrl);
+    let broker: TcpBroker | null = null;
+    let ingest: { url: string; username: string; password: string; clientId: string };
+    if (options.externalBroker) {
+      ingest = { ...options.externalBroker, clientId: ingestAccount.username };
+    } else {
+      const embedded = await startBroker(
+        {
+          ...config.broker,
+          host: config.host,
+          tcpPort: config.mqttPort,
+          wsPort: config.wsPort,
+          serviceAccounts: [ingestAccount],
+          deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 300_000, timeoutMs: 5_000 },
+          logLevel: config.logLevel,
+        },
+        logger.child({ room: 'broker' }),
+      ).then(requireTcp);
+      running.broker = broker = embedded;
+      ingest = { url: loopbackUrl(embedded.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username };
+    }
+    const mqttUrl = broker ? broker.mqttUrl : ingest.url;
+    server.advertiseMqtt(mqttUrl);
 
-    await server.attachIngest({ url: loopbackUrl(broker.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username });
+    await server.attachIngest(ingest);
     await server.whenIngestReady();
 
     let fleet: Fleet | null = null;
     if (config.machines > 0) {
-      const machines = await demoMachines(config, server.httpUrl, adminToken);
-      fleet = await startFleet({ brokerUrl: loopbackUrl(broker.mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion }, logger.child({ room: 'fleet' }));
+      const machines = await demoMachines(config, server.httpUrl, adminToken, options.demoOwners ?? true);
+      fleet = await startFleet({ brokerUrl: loopbackUrl(mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion }, logger.child({ room: 'fleet' }));
       running.fleet = fleet;
     }
-    return { broker, server, fleet, adminToken, close: unwind };
+    return { broker, mqttUrl, server, fleet, adminToken, close: unwind };
   } catch (error) {
     await unwind();
     throw error;
@@ -104,7 +127,7 @@ function loopbackUrl(url: string): string {
  * and provisions the rest through the public API, exactly as a user's own tooling would; each gets
  * a (made-up) owner the same way, kept across restarts like the machines.
  */
-async function demoMachines(config: LauncherConfig, apiUrl: string, token: string): Promise<StoredMachine[]> {
+async function demoMachines(config: LauncherConfig, apiUrl: string, token: string, withOwners: boolean): Promise<StoredMachine[]> {
   const file = join(config.dataDir, 'fleet-credentials.json');
   const known = await stillRegistered(await loadFleetCredentials(file), apiUrl, token);
   const wantLeaky = config.leaky;
@@ -130,6 +153,7 @@ async function demoMachines(config: LauncherConfig, apiUrl: string, token: strin
   const spare = known.filter((m) => !chosen.includes(m));
   // Saved before the owners too: a failure while creating them must not lose the new secrets.
   await saveFleetCredentials(file, [...chosen, ...spare]);
+  if (!withOwners) return chosen;
   const machines = await ensureDemoOwners(chosen, apiUrl, token);
   await saveFleetCredentials(file, [...machines, ...spare]);
   return machines;

@@ -30,6 +30,7 @@ import { sealLegacyOwners } from './privacy/owners.ts';
 import { watchPeerChanges } from './privacy/peer-changes.ts';
 import { startRetentionSweeper } from './privacy/retention-sweeper.ts';
 import { openStores } from './store/open-stores.ts';
+import type { Stores } from './store/types.ts';
 
 export type { ServerStats } from './ingest/stats.ts';
 
@@ -49,6 +50,11 @@ export interface RunningServer {
    */
   advertiseMqtt(url: string): void;
   stats(): ServerStats;
+  /**
+   * The stores this server opened, for reading what was really committed (the test harness's
+   * storedEvents and waitForStored); the server owns them and close() closes them.
+   */
+  readonly stores: Stores;
   close(): Promise<void>;
 }
 
@@ -196,6 +202,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   return {
     httpUrl: `http://${urlHost}:${httpPort}`,
     httpPort,
+    stores,
     attachIngest,
     whenIngestReady: () => attached.then((s) => s.whenReady()),
     advertiseMqtt(url) {
