@@ -14,7 +14,7 @@ import type { Env } from '../cli/flags.ts';
 
 /** `brewtel start` and `npm start`: resolves with the exit code once the stack has stopped. */
 export async function main(argv: readonly string[], env: Env): Promise<number> {
-  const flags = readLauncherConfig(argv, env);
+  const flags = readLauncherConfig(argv, env, { cwd: process.cwd() });
   if (flags.help) {
     console.log(USAGE);
     return 0;

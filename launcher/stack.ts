@@ -62,6 +62,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, options
   try {
     const server = await startServer(
       serverConfigSchema.parse({
+        ...config.server,
         regions: config.regions,
         dataDir: config.dataDir,
         stores: config.stores,
@@ -71,7 +72,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, options
         brokerToken,
         tokens: config.tokens,
         logLevel: config.logLevel,
-        ingest: { clockAheadMs: demoClockAheadMs(config.speed, config.duration) },
+        ingest: { ...config.server.ingest, clockAheadMs: demoClockAheadMs(config.speed, config.duration) },
         dashboard: config.machines > 0 ? { simulatedSpeed: config.speed } : {},
       }),
       logger.child({ room: 'server' }),
@@ -107,7 +108,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, options
     let fleet: Fleet | null = null;
     if (config.machines > 0) {
       const machines = await demoMachines(config, server.httpUrl, adminToken, options.demoOwners ?? true);
-      fleet = await startFleet({ brokerUrl: loopbackUrl(mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion }, logger.child({ room: 'fleet' }));
+      fleet = await startFleet({ ...config.fleet, brokerUrl: loopbackUrl(mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion }, logger.child({ room: 'fleet' }));
       running.fleet = fleet;
     }
     return { broker, mqttUrl, server, fleet, adminToken, close: unwind };

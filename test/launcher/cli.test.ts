@@ -25,7 +25,7 @@ describe('brewtel', () => {
   it('lists its commands with --help and exits 0; without a command it exits 2', async () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    for (const name of ['start', 'sim', 'broker', 'server', 'compliance']) expect(help.out).toContain(`  ${name} `);
+    for (const name of ['start', 'sim', 'broker', 'server', 'config', 'compliance']) expect(help.out).toContain(`  ${name} `);
     expect((await run([])).code).toBe(2);
   });
 
