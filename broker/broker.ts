@@ -1,4 +1,5 @@
 import { Aedes } from 'aedes';
+import aedesPersistence from 'aedes-persistence';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { readFile } from 'node:fs/promises';
@@ -54,6 +55,12 @@ export interface RunningBroker {
 }
 
 /** MQTT 5 Receive Maximum is a two-byte integer [MQTT-3.2.2.3.3]. */
+/**
+ * aedes-persistence is CommonJS whose module.exports is the factory; its typings say `export default`,
+ * which NodeNext reads as a property of the module object that does not exist at run time.
+ */
+const memoryPersistence = aedesPersistence as unknown as typeof aedesPersistence.default;
+
 const RECEIVE_MAXIMUM_CEILING = 65_535;
 
 /**
@@ -113,7 +120,10 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     receiveMaximum: Math.min(config.limits.maxInFlightIn, RECEIVE_MAXIMUM_CEILING),
     topicAliasMaximum: config.limits.topicAliasMaximum,
     sessionExpiryIntervalLimit: config.limits.maxSessionExpirySeconds,
-    ...(cluster ? { mq: sessionsAcrossNodes(cluster.mq, () => aedes), persistence: cluster.persistence } : {}),
+    // The memory store is ours, not the one aedes would pick: aedes 2.0.0-beta.1 asks for
+    // aedes-persistence 10, which lacks cleanIncoming; an override fixes that inside this repository
+    // only, and a project that installs brewtel would get 10 again.
+    ...(cluster ? { mq: sessionsAcrossNodes(cluster.mq, () => aedes), persistence: cluster.persistence } : { persistence: memoryPersistence() }),
   });
   aedes = broker;
   protectBrokerMaps(broker);

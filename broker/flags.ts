@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { readFlags, type Env, type FlagResult } from '../cli/flags.ts';
 import { brokerConfigSchema, type BrokerConfig, type BrokerConfigInput, type BrokerOptionsInput } from './config.ts';
 
 /** The options every broker process takes, standalone or embedded by `npm start` (see launcher/flags.ts). */
@@ -30,7 +30,7 @@ export const BROKER_OPTIONS_USAGE = `  --tls-port PORT|off         MQTT over TLS
   --auth-negative-cache-max N ... for at most this many pairs (default 10000)
   --auth-cache-max N          verified devices remembered at most (default 100000)`;
 
-export const USAGE = `Usage: tsx broker/main.ts [options]
+export const USAGE = `Usage: brewtel broker [options]   (in the repository: npx tsx broker/main.ts [options])
 
 Runs the brewtel MQTT broker alone (aedes 2; MQTT 3.1.1 and 5 over TCP, WebSocket and TLS, deny by default).
 
@@ -128,34 +128,22 @@ export function flagOfField(path: readonly PropertyKey[]): string {
   return FLAG_OF_FIELD[field] ?? field;
 }
 
-export type BrokerFlags = { help: true } | { help: false; config: BrokerConfig } | { help: false; error: string };
-
 /** The edge: argv and env in, one validated config (or a one-line error) out. */
-export function readBrokerConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BrokerFlags {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'ws-port': { type: 'string' },
-        ...BROKER_OPTION_FLAGS,
-        'device-auth-url': { type: 'string' },
-        'device-auth-token': { type: 'string' },
-        'device-certificate-url': { type: 'string' },
-        'service-account': { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        'unsafe-permissive-test-mode': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    return { help: false, error: (error as Error).message };
-  }
-  if (values.help) return { help: true };
+export function readBrokerConfig(argv: readonly string[], env: Env): FlagResult<BrokerConfig> {
+  const flags = readFlags(argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'ws-port': { type: 'string' },
+    ...BROKER_OPTION_FLAGS,
+    'device-auth-url': { type: 'string' },
+    'device-auth-token': { type: 'string' },
+    'device-certificate-url': { type: 'string' },
+    'service-account': { type: 'string', multiple: true },
+    'log-level': { type: 'string' },
+    'unsafe-permissive-test-mode': { type: 'boolean' },
+  });
+  if (!('values' in flags)) return flags;
+  const { values } = flags;
 
   const accounts = [...(env.BREWTEL_SERVICE_ACCOUNTS?.split(',').filter(Boolean) ?? []), ...(values['service-account'] ?? [])];
   const permissive = values['unsafe-permissive-test-mode'] === true;

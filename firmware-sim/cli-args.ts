@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { readFlags, type Env, type FlagResult } from '../cli/flags.ts';
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from './fault-injection.ts';
@@ -7,7 +7,7 @@ import { machineFaultRatesSchema } from './machine-faults.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
 
-export const USAGE = `Usage: npm run sim -- --broker URL [options]
+export const USAGE = `Usage: brewtel sim --broker URL [options]   (in the repository: npm run sim -- ...)
 
 Runs a fleet of simulated coffee machines against any MQTT broker.
 
@@ -41,7 +41,7 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
                           (--credentials optional, for brokers that authenticate devices)
   --replay-pace X         1 = recorded pace (default), 2 = twice as fast, 0 = as fast as acknowledged
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default warn)
-  --help                  this text`;
+  -h, --help              this text`;
 
 const positiveInt = z.coerce.number().int().min(1);
 
@@ -77,30 +77,19 @@ export const cliConfigSchema = z
   .refine((c) => c.leaky <= (c.machines ?? 10), 'more leaky machines than machines');
 export type CliConfig = z.output<typeof cliConfigSchema>;
 
-export type CliParse = { help: true } | { help: false; config: CliConfig } | { help: false; error: string };
-
 /** Flags first, then the environment for the token; one line of error text when something is wrong. */
-export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliParse {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        broker: { type: 'string' }, machines: { type: 'string' }, seed: { type: 'string' }, speed: { type: 'string' },
-        duration: { type: 'string' }, api: { type: 'string' }, token: { type: 'string' }, regions: { type: 'string' },
-        leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
-        'connect-concurrency': { type: 'string' }, 'connect-rate': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
-        'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
-        'replay-pace': { type: 'string' }, 'mqtt-version': { type: 'string' }, 'machine-faults': { type: 'string' }, profile: { type: 'string' },
-        'topic-aliases': { type: 'string' },
-      },
-    }).values;
-  } catch (error) {
-    return { help: false, error: (error as Error).message };
-  }
-  if (values.help === true) return { help: true };
+export function parseCli(argv: readonly string[], env: Env): FlagResult<CliConfig> {
+  const flags = readFlags(argv, {
+    broker: { type: 'string' }, machines: { type: 'string' }, seed: { type: 'string' }, speed: { type: 'string' },
+    duration: { type: 'string' }, api: { type: 'string' }, token: { type: 'string' }, regions: { type: 'string' },
+    leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
+    'connect-concurrency': { type: 'string' }, 'connect-rate': { type: 'string' }, 'log-level': { type: 'string' },
+    'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
+    'replay-pace': { type: 'string' }, 'mqtt-version': { type: 'string' }, 'machine-faults': { type: 'string' }, profile: { type: 'string' },
+    'topic-aliases': { type: 'string' },
+  });
+  if (!('values' in flags)) return flags;
+  const { values } = flags;
   const parsed = cliConfigSchema.safeParse({
     ...values,
     token: values.token ?? env.BREWTEL_TOKEN ?? env.BREWTEL_ADMIN_TOKEN,

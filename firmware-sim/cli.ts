@@ -1,6 +1,6 @@
 /**
- * `npm run sim`: a fleet of simulated machines against any MQTT broker. The only firmware-sim module
- * that reads argv, the environment or the terminal.
+ * `brewtel sim` / `npm run sim`: a fleet of simulated machines against any MQTT broker. The only
+ * firmware-sim module that reads flags, the environment or the terminal.
  */
 import { readFile } from 'node:fs/promises';
 import { pino, type Logger } from 'pino';
@@ -12,18 +12,21 @@ import { machineIdentityListSchema, type MachineIdentity } from './fleet-options
 import { replaceOwnerOnlyFile } from './owner-only-files.ts';
 import { provisionMachines } from './provision.ts';
 import { replayRun } from './replay.ts';
+import { runIfEntry } from '../cli/entry.ts';
+import type { Env } from '../cli/flags.ts';
 
 const DEFAULT_MACHINES = 10;
 const PROGRESS_EVERY_MS = 1_000;
 
-async function main(): Promise<number> {
-  const parsed = parseCli(process.argv.slice(2), process.env);
+/** Resolves with the exit code once the fleet has stopped (see docs/cli.md). */
+export async function main(argv: readonly string[], env: Env): Promise<number> {
+  const parsed = parseCli(argv, env);
   if (parsed.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   if ('error' in parsed) {
-    process.stderr.write(`sim: ${parsed.error}\n(see npm run sim -- --help)\n`);
+    process.stderr.write(`sim: ${parsed.error}\n(see brewtel sim --help)\n`);
     return 2;
   }
   const config = parsed.config;
@@ -159,12 +162,4 @@ function refusalsByCode(stats: FleetStats): Array<[string, number]> {
     Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)).map(([code, n]): [string, number] => [`${packet}_${code}`, n]));
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`sim: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runIfEntry(import.meta.url, 'sim', main);

@@ -17,10 +17,15 @@ export interface Fleet {
    * keep retrying), or once stop() halted the ramp.
    */
   whenRamped(): Promise<void>;
+  /** Which machines this fleet runs: device ids and home regions, in fleet order. */
+  machines(): ReadonlyArray<{ deviceId: string; region: string }>;
   /** Resolves once at least `count` events were acknowledged by the broker; rejects after `timeoutMs`. */
   whenPublished(count: number, timeoutMs: number): Promise<void>;
-  /** Sets the fault-injection rates of every machine from now on; `{}` turns injection off. */
-  injectFaults(rates: FaultRatesInput): void;
+  /**
+   * Sets the fault-injection rates from now on of the machines with these device ids, or of every
+   * machine when none are given; `{}` turns injection off. An id not in this fleet is an error.
+   */
+  injectFaults(rates: FaultRatesInput, deviceIds?: readonly string[]): void;
   /** Stops producing, waits (bounded) for outstanding PUBACKs, says `offline`, disconnects. Counts are final afterwards. */
   stop(): Promise<void>;
 }
@@ -38,7 +43,8 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   const clock = createScaledClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
   const counters = new FleetCounters(opts.machines.length, opts.backlogMax);
   const runners: MachineRunner[] = [];
-  const faults = { rates: opts.faults ?? NO_FAULTS };
+  // One holder per machine, read by its runner on every event, so rates can change per machine mid-run.
+  const faultsOf = new Map(opts.machines.map((m) => [m.deviceId, { rates: opts.faults ?? NO_FAULTS }]));
   const recorder = opts.recordTo === undefined ? undefined : recordRun(opts.recordTo);
 
   const ramp = rampConnections({ count: opts.machines.length, maxWindow: opts.connectConcurrency, ratePerS: opts.connectRatePerS }, (index) => {
@@ -46,7 +52,7 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
     const runner = new MachineRunner({
       identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, mqttVersion: identity.mqttVersion ?? opts.mqttVersion, offlineBufferSize: opts.offlineBufferSize,
       sessionExpiryS: opts.sessionExpirySeconds, willDelayS: opts.willDelaySeconds, topicAliases: opts.topicAliases,
-      faults, machineFaults: opts.machineFaults, recorder, clock, counters, logger,
+      faults: faultsOf.get(identity.deviceId)!, machineFaults: opts.machineFaults, recorder, clock, counters, logger,
     });
     runners.push(runner);
     return runner.connection.firstAttempt();
@@ -69,13 +75,17 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   return {
     stats: () => counters.snapshot(),
     whenRamped: () => ramp.done,
+    machines: () => opts.machines.map((m) => ({ deviceId: m.deviceId, region: m.region })),
     async whenPublished(count, timeoutMs) {
       if (!(await counters.until(() => counters.published >= count, timeoutMs))) {
         throw new Error(`fleet published ${counters.published} of ${count} events within ${timeoutMs} ms`);
       }
     },
-    injectFaults(rates) {
-      faults.rates = faultRatesSchema.parse(rates);
+    injectFaults(rates, deviceIds) {
+      const parsed = faultRatesSchema.parse(rates);
+      const unknown = deviceIds?.filter((id) => !faultsOf.has(id)) ?? [];
+      if (unknown.length > 0) throw new Error(`not machines of this fleet: ${unknown.join(', ')}`);
+      for (const id of deviceIds ?? faultsOf.keys()) faultsOf.get(id)!.rates = parsed;
     },
     stop: () => (stopping ??= stop()),
   };

@@ -1,13 +1,39 @@
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { brokerOptionsSchema } from '../broker/config.ts';
-import { tokenConfigSchema } from '../server/config.ts';
+import { httpRateLimitSchema, httpStreamLimitsSchema, serverConfigSchema, tokenConfigSchema } from '../server/config.ts';
+import { fleetOptionsSchema } from '../firmware-sim/fleet-options.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { connectRateFlagSchema } from '../firmware-sim/fleet-options.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
+const server = serverConfigSchema.shape;
 
-/** Options of `npm start`: the embedded stack plus a demo fleet, all in one process. */
+/**
+ * The embedded server's settings the launcher does not decide itself (it sets regions, stores,
+ * listeners, tokens and the clock window): the server's own schemas, taken from server/config.ts.
+ */
+export const launcherServerSettingsSchema = z.object({
+  http: z.object({ rateLimit: httpRateLimitSchema.prefault({}), streams: httpStreamLimitsSchema.prefault({}) }).prefault({}),
+  ingest: server.ingest,
+  privacy: server.privacy,
+  brokerAuth: server.brokerAuth,
+  commands: server.commands,
+  deviceSecretKeyFile: server.deviceSecretKeyFile,
+  consentPublishTimeoutMs: server.consentPublishTimeoutMs,
+  healthTimeoutMs: server.healthTimeoutMs,
+});
+
+/** The demo fleet's settings beyond its size, seed, speed and MQTT version: firmware-sim/fleet-options.ts's own. */
+export const launcherFleetSettingsSchema = fleetOptionsSchema
+  .pick({ connectConcurrency: true, offlineBufferSize: true, faults: true, machineFaults: true, sessionExpirySeconds: true, willDelaySeconds: true, drainTimeoutMs: true })
+  .prefault({});
+
+/**
+ * Options of `npm start`: the embedded stack plus a demo fleet, all in one process. Also the one
+ * schema of `brewtel.config.(json|yaml)` (launcher/config-file.ts): the launcher's own fields, and
+ * the broker, server and fleet sections built from those rooms' schemas.
+ */
 export const launcherConfigSchema = z.object({
   machines: z.coerce.number().int().min(0).max(100_000).default(30),
   /** Leaky machines among them (the firmware from the story), so refusals are visible; default 1 when there is a fleet. */
@@ -20,6 +46,10 @@ export const launcherConfigSchema = z.object({
   wsPort: port.nullable().default(8083),
   host: z.string().default('127.0.0.1'),
   dataDir: z.string().default('data'),
+  /** Region -> store URL (`file:…` or `postgresql://…`), as the server takes them; the rest are SQLite in dataDir. */
+  stores: serverConfigSchema.shape.stores,
+  /** The global directory's store; SQLite in dataDir unless set. */
+  directoryUrl: serverConfigSchema.shape.directoryUrl,
   regions: regionListSchema.default([...DEFAULT_REGIONS]),
   seed: z.coerce.number().int().default(1),
   /** Simulated time runs this many times faster than real time (360: an hour every 10 s). */
@@ -42,7 +72,12 @@ export const launcherConfigSchema = z.object({
   tour: z.boolean().default(false),
   /** The embedded broker's TLS listener, limits, metrics and cluster mode, as broker/main.ts takes them. */
   broker: brokerOptionsSchema.prefault({}),
+  /** The embedded server's settings: retention, pseudonym secrets, quarantine payloads, ingest limits, … */
+  server: launcherServerSettingsSchema.prefault({}),
+  /** The demo fleet's connection, offline buffer and fault settings. */
+  fleet: launcherFleetSettingsSchema,
 })
+  .refine((c) => Object.keys(c.stores).every((r) => c.regions.includes(r)), { message: 'every store URL must belong to a configured region', path: ['stores'] })
   .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
   .refine((c) => !c.tour || c.machines >= 2, { message: 'the tour needs a fleet of at least 2 machines', path: ['tour'] })
   .refine((c) => !c.tour || c.leaky !== 0, { message: 'the tour shows the leaky machine: --leaky must be at least 1', path: ['tour'] })

@@ -1,9 +1,11 @@
-import { parseArgs } from 'node:util';
+import { readFlags, type Env, type FlagResult } from '../cli/flags.ts';
 import { parseTokenSpec, type TokenConfig } from '../server/config.ts';
 import { BROKER_OPTION_FLAGS, BROKER_OPTIONS_USAGE, brokerOptionsFromFlags, flagOfField } from '../broker/flags.ts';
 import { launcherConfigSchema, FLAG_OF_FIELD, type LauncherConfig } from './config.ts';
+import { loadConfigFile, type ConfigFile } from './config-file.ts';
+import { mergeLayers, sourceOf, type ConfigLayer } from './effective-config.ts';
 
-export const USAGE = `Usage: npm start -- [options]
+export const USAGE = `Usage: brewtel start [options]   (in the repository: npm start -- [options])
 
 Starts the embedded broker, the server (one SQLite store per region) and a demo fleet.
 
@@ -25,59 +27,79 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default warn)
   --token SPEC        another API token, repeatable: operator:REGION:TOKEN, auditor:TOKEN or admin:TOKEN
   --tour              print the guided tour's address (the dashboard walks through the story, chapter by chapter)
+  --config FILE       settings file, JSON or YAML (default: brewtel.config.json|yaml in the working
+                      directory); flags and the environment override it; see brewtel config print
   -h, --help          this text
 
-Options of the embedded broker, as tsx broker/main.ts takes them (its TCP listener stays on: the
+Options of the embedded broker, as brewtel broker takes them (its TCP listener stays on: the
 server and the fleet connect through it):
 ${BROKER_OPTIONS_USAGE}
 
 Environment: BREWTEL_ADMIN_TOKEN sets the admin API token (otherwise one is generated and printed);
 BREWTEL_TOKENS adds tokens like --token, comma-separated.`;
 
-export type FlagResult = { help: true } | { help: false; config: LauncherConfig } | { help: false; error: string };
+/** The effective config, the layers it was merged from (for `brewtel config print`) and the file read, if any. */
+export interface LauncherSettings {
+  config: LauncherConfig;
+  layers: ConfigLayer[];
+  file: ConfigFile | null;
+}
 
-/** The edge: argv and env in, one validated config (or a one-line error naming the flag) out. */
-export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessEnv): FlagResult {
-  let values: Record<string, string | boolean | string[] | undefined>;
+/** The edge: argv and env in, one validated config (or a one-line error naming the flag) out. No config file unless `cwd` is given. */
+export function readLauncherConfig(argv: readonly string[], env: Env, options: { cwd?: string } = {}): FlagResult<LauncherConfig> {
+  const settings = readLauncherSettings(argv, env, options);
+  return settings.help || 'error' in settings ? settings : { help: false, config: settings.config.config };
+}
+
+/**
+ * Defaults, then the config file (`--config FILE`, else brewtel.config.(json|yaml) in `cwd`), then
+ * the environment, then flags; one validated config out, or one line of error naming the flag or
+ * the file and the path of the setting.
+ */
+export function readLauncherSettings(argv: readonly string[], env: Env, options: { cwd?: string } = {}): FlagResult<LauncherSettings> {
+  const flags = readFlags(argv, {
+    machines: { type: 'string' },
+    leaky: { type: 'string' },
+    duration: { type: 'string' },
+    'http-port': { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    'ws-port': { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    regions: { type: 'string' },
+    seed: { type: 'string' },
+    speed: { type: 'string' },
+    'log-level': { type: 'string' },
+    token: { type: 'string', multiple: true },
+    tour: { type: 'boolean' },
+    'mqtt-version': { type: 'string' },
+    'connect-rate': { type: 'string' },
+    config: { type: 'string' },
+    ...BROKER_OPTION_FLAGS,
+  });
+  if (!('values' in flags)) return flags;
+  const { values } = flags;
+  let file: ConfigFile | null;
+  let flagTokens: TokenConfig[];
+  let envTokens: TokenConfig[];
   try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        machines: { type: 'string' },
-        leaky: { type: 'string' },
-        duration: { type: 'string' },
-        'http-port': { type: 'string' },
-        'mqtt-port': { type: 'string' },
-        'ws-port': { type: 'string' },
-        host: { type: 'string' },
-        'data-dir': { type: 'string' },
-        regions: { type: 'string' },
-        seed: { type: 'string' },
-        speed: { type: 'string' },
-        'log-level': { type: 'string' },
-        token: { type: 'string', multiple: true },
-        tour: { type: 'boolean' },
-        'mqtt-version': { type: 'string' },
-        'connect-rate': { type: 'string' },
-        ...BROKER_OPTION_FLAGS,
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    file = options.cwd === undefined && values.config === undefined ? null : loadConfigFile(values.config, options.cwd ?? '.');
   } catch (error) {
     return { help: false, error: (error as Error).message };
   }
-  if (values.help) return { help: true };
-  const specs = [...(Array.isArray(values.token) ? values.token : []), ...(env.BREWTEL_TOKENS ? env.BREWTEL_TOKENS.split(',') : [])];
-  let tokens: TokenConfig[];
   try {
-    tokens = specs.map((spec) => parseTokenSpec(spec.trim()));
+    flagTokens = (values.token ?? []).map((spec) => parseTokenSpec(spec.trim()));
+    envTokens = (env.BREWTEL_TOKENS ? env.BREWTEL_TOKENS.split(',') : []).map((spec) => parseTokenSpec(spec.trim()));
   } catch (error) {
     return { help: false, error: `--token: ${(error as Error).message}` };
   }
   const wsPort = values['ws-port'];
-  const raw = {
+  // Flags given on this command line only: an absent flag must not hide the file's value.
+  const broker: Record<string, unknown> = { ...brokerOptionsFromFlags(values) };
+  if (values['tls-port'] === undefined && values['tls-cert'] === undefined && values['tls-key'] === undefined) delete broker.tls;
+  if (values['cluster-redis'] === undefined) delete broker.cluster;
+  if (values['metrics-port'] === undefined) delete broker.metricsPort;
+  const flagValues = {
     machines: values.machines,
     leaky: values.leaky,
     duration: values.duration,
@@ -90,17 +112,29 @@ export function readLauncherConfig(argv: readonly string[], env: NodeJS.ProcessE
     seed: values.seed,
     speed: values.speed,
     logLevel: values['log-level'],
-    adminToken: env.BREWTEL_ADMIN_TOKEN || undefined,
-    tokens,
-    tour: values.tour === true,
+    tokens: flagTokens.length > 0 ? flagTokens : undefined,
+    tour: values.tour === true ? true : undefined,
     mqttVersion: values['mqtt-version'],
     connectRate: values['connect-rate'],
-    broker: brokerOptionsFromFlags(values),
+    broker,
   };
+  const envValues = { adminToken: env.BREWTEL_ADMIN_TOKEN || undefined, tokens: envTokens.length > 0 ? envTokens : undefined };
+  const layers: ConfigLayer[] = [
+    ...(file ? [{ source: 'file' as const, values: file.values }] : []),
+    { source: 'env', values: envValues },
+    { source: 'flag', values: flagValues },
+  ];
+  const raw = mergeLayers(layers);
+  // Tokens add up: the file's, the flags' and the environment's are all valid.
+  const fileTokens = Array.isArray(file?.values.tokens) ? (file.values.tokens as unknown[]) : [];
+  raw.tokens = [...fileTokens, ...flagTokens, ...envTokens];
   const parsed = launcherConfigSchema.safeParse(raw);
-  if (parsed.success) return { help: false, config: parsed.data };
+  if (parsed.success) return { help: false, config: { config: parsed.data, layers, file } };
   const issue = parsed.error.issues[0];
-  const field = String(issue?.path[0] ?? '');
-  if (field === 'broker') return { help: false, error: `${flagOfField(issue?.path.slice(1) ?? [])}: ${issue?.message ?? 'invalid value'}` };
-  return { help: false, error: `${FLAG_OF_FIELD[field] ?? field}: ${issue?.message ?? 'invalid value'}` };
+  const path = (issue?.path ?? []).map(String);
+  const message = issue?.message ?? 'invalid value';
+  if (file && sourceOf(path, layers) === 'file') return { help: false, error: `${file.path}: ${path.join('.') || '(top)'}: ${message}` };
+  const field = path[0] ?? '';
+  if (field === 'broker') return { help: false, error: `${flagOfField(path.slice(1))}: ${message}` };
+  return { help: false, error: `${FLAG_OF_FIELD[field] ?? path.join('.')}: ${message}` };
 }

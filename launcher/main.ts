@@ -1,6 +1,6 @@
 /**
- * `npm start`: the embedded stack (aedes broker, server with one SQLite store per region) and a demo
- * fleet in one process. The only place that reads argv and the environment for it.
+ * `brewtel start` / `npm start`: the embedded stack (aedes broker, server with one SQLite store per region) and a demo
+ * fleet in one process. Its main() is the only place that reads flags and the environment for it.
  */
 import { pino } from 'pino';
 import { LOG_REDACTION } from '../server/log-redaction.ts';
@@ -11,21 +11,27 @@ import { liveLine, RateMeter } from '../firmware-sim/live-progress.ts';
 import type { Fleet } from '../firmware-sim/fleet.ts';
 import { describeStartupError } from './startup-errors.ts';
 import type { LauncherConfig } from './config.ts';
+import { runIfEntry } from '../cli/entry.ts';
+import type { Env } from '../cli/flags.ts';
 
-const flags = readLauncherConfig(process.argv.slice(2), process.env);
-if (flags.help) {
-  console.log(USAGE);
-} else if ('error' in flags) {
-  console.error(`error: ${flags.error}\n(see npm start -- --help)`);
-  process.exitCode = 2;
-} else {
-  await run(flags.config);
+/** `brewtel start` and `npm start`: resolves with the exit code once the stack has stopped. */
+export async function main(argv: readonly string[], env: Env): Promise<number> {
+  const flags = readLauncherConfig(argv, env, { cwd: process.cwd() });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if ('error' in flags) {
+    console.error(`error: ${flags.error}\n(see brewtel start --help)`);
+    return 2;
+  }
+  return run(flags.config);
 }
 
 /** Non-TTY output gets a line every this many ticks once the fleet is up (every tick while starting). */
 const QUIET_TICKS = 5;
 
-async function run(config: LauncherConfig): Promise<void> {
+async function run(config: LauncherConfig): Promise<number> {
   // Logs go to stderr; the generated admin token goes to stdout once, in the banner, and never to a log.
   const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
   logger.debug({ config }, 'launcher configuration');
@@ -61,6 +67,10 @@ async function run(config: LauncherConfig): Promise<void> {
 
   // Ctrl-C at any point, startup included, stops what runs and prints the summary of what happened.
   const interrupt = new AbortController();
+  let stopped: (code: number) => void = () => undefined;
+  const exitCode = new Promise<number>((resolve) => {
+    stopped = resolve;
+  });
   let stopping = false;
   let startupDone = false;
   const stop = async (reason: string): Promise<void> => {
@@ -73,11 +83,14 @@ async function run(config: LauncherConfig): Promise<void> {
     const before = counts();
     await services?.close();
     console.log(summary({ ...counts(), connected: before.connected, allConnectedAt: before.allConnectedAt }, config.regions));
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
     // Everything is closed; a handle that still keeps the process alive is a bug, not a reason to hang.
     setTimeout(() => {
       logger.warn('a handle stayed open after shutdown; exiting anyway');
       process.exit();
     }, 3000).unref();
+    stopped(0);
   };
   const onSignal = (reason: string): void => {
     if (interrupt.signal.aborted) return;
@@ -85,8 +98,10 @@ async function run(config: LauncherConfig): Promise<void> {
     // During startup, startStack returns at its next step and the stop follows below.
     if (startupDone) void stop(reason);
   };
-  process.once('SIGINT', () => onSignal('Ctrl-C'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  const onInterrupt = (): void => onSignal('Ctrl-C');
+  const onTerminate = (): void => onSignal('SIGTERM');
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onTerminate);
 
   try {
     await startStack(config, logger, {
@@ -112,17 +127,19 @@ async function run(config: LauncherConfig): Promise<void> {
     line.end();
     logger.debug({ err: error }, 'startup failed');
     console.error(describeStartupError(error, config));
-    process.exitCode = 1;
-    return;
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
+    return 1;
   }
   startupDone = true;
   if (interrupt.signal.aborted) {
     const reason: unknown = interrupt.signal.reason;
     await stop(`${typeof reason === 'string' ? reason : 'interrupted'} during startup`);
-    return;
+    return exitCode;
   }
   phase = { name: 'fleet' };
   if (config.duration > 0) setTimeout(() => void stop(`--duration ${config.duration}`), config.duration * 1000).unref();
+  return exitCode;
 }
 
 function printBanner(stack: Stack, config: LauncherConfig): void {
@@ -132,7 +149,7 @@ function printBanner(stack: Stack, config: LauncherConfig): void {
     'brewtel: embedded broker, server and demo fleet',
     `  dashboard  ${server.httpUrl}/   (sign in with the admin token below)`,
     `  HTTP API   ${server.httpUrl}/api/v1   (docs ${server.httpUrl}/docs, health ${server.httpUrl}/health)`,
-    `  MQTT       ${broker.mqttUrl}${broker.wsUrl ? `   WebSocket ${broker.wsUrl}` : ''}`,
+    `  MQTT       ${stack.mqttUrl}${broker?.wsUrl ? `   WebSocket ${broker.wsUrl}` : ''}`,
     `  stores     ${config.dataDir}/ (SQLite per region: ${perRegion}; directory.db)`,
     config.adminToken
       ? '  admin      token from BREWTEL_ADMIN_TOKEN'
@@ -143,3 +160,5 @@ function printBanner(stack: Stack, config: LauncherConfig): void {
   ];
   console.log(lines.join('\n'));
 }
+
+runIfEntry(import.meta.url, 'brewtel start', main);

@@ -20,7 +20,10 @@ import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from '
  * secrets that this function makes up for them.
  */
 export interface Stack {
-  broker: TcpBroker;
+  /** Null when the stack uses a broker of its own (StackOptions.externalBroker). */
+  broker: TcpBroker | null;
+  /** Where devices and ingest reach the broker. */
+  mqttUrl: string;
   server: RunningServer;
   fleet: Fleet | null;
   adminToken: string;
@@ -43,6 +46,17 @@ export interface StartupHooks {
   onFleet?(fleet: Fleet): void;
 }
 
+/** What only code sets: the test harness's choices that `npm start` has no flag for. */
+export interface StackOptions {
+  /**
+   * A broker already running elsewhere: no embedded broker starts, ingest logs in with this account
+   * and the fleet connects there (the broker then decides who may log in; ours asks the server).
+   */
+  externalBroker?: { url: string; username: string; password: string } | undefined;
+  /** Give every demo machine a made-up owner (default true; the harness skips it, to start faster). */
+  demoOwners?: boolean;
+}
+
 const secretToken = (): string => randomBytes(24).toString('base64url');
 
 /** Resolves when `promise` does or `signal` aborts, whichever comes first. */
@@ -58,7 +72,8 @@ function untilAborted(promise: Promise<unknown>, signal: AbortSignal | undefined
 /** Connections beyond the demo fleet: the ingest session, its outbound connection, a few of the user's own clients. */
 const FLEET_HEADROOM = 64;
 
-export async function startStack(config: LauncherConfig, logger: Logger, startup: StartupHooks = {}): Promise<Stack> {
+/** Starts the stack; `startup` hears how a long start goes and may cut it short (StartupHooks). */
+export async function startStack(config: LauncherConfig, logger: Logger, startup: StartupHooks & StackOptions = {}): Promise<Stack> {
   const { signal } = startup;
   // A function, not a read: the flag changes while the steps are awaited.
   const aborted = (): boolean => signal?.aborted === true;
@@ -80,49 +95,59 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
   try {
     const server = await startServer(
       serverConfigSchema.parse({
+        ...config.server,
         regions: config.regions,
         dataDir: config.dataDir,
-        stores: {},
+        stores: config.stores,
+        ...(config.directoryUrl === undefined ? {} : { directoryUrl: config.directoryUrl }),
         http: { host: config.host, port: config.httpPort },
         adminToken,
         brokerToken,
         tokens: config.tokens,
         logLevel: config.logLevel,
-        ingest: { clockAheadMs: demoClockAheadMs(config.speed, config.duration) },
+        ingest: { ...config.server.ingest, clockAheadMs: demoClockAheadMs(config.speed, config.duration) },
         dashboard: config.machines > 0 ? { simulatedSpeed: config.speed } : {},
       }),
       logger.child({ room: 'server' }),
     );
     running.server = server;
 
-    const broker = await startBroker(
-      {
-        ...config.broker,
-        // The demo fleet and the ingest session always fit: a connection limit below the fleet the
-        // launcher itself starts would only turn its last machines away.
-        limits: { ...config.broker.limits, maxConnections: Math.max(config.broker.limits.maxConnections, config.machines + FLEET_HEADROOM) },
-        host: config.host,
-        tcpPort: config.mqttPort,
-        wsPort: config.wsPort,
-        serviceAccounts: [ingestAccount],
-        deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 300_000, timeoutMs: 5_000 },
-        logLevel: config.logLevel,
-      },
-      logger.child({ room: 'broker' }),
-    ).then(requireTcp);
-    running.broker = broker;
-    server.advertiseMqtt(broker.mqttUrl);
+    let broker: TcpBroker | null = null;
+    let ingest: { url: string; username: string; password: string; clientId: string };
+    if (startup.externalBroker) {
+      ingest = { ...startup.externalBroker, clientId: ingestAccount.username };
+    } else {
+      const embedded = await startBroker(
+        {
+          ...config.broker,
+          // The demo fleet and the ingest session always fit: a connection limit below the fleet the
+          // launcher itself starts would only turn its last machines away.
+          limits: { ...config.broker.limits, maxConnections: Math.max(config.broker.limits.maxConnections, config.machines + FLEET_HEADROOM) },
+          host: config.host,
+          tcpPort: config.mqttPort,
+          wsPort: config.wsPort,
+          serviceAccounts: [ingestAccount],
+          deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 300_000, timeoutMs: 5_000 },
+          logLevel: config.logLevel,
+        },
+        logger.child({ room: 'broker' }),
+      ).then(requireTcp);
+      running.broker = broker = embedded;
+      ingest = { url: loopbackUrl(embedded.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username };
+    }
+    const mqttUrl = broker ? broker.mqttUrl : ingest.url;
+    server.advertiseMqtt(mqttUrl);
 
-    await server.attachIngest({ url: loopbackUrl(broker.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username });
+    await server.attachIngest(ingest);
     await server.whenIngestReady();
 
-    const stack: Stack = { broker, server, fleet: null, adminToken, close: unwind };
+    const stack: Stack = { broker, mqttUrl, server, fleet: null, adminToken, close: unwind };
     startup.onServices?.(stack);
     if (config.machines > 0 && !aborted()) {
       const machines = await demoMachines(config, server.httpUrl, adminToken, startup);
       if (aborted()) return stack;
       const fleet = createFleet(
-        { brokerUrl: loopbackUrl(broker.mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion, connectRatePerS: config.connectRate },
+        { ...config.fleet, brokerUrl: loopbackUrl(mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion, connectRatePerS: config.connectRate },
         logger.child({ room: 'fleet' }),
       );
       running.fleet = fleet;
@@ -147,7 +172,7 @@ function loopbackUrl(url: string): string {
  * and provisions the rest through the public API, exactly as a user's own tooling would; each gets
  * a (made-up) owner the same way, kept across restarts like the machines.
  */
-async function demoMachines(config: LauncherConfig, apiUrl: string, token: string, startup: StartupHooks): Promise<StoredMachine[]> {
+async function demoMachines(config: LauncherConfig, apiUrl: string, token: string, startup: StartupHooks & StackOptions): Promise<StoredMachine[]> {
   const file = join(config.dataDir, 'fleet-credentials.json');
   const known = await stillRegistered(await loadFleetCredentials(file), apiUrl, token);
   const wantLeaky = config.leaky;
@@ -171,7 +196,7 @@ async function demoMachines(config: LauncherConfig, apiUrl: string, token: strin
   const spare = known.filter((m) => !chosen.includes(m));
   // Saved before the owners too: a failure while creating them, or a Ctrl-C, must not lose the new secrets.
   await saveFleetCredentials(file, [...chosen, ...spare]);
-  if (startup.signal?.aborted === true) return chosen;
+  if (startup.signal?.aborted === true || startup.demoOwners === false) return chosen;
   startup.onOwners?.(0, chosen.length);
   const machines = await ensureDemoOwners(chosen, apiUrl, token, (done) => startup.onOwners?.(done, chosen.length), startup.signal);
   await saveFleetCredentials(file, [...machines, ...spare]);

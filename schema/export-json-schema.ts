@@ -10,6 +10,7 @@ import { consentRecordSchema } from './consent.ts';
 import { eventEnvelopeSchema } from './events.ts';
 import { errorBodySchema, provisionDeviceRequestSchema, provisionDeviceResponseSchema } from './api.ts';
 import { complianceReportSchema, ownerExportSchema } from './privacy.ts';
+import { configJsonSchema } from '../launcher/config-cli.ts';
 
 const WIRE_TYPES: Record<string, z.ZodType> = {
   'event-envelope': eventEnvelopeSchema,
@@ -31,3 +32,7 @@ for (const [name, schema] of Object.entries(WIRE_TYPES)) {
   await writeFile(file, `${JSON.stringify(document, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }
+// Not a wire type: the settings file of brewtel start (brewtel.config.json|yaml), also `brewtel config schema`.
+const configFile = resolve(outDir, 'brewtel-config.json');
+await writeFile(configFile, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+console.log(`wrote ${configFile}`);

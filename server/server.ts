@@ -50,6 +50,11 @@ export interface RunningServer {
    */
   advertiseMqtt(url: string): void;
   stats(): ServerStats;
+  /**
+   * The stores this server opened, for reading what was really committed (the test harness's
+   * storedEvents and waitForStored); the server owns them and close() closes them.
+   */
+  readonly stores: Stores;
   close(): Promise<void>;
 }
 
@@ -239,6 +244,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   return {
     httpUrl: `http://${urlHost}:${httpPort}`,
     httpPort,
+    // Opened by the first component: startComponents would have thrown otherwise.
+    get stores() {
+      return stores;
+    },
     attachIngest,
     whenIngestReady: () => attached.then((s) => s.whenReady()),
     advertiseMqtt(url) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { Database, type Statement } from '../store/sqlite-library.ts';
 
 /** Two server processes sharing a data folder may touch the vault at once; its writes take microseconds. */
 const VAULT_BUSY_MS = 1_000;
@@ -17,10 +17,10 @@ const KEY_BYTES = 32;
  * gives its journal the same mode.
  */
 export class KeyVault {
-  readonly #db: Database.Database;
-  readonly #get: Database.Statement<[string], { key: Buffer }>;
-  readonly #insert: Database.Statement<[string, Buffer, string]>;
-  readonly #delete: Database.Statement<[string]>;
+  readonly #db: Database;
+  readonly #get: Statement<[string], { key: Buffer }>;
+  readonly #insert: Statement<[string, Buffer, string]>;
+  readonly #delete: Statement<[string]>;
 
   constructor(readonly file: string) {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });

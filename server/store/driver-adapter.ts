@@ -1,5 +1,5 @@
 import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
-import Database from 'better-sqlite3';
+import { Database } from './sqlite-library.ts';
 
 /** Prisma's driver-adapter seam, the layer under PrismaClient's query compiler. */
 export type SqlDriverAdapter = Awaited<ReturnType<SqlDriverAdapterFactory['connect']>>;
@@ -60,7 +60,7 @@ export async function inTransaction<T>(adapter: SqlDriverAdapter, work: (tx: Tra
  * many times (the adapter compiles every statement it is given anew). The adapter does not publish
  * it, hence the checked lookup: an adapter that keeps it elsewhere fails loudly here, at first use.
  */
-export function sqliteConnection(adapter: SqlDriverAdapter): Database.Database {
+export function sqliteConnection(adapter: SqlDriverAdapter): Database {
   const connection: unknown = Reflect.get(adapter, 'client');
   if (!(connection instanceof Database)) throw new Error(`the ${adapter.adapterName} adapter holds no better-sqlite3 connection where expected`);
   return connection;

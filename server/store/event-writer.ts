@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Database } from './sqlite-library.ts';
 import type pg from 'pg';
 import { inTransaction, sqliteConnection, type SqlDriverAdapter } from './driver-adapter.ts';
 import type { EventRow, EventWriteResult } from './types.ts';
@@ -29,9 +29,9 @@ const sqliteTimestamp = (date: Date): string => date.toISOString().replace('Z', 
  * the adapter's transaction, which waits for Prisma's to finish instead of joining it.
  */
 export function sqliteEventWriter(adapter: () => SqlDriverAdapter): EventWriter {
-  type Compiled = { connection: Database.Database; writeRows(rows: readonly EventRow[]): EventWriteResult; inTransaction(rows: readonly EventRow[]): EventWriteResult };
+  type Compiled = { connection: Database; writeRows(rows: readonly EventRow[]): EventWriteResult; inTransaction(rows: readonly EventRow[]): EventWriteResult };
   let compiled: Compiled | undefined;
-  const compile = (connection: Database.Database): Compiled => {
+  const compile = (connection: Database): Compiled => {
     const insert = connection.prepare(`INSERT INTO "Event" (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("deviceId", "id") DO NOTHING`);
     const tombstone = connection.prepare('SELECT 1 FROM "Tombstone" WHERE "deviceId" = ?').pluck();
     const writeRows = (rows: readonly EventRow[]): EventWriteResult => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { Database } from './sqlite-library.ts';
 import type { Logger } from 'pino';
 import { type AppliedMigration, pendingMigrations, readMigrations } from './migration-files.ts';
 

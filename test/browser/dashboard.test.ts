@@ -261,7 +261,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     const command = (await page.locator('pre code').textContent()) ?? '';
     await page.close();
     // This stack's own broker port (picked at random) and API, and a token that provisions.
-    expect(command).toBe(`npm run sim -- --broker ${stack.broker.mqttUrl} --api ${base} --token ${ADMIN} --machines 4 --leaky 1 --duration 120`);
+    expect(command).toBe(`npm run sim -- --broker ${stack.mqttUrl} --api ${base} --token ${ADMIN} --machines 4 --leaky 1 --duration 120`);
 
     // Run as a class would, two minutes cut to three seconds: its machines join this stack.
     const before = readDirectory(dataDir).devices.size;

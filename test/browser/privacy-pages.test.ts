@@ -219,7 +219,7 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
     const placed: string[] = [];
     for (let i = 0; i < 3; i++) {
       const device = await api<{ id: string; secret: string }>('/api/v1/devices', ADMIN, { method: 'POST', body: JSON.stringify({ region: 'cn', consent: { usage: true, location: 'exact', payment: false, diagnostics: true } }) });
-      const client = await mqtt.connectAsync(stack.broker.mqttUrl, { clientId: device.id, username: device.id, password: device.secret, clean: true });
+      const client = await mqtt.connectAsync(stack.mqttUrl, { clientId: device.id, username: device.id, password: device.secret, clean: true });
       const fix = eventOf('location', device.id, new Date(), 1);
       await client.publishAsync(topics.state(device.id), 'online', { qos: 1, retain: true });
       await client.publishAsync(topics.event(device.id, 'location'), JSON.stringify({ ...fix, consentVersion: 1, body: { precision: 'exact', accuracyM: 12, ...SAME_PLACE } }), { qos: 1 });

@@ -44,7 +44,7 @@ describe('commands on the embedded stack (our broker, auth and ACL on)', () => {
     });
     const device = provisionDeviceResponseSchema.parse(await response.json());
     deviceId = device.id;
-    fleet = await startFleet({ brokerUrl: stack.broker.mqttUrl, machines: [{ deviceId, secret: device.secret, region: 'eu', usage: 'cafe' }], seed: 8, speed: 600 }, silent);
+    fleet = await startFleet({ brokerUrl: stack.mqttUrl, machines: [{ deviceId, secret: device.secret, region: 'eu', usage: 'cafe' }], seed: 8, speed: 600 }, silent);
     // A first acknowledged event means the machine holds its consent record and is subscribed.
     await fleet.whenPublished(1, 20_000);
   }, 60_000);

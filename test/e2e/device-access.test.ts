@@ -30,7 +30,7 @@ describe('device access on the embedded stack', () => {
   };
 
   const connect = (username: string, password: string, clientId = username): mqtt.MqttClient => {
-    const client = mqtt.connect(stack.broker.mqttUrl, { clientId, username, password, reconnectPeriod: 0, connectTimeout: 5_000 });
+    const client = mqtt.connect(stack.mqttUrl, { clientId, username, password, reconnectPeriod: 0, connectTimeout: 5_000 });
     clients.push(client);
     return client;
   };

@@ -35,7 +35,7 @@ describe('erasure revokes credentials at once (embedded broker + server)', () =>
     return provisionDeviceResponseSchema.parse(created.json);
   };
   const login = (device: ProvisionDeviceResponse): { client: mqtt.MqttClient; connack: Promise<number> } => {
-    const client = mqtt.connect(stack.broker.mqttUrl, { clientId: device.id, username: device.id, password: device.secret, reconnectPeriod: 0, connectTimeout: 5_000 });
+    const client = mqtt.connect(stack.mqttUrl, { clientId: device.id, username: device.id, password: device.secret, reconnectPeriod: 0, connectTimeout: 5_000 });
     clients.push(client);
     const connack = new Promise<number>((resolve) => {
       client.once('connect', () => resolve(0));
@@ -75,7 +75,7 @@ describe('erasure revokes credentials at once (embedded broker + server)', () =>
     const answered = Date.now();
     expect(await login(device).connack).toBe(4);
     expect((await closed) - asked).toBeLessThan(answered - asked + 1_000);
-    expect(stack.broker.stats()).toMatchObject({ revocationNotices: 1, revokedSessions: 1 });
+    expect(stack.broker!.stats()).toMatchObject({ revocationNotices: 1, revokedSessions: 1 });
   });
 
   it("refuses every device of an erased owner at once, and refuses commands to them", async () => {

@@ -38,7 +38,7 @@ describe('a fleet of MQTT 3.1.1 and MQTT 5 machines through the embedded stack',
     stack = await startStack(config, pino({ level: 'silent' }));
     const s = stack;
     await waitUntil('every machine connected', () => s.fleet?.stats().connected === MACHINES, 20_000);
-    const byProtocol = s.broker.stats().connectionsByProtocol;
+    const byProtocol = s.broker!.stats().connectionsByProtocol;
     const before = Object.values(s.server.stats().stored).reduce((a, b) => a + b, 0);
     await waitUntil('events stored in this run', () => Object.values(s.server.stats().stored).reduce((a, b) => a + b, 0) >= before + 30, 30_000);
     await s.fleet!.stop();

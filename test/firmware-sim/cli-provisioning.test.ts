@@ -28,7 +28,7 @@ describe('npm run sim with self-provisioning on the embedded stack', () => {
     await writeFile(saved, '[]\n', { mode: 0o644 });
     const earlierReader = await open(saved, 'r');
     const args = [
-      '--broker', stack.broker.mqttUrl, '--api', stack.server.httpUrl, '--machines', '3', '--regions', 'eu,us',
+      '--broker', stack.mqttUrl, '--api', stack.server.httpUrl, '--machines', '3', '--regions', 'eu,us',
       '--speed', '3600', '--duration', '2', '--seed', '7', '--save-credentials', saved,
     ];
     const stdout = await new Promise<string>((resolve, reject) =>

@@ -60,7 +60,7 @@ export async function openWireWorld(): Promise<WireWorld> {
     const s = stats();
     return Object.values(s.stored).reduce((a, b) => a + b, 0) + Object.values(s.refused).reduce((a, b) => a + b, 0);
   };
-  const mqttUrl = stack.broker.mqttUrl;
+  const mqttUrl = stack.mqttUrl;
   if (!mqttUrl) throw new Error('the stack has no MQTT TCP listener');
   return {
     stack,

@@ -1,0 +1,271 @@
+/**
+ * The `brewtel` entry point of the package: the embedded stack (broker, server, fleet) for other
+ * projects' tests, built on launcher/stack.ts. Ephemeral ports on 127.0.0.1 and a fresh data folder
+ * that goes with stop(); an external broker and PostgreSQL stores are options. Everything it does to
+ * the stack goes through the server's real HTTP API, and what it reads back comes from the stores.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { z } from 'zod';
+import { errorBodySchema, provisionDeviceResponseSchema, storedEventSchema, type ProvisionDeviceResponse, type StoredEvent } from '../schema/api.ts';
+import { commandResultSchema, type CommandName, type CommandResult } from '../schema/commands.ts';
+import { consentCategoriesSchema, consentRecordSchema, type ConsentCategories, type ConsentRecord } from '../schema/consent.ts';
+import { eventKindSchema, type EventKind } from '../schema/events.ts';
+import { complianceReportSchema, type ComplianceReport } from '../schema/privacy.ts';
+import { DEFAULT_REGIONS, regionIdSchema, regionListSchema, type RegionId } from '../schema/regions.ts';
+import { faultRatesSchema, type FaultRatesInput } from '../firmware-sim/fault-injection.ts';
+import { startFleet, type Fleet, type FleetStats } from '../firmware-sim/fleet.ts';
+import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
+import type { RegionStore, Stores } from '../server/store/types.ts';
+import { launcherConfigSchema } from './config.ts';
+import { startStack, type Stack } from './stack.ts';
+
+export const harnessOptionsSchema = z.object({
+  /** Machines of the fleet that starts with the stack, round-robin over the regions; 0 for none. */
+  machines: z.int().min(0).max(100_000).default(10),
+  /** How many of them run the story's leaky firmware (refused at the door). */
+  leaky: z.int().min(0).default(0),
+  regions: regionListSchema.default([...DEFAULT_REGIONS]),
+  /** Same seed, same machines and behaviour. */
+  seed: z.int().default(1),
+  /** Simulated time speed-up of the machines' clocks: 3600 brews an hour of a day every second. */
+  speed: z.number().positive().max(1_000_000).default(3_600),
+  /** The machines' MQTT version, '3.1.1' or '5'; the server's own connections speak 5 either way. */
+  mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
+  /** Fault-injection rates every machine starts with (fleet.injectFaults changes them later). */
+  faults: faultRatesSchema.optional(),
+  /**
+   * A broker already running (e.g. Mosquitto) instead of the embedded one: ingest logs in with this
+   * account, machines with their device credentials, so that broker decides who gets in.
+   */
+  broker: z.object({ url: z.string().regex(/^(mqtts?|wss?|tcp|tls):\/\/.+/), username: z.string().default('svc-ingest'), password: z.string().default('') }).optional(),
+  /** Region -> store URL (`postgresql://…`); regions left out get SQLite in the harness's own folder. */
+  stores: z.record(regionIdSchema, z.string()).default({}),
+  /** The global directory's store URL; SQLite in the harness's folder unless set. */
+  directoryUrl: z.string().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('silent'),
+});
+export type HarnessOptions = z.input<typeof harnessOptionsSchema>;
+
+/** A device the harness provisioned: its credentials (the secret is shown only here) and its consent. */
+export type HarnessDevice = ProvisionDeviceResponse;
+
+/** The compliance report with its totals at the top, so `toMatchObject({ residencyViolations: 0 })` reads it. */
+export type HarnessReport = ComplianceReport & ComplianceReport['totals'];
+
+/** An event as its home region's store holds it, in the API's shape, with the region it was read from. */
+export type HarnessStoredEvent = StoredEvent & { region: RegionId };
+
+export interface WaitForStoredOptions {
+  count: number;
+  region?: RegionId;
+  kind?: EventKind;
+  /** Default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface HarnessFleet {
+  /** The machines of every fleet the harness runs (the initial one and each provisioned device). */
+  stats(): FleetStats[];
+  /** Fault rates from now on, for these device ids or every machine; `{}` turns injection off. */
+  injectFaults(rates: FaultRatesInput, deviceIds?: readonly string[]): void;
+  /** Acknowledged publishes of all machines together. */
+  published(): number;
+}
+
+export interface Harness extends AsyncDisposable {
+  readonly mqttUrl: string;
+  readonly httpUrl: string;
+  readonly adminToken: string;
+  /** The machines that started with the stack: ids and home regions. */
+  readonly machines: ReadonlyArray<{ deviceId: string; region: RegionId }>;
+  readonly fleet: HarnessFleet;
+  /** Provisions a device through the API and, unless `run: false`, starts it as a simulated machine. */
+  provision(request: { region: RegionId; consent?: ConsentCategories; run?: boolean }): Promise<HarnessDevice>;
+  /** Records a new consent version through the API: the categories given change, the others stay. */
+  setConsent(deviceId: string, consent: Partial<ConsentCategories>): Promise<ConsentRecord>;
+  /** Sends a command through the API and resolves with the device's answer. */
+  sendCommand(deviceId: string, name: CommandName, args?: Record<string, unknown>, options?: { waitMs?: number }): Promise<CommandResult>;
+  /** The compliance report (GET /api/v1/compliance), totals also at the top level. */
+  report(): Promise<HarnessReport>;
+  /** Resolves once the stores hold at least `count` events (of a region, of a kind); rejects after the timeout saying what it saw. */
+  waitForStored(options: WaitForStoredOptions): Promise<number>;
+  /** What a region's store holds, newest first per device (at most `limit` per device, default 1000). */
+  storedEvents(query: { region: RegionId; deviceId?: string; kind?: EventKind; limit?: number }): Promise<HarnessStoredEvent[]>;
+  /** Stops the fleets, the server and the broker, drops the data folder; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** A refusal or an unexpected answer of the server, with its stable error code. */
+export class HarnessApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HarnessApiError';
+  }
+}
+
+const POLL_MS = 50;
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const opts = harnessOptionsSchema.parse(options);
+  const dataDir = await mkdtemp(join(tmpdir(), 'brewtel-harness-'));
+  const logger = pino({ level: opts.logLevel });
+  const removeDataDir = (): Promise<void> => rm(dataDir, { recursive: true, force: true });
+  let stack: Stack;
+  try {
+    // startStack stops whatever it had started when a later step fails; the folder is ours to drop.
+    stack = await startStack(
+      launcherConfigSchema.parse({
+        machines: opts.machines, leaky: opts.leaky, regions: opts.regions, seed: opts.seed, speed: opts.speed, mqttVersion: opts.mqttVersion,
+        httpPort: 0, mqttPort: 0, wsPort: null, host: '127.0.0.1', dataDir, logLevel: opts.logLevel,
+        stores: opts.stores, ...(opts.directoryUrl === undefined ? {} : { directoryUrl: opts.directoryUrl }),
+      }),
+      logger,
+      { externalBroker: opts.broker, demoOwners: false },
+    );
+  } catch (error) {
+    await removeDataDir();
+    throw error;
+  }
+  if (opts.faults && stack.fleet) stack.fleet.injectFaults(opts.faults);
+  return harnessOver(stack, opts, logger, removeDataDir);
+}
+
+function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, logger: Logger, removeDataDir: () => Promise<void>): Harness {
+  const { httpUrl } = stack.server;
+  const fleets: Fleet[] = stack.fleet ? [stack.fleet] : [];
+  const fleetOf = new Map<string, Fleet>();
+  const machines = (stack.fleet ? stack.fleet.machines() : []).map((m) => ({ deviceId: m.deviceId, region: m.region }));
+  for (const m of machines) fleetOf.set(m.deviceId, stack.fleet!);
+
+  const api = async <T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> => {
+    const response = await fetch(`${httpUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json: unknown = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = errorBodySchema.safeParse(json);
+      throw new HarnessApiError(response.status, error.success ? error.data.code : 'UNKNOWN', `${method} ${path}: ${response.status} ${error.success ? `${error.data.code}: ${error.data.message}` : 'no error body'}`);
+    }
+    return schema.parse(json);
+  };
+
+  const regionStore = (stores: Stores, region: RegionId): RegionStore => {
+    const store = stores.regions.get(region);
+    if (!store) throw new Error(`no region ${region} in this harness (regions: ${[...stores.regions.keys()].join(', ')})`);
+    return store;
+  };
+
+  const storedCount = async (region: RegionId, kind: EventKind | undefined): Promise<number> => {
+    const store = regionStore(stack.server.stores, region);
+    return kind === undefined ? (await store.counts()).stored : ((await store.facts()).eventsByKind[kind] ?? 0);
+  };
+
+  let provisioned = 0;
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      // Every step runs whatever the one before did; the first failure is reported after cleanup.
+      const failures: unknown[] = [];
+      await Promise.all(fleets.filter((f) => f !== stack.fleet).map((f) => f.stop().catch((error: unknown) => failures.push(error))));
+      await stack.close().catch((error: unknown) => failures.push(error));
+      await removeDataDir().catch((error: unknown) => failures.push(error));
+      if (failures.length > 0) throw failures[0];
+    })());
+
+  return {
+    mqttUrl: stack.mqttUrl,
+    httpUrl,
+    adminToken: stack.adminToken,
+    machines,
+    fleet: {
+      stats: () => fleets.map((f) => f.stats()),
+      published: () => fleets.reduce((n, f) => n + f.stats().published, 0),
+      injectFaults(rates, deviceIds) {
+        if (deviceIds === undefined) {
+          for (const f of fleets) f.injectFaults(rates);
+          return;
+        }
+        const unknown = deviceIds.filter((id) => !fleetOf.has(id));
+        if (unknown.length > 0) throw new Error(`injectFaults: not machines of this harness: ${unknown.join(', ')}`);
+        for (const f of fleets) {
+          const mine = deviceIds.filter((id) => fleetOf.get(id) === f);
+          if (mine.length > 0) f.injectFaults(rates, mine);
+        }
+      },
+    },
+
+    async provision({ region, consent, run = true }) {
+      const device = await api('POST', '/api/v1/devices', provisionDeviceResponseSchema, { region, ...(consent ? { consent } : {}) });
+      if (run) {
+        provisioned += 1;
+        const fleet = await startFleet(
+          { brokerUrl: stack.mqttUrl, machines: [{ deviceId: device.id, secret: device.secret, region: device.region }], seed: opts.seed + 1_000 + provisioned, speed: opts.speed, mqttVersion: opts.mqttVersion },
+          logger.child({ room: 'fleet', device: device.id }),
+        );
+        fleets.push(fleet);
+        fleetOf.set(device.id, fleet);
+      }
+      return device;
+    },
+
+    async setConsent(deviceId, consent) {
+      const current = await api('GET', `/api/v1/devices/${encodeURIComponent(deviceId)}`, z.object({ consent: consentRecordSchema.nullable() }));
+      const categories = consentCategoriesSchema.parse({ usage: false, location: 'none', payment: false, diagnostics: false, ...current.consent?.categories, ...consent });
+      return api('PUT', `/api/v1/devices/${encodeURIComponent(deviceId)}/consent`, consentRecordSchema, categories);
+    },
+
+    sendCommand(deviceId, name, args, { waitMs } = {}) {
+      const query = waitMs === undefined ? '' : `?waitMs=${waitMs}`;
+      return api('POST', `/api/v1/devices/${encodeURIComponent(deviceId)}/commands/${name}${query}`, commandResultSchema, args ?? {});
+    },
+
+    async report() {
+      const report = await api('GET', '/api/v1/compliance', complianceReportSchema);
+      return { ...report, ...report.totals };
+    },
+
+    async waitForStored({ count, region, kind, timeoutMs = 10_000 }) {
+      if (kind !== undefined) eventKindSchema.parse(kind);
+      const regions = region === undefined ? opts.regions : [regionIdSchema.parse(region)];
+      const deadline = performance.now() + timeoutMs;
+      let seen: number[] = [];
+      for (;;) {
+        seen = await Promise.all(regions.map((r) => storedCount(r, kind)));
+        const total = seen.reduce((a, b) => a + b, 0);
+        if (total >= count) return total;
+        if (performance.now() >= deadline) {
+          const what = [`${count} stored events`, region && `in region ${region}`, kind && `of kind ${kind}`].filter(Boolean).join(' ');
+          const perRegion = regions.map((r, i) => `${r} ${seen[i]}`).join(', ');
+          throw new Error(`waitForStored: waited ${timeoutMs} ms for ${what}; saw ${total} (${perRegion}; the fleet published ${fleets.reduce((n, f) => n + f.stats().published, 0)})`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    },
+
+    async storedEvents({ region, deviceId, kind, limit = 1_000 }) {
+      const { stores } = stack.server;
+      const store = regionStore(stores, region);
+      const devices = deviceId !== undefined ? [deviceId] : (await stores.directory.list()).filter((e) => e.region === region).map((e) => e.deviceId);
+      const rows = (await Promise.all(devices.map((id) => store.listEvents(id, { limit, ...(kind === undefined ? {} : { kind }) })))).flat();
+      return rows.map((row) => ({
+        ...storedEventSchema.parse({
+          id: row.id, deviceId: row.deviceId, kind: row.kind, seq: row.seq, ts: row.deviceTs.toISOString(), receivedAt: row.receivedAt.toISOString(),
+          consentVersion: row.consentVersion, body: JSON.parse(row.body) as unknown,
+        }),
+        region,
+      }));
+    },
+
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
