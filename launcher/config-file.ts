@@ -18,11 +18,19 @@ export interface ConfigFile {
 export function loadConfigFile(explicit: string | undefined, cwd: string): ConfigFile | null {
   const path = explicit !== undefined ? resolve(cwd, explicit) : CONFIG_FILE_NAMES.map((name) => join(cwd, name)).find((candidate) => existsSync(candidate));
   if (path === undefined) return null;
+  return { path, values: readMappingFile(path, 'config file') };
+}
+
+/**
+ * A JSON or YAML file (by its extension) holding a mapping at the top, as config and scenario files
+ * do; an empty file is an empty mapping. Errors name the file and say what is wrong with it.
+ */
+export function readMappingFile(path: string, what: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`${path}: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new Error(`${path}: cannot read the ${what} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   let values: unknown;
   try {
@@ -30,7 +38,7 @@ export function loadConfigFile(explicit: string | undefined, cwd: string): Confi
   } catch (error) {
     throw new Error(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (values === null || values === undefined) return { path, values: {} };
-  if (typeof values !== 'object' || Array.isArray(values)) throw new Error(`${path}: expected a mapping of settings at the top`);
-  return { path, values: values as Record<string, unknown> };
+  if (values === null || values === undefined) return {};
+  if (typeof values !== 'object' || Array.isArray(values)) throw new Error(`${path}: expected a mapping at the top`);
+  return values as Record<string, unknown>;
 }

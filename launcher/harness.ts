@@ -18,7 +18,9 @@ import { DEFAULT_REGIONS, regionIdSchema, regionListSchema, type RegionId } from
 import { faultRatesSchema, type FaultRatesInput } from '../firmware-sim/fault-injection.ts';
 import { startFleet, type Fleet, type FleetStats } from '../firmware-sim/fleet.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
+import type { ServerStats } from '../server/server.ts';
 import type { RegionStore, Stores } from '../server/store/types.ts';
+import { isTransportUrl } from '../mqtt-wire/transport.ts';
 import { launcherConfigSchema } from './config.ts';
 import { startStack, type Stack } from './stack.ts';
 
@@ -40,7 +42,7 @@ export const harnessOptionsSchema = z.object({
    * A broker already running (e.g. Mosquitto) instead of the embedded one: ingest logs in with this
    * account, machines with their device credentials, so that broker decides who gets in.
    */
-  broker: z.object({ url: z.string().regex(/^(mqtts?|wss?|tcp|tls):\/\/.+/), username: z.string().default('svc-ingest'), password: z.string().default('') }).optional(),
+  broker: z.object({ url: z.string().refine(isTransportUrl, 'a broker URL such as mqtt://127.0.0.1:1883'), username: z.string().default('svc-ingest'), password: z.string().default('') }).optional(),
   /** Region -> store URL (`postgresql://…`); regions left out get SQLite in the harness's own folder. */
   stores: z.record(regionIdSchema, z.string()).default({}),
   /** The global directory's store URL; SQLite in the harness's folder unless set. */
@@ -92,6 +94,10 @@ export interface Harness extends AsyncDisposable {
   report(): Promise<HarnessReport>;
   /** Resolves once the stores hold at least `count` events (of a region, of a kind); rejects after the timeout saying what it saw. */
   waitForStored(options: WaitForStoredOptions): Promise<number>;
+  /** Events stored now, in one region or all, of one kind or all, counted in the stores themselves. */
+  countStored(query?: { region?: RegionId; kind?: EventKind }): Promise<number>;
+  /** The server's ingest counts: stored and refused per region, refused by reason code. */
+  ingestStats(): ServerStats;
   /** What a region's store holds, newest first per device (at most `limit` per device, default 1000). */
   storedEvents(query: { region: RegionId; deviceId?: string; kind?: EventKind; limit?: number }): Promise<HarnessStoredEvent[]>;
   /** Stops the fleets, the server and the broker, drops the data folder; safe to call more than once. */
@@ -250,6 +256,13 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
     },
+
+    async countStored({ region, kind } = {}) {
+      const regions = region === undefined ? opts.regions : [regionIdSchema.parse(region)];
+      return (await Promise.all(regions.map((r) => storedCount(r, kind)))).reduce((a, b) => a + b, 0);
+    },
+
+    ingestStats: () => stack.server.stats(),
 
     async storedEvents({ region, deviceId, kind, limit = 1_000 }) {
       const { stores } = stack.server;

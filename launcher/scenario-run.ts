@@ -1,0 +1,196 @@
+/**
+ * Runs one scenario (launcher/scenario-schema.ts) on a harness: provisions its device groups, plays
+ * its steps in order, checks the expectations of each step and those at the end, and returns what
+ * happened. It never throws for a scenario that fails; only a harness that cannot start rejects.
+ */
+import type { CommandResult } from '../schema/commands.ts';
+import type { RegionId } from '../schema/regions.ts';
+import { createHarness, type HarnessOptions } from './harness.ts';
+import { judge, percentiles, type Facts, type Judgement, type Percentiles } from './scenario-judge.ts';
+import type { Scenario, ScenarioStep, StepAction } from './scenario-schema.ts';
+
+export interface StepOutcome {
+  name: string;
+  /** Milliseconds since the fleet was up, when the step began and how long it took. */
+  startedAtMs: number;
+  durationMs: number;
+  /** Why the step itself failed (its condition timed out, its action was refused), if it did. */
+  error?: string;
+  expectations: Judgement[];
+}
+
+export interface ScenarioOutcome {
+  scenario: string;
+  passed: boolean;
+  interrupted: boolean;
+  durationMs: number;
+  steps: StepOutcome[];
+  /** The expectations checked after the last step. */
+  expectations: Judgement[];
+  facts: Facts;
+  latency: { commandRoundTripMs: Percentiles };
+}
+
+export interface ScenarioRunOptions {
+  /** Ctrl-C: the run stops after the step under way and reports what it saw. */
+  signal?: AbortSignal;
+  /** A line of progress (stderr in the CLI). */
+  progress?: (line: string) => void;
+  /** Harness options the file does not hold: an external broker, PostgreSQL stores, the log level. */
+  harness?: Pick<HarnessOptions, 'broker' | 'stores' | 'directoryUrl' | 'logLevel'>;
+}
+
+interface Machine {
+  deviceId: string;
+  region: RegionId;
+  group: string;
+}
+
+const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted || ms <= 0) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+export async function runScenario(scenario: Scenario, options: ScenarioRunOptions = {}): Promise<ScenarioOutcome> {
+  const { signal } = options;
+  const say = options.progress ?? (() => undefined);
+  const started = performance.now();
+  await using harness = await createHarness({
+    ...options.harness,
+    machines: scenario.fleet.machines,
+    leaky: scenario.fleet.leaky,
+    seed: scenario.fleet.seed,
+    speed: scenario.fleet.speed,
+    mqttVersion: scenario.fleet.mqttVersion,
+    ...(scenario.fleet.regions ? { regions: scenario.fleet.regions } : {}),
+  });
+  const machines: Machine[] = harness.machines.map((m) => ({ ...m, group: 'fleet' }));
+  for (const [group, spec] of Object.entries(scenario.devices)) {
+    for (let i = 0; i < spec.count; i++) {
+      const device = await harness.provision({ region: spec.region, ...(spec.consent ? { consent: spec.consent } : {}) });
+      machines.push({ deviceId: device.id, region: device.region, group });
+    }
+  }
+  const upAt = performance.now();
+  const sinceUp = (): number => performance.now() - upAt;
+  const stamp = (): string => `[${(sinceUp() / 1000).toFixed(1).padStart(6)} s]`;
+  say(`${stamp()} ${scenario.name}: ${machines.length} machines up in ${((upAt - started) / 1000).toFixed(1)} s`);
+
+  const commandResults: Array<CommandResult | { name: string; status: 'no_answer' }> = [];
+  const roundTrips: number[] = [];
+  const facts = async (): Promise<Facts> => {
+    const stats = harness.ingestStats();
+    const report = await harness.report();
+    const regions = Object.keys(stats.stored) as RegionId[];
+    const storedByKind: Facts['storedByKind'] = {};
+    for (const region of regions) {
+      const byKind: Record<string, number> = {};
+      for (const kind of ['brew', 'location', 'payment', 'status', 'fault'] as const) byKind[kind] = await harness.countStored({ region, kind });
+      storedByKind[region] = byKind;
+    }
+    return {
+      published: harness.fleet.published(),
+      suppressed: harness.fleet.stats().reduce((n, f) => n + f.suppressed, 0),
+      storedByKind,
+      refusedByReason: { ...stats.refusedByReason },
+      commandResults: [...commandResults],
+      residencyViolations: report.residencyViolations,
+      unconsentedRows: report.unconsentedRows,
+      complianceOk: report.ok,
+    };
+  };
+
+  const select = (selector: string): Machine[] => {
+    const chosen =
+      selector === 'all' ? machines : selector.startsWith('region:') ? machines.filter((m) => m.region === selector.slice(7)) : machines.filter((m) => m.group === selector);
+    if (chosen.length === 0) throw new Error(`devices "${selector}" matched no machine (groups: fleet, ${Object.keys(scenario.devices).join(', ') || 'none'})`);
+    return chosen;
+  };
+
+  const act = async (action: StepAction): Promise<string> => {
+    if ('wait' in action) {
+      await sleep(action.wait, signal);
+      return `waited ${action.wait} ms`;
+    }
+    if ('consent' in action) {
+      const chosen = select(action.consent.devices);
+      for (const m of chosen) await harness.setConsent(m.deviceId, action.consent.set);
+      return `consent ${JSON.stringify(action.consent.set)} for ${chosen.length} machine(s)`;
+    }
+    if ('faults' in action) {
+      const chosen = select(action.faults.devices);
+      harness.fleet.injectFaults(action.faults.rates, chosen.map((m) => m.deviceId));
+      return `faults ${JSON.stringify(action.faults.rates)} on ${chosen.length} machine(s)`;
+    }
+    const { name, args, waitMs, devices } = action.command;
+    const chosen = select(devices);
+    await Promise.all(
+      chosen.map(async (m) => {
+        const sent = performance.now();
+        try {
+          commandResults.push(await harness.sendCommand(m.deviceId, name, args, { waitMs }));
+          roundTrips.push(performance.now() - sent);
+        } catch {
+          commandResults.push({ name, status: 'no_answer' });
+        }
+      }),
+    );
+    return `command ${name} to ${chosen.length} machine(s)`;
+  };
+
+  const runStep = async (step: ScenarioStep, index: number): Promise<StepOutcome> => {
+    const name = step.name ?? `step ${index + 1}`;
+    if (step.at !== undefined) await sleep(step.at - sinceUp(), signal);
+    const startedAtMs = sinceUp();
+    const outcome: StepOutcome = { name, startedAtMs, durationMs: 0, expectations: [] };
+    try {
+      if (step.after) {
+        const { count, region, kind } = step.after.stored;
+        const seen = await harness.waitForStored({ count, timeoutMs: step.after.timeout, ...(region ? { region } : {}), ...(kind ? { kind } : {}) });
+        say(`${stamp()} ${name}: ${seen} stored${region ? ` in ${region}` : ''}${kind ? ` of kind ${kind}` : ''} (waited for ${count})`);
+      }
+      if (step.do && !signal?.aborted) say(`${stamp()} ${name}: ${await act(step.do)}`);
+    } catch (error) {
+      outcome.error = (error as Error).message;
+      say(`${stamp()} ${name}: FAILED ${outcome.error}`);
+    }
+    if (step.expect.length > 0) outcome.expectations = judge(step.expect, await facts());
+    for (const j of outcome.expectations) if (!j.passed) say(`${stamp()} ${name}: unmet: ${j.message}`);
+    outcome.durationMs = sinceUp() - startedAtMs;
+    return outcome;
+  };
+
+  const steps: StepOutcome[] = [];
+  let timedOut = false;
+  for (const [index, step] of scenario.steps.entries()) {
+    if (signal?.aborted) break;
+    if (sinceUp() > scenario.timeout) {
+      timedOut = true;
+      break;
+    }
+    steps.push(await runStep(step, index));
+  }
+  const final = await facts();
+  const expectations = judge(scenario.expect, final);
+  if (timedOut) expectations.push({ description: `finish within ${scenario.timeout} ms`, passed: false, actual: Math.round(sinceUp()), message: `the scenario ran past its timeout of ${scenario.timeout} ms` });
+  if (signal?.aborted) expectations.push({ description: 'run to the end', passed: false, actual: steps.length, message: `interrupted after ${steps.length} of ${scenario.steps.length} steps` });
+  for (const j of expectations) if (!j.passed) say(`${stamp()} unmet: ${j.message}`);
+  const passed = steps.every((s) => s.error === undefined && s.expectations.every((j) => j.passed)) && expectations.every((j) => j.passed);
+  return {
+    scenario: scenario.name,
+    passed,
+    interrupted: signal?.aborted === true,
+    durationMs: performance.now() - started,
+    steps,
+    expectations,
+    facts: final,
+    latency: { commandRoundTripMs: percentiles(roundTrips) },
+  };
+}
