@@ -6,6 +6,7 @@ import type { RegionId } from '../schema/regions.ts';
 import { createBatchLimit } from './batch-limit.ts';
 import { BUSY } from './concurrency-limit.ts';
 import type { BrokerConfig } from './config.ts';
+import { createRegistryHttp, type RegistryAnswer } from './registry-http.ts';
 import type { Revocations } from './revocations.ts';
 
 /**
@@ -91,6 +92,8 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   const certificateUrl = deviceAuth.certificateUrl ?? new URL('device-certificate', deviceAuth.url).toString();
   const batchUrl = `${deviceAuth.url}:batch`;
   const closing = new AbortController();
+  // One kept-alive socket per request slot: the slots bound the requests, so they bound the sockets.
+  const registry = createRegistryHttp(authChecks.maxConcurrent);
   const counts = { negativeHits: 0, busy: 0 };
   const limit = createBatchLimit<Question, Verification>(
     { maxActive: authChecks.maxConcurrent, maxQueued: authChecks.maxQueued, maxWaitMs: deviceAuth.timeoutMs, maxBatch: authChecks.batchMax },
@@ -115,35 +118,18 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DOMException('device registry did not answer in time', 'TimeoutError')), deviceAuth.timeoutMs);
     const all = (verification: Verification): Verification[] => deviceIds.map(() => verification);
+    let answer: RegistryAnswer;
     try {
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${deviceAuth.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.any([closing.signal, deadline.signal]),
-        });
-      } catch (error) {
-        return all({ outcome: 'unavailable', reason: (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' });
-      }
-      // 401/403: the registry refused the login (or, for a batch, the broker's token: then none may in).
-      if (response.status === 401 || response.status === 403) {
-        await response.body?.cancel();
-        return all({ outcome: 'invalid' });
-      }
-      if (response.status !== 200) {
-        await response.body?.cancel();
-        return all({ outcome: 'unavailable', reason: `status ${response.status}` });
-      }
-      const json: unknown = await response.json().catch(() => null);
-      return read(json, deviceIds) ?? all({ outcome: 'unavailable', reason: 'malformed answer' });
+      answer = await registry.post(url, deviceAuth.token, body, AbortSignal.any([closing.signal, deadline.signal]));
     } catch (error) {
-      // Only reading the body can throw here: the deadline or close() cut it off.
       return all({ outcome: 'unavailable', reason: (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' });
     } finally {
       clearTimeout(timer);
     }
+    // 401/403: the registry refused the login (or, for a batch, the broker's token: then none may in).
+    if (answer.status === 401 || answer.status === 403) return all({ outcome: 'invalid' });
+    if (answer.status !== 200) return all({ outcome: 'unavailable', reason: `status ${answer.status}` });
+    return read(answer.json, deviceIds) ?? all({ outcome: 'unavailable', reason: 'malformed answer' });
   }
 
   function remember(deviceId: DeviceId, credential: string, region: RegionId): void {
@@ -219,6 +205,7 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
     stats: () => ({ ...counts, active: limit.active(), queued: limit.queued(), verifiedCached: verified.size }),
     close() {
       closing.abort();
+      registry.close();
     },
   };
 }
