@@ -1,5 +1,5 @@
 /**
- * `npm run bench:storm [-- --machines N] [--mqtt-version 3.1.1|5] [--cpu-prof DIR] [--skip-mosquitto]`:
+ * `npm run bench:storm [-- --machines N] [--mqtt-version 3.1.1|5] [--cpu-prof DIR] [--skip-mosquitto] [--auth-batch-max N]`:
  * a reconnect storm through our own stack. N devices (default 10,000), provisioned through a real
  * server (its own process: HTTP API, registry, ingest), log in with their secrets to our broker (its
  * own process, authentication on, default limits, as `tsx broker/main.ts` runs), each with a
@@ -10,7 +10,9 @@
  * - broker_us_per_login: the broker process's CPU from listening until all are back, per device;
  * - verify_us: login verification CPU per device (goal < 200 µs): the broker's verifier
  *   (broker/device-verifier.ts, cache off) asking the server's registry for every device once, this
- *   process's CPU plus the server's, per device (verify_broker_us + verify_server_us);
+ *   process's CPU plus the server's, per device (verify_broker_us + verify_server_us); the logins
+ *   wait at once as in a storm, so the verifier batches them (`--auth-batch-max N` sets its
+ *   authChecks.batchMax, 1 for one request per login);
  * - the same storm against a private Mosquitto with a password file of the same devices
  *   (mosquitto_passwd -U, PBKDF2-SHA512), in the same run.
  * Progress every second on stderr; the last line on stdout, Ctrl-C included:
@@ -43,6 +45,7 @@ const { values } = parseArgs({
     'mqtt-version': { type: 'string', default: '5' },
     'reconnect-deadline-s': { type: 'string', default: '180' },
     'cpu-prof': { type: 'string' },
+    'auth-batch-max': { type: 'string' },
     'skip-mosquitto': { type: 'boolean', default: false },
   },
 });
@@ -51,8 +54,13 @@ const MQTT_VERSION = mqttVersionSchema.parse(values['mqtt-version']);
 const DEADLINE_MS = Number(values['reconnect-deadline-s']) * 1000;
 /** Devices waiting for their first CONNACK at once while the fleet first comes online (the fleet's default). */
 const RAMP_WINDOW = 50;
-/** Registry checks at once in the verification pass: the broker's default authChecks.maxConcurrent. */
-const VERIFY_CONCURRENCY = brokerConfigSchema.parse({ unsafePermissiveTestMode: true }).authChecks.maxConcurrent;
+/**
+ * Logins waiting at once in the verification pass, as in a storm: as many as the broker's defaults
+ * admit without refusing (authChecks.maxConcurrent requests in flight plus maxQueued waiting), so the
+ * verifier coalesces them into batches as the broker does.
+ */
+const DEFAULT_AUTH_CHECKS = brokerConfigSchema.parse({ unsafePermissiveTestMode: true }).authChecks;
+const VERIFY_CONCURRENCY = DEFAULT_AUTH_CHECKS.maxConcurrent + DEFAULT_AUTH_CHECKS.maxQueued;
 if (!Number.isInteger(MACHINES) || MACHINES < 1 || MACHINES > 100_000) throw new Error('--machines: 1 to 100000');
 
 const progress = liveLine(process.stderr);
@@ -153,7 +161,8 @@ const totalRefused = (devices: StormDevices): number => Object.values(devices.co
 
 /** The broker's verifier, cache off, asking the registry once per device: this process's CPU plus the server's. */
 async function verificationCost(server: ServerProcess, brokerToken: string, machines: readonly MachineIdentity[]): Promise<{ brokerUs: number; serverUs: number } | null> {
-  const config = brokerConfigSchema.parse({ deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 0 } });
+  const authChecks = values['auth-batch-max'] === undefined ? {} : { batchMax: Number(values['auth-batch-max']) };
+  const config = brokerConfigSchema.parse({ deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 0 }, authChecks });
   const verifier = createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), pino({ level: 'silent' }));
   const limit = createConcurrencyLimit({ maxActive: VERIFY_CONCURRENCY, maxQueued: machines.length, maxWaitMs: 600_000 });
   const ownBefore = ownCpuMicros();

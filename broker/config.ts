@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEVICE_AUTH_BATCH_MAX } from '../schema/api.ts';
 import type { Identity } from './identity.ts';
 
 /**
@@ -119,15 +120,21 @@ export const brokerOptionsSchema = z.object({
     })
     .prefault({}),
   /**
-   * What a device login may cost. A secret check is an HTTP request to the registry, which runs a
-   * slow hash: at most maxConcurrent run at once, up to maxQueued CONNECTs wait (each no longer than
-   * deviceAuth.timeoutMs) and the rest get CONNACK 3 at once. A pair the registry just refused is
-   * refused again from memory for negativeCacheMs without asking it.
+   * What a device login may cost. A secret check is an HTTP request to the registry: at most
+   * maxConcurrent requests run at once, up to maxQueued CONNECTs wait (each no longer than
+   * deviceAuth.timeoutMs) and the rest get CONNACK 3 at once; those that waited share requests
+   * (batchMax). A pair the registry just refused is refused again from memory for negativeCacheMs
+   * without asking it.
    */
   authChecks: z
     .object({
       maxConcurrent: z.int().min(1).default(32),
       maxQueued: z.int().min(0).default(1_000),
+      /**
+       * Logins that waited for a slot go to the registry together, up to this many per request
+       * (its `…/device-auth:batch` route); 1 sends each login alone to `deviceAuth.url`.
+       */
+      batchMax: z.int().min(1).max(DEVICE_AUTH_BATCH_MAX).default(DEVICE_AUTH_BATCH_MAX),
       negativeCacheMs: z.int().min(0).default(5_000),
       negativeCacheMax: z.int().min(1).default(10_000),
       /** Verified devices remembered at most (one entry per device); the oldest go first. */

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { deviceAuthRequestSchema, deviceAuthResponseSchema, deviceCertificateRequestSchema } from '../schema/api.ts';
+import { deviceAuthBatchResponseSchema, deviceAuthRequestSchema, deviceAuthResponseSchema, deviceCertificateRequestSchema } from '../schema/api.ts';
 import type { DeviceId } from '../schema/ids.ts';
 import type { RegionId } from '../schema/regions.ts';
-import { BUSY, createConcurrencyLimit } from './concurrency-limit.ts';
+import { createBatchLimit } from './batch-limit.ts';
+import { BUSY } from './concurrency-limit.ts';
 import type { BrokerConfig } from './config.ts';
+import { createRegistryHttp, type RegistryAnswer } from './registry-http.ts';
 import type { Revocations } from './revocations.ts';
 
 /**
@@ -15,8 +17,12 @@ import type { Revocations } from './revocations.ts';
  *   secret (never the secret), at most `verifiedCacheMax` devices;
  * - a refused pair is refused again from memory for `negativeCacheMs` (at most `negativeCacheMax`);
  * - concurrent checks of the same pair share one request, and at most `maxConcurrent` requests run
- *   at once; up to `maxQueued` wait (no longer than `timeoutMs`), the rest answer `busy` at once.
- *   `inFlight` holds one entry per running or waiting request, so it is bounded by the two.
+ *   at once; up to `maxQueued` logins wait (no longer than `timeoutMs`), the rest answer `busy` at
+ *   once. A login that finds a request slot free is sent at once; the logins that waited meanwhile go
+ *   together, up to `batchMax` per request, to the registry's batch route (`url` + `:batch`), so a
+ *   reconnect storm costs one request per up-to-`batchMax` logins (broker/batch-limit.ts). With
+ *   `batchMax` 1 every login is its own request to `url`, for registries without the batch route.
+ *   `inFlight` holds one entry per login sent or waiting, so it is bounded by the slots and the queue.
  * `forget` drops a revoked device's cached answer; while `revocations` holds the device it is refused
  * without a request, and an answer that was under way when it was revoked is not believed.
  */
@@ -53,7 +59,27 @@ export interface VerifierSettings {
   authChecks: BrokerConfig['authChecks'];
 }
 
-type Ask = () => Promise<Verification>;
+/** One registry question: a secret check (batchable) or a certificate check (always alone). */
+type Question = { deviceId: DeviceId; secret: string } | { deviceId: DeviceId; secret?: undefined };
+
+/** Reads a 200 answer into one verification per device, or null when it is malformed. */
+type ReadAnswer = (json: unknown, deviceIds: DeviceId[]) => Verification[] | null;
+
+const singleAnswer: ReadAnswer = (json, [deviceId]) => {
+  const answer = deviceAuthResponseSchema.safeParse(json);
+  return answer.success && answer.data.deviceId === deviceId ? [{ outcome: 'valid', region: answer.data.region }] : null;
+};
+
+/** One result per item in request order; a valid one must name its item's device. */
+const batchAnswers: ReadAnswer = (json, deviceIds) => {
+  const answer = deviceAuthBatchResponseSchema.safeParse(json);
+  if (!answer.success || answer.data.results.length !== deviceIds.length) return null;
+  return answer.data.results.map((result, i): Verification => {
+    if (result.outcome === 'invalid') return { outcome: 'invalid' };
+    if (result.outcome === 'busy') return { outcome: 'unavailable', reason: 'registry busy' };
+    return result.deviceId === deviceIds[i] ? { outcome: 'valid', region: result.region } : { outcome: 'unavailable', reason: 'malformed answer' };
+  });
+};
 
 /** The certificate check has no secret; this stands in for the secret's hash in the cache entries. */
 const CERTIFICATE = 'certificate';
@@ -63,10 +89,24 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   const verified = new Map<DeviceId, { credential: string; region: RegionId; expiresAt: number }>();
   const refused = new Map<string, number>();
   const inFlight = new Map<string, Promise<Verification>>();
-  const limit = createConcurrencyLimit({ maxActive: authChecks.maxConcurrent, maxQueued: authChecks.maxQueued, maxWaitMs: deviceAuth.timeoutMs });
-  const closing = new AbortController();
   const certificateUrl = deviceAuth.certificateUrl ?? new URL('device-certificate', deviceAuth.url).toString();
+  const batchUrl = `${deviceAuth.url}:batch`;
+  const closing = new AbortController();
+  // One kept-alive socket per request slot: the slots bound the requests, so they bound the sockets.
+  const registry = createRegistryHttp(authChecks.maxConcurrent);
   const counts = { negativeHits: 0, busy: 0 };
+  const limit = createBatchLimit<Question, Verification>(
+    { maxActive: authChecks.maxConcurrent, maxQueued: authChecks.maxQueued, maxWaitMs: deviceAuth.timeoutMs, maxBatch: authChecks.batchMax },
+    (question) => question.secret !== undefined && authChecks.batchMax > 1,
+    ask,
+  );
+
+  function ask(questions: Question[]): Promise<Verification[]> {
+    const [first] = questions;
+    if (first!.secret === undefined) return post(certificateUrl, deviceCertificateRequestSchema.parse({ deviceId: first!.deviceId }), [first!.deviceId], singleAnswer);
+    if (authChecks.batchMax === 1) return post(deviceAuth.url, deviceAuthRequestSchema.parse({ deviceId: first!.deviceId, secret: first!.secret }), [first!.deviceId], singleAnswer);
+    return post(batchUrl, { items: questions.map(({ deviceId, secret }) => ({ deviceId, secret })) }, questions.map((q) => q.deviceId), batchAnswers);
+  }
 
   /**
    * The deadline is our own timer, not `AbortSignal.timeout()`: inside `AbortSignal.any()`, Node 20
@@ -74,39 +114,22 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
    * (nodejs/node#57736), so a hanging registry would hold the login, and its check slot, for ever.
    * It covers the answer's body too, as the signal did.
    */
-  async function post(url: string, body: unknown, deviceId: DeviceId): Promise<Verification> {
+  async function post(url: string, body: unknown, deviceIds: DeviceId[], read: ReadAnswer): Promise<Verification[]> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DOMException('device registry did not answer in time', 'TimeoutError')), deviceAuth.timeoutMs);
+    const all = (verification: Verification): Verification[] => deviceIds.map(() => verification);
+    let answer: RegistryAnswer;
     try {
-      return await postWithin(url, body, deviceId, AbortSignal.any([closing.signal, deadline.signal]));
+      answer = await registry.post(url, deviceAuth.token, body, AbortSignal.any([closing.signal, deadline.signal]));
+    } catch (error) {
+      return all({ outcome: 'unavailable', reason: (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' });
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  async function postWithin(url: string, body: unknown, deviceId: DeviceId, signal: AbortSignal): Promise<Verification> {
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${deviceAuth.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal,
-      });
-    } catch (error) {
-      return { outcome: 'unavailable', reason: (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' };
-    }
-    if (response.status === 401 || response.status === 403) {
-      await response.body?.cancel();
-      return { outcome: 'invalid' };
-    }
-    if (response.status !== 200) {
-      await response.body?.cancel();
-      return { outcome: 'unavailable', reason: `status ${response.status}` };
-    }
-    const answer = deviceAuthResponseSchema.safeParse(await response.json().catch(() => null));
-    if (!answer.success || answer.data.deviceId !== deviceId) return { outcome: 'unavailable', reason: 'malformed answer' };
-    return { outcome: 'valid', region: answer.data.region };
+    // 401/403: the registry refused the login (or, for a batch, the broker's token: then none may in).
+    if (answer.status === 401 || answer.status === 403) return all({ outcome: 'invalid' });
+    if (answer.status !== 200) return all({ outcome: 'unavailable', reason: `status ${answer.status}` });
+    return read(answer.json, deviceIds) ?? all({ outcome: 'unavailable', reason: 'malformed answer' });
   }
 
   function remember(deviceId: DeviceId, credential: string, region: RegionId): void {
@@ -131,7 +154,7 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
     refused.set(key, now + authChecks.negativeCacheMs);
   }
 
-  function check(deviceId: DeviceId, credential: string, ask: Ask): Promise<Verification> {
+  function check(deviceId: DeviceId, credential: string, question: Question): Promise<Verification> {
     const now = Date.now();
     if (revocations.has(deviceId, now)) return Promise.resolve({ outcome: 'invalid', remembered: true });
     const cached = verified.get(deviceId);
@@ -148,7 +171,7 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
     const pending = inFlight.get(key);
     if (pending) return pending;
     const request = limit
-      .run(ask)
+      .run(question)
       .then((answer): Verification => {
         if (answer === BUSY) {
           counts.busy++;
@@ -169,10 +192,12 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   return {
     verify(deviceId, secret) {
       const credential = createHash('sha256').update(secret).digest('base64');
-      return check(deviceId, credential, () => post(deviceAuth.url, deviceAuthRequestSchema.parse({ deviceId, secret }), deviceId));
+      // Checked here, not at the registry: one malformed item would make it refuse the whole batch.
+      if (!deviceAuthRequestSchema.safeParse({ deviceId, secret }).success) return Promise.resolve({ outcome: 'invalid' });
+      return check(deviceId, credential, { deviceId, secret });
     },
     verifyCertificate(deviceId) {
-      return check(deviceId, CERTIFICATE, () => post(certificateUrl, deviceCertificateRequestSchema.parse({ deviceId }), deviceId));
+      return check(deviceId, CERTIFICATE, { deviceId });
     },
     forget(deviceId) {
       verified.delete(deviceId);
@@ -180,6 +205,7 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
     stats: () => ({ ...counts, active: limit.active(), queued: limit.queued(), verifiedCached: verified.size }),
     close() {
       closing.abort();
+      registry.close();
     },
   };
 }

@@ -24,8 +24,9 @@ export const BROKER_OPTIONS_USAGE = `  --tls-port PORT|off         MQTT over TLS
   --auth-refuse-ms N          ... for this long (default 300000)
   --auth-address-slow-after N failed logins from one address, any username, before answers slow down (default 50)
   --auth-address-refuse-after N  ... before that address is refused unchecked (default 200)
-  --auth-max-concurrent N     device checks asked of the registry at once (default 32) ...
+  --auth-max-concurrent N     requests to the registry at once (default 32) ...
   --auth-max-queued N         ... CONNECTs waiting for one; more get CONNACK 3 (default 1000)
+  --auth-batch-max N          ... those that waited go up to N per request to …/device-auth:batch (default 200; 1: one request per login)
   --auth-negative-cache-ms N  a device + secret the registry just refused is refused from memory this long (default 5000)
   --auth-negative-cache-max N ... for at most this many pairs (default 10000)
   --auth-cache-max N          verified devices remembered at most (default 100000)`;
@@ -78,6 +79,7 @@ export const BROKER_OPTION_FLAGS = {
   'auth-address-refuse-after': { type: 'string' },
   'auth-max-concurrent': { type: 'string' },
   'auth-max-queued': { type: 'string' },
+  'auth-batch-max': { type: 'string' },
   'auth-negative-cache-ms': { type: 'string' },
   'auth-negative-cache-max': { type: 'string' },
   'auth-cache-max': { type: 'string' },
@@ -115,6 +117,7 @@ export function brokerOptionsFromFlags(values: OptionValues): BrokerOptionsInput
     authChecks: {
       maxConcurrent: integer(values['auth-max-concurrent']),
       maxQueued: integer(values['auth-max-queued']),
+      batchMax: integer(values['auth-batch-max']),
       negativeCacheMs: integer(values['auth-negative-cache-ms']),
       negativeCacheMax: integer(values['auth-negative-cache-max']),
       verifiedCacheMax: integer(values['auth-cache-max']),
@@ -206,6 +209,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'authThrottle.addressRefuseAfter': '--auth-address-refuse-after',
   'authChecks.maxConcurrent': '--auth-max-concurrent',
   'authChecks.maxQueued': '--auth-max-queued',
+  'authChecks.batchMax': '--auth-batch-max',
   'authChecks.negativeCacheMs': '--auth-negative-cache-ms',
   'authChecks.negativeCacheMax': '--auth-negative-cache-max',
   'authChecks.verifiedCacheMax': '--auth-cache-max',

@@ -120,6 +120,29 @@ export const deviceAuthResponseSchema = z.object({
   region: regionIdSchema,
 });
 
+/** Logins one batch check may carry (POST /api/v1/broker/device-auth:batch). */
+export const DEVICE_AUTH_BATCH_MAX = 200;
+/**
+ * Broker -> server: the logins waiting at one moment, checked in one request. Each item is checked
+ * as the single route checks it (an unknown device costs the same keyed hash as a known one).
+ */
+export const deviceAuthBatchRequestSchema = z.strictObject({
+  items: z.array(deviceAuthRequestSchema).min(1).max(DEVICE_AUTH_BATCH_MAX),
+});
+/**
+ * One answer per item, in request order. `invalid` is the same for an unknown device and a wrong
+ * secret, as the single route's 401 is; `busy` means the registry had no check slot for the item.
+ */
+export const deviceAuthBatchResultSchema = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('valid'), deviceId: deviceIdSchema, region: regionIdSchema }),
+  z.object({ outcome: z.literal('invalid') }),
+  z.object({ outcome: z.literal('busy') }),
+]);
+export type DeviceAuthBatchResult = z.infer<typeof deviceAuthBatchResultSchema>;
+export const deviceAuthBatchResponseSchema = z.object({
+  results: z.array(deviceAuthBatchResultSchema),
+});
+
 /**
  * Broker -> server: a device logged in with a client certificate its CA vouches for; does the device
  * exist and are its credentials not revoked? Answered like deviceAuth (200 with deviceAuthResponseSchema, else 401).

@@ -7,6 +7,12 @@ import { HttpError } from './errors.ts';
 
 /** Called once per device login by the broker; counted in a bucket of its own (see config). */
 export const DEVICE_AUTH_ROUTE = '/api/v1/broker/device-auth';
+/**
+ * The same check for several logins in one request (fastify's `::` is a literal colon). It counts in
+ * the same bucket once per item, so batching never lets more logins through a window than single calls.
+ */
+export const DEVICE_AUTH_BATCH_ROUTE = '/api/v1/broker/device-auth::batch';
+const DEVICE_AUTH_ROUTES = new Set([DEVICE_AUTH_ROUTE, DEVICE_AUTH_BATCH_ROUTE]);
 
 type Limit = 'address' | 'token' | 'device_auth';
 type Check = ReturnType<FastifyInstance['createRateLimit']>;
@@ -15,7 +21,7 @@ type Check = ReturnType<FastifyInstance['createRateLimit']>;
 export type Admit = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 const isBrokerDeviceAuth = (request: FastifyRequest, identified: Identified | null): boolean =>
-  identified?.principal.role === 'broker' && request.method === 'POST' && request.routeOptions.url === DEVICE_AUTH_ROUTE;
+  identified?.principal.role === 'broker' && request.method === 'POST' && DEVICE_AUTH_ROUTES.has(request.routeOptions.url ?? '');
 
 /**
  * Per-address and per-token request limits on every route, before authentication (so refused tokens
@@ -55,5 +61,11 @@ export async function installRateLimits(app: FastifyInstance, config: HttpRateLi
     if (identified) await apply('token', request, reply);
   };
   app.addHook('onRequest', admit);
+  // onRequest counted the batch once, before its body was read; each further item counts here.
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.routeOptions.url !== DEVICE_AUTH_BATCH_ROUTE || !isBrokerDeviceAuth(request, identify(request))) return;
+    const { items } = request.body as { items: unknown[] };
+    for (let i = 1; i < items.length; i++) await apply('device_auth', request, reply);
+  });
   return admit;
 }

@@ -32,6 +32,11 @@ export function createDirectory(db: StoreDb): Directory {
       return entry === null ? null : toEntry(entry);
     },
 
+    async lookupMany(deviceIds: readonly string[]): Promise<Map<string, DirectoryEntry>> {
+      const entries = await client.directoryEntry.findMany({ where: { deviceId: { in: [...new Set(deviceIds)] } } });
+      return new Map(entries.map((e) => [e.deviceId, toEntry(e)]));
+    },
+
     async list(): Promise<DirectoryEntry[]> {
       const entries = await client.directoryEntry.findMany({ orderBy: [{ createdAt: 'asc' }, { deviceId: 'asc' }] });
       return entries.map(toEntry);

@@ -273,6 +273,8 @@ export interface Directory extends AuditStore {
   /** Registers freshly minted devices in one transaction; rejects (and registers none) if any is already there. */
   registerMany(entries: readonly DirectoryEntry[]): Promise<void>;
   lookup(deviceId: string): Promise<DirectoryEntry | null>;
+  /** The entries of those ids that exist, in one read (the broker's batch login check). */
+  lookupMany(deviceIds: readonly string[]): Promise<Map<string, DirectoryEntry>>;
   list(): Promise<DirectoryEntry[]>;
   /** Erasure: the entry keeps routing (so late events are refused in the home region) but no secret verifies any more. */
   revoke(deviceId: string): Promise<void>;

@@ -87,19 +87,19 @@ describe('broker flags', () => {
       config: {
         limits: { maxInFlightInBytes: 1_048_576 },
         authThrottle: { addressSlowAfter: 50, addressRefuseAfter: 200 },
-        authChecks: { maxConcurrent: 32, maxQueued: 1_000, negativeCacheMs: 5_000, negativeCacheMax: 10_000, verifiedCacheMax: 100_000 },
+        authChecks: { maxConcurrent: 32, maxQueued: 1_000, batchMax: 200, negativeCacheMs: 5_000, negativeCacheMax: 10_000, verifiedCacheMax: 100_000 },
       },
     });
     const result = readBrokerConfig([
       ...required, '--max-inflight-in-bytes', '300000', '--auth-address-slow-after', '7', '--auth-address-refuse-after', '8', '--auth-max-concurrent', '3',
-      '--auth-max-queued', '4', '--auth-negative-cache-ms', '500', '--auth-negative-cache-max', '6', '--auth-cache-max', '9',
+      '--auth-max-queued', '4', '--auth-batch-max', '5', '--auth-negative-cache-ms', '500', '--auth-negative-cache-max', '6', '--auth-cache-max', '9',
       '--device-certificate-url', 'http://127.0.0.1:8080/api/v1/broker/device-certificate',
     ], {});
     expect(result).toMatchObject({
       config: {
         limits: { maxInFlightInBytes: 300_000 },
         authThrottle: { addressSlowAfter: 7, addressRefuseAfter: 8 },
-        authChecks: { maxConcurrent: 3, maxQueued: 4, negativeCacheMs: 500, negativeCacheMax: 6, verifiedCacheMax: 9 },
+        authChecks: { maxConcurrent: 3, maxQueued: 4, batchMax: 5, negativeCacheMs: 500, negativeCacheMax: 6, verifiedCacheMax: 9 },
         deviceAuth: { certificateUrl: 'http://127.0.0.1:8080/api/v1/broker/device-certificate' },
       },
     });

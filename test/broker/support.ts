@@ -3,7 +3,7 @@ import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { pino, type Logger } from 'pino';
-import { deviceAuthRequestSchema, deviceCertificateRequestSchema } from '../../schema/api.ts';
+import { deviceAuthBatchRequestSchema, deviceAuthRequestSchema, deviceCertificateRequestSchema } from '../../schema/api.ts';
 import { requireTcp, startBroker, type TcpBroker } from '../../broker/broker.ts';
 import type { BrokerConfigInput } from '../../broker/config.ts';
 
@@ -21,6 +21,8 @@ export interface DeviceRegistry {
   hang: boolean;
   /** Client-certificate checks asked (POST …/device-certificate), a subset of `requests`. */
   certificateRequests: number;
+  /** The item count of every batch check asked (POST …/device-auth:batch), in arrival order. */
+  batches: number[];
   /** Devices answered as unknown from now on, whatever their secret or certificate. */
   revoked: Set<string>;
   close(): Promise<void>;
@@ -40,6 +42,7 @@ export async function startDeviceRegistry(devices: Record<string, { secret: stri
     failWith: null,
     hang: false,
     certificateRequests: 0,
+    batches: [],
     revoked: new Set(),
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
@@ -71,10 +74,24 @@ export async function startDeviceRegistry(devices: Record<string, { secret: stri
         if (!device || registry.revoked.has(request.data.deviceId)) return answer(401, { statusCode: 401, code: 'bad_credentials', message: 'no' });
         return answer(200, { deviceId: request.data.deviceId, region: device.region });
       }
+      const known = (deviceId: string, secret: string) => {
+        const device = devices[deviceId];
+        return device && device.secret === secret && !registry.revoked.has(deviceId) ? device : null;
+      };
+      if (req.url?.endsWith('/device-auth:batch')) {
+        const batch = deviceAuthBatchRequestSchema.safeParse(json);
+        if (!batch.success) return answer(400, { statusCode: 400, code: 'bad_request', message: 'bad body' });
+        registry.batches.push(batch.data.items.length);
+        const results = batch.data.items.map(({ deviceId, secret }) => {
+          const device = known(deviceId, secret);
+          return device ? { outcome: 'valid', deviceId, region: device.region } : { outcome: 'invalid' };
+        });
+        return answer(200, { results });
+      }
       const request = deviceAuthRequestSchema.safeParse(json);
       if (!request.success) return answer(400, { statusCode: 400, code: 'bad_request', message: 'bad body' });
-      const device = devices[request.data.deviceId];
-      if (!device || device.secret !== request.data.secret || registry.revoked.has(request.data.deviceId)) return answer(401, { statusCode: 401, code: 'bad_credentials', message: 'no' });
+      const device = known(request.data.deviceId, request.data.secret);
+      if (!device) return answer(401, { statusCode: 401, code: 'bad_credentials', message: 'no' });
       answer(200, { deviceId: request.data.deviceId, region: device.region });
     });
   });
