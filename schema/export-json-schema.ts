@@ -11,6 +11,7 @@ import { eventEnvelopeSchema } from './events.ts';
 import { errorBodySchema, provisionDeviceRequestSchema, provisionDeviceResponseSchema } from './api.ts';
 import { complianceReportSchema, ownerExportSchema } from './privacy.ts';
 import { configJsonSchema } from '../launcher/config-cli.ts';
+import { scenarioJsonSchema } from '../launcher/scenario-cli.ts';
 
 const WIRE_TYPES: Record<string, z.ZodType> = {
   'event-envelope': eventEnvelopeSchema,
@@ -36,3 +37,6 @@ for (const [name, schema] of Object.entries(WIRE_TYPES)) {
 const configFile = resolve(outDir, 'brewtel-config.json');
 await writeFile(configFile, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
 console.log(`wrote ${configFile}`);
+const scenarioFile = resolve(outDir, 'brewtel-scenario.json');
+await writeFile(scenarioFile, `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+console.log(`wrote ${scenarioFile}`);

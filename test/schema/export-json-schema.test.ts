@@ -17,7 +17,7 @@ describe('npm run schema:export', () => {
     outDir = await mkdtemp(join(tmpdir(), 'brewtel-schema-'));
     await run(process.execPath, ['--import', 'tsx', 'schema/export-json-schema.ts', '--out', outDir]);
     expect((await readdir(outDir)).sort()).toEqual([
-      'compliance-report.json', 'consent-record.json', 'error-body.json', 'event-envelope.json', 'owner-export.json',
+      'brewtel-config.json', 'brewtel-scenario.json', 'compliance-report.json', 'consent-record.json', 'error-body.json', 'event-envelope.json', 'owner-export.json',
       'provision-device-request.json', 'provision-device-response.json',
     ]);
     const ownerExport = JSON.parse(await readFile(join(outDir, 'owner-export.json'), 'utf8')) as { properties: { format: { const: string } } };
