@@ -70,8 +70,9 @@ export type OwnerBatchRefusal = { reason: 'no_device' | 'other_region' | 'repeat
  * Creates many owners, each with devices attached, with one transaction per region store. Every
  * device is checked first (known, in its owner's region, listed once), so a batch refused for one
  * writes nothing anywhere. Audited as the single calls are: `owner.create` and `owner.attach_device`
- * per owner and device. A store failing part-way leaves the regions already written committed (their
- * owners are complete) and destroys the keys of the owners it did not write. Answers in request order.
+ * per owner and device. A store failing part-way, or a device deleted between the check and its
+ * region's write, leaves the regions already written committed (their owners are complete) and
+ * destroys the keys of the owners not written. Answers in request order.
  */
 export async function createOwners(deps: PrivacyDeps, requests: readonly OwnerBatchEntry[], actor: string): Promise<{ owners: Owner[] } | { refused: OwnerBatchRefusal }> {
   const seen = new Set<string>();
