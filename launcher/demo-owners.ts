@@ -1,5 +1,5 @@
 import { errorBodySchema } from '../schema/api.ts';
-import { ownerListResponseSchema, ownerSchema, type Owner } from '../schema/privacy.ts';
+import { createOwnersBatchResponseSchema, OWNER_BATCH_MAX, ownerListResponseSchema, type Owner } from '../schema/privacy.ts';
 import type { StoredMachine } from './fleet-credentials.ts';
 
 /**
@@ -19,7 +19,6 @@ export function demoOwnerName(index: number): { name: string; contact: string } 
 }
 
 const MAX_RATE_LIMITED_ATTEMPTS = 20;
-const CONCURRENCY = 8;
 const PAGE = 200;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -62,29 +61,31 @@ async function ownersOf(apiUrl: string, token: string, regions: readonly string[
 
 /**
  * Gives every demo machine an owner, through the HTTP API as a user would: an owner in the machine's
- * region, created and attached to it. A machine whose owner (from an earlier run, recorded in the
- * credentials file) still owns it keeps that owner, so a restart on the same data folder changes no one.
- * Returns the machines with their owner ids. `onProgress` hears how many machines were seen to so
- * far; once `signal` aborts no further owner is created (machines not reached keep no owner id).
+ * region with the machine attached, created `POST /api/v1/owners:batch` at a time (1,000 machines a
+ * call). A machine whose owner (from an earlier run, recorded in the credentials file) still owns it
+ * keeps that owner, so a restart on the same data folder changes no one. Returns the machines with
+ * their owner ids. `onProgress` hears how many machines were seen to so far, after each batch; once
+ * `signal` aborts no further batch is sent (machines not reached keep no owner id).
  */
 export async function ensureDemoOwners(
   machines: readonly StoredMachine[], apiUrl: string, token: string, onProgress?: (done: number) => void, signal?: AbortSignal,
 ): Promise<StoredMachine[]> {
   const known = machines.some((m) => m.ownerId !== undefined) ? await ownersOf(apiUrl, token, [...new Set(machines.map((m) => m.region))]) : new Map<string, Owner>();
   const result = [...machines];
-  let next = 0;
-  let done = 0;
-  const worker = async (): Promise<void> => {
-    for (let index = next++; index < result.length && signal?.aborted !== true; index = next++) {
+  for (let start = 0; start < result.length && signal?.aborted !== true; start += OWNER_BATCH_MAX) {
+    const indexes: number[] = [];
+    for (let index = start; index < Math.min(start + OWNER_BATCH_MAX, result.length); index++) {
       const machine = result[index]!;
-      if (machine.ownerId === undefined || !known.get(machine.ownerId)?.devices.includes(machine.deviceId)) {
-        const owner = ownerSchema.parse(await call(apiUrl, token, 'POST', '/api/v1/owners', { region: machine.region, ...demoOwnerName(index) }));
-        await call(apiUrl, token, 'POST', `/api/v1/owners/${owner.id}/devices`, { deviceId: machine.deviceId });
-        result[index] = { ...machine, ownerId: owner.id };
-      }
-      onProgress?.(++done);
+      if (machine.ownerId === undefined || !known.get(machine.ownerId)?.devices.includes(machine.deviceId)) indexes.push(index);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, result.length) }, worker));
+    if (indexes.length > 0) {
+      const owners = indexes.map((index) => ({ region: result[index]!.region, ...demoOwnerName(index), deviceIds: [result[index]!.deviceId] }));
+      const created = createOwnersBatchResponseSchema.parse(await call(apiUrl, token, 'POST', '/api/v1/owners:batch', { owners })).owners;
+      indexes.forEach((index, i) => {
+        result[index] = { ...result[index]!, ownerId: created[i]!.id };
+      });
+    }
+    onProgress?.(Math.min(start + OWNER_BATCH_MAX, result.length));
+  }
   return result;
 }

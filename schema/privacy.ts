@@ -57,6 +57,22 @@ export const ownerListResponseSchema = z.object({
 export const attachDeviceRequestSchema = z.strictObject({ deviceId: deviceIdSchema });
 export const attachDeviceResponseSchema = z.object({ ownerId: ownerIdSchema, deviceId: deviceIdSchema });
 
+/** Most owners one `POST /api/v1/owners:batch` creates; a longer list is refused (400 BATCH_TOO_LARGE). */
+export const OWNER_BATCH_MAX = 1_000;
+
+/**
+ * Batch owner creation: each entry as for one owner plus the devices of its region to attach at once
+ * (a device at most once in the whole batch). The limit is checked by the server (a coded error).
+ */
+export const createOwnersBatchRequestSchema = z.strictObject({
+  owners: z.array(createOwnerRequestSchema.extend({ deviceIds: z.array(deviceIdSchema).max(100) })).min(1),
+});
+export type CreateOwnersBatchRequest = z.infer<typeof createOwnersBatchRequestSchema>;
+
+/** Every owner of the batch with its devices, in the order of the request. */
+export const createOwnersBatchResponseSchema = z.object({ owners: z.array(ownerSchema) });
+export type CreateOwnersBatchResponse = z.infer<typeof createOwnersBatchResponseSchema>;
+
 export const auditEntrySchema = z.object({
   seq: z.int().min(1),
   at: z.iso.datetime(),

@@ -8,7 +8,7 @@ export const ERRORS = {
   BAD_REQUEST: 400,
   VALIDATION_FAILED: 400,
   UNKNOWN_REGION: 400,
-  /** A batch provisioning request lists more devices than one call may (PROVISION_BATCH_MAX). */
+  /** A batch request lists more entries than one call may (PROVISION_BATCH_MAX devices, OWNER_BATCH_MAX owners). */
   BATCH_TOO_LARGE: 400,
   UNAUTHORIZED: 401,
   DEVICE_AUTH_FAILED: 401,

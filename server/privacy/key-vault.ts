@@ -42,6 +42,21 @@ export class KeyVault {
     return key;
   }
 
+  /**
+   * Fresh keys for many new owners in one transaction: each transaction of this journal mode syncs
+   * the file, about 5 ms, which one at a time made sealing 1,000 owners take seconds. All or none.
+   */
+  createMany(ownerIds: readonly string[]): Buffer[] {
+    return this.#db.transaction(() => ownerIds.map((id) => this.create(id)))();
+  }
+
+  /** Destroys the keys of many owners in one transaction (a batch whose rows were not written). */
+  destroyMany(ownerIds: readonly string[]): void {
+    this.#db.transaction(() => {
+      for (const id of ownerIds) this.destroy(id);
+    })();
+  }
+
   /** Null once destroyed (or never made). */
   get(ownerId: string): Buffer | null {
     return this.#get.get(ownerId)?.key ?? null;

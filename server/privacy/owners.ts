@@ -32,28 +32,93 @@ function toOwner(owner: OpenedOwner, region: RegionId, devices: readonly string[
   return { id: row.id, region, pseudonym: row.pseudonym, name: owner.name, contact: owner.contact, createdAt: row.createdAt.toISOString(), devices: [...devices] };
 }
 
+/** A new owner's row with the name and contact sealed under the owner's own key. */
+function sealedOwnerRow(deps: PrivacyDeps, request: CreateOwnerRequest, id: string, key: Buffer, createdAt: Date): OwnerRow {
+  const secret = deps.pseudonymSecrets.get(request.region);
+  if (secret === undefined) throw new Error(`region ${request.region} is not configured`);
+  return { id, pseudonym: pseudonymOf(secret, id), name: seal(key, id, 'name', request.name), contact: seal(key, id, 'contact', request.contact), createdAt };
+}
+
 /**
  * Creates an owner in their home region. The name and contact are sealed under a new key of the
  * owner's own before they reach the store; the key stays in the region's vault.
  */
 export async function createOwner(deps: PrivacyDeps, request: CreateOwnerRequest, actor: string): Promise<Owner> {
   const store = regionStore(deps, request.region);
-  const secret = deps.pseudonymSecrets.get(request.region);
-  if (!store || secret === undefined) throw new Error(`region ${request.region} is not configured`);
+  if (!store) throw new Error(`region ${request.region} is not configured`);
   const id = mintOwnerId(request.region);
-  const vault = deps.ownerKeys.vault(request.region);
-  const key = vault.create(id);
-  const row: OwnerRow = {
-    id, pseudonym: pseudonymOf(secret, id), name: seal(key, id, 'name', request.name), contact: seal(key, id, 'contact', request.contact), createdAt: new Date(),
-  };
+  const row = sealedOwnerRow(deps, request, id, deps.ownerKeys.vault(request.region).create(id), new Date());
   try {
     await store.createOwner(row);
   } catch (err) {
-    vault.destroy(id);
+    deps.ownerKeys.vault(request.region).destroy(row.id);
     throw err;
   }
-  await deps.audit.region(request.region).append({ actor, action: 'owner.create', target: id });
+  await deps.audit.region(request.region).append({ actor, action: 'owner.create', target: row.id });
   return toOwner({ row, name: request.name, contact: request.contact }, request.region, []);
+}
+
+/** One owner of a batch: as for createOwner, plus the devices of the same region that are theirs from the start. */
+export interface OwnerBatchEntry extends CreateOwnerRequest {
+  deviceIds: readonly string[];
+}
+
+/** Why a batch was refused before anything was written: the first entry (by index) at fault and its device. */
+export type OwnerBatchRefusal = { reason: 'no_device' | 'other_region' | 'repeated_device'; index: number; deviceId: string };
+
+/**
+ * Creates many owners, each with devices attached, with one transaction per region store. Every
+ * device is checked first (known, in its owner's region, listed once), so a batch refused for one
+ * writes nothing anywhere. Audited as the single calls are: `owner.create` and `owner.attach_device`
+ * per owner and device. A store failing part-way, or a device deleted between the check and its
+ * region's write, leaves the regions already written committed (their owners are complete) and
+ * destroys the keys of the owners not written. Answers in request order.
+ */
+export async function createOwners(deps: PrivacyDeps, requests: readonly OwnerBatchEntry[], actor: string): Promise<{ owners: Owner[] } | { refused: OwnerBatchRefusal }> {
+  const seen = new Set<string>();
+  for (const [index, request] of requests.entries()) {
+    for (const deviceId of request.deviceIds) {
+      if (seen.has(deviceId)) return { refused: { reason: 'repeated_device', index, deviceId } };
+      seen.add(deviceId);
+      const entry = await deps.directory.lookup(deviceId);
+      if (!entry) return { refused: { reason: 'no_device', index, deviceId } };
+      if (entry.region !== request.region) return { refused: { reason: 'other_region', index, deviceId } };
+    }
+  }
+  const createdAt = new Date();
+  const byRegion = new Map<RegionId, number[]>();
+  for (const [index, request] of requests.entries()) {
+    const group = byRegion.get(request.region);
+    if (group) group.push(index);
+    else byRegion.set(request.region, [index]);
+  }
+  const rows: OwnerRow[] = [];
+  const unwritten = new Map<RegionId, string[]>();
+  try {
+    for (const [region, indexes] of byRegion) {
+      if (!regionStore(deps, region)) throw new Error(`region ${region} is not configured`);
+      const ids = indexes.map(() => mintOwnerId(region));
+      unwritten.set(region, ids);
+      const keys = deps.ownerKeys.vault(region).createMany(ids);
+      indexes.forEach((i, n) => {
+        rows[i] = sealedOwnerRow(deps, requests[i]!, ids[n]!, keys[n]!, createdAt);
+      });
+    }
+    for (const [region, indexes] of byRegion) {
+      const missing = await regionStore(deps, region)!.createOwnersWithDevices(indexes.map((i) => ({ row: rows[i]!, deviceIds: requests[i]!.deviceIds })), createdAt);
+      // The directory named them, the region's store does not hold them (a deletion under way).
+      const gone = missing[0];
+      if (gone !== undefined) return { refused: { reason: 'no_device', index: requests.findIndex((r) => r.deviceIds.includes(gone)), deviceId: gone } };
+      unwritten.delete(region);
+      await deps.audit.region(region).appendMany(indexes.flatMap((i) => [
+        { actor, action: 'owner.create', target: rows[i]!.id },
+        ...requests[i]!.deviceIds.map((deviceId) => ({ actor, action: 'owner.attach_device', target: rows[i]!.id, detail: { deviceId } })),
+      ]));
+    }
+  } finally {
+    for (const [region, ids] of unwritten) deps.ownerKeys.vault(region).destroyMany(ids);
+  }
+  return { owners: requests.map((request, i) => toOwner({ row: rows[i]!, name: request.name, contact: request.contact }, request.region, request.deviceIds)) };
 }
 
 /** The owner's row (sealed) and store, or null when the id names no owner of a configured region. */

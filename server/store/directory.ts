@@ -11,7 +11,7 @@ export function createDirectory(db: StoreDb): Directory {
   const { client } = db;
   const toEntry = (e: DirectoryEntry): DirectoryEntry => ({ ...e, region: regionIdSchema.parse(e.region) });
   return {
-    ...createAuditStore(client),
+    ...createAuditStore(client, db.maxParams),
     async register(entry: DirectoryEntry): Promise<void> {
       const inserted = await client.$executeRaw(
         sql`INSERT INTO "DirectoryEntry" ("deviceId", "region", "secretHash", "createdAt")

@@ -19,7 +19,7 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
   const { client } = db;
   return {
     ...createPrivacyStore(client),
-    ...createAuditStore(client),
+    ...createAuditStore(client, db.maxParams),
     region,
     kind: db.kind,
 

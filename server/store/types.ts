@@ -155,6 +155,8 @@ export interface AuditRow extends AuditRecord {
 export interface AuditStore {
   /** Appends at exactly `row.seq`; rejects with StoreConflictError when another writer took it. */
   appendAudit(row: AuditRow): Promise<void>;
+  /** Appends consecutive rows in one transaction: all, or none with a StoreConflictError when another writer took a seq. */
+  appendAudits(rows: readonly AuditRow[]): Promise<void>;
   lastAudit(): Promise<AuditRow | null>;
   auditAt(seq: number): Promise<AuditRow | null>;
   /** The first entry with this action (the keyed chain's marker), or null. */
@@ -200,6 +202,12 @@ export interface PrivacyStore {
    * previous owner's ends there); false when the device is not in this store.
    */
   attachDevice(deviceId: string, ownerPseudonym: string, at: Date): Promise<boolean>;
+  /**
+   * Batch owner creation: the owner rows and each one's devices attached from `at` on (ownership
+   * periods as attachDevice starts them), all in one transaction. Resolves with the listed devices
+   * this store does not hold; when there are any, nothing is written.
+   */
+  createOwnersWithDevices(owners: readonly { row: OwnerRow; deviceIds: readonly string[] }[], at: Date): Promise<string[]>;
   getDevice(deviceId: string): Promise<DeviceRow | null>;
   /** The devices the owner has now. */
   devicesOf(ownerPseudonym: string): Promise<DeviceRow[]>;

@@ -6,7 +6,10 @@ import {
   attachDeviceRequestSchema,
   attachDeviceResponseSchema,
   createOwnerRequestSchema,
+  createOwnersBatchRequestSchema,
+  createOwnersBatchResponseSchema,
   erasureResponseSchema,
+  OWNER_BATCH_MAX,
   OWNER_EXPORT_FORMAT,
   ownerExportSchema,
   ownerIdParamsSchema,
@@ -17,7 +20,7 @@ import {
 import { OWNER_ROLES } from '../../dashboard/scope.ts';
 import { exportOwner } from '../../privacy/owner-export.ts';
 import { eraseOwner } from '../../privacy/erasure.ts';
-import { attachDevice, createOwner, listOwners, readOwner } from '../../privacy/owners.ts';
+import { attachDevice, createOwner, createOwners, listOwners, readOwner, type OwnerBatchRefusal } from '../../privacy/owners.ts';
 import { regionOfOwner } from '../../privacy/pseudonym.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf } from '../auth.ts';
@@ -25,6 +28,14 @@ import { fromStore, HttpError } from '../errors.ts';
 
 const EXPORT_BUFFER_BYTES = 64 * 1024;
 const staff = { access: { roles: OWNER_ROLES } } as const;
+/** A refused batch names the entry at fault; the codes are the single routes' ones. */
+function batchRefusal({ reason, index, deviceId }: OwnerBatchRefusal): HttpError {
+  const at = `owners[${index}]`;
+  if (reason === 'no_device') return new HttpError('NOT_FOUND', `${at}: no device ${deviceId}`);
+  if (reason === 'other_region') return new HttpError('REGION_MISMATCH', `${at}: the home region of device ${deviceId} is not the owner's`);
+  return new HttpError('VALIDATION_FAILED', `${at}: device ${deviceId} is listed more than once in the batch`);
+}
+
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
 
 /** Owners and their data-subject rights, each served from the owner's home region only. */
@@ -40,6 +51,29 @@ export const ownerRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
     assertRegion(principal, request.body.region);
     if (!deps.stores.regions.has(request.body.region)) throw new HttpError('UNKNOWN_REGION', `region ${request.body.region} is not configured here`);
     return reply.code(201).send(await fromStore(createOwner(privacy, request.body, principal.subject)));
+  });
+
+  // `::` is fastify's escaped colon: the path is the literal `/api/v1/owners:batch`, not a parameter.
+  app.post('/api/v1/owners::batch', {
+    config: staff,
+    // 1,000 owners with the longest names and contacts the schema admits, in ASCII, are about 800 KB.
+    bodyLimit: 2 * 1024 * 1024,
+    schema: {
+      summary: `Create up to ${OWNER_BATCH_MAX} owners with their devices attached in one call (one transaction per region); refused whole if any device is unknown, of another region or listed twice`,
+      body: createOwnersBatchRequestSchema,
+      response: { 201: createOwnersBatchResponseSchema, ...errors },
+    },
+  }, async (request, reply) => {
+    const { owners } = request.body;
+    if (owners.length > OWNER_BATCH_MAX) throw new HttpError('BATCH_TOO_LARGE', `at most ${OWNER_BATCH_MAX} owners per batch; this one lists ${owners.length}`);
+    const principal = principalOf(request);
+    for (const region of new Set(owners.map((o) => o.region))) {
+      assertRegion(principal, region);
+      if (!deps.stores.regions.has(region)) throw new HttpError('UNKNOWN_REGION', `region ${region} is not configured here`);
+    }
+    const outcome = await fromStore(createOwners(privacy, owners, principal.subject));
+    if ('refused' in outcome) throw batchRefusal(outcome.refused);
+    return reply.code(201).send(outcome);
   });
 
   app.get('/api/v1/owners', {

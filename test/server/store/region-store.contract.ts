@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenStoresOptions } from '../../../server/store/open-stores.ts';
 import { openStores } from '../../../server/store/open-stores.ts';
@@ -139,6 +140,40 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
       const before = await stores.directory.countRefusals();
       await stores.directory.insertRefusals([{ receivedAt: new Date(), reason: 'unknown_device', deviceId: null, eventId: null, kind: null }]);
       expect(await stores.directory.countRefusals()).toBe(before + 1);
+    });
+
+    it('creates owners with their devices in one transaction, and writes nothing when a device is missing', async () => {
+      const suffix = randomBytes(8).toString('hex');
+      const owner = (n: number) => ({ id: `own-eu-${suffix}-${n}`, pseudonym: `p-${suffix}-${n}`, name: 'sealed:v1:x', contact: 'sealed:v1:y', createdAt: new Date() });
+      const devices = Array.from({ length: 1_000 }, () => newDeviceId());
+      const at = new Date();
+      for (const d of devices) await eu().addDevice(d, at);
+      const absent = newDeviceId();
+      expect(await eu().createOwnersWithDevices([{ row: owner(0), deviceIds: [devices[0]!] }, { row: owner(1), deviceIds: [absent] }], at)).toEqual([absent]);
+      expect(await eu().getOwner(owner(0).id)).toBeNull();
+      expect((await eu().getDevice(devices[0]!))?.ownerPseudonym).toBeNull();
+
+      // A full batch: 1,000 owners, one device each, past the parameter limit Prisma assumes for SQLite.
+      const rows = devices.map((_, n) => owner(n));
+      expect(await eu().createOwnersWithDevices(rows.map((row, n) => ({ row, deviceIds: [devices[n]!] })), at)).toEqual([]);
+      expect((await eu().getDevice(devices[999]!))?.ownerPseudonym).toBe(rows[999]!.pseudonym);
+      expect(await eu().periodsOf(rows[0]!.pseudonym)).toEqual([{ deviceId: devices[0], ownerPseudonym: rows[0]!.pseudonym, startedAt: new Date(0), endedAt: null }]);
+
+      // A handover ends the previous owner's period where the next one's starts.
+      const later = new Date(at.getTime() + 1_000);
+      const next = { ...owner(1_000), id: `own-eu-${suffix}-next`, pseudonym: `p-${suffix}-next` };
+      expect(await eu().createOwnersWithDevices([{ row: next, deviceIds: [devices[0]!] }], later)).toEqual([]);
+      expect((await eu().periodsOf(rows[0]!.pseudonym))[0]?.endedAt).toEqual(later);
+      expect(await eu().periodsOf(next.pseudonym)).toEqual([{ deviceId: devices[0], ownerPseudonym: next.pseudonym, startedAt: later, endedAt: null }]);
+    });
+
+    it('appends audit rows together or not at all', async () => {
+      const head = (await us().lastAudit())?.seq ?? 0;
+      const row = (seq: number) => ({ seq, at: new Date(), actor: 'test', action: 'test.batch', target: 'us', detail: '{}', prevHash: `h${seq - 1}`, hash: `h${seq}` });
+      await us().appendAudits(Array.from({ length: 2_000 }, (_, i) => row(head + 1 + i)));
+      expect((await us().lastAudit())?.seq).toBe(head + 2_000);
+      await expect(us().appendAudits([row(head + 2_001), row(head + 2_000)])).rejects.toBeInstanceOf(StoreConflictError);
+      expect((await us().lastAudit())?.seq).toBe(head + 2_000);
     });
 
     it('answers pings', async () => {
