@@ -43,11 +43,16 @@ describe('a fleet of MQTT 3.1.1 and MQTT 5 machines through the embedded stack',
     await waitUntil('events stored in this run', () => Object.values(s.server.stats().stored).reduce((a, b) => a + b, 0) >= before + 30, 30_000);
     await s.fleet!.stop();
     const published = s.fleet!.stats().published;
-    await waitUntil('ingest to account for every published event', () => {
-      const { stored, refused } = s.server.stats();
-      const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
-      return sum(stored) + sum(refused) >= published;
-    }, 30_000);
+    const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+    const accounted = (): number => sum(s.server.stats().stored) + sum(s.server.stats().refused);
+    await waitUntil('ingest to account for every published event', () => accounted() >= published, 30_000).catch((error: unknown) => {
+      // What was missing, and where the fleet and the broker stood, so a failure says more than "timed out".
+      const fleet = s.fleet!.stats();
+      throw new Error(
+        `${(error as Error).message}: published ${published}, accounted ${accounted()} (${JSON.stringify(s.server.stats())}); ` +
+          `fleet failed=${fleet.failed} pending=${fleet.pending} buffered=${fleet.buffered} refusals=${JSON.stringify(fleet.refusals)}; broker ${JSON.stringify(s.broker?.stats())}`,
+      );
+    });
     await s.close();
     stack = undefined;
     return { byProtocol, stored: storedEvents() };
