@@ -26,7 +26,13 @@ export function tableRows(results: readonly StepResult[]): string[][] {
   return results.flatMap((r) => {
     const head = [r.name, r.scale === null ? '' : `${r.scale}x`, r.status, r.seconds.toFixed(0)];
     if (r.summaries.length === 0) return [[...head, r.note]];
-    return r.summaries.map((s) => [...head, (HEADLINE[r.script] ?? Object.keys(s)).filter((k) => k in s).map((k) => `${k}=${s[k]}`).join(' ')]);
+    return r.summaries.map((s) => [
+      ...head,
+      (HEADLINE[r.script] ?? Object.keys(s))
+        .filter((k) => k in s)
+        .map((k) => `${k}=${s[k]}`)
+        .join(' '),
+    ]);
   });
 }
 
@@ -35,7 +41,14 @@ export const TABLE_HEADER = ['step', 'fleet', 'status', 'seconds', 'result'];
 export function textTable(rows: readonly string[][]): string {
   const all = [TABLE_HEADER, ...rows];
   const widths = TABLE_HEADER.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function markdown(rows: readonly string[][], machine: Record<string, string | number>, command: string, startedAt: string, summary: string): string {
@@ -45,7 +58,9 @@ export function markdown(rows: readonly string[][], machine: Record<string, stri
     '',
     `Command: \`${command}\``,
     '',
-    `Machine: ${Object.entries(machine).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `Machine: ${Object.entries(machine)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     '',
     cells(TABLE_HEADER),
     cells(TABLE_HEADER.map(() => '---')),

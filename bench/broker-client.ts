@@ -17,7 +17,16 @@ interface Login {
 /** protocolVersion: 4 (MQTT 3.1.1) or 5, for every connection of the run. */
 type Spec =
   | ({ role: 'sub'; url: string; filter: string; qos: 0 | 1; expected: number; idleMs: number; protocolVersion: 4 | 5 } & Login)
-  | { role: 'pub'; url: string; publishers: Array<Login & { topic: string }>; qos: 0 | 1; total: number; inFlight: number; payloadBytes: number; protocolVersion: 4 | 5 };
+  | {
+      role: 'pub';
+      url: string;
+      publishers: Array<Login & { topic: string }>;
+      qos: 0 | 1;
+      total: number;
+      inFlight: number;
+      payloadBytes: number;
+      protocolVersion: 4 | 5;
+    };
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec;
 // Wall-clock milliseconds with sub-ms resolution, comparable between processes on one machine.

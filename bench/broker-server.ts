@@ -26,7 +26,10 @@ const broker = await startBroker(
 );
 console.log(`ready ${broker.mqttUrl}`);
 const stop = (): void => {
-  void broker.close().then(() => registry.close()).then(() => process.exit(0));
+  void broker
+    .close()
+    .then(() => registry.close())
+    .then(() => process.exit(0));
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);

@@ -104,9 +104,33 @@ interface Result {
 
 async function measure(target: Target, version: 4 | 5, qos: 0 | 1, publishers: number, total: number): Promise<Result> {
   const client = join(here, 'broker-client.ts');
-  const sub = run([client, JSON.stringify({ role: 'sub', url: target.url, ...target.subscriber, filter: 'coffee/v1/+/evt/+', qos, expected: total, idleMs: 3_000, protocolVersion: version })]);
+  const sub = run([
+    client,
+    JSON.stringify({
+      role: 'sub',
+      url: target.url,
+      ...target.subscriber,
+      filter: 'coffee/v1/+/evt/+',
+      qos,
+      expected: total,
+      idleMs: 3_000,
+      protocolVersion: version,
+    }),
+  ]);
   await sub.line((l) => l.includes('"ready"'));
-  const pub = run([client, JSON.stringify({ role: 'pub', url: target.url, publishers: Array.from({ length: publishers }, (_, i) => publisherOf(i)), qos, total, inFlight: IN_FLIGHT, payloadBytes: PAYLOAD_BYTES, protocolVersion: version })]);
+  const pub = run([
+    client,
+    JSON.stringify({
+      role: 'pub',
+      url: target.url,
+      publishers: Array.from({ length: publishers }, (_, i) => publisherOf(i)),
+      qos,
+      total,
+      inFlight: IN_FLIGHT,
+      payloadBytes: PAYLOAD_BYTES,
+      protocolVersion: version,
+    }),
+  ]);
   const result = JSON.parse(await sub.line((l) => l.includes('"received"'))) as Result;
   await pub.line((l) => l.includes('"sent"')).catch(() => undefined);
   await Promise.all([stopChild(sub.child), stopChild(pub.child)]);
@@ -114,12 +138,14 @@ async function measure(target: Target, version: 4 | 5, qos: 0 | 1, publishers: n
 }
 
 const CASES = ([4, 5] as const).flatMap((version) =>
-  ([
-    { qos: 0, publishers: 1 },
-    { qos: 1, publishers: 1 },
-    { qos: 0, publishers: 100 },
-    { qos: 1, publishers: 100 },
-  ] as const).map((c) => ({ version, ...c })),
+  (
+    [
+      { qos: 0, publishers: 1 },
+      { qos: 1, publishers: 1 },
+      { qos: 0, publishers: 100 },
+      { qos: 1, publishers: 100 },
+    ] as const
+  ).map((c) => ({ version, ...c })),
 );
 const MQTT_NAME = { 4: '3.1.1', 5: '5' } as const;
 

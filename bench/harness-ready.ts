@@ -24,4 +24,6 @@ for (let run = 0; run < runs; run++) {
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const warm = ready.slice(1);
-process.stdout.write(`machines=${machines} runs=${runs} first_ready_ms=${ready[0]?.toFixed(0)} median_ready_ms=${median(warm.length > 0 ? warm : ready).toFixed(0)} median_stop_ms=${median(stopped).toFixed(0)}\n`);
+process.stdout.write(
+  `machines=${machines} runs=${runs} first_ready_ms=${ready[0]?.toFixed(0)} median_ready_ms=${median(warm.length > 0 ? warm : ready).toFixed(0)} median_stop_ms=${median(stopped).toFixed(0)}\n`,
+);

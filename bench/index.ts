@@ -35,21 +35,45 @@ const SCALES = [1, 4, 16];
 
 const plan: (BenchStep & { group: string })[] = [
   { group: 'broker', name: 'broker vs mosquitto', script: 'bench:broker', args: QUICK ? ['--messages', '2000'] : [], scale: null },
-  { group: 'ingest', name: `ingest e2e + ceilings, latency @${QUICK ? 500 : '2,000'}/s`, script: 'bench:ingest',
-    args: QUICK ? ['--events', '2000', '--latency-seconds', '1', '--rate', '500', '--stores', 'sqlite'] : ['--rate', '2000'], scale: null },
-  ...(QUICK ? [] : [500, 10_000].map((rate) => ({
-    group: 'ingest', name: `ingest latency @${rate.toLocaleString('en-US')}/s`, script: 'bench:ingest',
-    args: ['--events', '5000', '--stores', 'sqlite,postgres', '--rate', String(rate), '--latency-seconds', '5'], scale: null,
-  }))),
+  {
+    group: 'ingest',
+    name: `ingest e2e + ceilings, latency @${QUICK ? 500 : '2,000'}/s`,
+    script: 'bench:ingest',
+    args: QUICK ? ['--events', '2000', '--latency-seconds', '1', '--rate', '500', '--stores', 'sqlite'] : ['--rate', '2000'],
+    scale: null,
+  },
+  ...(QUICK
+    ? []
+    : [500, 10_000].map((rate) => ({
+        group: 'ingest',
+        name: `ingest latency @${rate.toLocaleString('en-US')}/s`,
+        script: 'bench:ingest',
+        args: ['--events', '5000', '--stores', 'sqlite,postgres', '--rate', String(rate), '--latency-seconds', '5'],
+        scale: null,
+      }))),
   // How ingest cost grows with the fleet: the same end-to-end run with 20, 80 and 320 devices per region.
-  ...(QUICK ? [] : SCALES.map((scale) => ({
-    group: 'ingest', name: `ingest e2e, ${3 * 20 * scale} devices`, script: 'bench:ingest',
-    args: ['--events', '10000', '--stores', 'sqlite,postgres', '--latency-seconds', '3', '--devices-per-region', String(20 * scale)], scale,
-  }))),
-  { group: 'ingest', name: 'ingest CPU per event, stage by stage', script: 'bench:ingest-cpu', args: QUICK ? ['--events', '2000', '--stores', 'sqlite'] : [], scale: null },
+  ...(QUICK
+    ? []
+    : SCALES.map((scale) => ({
+        group: 'ingest',
+        name: `ingest e2e, ${3 * 20 * scale} devices`,
+        script: 'bench:ingest',
+        args: ['--events', '10000', '--stores', 'sqlite,postgres', '--latency-seconds', '3', '--devices-per-region', String(20 * scale)],
+        scale,
+      }))),
+  {
+    group: 'ingest',
+    name: 'ingest CPU per event, stage by stage',
+    script: 'bench:ingest-cpu',
+    args: QUICK ? ['--events', '2000', '--stores', 'sqlite'] : [],
+    scale: null,
+  },
   ...SCALES.map((scale) => ({
-    group: 'sim', name: `simulator ${FLEET_BASE * scale} machines`, script: 'bench:sim',
-    args: ['--machines', String(FLEET_BASE * scale), '--seconds', QUICK ? '2' : '15'], scale,
+    group: 'sim',
+    name: `simulator ${FLEET_BASE * scale} machines`,
+    script: 'bench:sim',
+    args: ['--machines', String(FLEET_BASE * scale), '--seconds', QUICK ? '2' : '15'],
+    scale,
   })),
 ];
 
@@ -74,11 +98,14 @@ function headline(): string {
   const pairs: [string, string | undefined][] = [
     ['broker_ratio', pick(plan[0]!.name, 'ratio')],
     ['broker_v5_ratio', pick(plan[0]!.name, 'v5_ratio')],
-    ['ingest_sqlite_eps', pick(plan[1]!.name, 'e2e_eps', (s) => s['store'] === 'sqlite')],
-    ['ingest_sqlite_ratio', pick(plan[1]!.name, 'ratio', (s) => s['store'] === 'sqlite')],
-    ['ingest_postgres_ratio', pick(plan[1]!.name, 'ratio', (s) => s['store'] === 'postgres')],
+    ['ingest_sqlite_eps', pick(plan[1]!.name, 'e2e_eps', (s) => s.store === 'sqlite')],
+    ['ingest_sqlite_ratio', pick(plan[1]!.name, 'ratio', (s) => s.store === 'sqlite')],
+    ['ingest_postgres_ratio', pick(plan[1]!.name, 'ratio', (s) => s.store === 'postgres')],
     ['p99_ms', pick(plan[1]!.name, 'p99_ms')],
-    ...SCALES.map((scale): [string, string | undefined] => [`sim_mb_per_machine_${scale}x`, results.find((r) => r.scale === scale && r.script === 'bench:sim')?.summaries[0]?.['mb_per_machine']]),
+    ...SCALES.map((scale): [string, string | undefined] => [
+      `sim_mb_per_machine_${scale}x`,
+      results.find((r) => r.scale === scale && r.script === 'bench:sim')?.summaries[0]?.mb_per_machine,
+    ]),
   ];
   const count = (status: StepResult['status']): number => results.filter((r) => r.status === status).length;
   return [

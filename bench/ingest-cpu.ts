@@ -62,7 +62,9 @@ const RATE = 2_000;
 const RATE_SECONDS = 2;
 const logger = pino({ level: 'silent' });
 const serverConfig = serverConfigSchema.parse({
-  adminToken: 'bench-admin-token-xxxx', brokerToken: 'bench-broker-token-xxx', regions: REGIONS,
+  adminToken: 'bench-admin-token-xxxx',
+  brokerToken: 'bench-broker-token-xxx',
+  regions: REGIONS,
   ingest: values['linger-ms'] === undefined ? {} : { lingerMs: Number(values['linger-ms']) },
 });
 const BODY = { recipe: 'espresso', doseG: 18, waterMl: 40, milkMl: 0, waterTempC: 92.5, pressureBar: 9, durationMs: 27_000, outcome: 'ok' };
@@ -126,17 +128,41 @@ async function pipelineStages(stores: Stores, devices: readonly string[]): Promi
   // Warm the caches the server keeps warm in steady state.
   await contextsBefore(steps, steps.length, messages(devices, devices.length));
 
-  record('baseline: JSON round trip of the payload', '-', await perItem(() => messages(devices, EVENTS), (input) => {
-    for (const m of input) JSON.stringify(JSON.parse(m.payload.toString('utf8')));
-  }, EVENTS));
+  record(
+    'baseline: JSON round trip of the payload',
+    '-',
+    await perItem(
+      () => messages(devices, EVENTS),
+      (input) => {
+        for (const m of input) JSON.stringify(JSON.parse(m.payload.toString('utf8')));
+      },
+      EVENTS,
+    ),
+  );
   for (const [i, step] of steps.entries()) {
-    record(`step ${step.name}`, '-', await perItem(() => contextsBefore(steps, i, messages(devices, EVENTS)), async (contexts) => {
-      for (const ctx of contexts) await step.run(ctx);
-    }, EVENTS));
+    record(
+      `step ${step.name}`,
+      '-',
+      await perItem(
+        () => contextsBefore(steps, i, messages(devices, EVENTS)),
+        async (contexts) => {
+          for (const ctx of contexts) await step.run(ctx);
+        },
+        EVENTS,
+      ),
+    );
   }
-  record('pipeline up to the row (runPipeline, no admit/write)', '-', await perItem(() => messages(devices, EVENTS), async (input) => {
-    for (const message of input) await runPipeline(steps, { message }, logger);
-  }, EVENTS));
+  record(
+    'pipeline up to the row (runPipeline, no admit/write)',
+    '-',
+    await perItem(
+      () => messages(devices, EVENTS),
+      async (input) => {
+        for (const message of input) await runPipeline(steps, { message }, logger);
+      },
+      EVENTS,
+    ),
+  );
 }
 
 async function storeWrite(stores: Stores): Promise<number> {
@@ -145,10 +171,12 @@ async function storeWrite(stores: Stores): Promise<number> {
   return perItem(
     () => REGIONS.map((region) => benchRows(perRegion, `cm-bench${region}${randomUUID().slice(0, 8)}`)),
     async (rows) => {
-      await Promise.all(REGIONS.map(async (region, r) => {
-        const store = stores.regions.get(region)!;
-        for (let i = 0; i < perRegion; i += batchMax) await store.insertEvents(rows[r]!.slice(i, i + batchMax));
-      }));
+      await Promise.all(
+        REGIONS.map(async (region, r) => {
+          const store = stores.regions.get(region)!;
+          for (let i = 0; i < perRegion; i += batchMax) await store.insertEvents(rows[r]!.slice(i, i + batchMax));
+        }),
+      );
     },
     perRegion * REGIONS.length,
   );
@@ -180,34 +208,55 @@ function publish(devices: string[], count: number, rate: number): Promise<unknow
  */
 async function viaSource(devices: string[], handle: (m: IngestMessage) => Promise<unknown>, rate = 0): Promise<number> {
   const count = rate === 0 ? EVENTS : Math.min(EVENTS, rate * RATE_SECONDS);
-  const config = mqttConfigSchema.parse({ url: `mqtt://127.0.0.1:${brokerPort}`, username: 'svc-bench', password: 'x', clientId: `svc-bench-${randomBytes(4).toString('hex')}`, ...(MQTT_VERSION === undefined ? {} : { protocolVersion: MQTT_VERSION }) });
+  const config = mqttConfigSchema.parse({
+    url: `mqtt://127.0.0.1:${brokerPort}`,
+    username: 'svc-bench',
+    password: 'x',
+    clientId: `svc-bench-${randomBytes(4).toString('hex')}`,
+    ...(MQTT_VERSION === undefined ? {} : { protocolVersion: MQTT_VERSION }),
+  });
   let seen = 0;
   let target = 0;
   let finish: () => void = () => undefined;
-  const source = createMqttSource(config, {
-    event: async (m) => {
-      await handle(m);
-      if (++seen === target) finish();
+  const source = createMqttSource(
+    config,
+    {
+      event: async (m) => {
+        await handle(m);
+        if (++seen === target) finish();
+      },
+      state: () => undefined,
+      sessionLost: () => undefined,
     },
-    state: () => undefined,
-    sessionLost: () => undefined,
-  }, logger);
+    logger,
+  );
   source.connect();
   await source.whenReady();
   try {
-    return await perItem(() => undefined, async () => {
-      seen = 0;
-      target = count;
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      await Promise.all([publish(devices, count, rate), done]);
-    }, count);
+    return await perItem(
+      () => undefined,
+      async () => {
+        seen = 0;
+        target = count;
+        const done = new Promise<void>((resolve) => (finish = resolve));
+        await Promise.all([publish(devices, count, rate), done]);
+      },
+      count,
+    );
   } finally {
     await source.close();
   }
 }
 
 try {
-  record('MQTT source, no-op handler', '-', await viaSource(REGIONS.map((r) => `cm-ceiling${r}`), async () => undefined));
+  record(
+    'MQTT source, no-op handler',
+    '-',
+    await viaSource(
+      REGIONS.map((r) => `cm-ceiling${r}`),
+      async () => undefined,
+    ),
+  );
   for (const kind of KINDS) {
     if (kind === 'postgres' && !(await postgresReachable())) {
       console.log('postgres skipped: PostgreSQL at 127.0.0.1:5432 not reachable');
@@ -220,13 +269,25 @@ try {
       record(`store write alone (insertEvents x${serverConfig.ingest.batchMax})`, kind, await storeWrite(stores));
       const metrics = createMetrics();
       const ingest = createIngest({
-        config: serverConfig.ingest, stores, directory: new DirectoryCache(stores.directory),
+        config: serverConfig.ingest,
+        stores,
+        directory: new DirectoryCache(stores.directory),
         consent: new ConsentService(stores.regions, { publish: async () => undefined }, 0, logger),
-        stats: new IngestStats(REGIONS, metrics), metrics, logger,
+        stats: new IngestStats(REGIONS, metrics),
+        metrics,
+        logger,
       });
       try {
         await handleAll(ingest, messages(devices, devices.length));
-        record('ingest.handle: pipeline + group commit', kind, await perItem(() => messages(devices, EVENTS), (input) => handleAll(ingest, input), EVENTS));
+        record(
+          'ingest.handle: pipeline + group commit',
+          kind,
+          await perItem(
+            () => messages(devices, EVENTS),
+            (input) => handleAll(ingest, input),
+            EVENTS,
+          ),
+        );
         record('MQTT source + ingest.handle (PUBACK after commit)', kind, await viaSource(devices, (m) => ingest.handle(m)));
         record(`same at ${RATE.toLocaleString('en-US')} events/s`, kind, await viaSource(devices, (m) => ingest.handle(m), RATE));
       } finally {
@@ -244,8 +305,14 @@ const baseline = results.find((r) => r.stage.startsWith('baseline'))?.us ?? NaN;
 const header = ['stage', 'store', 'cpu µs/event', 'x baseline'];
 const cells = results.map((r) => [r.stage, r.store, r.us.toFixed(1), (r.us / baseline).toFixed(1)]);
 const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-const line = (c: string[]): string => c.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
-console.log(`bench:ingest-cpu  ${EVENTS.toLocaleString('en-US')} events per stage, best of ${REPEATS}, ${REGIONS.length} regions x ${DEVICES_PER_REGION} devices, batchMax ${serverConfig.ingest.batchMax}, lingerMs ${serverConfig.ingest.lingerMs}`);
+const line = (c: string[]): string =>
+  c
+    .map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd();
+console.log(
+  `bench:ingest-cpu  ${EVENTS.toLocaleString('en-US')} events per stage, best of ${REPEATS}, ${REGIONS.length} regions x ${DEVICES_PER_REGION} devices, batchMax ${serverConfig.ingest.batchMax}, lingerMs ${serverConfig.ingest.lingerMs}`,
+);
 console.log(line(header));
 for (const c of cells) console.log(line(c));
 const key = (r: Row): string | undefined => {

@@ -26,13 +26,17 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 const PUBLISHERS = 2;
 const publishers: MqttClient[] = await Promise.all(
-  Array.from({ length: PUBLISHERS }, (_, i) => new Promise<MqttClient>((resolve, reject) => {
-    const client: MqttClient = new MqttClient(
-      { url: `mqtt://127.0.0.1:${port}`, clientId: `bench-pub-${i}`, clean: true, keepaliveS: 60, connectTimeoutMs: 10_000 },
-      { connect: () => resolve(client), close: () => undefined, error: reject, message: () => undefined },
-    );
-    client.open();
-  })),
+  Array.from(
+    { length: PUBLISHERS },
+    (_, i) =>
+      new Promise<MqttClient>((resolve, reject) => {
+        const client: MqttClient = new MqttClient(
+          { url: `mqtt://127.0.0.1:${port}`, clientId: `bench-pub-${i}`, clean: true, keepaliveS: 60, connectTimeoutMs: 10_000 },
+          { connect: () => resolve(client), close: () => undefined, error: reject, message: () => undefined },
+        );
+        client.open();
+      }),
+  ),
 );
 const seqs = new Map<string, number>();
 

@@ -23,7 +23,10 @@ async function pgAdmin(sql: string): Promise<void> {
 }
 
 export async function postgresReachable(): Promise<boolean> {
-  return pgAdmin('SELECT 1').then(() => true, () => false);
+  return pgAdmin('SELECT 1').then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Fresh, migrated stores of one kind (temp SQLite files or temp PostgreSQL databases), removed by `drop`. */
@@ -31,7 +34,13 @@ export async function freshStores(kind: StoreKind, regions: readonly RegionId[],
   if (kind === 'sqlite') {
     const dataDir = await mkdtemp(join(tmpdir(), 'brewtel-bench-'));
     const stores = await openStores({ regions: [...regions], dataDir, stores: {} }, logger);
-    return { stores, drop: async () => { await stores.close(); await rm(dataDir, { recursive: true, force: true }); } };
+    return {
+      stores,
+      drop: async () => {
+        await stores.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
   }
   const run = `brewtel_bench_${randomBytes(4).toString('hex')}`;
   const names = ['directory', ...regions];
@@ -41,13 +50,22 @@ export async function freshStores(kind: StoreKind, regions: readonly RegionId[],
     for (const name of names) await pgAdmin(`DROP DATABASE IF EXISTS "${run}_${name}" WITH (FORCE)`);
   };
   try {
-    const stores = await openStores({
-      regions: [...regions],
-      dataDir: tmpdir(),
-      stores: Object.fromEntries(regions.map((r) => [r, url(r)])),
-      directoryUrl: url('directory'),
-    }, logger);
-    return { stores, drop: async () => { await stores.close(); await dropAll(); } };
+    const stores = await openStores(
+      {
+        regions: [...regions],
+        dataDir: tmpdir(),
+        stores: Object.fromEntries(regions.map((r) => [r, url(r)])),
+        directoryUrl: url('directory'),
+      },
+      logger,
+    );
+    return {
+      stores,
+      drop: async () => {
+        await stores.close();
+        await dropAll();
+      },
+    };
   } catch (err) {
     await dropAll();
     throw err;

@@ -52,7 +52,9 @@ const PHASE_TIMEOUT_MS = 180_000;
 const WINDOW = 1_000;
 const logger = pino({ level: 'silent' });
 const serverConfig = serverConfigSchema.parse({
-  adminToken: 'bench-admin-token-xxxx', brokerToken: 'bench-broker-token-xxx', regions: REGIONS,
+  adminToken: 'bench-admin-token-xxxx',
+  brokerToken: 'bench-broker-token-xxx',
+  regions: REGIONS,
   ingest: values['linger-ms'] === undefined ? {} : { lingerMs: Number(values['linger-ms']) },
 });
 
@@ -82,7 +84,12 @@ function bounded<T>(what: string, work: Promise<T>): Promise<T> {
 
 /** A source on a fresh persistent session; `handle` runs per event, `done` fires after `count` events. */
 async function withSource<T>(handle: (m: IngestMessage) => Promise<unknown>, work: () => Promise<T>, opened?: (source: MqttSource) => void): Promise<T> {
-  const config = mqttConfigSchema.parse({ url: `mqtt://127.0.0.1:${port}`, username: 'svc-bench', password: 'x', clientId: `svc-bench-${randomBytes(4).toString('hex')}` });
+  const config = mqttConfigSchema.parse({
+    url: `mqtt://127.0.0.1:${port}`,
+    username: 'svc-bench',
+    password: 'x',
+    clientId: `svc-bench-${randomBytes(4).toString('hex')}`,
+  });
   const source = createMqttSource(config, { event: handle, state: () => undefined, sessionLost: () => undefined }, logger);
   opened?.(source);
   source.connect();
@@ -130,10 +137,14 @@ const cpuNote = (t: Throughput): string => `cpu/event: ingest ${t.ingestCpuUs.to
 
 async function brokerCeiling(devices: string[]): Promise<Throughput> {
   let count = counter(0);
-  return withSource(async () => count.tick(), () => measure('broker ceiling', devices, (n) => {
-    count = counter(n);
-    return count.done;
-  }));
+  return withSource(
+    async () => count.tick(),
+    () =>
+      measure('broker ceiling', devices, (n) => {
+        count = counter(n);
+        return count.done;
+      }),
+  );
 }
 
 async function storeCeiling(kind: StoreKind): Promise<number> {
@@ -142,10 +153,12 @@ async function storeCeiling(kind: StoreKind): Promise<number> {
     const perRegion = Math.ceil(EVENTS / REGIONS.length);
     const rows = REGIONS.map((region) => benchRows(perRegion, `cm-bench${region}`));
     const started = performance.now();
-    await Promise.all(REGIONS.map(async (region, r) => {
-      const store = stores.regions.get(region)!;
-      for (let i = 0; i < perRegion; i += serverConfig.ingest.batchMax) await store.insertEvents(rows[r]!.slice(i, i + serverConfig.ingest.batchMax));
-    }));
+    await Promise.all(
+      REGIONS.map(async (region, r) => {
+        const store = stores.regions.get(region)!;
+        for (let i = 0; i < perRegion; i += serverConfig.ingest.batchMax) await store.insertEvents(rows[r]!.slice(i, i + serverConfig.ingest.batchMax));
+      }),
+    );
     return (perRegion * REGIONS.length) / ((performance.now() - started) / 1000);
   } finally {
     await drop();
@@ -164,8 +177,14 @@ async function endToEnd(kind: StoreKind): Promise<{ throughput: Throughput; refu
     const consent = new ConsentService(stores.regions, { publish: async () => undefined }, 0, logger);
     let source: MqttSource | undefined;
     const ingest = createIngest({
-      config: serverConfig.ingest, stores, directory: new DirectoryCache(stores.directory), consent,
-      stats: new IngestStats(REGIONS, metrics), metrics, logger, redeliver: () => source?.reconnect(),
+      config: serverConfig.ingest,
+      stores,
+      directory: new DirectoryCache(stores.directory),
+      consent,
+      stats: new IngestStats(REGIONS, metrics),
+      metrics,
+      logger,
+      redeliver: () => source?.reconnect(),
     });
     let refused = 0;
     let count = counter(0);
@@ -177,19 +196,23 @@ async function endToEnd(kind: StoreKind): Promise<{ throughput: Throughput; refu
       count.tick();
     };
     try {
-      return await withSource(handle, async () => {
-        const throughput = await measure(`${kind} end-to-end`, devices, (n) => {
-          count = counter(n);
-          return count.done;
-        });
-        const latencyEvents = RATE * LATENCY_SECONDS;
-        count = counter(latencyEvents);
-        latencies = [];
-        await publish({ devices, count: latencyEvents, rate: RATE, window: WINDOW });
-        await bounded(`${kind} latency`, count.done);
-        const sorted = latencies.sort((a, b) => a - b);
-        return { throughput, refused, p50: percentile(sorted, 50), p99: percentile(sorted, 99), latencyEvents };
-      }, (opened) => (source = opened));
+      return await withSource(
+        handle,
+        async () => {
+          const throughput = await measure(`${kind} end-to-end`, devices, (n) => {
+            count = counter(n);
+            return count.done;
+          });
+          const latencyEvents = RATE * LATENCY_SECONDS;
+          count = counter(latencyEvents);
+          latencies = [];
+          await publish({ devices, count: latencyEvents, rate: RATE, window: WINDOW });
+          await bounded(`${kind} latency`, count.done);
+          const sorted = latencies.sort((a, b) => a - b);
+          return { throughput, refused, p50: percentile(sorted, 50), p99: percentile(sorted, 99), latencyEvents };
+        },
+        (opened) => (source = opened),
+      );
     } finally {
       await ingest.close();
     }
@@ -216,7 +239,12 @@ try {
     const ceiling = Math.min(broker.eps, store);
     const eps = e2e.throughput.eps;
     const ratio = eps / ceiling;
-    rows.push(['end-to-end (publish -> committed row, QoS 1)', kind, fmt(eps), `ratio ${ratio.toFixed(2)} of ${fmt(ceiling)}; ${cpuNote(e2e.throughput)}${e2e.refused ? `; ${e2e.refused} REFUSED` : ''}`]);
+    rows.push([
+      'end-to-end (publish -> committed row, QoS 1)',
+      kind,
+      fmt(eps),
+      `ratio ${ratio.toFixed(2)} of ${fmt(ceiling)}; ${cpuNote(e2e.throughput)}${e2e.refused ? `; ${e2e.refused} REFUSED` : ''}`,
+    ]);
     rows.push([`latency at ${fmt(RATE)}/s, ${fmt(e2e.latencyEvents)} events`, kind, '', `p50 ${e2e.p50} ms, p99 ${e2e.p99} ms`]);
     summaries.push(`store=${kind} e2e_eps=${Math.round(eps)} ceiling_eps=${Math.round(ceiling)} ratio=${ratio.toFixed(2)} p50_ms=${e2e.p50} p99_ms=${e2e.p99}`);
   }
@@ -226,8 +254,14 @@ try {
 
 const header = ['measurement', 'store', 'events/s', 'notes'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-console.log(`bench:ingest  ${fmt(EVENTS)} events per throughput phase after ${fmt(WARMUP)} to warm up, ${REGIONS.length} regions x ${DEVICES_PER_REGION} devices, batchMax ${serverConfig.ingest.batchMax}, lingerMs ${serverConfig.ingest.lingerMs}`);
+const line = (cells: string[]): string =>
+  cells
+    .map((c, i) => c.padEnd(widths[i]!))
+    .join('  ')
+    .trimEnd();
+console.log(
+  `bench:ingest  ${fmt(EVENTS)} events per throughput phase after ${fmt(WARMUP)} to warm up, ${REGIONS.length} regions x ${DEVICES_PER_REGION} devices, batchMax ${serverConfig.ingest.batchMax}, lingerMs ${serverConfig.ingest.lingerMs}`,
+);
 console.log(line(header));
 for (const row of rows) console.log(line(row));
 for (const summary of summaries) console.log(summary);

@@ -69,7 +69,10 @@ export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {
   // Started as root, Mosquitto drops to the `mosquitto` user before it reads the password file, which
   // then cannot open our owner-only temporary folder; staying the user that started it keeps the
   // file private (no effect when not started as root).
-  const access = options.passwordFile === undefined ? 'allow_anonymous true\n' : `allow_anonymous false\npassword_file ${options.passwordFile}\nuser ${userInfo().username}\n`;
+  const access =
+    options.passwordFile === undefined
+      ? 'allow_anonymous true\n'
+      : `allow_anonymous false\npassword_file ${options.passwordFile}\nuser ${userInfo().username}\n`;
   writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\n${access}persistence false\nmax_queued_messages 0\nlog_dest none\n`);
   const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async (): Promise<void> => {

@@ -24,16 +24,20 @@ export interface ServerProcess {
  * as a deployment runs it, so a benchmark can read its CPU time apart from its own.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SERVER_MAIN, '--http-port', '0', '--data-dir', options.dataDir, '--mqtt-url', options.mqttUrl, '--log-level', 'warn'], {
-    env: {
-      ...process.env,
-      BREWTEL_ADMIN_TOKEN: options.adminToken,
-      BREWTEL_BROKER_TOKEN: options.brokerToken,
-      BREWTEL_MQTT_USERNAME: options.ingest.username,
-      BREWTEL_MQTT_PASSWORD: options.ingest.password,
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', SERVER_MAIN, '--http-port', '0', '--data-dir', options.dataDir, '--mqtt-url', options.mqttUrl, '--log-level', 'warn'],
+    {
+      env: {
+        ...process.env,
+        BREWTEL_ADMIN_TOKEN: options.adminToken,
+        BREWTEL_BROKER_TOKEN: options.brokerToken,
+        BREWTEL_MQTT_USERNAME: options.ingest.username,
+        BREWTEL_MQTT_PASSWORD: options.ingest.password,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');

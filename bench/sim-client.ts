@@ -11,7 +11,15 @@ export async function openBenchLink(url: string, clientId: string): Promise<{ li
     settle = (error) => (error ? reject(error) : resolve());
   });
   const link = new MqttClient(
-    { url, clientId, username: clientId, password: 'bench', keepaliveS: 60, connectTimeoutMs: 10_000, will: { topic: `coffee/v1/${clientId}/state`, payload: 'offline', retain: false } },
+    {
+      url,
+      clientId,
+      username: clientId,
+      password: 'bench',
+      keepaliveS: 60,
+      connectTimeoutMs: 10_000,
+      will: { topic: `coffee/v1/${clientId}/state`, payload: 'offline', retain: false },
+    },
     { connect: () => settle(), close: () => settle(new Error(`${clientId}: connection closed`)), error: (error) => settle(error), message: () => {} },
   );
   link.open();

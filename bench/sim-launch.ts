@@ -16,7 +16,16 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const outDir = join(benchDir, '..', 'node_modules', '.cache', 'brewtel-bench');
 mkdirSync(outDir, { recursive: true });
 const outfile = join(outDir, 'sim.mjs');
-await build({ entryPoints: [join(benchDir, 'sim.ts')], outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+await build({
+  entryPoints: [join(benchDir, 'sim.ts')],
+  outfile,
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  logLevel: 'warning',
+});
 
 const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=4', outfile, ...process.argv.slice(2)], {
   stdio: 'inherit',

@@ -27,7 +27,9 @@ export async function startMosquittoChild(machines: number, prefix: string): Pro
         Array.from({ length: Math.min(SEED_WINDOW, machines - from) }, (_, k) => {
           const deviceId = benchDeviceId(prefix, from + k);
           const record = { deviceId, version: 1, issuedAt, categories: { usage: true, location: 'coarse', payment: true, diagnostics: true } };
-          return new Promise<void>((resolve) => seeder.link.publish(`coffee/v1/${deviceId}/consent`, JSON.stringify(record), { retain: true }, () => resolve()));
+          return new Promise<void>((resolve) =>
+            seeder.link.publish(`coffee/v1/${deviceId}/consent`, JSON.stringify(record), { retain: true }, () => resolve()),
+          );
         }),
       );
     }

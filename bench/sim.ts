@@ -56,14 +56,22 @@ const PREFIX = 'cm-bench';
 const here = process.env.BREWTEL_BENCH_DIR ?? new URL('.', import.meta.url).pathname;
 const mb = (bytes: number): number => bytes / 1024 / 1024;
 
-for (const [name, value] of [['machines', MACHINES], ['seconds', SECONDS], ['speed', SPEED], ['connect-concurrency', CONNECT_CONCURRENCY]] as const) {
+for (const [name, value] of [
+  ['machines', MACHINES],
+  ['seconds', SECONDS],
+  ['speed', SPEED],
+  ['connect-concurrency', CONNECT_CONCURRENCY],
+] as const) {
   if (!(Number.isFinite(value) && value > 0)) throw new Error(`--${name} must be a positive number`);
 }
 
 if (values.broker !== 'mosquitto' && values.broker !== 'aedes') throw new Error('--broker is mosquitto or aedes');
 
 async function startAedesChild(): Promise<BenchBroker> {
-  const child = fork(join(here, 'sim-broker.ts'), [String(MACHINES), PREFIX], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'sim-broker.ts'), [String(MACHINES), PREFIX], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const [message] = (await Promise.race([once(child, 'message'), sleep(60_000).then(() => [null])])) as [{ ready?: string } | null];
   if (!message?.ready) throw new Error('the broker child did not come up within 60 s');
   return {
@@ -84,7 +92,16 @@ async function startAedesChild(): Promise<BenchBroker> {
 /** One bare connection publishing QoS 1 as fast as the broker acknowledges, with a bounded window in flight. */
 async function ceiling(url: string): Promise<number> {
   const { link, close } = await openBenchLink(url, `${PREFIX}-ceiling-${process.pid}`);
-  const payload = JSON.stringify({ v: 1, id: '0192f0c8-0000-7000-8000-000000000000', deviceId: `${PREFIX}-ceiling`, ts: new Date(START_AT).toISOString(), seq: 0, kind: 'status', consentVersion: 1, body: { phase: 'idle', waterTankMl: 1200, beansG: 300, milkMl: 800, groundsBinCount: 3, cupsUntilDescale: 120, boilerTempC: 93.1 } });
+  const payload = JSON.stringify({
+    v: 1,
+    id: '0192f0c8-0000-7000-8000-000000000000',
+    deviceId: `${PREFIX}-ceiling`,
+    ts: new Date(START_AT).toISOString(),
+    seq: 0,
+    kind: 'status',
+    consentVersion: 1,
+    body: { phase: 'idle', waterTankMl: 1200, beansG: 300, milkMl: 800, groundsBinCount: 3, cupsUntilDescale: 120, boilerTempC: 93.1 },
+  });
   const deadline = performance.now() + CEILING_MS;
   let acked = 0;
   await new Promise<void>((resolve) => {
@@ -107,7 +124,9 @@ async function ceiling(url: string): Promise<number> {
 }
 
 /** The two halves of the bench fleet, counted together: what one fleet of MACHINES would report. */
-function bothHalves(halves: readonly Fleet[]): Pick<FleetStats, 'connected' | 'published' | 'failed' | 'pending' | 'buffered' | 'dropped' | 'droppedFleetBacklog'> {
+function bothHalves(
+  halves: readonly Fleet[],
+): Pick<FleetStats, 'connected' | 'published' | 'failed' | 'pending' | 'buffered' | 'dropped' | 'droppedFleetBacklog'> {
   const sum = { connected: 0, published: 0, failed: 0, pending: 0, buffered: 0, dropped: 0, droppedFleetBacklog: 0 };
   for (const half of halves) {
     const stats = half.stats();
@@ -153,9 +172,19 @@ try {
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const startHalf = (list: MachineIdentity[], topicAliases: boolean): Promise<Fleet> =>
     startFleet(
-      { brokerUrl: broker.url, machines: list, seed: 1, speed: SPEED, startAt: START_AT, connectConcurrency: Math.ceil(CONNECT_CONCURRENCY / 2), mqttVersion: MQTT_VERSION, topicAliases, drainTimeoutMs: 10_000,
+      {
+        brokerUrl: broker.url,
+        machines: list,
+        seed: 1,
+        speed: SPEED,
+        startAt: START_AT,
+        connectConcurrency: Math.ceil(CONNECT_CONCURRENCY / 2),
+        mqttVersion: MQTT_VERSION,
+        topicAliases,
+        drainTimeoutMs: 10_000,
         // Together the halves hold what one fleet's default backlog bound allows.
-        backlogMax: Math.ceil(DEFAULT_FLEET_BACKLOG / 2) },
+        backlogMax: Math.ceil(DEFAULT_FLEET_BACKLOG / 2),
+      },
       logger,
     );
   halves = await Promise.all([startHalf(machines.slice(0, twinsFrom), true), ...(twinsFrom < MACHINES ? [startHalf(machines.slice(twinsFrom), false)] : [])]);
@@ -193,13 +222,16 @@ try {
 
   const medianRss = [...rssSamples].sort((a, b) => a - b)[Math.floor(rssSamples.length / 2)] ?? peakRss;
   const perMachine = (mb(peakRss) - mb(baselineRss)) / MACHINES;
-  row('steady window', `${windowS.toFixed(1)} s at x${SPEED} (${((windowS * SPEED) / 3_600_000 * 1000).toFixed(1)} simulated h)`);
+  row('steady window', `${windowS.toFixed(1)} s at x${SPEED} (${(((windowS * SPEED) / 3_600_000) * 1000).toFixed(1)} simulated h)`);
   row('RSS peak / median', `${mb(peakRss).toFixed(1)} / ${mb(medianRss).toFixed(1)} MB`);
   row('MB per machine (peak - baseline)', perMachine.toFixed(4));
   row('events acknowledged per second', Math.round(eventsPerS));
   row('peak backlog (events waiting for the link)', peakBacklog);
   row('ratio to the 1-connection ceiling', (eventsPerS / ceilingEps).toFixed(2));
-  row('after stop: published / failed / pending / buffered / dropped', `${final.published} / ${final.failed} / ${final.pending} / ${final.buffered} / ${final.dropped}`);
+  row(
+    'after stop: published / failed / pending / buffered / dropped',
+    `${final.published} / ${final.failed} / ${final.pending} / ${final.buffered} / ${final.dropped}`,
+  );
   row('events received by the broker (incl. ceiling run)', receivedByBroker ?? 'not counted by this broker');
   row(`MQTT bytes written per event, topic aliases on (${twinsFrom} machines)`, withAliases.toFixed(1));
   row(`MQTT bytes written per event, topic aliases off (${MACHINES - twinsFrom} twin machines)`, withoutAliases?.toFixed(1) ?? 'no second half');

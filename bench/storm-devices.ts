@@ -32,8 +32,15 @@ export function stormDevices(brokerUrl: string, machines: readonly MachineIdenti
       const ramp = rampConnections({ count: machines.length, maxWindow: window, ratePerS: 0 }, (index) => {
         const machine = machines[index]!;
         const link = new DeviceConnection({
-          brokerUrl, deviceId: machine.deviceId, secret: machine.secret, counters, logger: silent, mqttVersion,
-          offlineBufferSize: 10, onConsent: () => {}, onCommand: () => {},
+          brokerUrl,
+          deviceId: machine.deviceId,
+          secret: machine.secret,
+          counters,
+          logger: silent,
+          mqttVersion,
+          offlineBufferSize: 10,
+          onConsent: () => {},
+          onCommand: () => {},
         });
         links.push(link);
         return link.firstAttempt();

@@ -73,9 +73,22 @@ process.once('SIGINT', () => {
 
 /** Every figure of the summary line; `-` until measured. */
 const results: Record<string, string> = {
-  machines: String(MACHINES), reconnect_s: '-', p99_connect_ms: '-', verify_us: '-', mosquitto_reconnect_s: '-',
-  broker_us_per_login: '-', verify_broker_us: '-', verify_server_us: '-', initial_connect_s: '-', down_s: '-', refused_during_storm: '-',
-  still_missing: '-', mosquitto_p99_connect_ms: '-', mosquitto_initial_connect_s: '-', mosquitto_refused_during_storm: '-', mqtt_version: MQTT_VERSION === 5 ? '5' : '3.1.1',
+  machines: String(MACHINES),
+  reconnect_s: '-',
+  p99_connect_ms: '-',
+  verify_us: '-',
+  mosquitto_reconnect_s: '-',
+  broker_us_per_login: '-',
+  verify_broker_us: '-',
+  verify_server_us: '-',
+  initial_connect_s: '-',
+  down_s: '-',
+  refused_during_storm: '-',
+  still_missing: '-',
+  mosquitto_p99_connect_ms: '-',
+  mosquitto_initial_connect_s: '-',
+  mosquitto_refused_during_storm: '-',
+  mqtt_version: MQTT_VERSION === 5 ? '5' : '3.1.1',
 };
 const fixed = (n: number, digits: number): string => n.toFixed(digits);
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -120,7 +133,8 @@ async function storm(target: StormTarget, machines: readonly MachineIdentity[]):
   const devices: StormDevices = stormDevices(target.url, machines, MQTT_VERSION, RAMP_WINDOW);
   const { counters } = devices;
   const rate = new RateMeter();
-  const connectedLine = (phase: string) => () => `${target.name}: ${phaseProgress(phase, counters.connected, machines.length, rate.perSecond(counters.connected))}`;
+  const connectedLine = (phase: string) => () =>
+    `${target.name}: ${phaseProgress(phase, counters.connected, machines.length, rate.perSecond(counters.connected))}`;
   try {
     const started = performance.now();
     const ramp = devices.ramp(interrupt.signal);
@@ -148,8 +162,13 @@ async function storm(target: StormTarget, machines: readonly MachineIdentity[]):
       if (cpuAtReady !== null && cpuWhenBack !== null) figures.brokerUsPerLogin = (cpuWhenBack - cpuAtReady) / machines.length;
     }
     progress.end();
-    const refusals = Object.entries(devices.counters.refusals.connack).map(([code, n]) => `connack_${code}=${n}`).join(' ') || 'none';
-    process.stderr.write(`${target.name}: ${back ? `all back ${fixed(figures.reconnectS!, 1)} s after the restart` : `${figures.missing} still missing`} (down ${fixed(figures.downS, 1)} s); refusals over the run: ${refusals}\n`);
+    const refusals =
+      Object.entries(devices.counters.refusals.connack)
+        .map(([code, n]) => `connack_${code}=${n}`)
+        .join(' ') || 'none';
+    process.stderr.write(
+      `${target.name}: ${back ? `all back ${fixed(figures.reconnectS!, 1)} s after the restart` : `${figures.missing} still missing`} (down ${fixed(figures.downS, 1)} s); refusals over the run: ${refusals}\n`,
+    );
     return figures;
   } finally {
     progress.end();
@@ -160,18 +179,33 @@ async function storm(target: StormTarget, machines: readonly MachineIdentity[]):
 const totalRefused = (devices: StormDevices): number => Object.values(devices.counters.refusals.connack).reduce((a, b) => a + b, 0);
 
 /** The broker's verifier, cache off, asking the registry once per device: this process's CPU plus the server's. */
-async function verificationCost(server: ServerProcess, brokerToken: string, machines: readonly MachineIdentity[]): Promise<{ brokerUs: number; serverUs: number } | null> {
+async function verificationCost(
+  server: ServerProcess,
+  brokerToken: string,
+  machines: readonly MachineIdentity[],
+): Promise<{ brokerUs: number; serverUs: number } | null> {
   const authChecks = values['auth-batch-max'] === undefined ? {} : { batchMax: Number(values['auth-batch-max']) };
-  const config = brokerConfigSchema.parse({ deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 0 }, authChecks });
-  const verifier = createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), pino({ level: 'silent' }));
+  const config = brokerConfigSchema.parse({
+    deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 0 },
+    authChecks,
+  });
+  const verifier = createDeviceVerifier(
+    { deviceAuth: config.deviceAuth!, authChecks: config.authChecks },
+    createRevocations({ horizonMs: 60_000, maxEntries: 10 }),
+    pino({ level: 'silent' }),
+  );
   const limit = createConcurrencyLimit({ maxActive: VERIFY_CONCURRENCY, maxQueued: machines.length, maxWaitMs: 600_000 });
   const ownBefore = ownCpuMicros();
   const serverBefore = processCpuMicros(server.pid);
   let valid = 0;
-  await Promise.all(machines.map((m) => limit.run(async () => {
-    if (interrupt.signal.aborted) return;
-    if ((await verifier.verify(m.deviceId, m.secret)).outcome === 'valid') valid++;
-  })));
+  await Promise.all(
+    machines.map((m) =>
+      limit.run(async () => {
+        if (interrupt.signal.aborted) return;
+        if ((await verifier.verify(m.deviceId, m.secret)).outcome === 'valid') valid++;
+      }),
+    ),
+  );
   const ownUs = ownCpuMicros() - ownBefore;
   const serverAfter = processCpuMicros(server.pid);
   verifier.close();
@@ -193,11 +227,15 @@ async function main(): Promise<void> {
     server = await startServerProcess({ dataDir: join(dir, 'data'), adminToken, brokerToken, mqttUrl: `mqtt://127.0.0.1:${brokerPort}`, ingest });
     const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])];
     let restarts = 0;
-    const brokerProcess = (): BrokerProcess => new BrokerProcess({
-      port: brokerPort, deviceAuthUrl: `${server!.httpUrl}/api/v1/broker/device-auth`, deviceAuthToken: brokerToken, ingest,
-      // Profiled: the restarted broker, the one that takes the storm.
-      nodeArgs: restarts > 0 ? profile : [],
-    });
+    const brokerProcess = (): BrokerProcess =>
+      new BrokerProcess({
+        port: brokerPort,
+        deviceAuthUrl: `${server!.httpUrl}/api/v1/broker/device-auth`,
+        deviceAuthToken: brokerToken,
+        ingest,
+        // Profiled: the restarted broker, the one that takes the storm.
+        nodeArgs: restarts > 0 ? profile : [],
+      });
     broker = brokerProcess();
     await broker.start();
 
@@ -205,23 +243,30 @@ async function main(): Promise<void> {
     let provisioned = 0;
     const showProvisioning = (): void => progress.show(phaseProgress('provisioning', provisioned, MACHINES, provisionRate.perSecond(provisioned)));
     const ticker = setInterval(showProvisioning, 1000);
-    const machines = await provisionMachines({ apiUrl: server.httpUrl, token: adminToken, count: MACHINES, regions: ['eu', 'us', 'cn'], seed: 1 }, (n) => {
-      provisioned = n;
-    }, interrupt.signal).finally(() => clearInterval(ticker));
+    const machines = await provisionMachines(
+      { apiUrl: server.httpUrl, token: adminToken, count: MACHINES, regions: ['eu', 'us', 'cn'], seed: 1 },
+      (n) => {
+        provisioned = n;
+      },
+      interrupt.signal,
+    ).finally(() => clearInterval(ticker));
     progress.end();
     if (interrupt.signal.aborted) return;
 
-    const ours = await storm({
-      name: 'ours',
-      url: `mqtt://127.0.0.1:${brokerPort}`,
-      kill: () => broker!.kill(),
-      restart: async () => {
-        restarts++;
-        broker = brokerProcess();
-        await broker.start();
+    const ours = await storm(
+      {
+        name: 'ours',
+        url: `mqtt://127.0.0.1:${brokerPort}`,
+        kill: () => broker!.kill(),
+        restart: async () => {
+          restarts++;
+          broker = brokerProcess();
+          await broker.start();
+        },
+        pid: () => broker?.pid,
       },
-      pid: () => broker?.pid,
-    }, machines);
+      machines,
+    );
     Object.assign(results, {
       initial_connect_s: ours.initialS === null ? '-' : fixed(ours.initialS, 1),
       down_s: ours.downS === null ? '-' : fixed(ours.downS, 1),
@@ -239,21 +284,27 @@ async function main(): Promise<void> {
     if (!values['skip-mosquitto']) {
       const passwordFile = join(dir, 'mosquitto.passwd');
       progress.show(`mosquitto: hashing ${MACHINES} passwords (mosquitto_passwd -U)`);
-      await writeMosquittoPasswordFile(passwordFile, machines.map((m) => ({ username: m.deviceId, password: m.secret })));
+      await writeMosquittoPasswordFile(
+        passwordFile,
+        machines.map((m) => ({ username: m.deviceId, password: m.secret })),
+      );
       mosquitto = await startPrivateMosquitto({ passwordFile });
       const port = mosquitto.port;
-      const theirs = await storm({
-        name: 'mosquitto',
-        url: mosquitto.url,
-        kill: async () => {
-          mosquitto!.child.kill('SIGKILL');
-          await mosquitto!.stop();
+      const theirs = await storm(
+        {
+          name: 'mosquitto',
+          url: mosquitto.url,
+          kill: async () => {
+            mosquitto!.child.kill('SIGKILL');
+            await mosquitto!.stop();
+          },
+          restart: async () => {
+            mosquitto = await startPrivateMosquitto({ port, passwordFile });
+          },
+          pid: () => mosquitto?.child.pid,
         },
-        restart: async () => {
-          mosquitto = await startPrivateMosquitto({ port, passwordFile });
-        },
-        pid: () => mosquitto?.child.pid,
-      }, machines);
+        machines,
+      );
       Object.assign(results, {
         mosquitto_reconnect_s: theirs.reconnectS === null ? '-' : fixed(theirs.reconnectS, 1),
         mosquitto_p99_connect_ms: theirs.p99 === null ? '-' : String(theirs.p99),
@@ -270,7 +321,11 @@ async function main(): Promise<void> {
     const cost = await verificationCost(server, brokerToken, machines);
     progress.end();
     if (cost) {
-      Object.assign(results, { verify_us: fixed(cost.brokerUs + cost.serverUs, 0), verify_broker_us: fixed(cost.brokerUs, 0), verify_server_us: fixed(cost.serverUs, 0) });
+      Object.assign(results, {
+        verify_us: fixed(cost.brokerUs + cost.serverUs, 0),
+        verify_broker_us: fixed(cost.brokerUs, 0),
+        verify_server_us: fixed(cost.serverUs, 0),
+      });
     }
   } finally {
     progress.end();
@@ -278,14 +333,18 @@ async function main(): Promise<void> {
     await mosquitto?.stop();
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
-    process.stdout.write(`${Object.entries(results).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+    process.stdout.write(
+      `${Object.entries(results)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}\n`,
+    );
   }
 }
 
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`storm: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`storm: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },
 );

@@ -116,8 +116,13 @@ export function mayNameResponseTopic(identity: AclSubject, responseTopic: string
   if (identity.kind !== 'service' || identity.role !== 'ingest' || hasWildcard(responseTopic)) return false;
   const command = parseTopic(publishTopic);
   const answer = parseTopic(responseTopic);
-  return command?.type === 'command' && answer?.type === 'command-result' && KNOWN_COMMANDS.has(command.name)
-    && answer.deviceId === command.deviceId && answer.name === command.name;
+  return (
+    command?.type === 'command' &&
+    answer?.type === 'command-result' &&
+    KNOWN_COMMANDS.has(command.name) &&
+    answer.deviceId === command.deviceId &&
+    answer.name === command.name
+  );
 }
 
 export const brewtelPolicy: TopicPolicy = { publishVerdict, maySubscribe, mayNameResponseTopic };

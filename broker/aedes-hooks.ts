@@ -168,17 +168,20 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
       logger.error({ clientId: client.id, username, err: error }, 'authentication failed unexpectedly');
       deny(client, refuse(ConnackReturnCode.SERVER_UNAVAILABLE, 'authentication failed'), done);
     };
-    authenticator.authenticate({ clientId: client.id, username, password, certificateName: certificateNameOf(client) }).then((outcome) => {
-      if (outcome.ok) {
-        throttle.succeeded(address, username ?? '');
-        return admit(client, outcome.identity, done);
-      }
-      counters.authFailures++;
-      // An unreachable or busy registry is not the client's fault.
-      if (outcome.code !== ConnackReturnCode.SERVER_UNAVAILABLE) throttle.failed(address, username ?? '', Date.now());
-      logger.warn({ clientId: client.id, username, code: outcome.code, reasonCode: outcome.reasonCode, reason: outcome.reason }, 'connection refused');
-      deny(client, outcome, done);
-    }).catch(failed);
+    authenticator
+      .authenticate({ clientId: client.id, username, password, certificateName: certificateNameOf(client) })
+      .then((outcome) => {
+        if (outcome.ok) {
+          throttle.succeeded(address, username ?? '');
+          return admit(client, outcome.identity, done);
+        }
+        counters.authFailures++;
+        // An unreachable or busy registry is not the client's fault.
+        if (outcome.code !== ConnackReturnCode.SERVER_UNAVAILABLE) throttle.failed(address, username ?? '', Date.now());
+        logger.warn({ clientId: client.id, username, code: outcome.code, reasonCode: outcome.reasonCode, reason: outcome.reason }, 'connection refused');
+        deny(client, outcome, done);
+      })
+      .catch(failed);
   }
 
   const cutOffClients = new WeakSet<Client>();
@@ -234,7 +237,8 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
       }
       const subject = client ? identities.get(client) : orphanWillOwner(packet);
       const flags = { retain: packet.retain, empty: packet.payload.length === 0 };
-      const verdict: PublishVerdict = subject === undefined ? 'deny' : client ? clientVerdict(client, subject, packet) : policy.publishVerdict(subject, packet.topic, flags);
+      const verdict: PublishVerdict =
+        subject === undefined ? 'deny' : client ? clientVerdict(client, subject, packet) : policy.publishVerdict(subject, packet.topic, flags);
       if (subject === undefined || verdict !== 'allow') {
         if (verdict === 'retain_refused') counters.retainRefused++;
         denyPublish(client, packet, verdict === 'retain_refused' ? 'retain_refused' : 'topic_denied', done);
@@ -243,7 +247,10 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
       const properties = checkPublishProperties(subject, packet, policy);
       if (!properties.ok && properties.kind === 'protocol_error') {
         counters.denials++;
-        logger.warn({ clientId: client?.id ?? willClientId(packet), topic: packet.topic, reason: 'protocol_error', detail: properties.detail }, 'publish denied, client disconnected');
+        logger.warn(
+          { clientId: client?.id ?? willClientId(packet), topic: packet.topic, reason: 'protocol_error', detail: properties.detail },
+          'publish denied, client disconnected',
+        );
         const error = new Error(`protocol error: ${properties.detail}`);
         if (client) disconnectClient(client, ReasonCode.PROTOCOL_ERROR, properties.detail, () => done(error));
         else done(error);

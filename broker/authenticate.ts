@@ -89,7 +89,10 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
       case 'valid':
         return { ok: true, identity: { kind: 'device', deviceId: request.data.deviceId, region: verification.region } };
       case 'invalid':
-        return refuse(ConnackReturnCode.BAD_USERNAME_OR_PASSWORD, verification.remembered ? 'device secret refused from memory (just rejected, or revoked)' : 'device secret rejected by registry');
+        return refuse(
+          ConnackReturnCode.BAD_USERNAME_OR_PASSWORD,
+          verification.remembered ? 'device secret refused from memory (just rejected, or revoked)' : 'device secret rejected by registry',
+        );
       case 'unavailable':
         return unavailable(verification);
     }
@@ -111,8 +114,17 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
 const digest = (secret: string | Buffer): Buffer => createHash('sha256').update(secret).digest();
 const UNKNOWN_ACCOUNT = digest('\u0000no such account\u0000');
 
-export const refuse = (code: ConnackRefusal, reason: string, reasonCode: number = V5_OF_CONNACK[code]): AuthRefusal => ({ ok: false, code, reasonCode, reason });
+export const refuse = (code: ConnackRefusal, reason: string, reasonCode: number = V5_OF_CONNACK[code]): AuthRefusal => ({
+  ok: false,
+  code,
+  reasonCode,
+  reason,
+});
 
 // Too many checks at once is "try again later" (0x89), a registry that does not answer 0x88.
 const unavailable = (verification: { reason: string; busy?: true }): AuthRefusal =>
-  refuse(ConnackReturnCode.SERVER_UNAVAILABLE, `device registry unavailable: ${verification.reason}`, verification.busy ? ReasonCode.SERVER_BUSY : ReasonCode.SERVER_UNAVAILABLE);
+  refuse(
+    ConnackReturnCode.SERVER_UNAVAILABLE,
+    `device registry unavailable: ${verification.reason}`,
+    verification.busy ? ReasonCode.SERVER_BUSY : ReasonCode.SERVER_UNAVAILABLE,
+  );

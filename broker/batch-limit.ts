@@ -49,8 +49,12 @@ export function createBatchLimit<I, R>(settings: BatchLimitSettings, batchable: 
     }
     answers
       .then(
-        (results) => batch.forEach((w, i) => w.resolve(results[i]!)),
-        (error: unknown) => batch.forEach((w) => w.reject(error)),
+        (results) => {
+          for (const [i, w] of batch.entries()) w.resolve(results[i]!);
+        },
+        (error: unknown) => {
+          for (const w of batch) w.reject(error);
+        },
       )
       .finally(release);
   };

@@ -94,7 +94,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   // An erased device never returns; after ten minutes (far beyond any login check still under way,
   // and any server process's peer refresh) the registry's own refusal is enough.
   const revocations = createRevocations({ horizonMs: 10 * 60_000, maxEntries: 100_000 });
-  const verifier = config.deviceAuth === null ? null : createDeviceVerifier({ deviceAuth: config.deviceAuth, authChecks: config.authChecks }, revocations, logger);
+  const verifier =
+    config.deviceAuth === null ? null : createDeviceVerifier({ deviceAuth: config.deviceAuth, authChecks: config.authChecks }, revocations, logger);
   // aedes is created after the hooks that need its client count; the closure reads it late.
   let aedes: Aedes | null = null;
   const inFlightOut = createInFlightOut(config.limits.maxInFlightOut);
@@ -213,7 +214,10 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     if (metrics) listeners.push(metrics);
 
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    logger.info({ tcpPort: tcp?.port ?? null, wsPort: ws?.port ?? null, tlsPort: tls?.port ?? null, metricsPort: metrics?.port ?? null, host: config.host }, 'broker listening');
+    logger.info(
+      { tcpPort: tcp?.port ?? null, wsPort: ws?.port ?? null, tlsPort: tls?.port ?? null, metricsPort: metrics?.port ?? null, host: config.host },
+      'broker listening',
+    );
     return {
       tcpPort: tcp?.port ?? null,
       wsPort: ws?.port ?? null,

@@ -65,7 +65,9 @@ function cancelPendingTimers(broker: Aedes, clientId: string): void {
   const persistence: unknown = Reflect.get(broker, 'persistence');
   const delWill: unknown = typeof persistence === 'object' && persistence !== null ? Reflect.get(persistence, 'delWill') : undefined;
   if (typeof delWill === 'function') {
-    Promise.resolve(Reflect.apply(delWill, persistence, [{ id: clientId, brokerId: broker.id }])).catch((error: unknown) => broker.emit('error', error instanceof Error ? error : new Error(String(error))));
+    Promise.resolve(Reflect.apply(delWill, persistence, [{ id: clientId, brokerId: broker.id }])).catch((error: unknown) =>
+      broker.emit('error', error instanceof Error ? error : new Error(String(error))),
+    );
   }
 }
 

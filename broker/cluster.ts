@@ -32,10 +32,12 @@ export interface ClusterBackends {
 const WHOLE_QUEUE = Number.MAX_SAFE_INTEGER;
 
 export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster']>): ClusterBackends {
-  const persistence = shareConcurrentSubscriptionStores(aedesPersistenceRedis({
-    conn: new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix }),
-    maxSessionDelivery: WHOLE_QUEUE,
-  }));
+  const persistence = shareConcurrentSubscriptionStores(
+    aedesPersistenceRedis({
+      conn: new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix }),
+      maxSessionDelivery: WHOLE_QUEUE,
+    }),
+  );
   const inner = mqemitterRedis({ connectionString: cluster.redisUrl });
   return {
     mq: prefixTopics(inner, cluster.keyPrefix),

@@ -23,7 +23,10 @@ export type RedirectHook = (identity: Identity) => Redirect | null | Promise<Red
  * port; a null port (or a null `tls`) switches that listener off. At least one MQTT listener stays on.
  */
 export const serviceAccountSchema = z.object({
-  username: z.string().min(1).regex(/^svc-[a-z0-9-]+$/, 'service account names start with svc- so they never collide with device ids'),
+  username: z
+    .string()
+    .min(1)
+    .regex(/^svc-[a-z0-9-]+$/, 'service account names start with svc- so they never collide with device ids'),
   password: z.string().min(16),
   /** `ingest`: reads every device's events and state, writes consent and commands. */
   role: z.enum(['ingest']),
@@ -53,7 +56,11 @@ export const brokerOptionsSchema = z.object({
    * Largest MQTT packet (fixed header included) a client may send; aedes has no cap of its own, so a
    * larger one would be buffered whole. A connection announcing a bigger packet is dropped.
    */
-  maxPacketBytes: z.int().min(1024).max(268_435_460).default(256 * 1024),
+  maxPacketBytes: z
+    .int()
+    .min(1024)
+    .max(268_435_460)
+    .default(256 * 1024),
   /**
    * Broken or hostile clients are disconnected with a named reason (logged and counted per reason,
    * never with a payload). MQTT 3.1.1 has no DISCONNECT from the server, so the reason lives in the
@@ -77,7 +84,10 @@ export const brokerOptionsSchema = z.object({
        * The same QoS 2 publishes counted in bytes (payload and topic): the count alone lets a client
        * hold maxInFlightIn packets of maxPacketBytes each. At least maxPacketBytes, so one packet always fits.
        */
-      maxInFlightInBytes: z.int().min(1024).default(1024 * 1024),
+      maxInFlightInBytes: z
+        .int()
+        .min(1024)
+        .default(1024 * 1024),
       /**
        * QoS 1/2 messages delivered to one client and not yet acknowledged. Above it the client is cut
        * off; a persistent session keeps them and gets them again (DUP set) when it comes back. The
@@ -95,7 +105,11 @@ export const brokerOptionsSchema = z.object({
        * is cut to this and the CONNACK says so). 30 days: ingest refuses events older than that
        * anyway (ingest.clockBehindMs). 0 grants any interval. 3.1.1 persistent sessions never expire.
        */
-      maxSessionExpirySeconds: z.int().min(0).max(0xffff_ffff).default(30 * 24 * 3600),
+      maxSessionExpirySeconds: z
+        .int()
+        .min(0)
+        .max(0xffff_ffff)
+        .default(30 * 24 * 3600),
     })
     .prefault({}),
   /**
@@ -111,8 +125,14 @@ export const brokerOptionsSchema = z.object({
       delayMs: z.int().min(0).default(250),
       maxDelayMs: z.int().min(0).default(5_000),
       refuseAfter: z.int().min(1).default(20),
-      refuseMs: z.int().min(0).default(5 * 60_000),
-      windowMs: z.int().min(1).default(10 * 60_000),
+      refuseMs: z
+        .int()
+        .min(0)
+        .default(5 * 60_000),
+      windowMs: z
+        .int()
+        .min(1)
+        .default(10 * 60_000),
       /** Keys remembered per throttle (address + username, and address); the oldest go first. */
       maxKeys: z.int().min(1).default(100_000),
       addressSlowAfter: z.int().min(1).default(50),
@@ -147,8 +167,14 @@ export const brokerOptionsSchema = z.object({
    */
   cluster: z
     .object({
-      redisUrl: z.string().regex(/^rediss?:\/\//, 'a Redis URL such as redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
-      keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('brewtel:'),
+      redisUrl: z
+        .string()
+        .regex(/^rediss?:\/\//, 'a Redis URL such as redis://127.0.0.1:6379')
+        .default('redis://127.0.0.1:6379'),
+      keyPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9:_-]+$/)
+        .default('brewtel:'),
     })
     .nullable()
     .default(null),
@@ -167,20 +193,29 @@ export const brokerConfigSchema = z
      * Devices are checked against the server's registry over HTTP, as EMQX and VerneMQ webhooks do.
      * Required, except in the unsafe permissive test mode, which checks nobody.
      */
-    deviceAuth: z.object({
-      url: z.url(),
-      token: z.string().min(16),
-      /** A verified (device, secret) pair is remembered this long, so reconnect storms stay cheap. */
-      cacheTtlMs: z.int().min(0).default(5 * 60_000),
-      timeoutMs: z.int().min(1).default(5_000),
-      /**
-       * Where a client-certificate login asks whether its device exists and is not revoked; by
-       * default `device-certificate` next to `url` (…/api/v1/broker/device-certificate).
-       */
-      certificateUrl: z.url().optional(),
-    }).nullable().default(null),
+    deviceAuth: z
+      .object({
+        url: z.url(),
+        token: z.string().min(16),
+        /** A verified (device, secret) pair is remembered this long, so reconnect storms stay cheap. */
+        cacheTtlMs: z
+          .int()
+          .min(0)
+          .default(5 * 60_000),
+        timeoutMs: z.int().min(1).default(5_000),
+        /**
+         * Where a client-certificate login asks whether its device exists and is not revoked; by
+         * default `device-certificate` next to `url` (…/api/v1/broker/device-certificate).
+         */
+        certificateUrl: z.url().optional(),
+      })
+      .nullable()
+      .default(null),
     ...brokerOptionsSchema.shape,
-    redirect: z.custom<RedirectHook>((value) => typeof value === 'function', 'a function (identity) => server reference | null').nullable().default(null),
+    redirect: z
+      .custom<RedirectHook>((value) => typeof value === 'function', 'a function (identity) => server reference | null')
+      .nullable()
+      .default(null),
     /**
      * For protocol test suites written by others, never for devices: anonymous clients, every topic,
      * no device registry. Refused on any address but loopback (broker/permissive-test-mode.ts).
@@ -188,8 +223,17 @@ export const brokerConfigSchema = z
     unsafePermissiveTestMode: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .refine((c) => c.deviceAuth !== null || c.unsafePermissiveTestMode, { message: 'the device check is required (the server\'s device-auth URL)', path: ['deviceAuth', 'url'] })
-  .refine((c) => c.tcpPort !== null || c.wsPort !== null || c.tls !== null, { message: 'every MQTT listener is off; keep at least one of TCP, WebSocket, TLS', path: ['tcpPort'] })
-  .refine((c) => c.limits.maxInFlightInBytes >= c.maxPacketBytes, { message: 'must be at least --max-packet-bytes, so one packet always fits', path: ['limits', 'maxInFlightInBytes'] });
+  .refine((c) => c.deviceAuth !== null || c.unsafePermissiveTestMode, {
+    message: "the device check is required (the server's device-auth URL)",
+    path: ['deviceAuth', 'url'],
+  })
+  .refine((c) => c.tcpPort !== null || c.wsPort !== null || c.tls !== null, {
+    message: 'every MQTT listener is off; keep at least one of TCP, WebSocket, TLS',
+    path: ['tcpPort'],
+  })
+  .refine((c) => c.limits.maxInFlightInBytes >= c.maxPacketBytes, {
+    message: 'must be at least --max-packet-bytes, so one packet always fits',
+    path: ['limits', 'maxInFlightInBytes'],
+  });
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;
 export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;

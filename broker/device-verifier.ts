@@ -103,9 +103,16 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
 
   function ask(questions: Question[]): Promise<Verification[]> {
     const [first] = questions;
-    if (first!.secret === undefined) return post(certificateUrl, deviceCertificateRequestSchema.parse({ deviceId: first!.deviceId }), [first!.deviceId], singleAnswer);
-    if (authChecks.batchMax === 1) return post(deviceAuth.url, deviceAuthRequestSchema.parse({ deviceId: first!.deviceId, secret: first!.secret }), [first!.deviceId], singleAnswer);
-    return post(batchUrl, { items: questions.map(({ deviceId, secret }) => ({ deviceId, secret })) }, questions.map((q) => q.deviceId), batchAnswers);
+    if (first!.secret === undefined)
+      return post(certificateUrl, deviceCertificateRequestSchema.parse({ deviceId: first!.deviceId }), [first!.deviceId], singleAnswer);
+    if (authChecks.batchMax === 1)
+      return post(deviceAuth.url, deviceAuthRequestSchema.parse({ deviceId: first!.deviceId, secret: first!.secret }), [first!.deviceId], singleAnswer);
+    return post(
+      batchUrl,
+      { items: questions.map(({ deviceId, secret }) => ({ deviceId, secret })) },
+      questions.map((q) => q.deviceId),
+      batchAnswers,
+    );
   }
 
   /**

@@ -29,6 +29,15 @@ function fits(packet: AedesPublishPacket, maximum: number): boolean {
   const bare = packet.payload.length + Buffer.byteLength(packet.topic) + FRAMING_BYTES;
   if (packet.properties === undefined && bare <= maximum) return true;
   if (bare - FRAMING_BYTES > maximum) return false;
-  const sized = { cmd: 'publish' as const, topic: packet.topic, payload: packet.payload, qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.qos > 0 ? 1 : undefined, properties: packet.properties };
+  const sized = {
+    cmd: 'publish' as const,
+    topic: packet.topic,
+    payload: packet.payload,
+    qos: packet.qos,
+    retain: packet.retain,
+    dup: packet.dup,
+    messageId: packet.qos > 0 ? 1 : undefined,
+    properties: packet.properties,
+  };
   return mqttPacket.generate(sized, { protocolVersion: 5 }).length <= maximum;
 }

@@ -32,7 +32,11 @@ export class InFlightInExceeded extends Error {
     readonly limit: 'packets' | 'bytes',
     readonly max: number,
   ) {
-    super(limit === 'packets' ? `max_in_flight_in: more than ${max} QoS 2 publishes awaiting PUBREL` : `max_in_flight_in_bytes: QoS 2 publishes awaiting PUBREL would exceed ${max} bytes`);
+    super(
+      limit === 'packets'
+        ? `max_in_flight_in: more than ${max} QoS 2 publishes awaiting PUBREL`
+        : `max_in_flight_in_bytes: QoS 2 publishes awaiting PUBREL would exceed ${max} bytes`,
+    );
   }
 }
 

@@ -19,7 +19,8 @@ export function cleanIncomingWithSession(broker: Aedes): void {
   if (typeof persistence !== 'object' || persistence === null) throw new Error('aedes has no persistence to wrap');
   const cleanIncoming: unknown = Reflect.get(persistence, 'cleanIncoming');
   const cleanSubscriptions: unknown = Reflect.get(persistence, 'cleanSubscriptions');
-  if (typeof cleanIncoming !== 'function' || typeof cleanSubscriptions !== 'function') throw new Error('the persistence cannot wipe a session\'s QoS 2 table (cleanIncoming)');
+  if (typeof cleanIncoming !== 'function' || typeof cleanSubscriptions !== 'function')
+    throw new Error("the persistence cannot wipe a session's QoS 2 table (cleanIncoming)");
   const wipe = (client: unknown): Promise<unknown> => Promise.resolve(Reflect.apply(cleanIncoming, persistence, [client]));
   const report = (error: unknown): void => void broker.emit('error', error instanceof Error ? error : new Error(String(error)));
 

@@ -35,7 +35,12 @@ export async function listenTcp(host: string, port: number, onConnection: (socke
  * unverified or absent one leaves the client to log in with its secret (aedes-hooks reads
  * `socket.authorized`), so one listener serves both kinds of device.
  */
-export async function listenTls(host: string, port: number, options: Pick<TlsOptions, 'cert' | 'key' | 'ca'>, onConnection: (socket: Socket) => void): Promise<Listener> {
+export async function listenTls(
+  host: string,
+  port: number,
+  options: Pick<TlsOptions, 'cert' | 'key' | 'ca'>,
+  onConnection: (socket: Socket) => void,
+): Promise<Listener> {
   const connections = trackConnections(onConnection);
   const server = createTlsServer({ ...options, requestCert: options.ca !== undefined, rejectUnauthorized: false }, (socket) => {
     socket.setNoDelay(true);

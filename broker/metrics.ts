@@ -53,16 +53,28 @@ export function createBrokerMetrics(stats: () => BrokerStats): Registry {
   counter('brewtel_broker_denials_total', 'Publishes and subscriptions refused by the topic policy.', (s) => s.denials);
   counter('brewtel_broker_auth_failures_total', 'Connections refused for their credentials.', (s) => s.authFailures);
   counter('brewtel_broker_auth_throttled_total', 'Connections refused unchecked because their source failed authentication too often.', (s) => s.authThrottled);
-  counter('brewtel_broker_auth_address_throttled_total', 'Of those, refused for the failures of their whole address across usernames.', (s) => s.authThrottledByAddress);
-  counter('brewtel_broker_auth_negative_cache_hits_total', 'Device logins refused from memory: the same device and secret were just refused by the registry.', (s) => s.authNegativeCacheHits);
-  counter('brewtel_broker_auth_checks_busy_total', 'Device logins refused with CONNACK 3: every registry check slot busy and the wait queue full (or the wait too long).', (s) => s.authChecksBusy);
+  counter(
+    'brewtel_broker_auth_address_throttled_total',
+    'Of those, refused for the failures of their whole address across usernames.',
+    (s) => s.authThrottledByAddress,
+  );
+  counter(
+    'brewtel_broker_auth_negative_cache_hits_total',
+    'Device logins refused from memory: the same device and secret were just refused by the registry.',
+    (s) => s.authNegativeCacheHits,
+  );
+  counter(
+    'brewtel_broker_auth_checks_busy_total',
+    'Device logins refused with CONNACK 3: every registry check slot busy and the wait queue full (or the wait too long).',
+    (s) => s.authChecksBusy,
+  );
   gauge('brewtel_broker_auth_checks_active', 'Registry checks of device logins running now.', (s) => s.authChecksActive);
   gauge('brewtel_broker_auth_checks_queued', 'Device logins waiting for a registry check slot.', (s) => s.authChecksQueued);
   counter('brewtel_broker_retain_refused_total', 'Publishes refused for their retain flag (a device may retain only its state).', (s) => s.retainRefused);
   counter('brewtel_broker_revocation_notices_total', 'Credential revocation notices heard from the server.', (s) => s.revocationNotices);
   counter('brewtel_broker_revocation_notices_malformed_total', 'Revocation notices that did not parse (ignored).', (s) => s.revocationNoticesMalformed);
   counter('brewtel_broker_revoked_sessions_total', 'Live sessions closed because their device was erased.', (s) => s.revokedSessions);
-  counter('brewtel_broker_forwards_too_large_total', 'Deliveries discarded: larger than the MQTT 5 client\'s Maximum Packet Size.', (s) => s.forwardsTooLarge);
+  counter('brewtel_broker_forwards_too_large_total', "Deliveries discarded: larger than the MQTT 5 client's Maximum Packet Size.", (s) => s.forwardsTooLarge);
   counter('brewtel_broker_redirects_total', 'Logins sent to another server by the redirect hook (MQTT 5 CONNACK 0x9C).', (s) => s.redirects);
   counter('brewtel_broker_oversize_packets_total', 'Connections dropped for a packet above the size cap.', (s) => s.oversizePackets);
   new Counter({

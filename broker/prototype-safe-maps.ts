@@ -12,7 +12,8 @@ import type { Aedes, Client } from 'aedes';
  */
 export function protectBrokerMaps(broker: Aedes): void {
   const clients: unknown = Reflect.get(broker, 'clients');
-  if (typeof clients !== 'object' || clients === null || Object.keys(clients).length > 0) throw new Error('aedes has clients before its maps could be protected');
+  if (typeof clients !== 'object' || clients === null || Object.keys(clients).length > 0)
+    throw new Error('aedes has clients before its maps could be protected');
   Reflect.set(broker, 'clients', Object.create(null));
   Reflect.set(broker, 'brokers', Object.assign(Object.create(null), Reflect.get(broker, 'brokers')));
 }
@@ -31,7 +32,8 @@ export function protectClientMaps(client: Client): void {
  */
 function guardSubscribeDedupe(client: Client): void {
   const parser: unknown = Reflect.get(client, '_parser');
-  if (typeof parser !== 'object' || parser === null || typeof Reflect.get(parser, 'prependListener') !== 'function') throw new Error('aedes client has no packet parser');
+  if (typeof parser !== 'object' || parser === null || typeof Reflect.get(parser, 'prependListener') !== 'function')
+    throw new Error('aedes client has no packet parser');
   (parser as NodeJS.EventEmitter).prependListener('packet', (packet: { cmd: string; subscriptions?: Array<{ topic: string }> }) => {
     const subscriptions = packet.cmd === 'subscribe' ? packet.subscriptions : undefined;
     if (subscriptions && subscriptions.length > 1 && subscriptions.some((s) => s.topic === '__proto__')) packet.cmd = 'refused-subscribe';

@@ -21,8 +21,10 @@ export function checkPublishProperties(subject: AclSubject, packet: PublishPacke
   if (properties === undefined) return OK;
   // [MQTT-3.3.4-6] A PUBLISH from a Client MUST NOT contain a Subscription Identifier; forwarded, it
   // would tell a subscriber that the message matched a subscription it never made.
-  if (properties.subscriptionIdentifier !== undefined) return { ok: false, kind: 'protocol_error', detail: 'subscription identifier in a PUBLISH from a client' };
-  if (properties.responseTopic !== undefined && !policy.mayNameResponseTopic(subject, properties.responseTopic, packet.topic)) return { ok: false, kind: 'response_topic_denied' };
+  if (properties.subscriptionIdentifier !== undefined)
+    return { ok: false, kind: 'protocol_error', detail: 'subscription identifier in a PUBLISH from a client' };
+  if (properties.responseTopic !== undefined && !policy.mayNameResponseTopic(subject, properties.responseTopic, packet.topic))
+    return { ok: false, kind: 'response_topic_denied' };
   return OK;
 }
 

@@ -31,45 +31,49 @@ export function createRegistryHttp(maxSockets: number): RegistryHttp {
         const target = new URL(url);
         const payload = Buffer.from(JSON.stringify(body));
         const secure = target.protocol === 'https:';
-        const req = (secure ? httpsRequest : httpRequest)(target, {
-          method: 'POST',
-          agent: secure ? agents.https : agents.http,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length },
-          signal,
-        }, (res: IncomingMessage) => {
-          const status = res.statusCode ?? 0;
-          if (status !== 200) {
-            // Drained, not read, so the socket goes back to the pool.
-            res.resume();
-            res.on('end', () => resolve({ status, json: null }));
-            res.on('error', (error) => reject(signal.aborted ? signal.reason : error));
-            return;
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_BODY_BYTES) {
-              req.destroy(new Error('device registry answer too large'));
+        const req = (secure ? httpsRequest : httpRequest)(
+          target,
+          {
+            method: 'POST',
+            agent: secure ? agents.https : agents.http,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length },
+            signal,
+          },
+          (res: IncomingMessage) => {
+            const status = res.statusCode ?? 0;
+            if (status !== 200) {
+              // Drained, not read, so the socket goes back to the pool.
+              res.resume();
+              res.on('end', () => resolve({ status, json: null }));
+              res.on('error', (error) => reject(signal.aborted ? signal.reason : error));
               return;
             }
-            chunks.push(chunk);
-          });
-          res.on('end', () => {
-            let json: unknown = null;
-            try {
-              json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            } catch {
-              // Left null: the caller answers "malformed answer".
-            }
-            resolve({ status, json });
-          });
-          const cutOff = (error?: Error) => reject(signal.aborted ? signal.reason : (error ?? new Error('device registry answer cut off')));
-          res.on('error', cutOff);
-          res.on('close', () => {
-            if (!res.complete) cutOff();
-          });
-        });
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on('data', (chunk: Buffer) => {
+              size += chunk.length;
+              if (size > MAX_BODY_BYTES) {
+                req.destroy(new Error('device registry answer too large'));
+                return;
+              }
+              chunks.push(chunk);
+            });
+            res.on('end', () => {
+              let json: unknown = null;
+              try {
+                json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+              } catch {
+                // Left null: the caller answers "malformed answer".
+              }
+              resolve({ status, json });
+            });
+            const cutOff = (error?: Error) => reject(signal.aborted ? signal.reason : (error ?? new Error('device registry answer cut off')));
+            res.on('error', cutOff);
+            res.on('close', () => {
+              if (!res.complete) cutOff();
+            });
+          },
+        );
         req.on('error', (error) => reject(signal.aborted ? signal.reason : error));
         req.end(payload);
       });

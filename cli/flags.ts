@@ -16,7 +16,10 @@ type Values<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ ar
  * The one argument parser shape of every brewtel command line: strict flags (an unknown flag is an
  * error), no positional arguments, `-h`/`--help` everywhere. Errors come back as a line, never thrown.
  */
-export function readFlags<O extends ParseArgsOptionsConfig>(argv: readonly string[], options: O): { help: true } | { help: false; values: Values<O> } | { help: false; error: string } {
+export function readFlags<O extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: O,
+): { help: true } | { help: false; values: Values<O> } | { help: false; error: string } {
   let parsed: Record<string, unknown>;
   try {
     parsed = parseArgs({ args: [...argv], options: { ...options, ...HELP }, strict: true, allowPositionals: false }).values;

@@ -54,7 +54,11 @@ export const cliConfigSchema = z
     duration: z.coerce.number().positive().optional(),
     api: z.url().optional(),
     token: z.string().min(1).optional(),
-    regions: z.string().default(DEFAULT_REGIONS.join(',')).transform((s) => s.split(',').map((r) => r.trim())).pipe(regionListSchema),
+    regions: z
+      .string()
+      .default(DEFAULT_REGIONS.join(','))
+      .transform((s) => s.split(',').map((r) => r.trim()))
+      .pipe(regionListSchema),
     leaky: z.coerce.number().int().min(0).default(0),
     profile: firmwareProfileSchema.optional(),
     credentials: z.string().min(1).optional(),
@@ -62,16 +66,30 @@ export const cliConfigSchema = z
     connectConcurrency: positiveInt.default(50),
     connectRate: connectRateFlagSchema.default(0),
     mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
-    topicAliases: z.enum(['on', 'off'], { error: 'expected on or off' }).default('on').transform((v) => v === 'on'),
+    topicAliases: z
+      .enum(['on', 'off'], { error: 'expected on or off' })
+      .default('on')
+      .transform((v) => v === 'on'),
     offlineBuffer: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
-    faults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(faultRatesSchema.optional()),
-    machineFaults: z.string().optional().transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx))).pipe(machineFaultRatesSchema.optional()),
+    faults: z
+      .string()
+      .optional()
+      .transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx)))
+      .pipe(faultRatesSchema.optional()),
+    machineFaults: z
+      .string()
+      .optional()
+      .transform((spec, ctx) => (spec === undefined ? undefined : parseFaultSpec(spec, ctx)))
+      .pipe(machineFaultRatesSchema.optional()),
     record: z.string().min(1).optional(),
     replay: z.string().min(1).optional(),
     replayPace: z.coerce.number().min(0).max(1_000_000).default(1),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   })
-  .refine((c) => c.replay !== undefined || (c.credentials === undefined) !== (c.api === undefined), 'give either --credentials FILE or --api URL (with --token)')
+  .refine(
+    (c) => c.replay !== undefined || (c.credentials === undefined) !== (c.api === undefined),
+    'give either --credentials FILE or --api URL (with --token)',
+  )
   .refine((c) => c.replay === undefined || (c.api === undefined && c.record === undefined), '--replay takes no --api or --record')
   .refine((c) => c.api === undefined || c.token !== undefined, 'self-provisioning needs --token (or BREWTEL_TOKEN)')
   .refine((c) => c.leaky <= (c.machines ?? 10), 'more leaky machines than machines');
@@ -80,12 +98,28 @@ export type CliConfig = z.output<typeof cliConfigSchema>;
 /** Flags first, then the environment for the token; one line of error text when something is wrong. */
 export function parseCli(argv: readonly string[], env: Env): FlagResult<CliConfig> {
   const flags = readFlags(argv, {
-    broker: { type: 'string' }, machines: { type: 'string' }, seed: { type: 'string' }, speed: { type: 'string' },
-    duration: { type: 'string' }, api: { type: 'string' }, token: { type: 'string' }, regions: { type: 'string' },
-    leaky: { type: 'string' }, credentials: { type: 'string' }, 'save-credentials': { type: 'string' },
-    'connect-concurrency': { type: 'string' }, 'connect-rate': { type: 'string' }, 'log-level': { type: 'string' },
-    'offline-buffer': { type: 'string' }, faults: { type: 'string' }, record: { type: 'string' }, replay: { type: 'string' },
-    'replay-pace': { type: 'string' }, 'mqtt-version': { type: 'string' }, 'machine-faults': { type: 'string' }, profile: { type: 'string' },
+    broker: { type: 'string' },
+    machines: { type: 'string' },
+    seed: { type: 'string' },
+    speed: { type: 'string' },
+    duration: { type: 'string' },
+    api: { type: 'string' },
+    token: { type: 'string' },
+    regions: { type: 'string' },
+    leaky: { type: 'string' },
+    credentials: { type: 'string' },
+    'save-credentials': { type: 'string' },
+    'connect-concurrency': { type: 'string' },
+    'connect-rate': { type: 'string' },
+    'log-level': { type: 'string' },
+    'offline-buffer': { type: 'string' },
+    faults: { type: 'string' },
+    record: { type: 'string' },
+    replay: { type: 'string' },
+    'replay-pace': { type: 'string' },
+    'mqtt-version': { type: 'string' },
+    'machine-faults': { type: 'string' },
+    profile: { type: 'string' },
     'topic-aliases': { type: 'string' },
   });
   if (!('values' in flags)) return flags;

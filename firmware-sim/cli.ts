@@ -55,9 +55,18 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
   }
   const fleet = createFleet(
     {
-      brokerUrl: config.broker, machines, seed: config.seed, speed: config.speed, connectConcurrency: config.connectConcurrency, connectRatePerS: config.connectRate,
+      brokerUrl: config.broker,
+      machines,
+      seed: config.seed,
+      speed: config.speed,
+      connectConcurrency: config.connectConcurrency,
+      connectRatePerS: config.connectRate,
       topicAliases: config.topicAliases,
-      mqttVersion: config.mqttVersion, offlineBufferSize: config.offlineBuffer, faults: config.faults, machineFaults: config.machineFaults, recordTo: config.record,
+      mqttVersion: config.mqttVersion,
+      offlineBufferSize: config.offlineBuffer,
+      faults: config.faults,
+      machineFaults: config.machineFaults,
+      recordTo: config.record,
     },
     logger,
   );
@@ -80,11 +89,22 @@ async function replay(config: CliConfig, logger: Logger): Promise<number> {
   const started = performance.now();
   const credentials = config.credentials === undefined ? undefined : machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
   const result = await replayRun(
-    { brokerUrl: config.broker, mqttVersion: config.mqttVersion, topicAliases: config.topicAliases, file: config.replay!, credentials, pace: config.replayPace, offlineBufferSize: config.offlineBuffer, drainTimeoutMs: 10_000 },
+    {
+      brokerUrl: config.broker,
+      mqttVersion: config.mqttVersion,
+      topicAliases: config.topicAliases,
+      file: config.replay!,
+      credentials,
+      pace: config.replayPace,
+      offlineBufferSize: config.offlineBuffer,
+      drainTimeoutMs: 10_000,
+    },
     logger,
   );
   const realS = ((performance.now() - started) / 1000).toFixed(1);
-  process.stdout.write(`\nreplayed ${config.replay} in ${realS} s (pace ${config.replayPace}), skipped lines: ${result.skippedLines}\n${summaryLine(result)}\n`);
+  process.stdout.write(
+    `\nreplayed ${config.replay} in ${realS} s (pace ${config.replayPace}), skipped lines: ${result.skippedLines}\n${summaryLine(result)}\n`,
+  );
   return 0;
 }
 
@@ -125,21 +145,34 @@ function simulatedHours(started: number, speed: number): string {
 
 /** While the fleet comes online: how many are connected and how fast; afterwards what it publishes. */
 function progressLine(stats: FleetStats, connectRate: RateMeter, started: number, speed: number): string {
-  const connecting = stats.allConnectedAt === null ? `${phaseProgress('connected', stats.connected, stats.machines, connectRate.perSecond(stats.connected))}` : `connected ${stats.connected}/${stats.machines}`;
+  const connecting =
+    stats.allConnectedAt === null
+      ? `${phaseProgress('connected', stats.connected, stats.machines, connectRate.perSecond(stats.connected))}`
+      : `connected ${stats.connected}/${stats.machines}`;
   return `${connecting}  published ${stats.published}  suppressed ${stats.suppressed}  failed ${stats.failed}  pending ${stats.pending}  sim ${simulatedHours(started, speed)} h`;
 }
 
 function printSummary(stats: FleetStats, started: number, speed: number): void {
   const realS = ((performance.now() - started) / 1000).toFixed(1);
-  const byKind = Object.entries(stats.publishedByKind).map(([kind, n]) => `${kind}=${n}`).join(' ');
+  const byKind = Object.entries(stats.publishedByKind)
+    .map(([kind, n]) => `${kind}=${n}`)
+    .join(' ');
   process.stdout.write(
     [
       '',
       `ran ${realS} s real, ${simulatedHours(started, speed)} h simulated (x${speed})`,
       `published by kind: ${byKind}`,
-      `commands: ${Object.entries(stats.commandOutcomes).map(([outcome, n]) => `${outcome}=${n}`).join(' ')}`,
-      `injected faults: ${Object.entries(stats.injected).map(([fault, n]) => `${fault}=${n}`).join(' ')}`,
-      `refused by the broker: ${refusalsByCode(stats).map(([key, n]) => `${key}=${n}`).join(' ') || 'none'}`,
+      `commands: ${Object.entries(stats.commandOutcomes)
+        .map(([outcome, n]) => `${outcome}=${n}`)
+        .join(' ')}`,
+      `injected faults: ${Object.entries(stats.injected)
+        .map(([fault, n]) => `${fault}=${n}`)
+        .join(' ')}`,
+      `refused by the broker: ${
+        refusalsByCode(stats)
+          .map(([key, n]) => `${key}=${n}`)
+          .join(' ') || 'none'
+      }`,
       `MQTT sent by the machines: ${stats.bytesWritten} bytes${stats.published > 0 ? ` (${(stats.bytesWritten / stats.published).toFixed(1)} per event acknowledged)` : ''}`,
       `${summaryLine(stats)} connect_s=${connectSeconds(started, stats.allConnectedAt)}`,
       '',
@@ -159,7 +192,10 @@ function summaryLine(stats: FleetStats): string {
 /** `puback_0x87`, `connack_0x86`, `disconnect_0x96`: where the broker refused, and with which reason code. */
 function refusalsByCode(stats: FleetStats): Array<[string, number]> {
   return Object.entries(stats.refusals).flatMap(([packet, counts]: [string, Record<string, number>]) =>
-    Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)).map(([code, n]): [string, number] => [`${packet}_${code}`, n]));
+    Object.entries(counts)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([code, n]): [string, number] => [`${packet}_${code}`, n]),
+  );
 }
 
 runIfEntry(import.meta.url, 'sim', main);

@@ -53,10 +53,13 @@ export function rampConnections(options: ConnectRampOptions, attempt: (index: nu
         const now = performance.now();
         if (nextSlotAt > now) {
           // One timer for the whole ramp: the next start is due then.
-          timer ??= setTimeout(() => {
-            timer = null;
-            pump();
-          }, Math.max(1, nextSlotAt - now));
+          timer ??= setTimeout(
+            () => {
+              timer = null;
+              pump();
+            },
+            Math.max(1, nextSlotAt - now),
+          );
           return;
         }
         nextSlotAt = Math.max(nextSlotAt, now - intervalMs) + intervalMs;

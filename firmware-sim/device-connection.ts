@@ -123,14 +123,17 @@ export class DeviceConnection {
     // One callback per kind, made once: the PUBACK path allocates nothing. The window is refilled
     // before the counters wake anyone waiting on them, so a waiter sees the buffer already drained.
     this.ackCallbacks = Object.fromEntries(
-      EVENT_KINDS.map((kind) => [kind, (error?: Error) => {
-        this.inFlight--;
-        this.drain();
-        if (error) {
-          countPubackRefusal(counters, error);
-          counters.failedOne();
-        } else counters.acked(kind);
-      }]),
+      EVENT_KINDS.map((kind) => [
+        kind,
+        (error?: Error) => {
+          this.inFlight--;
+          this.drain();
+          if (error) {
+            countPubackRefusal(counters, error);
+            counters.failedOne();
+          } else counters.acked(kind);
+        },
+      ]),
     ) as Record<EventKind, Done>;
 
     this.link = new MqttClient(
@@ -146,7 +149,12 @@ export class DeviceConnection {
         // v5: a session that ends instead of one kept forever (v5 §3.1.2.11.2), and a will held back
         // for a while (v5 §3.1.3.2.2): back within the delay, no `offline` is published [MQTT-3.1.3-9].
         properties: { sessionExpiryInterval: options.sessionExpiryS ?? DEFAULT_SESSION_EXPIRY_S },
-        will: { topic: this.stateTopic, payload: 'offline', retain: true, properties: { willDelayInterval: options.willDelayS ?? DEFAULT_WILL_DELAY_S, ...TEXT_PAYLOAD } },
+        will: {
+          topic: this.stateTopic,
+          payload: 'offline',
+          retain: true,
+          properties: { willDelayInterval: options.willDelayS ?? DEFAULT_WILL_DELAY_S, ...TEXT_PAYLOAD },
+        },
         reconnect: options.backoff ?? DEFAULT_BACKOFF,
         outgoingTopicAliases: mqttVersion === 5 && (options.topicAliases ?? true),
         // The fleet's counters add up what every machine writes (bench:sim reports it per event).
@@ -253,7 +261,10 @@ export class DeviceConnection {
     const asked = request.responseTopic === undefined ? undefined : parseTopic(request.responseTopic);
     const usable = asked?.type === 'command-result' && asked.deviceId === this.options.deviceId;
     if (request.responseTopic !== undefined && !usable) {
-      this.options.logger.warn({ deviceId: this.options.deviceId, command: name, code: 'response_topic_refused' }, 'answering on cmd-result instead of the response topic asked');
+      this.options.logger.warn(
+        { deviceId: this.options.deviceId, command: name, code: 'response_topic_refused' },
+        'answering on cmd-result instead of the response topic asked',
+      );
     }
     const correlation = request.correlationData === undefined ? {} : { correlationData: request.correlationData };
     return {
@@ -314,7 +325,10 @@ export class DeviceConnection {
   private eventOptions(consentVersion: number): PublishOptions {
     if (this.link.protocolVersion !== 5) return EVENT;
     if (this.lastConsentOptions?.version !== consentVersion) {
-      const userProperties = { [EVENT_USER_PROPERTIES.contractVersion]: String(ENVELOPE_VERSION), [EVENT_USER_PROPERTIES.consentVersion]: String(consentVersion) };
+      const userProperties = {
+        [EVENT_USER_PROPERTIES.contractVersion]: String(ENVELOPE_VERSION),
+        [EVENT_USER_PROPERTIES.consentVersion]: String(consentVersion),
+      };
       this.lastConsentOptions = { version: consentVersion, options: { qos: 1, retain: false, properties: { ...JSON_PAYLOAD, userProperties } } };
     }
     return this.lastConsentOptions.options;
@@ -344,10 +358,7 @@ export class DeviceConnection {
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     if (this.isConnected) {
-      await withTimeout(
-        new Promise<void>((resolve) => this.link.publish(this.stateTopic, 'offline', RETAINED, () => resolve())),
-        timeoutMs,
-      );
+      await withTimeout(new Promise<void>((resolve) => this.link.publish(this.stateTopic, 'offline', RETAINED, () => resolve())), timeoutMs);
     }
     const force = !this.isConnected || this.link.unacknowledged > 0;
     await withTimeout(new Promise<void>((resolve) => this.link.end(force, resolve)), timeoutMs);

@@ -4,9 +4,7 @@ import { limitLocation } from '../schema/location.ts';
 
 export type SuppressReason = 'no_consent_record' | 'not_consented';
 
-export type EdgeDecision<K extends EventKind> =
-  | { publish: true; body: EventBody<K> }
-  | { publish: false; reason: SuppressReason };
+export type EdgeDecision<K extends EventKind> = { publish: true; body: EventBody<K> } | { publish: false; reason: SuppressReason };
 
 /**
  * What compliant firmware may send: nothing before it holds a consent record, nothing of a category

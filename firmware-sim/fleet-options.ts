@@ -35,10 +35,7 @@ export const connectRateFlagSchema = z
 
 export const fleetOptionsSchema = z.object({
   brokerUrl: z.string().refine(isTransportUrl, 'a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, tcp, tls, ws or wss)'),
-  machines: machineIdentityListSchema.refine(
-    (machines) => new Set(machines.map((m) => m.deviceId)).size === machines.length,
-    'device ids must be unique',
-  ),
+  machines: machineIdentityListSchema.refine((machines) => new Set(machines.map((m) => m.deviceId)).size === machines.length, 'device ids must be unique'),
   seed: z.int(),
   /** Simulated milliseconds per real millisecond, e.g. 3600 = an hour per second. */
   speed: z.number().positive().max(1_000_000),

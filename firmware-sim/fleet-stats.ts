@@ -54,8 +54,7 @@ export type RefusalPacket = keyof RefusalCounts;
 /** `0x87`, the way the spec's tables write them. */
 export const reasonCodeKey = (code: number): string => `0x${code.toString(16).padStart(2, '0')}`;
 
-const zeroByKind = (): Record<EventKind, number> =>
-  Object.fromEntries(EVENT_KINDS.map((kind) => [kind, 0])) as Record<EventKind, number>;
+const zeroByKind = (): Record<EventKind, number> => Object.fromEntries(EVENT_KINDS.map((kind) => [kind, 0])) as Record<EventKind, number>;
 
 /**
  * The fleet's counters. Acknowledgement callbacks only bump numbers; waiters are checked only while
@@ -174,7 +173,7 @@ export class FleetCounters implements WireTally {
 
   private wake(): void {
     const still: typeof this.waiters = [];
-    for (const waiter of this.waiters) (waiter.ready() ? waiter.resolve() : still.push(waiter));
+    for (const waiter of this.waiters) waiter.ready() ? waiter.resolve() : still.push(waiter);
     this.waiters = still;
   }
 }

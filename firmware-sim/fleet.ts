@@ -50,9 +50,21 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   const ramp = rampConnections({ count: opts.machines.length, maxWindow: opts.connectConcurrency, ratePerS: opts.connectRatePerS }, (index) => {
     const identity = opts.machines[index]!;
     const runner = new MachineRunner({
-      identity, index, fleetSeed: opts.seed, brokerUrl: opts.brokerUrl, mqttVersion: identity.mqttVersion ?? opts.mqttVersion, offlineBufferSize: opts.offlineBufferSize,
-      sessionExpiryS: opts.sessionExpirySeconds, willDelayS: opts.willDelaySeconds, topicAliases: opts.topicAliases,
-      faults: faultsOf.get(identity.deviceId)!, machineFaults: opts.machineFaults, recorder, clock, counters, logger,
+      identity,
+      index,
+      fleetSeed: opts.seed,
+      brokerUrl: opts.brokerUrl,
+      mqttVersion: identity.mqttVersion ?? opts.mqttVersion,
+      offlineBufferSize: opts.offlineBufferSize,
+      sessionExpiryS: opts.sessionExpirySeconds,
+      willDelayS: opts.willDelaySeconds,
+      topicAliases: opts.topicAliases,
+      faults: faultsOf.get(identity.deviceId)!,
+      machineFaults: opts.machineFaults,
+      recorder,
+      clock,
+      counters,
+      logger,
     });
     runners.push(runner);
     return runner.connection.firstAttempt();

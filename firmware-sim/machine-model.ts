@@ -195,7 +195,12 @@ export class MachineModel {
 
   /** A read-only view for tests and progress displays. */
   inspect(): { phase: MachinePhase; consumables: Readonly<Consumables>; activeFaults: FaultCode[]; consentVersion: number } {
-    return { phase: this.phase(this.processedUntil), consumables: { ...this.consumables }, activeFaults: [...this.activeFaults.keys()], consentVersion: this.consentVersion };
+    return {
+      phase: this.phase(this.processedUntil),
+      consumables: { ...this.consumables },
+      activeFaults: [...this.activeFaults.keys()],
+      consentVersion: this.consentVersion,
+    };
   }
 
   private shouldBeOn(at: number): boolean {
@@ -295,15 +300,20 @@ export class MachineModel {
     if (this.nextStatusAt <= at) this.nextStatusAt = at + STATUS_EVERY_MS;
     const phase = this.phase(at);
     const c = this.consumables;
-    this.publish('status', {
-      phase,
-      waterTankMl: c.waterTankMl,
-      beansG: c.beansG,
-      milkMl: c.milkMl,
-      groundsBinCount: c.groundsBinCount,
-      cupsUntilDescale: c.cupsUntilDescale,
-      boilerTempC: Math.round(normal(this.sensors, this.activeFaults.has('overheat') ? OVERHEAT_C : phases.boilerTargetC(this.phases, at), 0.8) * 10) / 10,
-    }, at, sink);
+    this.publish(
+      'status',
+      {
+        phase,
+        waterTankMl: c.waterTankMl,
+        beansG: c.beansG,
+        milkMl: c.milkMl,
+        groundsBinCount: c.groundsBinCount,
+        cupsUntilDescale: c.cupsUntilDescale,
+        boilerTempC: Math.round(normal(this.sensors, this.activeFaults.has('overheat') ? OVERHEAT_C : phases.boilerTargetC(this.phases, at), 0.8) * 10) / 10,
+      },
+      at,
+      sink,
+    );
   }
 
   private reportLocation(at: number, sink: EventSink): void {

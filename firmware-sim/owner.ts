@@ -32,7 +32,10 @@ export function generateOwner(rng: Rng, region: string): Owner {
   const names = NAMES[region] ?? NAMES.us!;
   const given = pick(rng, names.given);
   const family = pick(rng, names.family);
-  const local = `${given}.${family}`.toLowerCase().normalize('NFD').replace(/[^a-z.]/g, '');
+  const local = `${given}.${family}`
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[^a-z.]/g, '');
   return {
     name: `${given} ${family}`,
     email: `${local}${intBetween(rng, 1, 99)}@example.com`,

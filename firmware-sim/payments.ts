@@ -25,13 +25,7 @@ export function priceOf(market: Market, recipe: Recipe, method: PaymentMethod): 
  * The payment for one drink, or null when the profile does not charge. A subscription reuses the
  * machine's standing token; card and mobile payments get a fresh token per transaction.
  */
-export function paymentFor(
-  rng: Rng,
-  profile: UsageProfile,
-  market: Market,
-  recipe: Recipe,
-  subscriptionToken: string,
-): PaymentBody | null {
+export function paymentFor(rng: Rng, profile: UsageProfile, market: Market, recipe: Recipe, subscriptionToken: string): PaymentBody | null {
   if (Object.keys(profile.payment).length === 0) return null;
   const method = weighted(rng, profile.payment);
   const declined = method !== 'subscription' && chance(rng, DECLINE_PROBABILITY);

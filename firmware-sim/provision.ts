@@ -6,20 +6,22 @@ import type { MachineIdentity } from './fleet-options.ts';
 import { defaultUsageFor } from './machine-model.ts';
 import { createRng, deriveSeed } from './random.ts';
 
-export const provisionOptionsSchema = z.object({
-  apiUrl: z.url(),
-  token: z.string().min(1),
-  count: z.int().min(0).max(100_000),
-  regions: regionListSchema,
-  seed: z.int(),
-  /** How many of the machines run the leaky firmware; spread evenly through the fleet. */
-  leaky: z.int().min(0).default(0),
-  consentMix: consentMixSchema.default(consentMixSchema.parse({})),
-  /** Devices per `POST /api/v1/devices:batch` call. */
-  batchSize: z.int().min(1).max(PROVISION_BATCH_MAX).default(PROVISION_BATCH_MAX),
-  /** Batch requests in flight at once (the server writes each region's part in one transaction). */
-  concurrency: z.int().min(1).max(64).default(2),
-}).refine((o) => o.leaky <= o.count, { message: 'leaky cannot exceed count', path: ['leaky'] });
+export const provisionOptionsSchema = z
+  .object({
+    apiUrl: z.url(),
+    token: z.string().min(1),
+    count: z.int().min(0).max(100_000),
+    regions: regionListSchema,
+    seed: z.int(),
+    /** How many of the machines run the leaky firmware; spread evenly through the fleet. */
+    leaky: z.int().min(0).default(0),
+    consentMix: consentMixSchema.default(consentMixSchema.parse({})),
+    /** Devices per `POST /api/v1/devices:batch` call. */
+    batchSize: z.int().min(1).max(PROVISION_BATCH_MAX).default(PROVISION_BATCH_MAX),
+    /** Batch requests in flight at once (the server writes each region's part in one transaction). */
+    concurrency: z.int().min(1).max(64).default(2),
+  })
+  .refine((o) => o.leaky <= o.count, { message: 'leaky cannot exceed count', path: ['leaky'] });
 export type ProvisionOptions = z.input<typeof provisionOptionsSchema>;
 
 /** How often one request is retried after 429 before provisioning gives up. */
@@ -29,10 +31,14 @@ const MAX_RATE_LIMITED_ATTEMPTS = 20;
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /** Retry-After in seconds (what our server sends); one second when absent or unreadable, at most a minute. */
@@ -42,8 +48,7 @@ function retryAfterMs(header: string | null): number {
 }
 
 /** Machine i is leaky when the running share of leaky machines steps up at i: an even spread. */
-const isLeaky = (index: number, leaky: number, count: number): boolean =>
-  Math.floor(((index + 1) * leaky) / count) > Math.floor((index * leaky) / count);
+const isLeaky = (index: number, leaky: number, count: number): boolean => Math.floor(((index + 1) * leaky) / count) > Math.floor((index * leaky) / count);
 
 /**
  * Registers machines through the server's public API, as a maker's factory line would: round-robin
@@ -54,7 +59,11 @@ const isLeaky = (index: number, leaky: number, count: number): boolean =>
  * are finished (the server may already have committed them, and their secrets exist nowhere else),
  * and the machines provisioned so far are returned, in fleet order.
  */
-export async function provisionMachines(options: ProvisionOptions, onProgress?: (provisioned: number) => void, signal?: AbortSignal): Promise<MachineIdentity[]> {
+export async function provisionMachines(
+  options: ProvisionOptions,
+  onProgress?: (provisioned: number) => void,
+  signal?: AbortSignal,
+): Promise<MachineIdentity[]> {
   const opts = provisionOptionsSchema.parse(options);
   const endpoint = new URL('/api/v1/devices:batch', opts.apiUrl);
   const identities = new Array<MachineIdentity>(opts.count);

@@ -23,7 +23,10 @@ export class ServerRedirects {
   private inARow = 0;
   private following: string | null = null;
 
-  constructor(private home: string, private readonly max = MAX_REDIRECTS_IN_A_ROW) {}
+  constructor(
+    private home: string,
+    private readonly max = MAX_REDIRECTS_IN_A_ROW,
+  ) {}
 
   /** A refused CONNECT: the URL to connect to at once, or null when this refusal is not a redirect to follow. */
   refused(reasonCode: number, serverReference: string | undefined): string | null {

@@ -40,7 +40,15 @@ const hours = (spec: ReadonlyArray<[from: number, to: number, rate: number]>): n
 export const USAGE_PROFILES: Readonly<Record<UsageProfileName, UsageProfile>> = {
   home: {
     name: 'home',
-    weekdayRate: hours([[6, 7, 0.6], [7, 9, 1.2], [9, 12, 0.15], [12, 14, 0.4], [14, 17, 0.35], [17, 20, 0.2], [20, 22, 0.15]]),
+    weekdayRate: hours([
+      [6, 7, 0.6],
+      [7, 9, 1.2],
+      [9, 12, 0.15],
+      [12, 14, 0.4],
+      [14, 17, 0.35],
+      [17, 20, 0.2],
+      [20, 22, 0.15],
+    ]),
     weekendFactor: 1.2,
     recipes: { espresso: 25, lungo: 15, americano: 10, cappuccino: 25, latte: 15, flat_white: 5, hot_water: 5 },
     payment: {},
@@ -50,7 +58,15 @@ export const USAGE_PROFILES: Readonly<Record<UsageProfileName, UsageProfile>> = 
   },
   office: {
     name: 'office',
-    weekdayRate: hours([[7, 8, 2], [8, 10, 7], [10, 12, 3.5], [12, 13, 2], [13, 15, 5.5], [15, 17, 3], [17, 19, 1]]),
+    weekdayRate: hours([
+      [7, 8, 2],
+      [8, 10, 7],
+      [10, 12, 3.5],
+      [12, 13, 2],
+      [13, 15, 5.5],
+      [15, 17, 3],
+      [17, 19, 1],
+    ]),
     weekendFactor: 0.05,
     recipes: { espresso: 20, lungo: 15, americano: 20, cappuccino: 20, latte: 12, flat_white: 8, hot_water: 5 },
     payment: { subscription: 70, card: 20, mobile: 10 },
@@ -60,7 +76,13 @@ export const USAGE_PROFILES: Readonly<Record<UsageProfileName, UsageProfile>> = 
   },
   cafe: {
     name: 'cafe',
-    weekdayRate: hours([[7, 10, 24], [10, 12, 12], [12, 14, 18], [14, 17, 14], [17, 19, 6]]),
+    weekdayRate: hours([
+      [7, 10, 24],
+      [10, 12, 12],
+      [12, 14, 18],
+      [14, 17, 14],
+      [17, 19, 6],
+    ]),
     weekendFactor: 1.1,
     recipes: { espresso: 22, lungo: 5, americano: 13, cappuccino: 22, latte: 20, flat_white: 15, hot_water: 3 },
     payment: { card: 55, mobile: 45 },
@@ -86,8 +108,7 @@ export function brewRate(profile: UsageProfile, simMs: number, utcOffsetHours: n
   return weekend ? base * profile.weekendFactor : base;
 }
 
-export const peakRate = (profile: UsageProfile): number =>
-  Math.max(...profile.weekdayRate) * Math.max(1, profile.weekendFactor);
+export const peakRate = (profile: UsageProfile): number => Math.max(...profile.weekdayRate) * Math.max(1, profile.weekendFactor);
 
 /** Next customer after `from`, by thinning a Poisson process at the profile's peak rate against the rate of the hour. */
 export function nextArrival(rng: Rng, profile: UsageProfile, from: number, utcOffsetHours: number): number {

@@ -18,15 +18,26 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   sim: { summary: 'a fleet of simulated machines against any MQTT broker (npm run sim)', load: async () => (await import('../firmware-sim/cli.ts')).main },
   broker: { summary: 'the MQTT broker alone', load: async () => (await import('../broker/main.ts')).main },
   server: { summary: 'the server alone: HTTP API, dashboard, ingest, regional stores', load: async () => (await import('../server/main.ts')).main },
-  config: { summary: 'print the effective configuration with its sources, or the config file\'s JSON Schema', load: async () => (await import('./config-cli.ts')).main },
-  scenario: { summary: 'run a scenario file (fleet, timeline, expectations); JUnit and JSON reports for CI', load: async () => (await import('./scenario-cli.ts')).main },
-  compliance: { summary: "print a server's compliance report; exit 1 when an invariant is broken (npm run compliance)", load: async () => (await import('../server/compliance-cli.ts')).main },
+  config: {
+    summary: "print the effective configuration with its sources, or the config file's JSON Schema",
+    load: async () => (await import('./config-cli.ts')).main,
+  },
+  scenario: {
+    summary: 'run a scenario file (fleet, timeline, expectations); JUnit and JSON reports for CI',
+    load: async () => (await import('./scenario-cli.ts')).main,
+  },
+  compliance: {
+    summary: "print a server's compliance report; exit 1 when an invariant is broken (npm run compliance)",
+    load: async () => (await import('../server/compliance-cli.ts')).main,
+  },
 };
 
 export const USAGE = `Usage: brewtel <command> [options]
 
 Commands:
-${Object.entries(SUBCOMMANDS).map(([name, command]) => `  ${name.padEnd(12)}${command.summary}`).join('\n')}
+${Object.entries(SUBCOMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(12)}${command.summary}`)
+  .join('\n')}
 
 brewtel <command> --help shows a command's options. Exit codes: 0 done, 1 failed, 2 bad usage
 (compliance: 1 also when an invariant is broken; scenario: 1 when an expectation is unmet, 130 after Ctrl-C).`;

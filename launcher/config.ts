@@ -26,7 +26,15 @@ export const launcherServerSettingsSchema = z.object({
 
 /** The demo fleet's settings beyond its size, seed, speed and MQTT version: firmware-sim/fleet-options.ts's own. */
 export const launcherFleetSettingsSchema = fleetOptionsSchema
-  .pick({ connectConcurrency: true, offlineBufferSize: true, faults: true, machineFaults: true, sessionExpirySeconds: true, willDelaySeconds: true, drainTimeoutMs: true })
+  .pick({
+    connectConcurrency: true,
+    offlineBufferSize: true,
+    faults: true,
+    machineFaults: true,
+    sessionExpirySeconds: true,
+    willDelaySeconds: true,
+    drainTimeoutMs: true,
+  })
   .prefault({});
 
 /**
@@ -34,49 +42,50 @@ export const launcherFleetSettingsSchema = fleetOptionsSchema
  * schema of `brewtel.config.(json|yaml)` (launcher/config-file.ts): the launcher's own fields, and
  * the broker, server and fleet sections built from those rooms' schemas.
  */
-export const launcherConfigSchema = z.object({
-  machines: z.coerce.number().int().min(0).max(100_000).default(30),
-  /** Leaky machines among them (the firmware from the story), so refusals are visible; default 1 when there is a fleet. */
-  leaky: z.coerce.number().int().min(0).optional(),
-  /** Seconds to run, then print a summary and exit; 0 runs until Ctrl-C. */
-  duration: z.coerce.number().min(0).default(0),
-  httpPort: port.default(8080),
-  mqttPort: port.default(1883),
-  /** null switches the WebSocket listener off. */
-  wsPort: port.nullable().default(8083),
-  host: z.string().default('127.0.0.1'),
-  dataDir: z.string().default('data'),
-  /** Region -> store URL (`file:…` or `postgresql://…`), as the server takes them; the rest are SQLite in dataDir. */
-  stores: serverConfigSchema.shape.stores,
-  /** The global directory's store; SQLite in dataDir unless set. */
-  directoryUrl: serverConfigSchema.shape.directoryUrl,
-  regions: regionListSchema.default([...DEFAULT_REGIONS]),
-  seed: z.coerce.number().int().default(1),
-  /** Simulated time runs this many times faster than real time (360: an hour every 10 s). */
-  speed: z.coerce.number().positive().max(10_000_000).default(360),
-  adminToken: z.string().min(16).optional(),
-  /** Operator, auditor and further admin tokens (`--token`, BREWTEL_TOKENS). */
-  tokens: z.array(tokenConfigSchema).default([]),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
-  /**
-   * The demo machines' MQTT version, '3.1.1' or '5' (default), unless the credentials file names one
-   * for a machine; the server's own connections speak MQTT 5 either way.
-   */
-  mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
-  /** The demo machines' first connection attempts per second, at most; 0 (default): as fast as the broker answers. */
-  connectRate: connectRateFlagSchema.default(0),
-  /**
-   * Prints the guided tour's address: the dashboard walks through the story chapter by chapter and
-   * drives this stack through the HTTP API from the browser (see README "Guided tour").
-   */
-  tour: z.boolean().default(false),
-  /** The embedded broker's TLS listener, limits, metrics and cluster mode, as broker/main.ts takes them. */
-  broker: brokerOptionsSchema.prefault({}),
-  /** The embedded server's settings: retention, pseudonym secrets, quarantine payloads, ingest limits, … */
-  server: launcherServerSettingsSchema.prefault({}),
-  /** The demo fleet's connection, offline buffer and fault settings. */
-  fleet: launcherFleetSettingsSchema,
-})
+export const launcherConfigSchema = z
+  .object({
+    machines: z.coerce.number().int().min(0).max(100_000).default(30),
+    /** Leaky machines among them (the firmware from the story), so refusals are visible; default 1 when there is a fleet. */
+    leaky: z.coerce.number().int().min(0).optional(),
+    /** Seconds to run, then print a summary and exit; 0 runs until Ctrl-C. */
+    duration: z.coerce.number().min(0).default(0),
+    httpPort: port.default(8080),
+    mqttPort: port.default(1883),
+    /** null switches the WebSocket listener off. */
+    wsPort: port.nullable().default(8083),
+    host: z.string().default('127.0.0.1'),
+    dataDir: z.string().default('data'),
+    /** Region -> store URL (`file:…` or `postgresql://…`), as the server takes them; the rest are SQLite in dataDir. */
+    stores: serverConfigSchema.shape.stores,
+    /** The global directory's store; SQLite in dataDir unless set. */
+    directoryUrl: serverConfigSchema.shape.directoryUrl,
+    regions: regionListSchema.default([...DEFAULT_REGIONS]),
+    seed: z.coerce.number().int().default(1),
+    /** Simulated time runs this many times faster than real time (360: an hour every 10 s). */
+    speed: z.coerce.number().positive().max(10_000_000).default(360),
+    adminToken: z.string().min(16).optional(),
+    /** Operator, auditor and further admin tokens (`--token`, BREWTEL_TOKENS). */
+    tokens: z.array(tokenConfigSchema).default([]),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+    /**
+     * The demo machines' MQTT version, '3.1.1' or '5' (default), unless the credentials file names one
+     * for a machine; the server's own connections speak MQTT 5 either way.
+     */
+    mqttVersion: mqttVersionSchema.default(DEFAULT_MQTT_VERSION),
+    /** The demo machines' first connection attempts per second, at most; 0 (default): as fast as the broker answers. */
+    connectRate: connectRateFlagSchema.default(0),
+    /**
+     * Prints the guided tour's address: the dashboard walks through the story chapter by chapter and
+     * drives this stack through the HTTP API from the browser (see README "Guided tour").
+     */
+    tour: z.boolean().default(false),
+    /** The embedded broker's TLS listener, limits, metrics and cluster mode, as broker/main.ts takes them. */
+    broker: brokerOptionsSchema.prefault({}),
+    /** The embedded server's settings: retention, pseudonym secrets, quarantine payloads, ingest limits, … */
+    server: launcherServerSettingsSchema.prefault({}),
+    /** The demo fleet's connection, offline buffer and fault settings. */
+    fleet: launcherFleetSettingsSchema,
+  })
   .refine((c) => Object.keys(c.stores).every((r) => c.regions.includes(r)), { message: 'every store URL must belong to a configured region', path: ['stores'] })
   .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
   .refine((c) => !c.tour || c.machines >= 2, { message: 'the tour needs a fleet of at least 2 machines', path: ['tour'] })

@@ -48,7 +48,7 @@ async function call(apiUrl: string, token: string, method: string, path: string,
 async function ownersOf(apiUrl: string, token: string, regions: readonly string[]): Promise<Map<string, Owner>> {
   const owners = new Map<string, Owner>();
   for (const region of regions) {
-    for (let after: string | null = null; ;) {
+    for (let after: string | null = null; ; ) {
       const query: string = `/api/v1/owners?region=${region}&limit=${PAGE}${after === null ? '' : `&after=${after}`}`;
       const page = ownerListResponseSchema.parse(await call(apiUrl, token, 'GET', query));
       for (const owner of page.owners) owners.set(owner.id, owner);
@@ -68,9 +68,15 @@ async function ownersOf(apiUrl: string, token: string, regions: readonly string[
  * `signal` aborts no further batch is sent (machines not reached keep no owner id).
  */
 export async function ensureDemoOwners(
-  machines: readonly StoredMachine[], apiUrl: string, token: string, onProgress?: (done: number) => void, signal?: AbortSignal,
+  machines: readonly StoredMachine[],
+  apiUrl: string,
+  token: string,
+  onProgress?: (done: number) => void,
+  signal?: AbortSignal,
 ): Promise<StoredMachine[]> {
-  const known = machines.some((m) => m.ownerId !== undefined) ? await ownersOf(apiUrl, token, [...new Set(machines.map((m) => m.region))]) : new Map<string, Owner>();
+  const known = machines.some((m) => m.ownerId !== undefined)
+    ? await ownersOf(apiUrl, token, [...new Set(machines.map((m) => m.region))])
+    : new Map<string, Owner>();
   const result = [...machines];
   for (let start = 0; start < result.length && signal?.aborted !== true; start += OWNER_BATCH_MAX) {
     const indexes: number[] = [];

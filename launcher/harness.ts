@@ -42,7 +42,13 @@ export const harnessOptionsSchema = z.object({
    * A broker already running (e.g. Mosquitto) instead of the embedded one: ingest logs in with this
    * account, machines with their device credentials, so that broker decides who gets in.
    */
-  broker: z.object({ url: z.string().refine(isTransportUrl, 'a broker URL such as mqtt://127.0.0.1:1883'), username: z.string().default('svc-ingest'), password: z.string().default('') }).optional(),
+  broker: z
+    .object({
+      url: z.string().refine(isTransportUrl, 'a broker URL such as mqtt://127.0.0.1:1883'),
+      username: z.string().default('svc-ingest'),
+      password: z.string().default(''),
+    })
+    .optional(),
   /** Region -> store URL (`postgresql://…`); regions left out get SQLite in the harness's own folder. */
   stores: z.record(regionIdSchema, z.string()).default({}),
   /** The global directory's store URL; SQLite in the harness's folder unless set. */
@@ -128,9 +134,20 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     // startStack stops whatever it had started when a later step fails; the folder is ours to drop.
     stack = await startStack(
       launcherConfigSchema.parse({
-        machines: opts.machines, leaky: opts.leaky, regions: opts.regions, seed: opts.seed, speed: opts.speed, mqttVersion: opts.mqttVersion,
-        httpPort: 0, mqttPort: 0, wsPort: null, host: '127.0.0.1', dataDir, logLevel: opts.logLevel,
-        stores: opts.stores, ...(opts.directoryUrl === undefined ? {} : { directoryUrl: opts.directoryUrl }),
+        machines: opts.machines,
+        leaky: opts.leaky,
+        regions: opts.regions,
+        seed: opts.seed,
+        speed: opts.speed,
+        mqttVersion: opts.mqttVersion,
+        httpPort: 0,
+        mqttPort: 0,
+        wsPort: null,
+        host: '127.0.0.1',
+        dataDir,
+        logLevel: opts.logLevel,
+        stores: opts.stores,
+        ...(opts.directoryUrl === undefined ? {} : { directoryUrl: opts.directoryUrl }),
       }),
       logger,
       { externalBroker: opts.broker, demoOwners: false },
@@ -159,7 +176,11 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
     const json: unknown = await response.json().catch(() => null);
     if (!response.ok) {
       const error = errorBodySchema.safeParse(json);
-      throw new HarnessApiError(response.status, error.success ? error.data.code : 'UNKNOWN', `${method} ${path}: ${response.status} ${error.success ? `${error.data.code}: ${error.data.message}` : 'no error body'}`);
+      throw new HarnessApiError(
+        response.status,
+        error.success ? error.data.code : 'UNKNOWN',
+        `${method} ${path}: ${response.status} ${error.success ? `${error.data.code}: ${error.data.message}` : 'no error body'}`,
+      );
     }
     return schema.parse(json);
   };
@@ -214,7 +235,13 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
       if (run) {
         provisioned += 1;
         const fleet = await startFleet(
-          { brokerUrl: stack.mqttUrl, machines: [{ deviceId: device.id, secret: device.secret, region: device.region }], seed: opts.seed + 1_000 + provisioned, speed: opts.speed, mqttVersion: opts.mqttVersion },
+          {
+            brokerUrl: stack.mqttUrl,
+            machines: [{ deviceId: device.id, secret: device.secret, region: device.region }],
+            seed: opts.seed + 1_000 + provisioned,
+            speed: opts.speed,
+            mqttVersion: opts.mqttVersion,
+          },
           logger.child({ room: 'fleet', device: device.id }),
         );
         fleets.push(fleet);
@@ -225,7 +252,14 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
 
     async setConsent(deviceId, consent) {
       const current = await api('GET', `/api/v1/devices/${encodeURIComponent(deviceId)}`, z.object({ consent: consentRecordSchema.nullable() }));
-      const categories = consentCategoriesSchema.parse({ usage: false, location: 'none', payment: false, diagnostics: false, ...current.consent?.categories, ...consent });
+      const categories = consentCategoriesSchema.parse({
+        usage: false,
+        location: 'none',
+        payment: false,
+        diagnostics: false,
+        ...current.consent?.categories,
+        ...consent,
+      });
       return api('PUT', `/api/v1/devices/${encodeURIComponent(deviceId)}/consent`, consentRecordSchema, categories);
     },
 
@@ -251,7 +285,9 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
         if (performance.now() >= deadline) {
           const what = [`${count} stored events`, region && `in region ${region}`, kind && `of kind ${kind}`].filter(Boolean).join(' ');
           const perRegion = regions.map((r, i) => `${r} ${seen[i]}`).join(', ');
-          throw new Error(`waitForStored: waited ${timeoutMs} ms for ${what}; saw ${total} (${perRegion}; the fleet published ${fleets.reduce((n, f) => n + f.stats().published, 0)})`);
+          throw new Error(
+            `waitForStored: waited ${timeoutMs} ms for ${what}; saw ${total} (${perRegion}; the fleet published ${fleets.reduce((n, f) => n + f.stats().published, 0)})`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
@@ -271,8 +307,14 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
       const rows = (await Promise.all(devices.map((id) => store.listEvents(id, { limit, ...(kind === undefined ? {} : { kind }) })))).flat();
       return rows.map((row) => ({
         ...storedEventSchema.parse({
-          id: row.id, deviceId: row.deviceId, kind: row.kind, seq: row.seq, ts: row.deviceTs.toISOString(), receivedAt: row.receivedAt.toISOString(),
-          consentVersion: row.consentVersion, body: JSON.parse(row.body) as unknown,
+          id: row.id,
+          deviceId: row.deviceId,
+          kind: row.kind,
+          seq: row.seq,
+          ts: row.deviceTs.toISOString(),
+          receivedAt: row.receivedAt.toISOString(),
+          consentVersion: row.consentVersion,
+          body: JSON.parse(row.body) as unknown,
         }),
         region,
       }));

@@ -100,13 +100,23 @@ export async function main(argv: readonly string[], _env: Env): Promise<number> 
       progress: (line) => process.stderr.write(`${line}\n`),
       harness: {
         logLevel: logLevel.data,
-        ...(values.broker === undefined ? {} : { broker: { url: values.broker, username: values['broker-username'] ?? 'svc-ingest', password: values['broker-password'] ?? '' } }),
+        ...(values.broker === undefined
+          ? {}
+          : { broker: { url: values.broker, username: values['broker-username'] ?? 'svc-ingest', password: values['broker-password'] ?? '' } }),
       },
     });
     if (values.junit !== undefined) await writeFile(values.junit, junitXml(outcome));
     if (values.json !== undefined) await writeFile(values.json, jsonReport(outcome));
-    const unmet = [...outcome.steps.flatMap((s) => [...(s.error ? [`${s.name}: ${s.error}`] : []), ...s.expectations.filter((j) => !j.passed).map((j) => `${s.name}: ${j.message}`)]), ...outcome.expectations.filter((j) => !j.passed).map((j) => `at the end: ${j.message}`)];
-    console.log(outcome.passed ? `${scenario.name}: every expectation held` : `${scenario.name}: ${unmet.length} unmet\n${unmet.map((u) => `  - ${u}`).join('\n')}`);
+    const unmet = [
+      ...outcome.steps.flatMap((s) => [
+        ...(s.error ? [`${s.name}: ${s.error}`] : []),
+        ...s.expectations.filter((j) => !j.passed).map((j) => `${s.name}: ${j.message}`),
+      ]),
+      ...outcome.expectations.filter((j) => !j.passed).map((j) => `at the end: ${j.message}`),
+    ];
+    console.log(
+      outcome.passed ? `${scenario.name}: every expectation held` : `${scenario.name}: ${unmet.length} unmet\n${unmet.map((u) => `  - ${u}`).join('\n')}`,
+    );
     console.log(summaryLine(outcome));
     if (outcome.interrupted) return 130;
     return outcome.passed ? 0 : 1;

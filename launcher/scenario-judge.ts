@@ -50,7 +50,8 @@ const sum = (values: Iterable<number>): number => {
 
 /** The expectation in words, as reports and error messages name it. */
 export function describeExpectation(e: Expectation): string {
-  if ('stored' in e) return `stored${e.stored.region ? ` in ${e.stored.region}` : ''}${e.stored.kind ? ` of kind ${e.stored.kind}` : ''} ${boundsText(e.stored)}`;
+  if ('stored' in e)
+    return `stored${e.stored.region ? ` in ${e.stored.region}` : ''}${e.stored.kind ? ` of kind ${e.stored.kind}` : ''} ${boundsText(e.stored)}`;
   if ('refused' in e) return `refused${e.refused.reason ? ` for ${e.refused.reason}` : ''} ${boundsText(e.refused)}`;
   if ('commandResults' in e) {
     const c = e.commandResults;

@@ -109,7 +109,11 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
 
   const select = (selector: string): Machine[] => {
     const chosen =
-      selector === 'all' ? machines : selector.startsWith('region:') ? machines.filter((m) => m.region === selector.slice(7)) : machines.filter((m) => m.group === selector);
+      selector === 'all'
+        ? machines
+        : selector.startsWith('region:')
+          ? machines.filter((m) => m.region === selector.slice(7))
+          : machines.filter((m) => m.group === selector);
     if (chosen.length === 0) throw new Error(`devices "${selector}" matched no machine (groups: fleet, ${Object.keys(scenario.devices).join(', ') || 'none'})`);
     return chosen;
   };
@@ -126,7 +130,10 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
     }
     if ('faults' in action) {
       const chosen = select(action.faults.devices);
-      harness.fleet.injectFaults(action.faults.rates, chosen.map((m) => m.deviceId));
+      harness.fleet.injectFaults(
+        action.faults.rates,
+        chosen.map((m) => m.deviceId),
+      );
       return `faults ${JSON.stringify(action.faults.rates)} on ${chosen.length} machine(s)`;
     }
     const { name, args, waitMs, devices } = action.command;
@@ -179,8 +186,20 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
   }
   const final = await facts();
   const expectations = judge(scenario.expect, final);
-  if (timedOut) expectations.push({ description: `finish within ${scenario.timeout} ms`, passed: false, actual: Math.round(sinceUp()), message: `the scenario ran past its timeout of ${scenario.timeout} ms` });
-  if (signal?.aborted) expectations.push({ description: 'run to the end', passed: false, actual: steps.length, message: `interrupted after ${steps.length} of ${scenario.steps.length} steps` });
+  if (timedOut)
+    expectations.push({
+      description: `finish within ${scenario.timeout} ms`,
+      passed: false,
+      actual: Math.round(sinceUp()),
+      message: `the scenario ran past its timeout of ${scenario.timeout} ms`,
+    });
+  if (signal?.aborted)
+    expectations.push({
+      description: 'run to the end',
+      passed: false,
+      actual: steps.length,
+      message: `interrupted after ${steps.length} of ${scenario.steps.length} steps`,
+    });
   for (const j of expectations) if (!j.passed) say(`${stamp()} unmet: ${j.message}`);
   const passed = steps.every((s) => s.error === undefined && s.expectations.every((j) => j.passed)) && expectations.every((j) => j.passed);
   return {

@@ -17,7 +17,10 @@ const UNIT_MS = { ms: 1, s: 1_000, m: 60_000 } as const;
 
 /** `500ms`, `30s`, `2m`, or a number of seconds; in milliseconds after parsing. */
 export const durationSchema = z.union([
-  z.number().min(0).transform((seconds) => Math.round(seconds * 1_000)),
+  z
+    .number()
+    .min(0)
+    .transform((seconds) => Math.round(seconds * 1_000)),
   z
     .string()
     .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration such as 500ms, 30s or 2m')
@@ -42,7 +45,9 @@ export const expectationSchema = z.union([
   z.strictObject({ refused: countBoundsSchema.and(z.object({ reason: z.enum(REFUSAL_REASONS).optional() })) }),
   /** Events compliant machines kept to themselves because their consent did not allow them (edge consent). */
   z.strictObject({ suppressed: countBoundsSchema }),
-  z.strictObject({ commandResults: countBoundsSchema.and(z.object({ status: z.enum(COMMAND_RESULT_STATUSES).optional(), name: commandNameV1Schema.optional() })) }),
+  z.strictObject({
+    commandResults: countBoundsSchema.and(z.object({ status: z.enum(COMMAND_RESULT_STATUSES).optional(), name: commandNameV1Schema.optional() })),
+  }),
   z.strictObject({ residencyViolations: z.int().min(0) }),
   z.strictObject({ unconsentedRows: z.int().min(0) }),
   z.strictObject({ complianceOk: z.boolean() }),
@@ -52,7 +57,14 @@ export type Expectation = z.output<typeof expectationSchema>;
 export const stepActionSchema = z.union([
   z.strictObject({ consent: z.strictObject({ devices: deviceSelectorSchema, set: consentCategoriesSchema.partial() }) }),
   z.strictObject({ faults: z.strictObject({ devices: deviceSelectorSchema, rates: faultRatesSchema }) }),
-  z.strictObject({ command: z.strictObject({ devices: deviceSelectorSchema, name: commandNameV1Schema, args: z.record(z.string(), z.unknown()).default({}), waitMs: z.int().min(0).max(60_000).default(10_000) }) }),
+  z.strictObject({
+    command: z.strictObject({
+      devices: deviceSelectorSchema,
+      name: commandNameV1Schema,
+      args: z.record(z.string(), z.unknown()).default({}),
+      waitMs: z.int().min(0).max(60_000).default(10_000),
+    }),
+  }),
   /** Nothing but the wait: lets the fleet run (expectations of the step are checked after it). */
   z.strictObject({ wait: durationSchema }),
 ]);
@@ -95,7 +107,10 @@ export const scenarioSchema = z.strictObject({
   /** Named groups of further machines, provisioned with the consent given, each its own simulated machine. */
   devices: z
     .record(
-      z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a group name: lower case letters, digits, dashes').refine((n) => !['all', 'fleet'].includes(n), 'all and fleet are reserved'),
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a group name: lower case letters, digits, dashes')
+        .refine((n) => !['all', 'fleet'].includes(n), 'all and fleet are reserved'),
       z.strictObject({ region: regionIdSchema, count: z.int().min(1).max(1_000).default(1), consent: consentCategoriesSchema.optional() }),
     )
     .default({}),

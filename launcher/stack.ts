@@ -147,7 +147,15 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
       const machines = await demoMachines(config, server.httpUrl, adminToken, startup);
       if (aborted()) return stack;
       const fleet = createFleet(
-        { ...config.fleet, brokerUrl: loopbackUrl(mqttUrl), machines, seed: config.seed, speed: config.speed, mqttVersion: config.mqttVersion, connectRatePerS: config.connectRate },
+        {
+          ...config.fleet,
+          brokerUrl: loopbackUrl(mqttUrl),
+          machines,
+          seed: config.seed,
+          speed: config.speed,
+          mqttVersion: config.mqttVersion,
+          connectRatePerS: config.connectRate,
+        },
         logger.child({ room: 'fleet' }),
       );
       running.fleet = fleet;

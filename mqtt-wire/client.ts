@@ -114,13 +114,15 @@ export class MqttClient implements FrameSink, Ticking {
     stream.on('close', () => this.onClose(stream));
     const { clientId, clean = false, properties } = this.options;
     const keepSession = version === 5 && !clean && properties?.sessionExpiryInterval === undefined;
-    this.write(connectPacket({
-      ...this.options,
-      protocolVersion: version,
-      clientId: clientId === '' ? (this.assignedClientId ?? '') : clientId,
-      clean,
-      properties: keepSession ? { sessionExpiryInterval: NEVER_EXPIRES, ...properties } : properties,
-    }));
+    this.write(
+      connectPacket({
+        ...this.options,
+        protocolVersion: version,
+        clientId: clientId === '' ? (this.assignedClientId ?? '') : clientId,
+        clean,
+        properties: keepSession ? { sessionExpiryInterval: NEVER_EXPIRES, ...properties } : properties,
+      }),
+    );
     sharedTicker.add(this);
   }
 
@@ -313,7 +315,9 @@ export class MqttClient implements FrameSink, Ticking {
     const pending = this.outgoing.take(ack.messageId, this.connectionCount);
     if (pending === undefined) return;
     if (this.outgoing.sendable) this.sendWaiting();
-    pending.done?.(isFailure(ack.reasonCode) ? new MqttError(`publish refused (PUBACK ${ack.reasonCode})`, ack.reasonCode, ack.properties, 'PUBACK') : undefined);
+    pending.done?.(
+      isFailure(ack.reasonCode) ? new MqttError(`publish refused (PUBACK ${ack.reasonCode})`, ack.reasonCode, ack.properties, 'PUBACK') : undefined,
+    );
   }
 
   private onSuback(suback: Suback): void {
@@ -344,7 +348,8 @@ export class MqttClient implements FrameSink, Ticking {
   /** Writes a PUBLISH, unless it exceeds the server's Maximum Packet Size (v5 §3.2.2.3.6): then the error. */
   private sendPacket(packet: IPublishPacket, written?: () => void): MqttError | null {
     const bytes = mqttPacket.generate(packet, GENERATE[this.protocolVersion]);
-    if (bytes.length > this.serverMaxPacket) return new MqttError(`PUBLISH of ${bytes.length} bytes exceeds the server's maximum packet size`, ReasonCode.PACKET_TOO_LARGE);
+    if (bytes.length > this.serverMaxPacket)
+      return new MqttError(`PUBLISH of ${bytes.length} bytes exceeds the server's maximum packet size`, ReasonCode.PACKET_TOO_LARGE);
     this.writeBytes(bytes, written);
     return null;
   }

@@ -1,7 +1,10 @@
 import type { IConnectPacket, QoS } from 'mqtt-packet';
 import type { ProtocolVersion } from './codes.ts';
 
-export type ConnectProperties = Omit<NonNullable<IConnectPacket['properties']>, 'maximumPacketSize' | 'topicAliasMaximum' | 'authenticationMethod' | 'authenticationData'>;
+export type ConnectProperties = Omit<
+  NonNullable<IConnectPacket['properties']>,
+  'maximumPacketSize' | 'topicAliasMaximum' | 'authenticationMethod' | 'authenticationData'
+>;
 export type WillProperties = NonNullable<NonNullable<IConnectPacket['will']>['properties']>;
 
 export interface WillMessage {
@@ -36,11 +39,13 @@ export interface ConnectFields {
 export function connectPacket(fields: ConnectFields): IConnectPacket {
   const { protocolVersion, clientId, username, password, clean, keepaliveS, will } = fields;
   const v5 = protocolVersion === 5;
-  const properties = v5 ? {
-    ...fields.properties,
-    ...(fields.maximumPacketSize !== undefined ? { maximumPacketSize: fields.maximumPacketSize } : {}),
-    ...(fields.topicAliasMaximum ? { topicAliasMaximum: fields.topicAliasMaximum } : {}),
-  } : {};
+  const properties = v5
+    ? {
+        ...fields.properties,
+        ...(fields.maximumPacketSize !== undefined ? { maximumPacketSize: fields.maximumPacketSize } : {}),
+        ...(fields.topicAliasMaximum ? { topicAliasMaximum: fields.topicAliasMaximum } : {}),
+      }
+    : {};
   return {
     cmd: 'connect',
     protocolId: 'MQTT',
@@ -50,15 +55,17 @@ export function connectPacket(fields: ConnectFields): IConnectPacket {
     keepalive: keepaliveS,
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password: typeof password === 'string' ? Buffer.from(password) : password } : {}),
-    ...(will ? {
-      will: {
-        topic: will.topic,
-        payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,
-        qos: will.qos ?? 1,
-        retain: will.retain,
-        ...(v5 && will.properties ? { properties: will.properties } : {}),
-      },
-    } : {}),
+    ...(will
+      ? {
+          will: {
+            topic: will.topic,
+            payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,
+            qos: will.qos ?? 1,
+            retain: will.retain,
+            ...(v5 && will.properties ? { properties: will.properties } : {}),
+          },
+        }
+      : {}),
     ...(Object.keys(properties).length > 0 ? { properties } : {}),
   };
 }

@@ -8,7 +8,14 @@ import { readProperties, type Properties } from './properties.ts';
  * a view into `bytes`. 3.1.1 §3.3, v5 §3.3: topic name, packet identifier when QoS > 0, v5
  * properties, payload.
  */
-export function decodePublish(bytes: Buffer, flags: number, start: number, end: number, version: ProtocolVersion, connection: number): Decoded<IncomingPublish> {
+export function decodePublish(
+  bytes: Buffer,
+  flags: number,
+  start: number,
+  end: number,
+  version: ProtocolVersion,
+  connection: number,
+): Decoded<IncomingPublish> {
   const qosBits = (flags & PublishFlag.QOS_MASK) >> PublishFlag.QOS_SHIFT;
   // [MQTT-3.3.1-4]: both QoS bits set is no QoS at all.
   if (qosBits === 3) return 'PUBLISH with QoS 3';

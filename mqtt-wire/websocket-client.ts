@@ -68,9 +68,13 @@ export class WebSocketStream extends Duplex {
     const target = { host, port: Number(url.port || (secure ? 443 : 80)), path: `${url.pathname}${url.search}`, headers };
     this.request = secure ? httpsRequest({ ...target, ...tls }) : httpRequest(target);
     this.request.on('upgrade', (response, socket, head) => {
-      const accept = createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
-      if (response.headers['sec-websocket-accept'] !== accept) return this.destroy(Object.assign(new Error('WebSocket handshake: wrong Sec-WebSocket-Accept'), { code: 'EPROTO' }));
-      if (response.headers['sec-websocket-protocol'] !== 'mqtt') return this.destroy(Object.assign(new Error('WebSocket handshake: the server did not choose the "mqtt" subprotocol'), { code: 'EPROTO' }));
+      const accept = createHash('sha1')
+        .update(key + ACCEPT_GUID)
+        .digest('base64');
+      if (response.headers['sec-websocket-accept'] !== accept)
+        return this.destroy(Object.assign(new Error('WebSocket handshake: wrong Sec-WebSocket-Accept'), { code: 'EPROTO' }));
+      if (response.headers['sec-websocket-protocol'] !== 'mqtt')
+        return this.destroy(Object.assign(new Error('WebSocket handshake: the server did not choose the "mqtt" subprotocol'), { code: 'EPROTO' }));
       this.attach(socket, head);
     });
     this.request.on('response', (response) => {

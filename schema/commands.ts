@@ -49,9 +49,7 @@ export const commandEnvelopeSchemas = {
   'set-recipe': z.strictObject({ ...envelopeFields, args: COMMAND_ARGS['set-recipe'] }),
 } as const;
 
-export type CommandEnvelope<N extends CommandName = CommandName> = N extends CommandName
-  ? z.infer<(typeof commandEnvelopeSchemas)[N]> & { name: N }
-  : never;
+export type CommandEnvelope<N extends CommandName = CommandName> = N extends CommandName ? z.infer<(typeof commandEnvelopeSchemas)[N]> & { name: N } : never;
 
 export type CommandParse =
   | { ok: true; command: CommandEnvelope }

@@ -21,9 +21,7 @@ export const RECIPES = ['espresso', 'lungo', 'americano', 'cappuccino', 'latte',
 export const recipeSchema = z.enum(RECIPES);
 export type Recipe = z.infer<typeof recipeSchema>;
 
-export const MACHINE_PHASES = [
-  'off', 'heating', 'idle', 'grinding', 'brewing', 'frothing', 'dispensing', 'rinsing', 'descaling', 'fault',
-] as const;
+export const MACHINE_PHASES = ['off', 'heating', 'idle', 'grinding', 'brewing', 'frothing', 'dispensing', 'rinsing', 'descaling', 'fault'] as const;
 export const machinePhaseSchema = z.enum(MACHINE_PHASES);
 export type MachinePhase = z.infer<typeof machinePhaseSchema>;
 
@@ -81,9 +79,7 @@ export const statusBodySchema = z.strictObject({
   boilerTempC: z.number().min(-20).max(160),
 });
 
-export const FAULT_CODES = [
-  'water_empty', 'beans_empty', 'milk_empty', 'grounds_full', 'bean_jam', 'overheat', 'descale_due',
-] as const;
+export const FAULT_CODES = ['water_empty', 'beans_empty', 'milk_empty', 'grounds_full', 'bean_jam', 'overheat', 'descale_due'] as const;
 export const faultBodySchema = z.strictObject({
   code: z.enum(FAULT_CODES),
   severity: z.enum(['warning', 'error']),

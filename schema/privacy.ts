@@ -18,7 +18,12 @@ export const ownerIdParamsSchema = z.object({ id: ownerIdSchema });
 /** NUL, which PostgreSQL's text cannot hold, and half a surrogate pair, which no UTF-8 store can hold as given. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this pattern looks for
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const storableText = (max: number) => z.string().min(1).max(max).refine((text) => !UNSTORABLE.test(text), 'text without NUL or unpaired surrogates');
+const storableText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((text) => !UNSTORABLE.test(text), 'text without NUL or unpaired surrogates');
 
 export const createOwnerRequestSchema = z.strictObject({
   region: regionIdSchema,
@@ -120,17 +125,19 @@ export const ownerExportSchema = z.object({
   region: regionIdSchema,
   owner: ownerSchema.omit({ devices: true }),
   /** Every device the owner has or had, each with only what falls in the owner's ownership of it. */
-  devices: z.array(z.object({
-    id: deviceIdSchema,
-    createdAt: z.iso.datetime(),
-    /** Additive in v1: when the device was the owner's (events by device time fall in these spans). */
-    ownership: z.array(ownershipSpanSchema).optional(),
-    /** The consent versions in force during the owner's ownership. */
-    consentHistory: z.array(consentHistoryEntrySchema),
-    events: z.array(storedEventSchema),
-    /** Additive in v1: the quarantine's rows of the device that arrived within the owner's ownership. */
-    quarantine: z.array(exportedRefusalSchema).optional(),
-  })),
+  devices: z.array(
+    z.object({
+      id: deviceIdSchema,
+      createdAt: z.iso.datetime(),
+      /** Additive in v1: when the device was the owner's (events by device time fall in these spans). */
+      ownership: z.array(ownershipSpanSchema).optional(),
+      /** The consent versions in force during the owner's ownership. */
+      consentHistory: z.array(consentHistoryEntrySchema),
+      events: z.array(storedEventSchema),
+      /** Additive in v1: the quarantine's rows of the device that arrived within the owner's ownership. */
+      quarantine: z.array(exportedRefusalSchema).optional(),
+    }),
+  ),
   /** Audit entries about the owner, and about their devices while they were theirs. */
   audit: z.array(auditEntrySchema),
 });

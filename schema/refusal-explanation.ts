@@ -50,4 +50,3 @@ export const refusalExplanationSchema = z.object({
   truncated: z.boolean(),
 });
 export type RefusalExplanation = z.infer<typeof refusalExplanationSchema>;
-

@@ -6,9 +6,7 @@ import { z } from 'zod';
  */
 export const DEFAULT_REGIONS = ['eu', 'us', 'cn'] as const;
 
-export const regionIdSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9]{1,15}$/, 'a region id is 2-16 lowercase letters or digits, starting with a letter');
+export const regionIdSchema = z.string().regex(/^[a-z][a-z0-9]{1,15}$/, 'a region id is 2-16 lowercase letters or digits, starting with a letter');
 export type RegionId = z.infer<typeof regionIdSchema>;
 
 export const regionListSchema = z

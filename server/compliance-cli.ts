@@ -19,7 +19,9 @@ residency_violations=N unconsented_rows=N retention_overdue=N audit_chain=ok|bro
 Exit code 0 when every invariant holds, 1 when one is broken, 2 when the report could not be read.`;
 
 const counts = (record: Readonly<Record<string, number>>): string =>
-  Object.entries(record).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+  Object.entries(record)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ') || '-';
 
 function formatReport(report: ComplianceReport): string[] {
   const lines = [`compliance report ${report.generatedAt}`];
@@ -38,7 +40,9 @@ function formatReport(report: ComplianceReport): string[] {
     lines.push(`directory  unrouted refused ${report.directory.unroutedRefused}  audit chain ${chain.status} (${chain.entries} entries)`);
   }
   const t = report.totals;
-  lines.push(`residency_violations=${t.residencyViolations} unconsented_rows=${t.unconsentedRows} retention_overdue=${t.retentionOverdue} audit_chain=${t.auditChain}`);
+  lines.push(
+    `residency_violations=${t.residencyViolations} unconsented_rows=${t.unconsentedRows} retention_overdue=${t.retentionOverdue} audit_chain=${t.auditChain}`,
+  );
   return lines;
 }
 

@@ -20,7 +20,10 @@ export const mqttConfigSchema = z.object({
    * several server processes split the load (brokers that support it: Mosquitto, EMQX; not aedes 1.x).
    * Each process then needs its own clientId.
    */
-  shareGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  shareGroup: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
   /**
    * 4 = MQTT 3.1.1, 5 = MQTT 5.0 (the default); for the ingest session and the outbound connection
    * alike. With 5, commands carry a response topic, correlation data and a message expiry.
@@ -233,7 +236,11 @@ export const serverConfigSchema = z
          * accelerated demo clocks. Stored timestamps stay within years 0000-9999 UTC whatever is set.
          */
         clockAheadMs: z.int().min(0).max(MAX_CLOCK_WINDOW_MS).default(86_400_000),
-        clockBehindMs: z.int().min(0).max(MAX_CLOCK_WINDOW_MS).default(30 * 86_400_000),
+        clockBehindMs: z
+          .int()
+          .min(0)
+          .max(MAX_CLOCK_WINDOW_MS)
+          .default(30 * 86_400_000),
         /** Quarantine rows kept per device per clock hour; refusals past it are still answered and counted, not written. */
         quarantinePerDeviceHour: z.int().min(0).default(100),
         /** Devices the quarantine cap tracks per hour; devices beyond it share one bucket, so memory stays bounded. */

@@ -5,10 +5,25 @@ import type { LoggerOptions } from 'pino';
  * passwords, pseudonym keys, and URLs that may carry a password (stores, directory, Redis).
  */
 const CONFIG_SECRETS = [
-  'adminToken', 'brokerToken', 'token', 'password', 'secret', 'secretHash', 'authorization',
-  'tokens[*].token', 'mqtt.password', 'pseudonymSecrets', 'privacy.pseudonymSecrets', 'stores', 'directoryUrl',
-  'deviceAuth.token', 'serviceAccounts[*].password', 'cluster.redisUrl',
-  'broker.deviceAuth.token', 'broker.serviceAccounts[*].password', 'broker.cluster.redisUrl',
+  'adminToken',
+  'brokerToken',
+  'token',
+  'password',
+  'secret',
+  'secretHash',
+  'authorization',
+  'tokens[*].token',
+  'mqtt.password',
+  'pseudonymSecrets',
+  'privacy.pseudonymSecrets',
+  'stores',
+  'directoryUrl',
+  'deviceAuth.token',
+  'serviceAccounts[*].password',
+  'cluster.redisUrl',
+  'broker.deviceAuth.token',
+  'broker.serviceAccounts[*].password',
+  'broker.cluster.redisUrl',
 ];
 
 /**
@@ -21,8 +36,13 @@ export const LOG_REDACTION: NonNullable<LoggerOptions['redact']> = {
   paths: [
     ...CONFIG_SECRETS,
     ...CONFIG_SECRETS.map((path) => `config.${path}`),
-    'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
-    '*.token', '*.password', '*.secret',
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'headers.authorization',
+    'headers.cookie',
+    '*.token',
+    '*.password',
+    '*.secret',
   ],
   censor: '[redacted]',
 };

@@ -117,7 +117,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     {
       name: 'stores',
       async start() {
-        stores = await openStores({ regions: config.regions, dataDir: config.dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) }, logger);
+        stores = await openStores(
+          { regions: config.regions, dataDir: config.dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) },
+          logger,
+        );
         directory = new DirectoryCache(stores.directory);
         liveFeed = new LiveFeed(async (deviceId) => (await directory.lookup(deviceId))?.region ?? null, logger.child({ component: 'dashboard' }));
         return () => stores.close();
@@ -127,7 +130,13 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       name: 'audit',
       start() {
         audit = AuditLogs.open(config, stores, logger);
-        consent = new ConsentService(stores.regions, consentPublisher, config.consentPublishTimeoutMs, logger.child({ component: 'consent' }), auditConsent(audit));
+        consent = new ConsentService(
+          stores.regions,
+          consentPublisher,
+          config.consentPublishTimeoutMs,
+          logger.child({ component: 'consent' }),
+          auditConsent(audit),
+        );
         // Appends already queued are written before the stores close.
         return () => audit.settle();
       },
@@ -149,22 +158,25 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     {
       name: 'http',
       async start() {
-        app = await buildApp({
-          config,
-          advertised,
-          stores,
-          directory,
-          deviceSecrets: new SecretHasher(loadDeviceSecretKey(deviceSecretKeyFile(config))),
-          consent,
-          metrics,
-          deviceStates,
-          grants: grantsOf(config),
-          privacy,
-          liveFeed,
-          commands,
-          mqttConnected: () => mqtt?.source.connected() ?? false,
-          storeWritable: (region) => ingest?.storeWritable(region) ?? true,
-        }, logger.child({ component: 'http' }));
+        app = await buildApp(
+          {
+            config,
+            advertised,
+            stores,
+            directory,
+            deviceSecrets: new SecretHasher(loadDeviceSecretKey(deviceSecretKeyFile(config))),
+            consent,
+            metrics,
+            deviceStates,
+            grants: grantsOf(config),
+            privacy,
+            liveFeed,
+            commands,
+            mqttConnected: () => mqtt?.source.connected() ?? false,
+            storeWritable: (region) => ingest?.storeWritable(region) ?? true,
+          },
+          logger.child({ component: 'http' }),
+        );
         try {
           await app.listen({ host: config.http.host, port: config.http.port });
         } catch (err) {
@@ -181,7 +193,13 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
       name: 'ingest',
       start() {
         const running = createIngest({
-          config: config.ingest, stores, directory, consent, stats, metrics, logger: ingestLogger,
+          config: config.ingest,
+          stores,
+          directory,
+          consent,
+          stats,
+          metrics,
+          logger: ingestLogger,
           redeliver: () => mqtt?.source.reconnect(),
           erased: (region, deviceId) => privacy.tombstones.has(region, deviceId),
           committed: liveFeed,
@@ -227,14 +245,18 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     const settings = mqttConfigSchema.parse(mqttConfig);
     const connection = openPublishConnection(settings, ingestLogger);
     subscribeToResults(connection, commandResults, commandsLogger);
-    const source = createMqttSource(settings, {
-      event: (message) => running.handle(message),
-      state: (message) => {
-        const topic = parseTopic(message.topic);
-        if (topic?.type === 'state') deviceStates.apply(topic.deviceId, message.payload, message.receivedAt);
+    const source = createMqttSource(
+      settings,
+      {
+        event: (message) => running.handle(message),
+        state: (message) => {
+          const topic = parseTopic(message.topic);
+          if (topic?.type === 'state') deviceStates.apply(topic.deviceId, message.payload, message.receivedAt);
+        },
+        sessionLost: () => void republishConsents(stores.directory, consent, logger.child({ component: 'consent' })),
       },
-      sessionLost: () => void republishConsents(stores.directory, consent, logger.child({ component: 'consent' })),
-    }, ingestLogger);
+      ingestLogger,
+    );
     mqtt = { source, outbound: connection };
     source.connect();
     markAttached(source);
@@ -259,7 +281,13 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
 }
 
 /** What erasure asks of the device and the broker, beyond the stores: wipe, clear retained, revoke. */
-function erasureAtTheEdges(config: ServerConfig, commands: CommandSender, outbound: () => PublishConnection | null, metrics: Metrics, privacyLogger: Logger): Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker'> {
+function erasureAtTheEdges(
+  config: ServerConfig,
+  commands: CommandSender,
+  outbound: () => PublishConnection | null,
+  metrics: Metrics,
+  privacyLogger: Logger,
+): Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker'> {
   return {
     wipeLocalData(deviceId) {
       commands.send(deviceId, 'wipe-local-data', {}, config.consentPublishTimeoutMs).then(

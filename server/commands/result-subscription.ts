@@ -13,7 +13,10 @@ export function subscribeToResults(connection: PublishConnection, results: Comma
   connection.subscribe(topics.filters.allCommandResults, (error) => {
     if (error === undefined) return;
     if (typeof error.code === 'number') {
-      logger.error({ filter: topics.filters.allCommandResults, code: 'command_results_refused', reasonCode: error.code }, 'the broker refused the command-result subscription; commands will time out');
+      logger.error(
+        { filter: topics.filters.allCommandResults, code: 'command_results_refused', reasonCode: error.code },
+        'the broker refused the command-result subscription; commands will time out',
+      );
     } else logger.warn({ err: error.message, code: 'command_results_unsubscribed' }, 'could not subscribe to command results');
   });
 }

@@ -54,9 +54,11 @@ export class ConsentService {
     const previous = this.#appendChains.get(change.deviceId) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.#append(change));
     this.#appendChains.set(change.deviceId, next);
-    void next.finally(() => {
-      if (this.#appendChains.get(change.deviceId) === next) this.#appendChains.delete(change.deviceId);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.#appendChains.get(change.deviceId) === next) this.#appendChains.delete(change.deviceId);
+      })
+      .catch(() => undefined);
     return next.then(async (row) => {
       const record = toConsentRecord(row);
       await this.#publish(record);
@@ -70,13 +72,15 @@ export class ConsentService {
    */
   async provisioned(rows: readonly ConsentRow[], region: RegionId): Promise<ConsentRecord[]> {
     for (const row of rows) this.#ledgers.set(row.deviceId, Promise.resolve([row]));
-    await Promise.all(rows.map(async (row) => {
-      try {
-        await this.audit(row, region);
-      } catch (err) {
-        this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
-      }
-    }));
+    await Promise.all(
+      rows.map(async (row) => {
+        try {
+          await this.audit(row, region);
+        } catch (err) {
+          this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
+        }
+      }),
+    );
     const records = rows.map(toConsentRecord);
     await Promise.all(records.map((record) => this.#publish(record)));
     return records;

@@ -7,9 +7,7 @@ import type { ConsentRow } from '../store/types.ts';
  * Pure: the caller supplies the ledger; this only compares.
  */
 
-export type ConsentDecision =
-  | { allowed: true; precision: LocationPrecision; consentVersion: number }
-  | { allowed: false; reason: 'not_consented' };
+export type ConsentDecision = { allowed: true; precision: LocationPrecision; consentVersion: number } | { allowed: false; reason: 'not_consented' };
 
 /** The record in force at `at`: the newest one issued at or before it. Null before the first. */
 export function recordAt(ledger: readonly ConsentRow[], at: Date): ConsentRow | null {
@@ -35,11 +33,7 @@ function lessRevealing(a: LocationPrecision, b: LocationPrecision): LocationPrec
  * if it was consented when it happened AND is still consented (a withdrawal applies at once, also to
  * events still in flight or buffered on the device).
  */
-export function decide(
-  event: Pick<EventEnvelope, 'kind'>,
-  atEventTime: ConsentRow | null,
-  now: ConsentRow | null,
-): ConsentDecision {
+export function decide(event: Pick<EventEnvelope, 'kind'>, atEventTime: ConsentRow | null, now: ConsentRow | null): ConsentDecision {
   const then: ConsentCategories = atEventTime?.categories ?? NO_CONSENT;
   const current: ConsentCategories = now?.categories ?? NO_CONSENT;
   const consentVersion = now?.version ?? 0;

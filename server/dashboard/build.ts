@@ -84,7 +84,11 @@ export async function buildDashboard(): Promise<{ dir: string; bytes: number }> 
   // server starting meanwhile, or another build of the same sources (test files build in parallel),
   // never reads a half-written or missing file.
   await mkdir(join(dist, 'assets'), { recursive: true });
-  const assets: [string, Uint8Array | string][] = [[scriptName, js], [styleName, css], [iconName, FAVICON]];
+  const assets: [string, Uint8Array | string][] = [
+    [scriptName, js],
+    [styleName, css],
+    [iconName, FAVICON],
+  ];
   await Promise.all(assets.map(([name, data]) => replaceFile(join(dist, 'assets', name), data)));
   await replaceFile(join(dist, 'index.html'), html);
   const keep = new Set(assets.map(([name]) => name));

@@ -28,8 +28,7 @@ export function fleetDevice(parts: FleetParts): FleetDevice {
     state: parts.state,
     consent: parts.consent,
     location: shown && parts.lastLocation ? { ...shown, at: parts.lastLocation.deviceTs.toISOString() } : null,
-    consumables: status?.success && parts.lastStatus && parts.consent?.categories.diagnostics
-      ? { ...status.data, at: parts.lastStatus.deviceTs.toISOString() }
-      : null,
+    consumables:
+      status?.success && parts.lastStatus && parts.consent?.categories.diagnostics ? { ...status.data, at: parts.lastStatus.deviceTs.toISOString() } : null,
   };
 }

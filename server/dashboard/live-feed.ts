@@ -4,9 +4,7 @@ import type { EventRow, RefusalRow } from '../store/types.ts';
 import { RateWindow } from './rate-window.ts';
 
 /** A committed row as the feed passes it on: never a refused payload. */
-export type FeedNotice =
-  | { type: 'stored'; region: RegionId; row: EventRow }
-  | { type: 'refused'; region: RegionId; row: RefusalRow };
+export type FeedNotice = { type: 'stored'; region: RegionId; row: EventRow } | { type: 'refused'; region: RegionId; row: RefusalRow };
 
 export interface RegionTally {
   storedByKind: Record<string, number>;

@@ -23,7 +23,10 @@ export const OWNER_ROLES = ['admin', 'operator'] as const satisfies readonly Rol
 export const AUDIT_ROLES = ['admin', 'auditor'] as const satisfies readonly Role[];
 export const QUARANTINE_ROLES = ['admin', 'operator'] as const satisfies readonly Role[];
 
-const allows = (roles: readonly Role[]) => (principal: Principal): boolean => roles.includes(principal.role);
+const allows =
+  (roles: readonly Role[]) =>
+  (principal: Principal): boolean =>
+    roles.includes(principal.role);
 export const mayManageOwners = allows(OWNER_ROLES);
 export const mayReadAudit = allows(AUDIT_ROLES);
 export const mayReadQuarantine = allows(QUARANTINE_ROLES);

@@ -59,17 +59,12 @@ export const dashboardStatic: FastifyPluginAsync<{ dir?: string }> = async (app,
 
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     if (!index) throw new HttpError('NOT_FOUND', 'the dashboard is not built; run npm run dashboard:build');
-    return send(request, reply, index)
-      .header('cache-control', 'no-cache')
-      .header('content-security-policy', CSP)
-      .send(body(request, index));
+    return send(request, reply, index).header('cache-control', 'no-cache').header('content-security-policy', CSP).send(body(request, index));
   });
 
   app.get<{ Params: { name: string } }>('/assets/:name', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     const found = assets.get(request.params.name);
     if (!found) throw new HttpError('NOT_FOUND', `no dashboard asset ${request.params.name}`);
-    return send(request, reply, found)
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .send(body(request, found));
+    return send(request, reply, found).header('cache-control', 'public, max-age=31536000, immutable').send(body(request, found));
   });
 };

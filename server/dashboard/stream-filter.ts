@@ -16,7 +16,12 @@ export function toStreamMessage(notice: FeedNotice, withBody: boolean): StreamSt
   if (notice.type === 'refused') {
     const { row } = notice;
     return {
-      type: 'refused', region: notice.region, reason: row.reason, deviceId: row.deviceId, kind: row.kind, at: row.receivedAt.toISOString(),
+      type: 'refused',
+      region: notice.region,
+      reason: row.reason,
+      deviceId: row.deviceId,
+      kind: row.kind,
+      at: row.receivedAt.toISOString(),
       ...(row.explanation ? { findings: row.explanation.findings } : {}),
     };
   }

@@ -61,7 +61,12 @@ export async function provisionDevices(
   actor: string,
 ): Promise<ProvisionDeviceResponse[]> {
   const createdAt = new Date();
-  const minted = requests.map((request) => ({ deviceId: mintDeviceId(), secret: mintSecret(), region: request.region, categories: request.consent ?? NO_CONSENT }));
+  const minted = requests.map((request) => ({
+    deviceId: mintDeviceId(),
+    secret: mintSecret(),
+    region: request.region,
+    categories: request.consent ?? NO_CONSENT,
+  }));
   const byRegion = new Map<RegionId, typeof minted>();
   for (const device of minted) {
     const group = byRegion.get(device.region);
@@ -71,13 +76,28 @@ export async function provisionDevices(
 
   const consentOf = new Map<string, ProvisionDeviceResponse['consent']>();
   for (const [region, devices] of byRegion) {
-    const rows: ConsentRow[] = devices.map((d) => ({ deviceId: d.deviceId, version: 1, issuedAt: createdAt, categories: { ...d.categories }, actor, channel: 'provisioning' }));
-    await storeOf(region).addDevicesWithConsent(devices.map((d) => ({ deviceId: d.deviceId, createdAt })), rows);
+    const rows: ConsentRow[] = devices.map((d) => ({
+      deviceId: d.deviceId,
+      version: 1,
+      issuedAt: createdAt,
+      categories: { ...d.categories },
+      actor,
+      channel: 'provisioning',
+    }));
+    await storeOf(region).addDevicesWithConsent(
+      devices.map((d) => ({ deviceId: d.deviceId, createdAt })),
+      rows,
+    );
     const records = await deps.consent.provisioned(rows, region);
     for (const record of records) consentOf.set(record.deviceId, record);
   }
 
-  const entries: DirectoryEntry[] = minted.map((d) => ({ deviceId: d.deviceId, region: d.region, secretHash: deps.deviceSecrets.hash(d.deviceId, d.secret), createdAt }));
+  const entries: DirectoryEntry[] = minted.map((d) => ({
+    deviceId: d.deviceId,
+    region: d.region,
+    secretHash: deps.deviceSecrets.hash(d.deviceId, d.secret),
+    createdAt,
+  }));
   await deps.directory.directory.registerMany(entries);
   for (const entry of entries) deps.directory.remember(entry);
   return minted.map((d) => ({ id: d.deviceId, region: d.region, secret: d.secret, consent: consentOf.get(d.deviceId)! }));

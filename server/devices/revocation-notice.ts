@@ -17,7 +17,10 @@ export async function publishRevocation(connection: PublishConnection | null, de
     timer = setTimeout(() => resolve('unacknowledged'), timeoutMs);
   });
   try {
-    return await Promise.race([connection.publish(CONTROL_TOPICS.credentialsRevoked, notice, { qos: 1, retain: false }).then((): NoticeOutcome => 'acknowledged'), timeout]);
+    return await Promise.race([
+      connection.publish(CONTROL_TOPICS.credentialsRevoked, notice, { qos: 1, retain: false }).then((): NoticeOutcome => 'acknowledged'),
+      timeout,
+    ]);
   } catch {
     return 'unacknowledged';
   } finally {

@@ -42,7 +42,12 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
   // The first use of each token per process start is its login in the directory's audit log.
   const identify = installAuth(app, deps.grants, (principal) => {
     if (principal.role === 'broker') return;
-    deps.privacy.audit.directory.record({ actor: principal.subject, action: 'token.login', target: principal.subject, detail: { role: principal.role, region: principal.region ?? null } });
+    deps.privacy.audit.directory.record({
+      actor: principal.subject,
+      action: 'token.login',
+      target: principal.subject,
+      detail: { role: principal.role, region: principal.region ?? null },
+    });
   });
   admit = await installRateLimits(app, deps.config.http.rateLimit, identify, deps.metrics);
   app.addHook('onResponse', async (request, reply) => {

@@ -53,9 +53,14 @@ export function createDeviceView(deps: DeviceViewDeps): DeviceView {
 
     async readEvents(principal, entry, query, detail = {}) {
       const rows = await fromStore(store(entry.region).listEvents(entry.deviceId, query));
-      await fromStore(deps.privacy.audit.region(entry.region).append({
-        actor: principal.subject, action: 'device.read_events', target: entry.deviceId, detail: { events: rows.length, ...detail },
-      }));
+      await fromStore(
+        deps.privacy.audit.region(entry.region).append({
+          actor: principal.subject,
+          action: 'device.read_events',
+          target: entry.deviceId,
+          detail: { events: rows.length, ...detail },
+        }),
+      );
       return rows;
     },
   };

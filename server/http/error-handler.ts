@@ -100,7 +100,9 @@ export interface FrameworkErrorHooks {
  * segment) and by Node's HTTP parser (header overflow, an unknown method, garbage) through the same
  * shape as everything else.
  */
-export function frameworkErrorOptions(hooks: FrameworkErrorHooks): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> & { routerOptions: { maxParamLength: number } } {
+export function frameworkErrorOptions(
+  hooks: FrameworkErrorHooks,
+): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> & { routerOptions: { maxParamLength: number } } {
   return {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors(error, request, reply) {
@@ -116,7 +118,9 @@ export function frameworkErrorOptions(hooks: FrameworkErrorHooks): Pick<FastifyS
       hooks.clientError(body.statusCode);
       if (socket.writable && socket.bytesWritten === 0) {
         const json = JSON.stringify(body);
-        socket.write(`HTTP/1.1 ${body.statusCode} ${STATUS_CODES[body.statusCode] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
+        socket.write(
+          `HTTP/1.1 ${body.statusCode} ${STATUS_CODES[body.statusCode] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`,
+        );
       }
       socket.destroy(error);
     },

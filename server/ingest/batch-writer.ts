@@ -129,12 +129,15 @@ export class BatchWriter<T, R extends string = never> {
   async #commit(items: T[], declined: Map<T, R | StoreRejected>): Promise<void> {
     const { isRejection } = this.#options;
     try {
-      const byStore = await retryUntilAborted(async () => {
-        const started = performance.now();
-        const answer = await this.#options.flush(items);
-        this.#options.observe?.((performance.now() - started) / 1000, items.length);
-        return answer;
-      }, { ...this.#options.retry, signal: this.#abort.signal, ...(isRejection ? { isFinal: isRejection } : {}) });
+      const byStore = await retryUntilAborted(
+        async () => {
+          const started = performance.now();
+          const answer = await this.#options.flush(items);
+          this.#options.observe?.((performance.now() - started) / 1000, items.length);
+          return answer;
+        },
+        { ...this.#options.retry, signal: this.#abort.signal, ...(isRejection ? { isFinal: isRejection } : {}) },
+      );
       for (const [item, reason] of byStore ?? []) declined.set(item, reason);
     } catch (err) {
       if (err instanceof IngestAbortedError || !isRejection?.(err)) throw err;

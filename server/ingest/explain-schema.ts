@@ -24,17 +24,25 @@ function at(json: unknown, path: readonly PropertyKey[]): unknown {
  */
 function problemOf(issue: Issue, json: unknown, cardPaths: ReadonlySet<string>): Problem {
   switch (issue.code) {
-    case 'invalid_type': return at(json, issue.path) === undefined ? 'missing' : 'wrong type';
-    case 'too_big': return 'above its maximum';
-    case 'too_small': return 'below its minimum';
-    case 'invalid_format': return 'wrong format';
-    case 'invalid_union': return issue.path.length === 1 && issue.path[0] === 'kind' ? 'not an event kind' : 'matches none of the allowed forms';
+    case 'invalid_type':
+      return at(json, issue.path) === undefined ? 'missing' : 'wrong type';
+    case 'too_big':
+      return 'above its maximum';
+    case 'too_small':
+      return 'below its minimum';
+    case 'invalid_format':
+      return 'wrong format';
+    case 'invalid_union':
+      return issue.path.length === 1 && issue.path[0] === 'kind' ? 'not an event kind' : 'matches none of the allowed forms';
     case 'invalid_value':
-    case 'not_multiple_of': return 'not an allowed value';
-    case 'custom': return cardPaths.has(pathText(issue.path)) ? 'looks like a card number' : 'breaks a rule of the contract';
+    case 'not_multiple_of':
+      return 'not an allowed value';
+    case 'custom':
+      return cardPaths.has(pathText(issue.path)) ? 'looks like a card number' : 'breaks a rule of the contract';
     case 'unrecognized_keys':
     case 'invalid_key':
-    case 'invalid_element': return 'not allowed';
+    case 'invalid_element':
+      return 'not allowed';
   }
 }
 
@@ -89,7 +97,8 @@ export function precisionFindings(json: unknown, allowed: LocationPrecision): Fi
     const value = body[axis];
     if (typeof value === 'number' && offGrid(value)) findings.push({ path: `body.${axis}`, problem: 'more precise than consented' });
   }
-  if (typeof body.accuracyM === 'number' && body.accuracyM < COARSE_MIN_ACCURACY_M) findings.push({ path: 'body.accuracyM', problem: 'more precise than consented' });
+  if (typeof body.accuracyM === 'number' && body.accuracyM < COARSE_MIN_ACCURACY_M)
+    findings.push({ path: 'body.accuracyM', problem: 'more precise than consented' });
   if (body.precision === 'exact') findings.push({ path: 'body.precision', problem: 'more precise than consented' });
   return findings;
 }

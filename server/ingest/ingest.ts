@@ -88,29 +88,35 @@ export function createIngest(deps: IngestDeps): Ingest {
   const eventWriters = new Map<RegionId, BatchWriter<EventRow, 'device_erased'>>();
   const refusalWriters = new Map<RegionId, BatchWriter<QuarantinedRow>>();
   for (const [region, store] of stores.regions) {
-    eventWriters.set(region, new BatchWriter<EventRow, 'device_erased'>({
-      ...batching,
-      ...rowsOf(`events:${region}`, region),
-      flush: async (rows) => {
-        const { inserted, erased } = await store.writeEvents(rows);
-        failing.delete(`events:${region}`);
-        stats.stored(region, inserted.length);
-        // Only what this write inserted: a redelivered duplicate was reported when it was new.
-        if (inserted.length > 0) deps.committed?.eventsCommitted(region, inserted);
-        return erased.length === 0 ? undefined : new Map(erased.map((row) => [row, 'device_erased' as const]));
-      },
-      observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'events' }, seconds),
-    }));
-    refusalWriters.set(region, new BatchWriter<QuarantinedRow>({
-      ...batching,
-      ...rowsOf(`refusals:${region}`, region),
-      flush: async (rows) => {
-        await store.insertRefusals(rows);
-        failing.delete(`refusals:${region}`);
-        deps.committed?.refusalsCommitted(region, rows);
-      },
-      observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'refusals' }, seconds),
-    }));
+    eventWriters.set(
+      region,
+      new BatchWriter<EventRow, 'device_erased'>({
+        ...batching,
+        ...rowsOf(`events:${region}`, region),
+        flush: async (rows) => {
+          const { inserted, erased } = await store.writeEvents(rows);
+          failing.delete(`events:${region}`);
+          stats.stored(region, inserted.length);
+          // Only what this write inserted: a redelivered duplicate was reported when it was new.
+          if (inserted.length > 0) deps.committed?.eventsCommitted(region, inserted);
+          return erased.length === 0 ? undefined : new Map(erased.map((row) => [row, 'device_erased' as const]));
+        },
+        observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'events' }, seconds),
+      }),
+    );
+    refusalWriters.set(
+      region,
+      new BatchWriter<QuarantinedRow>({
+        ...batching,
+        ...rowsOf(`refusals:${region}`, region),
+        flush: async (rows) => {
+          await store.insertRefusals(rows);
+          failing.delete(`refusals:${region}`);
+          deps.committed?.refusalsCommitted(region, rows);
+        },
+        observe: (seconds) => metrics.batchSeconds.observe({ region, target: 'refusals' }, seconds),
+      }),
+    );
   }
   const unroutedRefusals = new BatchWriter<RefusalRow>({
     ...batching,
@@ -119,8 +125,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   });
 
   const hasRegion = (region: RegionId): boolean => stores.regions.has(region);
-  const lookup = (deviceId: string): Promise<DirectoryEntry | null> =>
-    persistently('directory', () => deps.directory.lookup(deviceId));
+  const lookup = (deviceId: string): Promise<DirectoryEntry | null> => persistently('directory', () => deps.directory.lookup(deviceId));
 
   const quarantine = new QuarantineBudget(config.quarantinePerDeviceHour, config.quarantineTrackedDevices);
   const declinedReason = <T>(outcome: BatchOutcome<T, RefusalReason>, row: T): RefusalReason | undefined => outcome.declined.get(row);

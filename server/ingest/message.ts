@@ -33,6 +33,4 @@ export interface Refusal {
   findings?: readonly Finding[];
 }
 
-export type IngestOutcome =
-  | { status: 'stored'; region: RegionId; eventId: string }
-  | { status: 'refused'; reason: RefusalReason };
+export type IngestOutcome = { status: 'stored'; region: RegionId; eventId: string } | { status: 'refused'; reason: RefusalReason };

@@ -52,43 +52,46 @@ export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, 
     markReady = resolve;
   });
 
-  const client: MqttClient = new MqttClient({
-    url: config.url,
-    protocolVersion: config.protocolVersion,
-    clientId: config.clientId,
-    username: config.username,
-    password: config.password,
-    clean: false,
-    keepaliveS: config.keepaliveSeconds,
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    manualAck: true,
-    reconnect: { initialMs: config.reconnectInitialMs, maxMs: config.reconnectMaxMs },
-  }, {
-    connect(connack) {
-      wasConnected = true;
-      logger.info({ sessionPresent: connack.sessionPresent }, 'ingest connected to broker');
-      client.subscribe([eventFilter(config.shareGroup), topics.filters.allStates], (error) => {
-        if (error) {
-          if (error.code !== 'ECONNRESET') logger.error({ code: error.code }, 'broker refused ingest subscriptions');
-          return;
-        }
-        markReady();
-        if (!connack.sessionPresent) handlers.sessionLost();
-      });
+  const client: MqttClient = new MqttClient(
+    {
+      url: config.url,
+      protocolVersion: config.protocolVersion,
+      clientId: config.clientId,
+      username: config.username,
+      password: config.password,
+      clean: false,
+      keepaliveS: config.keepaliveSeconds,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      manualAck: true,
+      reconnect: { initialMs: config.reconnectInitialMs, maxMs: config.reconnectMaxMs },
     },
-    close() {
-      if (wasConnected && !stopping) logger.warn('ingest disconnected from broker');
-      wasConnected = false;
+    {
+      connect(connack) {
+        wasConnected = true;
+        logger.info({ sessionPresent: connack.sessionPresent }, 'ingest connected to broker');
+        client.subscribe([eventFilter(config.shareGroup), topics.filters.allStates], (error) => {
+          if (error) {
+            if (error.code !== 'ECONNRESET') logger.error({ code: error.code }, 'broker refused ingest subscriptions');
+            return;
+          }
+          markReady();
+          if (!connack.sessionPresent) handlers.sessionLost();
+        });
+      },
+      close() {
+        if (wasConnected && !stopping) logger.warn('ingest disconnected from broker');
+        wasConnected = false;
+      },
+      error(err) {
+        if (typeof err.code === 'number') logger.error({ returnCode: err.code }, 'broker refused the ingest connection');
+        else logger.warn({ err: err.message, code: err.code }, 'ingest mqtt error');
+      },
+      message: onPublish,
+      disconnect(packet) {
+        logger.warn({ reasonCode: packet.reasonCode }, 'broker disconnected ingest');
+      },
     },
-    error(err) {
-      if (typeof err.code === 'number') logger.error({ returnCode: err.code }, 'broker refused the ingest connection');
-      else logger.warn({ err: err.message, code: err.code }, 'ingest mqtt error');
-    },
-    message: onPublish,
-    disconnect(packet) {
-      logger.warn({ reasonCode: packet.reasonCode }, 'broker disconnected ingest');
-    },
-  });
+  );
 
   function onPublish(packet: IncomingPublish): void {
     const message: IngestMessage = { topic: packet.topic, payload: packet.payload, receivedAt: new Date() };
@@ -100,14 +103,17 @@ export function createMqttSource(config: MqttConfig, handlers: MessageHandlers, 
     if (++inFlight >= config.maxInFlight) client.pause();
     // One reaction per message, not a then/finally chain: this runs for every event. An ack on a
     // later connection would name another delivery; the client drops it, the broker redelivers.
-    handlers.event(message).then(() => {
-      client.acknowledge(packet);
-      settled(packet);
-    }, (err: unknown) => {
-      // Not acknowledged on purpose: the broker redelivers it to our persistent session.
-      if (!(err instanceof IngestAbortedError)) logger.error({ err, topic: message.topic }, 'ingest handler failed');
-      settled(packet);
-    });
+    handlers.event(message).then(
+      () => {
+        client.acknowledge(packet);
+        settled(packet);
+      },
+      (err: unknown) => {
+        // Not acknowledged on purpose: the broker redelivers it to our persistent session.
+        if (!(err instanceof IngestAbortedError)) logger.error({ err, topic: message.topic }, 'ingest handler failed');
+        settled(packet);
+      },
+    );
   }
 
   function settled(packet: IncomingPublish): void {

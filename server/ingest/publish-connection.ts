@@ -41,33 +41,37 @@ export function openPublishConnection(config: MqttConfig, logger: Logger): Publi
       entry.result = null;
     });
   };
-  const client: MqttClient = new MqttClient({
-    url: config.url,
-    protocolVersion: config.protocolVersion,
-    clientId: `${config.clientId}-pub`,
-    username: config.username,
-    password: config.password,
-    clean: true,
-    keepaliveS: config.keepaliveSeconds,
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    reconnect: { initialMs: config.reconnectInitialMs, maxMs: config.reconnectMaxMs },
-  }, {
-    connect: () => subscriptions.forEach(subscribeOne),
-    close: () => undefined,
-    error: (err) => logger.warn({ err: err.message, code: err.code }, 'publish connection error'),
-    message: (publish) => {
-      for (const listener of listeners) listener(publish.topic, publish.payload, publish.properties);
+  const client: MqttClient = new MqttClient(
+    {
+      url: config.url,
+      protocolVersion: config.protocolVersion,
+      clientId: `${config.clientId}-pub`,
+      username: config.username,
+      password: config.password,
+      clean: true,
+      keepaliveS: config.keepaliveSeconds,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      reconnect: { initialMs: config.reconnectInitialMs, maxMs: config.reconnectMaxMs },
     },
-    disconnect: (packet) => logger.warn({ reasonCode: packet.reasonCode }, 'broker disconnected the publish connection'),
-  });
+    {
+      connect: () => subscriptions.forEach(subscribeOne),
+      close: () => undefined,
+      error: (err) => logger.warn({ err: err.message, code: err.code }, 'publish connection error'),
+      message: (publish) => {
+        for (const listener of listeners) listener(publish.topic, publish.payload, publish.properties);
+      },
+      disconnect: (packet) => logger.warn({ reasonCode: packet.reasonCode }, 'broker disconnected the publish connection'),
+    },
+  );
   client.open();
   return {
     get connected() {
       return client.connected;
     },
-    publish: (topic, payload, options = {}) => new Promise<void>((resolve, reject) => {
-      client.publish(topic, payload, options, (error) => (error ? reject(error) : resolve()));
-    }),
+    publish: (topic, payload, options = {}) =>
+      new Promise<void>((resolve, reject) => {
+        client.publish(topic, payload, options, (error) => (error ? reject(error) : resolve()));
+      }),
     subscribe(filter, result) {
       const entry = { filter, result };
       subscriptions.push(entry);

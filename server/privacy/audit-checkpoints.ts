@@ -20,7 +20,9 @@ export interface CheckpointSink {
 }
 
 const macOf = (key: Buffer, row: Omit<AuditCheckpointRow, 'mac'>): string =>
-  createHmac('sha256', key).update(JSON.stringify([row.store, row.seq, row.hash, row.keyedFrom, row.at.toISOString()])).digest('hex');
+  createHmac('sha256', key)
+    .update(JSON.stringify([row.store, row.seq, row.hash, row.keyedFrom, row.at.toISOString()]))
+    .digest('hex');
 
 export function signCheckpoint(key: Buffer, head: ChainHead, at = new Date()): AuditCheckpointRow {
   const row = { ...head, at };
@@ -50,7 +52,8 @@ export function fileCheckpointSink(dir: string): CheckpointSink {
     try {
       const parsed = JSON.parse(text) as Record<string, unknown>;
       const { seq, hash, keyedFrom, at, mac } = parsed;
-      if (typeof seq !== 'number' || typeof hash !== 'string' || typeof keyedFrom !== 'number' || typeof at !== 'string' || typeof mac !== 'string') return unreadable(store);
+      if (typeof seq !== 'number' || typeof hash !== 'string' || typeof keyedFrom !== 'number' || typeof at !== 'string' || typeof mac !== 'string')
+        return unreadable(store);
       return { store, seq, hash, keyedFrom, at: new Date(at), mac };
     } catch {
       return unreadable(store);

@@ -39,7 +39,12 @@ export class AuditLog {
   readonly #chainKey: Buffer;
   readonly #checkpoints: Checkpointer;
 
-  constructor(readonly name: string, private readonly store: AuditStore, private readonly logger: Logger, options: AuditLogOptions) {
+  constructor(
+    readonly name: string,
+    private readonly store: AuditStore,
+    private readonly logger: Logger,
+    options: AuditLogOptions,
+  ) {
     this.#chainKey = derivedKey(options.key, 'chain', name);
     this.#checkpoints = new Checkpointer(name, derivedKey(options.key, 'checkpoint', name), options.sinks, store, logger);
   }
@@ -132,7 +137,7 @@ export class AuditLog {
     await this.#settled();
     await this.#checkpoints.idle();
     const verifier = new ChainVerifier(this.#chainKey);
-    for (let afterSeq = 0; ;) {
+    for (let afterSeq = 0; ; ) {
       const rows = await this.store.auditEntries({ afterSeq, limit: PAGE });
       for (const row of rows) verifier.feed(row);
       if (rows.length < PAGE) break;
@@ -175,7 +180,7 @@ export class AuditLog {
   /** Every entry about these targets, in order, a page at a time. */
   async *pagesAbout(targets: readonly string[], limit = PAGE): AsyncGenerator<AuditRow[]> {
     await this.#settled();
-    for (let afterSeq = 0; ;) {
+    for (let afterSeq = 0; ; ) {
       const rows = await this.store.auditEntries({ afterSeq, limit, targets });
       yield rows;
       if (rows.length < limit) return;
@@ -186,7 +191,12 @@ export class AuditLog {
   /** Entries in seq order after `afterSeq`: the first `limit` of them, or with `newest` the last. */
   async page(afterSeq: number, limit: number, options: { targets?: readonly string[]; newest?: boolean } = {}): Promise<AuditRow[]> {
     await this.#settled();
-    return this.store.auditEntries({ afterSeq, limit, newest: options.newest ?? false, ...(options.targets === undefined ? {} : { targets: options.targets }) });
+    return this.store.auditEntries({
+      afterSeq,
+      limit,
+      newest: options.newest ?? false,
+      ...(options.targets === undefined ? {} : { targets: options.targets }),
+    });
   }
 
   /** The seq of the last entry, 0 for an empty chain; entries are numbered 1, 2, … without gaps. */

@@ -57,10 +57,11 @@ export class AuditLogs {
 
 /** The consent service's audit hook: every ledger append, with who, channel and version. */
 export function auditConsent(logs: AuditLogs): (row: ConsentRow, region: RegionId) => Promise<unknown> {
-  return (row, region) => logs.region(region).append({
-    actor: row.actor,
-    action: 'consent.change',
-    target: row.deviceId,
-    detail: { version: row.version, channel: row.channel, ...row.categories },
-  });
+  return (row, region) =>
+    logs.region(region).append({
+      actor: row.actor,
+      action: 'consent.change',
+      target: row.deviceId,
+      detail: { version: row.version, channel: row.channel, ...row.categories },
+    });
 }

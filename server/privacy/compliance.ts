@@ -20,29 +20,29 @@ export function residencyViolations(region: RegionId, eventsByDevice: Readonly<R
 export async function complianceReport(deps: ReportDeps, regions: readonly RegionId[], includeDirectory: boolean, now = new Date()): Promise<ComplianceReport> {
   const entries: DirectoryEntry[] = await deps.stores.directory.list();
   const homes = new Map(entries.map((e) => [e.deviceId, e.region]));
-  const perRegion = await Promise.all(regions.map(async (region) => {
-    const store = deps.stores.regions.get(region);
-    if (!store) throw new Error(`no store for region ${region}`);
-    const facts = await store.facts();
-    const cuts = retentionCuts(retentionOf(deps.config, region), now, deps.config.sweepIntervalMs);
-    let retentionOverdue = await store.countRefusalsOlder(cuts.quarantineBefore);
-    for (const { cut } of cuts.events) retentionOverdue += await store.countEventsOlder(cut);
-    return {
-      region,
-      devices: facts.devices,
-      owners: facts.owners,
-      tombstones: facts.tombstones,
-      eventsByKind: facts.eventsByKind,
-      refusedByReason: facts.refusedByReason,
-      residencyViolations: residencyViolations(region, facts.eventsByDevice, homes),
-      unconsentedRows: facts.unconsentedRows,
-      retentionOverdue,
-      auditChain: await deps.audit.region(region).verify(),
-    };
-  }));
-  const directory = includeDirectory
-    ? { unroutedRefused: await deps.stores.directory.countRefusals(), auditChain: await deps.audit.directory.verify() }
-    : null;
+  const perRegion = await Promise.all(
+    regions.map(async (region) => {
+      const store = deps.stores.regions.get(region);
+      if (!store) throw new Error(`no store for region ${region}`);
+      const facts = await store.facts();
+      const cuts = retentionCuts(retentionOf(deps.config, region), now, deps.config.sweepIntervalMs);
+      let retentionOverdue = await store.countRefusalsOlder(cuts.quarantineBefore);
+      for (const { cut } of cuts.events) retentionOverdue += await store.countEventsOlder(cut);
+      return {
+        region,
+        devices: facts.devices,
+        owners: facts.owners,
+        tombstones: facts.tombstones,
+        eventsByKind: facts.eventsByKind,
+        refusedByReason: facts.refusedByReason,
+        residencyViolations: residencyViolations(region, facts.eventsByDevice, homes),
+        unconsentedRows: facts.unconsentedRows,
+        retentionOverdue,
+        auditChain: await deps.audit.region(region).verify(),
+      };
+    }),
+  );
+  const directory = includeDirectory ? { unroutedRefused: await deps.stores.directory.countRefusals(), auditChain: await deps.audit.directory.verify() } : null;
   const sum = (pick: (r: (typeof perRegion)[number]) => number): number => perRegion.reduce((n, r) => n + pick(r), 0);
   const chainBroken = perRegion.some((r) => r.auditChain.status === 'broken') || directory?.auditChain.status === 'broken';
   const totals = {

@@ -69,7 +69,10 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
     name: 'delete-region-rows',
     async run(_deps, e) {
       e.counts = await e.store.erase({
-        deviceIds: e.deviceIds, ownerPseudonym: e.ownerPseudonym, erasedAt: new Date(), cause: e.cause,
+        deviceIds: e.deviceIds,
+        ownerPseudonym: e.ownerPseudonym,
+        erasedAt: new Date(),
+        cause: e.cause,
         ...(e.ownerId === undefined ? {} : { ownerId: e.ownerId }),
       });
     },
@@ -122,8 +125,13 @@ export async function eraseOwner(deps: PrivacyDeps, ownerId: string, actor: stri
   if (!found) return null;
   const devices = await found.store.devicesOf(found.row.pseudonym);
   return run(deps, {
-    region: found.region, store: found.store, deviceIds: devices.map((d) => d.id), ownerId,
-    ownerPseudonym: found.row.pseudonym, cause: 'owner_erasure', actor,
+    region: found.region,
+    store: found.store,
+    deviceIds: devices.map((d) => d.id),
+    ownerId,
+    ownerPseudonym: found.row.pseudonym,
+    cause: 'owner_erasure',
+    actor,
   });
 }
 

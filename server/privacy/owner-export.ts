@@ -30,10 +30,12 @@ const within = (at: Date, p: OwnershipPeriodRow): boolean => at >= p.startedAt &
 
 /** The ledger versions in force during any of the periods: those issued within one, and the one in force at its start. */
 function consentDuring(history: readonly ConsentRow[], periods: readonly OwnershipPeriodRow[]): ConsentRow[] {
-  return history.filter((record, i) => periods.some((p) => {
-    const next = history[i + 1];
-    return within(record.issuedAt, p) || (record.issuedAt < p.startedAt && (next === undefined || next.issuedAt > p.startedAt));
-  }));
+  return history.filter((record, i) =>
+    periods.some((p) => {
+      const next = history[i + 1];
+      return within(record.issuedAt, p) || (record.issuedAt < p.startedAt && (next === undefined || next.issuedAt > p.startedAt));
+    }),
+  );
 }
 
 /** Comma-joined JSON of each page, the separator carried across pages. */
@@ -48,7 +50,7 @@ async function* listItems<T>(pages: AsyncIterable<readonly T[]>, render: (item: 
 
 async function* eventPages(store: RegionStore, periods: readonly OwnershipPeriodRow[]): AsyncGenerator<EventRow[]> {
   for (const period of periods) {
-    for (let after: EventCursor | null = null; ;) {
+    for (let after: EventCursor | null = null; ; ) {
       const rows = await store.eventsInPeriod(period, after, PAGE);
       yield rows;
       const last = rows.at(-1);
@@ -60,7 +62,7 @@ async function* eventPages(store: RegionStore, periods: readonly OwnershipPeriod
 
 async function* refusalPages(store: RegionStore, periods: readonly OwnershipPeriodRow[]): AsyncGenerator<QuarantineEntry[]> {
   for (const period of periods) {
-    for (let afterId = 0; ;) {
+    for (let afterId = 0; ; ) {
       const rows = await store.refusalsInPeriod(period, afterId, PAGE);
       yield rows;
       const last = rows.at(-1);
@@ -84,7 +86,11 @@ async function deviceHead(source: ExportSource, deviceId: string, periods: reado
   // A device a later owner erased has no row left here; the directory still knows when it was made.
   const createdAt = (await store.getDevice(deviceId))?.createdAt ?? (await deps.directory.lookup(deviceId))?.createdAt ?? new Date(0);
   const consentHistory = consentDuring(await store.consentHistory(deviceId), periods).map((c) => ({
-    version: c.version, issuedAt: c.issuedAt.toISOString(), categories: c.categories, actor: c.actor, channel: c.channel,
+    version: c.version,
+    issuedAt: c.issuedAt.toISOString(),
+    categories: c.categories,
+    actor: c.actor,
+    channel: c.channel,
   }));
   const ownership = periods.map((p) => ({ from: p.startedAt.toISOString(), to: p.endedAt?.toISOString() ?? null }));
   return `{"id":${json(deviceId)},"createdAt":${json(createdAt.toISOString())},"ownership":${json(ownership)},"consentHistory":${json(consentHistory)},"events":[`;
@@ -102,7 +108,12 @@ async function* exportDocument(source: ExportSource): AsyncGenerator<string> {
     yield* listItems(eventPages(store, devicePeriods), toStoredEvent);
     yield '],"quarantine":[';
     yield* listItems(refusalPages(store, devicePeriods), (r) => ({
-      receivedAt: r.receivedAt.toISOString(), reason: r.reason, eventId: r.eventId, kind: r.kind, payloadBase64: r.payload === null ? null : r.payload.toString('base64'), explanation: r.explanation,
+      receivedAt: r.receivedAt.toISOString(),
+      reason: r.reason,
+      eventId: r.eventId,
+      kind: r.kind,
+      payloadBase64: r.payload === null ? null : r.payload.toString('base64'),
+      explanation: r.explanation,
     }));
     yield ']}';
     separator = ',';
@@ -114,9 +125,12 @@ async function* exportDocument(source: ExportSource): AsyncGenerator<string> {
     return (periods.get(entry.target) ?? []).some((p) => within(entry.at, p));
   };
   const pages = deps.audit.region(region).pagesAbout([row.id, ...periods.keys()], PAGE);
-  yield* listItems((async function* () {
-    for await (const page of pages) yield page.filter(aboutOwner);
-  })(), toAuditEntry);
+  yield* listItems(
+    (async function* () {
+      for await (const page of pages) yield page.filter(aboutOwner);
+    })(),
+    toAuditEntry,
+  );
   yield ']}';
 }
 

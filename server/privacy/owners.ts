@@ -29,7 +29,15 @@ export function openOwner(deps: Pick<PrivacyDeps, 'ownerKeys'>, region: RegionId
 
 function toOwner(owner: OpenedOwner, region: RegionId, devices: readonly string[]): Owner {
   const { row } = owner;
-  return { id: row.id, region, pseudonym: row.pseudonym, name: owner.name, contact: owner.contact, createdAt: row.createdAt.toISOString(), devices: [...devices] };
+  return {
+    id: row.id,
+    region,
+    pseudonym: row.pseudonym,
+    name: owner.name,
+    contact: owner.contact,
+    createdAt: row.createdAt.toISOString(),
+    devices: [...devices],
+  };
 }
 
 /** A new owner's row with the name and contact sealed under the owner's own key. */
@@ -74,7 +82,11 @@ export type OwnerBatchRefusal = { reason: 'no_device' | 'other_region' | 'repeat
  * region's write, leaves the regions already written committed (their owners are complete) and
  * destroys the keys of the owners not written. Answers in request order.
  */
-export async function createOwners(deps: PrivacyDeps, requests: readonly OwnerBatchEntry[], actor: string): Promise<{ owners: Owner[] } | { refused: OwnerBatchRefusal }> {
+export async function createOwners(
+  deps: PrivacyDeps,
+  requests: readonly OwnerBatchEntry[],
+  actor: string,
+): Promise<{ owners: Owner[] } | { refused: OwnerBatchRefusal }> {
   const seen = new Set<string>();
   for (const [index, request] of requests.entries()) {
     for (const deviceId of request.deviceIds) {
@@ -105,15 +117,22 @@ export async function createOwners(deps: PrivacyDeps, requests: readonly OwnerBa
       });
     }
     for (const [region, indexes] of byRegion) {
-      const missing = await regionStore(deps, region)!.createOwnersWithDevices(indexes.map((i) => ({ row: rows[i]!, deviceIds: requests[i]!.deviceIds })), createdAt);
+      const missing = await regionStore(deps, region)!.createOwnersWithDevices(
+        indexes.map((i) => ({ row: rows[i]!, deviceIds: requests[i]!.deviceIds })),
+        createdAt,
+      );
       // The directory named them, the region's store does not hold them (a deletion under way).
       const gone = missing[0];
       if (gone !== undefined) return { refused: { reason: 'no_device', index: requests.findIndex((r) => r.deviceIds.includes(gone)), deviceId: gone } };
       unwritten.delete(region);
-      await deps.audit.region(region).appendMany(indexes.flatMap((i) => [
-        { actor, action: 'owner.create', target: rows[i]!.id },
-        ...requests[i]!.deviceIds.map((deviceId) => ({ actor, action: 'owner.attach_device', target: rows[i]!.id, detail: { deviceId } })),
-      ]));
+      await deps.audit
+        .region(region)
+        .appendMany(
+          indexes.flatMap((i) => [
+            { actor, action: 'owner.create', target: rows[i]!.id },
+            ...requests[i]!.deviceIds.map((deviceId) => ({ actor, action: 'owner.attach_device', target: rows[i]!.id, detail: { deviceId } })),
+          ]),
+        );
     }
   } finally {
     for (const [region, ids] of unwritten) deps.ownerKeys.vault(region).destroyMany(ids);
@@ -137,21 +156,37 @@ export async function readOwner(deps: PrivacyDeps, ownerId: string, actor: strin
   if (!found || !opened) return null;
   const devices = await found.store.devicesOf(found.row.pseudonym);
   await deps.audit.region(found.region).append({ actor, action: 'owner.read', target: ownerId });
-  return toOwner(opened, found.region, devices.map((d) => d.id));
+  return toOwner(
+    opened,
+    found.region,
+    devices.map((d) => d.id),
+  );
 }
 
 /**
  * One page of a region's owners, opened, with their devices: a bulk read of personal data, audited
  * in the region once per page. Owners whose key is gone (an erasure that did not finish) are left out.
  */
-export async function listOwners(deps: PrivacyDeps, region: RegionId, page: { limit: number; afterId?: string }, actor: string): Promise<{ owners: Owner[]; next: string | null }> {
+export async function listOwners(
+  deps: PrivacyDeps,
+  region: RegionId,
+  page: { limit: number; afterId?: string },
+  actor: string,
+): Promise<{ owners: Owner[]; next: string | null }> {
   const store = regionStore(deps, region);
   if (!store) throw new Error(`region ${region} is not configured`);
   const rows = await store.listOwners(page);
   const owners: Owner[] = [];
   for (const row of rows) {
     const opened = openOwner(deps, region, row);
-    if (opened) owners.push(toOwner(opened, region, (await store.devicesOf(row.pseudonym)).map((d) => d.id)));
+    if (opened)
+      owners.push(
+        toOwner(
+          opened,
+          region,
+          (await store.devicesOf(row.pseudonym)).map((d) => d.id),
+        ),
+      );
   }
   await deps.audit.region(region).append({ actor, action: 'owners.list', target: region, detail: { owners: owners.length } });
   const last = rows.at(-1);

@@ -45,7 +45,8 @@ export function sqliteEventWriter(adapter: () => SqlDriverAdapter): EventWriter 
           erasedDevice.set(r.deviceId, isErased);
         }
         if (isErased) erased.push(r);
-        else if (insert.run(r.id, r.deviceId, r.kind, r.seq, sqliteTimestamp(r.deviceTs), sqliteTimestamp(r.receivedAt), r.consentVersion, r.body).changes > 0) inserted.push(r);
+        else if (insert.run(r.id, r.deviceId, r.kind, r.seq, sqliteTimestamp(r.deviceTs), sqliteTimestamp(r.receivedAt), r.consentVersion, r.body).changes > 0)
+          inserted.push(r);
       }
       return { inserted, erased };
     };

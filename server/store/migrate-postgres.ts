@@ -32,9 +32,7 @@ export async function migratePostgres(url: string, logger: Logger): Promise<void
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
     await client.query(CREATE_MIGRATIONS_TABLE);
-    const applied = await client.query<AppliedMigration>(
-      'SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations',
-    );
+    const applied = await client.query<AppliedMigration>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations');
     const pending = pendingMigrations(readMigrations('postgres'), applied.rows, (name) =>
       logger.warn({ migration: name }, 'applied migration differs from the checked-in file'),
     );

@@ -33,15 +33,11 @@ export function migrateSqlite(file: string, logger: Logger): void {
     // Per connection: a migration that copies a table must not leave the old rows in free pages.
     db.pragma('secure_delete = ON');
     db.exec(CREATE_MIGRATIONS_TABLE);
-    const applied = db
-      .prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations')
-      .all() as AppliedMigration[];
+    const applied = db.prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations').all() as AppliedMigration[];
     const pending = pendingMigrations(readMigrations('sqlite'), applied, (name) =>
       logger.warn({ migration: name }, 'applied migration differs from the checked-in file'),
     );
-    const isApplied = db.prepare(
-      'SELECT 1 FROM _prisma_migrations WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL',
-    );
+    const isApplied = db.prepare('SELECT 1 FROM _prisma_migrations WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL');
     const record = db.prepare(
       'INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, ?, 1)',
     );

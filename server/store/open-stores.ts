@@ -16,9 +16,10 @@ export type OpenStoresOptions = Pick<ServerConfig, 'regions' | 'dataDir' | 'stor
 export async function openStores(options: OpenStoresOptions, logger: Logger): Promise<Stores> {
   const log = logger.child({ component: 'store' });
   const directoryLocation = parseStoreUrl(options.directoryUrl ?? defaultSqliteUrl(options.dataDir, 'directory'));
-  const regionLocations = options.regions.map(
-    (region): [RegionId, StoreLocation] => [region, parseStoreUrl(options.stores[region] ?? defaultSqliteUrl(options.dataDir, region))],
-  );
+  const regionLocations = options.regions.map((region): [RegionId, StoreLocation] => [
+    region,
+    parseStoreUrl(options.stores[region] ?? defaultSqliteUrl(options.dataDir, region)),
+  ]);
   assertDistinct([['directory', directoryLocation], ...regionLocations]);
 
   // Settle every open before deciding, so a failure never leaves another store's client behind.

@@ -52,7 +52,10 @@ async function handOver(tx: StoreTx, assignments: readonly Assignment[], at: Dat
   });
   // One statement for the whole batch rather than a query per owner. Three bind parameters a device
   // stay under both engines' limits for a batch of OWNER_BATCH_MAX.
-  const cases = join(changing.map((a) => sql`WHEN ${a.deviceId} THEN ${a.ownerPseudonym}`), ' ');
+  const cases = join(
+    changing.map((a) => sql`WHEN ${a.deviceId} THEN ${a.ownerPseudonym}`),
+    ' ',
+  );
   await tx.$executeRaw(sql`UPDATE "Device" SET "ownerPseudonym" = CASE "id" ${cases} END WHERE "id" IN (${join(changingIds)})`);
   return [];
 }
@@ -70,7 +73,11 @@ export function createOwnershipStore(client: StoreClient) {
     /** New owners and their devices in one transaction; the devices not in this store, or [] once written. */
     createOwnersWithDevices(owners: readonly { row: OwnerRow; deviceIds: readonly string[] }[], at: Date): Promise<string[]> {
       return client.$transaction(async (tx) => {
-        const missing = await handOver(tx, owners.flatMap(({ row, deviceIds }) => deviceIds.map((deviceId) => ({ deviceId, ownerPseudonym: row.pseudonym }))), at);
+        const missing = await handOver(
+          tx,
+          owners.flatMap(({ row, deviceIds }) => deviceIds.map((deviceId) => ({ deviceId, ownerPseudonym: row.pseudonym }))),
+          at,
+        );
         if (missing.length === 0) await tx.owner.createMany({ data: owners.map((o) => o.row) });
         return missing;
       });
@@ -86,9 +93,10 @@ export function createOwnershipStore(client: StoreClient) {
 
     /** One page of the period's events, oldest first, after the cursor (keyset paging: no offset scans). */
     async eventsInPeriod(period: PeriodSpan, after: EventCursor | null, limit: number): Promise<EventRow[]> {
-      const where = after === null
-        ? inSpan(period, 'deviceTs')
-        : { AND: [inSpan(period, 'deviceTs'), { OR: [{ deviceTs: { gt: after.deviceTs } }, { deviceTs: after.deviceTs, id: { gt: after.id } }] }] };
+      const where =
+        after === null
+          ? inSpan(period, 'deviceTs')
+          : { AND: [inSpan(period, 'deviceTs'), { OR: [{ deviceTs: { gt: after.deviceTs } }, { deviceTs: after.deviceTs, id: { gt: after.id } }] }] };
       const events = await client.event.findMany({ where, orderBy: [{ deviceTs: 'asc' }, { id: 'asc' }], take: limit });
       return events.map(eventRowOf);
     },

@@ -7,5 +7,8 @@ interface StoredRefusal extends Omit<QuarantineEntry, 'payload' | 'explanation'>
 }
 
 /** A quarantine row as the rest of the server sees it: the payload as a Buffer, the explanation parsed. */
-export const quarantineEntryOf = ({ payload, explanation, ...row }: StoredRefusal): QuarantineEntry =>
-  ({ ...row, payload: payload === null ? null : Buffer.from(payload), explanation: readExplanation(explanation) });
+export const quarantineEntryOf = ({ payload, explanation, ...row }: StoredRefusal): QuarantineEntry => ({
+  ...row,
+  payload: payload === null ? null : Buffer.from(payload),
+  explanation: readExplanation(explanation),
+});

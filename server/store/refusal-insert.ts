@@ -25,7 +25,11 @@ function payloadUnlessErased(db: StoreDb, deviceId: string | null, payload: Buff
  */
 export async function insertRefusals(db: StoreDb, rows: readonly (RefusalRow | QuarantinedRow)[], keepPayload: boolean): Promise<void> {
   const tuples = rows.map((r): RawValue[] => [
-    r.receivedAt, r.reason, r.deviceId, r.eventId, r.kind,
+    r.receivedAt,
+    r.reason,
+    r.deviceId,
+    r.eventId,
+    r.kind,
     keepPayload && 'payload' in r ? payloadUnlessErased(db, r.deviceId, r.payload) : null,
     r.explanation ? JSON.stringify(r.explanation) : null,
   ]);

@@ -45,10 +45,25 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
 
     async addDevicesWithConsent(devices, consents): Promise<void> {
       const deviceRows = devices.map((d) => [d.deviceId, d.createdAt]);
-      const consentRows = consents.map((r) => [r.deviceId, r.version, r.issuedAt, r.categories.usage, r.categories.location, r.categories.payment, r.categories.diagnostics, r.actor, r.channel]);
+      const consentRows = consents.map((r) => [
+        r.deviceId,
+        r.version,
+        r.issuedAt,
+        r.categories.usage,
+        r.categories.location,
+        r.categories.payment,
+        r.categories.diagnostics,
+        r.actor,
+        r.channel,
+      ]);
       const statements = [
         ...multiRowInserts('Device', ['id', 'createdAt'], deviceRows, db.maxParams),
-        ...multiRowInserts('ConsentRecord', ['deviceId', 'version', 'issuedAt', 'usage', 'location', 'payment', 'diagnostics', 'actor', 'channel'], consentRows, db.maxParams),
+        ...multiRowInserts(
+          'ConsentRecord',
+          ['deviceId', 'version', 'issuedAt', 'usage', 'location', 'payment', 'diagnostics', 'actor', 'channel'],
+          consentRows,
+          db.maxParams,
+        ),
       ];
       // Always one transaction, even for a single statement: all devices of the batch or none.
       if (statements.length > 0) await client.$transaction(statements.map((statement) => client.$executeRaw(statement)));

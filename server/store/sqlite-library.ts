@@ -13,4 +13,4 @@ const fromAdapter = createRequire(createRequire(import.meta.url).resolve('@prism
 
 export const Database = fromAdapter('better-sqlite3') as typeof BetterSqlite3;
 export type Database = BetterSqlite3.Database;
-export type Statement<P extends unknown[] | {} = unknown[], R = unknown> = BetterSqlite3.Statement<P, R>;
+export type Statement<P extends unknown[] | object = unknown[], R = unknown> = BetterSqlite3.Statement<P, R>;

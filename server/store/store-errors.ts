@@ -26,8 +26,17 @@ const SQLITE_PRIMARY: Readonly<Record<number, Exclude<StoreErrorClass, 'unknown'
   20: 'rejected', // SQLITE_MISMATCH
 };
 const SQLITE_NAMED: Readonly<Record<string, number>> = {
-  SQLITE_BUSY: 5, SQLITE_LOCKED: 6, SQLITE_NOMEM: 7, SQLITE_INTERRUPT: 9, SQLITE_IOERR: 10, SQLITE_FULL: 13,
-  SQLITE_CANTOPEN: 14, SQLITE_PROTOCOL: 15, SQLITE_TOOBIG: 18, SQLITE_CONSTRAINT: 19, SQLITE_MISMATCH: 20,
+  SQLITE_BUSY: 5,
+  SQLITE_LOCKED: 6,
+  SQLITE_NOMEM: 7,
+  SQLITE_INTERRUPT: 9,
+  SQLITE_IOERR: 10,
+  SQLITE_FULL: 13,
+  SQLITE_CANTOPEN: 14,
+  SQLITE_PROTOCOL: 15,
+  SQLITE_TOOBIG: 18,
+  SQLITE_CONSTRAINT: 19,
+  SQLITE_MISMATCH: 20,
 };
 
 /** SQLSTATE classes and codes (PostgreSQL appendix A). */
@@ -42,29 +51,63 @@ function classifySqlState(code: string): StoreErrorClass {
 function classifySqliteName(code: string): StoreErrorClass {
   // Extended codes name their primary first: SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_IOERR_SHORT_READ.
   const primary = SQLITE_NAMED[code.split('_').slice(0, 2).join('_')];
-  return primary === undefined ? 'unknown' : SQLITE_PRIMARY[primary] ?? 'unknown';
+  return primary === undefined ? 'unknown' : (SQLITE_PRIMARY[primary] ?? 'unknown');
 }
 
 /** Node's socket and file errors: the store is not reachable or its disk is full. */
-const SYSTEM_TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOSPC', 'EIO']);
+const SYSTEM_TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENOSPC',
+  'EIO',
+]);
 
 /** Prisma's own error codes (P1xxx: connection; P2xxx: query), for the ones that say which side is at fault. */
 const PRISMA_CODES: Readonly<Record<string, Exclude<StoreErrorClass, 'unknown'>>> = {
-  P1001: 'transient', P1002: 'transient', P1008: 'transient', P1017: 'transient', P2024: 'transient', P2034: 'transient',
-  P2000: 'rejected', P2002: 'rejected', P2003: 'rejected', P2004: 'rejected', P2005: 'rejected', P2006: 'rejected',
-  P2007: 'rejected', P2011: 'rejected', P2012: 'rejected', P2019: 'rejected', P2020: 'rejected', P2033: 'rejected',
+  P1001: 'transient',
+  P1002: 'transient',
+  P1008: 'transient',
+  P1017: 'transient',
+  P2024: 'transient',
+  P2034: 'transient',
+  P2000: 'rejected',
+  P2002: 'rejected',
+  P2003: 'rejected',
+  P2004: 'rejected',
+  P2005: 'rejected',
+  P2006: 'rejected',
+  P2007: 'rejected',
+  P2011: 'rejected',
+  P2012: 'rejected',
+  P2019: 'rejected',
+  P2020: 'rejected',
+  P2033: 'rejected',
 };
 
 /** The kinds Prisma's driver adapters map database errors to (DriverAdapterError.cause.kind). */
 const ADAPTER_KINDS: Readonly<Record<string, Exclude<StoreErrorClass, 'unknown'>>> = {
-  UniqueConstraintViolation: 'rejected', NullConstraintViolation: 'rejected', ForeignKeyConstraintViolation: 'rejected',
-  LengthMismatch: 'rejected', ValueOutOfRange: 'rejected', InvalidInputValue: 'rejected', InconsistentColumnData: 'rejected',
-  SocketTimeout: 'transient', TooManyConnections: 'transient', TransactionWriteConflict: 'transient',
-  DatabaseNotReachable: 'transient', ConnectionClosed: 'transient',
+  UniqueConstraintViolation: 'rejected',
+  NullConstraintViolation: 'rejected',
+  ForeignKeyConstraintViolation: 'rejected',
+  LengthMismatch: 'rejected',
+  ValueOutOfRange: 'rejected',
+  InvalidInputValue: 'rejected',
+  InconsistentColumnData: 'rejected',
+  SocketTimeout: 'transient',
+  TooManyConnections: 'transient',
+  TransactionWriteConflict: 'transient',
+  DatabaseNotReachable: 'transient',
+  ConnectionClosed: 'transient',
 };
 
-const field = (value: unknown, key: string): unknown =>
-  typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+const field = (value: unknown, key: string): unknown => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined);
 
 /** One error object on its own, without looking at what it wraps. */
 function classifyOne(err: unknown): StoreErrorClass {
@@ -106,7 +149,14 @@ export function classifyStoreError(err: unknown): StoreErrorClass {
 /** The most specific code an error carries (SQLSTATE, SQLITE_*, Prisma's P-code, an adapter kind), for logs that must not quote values. */
 export function storeErrorCode(err: unknown): string {
   const adapterCause = field(field(field(err, 'meta'), 'driverAdapterError'), 'cause');
-  for (const candidate of [field(adapterCause, 'originalCode'), field(adapterCause, 'code'), field(adapterCause, 'kind'), field(err, 'code'), field(field(err, 'cause'), 'code'), field(err, 'name')]) {
+  for (const candidate of [
+    field(adapterCause, 'originalCode'),
+    field(adapterCause, 'code'),
+    field(adapterCause, 'kind'),
+    field(err, 'code'),
+    field(field(err, 'cause'), 'code'),
+    field(err, 'name'),
+  ]) {
     if (typeof candidate === 'string' && candidate.length > 0) return candidate;
   }
   return 'unknown';

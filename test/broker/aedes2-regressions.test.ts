@@ -74,7 +74,14 @@ describe('broker: aedes 1.2 fixes that 2.0.0-beta.1 lacks, kept by our wrappers'
   it('closes an MQTT 5 SUBSCRIBE listing __proto__ with another filter instead of crashing the broker', async () => {
     const session = alice({ version: 5 });
     expect((await session.connack).reasonCode).toBe(0);
-    session.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '__proto__', qos: 1 }, { topic: topics.consent(ALICE.id), qos: 1 }] });
+    session.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: '__proto__', qos: 1 },
+        { topic: topics.consent(ALICE.id), qos: 1 },
+      ],
+    });
     await session.closed;
     // Still serving.
     const next = alice({ version: 5 });

@@ -26,10 +26,30 @@ export function clusterNodes(prefix: string, auth: () => { url: string; token: s
     start: (port = 0) =>
       new Promise((resolve, reject) => {
         const { url, token } = auth();
-        const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', String(port), '--ws-port', 'off', '--device-auth-url', url, '--cluster-redis', REDIS_URL, '--cluster-prefix', prefix, '--log-level', 'warn'], {
-          env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: token, BREWTEL_SERVICE_ACCOUNTS: `${INGEST.username}:${INGEST.password}` },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            MAIN,
+            '--port',
+            String(port),
+            '--ws-port',
+            'off',
+            '--device-auth-url',
+            url,
+            '--cluster-redis',
+            REDIS_URL,
+            '--cluster-prefix',
+            prefix,
+            '--log-level',
+            'warn',
+          ],
+          {
+            env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: token, BREWTEL_SERVICE_ACCOUNTS: `${INGEST.username}:${INGEST.password}` },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
         nodes.add(child);
         child.once('exit', () => nodes.delete(child));
         let stderr = '';
@@ -59,7 +79,8 @@ export function clusterNodes(prefix: string, auth: () => { url: string; token: s
       );
       const redis = new Redis(REDIS_URL);
       try {
-        for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.del(...keys);
+        for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>)
+          if (keys.length > 0) await redis.del(...keys);
       } finally {
         redis.disconnect();
       }

@@ -26,7 +26,12 @@ describe.skipIf(!redisAvailable)('cluster mode: two broker processes over Redis'
   const startNode = (port = 0): Promise<ClusterNode> => cluster.start(port);
 
   type OnMessage = (topic: string, payload: Buffer, packet: mqtt.IPublishPacket) => void;
-  const connect = async (url: string, options: mqtt.IClientOptions, onMessage?: OnMessage, ackFirst = Infinity): Promise<{ client: mqtt.MqttClient; sessionPresent: boolean }> => {
+  const connect = async (
+    url: string,
+    options: mqtt.IClientOptions,
+    onMessage?: OnMessage,
+    ackFirst = Infinity,
+  ): Promise<{ client: mqtt.MqttClient; sessionPresent: boolean }> => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...options });
     clients.push(client);
     client.on('error', () => undefined);

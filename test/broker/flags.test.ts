@@ -24,7 +24,9 @@ describe('broker flags', () => {
       BREWTEL_DEVICE_AUTH_TOKEN: 'env-token-0123456789',
       BREWTEL_SERVICE_ACCOUNTS: 'svc-a:aaaaaaaaaaaaaaaa,svc-b:bbbbbbbbbbbbbbbb',
     });
-    expect(result).toMatchObject({ config: { deviceAuth: { token: 'env-token-0123456789' }, serviceAccounts: [{ username: 'svc-a' }, { username: 'svc-b' }] } });
+    expect(result).toMatchObject({
+      config: { deviceAuth: { token: 'env-token-0123456789' }, serviceAccounts: [{ username: 'svc-a' }, { username: 'svc-b' }] },
+    });
   });
 
   it.each([
@@ -51,7 +53,9 @@ describe('broker flags', () => {
     expect(readBrokerConfig([...required, '--cluster-redis', 'redis://127.0.0.1:6379'], {})).toMatchObject({
       config: { cluster: { redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'brewtel:' } },
     });
-    expect(readBrokerConfig([...required, '--cluster-redis', 'redis://r:6379', '--cluster-prefix', 'site-a:'], {})).toMatchObject({ config: { cluster: { keyPrefix: 'site-a:' } } });
+    expect(readBrokerConfig([...required, '--cluster-redis', 'redis://r:6379', '--cluster-prefix', 'site-a:'], {})).toMatchObject({
+      config: { cluster: { keyPrefix: 'site-a:' } },
+    });
     expect((readBrokerConfig([...required, '--cluster-redis', 'http://nope'], {}) as { error: string }).error.startsWith('--cluster-redis')).toBe(true);
   });
 
@@ -60,18 +64,36 @@ describe('broker flags', () => {
     const tlsOnly = readBrokerConfig([...required, '--port', 'off', '--ws-port', 'off', '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-port', '0'], {});
     expect(tlsOnly).toMatchObject({ config: { tcpPort: null, wsPort: null, tls: { port: 0 } } });
     expect(readBrokerConfig([...required, '--tls-cert', 'c.pem', '--tls-key', 'k.pem', '--tls-port', 'off'], {})).toMatchObject({ config: { tls: null } });
-    expect((readBrokerConfig([...required, '--port', 'off', '--ws-port', 'off'], {}) as { error: string }).error).toMatch(/^--port: every MQTT listener is off/);
+    expect((readBrokerConfig([...required, '--port', 'off', '--ws-port', 'off'], {}) as { error: string }).error).toMatch(
+      /^--port: every MQTT listener is off/,
+    );
   });
 
   it('sets every limit by flag and names the flag of a bad one', () => {
     const result = readBrokerConfig(
-      [...required, '--max-packet-bytes', '4096', '--max-connections', '7', '--publish-rate', '2.5', '--publish-burst', '9', '--max-inflight-in', '11', '--max-inflight-out', '13'],
+      [
+        ...required,
+        '--max-packet-bytes',
+        '4096',
+        '--max-connections',
+        '7',
+        '--publish-rate',
+        '2.5',
+        '--publish-burst',
+        '9',
+        '--max-inflight-in',
+        '11',
+        '--max-inflight-out',
+        '13',
+      ],
       {},
     );
     expect(result).toMatchObject({
       config: { maxPacketBytes: 4096, limits: { maxConnections: 7, publishPerSecond: 2.5, publishBurst: 9, maxInFlightIn: 11, maxInFlightOut: 13 } },
     });
-    expect(readBrokerConfig(required, {})).toMatchObject({ config: { limits: { maxConnections: 10_000, publishPerSecond: 200, publishBurst: 2_000, maxInFlightIn: 1_000, maxInFlightOut: 65_535 } } });
+    expect(readBrokerConfig(required, {})).toMatchObject({
+      config: { limits: { maxConnections: 10_000, publishPerSecond: 200, publishBurst: 2_000, maxInFlightIn: 1_000, maxInFlightOut: 65_535 } },
+    });
     for (const flag of ['--max-connections', '--publish-rate', '--publish-burst', '--max-inflight-in', '--max-inflight-out']) {
       expect((readBrokerConfig([...required, flag, '0'], {}) as { error: string }).error.startsWith(flag)).toBe(true);
     }
@@ -90,11 +112,32 @@ describe('broker flags', () => {
         authChecks: { maxConcurrent: 32, maxQueued: 1_000, batchMax: 200, negativeCacheMs: 5_000, negativeCacheMax: 10_000, verifiedCacheMax: 100_000 },
       },
     });
-    const result = readBrokerConfig([
-      ...required, '--max-inflight-in-bytes', '300000', '--auth-address-slow-after', '7', '--auth-address-refuse-after', '8', '--auth-max-concurrent', '3',
-      '--auth-max-queued', '4', '--auth-batch-max', '5', '--auth-negative-cache-ms', '500', '--auth-negative-cache-max', '6', '--auth-cache-max', '9',
-      '--device-certificate-url', 'http://127.0.0.1:8080/api/v1/broker/device-certificate',
-    ], {});
+    const result = readBrokerConfig(
+      [
+        ...required,
+        '--max-inflight-in-bytes',
+        '300000',
+        '--auth-address-slow-after',
+        '7',
+        '--auth-address-refuse-after',
+        '8',
+        '--auth-max-concurrent',
+        '3',
+        '--auth-max-queued',
+        '4',
+        '--auth-batch-max',
+        '5',
+        '--auth-negative-cache-ms',
+        '500',
+        '--auth-negative-cache-max',
+        '6',
+        '--auth-cache-max',
+        '9',
+        '--device-certificate-url',
+        'http://127.0.0.1:8080/api/v1/broker/device-certificate',
+      ],
+      {},
+    );
     expect(result).toMatchObject({
       config: {
         limits: { maxInFlightInBytes: 300_000 },
@@ -103,11 +146,22 @@ describe('broker flags', () => {
         deviceAuth: { certificateUrl: 'http://127.0.0.1:8080/api/v1/broker/device-certificate' },
       },
     });
-    for (const flag of ['--auth-address-slow-after', '--auth-address-refuse-after', '--auth-max-concurrent', '--auth-negative-cache-max', '--auth-cache-max', '--max-inflight-in-bytes']) {
+    for (const flag of [
+      '--auth-address-slow-after',
+      '--auth-address-refuse-after',
+      '--auth-max-concurrent',
+      '--auth-negative-cache-max',
+      '--auth-cache-max',
+      '--max-inflight-in-bytes',
+    ]) {
       expect((readBrokerConfig([...required, flag, '0'], {}) as { error: string }).error.startsWith(flag)).toBe(true);
     }
-    expect((readBrokerConfig([...required, '--max-inflight-in-bytes', '4096'], {}) as { error: string }).error).toMatch(/^--max-inflight-in-bytes: must be at least --max-packet-bytes/);
-    expect((readBrokerConfig([...required, '--device-certificate-url', 'not a url'], {}) as { error: string }).error.startsWith('--device-certificate-url')).toBe(true);
+    expect((readBrokerConfig([...required, '--max-inflight-in-bytes', '4096'], {}) as { error: string }).error).toMatch(
+      /^--max-inflight-in-bytes: must be at least --max-packet-bytes/,
+    );
+    expect(
+      (readBrokerConfig([...required, '--device-certificate-url', 'not a url'], {}) as { error: string }).error.startsWith('--device-certificate-url'),
+    ).toBe(true);
   });
 
   it('refuses unknown flags and answers --help', () => {

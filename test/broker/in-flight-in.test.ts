@@ -73,6 +73,8 @@ describe('broker: QoS 2 bytes awaiting PUBREL per client', () => {
   });
 
   it('refuses a byte cap below the packet size cap', async () => {
-    await expect(brokerFor(registry, logs.logger, { maxPacketBytes: 4_096, limits: { maxInFlightInBytes: 2_048 } })).rejects.toThrow(/maxPacketBytes|max-packet-bytes/);
+    await expect(brokerFor(registry, logs.logger, { maxPacketBytes: 4_096, limits: { maxInFlightInBytes: 2_048 } })).rejects.toThrow(
+      /maxPacketBytes|max-packet-bytes/,
+    );
   });
 });

@@ -49,7 +49,8 @@ describe('broker limits, auth throttling and metrics (real sockets)', () => {
 
   it('cuts off a client holding more QoS 2 messages without PUBREL than maxInFlightIn', async () => {
     const raw = await rawDevice(broker.tcpPort, BOB);
-    for (let id = 1; id <= 4; id++) raw.send({ cmd: 'publish', topic: topics.event(BOB.id, 'brew'), payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false });
+    for (let id = 1; id <= 4; id++)
+      raw.send({ cmd: 'publish', topic: topics.event(BOB.id, 'brew'), payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false });
     await raw.closed;
     expect(broker.stats().limitDisconnects.max_in_flight_in).toBe(1);
   });

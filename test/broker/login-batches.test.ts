@@ -23,14 +23,21 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
     registry = await startDeviceRegistry(DEVICES);
   });
   afterEach(() => {
-    verifiers.splice(0).forEach((v) => v.close());
+    for (const v of verifiers.splice(0)) v.close();
     registry.hang = false;
   });
   afterAll(() => registry?.close());
 
   const verifierWith = (authChecks: BrokerConfigInput['authChecks']): DeviceVerifier => {
-    const config = brokerConfigSchema.parse({ deviceAuth: { url: registry.url, token: registry.token, cacheTtlMs: 0 }, authChecks: { negativeCacheMs: 0, ...authChecks } });
-    const verifier = createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), captureLogs().logger);
+    const config = brokerConfigSchema.parse({
+      deviceAuth: { url: registry.url, token: registry.token, cacheTtlMs: 0 },
+      authChecks: { negativeCacheMs: 0, ...authChecks },
+    });
+    const verifier = createDeviceVerifier(
+      { deviceAuth: config.deviceAuth!, authChecks: config.authChecks },
+      createRevocations({ horizonMs: 60_000, maxEntries: 10 }),
+      captureLogs().logger,
+    );
     verifiers.push(verifier);
     return verifier;
   };
@@ -79,7 +86,10 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
     const verifier = verifierWith({ maxConcurrent: 1, maxQueued: 100 });
     const good = logins[0]!;
     const seen = await counted(async () => {
-      const answers = await Promise.all([verifier.verify(good.deviceId, good.secret), ...Array.from({ length: 5 }, () => verifier.verify(id(1), DEVICES[id(1)]!.secret))]);
+      const answers = await Promise.all([
+        verifier.verify(good.deviceId, good.secret),
+        ...Array.from({ length: 5 }, () => verifier.verify(id(1), DEVICES[id(1)]!.secret)),
+      ]);
       expect(answers.map((a) => a.outcome)).toEqual(Array(6).fill('valid'));
     });
     expect(seen.batches).toEqual([1, 1]);
@@ -96,7 +106,11 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
   it('gives every waiting login of a hanging batch its timeout, and frees the slot', async () => {
     const config = { maxConcurrent: 1, maxQueued: 100 };
     const cfg = brokerConfigSchema.parse({ deviceAuth: { url: registry.url, token: registry.token, cacheTtlMs: 0, timeoutMs: 300 }, authChecks: config });
-    const verifier = createDeviceVerifier({ deviceAuth: cfg.deviceAuth!, authChecks: cfg.authChecks }, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), captureLogs().logger);
+    const verifier = createDeviceVerifier(
+      { deviceAuth: cfg.deviceAuth!, authChecks: cfg.authChecks },
+      createRevocations({ horizonMs: 60_000, maxEntries: 10 }),
+      captureLogs().logger,
+    );
     verifiers.push(verifier);
     registry.hang = true;
     const answers = await Promise.all(logins.slice(0, 6).map((l) => verifier.verify(l.deviceId, l.secret)));

@@ -9,7 +9,11 @@ import { captureLogs, startDeviceRegistry, type DeviceRegistry } from './support
 const ALICE = { id: 'cm-alice0001' as DeviceId, secret: 'alice-one-time-secret-xyz' };
 const BOB = { id: 'cm-bob00002' as DeviceId, secret: 'bob-one-time-secret-abc' };
 const CAROL = { id: 'cm-carol0003' as DeviceId, secret: 'carol-one-time-secret-def' };
-const DEVICES = { [ALICE.id]: { secret: ALICE.secret, region: 'eu' }, [BOB.id]: { secret: BOB.secret, region: 'us' }, [CAROL.id]: { secret: CAROL.secret, region: 'eu' } };
+const DEVICES = {
+  [ALICE.id]: { secret: ALICE.secret, region: 'eu' },
+  [BOB.id]: { secret: BOB.secret, region: 'us' },
+  [CAROL.id]: { secret: CAROL.secret, region: 'eu' },
+};
 
 /** The broker's warm login cache against a registry over real HTTP: what it saves, and what it never lets through. */
 describe('broker: verified-login cache', () => {
@@ -22,7 +26,10 @@ describe('broker: verified-login cache', () => {
   const verifierWith = (cacheTtlMs: number, authChecks: BrokerConfigInput['authChecks'] = {}): { verifier: DeviceVerifier; revocations: Revocations } => {
     const config = brokerConfigSchema.parse({ deviceAuth: { url: registry.url, token: registry.token, cacheTtlMs }, authChecks });
     const revocations = createRevocations({ horizonMs: 60_000, maxEntries: 10 });
-    return { verifier: createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, revocations, captureLogs().logger), revocations };
+    return {
+      verifier: createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, revocations, captureLogs().logger),
+      revocations,
+    };
   };
 
   it('answers a repeated login from memory until the entry expires, then asks again', async () => {

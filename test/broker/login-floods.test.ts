@@ -12,7 +12,11 @@ import { brokerFor, captureLogs, clientPool, startDeviceRegistry, type DeviceReg
 const ALICE = { id: 'cm-alice0001', secret: 'alice-one-time-secret-xyz' };
 const BOB = { id: 'cm-bob00002', secret: 'bob-one-time-secret-abc' };
 const CAROL = { id: 'cm-carol0003', secret: 'carol-one-time-secret-def' };
-const DEVICES = { [ALICE.id]: { secret: ALICE.secret, region: 'eu' }, [BOB.id]: { secret: BOB.secret, region: 'us' }, [CAROL.id]: { secret: CAROL.secret, region: 'eu' } };
+const DEVICES = {
+  [ALICE.id]: { secret: ALICE.secret, region: 'eu' },
+  [BOB.id]: { secret: BOB.secret, region: 'us' },
+  [CAROL.id]: { secret: CAROL.secret, region: 'eu' },
+};
 
 /** Login floods against the real broker and a real registry over HTTP. */
 describe('broker: login floods (real sockets)', () => {
@@ -41,7 +45,9 @@ describe('broker: login floods (real sockets)', () => {
 
   it('refuses an address that keeps failing across rotating usernames, without asking the registry', async () => {
     // The pair thresholds are out of reach: only the per-address count can stop this.
-    const broker = await start({ authThrottle: { slowAfter: 100, refuseAfter: 100, addressSlowAfter: 4, addressRefuseAfter: 5, delayMs: 10, maxDelayMs: 20, refuseMs: 60_000 } });
+    const broker = await start({
+      authThrottle: { slowAfter: 100, refuseAfter: 100, addressSlowAfter: 4, addressRefuseAfter: 5, delayMs: 10, maxDelayMs: 20, refuseMs: 60_000 },
+    });
     for (let i = 0; i < 5; i++) expect(await login(broker, `cm-guess${i}aaa`, `guess-${i}`)).toBe(4);
     const asked = registry.requests;
     expect(await login(broker, ALICE.id, ALICE.secret)).toBe(5);
@@ -110,7 +116,11 @@ describe('device verifier: every map keyed by client input is bounded (real regi
 
   const verifierWith = (authChecks: BrokerConfigInput['authChecks'], deviceAuth: { timeoutMs?: number } = {}) => {
     const config = brokerConfigSchema.parse({ deviceAuth: { url: registry.url, token: registry.token, ...deviceAuth }, authChecks });
-    return createDeviceVerifier({ deviceAuth: config.deviceAuth!, authChecks: config.authChecks }, createRevocations({ horizonMs: 60_000, maxEntries: 10 }), captureLogs().logger);
+    return createDeviceVerifier(
+      { deviceAuth: config.deviceAuth!, authChecks: config.authChecks },
+      createRevocations({ horizonMs: 60_000, maxEntries: 10 }),
+      captureLogs().logger,
+    );
   };
 
   it('gives up on a hanging registry at its deadline, even when a garbage collection runs meanwhile', async () => {

@@ -4,7 +4,17 @@ import type { TcpBroker } from '../../broker/broker.ts';
 import type { Identity } from '../../broker/identity.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
-import { brokerFor, captureLogs, INGEST, rawClient, serverDisconnect, startDeviceRegistry, type DeviceRegistry, type RawClient, type RawLogin } from './support.ts';
+import {
+  brokerFor,
+  captureLogs,
+  INGEST,
+  rawClient,
+  serverDisconnect,
+  startDeviceRegistry,
+  type DeviceRegistry,
+  type RawClient,
+  type RawLogin,
+} from './support.ts';
 
 const ALICE = { id: 'cm-acc-alice', secret: 'alice-access-secret-xyz' };
 const BOB = { id: 'cm-acc-bob', secret: 'bob-access-secret-abc' };
@@ -60,7 +70,8 @@ describe('broker: MQTT 5 features under the topic policy', () => {
     return raw;
   };
   const publishes = (raw: RawClient): mqttPacket.IPublishPacket[] => raw.packets.filter((p): p is mqttPacket.IPublishPacket => p.cmd === 'publish');
-  const pubackOf = (raw: RawClient, messageId: number) => raw.packets.find((p) => p.cmd === 'puback' && p.messageId === messageId) as mqttPacket.IPubackPacket | undefined;
+  const pubackOf = (raw: RawClient, messageId: number) =>
+    raw.packets.find((p) => p.cmd === 'puback' && p.messageId === messageId) as mqttPacket.IPubackPacket | undefined;
   const publish = (raw: RawClient, topic: string, messageId: number, properties?: mqttPacket.IPublishPacket['properties'], payload = 'x'): void =>
     raw.send({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, messageId, retain: false, dup: false, ...(properties ? { properties } : {}) });
 
@@ -82,7 +93,7 @@ describe('broker: MQTT 5 features under the topic policy', () => {
     await device(ALICE);
   });
 
-  it('resolves a topic alias before the topic policy: an alias set on its own topic works, one set on another device\'s topic is refused every time', async () => {
+  it("resolves a topic alias before the topic policy: an alias set on its own topic works, one set on another device's topic is refused every time", async () => {
     const watcher = await ingest([topics.filters.allEvents]);
     const alice = await device(ALICE);
     publish(alice, topics.event(ALICE.id, 'brew'), 1, { topicAlias: 1 }, 'first');
@@ -106,7 +117,7 @@ describe('broker: MQTT 5 features under the topic policy', () => {
     expect(await serverDisconnect(alice)).toMatchObject({ reasonCode: 0x94 });
   });
 
-  it('[MQTT-3.3.2-12] an alias re-mapped to another device\'s topic is judged by that topic: the publish and every later use of the alias get PUBACK 0x87', async () => {
+  it("[MQTT-3.3.2-12] an alias re-mapped to another device's topic is judged by that topic: the publish and every later use of the alias get PUBACK 0x87", async () => {
     const watcher = await ingest([topics.filters.allEvents, topics.filters.allStates]);
     const alice = await device(ALICE);
     publish(alice, topics.event(ALICE.id, 'status'), 1, { topicAlias: 1 }, 'own');
@@ -115,9 +126,27 @@ describe('broker: MQTT 5 features under the topic policy', () => {
     publish(alice, topics.event(BOB.id, 'status'), 3, { topicAlias: 1 }, 'foreign');
     publish(alice, '', 4, { topicAlias: 1 }, 'foreign-by-alias');
     // Retained goes through the policy's retain rule with the real topic too: the own state is allowed, another's is not.
-    alice.send({ cmd: 'publish', topic: topics.state(ALICE.id), payload: Buffer.from('online'), qos: 1, messageId: 5, retain: true, dup: false, properties: { topicAlias: 2 } });
+    alice.send({
+      cmd: 'publish',
+      topic: topics.state(ALICE.id),
+      payload: Buffer.from('online'),
+      qos: 1,
+      messageId: 5,
+      retain: true,
+      dup: false,
+      properties: { topicAlias: 2 },
+    });
     alice.send({ cmd: 'publish', topic: '', payload: Buffer.from('online'), qos: 1, messageId: 6, retain: true, dup: false, properties: { topicAlias: 2 } });
-    alice.send({ cmd: 'publish', topic: topics.state(BOB.id), payload: Buffer.from('offline'), qos: 1, messageId: 7, retain: true, dup: false, properties: { topicAlias: 3 } });
+    alice.send({
+      cmd: 'publish',
+      topic: topics.state(BOB.id),
+      payload: Buffer.from('offline'),
+      qos: 1,
+      messageId: 7,
+      retain: true,
+      dup: false,
+      properties: { topicAlias: 3 },
+    });
     alice.send({ cmd: 'publish', topic: '', payload: Buffer.from('offline'), qos: 1, messageId: 8, retain: true, dup: false, properties: { topicAlias: 3 } });
     const ids = [1, 2, 3, 4, 5, 6, 7, 8];
     await waitUntil('eight PUBACKs', () => ids.every((id) => pubackOf(alice, id)));
@@ -185,10 +214,19 @@ describe('broker: MQTT 5 features under the topic policy', () => {
     expect(publishes(watcher)).toEqual([]);
   });
 
-  it('[MQTT-3.8.3-4] [MQTT-3.3.4-3] refuses $share with 0x9E, a foreign filter with 0x87, and echoes a granted subscription\'s identifier', async () => {
+  it("[MQTT-3.8.3-4] [MQTT-3.3.4-3] refuses $share with 0x9E, a foreign filter with 0x87, and echoes a granted subscription's identifier", async () => {
     const watcher = open({ clientId: 'svc-acc-share', username: INGEST.username, password: INGEST.password });
     expect((await watcher.connack).reasonCode).toBe(0);
-    watcher.send({ cmd: 'subscribe', messageId: 1, properties: { subscriptionIdentifier: 7 }, subscriptions: [{ topic: '$share/ingest/coffee/v1/+/evt/+', qos: 1 }, { topic: topics.filters.allEvents, qos: 1 }, { topic: '#', qos: 1 }] });
+    watcher.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      properties: { subscriptionIdentifier: 7 },
+      subscriptions: [
+        { topic: '$share/ingest/coffee/v1/+/evt/+', qos: 1 },
+        { topic: topics.filters.allEvents, qos: 1 },
+        { topic: '#', qos: 1 },
+      ],
+    });
     await waitUntil('SUBACK', () => watcher.packets.some((p) => p.cmd === 'suback'));
     expect((watcher.packets.find((p) => p.cmd === 'suback') as mqttPacket.ISubackPacket).granted).toEqual([0x9e, 1, 0x87]);
     const alice = await device(ALICE);

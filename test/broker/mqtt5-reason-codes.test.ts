@@ -3,7 +3,18 @@ import type { TcpBroker } from '../../broker/broker.ts';
 import { CONTROL_TOPICS } from '../../schema/control.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
-import { brokerFor, captureLogs, clientPool, INGEST, rawClient, serverDisconnect, startDeviceRegistry, type DeviceRegistry, type RawClient, type RawLogin } from './support.ts';
+import {
+  brokerFor,
+  captureLogs,
+  clientPool,
+  INGEST,
+  rawClient,
+  serverDisconnect,
+  startDeviceRegistry,
+  type DeviceRegistry,
+  type RawClient,
+  type RawLogin,
+} from './support.ts';
 
 const ALICE = { id: 'cm-alice0001', secret: 'alice-one-time-secret-xyz' };
 const BOB = { id: 'cm-bob00002', secret: 'bob-one-time-secret-abc' };
@@ -48,13 +59,23 @@ describe('broker: MQTT 5 reason codes (real sockets)', () => {
     raws.push(raw);
     return raw;
   };
-  const device = (who: { id: string; secret: string }, more: Partial<RawLogin> = {}): RawClient => v5({ clientId: who.id, username: who.id, password: who.secret, ...more });
+  const device = (who: { id: string; secret: string }, more: Partial<RawLogin> = {}): RawClient =>
+    v5({ clientId: who.id, username: who.id, password: who.secret, ...more });
   const connected = async (raw: RawClient): Promise<RawClient> => {
     expect((await raw.connack).reasonCode).toBe(0);
     return raw;
   };
   const publish = (raw: RawClient, topic: string, payload: string | Buffer, qos: 0 | 1 | 2, messageId?: number, properties?: Record<string, unknown>): void =>
-    raw.send({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain: false, dup: false, ...(messageId === undefined ? {} : { messageId }), ...(properties ? { properties } : {}) });
+    raw.send({
+      cmd: 'publish',
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos,
+      retain: false,
+      dup: false,
+      ...(messageId === undefined ? {} : { messageId }),
+      ...(properties ? { properties } : {}),
+    });
   const pubacks = (raw: RawClient) => raw.packets.flatMap((p) => (p.cmd === 'puback' ? [p] : []));
 
   it('[MQTT-3.2.2-15] [MQTT-3.2.2-17] announces Maximum Packet Size, Receive Maximum, Topic Alias Maximum and no shared subscriptions in CONNACK', async () => {
@@ -89,7 +110,10 @@ describe('broker: MQTT 5 reason codes (real sockets)', () => {
   it('mqtt.js v5: a denied publish fails with reason code 135 (0x87) and the client stays connected', async () => {
     const alice = pool.open(broker.mqttUrl, { protocolVersion: 5, clientId: ALICE.id, username: ALICE.id, password: ALICE.secret });
     expect(await pool.connack(alice)).toBe(0);
-    const error = await alice.publishAsync(topics.event(BOB.id, 'brew'), 'x', { qos: 1 }).then(() => null, (e: unknown) => e as { code?: number });
+    const error = await alice.publishAsync(topics.event(BOB.id, 'brew'), 'x', { qos: 1 }).then(
+      () => null,
+      (e: unknown) => e as { code?: number },
+    );
     expect(error?.code).toBe(0x87);
     expect(alice.connected).toBe(true);
   });
@@ -131,7 +155,9 @@ describe('broker: MQTT 5 reason codes (real sockets)', () => {
     const states: string[] = [];
     ingest.on('message', (_topic, payload) => states.push(payload.toString()));
     await ingest.subscribeAsync(topics.state(CAROL.id), { qos: 1 });
-    const carol = await connected(device(CAROL, { keepalive: 1, will: { topic: topics.state(CAROL.id), payload: Buffer.from('offline'), qos: 1, retain: false } }));
+    const carol = await connected(
+      device(CAROL, { keepalive: 1, will: { topic: topics.state(CAROL.id), payload: Buffer.from('offline'), qos: 1, retain: false } }),
+    );
     expect(await serverDisconnect(carol)).toMatchObject({ reasonCode: 0x8d });
     await waitUntil('the will', () => states.includes('offline'));
   });

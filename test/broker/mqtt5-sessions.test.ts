@@ -7,7 +7,17 @@ import type { TcpBroker } from '../../broker/broker.ts';
 import { topics } from '../../schema/topics.ts';
 import { REDIS_URL, redisReachable } from '../support/redis.ts';
 import { waitUntil } from '../support/wait.ts';
-import { brokerFor, captureLogs, INGEST, rawClient, serverDisconnect, startDeviceRegistry, type DeviceRegistry, type RawClient, type RawLogin } from './support.ts';
+import {
+  brokerFor,
+  captureLogs,
+  INGEST,
+  rawClient,
+  serverDisconnect,
+  startDeviceRegistry,
+  type DeviceRegistry,
+  type RawClient,
+  type RawLogin,
+} from './support.ts';
 
 const ALICE = { id: 'cm-sess-alice', secret: 'alice-session-secret-xyz' };
 const BOB = { id: 'cm-sess-bob', secret: 'bob-session-secret-abc' };
@@ -167,7 +177,7 @@ describe('broker: MQTT 5 session expiry and will delay', () => {
   });
 
   describe.skipIf(!redisAvailable)('across the two nodes', () => {
-    it('keeps a session the client resumed on the other node when the first node\'s expiry would have ended it', async () => {
+    it("keeps a session the client resumed on the other node when the first node's expiry would have ended it", async () => {
       const session = device(nodeA!, BOB, { properties: { sessionExpiryInterval: 1 } });
       await connack(session);
       await subscribeCommands(session, BOB);

@@ -4,7 +4,15 @@ import { createPacketSizeGuard } from '../../broker/packet-size-guard.ts';
 
 /** A QoS 1 PUBLISH, encoded by mqtt-packet so the test does not lean on the decoder under test. */
 const publish = (payloadBytes: number): Buffer =>
-  mqttPacket.generate({ cmd: 'publish', topic: 'coffee/v1/cm-alice0001/evt/brew', payload: Buffer.alloc(payloadBytes), qos: 1, messageId: 1, retain: false, dup: false });
+  mqttPacket.generate({
+    cmd: 'publish',
+    topic: 'coffee/v1/cm-alice0001/evt/brew',
+    payload: Buffer.alloc(payloadBytes),
+    qos: 1,
+    messageId: 1,
+    retain: false,
+    dup: false,
+  });
 const ping = (): Buffer => Buffer.from([0xc0, 0x00]);
 
 function feed(guard: (chunk: Uint8Array) => boolean, bytes: Buffer, chunkSize: number): boolean {

@@ -10,7 +10,10 @@ import { captureLogs, clientPool } from './support.ts';
 const MAIN = fileURLToPath(new URL('../../broker/main.ts', import.meta.url));
 
 function runMain(args: string[]): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: '', BREWTEL_SERVICE_ACCOUNTS: '' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: '', BREWTEL_SERVICE_ACCOUNTS: '' },
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   return { child, stderr: () => stderr, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
@@ -40,7 +43,10 @@ describe('broker: the unsafe permissive test mode', () => {
     expect(await pool.connack(old)).toBe(0);
     await old.publishAsync('TopicA/B', 'from-3.1.1', { qos: 1, retain: true });
     await waitUntil('delivery', () => heard.includes('TopicA/B from-3.1.1'));
-    const refused = await listener.publishAsync('$SYS/anything', 'x', { qos: 1 }).then(() => null, (e: unknown) => e as { code?: number });
+    const refused = await listener.publishAsync('$SYS/anything', 'x', { qos: 1 }).then(
+      () => null,
+      (e: unknown) => e as { code?: number },
+    );
     expect(refused?.code).toBe(0x87);
   });
 
@@ -50,8 +56,12 @@ describe('broker: the unsafe permissive test mode', () => {
     expect(await main.exited).toBe(1);
     expect(main.stderr()).toMatch(/loopback only/);
     expect(main.stderr()).not.toContain('brewtel broker: mqtt://');
-    await expect(startBroker({ host: '10.0.0.1', tcpPort: 0, wsPort: null, unsafePermissiveTestMode: true }, captureLogs().logger)).rejects.toThrow(/loopback only/);
-    await expect(startBroker({ host: '::ffff:10.0.0.1', tcpPort: 0, wsPort: null, unsafePermissiveTestMode: true }, captureLogs().logger)).rejects.toThrow(/loopback only/);
+    await expect(startBroker({ host: '10.0.0.1', tcpPort: 0, wsPort: null, unsafePermissiveTestMode: true }, captureLogs().logger)).rejects.toThrow(
+      /loopback only/,
+    );
+    await expect(startBroker({ host: '::ffff:10.0.0.1', tcpPort: 0, wsPort: null, unsafePermissiveTestMode: true }, captureLogs().logger)).rejects.toThrow(
+      /loopback only/,
+    );
   });
 
   it('is off unless asked for: without it a device check is required', () => {

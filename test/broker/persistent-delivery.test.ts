@@ -52,7 +52,14 @@ function ingestSession(port: number, clientId: string): IngestSession {
     received,
     payloads: (topicPart: string) => received.filter((p) => p.topic.includes(topicPart)).map((p) => p.payload.toString()),
     async subscribe() {
-      ingest.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: topics.filters.allEvents, qos: 1 }, { topic: topics.filters.allStates, qos: 1 }] });
+      ingest.send({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [
+          { topic: topics.filters.allEvents, qos: 1 },
+          { topic: topics.filters.allStates, qos: 1 },
+        ],
+      });
       await waitUntil('SUBACK', () => subacks > 0, 10_000);
     },
   });
@@ -118,41 +125,57 @@ describe.each([
 
     await waitUntil('every acknowledged message at the ingest', () => ingest.received.length >= id, 10_000).catch(() => undefined);
     expect(ingest.payloads('/state')).toEqual(Array.from({ length: rounds }, (_, r) => `online-${r}`));
-    expect(ingest.payloads('/evt/').sort()).toEqual(Array.from({ length: rounds * eventsPerRound }, (_, i) => `event-${Math.floor(i / eventsPerRound)}-${i % eventsPerRound}`).sort());
+    expect(ingest.payloads('/evt/').sort()).toEqual(
+      Array.from({ length: rounds * eventsPerRound }, (_, i) => `event-${Math.floor(i / eventsPerRound)}-${i % eventsPerRound}`).sort(),
+    );
     expect(ingest.socket.destroyed, 'the ingest session was dropped').toBe(false);
   });
 
-  it.skipIf(skip)('sends a resumed session its whole queue, beyond the first 1,000 messages', async () => {
-    const port = await start();
-    const clientId = `svc-delivery-${randomBytes(3).toString('hex')}`;
-    const first = ingestSession(port, clientId);
-    open.push(first);
-    await first.connack;
-    await first.subscribe();
-    first.socket.destroy();
-    await first.closed;
+  it.skipIf(skip)(
+    'sends a resumed session its whole queue, beyond the first 1,000 messages',
+    async () => {
+      const port = await start();
+      const clientId = `svc-delivery-${randomBytes(3).toString('hex')}`;
+      const first = ingestSession(port, clientId);
+      open.push(first);
+      await first.connack;
+      await first.subscribe();
+      first.socket.destroy();
+      await first.closed;
 
-    // Queued while the ingest is away, as when devices reach a restarted broker before it does.
-    const device = await deviceSession(port);
-    open.push(device);
-    const queued = 1_500;
-    const batch: Buffer[] = [];
-    for (let i = 1; i <= queued; i++) batch.push(publish(topics.event(DEVICE.id, 'status'), `queued-${i}`, i));
-    device.socket.write(Buffer.concat(batch));
-    await waitUntil('PUBACKs of every queued message', () => device.pubacks.size === queued, 20_000);
+      // Queued while the ingest is away, as when devices reach a restarted broker before it does.
+      const device = await deviceSession(port);
+      open.push(device);
+      const queued = 1_500;
+      const batch: Buffer[] = [];
+      for (let i = 1; i <= queued; i++) batch.push(publish(topics.event(DEVICE.id, 'status'), `queued-${i}`, i));
+      device.socket.write(Buffer.concat(batch));
+      await waitUntil('PUBACKs of every queued message', () => device.pubacks.size === queued, 20_000);
 
-    const resumed = ingestSession(port, clientId);
-    open.push(resumed);
-    expect((await resumed.connack).sessionPresent).toBe(true);
-    await waitUntil('the whole queue', () => new Set(resumed.payloads('/evt/')).size >= queued, 20_000).catch(() => undefined);
-    expect(new Set(resumed.payloads('/evt/')).size).toBe(queued);
-  }, 60_000);
+      const resumed = ingestSession(port, clientId);
+      open.push(resumed);
+      expect((await resumed.connack).sessionPresent).toBe(true);
+      await waitUntil('the whole queue', () => new Set(resumed.payloads('/evt/')).size >= queued, 20_000).catch(() => undefined);
+      expect(new Set(resumed.payloads('/evt/')).size).toBe(queued);
+    },
+    60_000,
+  );
 });
 
 describe.skipIf(!redisAvailable)('an orderly stop of a broker that keeps its state in Redis', () => {
   it('closes and lets go of Redis promptly', async () => {
     const prefix = `brewtel-test-${randomBytes(6).toString('hex')}:`;
-    const broker = await startBroker({ host: '127.0.0.1', tcpPort: 0, wsPort: null, serviceAccounts: [INGEST], deviceAuth: { url: 'http://127.0.0.1:9/unused', token: 'registry-token-0123456789', timeoutMs: 1_000 }, cluster: { redisUrl: REDIS_URL, keyPrefix: prefix } }, silent);
+    const broker = await startBroker(
+      {
+        host: '127.0.0.1',
+        tcpPort: 0,
+        wsPort: null,
+        serviceAccounts: [INGEST],
+        deviceAuth: { url: 'http://127.0.0.1:9/unused', token: 'registry-token-0123456789', timeoutMs: 1_000 },
+        cluster: { redisUrl: REDIS_URL, keyPrefix: prefix },
+      },
+      silent,
+    );
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       broker.close().then(() => 'closed'),

@@ -11,7 +11,16 @@ const topicsOf = (index: ReturnType<typeof createRetainedIndex>, filter: string)
 describe('retained index', () => {
   it('matches filters by topic level: exact, + one level, # this level and below [MQTT-4.7.1-2]', () => {
     const index = createRetainedIndex();
-    for (const topic of ['coffee/v1/a/state', 'coffee/v1/a/consent', 'coffee/v1/b/state', 'coffee/v1/a/cmd/reboot', 'coffee/v1/a/cmd', 'coffee/v1/a/cmd/x/y', 'other']) index.store(packet(topic));
+    for (const topic of [
+      'coffee/v1/a/state',
+      'coffee/v1/a/consent',
+      'coffee/v1/b/state',
+      'coffee/v1/a/cmd/reboot',
+      'coffee/v1/a/cmd',
+      'coffee/v1/a/cmd/x/y',
+      'other',
+    ])
+      index.store(packet(topic));
     expect(topicsOf(index, 'coffee/v1/a/consent')).toEqual(['coffee/v1/a/consent']);
     expect(topicsOf(index, 'coffee/v1/+/state')).toEqual(['coffee/v1/a/state', 'coffee/v1/b/state']);
     expect(topicsOf(index, 'coffee/v1/a/cmd/#')).toEqual(['coffee/v1/a/cmd', 'coffee/v1/a/cmd/reboot', 'coffee/v1/a/cmd/x/y']);
@@ -54,7 +63,9 @@ describe('retained messages through the broker', () => {
   });
 
   it('a subscriber gets exactly the retained messages its filter matches, and none that were cleared', async () => {
-    broker = requireTcp(await startBroker({ host: '127.0.0.1', tcpPort: 0, wsPort: null, unsafePermissiveTestMode: true, logLevel: 'silent' }, pino({ level: 'silent' })));
+    broker = requireTcp(
+      await startBroker({ host: '127.0.0.1', tcpPort: 0, wsPort: null, unsafePermissiveTestMode: true, logLevel: 'silent' }, pino({ level: 'silent' })),
+    );
     const publisher = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'pub', reconnectPeriod: 0 });
     clients.push(publisher);
     for (const topic of ['t/1/state', 't/2/state', 't/1/consent', 't/3/state']) await publisher.publishAsync(topic, `v-${topic}`, { qos: 1, retain: true });

@@ -30,7 +30,8 @@ describe('broker: retained messages (real sockets)', () => {
     expect(await pool.connack(client)).toBe(0);
     return client;
   };
-  const device = (who: { id: string; secret: string }, options: mqtt.IClientOptions = {}) => connect({ clientId: who.id, username: who.id, password: who.secret, ...options });
+  const device = (who: { id: string; secret: string }, options: mqtt.IClientOptions = {}) =>
+    connect({ clientId: who.id, username: who.id, password: who.secret, ...options });
   const ingest = () => connect({ clientId: `svc-ingest-${Math.random().toString(36).slice(2, 8)}`, username: INGEST.username, password: INGEST.password });
   const closed = (client: mqtt.MqttClient): Promise<'closed'> => new Promise((resolve) => client.once('close', () => resolve('closed')));
 
@@ -53,7 +54,10 @@ describe('broker: retained messages (real sockets)', () => {
   ])('refuses a device a retained publish on %s: connection closed, counted, logged without payload, nothing retained', async (_what, topic) => {
     const alice = await device(ALICE);
     const before = broker.stats();
-    const outcome = await Promise.race([closed(alice), alice.publishAsync(topic, 'retained-secret-payload', { qos: 1, retain: true }).then(() => 'acknowledged' as const)]);
+    const outcome = await Promise.race([
+      closed(alice),
+      alice.publishAsync(topic, 'retained-secret-payload', { qos: 1, retain: true }).then(() => 'acknowledged' as const),
+    ]);
     expect(outcome).toBe('closed');
     expect(broker.stats().retainRefused).toBe(before.retainRefused + 1);
     expect(broker.stats().denials).toBe(before.denials + 1);
@@ -82,13 +86,16 @@ describe('broker: retained messages (real sockets)', () => {
 
   it('refuses a command result for a command that does not exist (the grammar admits the name)', async () => {
     const alice = await device(ALICE);
-    const outcome = await Promise.race([closed(alice), alice.publishAsync(topics.commandResult(ALICE.id, 'descale'), '{}', { qos: 1 }).then(() => 'acknowledged' as const)]);
+    const outcome = await Promise.race([
+      closed(alice),
+      alice.publishAsync(topics.commandResult(ALICE.id, 'descale'), '{}', { qos: 1 }).then(() => 'acknowledged' as const),
+    ]);
     expect(outcome).toBe('closed');
     const still = await device(ALICE);
     await still.publishAsync(topics.commandResult(ALICE.id, 'wipe-local-data'), '{}', { qos: 1 });
   });
 
-  it("lets ingest clear every retained message of a device (state and consent), and set no state for it", async () => {
+  it('lets ingest clear every retained message of a device (state and consent), and set no state for it', async () => {
     /** Retained consent as the device itself gets it on subscribing (ingest may not subscribe to consent). */
     const consentAtDevice = async (): Promise<string[]> => {
       const reader = await device(ALICE);
@@ -111,7 +118,10 @@ describe('broker: retained messages (real sockets)', () => {
 
     // Setting a state for the device is refused: only an empty retained payload (a clear) is allowed.
     const setter = await ingest();
-    const refused = await Promise.race([closed(setter), setter.publishAsync(topics.state(ALICE.id), 'offline', { qos: 1, retain: true }).then(() => 'acknowledged' as const)]);
+    const refused = await Promise.race([
+      closed(setter),
+      setter.publishAsync(topics.state(ALICE.id), 'offline', { qos: 1, retain: true }).then(() => 'acknowledged' as const),
+    ]);
     expect(refused).toBe('closed');
 
     // An empty retained payload removes the retained message [MQTT-3.3.1-10, -11].

@@ -34,7 +34,11 @@ describe('broker: credential revocation notices (real sockets)', () => {
 
   const connectIngest = async (): Promise<void> => {
     atIngest = [];
-    ingest = pool.open(broker.mqttUrl, { clientId: `svc-ingest-${Math.random().toString(36).slice(2, 8)}`, username: INGEST.username, password: INGEST.password });
+    ingest = pool.open(broker.mqttUrl, {
+      clientId: `svc-ingest-${Math.random().toString(36).slice(2, 8)}`,
+      username: INGEST.username,
+      password: INGEST.password,
+    });
     expect(await pool.connack(ingest)).toBe(0);
     ingest.on('message', (topic, payload) => atIngest.push({ topic, payload: payload.toString() }));
     await ingest.subscribeAsync([topics.filters.allEvents, topics.filters.allStates, topics.filters.allCommandResults], { qos: 1 });
@@ -85,7 +89,10 @@ describe('broker: credential revocation notices (real sockets)', () => {
     expect(await pool.connack(device(BOB))).toBe(0);
 
     for (const filter of [CONTROL_TOPICS.credentialsRevoked, '$brewtel/#', '#']) {
-      const granted = await ingest.subscribeAsync(filter, { qos: 1 }).then((g) => g.map((x) => x.qos), (error: { packet?: { granted?: number[] } }) => error.packet?.granted);
+      const granted = await ingest.subscribeAsync(filter, { qos: 1 }).then(
+        (g) => g.map((x) => x.qos),
+        (error: { packet?: { granted?: number[] } }) => error.packet?.granted,
+      );
       expect(granted).toEqual([128]);
     }
     // Retained notices are refused too: none could wait at the broker for a later subscriber.

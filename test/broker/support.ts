@@ -32,7 +32,10 @@ export interface DeviceRegistry {
  * `devices` log in with their secret; `certificateDevices` are known to the registry too, but only
  * certificate checks (…/device-certificate, where only the id is asked about) are answered for them.
  */
-export async function startDeviceRegistry(devices: Record<string, { secret: string; region: string }>, certificateDevices: Record<string, { region: string }> = {}): Promise<DeviceRegistry> {
+export async function startDeviceRegistry(
+  devices: Record<string, { secret: string; region: string }>,
+  certificateDevices: Record<string, { region: string }> = {},
+): Promise<DeviceRegistry> {
   const token = 'registry-token-0123456789';
   let server: Server;
   const registry: DeviceRegistry = {
@@ -44,10 +47,11 @@ export async function startDeviceRegistry(devices: Record<string, { secret: stri
     certificateRequests: 0,
     batches: [],
     revoked: new Set(),
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   server = createServer((req, res) => {
     registry.requests++;

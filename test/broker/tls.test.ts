@@ -31,7 +31,10 @@ describe.skipIf(!opensslPresent)('broker TLS listener and client-certificate log
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'brewtel-tls-'));
-    for (const [sub, devices] of [['ca', [ALICE.id, BOB.id, CAROL.id, DAVE.id, 'svc-ingest']], ['other', [ALICE.id]]] as const) {
+    for (const [sub, devices] of [
+      ['ca', [ALICE.id, BOB.id, CAROL.id, DAVE.id, 'svc-ingest']],
+      ['other', [ALICE.id]],
+    ] as const) {
       const made = spawnSync(DEV_CA, [join(dir, sub), ...devices], { encoding: 'utf8' });
       expect(made.status, made.stderr).toBe(0);
     }

@@ -84,7 +84,10 @@ describe('broker topic rights (real sockets)', () => {
     await waitUntil('the answer at the service account', () => received.some((r) => r.topic === topics.commandResult(ALICE.id, 'reboot')), 5_000);
     // Answering for another device is refused like any other foreign topic.
     const bob = await connectDevice(BOB);
-    const outcome = await Promise.race([closed(bob), bob.publishAsync(topics.commandResult(ALICE.id, 'reboot'), '{"ok":false}', { qos: 1 }).then(() => 'acknowledged' as const)]);
+    const outcome = await Promise.race([
+      closed(bob),
+      bob.publishAsync(topics.commandResult(ALICE.id, 'reboot'), '{"ok":false}', { qos: 1 }).then(() => 'acknowledged' as const),
+    ]);
     expect(outcome).toBe('closed');
   });
 

@@ -53,7 +53,14 @@ describe.skipIf(!redisAvailable)('broker: topic aliases across cluster nodes', (
   };
   const ingest = async (node: TcpBroker, clientId: string): Promise<RawClient> => {
     const raw = await open(node, { clientId, username: INGEST.username, password: INGEST.password });
-    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: topics.filters.allEvents, qos: 1 }, { topic: topics.filters.allStates, qos: 1 }] });
+    raw.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: topics.filters.allEvents, qos: 1 },
+        { topic: topics.filters.allStates, qos: 1 },
+      ],
+    });
     await waitUntil('SUBACK', () => raw.packets.some((p) => p.cmd === 'suback'));
     return raw;
   };
@@ -67,7 +74,11 @@ describe.skipIf(!redisAvailable)('broker: topic aliases across cluster nodes', (
     send(alice, topics.event(ALICE.id, 'brew'), 1, 1, 'first');
     send(alice, '', 2, 1, 'second');
     send(alice, topics.state(ALICE.id), 3, 2, 'online', true);
-    const expected = [[topics.event(ALICE.id, 'brew'), 'first'], [topics.event(ALICE.id, 'brew'), 'second'], [topics.state(ALICE.id), 'online']];
+    const expected = [
+      [topics.event(ALICE.id, 'brew'), 'first'],
+      [topics.event(ALICE.id, 'brew'), 'second'],
+      [topics.state(ALICE.id), 'online'],
+    ];
     for (const subscriber of [onA, onB]) {
       await waitUntil('three deliveries', () => publishes(subscriber).length === 3);
       expect(publishes(subscriber).map((p) => [p.topic, p.payload.toString()])).toEqual(expected);
@@ -77,7 +88,11 @@ describe.skipIf(!redisAvailable)('broker: topic aliases across cluster nodes', (
     // The retained state came out of Redis for a subscriber that arrives later.
     const later = await ingest(nodeB, 'svc-alias-later');
     await waitUntil('the retained state', () => publishes(later).some((p) => p.topic === topics.state(ALICE.id)));
-    expect(publishes(later).find((p) => p.topic === topics.state(ALICE.id))!.payload.toString()).toBe('online');
+    expect(
+      publishes(later)
+        .find((p) => p.topic === topics.state(ALICE.id))!
+        .payload.toString(),
+    ).toBe('online');
     expect(logs.lines.some((line) => line.includes('Invalid topicAlias'))).toBe(false);
   });
 });

@@ -89,7 +89,9 @@ describe('broker transport (real sockets)', () => {
     } finally {
       await wsOnly.close();
     }
-    expect(() => brokerConfigSchema.parse({ tcpPort: null, wsPort: null, deviceAuth: { url: registry.url, token: registry.token } })).toThrow(/every MQTT listener is off/);
+    expect(() => brokerConfigSchema.parse({ tcpPort: null, wsPort: null, deviceAuth: { url: registry.url, token: registry.token } })).toThrow(
+      /every MQTT listener is off/,
+    );
   });
 
   it('rejects with a ListenError naming the listener and port when a port is taken', async () => {

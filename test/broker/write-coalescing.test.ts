@@ -38,7 +38,14 @@ describe('write coalescing', () => {
     return { sender, received: () => Buffer.concat(chunks), systemWrites: () => writes };
   }
 
-  const packet = (i: number): mqttPacket.IPublishPacket => ({ cmd: 'publish', topic: 'coffee/v1/cm-a/evt/brew', payload: Buffer.from(`m${i}`), qos: 0, retain: false, dup: false });
+  const packet = (i: number): mqttPacket.IPublishPacket => ({
+    cmd: 'publish',
+    topic: 'coffee/v1/cm-a/evt/brew',
+    payload: Buffer.from(`m${i}`),
+    qos: 0,
+    retain: false,
+    dup: false,
+  });
   const COUNT = 50;
   const wire = Buffer.concat(Array.from({ length: COUNT }, (_, i) => mqttPacket.generate(packet(i))));
 

@@ -77,10 +77,25 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     await buildDashboard();
     await mkdir(ARTIFACTS, { recursive: true });
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-browser-'));
-    stack = await startStack(launcherConfigSchema.parse({
-      machines: MACHINES, leaky: 1, httpPort: 0, mqttPort: 0, wsPort: 0, dataDir, seed: 11, speed: 20_000, logLevel: 'silent',
-      adminToken: ADMIN, tokens: [{ token: OPERATOR_US, role: 'operator', region: 'us' }, { token: AUDITOR, role: 'auditor' }],
-    }), pino({ level: 'silent' }));
+    stack = await startStack(
+      launcherConfigSchema.parse({
+        machines: MACHINES,
+        leaky: 1,
+        httpPort: 0,
+        mqttPort: 0,
+        wsPort: 0,
+        dataDir,
+        seed: 11,
+        speed: 20_000,
+        logLevel: 'silent',
+        adminToken: ADMIN,
+        tokens: [
+          { token: OPERATOR_US, role: 'operator', region: 'us' },
+          { token: AUDITOR, role: 'auditor' },
+        ],
+      }),
+      pino({ level: 'silent' }),
+    );
     base = stack.server.httpUrl;
     browser = await launchChromium();
   }, 60_000);
@@ -116,7 +131,8 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     const device = fleet.devices.find((d) => d.region === 'eu' && storedEventsOf(dataDir, 'eu', d.id).length > 0);
     if (!device) throw new Error('no eu machine has stored events');
     const put = await api(`/api/v1/devices/${device.id}/consent`, ADMIN, {
-      method: 'PUT', body: JSON.stringify({ usage: true, location: 'exact', payment: false, diagnostics: true }),
+      method: 'PUT',
+      body: JSON.stringify({ usage: true, location: 'exact', payment: false, diagnostics: true }),
     });
     expect(put.status).toBe(200);
     await waitUntil('a stored location fix', () => storedEventsOf(dataDir, 'eu', device.id).some((e) => e.kind === 'location'), 20_000);
@@ -136,8 +152,11 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     await page.locator('[data-position="none"]').waitFor();
 
     const atFlip = Math.max(...storedEventsOf(dataDir, 'eu', device.id).map((e) => e.deviceTs.getTime()));
-    await waitUntil('12 simulated hours of stored events after the flip', () =>
-      storedEventsOf(dataDir, 'eu', device.id).some((e) => e.deviceTs.getTime() > atFlip + TWO_LOCATION_PERIODS_MS), 30_000);
+    await waitUntil(
+      '12 simulated hours of stored events after the flip',
+      () => storedEventsOf(dataDir, 'eu', device.id).some((e) => e.deviceTs.getTime() > atFlip + TWO_LOCATION_PERIODS_MS),
+      30_000,
+    );
     const after = storedEventsOf(dataDir, 'eu', device.id).filter((e) => e.consentVersion >= version);
     expect(after.length, 'the machine kept sending other events').toBeGreaterThan(0);
     expect(after.filter((e) => e.kind === 'location')).toEqual([]);
@@ -150,7 +169,10 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
 
   it('shows a regional operator its own region only, in the page and at the API', async () => {
     const { body: all } = await api<FleetResponse>('/api/v1/fleet', ADMIN);
-    const us = all.devices.filter((d) => d.region === 'us').map((d) => d.id).sort();
+    const us = all.devices
+      .filter((d) => d.region === 'us')
+      .map((d) => d.id)
+      .sort();
     const foreign = all.devices.find((d) => d.region === 'eu');
     if (!foreign || us.length === 0) throw new Error('the fleet does not span eu and us');
 
@@ -202,10 +224,15 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     await field.pressSequentially(id, { delay: 60 });
     await field.press('Enter');
     expect(await field.inputValue()).toBe(id);
-    await expect.poll(async () => {
-      const links = await page.locator('.events li a').allTextContents();
-      return links.length > 0 && links.every((text) => text === id);
-    }, { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const links = await page.locator('.events li a').allTextContents();
+          return links.length > 0 && links.every((text) => text === id);
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
     await page.close();
   });
 
@@ -217,12 +244,14 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByText('Signed in as').waitFor();
     await page.locator('.map a[data-device], .map g[data-devices] .handle').first().waitFor();
-    const unnamed = await page.locator('input, select, button, a[href]').evaluateAll((els) => els
-      .filter((el) => {
-        const labelled = (el instanceof HTMLInputElement || el instanceof HTMLSelectElement) && el.labels !== null && el.labels.length > 0;
-        return !(labelled || el.getAttribute('aria-label') || el.textContent?.trim());
-      })
-      .map((el) => el.outerHTML));
+    const unnamed = await page.locator('input, select, button, a[href]').evaluateAll((els) =>
+      els
+        .filter((el) => {
+          const labelled = (el instanceof HTMLInputElement || el instanceof HTMLSelectElement) && el.labels !== null && el.labels.length > 0;
+          return !(labelled || el.getAttribute('aria-label') || el.textContent?.trim());
+        })
+        .map((el) => el.outerHTML),
+    );
     expect(unnamed).toEqual([]);
     // A group of machines at one place opens with the keyboard too, and its members are links.
     const group = page.locator('.map g[data-devices] .handle').first();
@@ -266,7 +295,10 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     // Run as a class would, two minutes cut to three seconds: its machines join this stack.
     const before = readDirectory(dataDir).devices.size;
     const refusedBefore = stack.server.stats().refusedByReason.schema_invalid ?? 0;
-    const args = command.replace(/^npm run sim -- /, '').replace('--duration 120', '--duration 3').split(' ');
+    const args = command
+      .replace(/^npm run sim -- /, '')
+      .replace('--duration 120', '--duration 3')
+      .split(' ');
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'firmware-sim/cli.ts', ...args], { timeout: 60_000 });
     expect(stdout).toMatch(/machines=4 connected=4/);
     expect(readDirectory(dataDir).devices.size).toBe(before + 4);

@@ -42,12 +42,14 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
   };
   /** No input, select, button or link on the page without a name a screen reader can say. */
   async function expectNamedControls(page: Page): Promise<void> {
-    const unnamed = await page.locator('input, select, button, a[href], [role="button"]').evaluateAll((els) => els
-      .filter((el) => {
-        const labelled = (el instanceof HTMLInputElement || el instanceof HTMLSelectElement) && el.labels !== null && el.labels.length > 0;
-        return !(labelled || el.getAttribute('aria-label') || el.textContent?.trim());
-      })
-      .map((el) => el.outerHTML));
+    const unnamed = await page.locator('input, select, button, a[href], [role="button"]').evaluateAll((els) =>
+      els
+        .filter((el) => {
+          const labelled = (el instanceof HTMLInputElement || el instanceof HTMLSelectElement) && el.labels !== null && el.labels.length > 0;
+          return !(labelled || el.getAttribute('aria-label') || el.textContent?.trim());
+        })
+        .map((el) => el.outerHTML),
+    );
     expect(unnamed).toEqual([]);
   }
 
@@ -55,10 +57,25 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
     await buildDashboard();
     await mkdir(ARTIFACTS, { recursive: true });
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-browser-privacy-'));
-    stack = await startStack(launcherConfigSchema.parse({
-      machines: 6, leaky: 1, httpPort: 0, mqttPort: 0, wsPort: 0, dataDir, seed: 23, speed: 20_000, logLevel: 'silent',
-      adminToken: ADMIN, tokens: [{ token: OPERATOR_US, role: 'operator', region: 'us' }, { token: AUDITOR, role: 'auditor' }],
-    }), pino({ level: 'silent' }));
+    stack = await startStack(
+      launcherConfigSchema.parse({
+        machines: 6,
+        leaky: 1,
+        httpPort: 0,
+        mqttPort: 0,
+        wsPort: 0,
+        dataDir,
+        seed: 23,
+        speed: 20_000,
+        logLevel: 'silent',
+        adminToken: ADMIN,
+        tokens: [
+          { token: OPERATOR_US, role: 'operator', region: 'us' },
+          { token: AUDITOR, role: 'auditor' },
+        ],
+      }),
+      pino({ level: 'silent' }),
+    );
     base = stack.server.httpUrl;
     const machines = await loadFleetCredentials(join(dataDir, 'fleet-credentials.json'));
     const found = machines.find((m) => m.profile === 'leaky');
@@ -74,7 +91,11 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
   });
 
   it("shows the leaky machine's refusals with why, what it tried to send by field name, and that nothing was kept", async () => {
-    await waitUntil('refusals of the leaky machine', () => readRegionStore(dataDir, leaky.region).refusals.filter((r) => r.deviceId === leaky.deviceId).length >= 10, 30_000);
+    await waitUntil(
+      'refusals of the leaky machine',
+      () => readRegionStore(dataDir, leaky.region).refusals.filter((r) => r.deviceId === leaky.deviceId).length >= 10,
+      30_000,
+    );
     const page = await browser.context.newPage();
     await signIn(page, ADMIN);
     await page.goto(`${base}/#/device/${leaky.deviceId}`);
@@ -102,7 +123,10 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
     await expectNamedControls(page);
     // The table from the keyboard: Tab from the region choice reaches the first owner's rights.
     await page.getByRole('combobox', { name: 'Region' }).focus();
-    const firstExport = page.locator('tr[data-owner]').first().getByRole('button', { name: /^Export / });
+    const firstExport = page
+      .locator('tr[data-owner]')
+      .first()
+      .getByRole('button', { name: /^Export / });
     for (let i = 0; i < 12 && !(await firstExport.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
     expect(await firstExport.evaluate((el) => el === document.activeElement)).toBe(true);
 
@@ -135,17 +159,26 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
     // Asking first: nothing is erased before the second press.
     expect(ownerRowsOf(dataDir, 'eu').map((r) => r.id)).toContain(ownerId);
     await confirm.getByRole('button', { name: 'Erase for good' }).click();
-    await page.getByRole('status').filter({ hasText: `Erased ${ownerId}` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Erased ${ownerId}` })
+      .waitFor();
     await expect.poll(() => row.count()).toBe(0);
     expect(ownerRowsOf(dataDir, 'eu').map((r) => r.id)).not.toContain(ownerId);
     expect((await fetch(`${base}/api/v1/devices/${device}`, { headers: { authorization: `Bearer ${ADMIN}` } })).status).toBe(404);
     await page.close();
   });
 
-  it("keeps owners from roles the API keeps them from, and an operator within its region", async () => {
+  it('keeps owners from roles the API keeps them from, and an operator within its region', async () => {
     const page = await browser.context.newPage();
     await signIn(page, AUDITOR);
-    expect(await page.getByRole('navigation', { name: 'Dashboard pages' }).getByRole('link').allTextContents()).toEqual(['Overview', 'Audit log', 'Compliance report', 'Leaky device demo', 'Tour']);
+    expect(await page.getByRole('navigation', { name: 'Dashboard pages' }).getByRole('link').allTextContents()).toEqual([
+      'Overview',
+      'Audit log',
+      'Compliance report',
+      'Leaky device demo',
+      'Tour',
+    ]);
     await page.goto(`${base}/#/owners`);
     await page.getByText('Your role cannot see owners').waitFor();
     await page.close();
@@ -198,7 +231,7 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
     await expect.poll(() => rows.count()).toBe(25);
     expect(await page.locator('tr[data-reason] [data-finding]').count()).toBeGreaterThan(25);
     expect(await page.locator('tr[data-reason] td:last-child').allTextContents()).toEqual(Array(25).fill('not kept'));
-    const ids = async (): Promise<number[]> => (await rows.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-id')))));
+    const ids = async (): Promise<number[]> => await rows.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-id'))));
     const firstPage = await ids();
     expect(firstPage).toEqual([...firstPage].sort((a, b) => b - a));
     await page.getByRole('button', { name: 'Older' }).click();
@@ -218,11 +251,18 @@ describe.skipIf(!chromiumAvailable())('privacy pages in Chromium', () => {
     // Three machines of one city reporting the very same exact fix, as real firmware would.
     const placed: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const device = await api<{ id: string; secret: string }>('/api/v1/devices', ADMIN, { method: 'POST', body: JSON.stringify({ region: 'cn', consent: { usage: true, location: 'exact', payment: false, diagnostics: true } }) });
+      const device = await api<{ id: string; secret: string }>('/api/v1/devices', ADMIN, {
+        method: 'POST',
+        body: JSON.stringify({ region: 'cn', consent: { usage: true, location: 'exact', payment: false, diagnostics: true } }),
+      });
       const client = await mqtt.connectAsync(stack.mqttUrl, { clientId: device.id, username: device.id, password: device.secret, clean: true });
       const fix = eventOf('location', device.id, new Date(), 1);
       await client.publishAsync(topics.state(device.id), 'online', { qos: 1, retain: true });
-      await client.publishAsync(topics.event(device.id, 'location'), JSON.stringify({ ...fix, consentVersion: 1, body: { precision: 'exact', accuracyM: 12, ...SAME_PLACE } }), { qos: 1 });
+      await client.publishAsync(
+        topics.event(device.id, 'location'),
+        JSON.stringify({ ...fix, consentVersion: 1, body: { precision: 'exact', accuracyM: 12, ...SAME_PLACE } }),
+        { qos: 1 },
+      );
       await client.endAsync();
       placed.push(device.id);
     }

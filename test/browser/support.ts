@@ -27,7 +27,15 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     acceptDownloads: true,
     viewport: { width: 1280, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   return {
     context,
@@ -50,7 +58,13 @@ export interface StoredEvent {
 export function storedEventsOf(dataDir: string, region: string, deviceId: string): StoredEvent[] {
   const db = new Database(join(dataDir, `${region}.db`), { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT id, deviceId, kind, consentVersion, deviceTs FROM Event WHERE deviceId = ?').all(deviceId) as { id: string; deviceId: string; kind: string; consentVersion: number; deviceTs: string }[];
+    const rows = db.prepare('SELECT id, deviceId, kind, consentVersion, deviceTs FROM Event WHERE deviceId = ?').all(deviceId) as {
+      id: string;
+      deviceId: string;
+      kind: string;
+      consentVersion: number;
+      deviceTs: string;
+    }[];
     return rows.map((r) => ({ ...r, deviceTs: new Date(r.deviceTs) }));
   } finally {
     db.close();
@@ -58,10 +72,17 @@ export function storedEventsOf(dataDir: string, region: string, deviceId: string
 }
 
 /** One version of a device's consent ledger, as its home-region store holds it. */
-export function consentVersionOf(dataDir: string, region: string, deviceId: string, version: number): { location: string; actor: string; channel: string } | undefined {
+export function consentVersionOf(
+  dataDir: string,
+  region: string,
+  deviceId: string,
+  version: number,
+): { location: string; actor: string; channel: string } | undefined {
   const db = new Database(join(dataDir, `${region}.db`), { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('SELECT location, actor, channel FROM ConsentRecord WHERE deviceId = ? AND version = ?').get(deviceId, version) as { location: string; actor: string; channel: string } | undefined;
+    return db.prepare('SELECT location, actor, channel FROM ConsentRecord WHERE deviceId = ? AND version = ?').get(deviceId, version) as
+      | { location: string; actor: string; channel: string }
+      | undefined;
   } finally {
     db.close();
   }

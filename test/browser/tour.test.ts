@@ -45,7 +45,18 @@ describe.skipIf(!chromiumAvailable())('the guided tour in Chromium', () => {
     await buildDashboard();
     await mkdir(ARTIFACTS, { recursive: true });
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-browser-tour-'));
-    const config = launcherConfigSchema.parse({ machines: 9, httpPort: 0, mqttPort: 0, wsPort: 0, dataDir, seed: 11, speed: 20_000, logLevel: 'silent', adminToken: ADMIN, tour: true });
+    const config = launcherConfigSchema.parse({
+      machines: 9,
+      httpPort: 0,
+      mqttPort: 0,
+      wsPort: 0,
+      dataDir,
+      seed: 11,
+      speed: 20_000,
+      logLevel: 'silent',
+      adminToken: ADMIN,
+      tour: true,
+    });
     expect(config.leaky).toBe(1);
     stack = await startStack(config, pino({ level: 'silent' }));
     base = stack.server.httpUrl;
@@ -102,7 +113,7 @@ describe.skipIf(!chromiumAvailable())('the guided tour in Chromium', () => {
     await expect.poll(() => page.locator(`.off-map tr[data-device="${subject}"][data-tour-highlight]`).count()).toBe(1);
   });
 
-  it("chapter 4 exports one owner as a file, erases them after asking, and shows the audit entries", async () => {
+  it('chapter 4 exports one owner as a file, erases them after asking, and shows the audit entries', async () => {
     await next();
     const text = page.locator('aside.tour');
     await expect.poll(() => text.textContent()).toMatch(/The highlighted owner is .+ \(own-[a-z]+-[a-z2-7]{16}\)/);
@@ -117,12 +128,16 @@ describe.skipIf(!chromiumAvailable())('the guided tour in Chromium', () => {
     await page.getByRole('status').filter({ hasText: 'Saved owner-export' }).waitFor();
 
     await page.getByRole('button', { name: '2. Erase…' }).click();
-    expect(ownerRowsOf(dataDir, region).map((r) => r.id), 'nothing is erased before the confirmation').toContain(ownerId);
+    expect(
+      ownerRowsOf(dataDir, region).map((r) => r.id),
+      'nothing is erased before the confirmation',
+    ).toContain(ownerId);
     await page.getByRole('group', { name: 'Confirm the erasure' }).getByRole('button', { name: 'Erase for good' }).click();
     await page.getByRole('status').filter({ hasText: 'Erased:' }).waitFor();
     expect(ownerRowsOf(dataDir, region).map((r) => r.id)).not.toContain(ownerId);
     for (const device of exported.devices) expect(readDirectory(dataDir).devices.has(device.id), 'the routing entry stays').toBe(true);
-    await expect.poll(() => page.locator('.tour-audit li[data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
+    await expect
+      .poll(() => page.locator('.tour-audit li[data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
       .toEqual(expect.arrayContaining(['owner.erase', 'owner.export', 'owner.create']));
     const log = await api<{ entries: AuditEntry[] }>(`/api/v1/audit?region=${region}&newest=true&limit=5&target=${ownerId}`);
     expect(log.entries.at(-1)).toMatchObject({ action: 'owner.erase', actor: 'admin' });
@@ -148,10 +163,12 @@ describe.skipIf(!chromiumAvailable())('the guided tour in Chromium', () => {
     const before = /\((own-[a-z]+-[a-z2-7]{16})\)/.exec((await text.textContent()) ?? '')![1]!;
     await page.getByRole('button', { name: 'Restart this chapter' }).click();
     // While the chapter looks for another owner there is none; then a new one, not the erased one.
-    await expect.poll(async () => {
-      const found = /\((own-[a-z]+-[a-z2-7]{16})\)/.exec((await text.textContent()) ?? '')?.[1];
-      return found !== undefined && found !== before;
-    }).toBe(true);
+    await expect
+      .poll(async () => {
+        const found = /\((own-[a-z]+-[a-z2-7]{16})\)/.exec((await text.textContent()) ?? '')?.[1];
+        return found !== undefined && found !== before;
+      })
+      .toBe(true);
     await expect.poll(() => page.getByRole('button', { name: '1. Export (downloads a file)' }).isEnabled()).toBe(true);
     await page.getByRole('link', { name: 'The leaky machine, refused at the door' }).click();
     await expect.poll(chapter).toBe(2);

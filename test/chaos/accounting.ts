@@ -49,7 +49,11 @@ export function readDisk(dataDir: string, regions: readonly string[], deviceIds:
   for (const region of regions) {
     const db = new Database(join(dataDir, `${region}.db`), { readonly: true, fileMustExist: true });
     try {
-      const rows = db.prepare('SELECT id, deviceId, seq FROM Event WHERE deviceId IN (SELECT value FROM json_each(?))').iterate(devices) as Iterable<{ id: string; deviceId: string; seq: number }>;
+      const rows = db.prepare('SELECT id, deviceId, seq FROM Event WHERE deviceId IN (SELECT value FROM json_each(?))').iterate(devices) as Iterable<{
+        id: string;
+        deviceId: string;
+        seq: number;
+      }>;
       for (const row of rows) {
         events++;
         ids.add(row.id);
@@ -92,9 +96,17 @@ export function booksBalance(b: ScenarioBooks): boolean {
 /** `failed`: scenarios that could not finish (their rig did not start, a wait ran out); they count as not balanced. */
 export function chaosReport(books: readonly ScenarioBooks[], failed = 0): string {
   const header = ['scenario', 'seed', 'published', 'stored', 'refused', 'buffered', 'dropped', 'lost', 'unaccounted', 'duplicated', 'seconds', 'note'];
-  const rows = books.map((b) => [b.scenario, b.seed, b.published, b.stored, b.refused, b.buffered, b.dropped, b.lost, b.unaccounted, b.duplicated, b.seconds.toFixed(1), b.note].map(String));
+  const rows = books.map((b) =>
+    [b.scenario, b.seed, b.published, b.stored, b.refused, b.buffered, b.dropped, b.lost, b.unaccounted, b.duplicated, b.seconds.toFixed(1), b.note].map(
+      String,
+    ),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const total = (pick: (b: ScenarioBooks) => number): number => books.reduce((n, b) => n + pick(b), 0);
   return [
     line(header),

@@ -31,14 +31,18 @@ describe.each(['single', 'persistent', 'cluster'] as const)('chaos on the %s bro
     const runs = seedsOf(scenario, QUICK, seed);
     for (const [n, runSeed] of runs.entries()) {
       const label = runs.length > 1 ? `${scenario.name} #${n + 1}` : scenario.name;
-      it.skipIf(skip)(`${label}: published = stored + refused, nothing lost or stored twice`, async () => {
-        const result = { ...(await runScenario(scenario, rig, QUICK, runSeed)), scenario: label };
-        books.push(result);
-        console.log(chaosReport([result]));
-        const replay = `seed ${runSeed}; replay: npm run chaos -- --quick --only '${scenario.name}' --seed ${seed}`;
-        expect(result, `${result.note} (${replay})`).toMatchObject({ lost: 0, unaccounted: 0, duplicated: 0, buffered: 0, dropped: 0 });
-        expect(booksBalance(result), replay).toBe(true);
-      }, 90_000);
+      it.skipIf(skip)(
+        `${label}: published = stored + refused, nothing lost or stored twice`,
+        async () => {
+          const result = { ...(await runScenario(scenario, rig, QUICK, runSeed)), scenario: label };
+          books.push(result);
+          console.log(chaosReport([result]));
+          const replay = `seed ${runSeed}; replay: npm run chaos -- --quick --only '${scenario.name}' --seed ${seed}`;
+          expect(result, `${result.note} (${replay})`).toMatchObject({ lost: 0, unaccounted: 0, duplicated: 0, buffered: 0, dropped: 0 });
+          expect(booksBalance(result), replay).toBe(true);
+        },
+        90_000,
+      );
     }
   }
 });

@@ -40,7 +40,19 @@ export class BrokerProcess {
   start(): Promise<void> {
     const o = this.options;
     const cluster = o.redisPrefix ? ['--cluster-redis', REDIS_URL, '--cluster-prefix', o.redisPrefix] : [];
-    const args = [BROKER_MAIN, '--port', String(o.port), '--ws-port', 'off', '--device-auth-url', o.deviceAuthUrl, ...cluster, '--log-level', 'warn', ...(o.extraArgs ?? [])];
+    const args = [
+      BROKER_MAIN,
+      '--port',
+      String(o.port),
+      '--ws-port',
+      'off',
+      '--device-auth-url',
+      o.deviceAuthUrl,
+      ...cluster,
+      '--log-level',
+      'warn',
+      ...(o.extraArgs ?? []),
+    ];
     const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', ...args], {
       env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: o.deviceAuthToken, BREWTEL_SERVICE_ACCOUNTS: `${o.ingest.username}:${o.ingest.password}` },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -56,19 +56,40 @@ export async function startRig(kind: RigKind): Promise<Rig> {
   const prefix = kind === 'single' ? undefined : `brewtel-chaos-${randomBytes(5).toString('hex')}:`;
   const brokers: BrokerProcess[] = [];
   for (let i = 0; i < (kind === 'cluster' ? 2 : 1); i++) {
-    brokers.push(new BrokerProcess({
-      port: await freePort(), deviceAuthUrl: `http://127.0.0.1:${httpPort}/api/v1/broker/device-auth`, deviceAuthToken: BROKER_TOKEN,
-      ingest: INGEST, ...(prefix ? { redisPrefix: prefix } : {}),
-    }));
+    brokers.push(
+      new BrokerProcess({
+        port: await freePort(),
+        deviceAuthUrl: `http://127.0.0.1:${httpPort}/api/v1/broker/device-auth`,
+        deviceAuthToken: BROKER_TOKEN,
+        ingest: INGEST,
+        ...(prefix ? { redisPrefix: prefix } : {}),
+      }),
+    );
   }
   const fleets: Fleet[] = [];
   let server: ServerProcess | null = null;
-  const serverArgs = ['--http-port', String(httpPort), '--data-dir', dataDir, '--regions', REGIONS.join(','), '--mqtt-url', brokers.at(-1)!.url,
-    '--mqtt-username', INGEST.username, '--mqtt-password', INGEST.password, '--mqtt-client-id', INGEST.username,
+  const serverArgs = [
+    '--http-port',
+    String(httpPort),
+    '--data-dir',
+    dataDir,
+    '--regions',
+    REGIONS.join(','),
+    '--mqtt-url',
+    brokers.at(-1)!.url,
+    '--mqtt-username',
+    INGEST.username,
+    '--mqtt-password',
+    INGEST.password,
+    '--mqtt-client-id',
+    INGEST.username,
     // The fleets' clocks run up to 64,800x (the burst) from now (or 6 h ahead): a year ahead covers any scenario's run.
-    '--clock-ahead-ms', String(365 * 86_400_000),
+    '--clock-ahead-ms',
+    String(365 * 86_400_000),
     // The books are kept from rows on disk (the server restarts), so every refusal must leave its row.
-    '--quarantine-per-device-hour', String(2 ** 31)];
+    '--quarantine-per-device-hour',
+    String(2 ** 31),
+  ];
   const rig: Rig = {
     dataDir,
     brokers,
@@ -80,15 +101,27 @@ export async function startRig(kind: RigKind): Promise<Rig> {
       await server?.kill();
       server = null;
     },
-    provision: (count, seed) => provisionMachines({
-      apiUrl: `http://127.0.0.1:${httpPort}`, token: ADMIN_TOKEN, count, regions: REGIONS, seed,
-      consentMix: { declineAll: 0, usage: 1, diagnostics: 1, payment: 1, location: { none: 0, coarse: 1, exact: 0 } },
-    }),
+    provision: (count, seed) =>
+      provisionMachines({
+        apiUrl: `http://127.0.0.1:${httpPort}`,
+        token: ADMIN_TOKEN,
+        count,
+        regions: REGIONS,
+        seed,
+        consentMix: { declineAll: 0, usage: 1, diagnostics: 1, payment: 1, location: { none: 0, coarse: 1, exact: 0 } },
+      }),
     async fleet(run) {
-      const fleet = await startFleet({
-        brokerUrl: run.brokerUrl ?? brokers[0]!.url, machines: run.machines, seed: run.seed, speed: run.speed,
-        ...(run.startAt === undefined ? {} : { startAt: run.startAt }), offlineBufferSize: run.offlineBufferSize ?? 100_000,
-      }, silent);
+      const fleet = await startFleet(
+        {
+          brokerUrl: run.brokerUrl ?? brokers[0]!.url,
+          machines: run.machines,
+          seed: run.seed,
+          speed: run.speed,
+          ...(run.startAt === undefined ? {} : { startAt: run.startAt }),
+          offlineBufferSize: run.offlineBufferSize ?? 100_000,
+        },
+        silent,
+      );
       fleets.push(fleet);
       return Object.assign(fleet, { deviceIds: run.machines.map((m) => m.deviceId) });
     },

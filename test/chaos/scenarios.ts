@@ -24,8 +24,28 @@ export interface ChaosForm {
   brokerRepetitions: number;
 }
 
-export const QUICK: ChaosForm = { machines: 4, speed: 7_200, eventsAround: 30, serverDownMs: 500, brokerDownMs: 500, storeDownMs: 1_500, offlineMs: 500, burstMs: 1_000, brokerRepetitions: 2 };
-export const FULL: ChaosForm = { machines: 20, speed: 7_200, eventsAround: 400, serverDownMs: 5_000, brokerDownMs: 5_000, storeDownMs: 10_000, offlineMs: 2_000, burstMs: 10_000, brokerRepetitions: 5 };
+export const QUICK: ChaosForm = {
+  machines: 4,
+  speed: 7_200,
+  eventsAround: 30,
+  serverDownMs: 500,
+  brokerDownMs: 500,
+  storeDownMs: 1_500,
+  offlineMs: 500,
+  burstMs: 1_000,
+  brokerRepetitions: 2,
+};
+export const FULL: ChaosForm = {
+  machines: 20,
+  speed: 7_200,
+  eventsAround: 400,
+  serverDownMs: 5_000,
+  brokerDownMs: 5_000,
+  storeDownMs: 10_000,
+  offlineMs: 2_000,
+  burstMs: 10_000,
+  brokerRepetitions: 5,
+};
 
 const HOUR = 3_600_000;
 const DRAIN_MS = 60_000;
@@ -55,20 +75,38 @@ function lengthOf(ms: number, seed: number): number {
 
 /** Waits until every device is connected with nothing held back, stops the fleets, and lets the server catch up. */
 async function settle(rig: Rig, name: string, seed: number, fleets: readonly RigFleet[], started: number, note: string): Promise<ScenarioBooks> {
-  await waitUntil(`${name}: devices drained`, () => fleets.every((f) => {
-    const s = f.stats();
-    return s.connected === s.machines && s.buffered === 0 && s.pending === 0;
-  }), DRAIN_MS, 100).catch(() => undefined);
+  await waitUntil(
+    `${name}: devices drained`,
+    () =>
+      fleets.every((f) => {
+        const s = f.stats();
+        return s.connected === s.machines && s.buffered === 0 && s.pending === 0;
+      }),
+    DRAIN_MS,
+    100,
+  ).catch(() => undefined);
   await Promise.all(fleets.map((f) => f.stop()));
   const published = fleets.reduce((n, f) => n + f.stats().published, 0);
   const deviceIds = fleets.flatMap((f) => f.deviceIds);
   const disk = (): DiskCounts => readDisk(rig.dataDir, REGIONS, deviceIds);
   // A shortfall here shows up in the books as lost, which is the finding; it is not an error of the harness.
-  await waitUntil(`${name}: server caught up`, () => {
-    const d = disk();
-    return d.distinctIds + d.refusals >= published;
-  }, 30_000, 100).catch(() => undefined);
-  return closeBooks(name, seed, fleets.map((f) => f.stats()), disk(), (performance.now() - started) / 1000, note);
+  await waitUntil(
+    `${name}: server caught up`,
+    () => {
+      const d = disk();
+      return d.distinctIds + d.refusals >= published;
+    },
+    30_000,
+    100,
+  ).catch(() => undefined);
+  return closeBooks(
+    name,
+    seed,
+    fleets.map((f) => f.stats()),
+    disk(),
+    (performance.now() - started) / 1000,
+    note,
+  );
 }
 
 export async function runScenario(scenario: Scenario, rig: Rig, form: ChaosForm, seed: number): Promise<ScenarioBooks> {
@@ -102,31 +140,36 @@ export const SCENARIOS: readonly Scenario[] = [
       return { fleets: [fleet], note: `server down ${form.serverDownMs / 1000} s` };
     },
   },
-  ...(['stop', 'kill'] as const).map((how): Scenario => ({
-    name: `broker ${how === 'stop' ? 'restart' : 'SIGKILL + restart'} (one node, Redis persistence)`,
-    rig: 'persistent',
-    repeated: true,
-    // Found here: plain aedes 1.x acknowledged a QoS 1 publish before the message reached the
-    // subscriber's queue in Redis, so this crash lost an event; broker/publish-before-ack.ts fixes it.
-    // And: when more than 1,000 events queued up for the ingest before it was back, the rest stayed
-    // in Redis unsent (broker/cluster.ts); an orderly stop never finished (broker/cluster.ts).
-    async run(rig, form, seed) {
-      const fleet = await steadyFleet(rig, form, seed);
-      await more(fleet, form);
-      const downMs = lengthOf(form.brokerDownMs, seed);
-      // A stop that had to be finished with SIGKILL fails the run, after the broker is back for the next one.
-      const notOrderly = await (how === 'stop' ? rig.deviceBroker.stop() : rig.deviceBroker.kill()).then(() => null, (error: unknown) => error);
-      await sleep(downMs);
-      const heldDuring = fleet.stats().buffered;
-      await rig.deviceBroker.start();
-      if (notOrderly) {
-        await fleet.stop();
-        throw notOrderly;
-      }
-      await more(fleet, form);
-      return { fleets: [fleet], note: `broker down ${(downMs / 1000).toFixed(1)} s, ${heldDuring} held on devices` };
-    },
-  })),
+  ...(['stop', 'kill'] as const).map(
+    (how): Scenario => ({
+      name: `broker ${how === 'stop' ? 'restart' : 'SIGKILL + restart'} (one node, Redis persistence)`,
+      rig: 'persistent',
+      repeated: true,
+      // Found here: plain aedes 1.x acknowledged a QoS 1 publish before the message reached the
+      // subscriber's queue in Redis, so this crash lost an event; broker/publish-before-ack.ts fixes it.
+      // And: when more than 1,000 events queued up for the ingest before it was back, the rest stayed
+      // in Redis unsent (broker/cluster.ts); an orderly stop never finished (broker/cluster.ts).
+      async run(rig, form, seed) {
+        const fleet = await steadyFleet(rig, form, seed);
+        await more(fleet, form);
+        const downMs = lengthOf(form.brokerDownMs, seed);
+        // A stop that had to be finished with SIGKILL fails the run, after the broker is back for the next one.
+        const notOrderly = await (how === 'stop' ? rig.deviceBroker.stop() : rig.deviceBroker.kill()).then(
+          () => null,
+          (error: unknown) => error,
+        );
+        await sleep(downMs);
+        const heldDuring = fleet.stats().buffered;
+        await rig.deviceBroker.start();
+        if (notOrderly) {
+          await fleet.stop();
+          throw notOrderly;
+        }
+        await more(fleet, form);
+        return { fleets: [fleet], note: `broker down ${(downMs / 1000).toFixed(1)} s, ${heldDuring} held on devices` };
+      },
+    }),
+  ),
   {
     name: 'cluster node SIGKILL + restart (2 nodes, Redis)',
     rig: 'cluster',
@@ -177,7 +220,11 @@ export const SCENARIOS: readonly Scenario[] = [
       link.restore();
       await more(online, form);
       const simulatedMin = (Math.max(form.offlineMs, (HOUR / form.speed) * 1.1) * form.speed) / 60_000;
-      return { fleets: [online, cutOff], note: `2 devices cut off ${simulatedMin.toFixed(0)} simulated min, ${held} held in their buffers`, cleanup: () => link.close() };
+      return {
+        fleets: [online, cutOff],
+        note: `2 devices cut off ${simulatedMin.toFixed(0)} simulated min, ${held} held in their buffers`,
+        cleanup: () => link.close(),
+      };
     },
   },
   {
@@ -187,7 +234,12 @@ export const SCENARIOS: readonly Scenario[] = [
       const now = Date.now();
       const ahead = await rig.fleet({ machines: await rig.provision(form.machines / 2, seed), seed, speed: form.speed, startAt: now + 6 * HOUR });
       // Clocks two days behind date their events before the owner consented: the server must refuse them.
-      const behind = await rig.fleet({ machines: await rig.provision(form.machines / 2, seed + 1), seed: seed + 1, speed: form.speed, startAt: now - 48 * HOUR });
+      const behind = await rig.fleet({
+        machines: await rig.provision(form.machines / 2, seed + 1),
+        seed: seed + 1,
+        speed: form.speed,
+        startAt: now - 48 * HOUR,
+      });
       await Promise.all([more(ahead, form), more(behind, form)]);
       return { fleets: [ahead, behind], note: 'half +6 h, half -48 h (before consent: refused)' };
     },

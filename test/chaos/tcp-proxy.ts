@@ -40,9 +40,10 @@ export async function cuttableLink(targetPort: number): Promise<CuttableLink> {
     restore() {
       isCut = false;
     },
-    close: () => new Promise((resolve) => {
-      for (const s of open) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

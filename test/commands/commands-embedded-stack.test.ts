@@ -36,7 +36,10 @@ describe('commands on the embedded stack (our broker, auth and ACL on)', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-commands-stack-'));
-    stack = await startStack(launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }), silent);
+    stack = await startStack(
+      launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }),
+      silent,
+    );
     const response = await fetch(`${stack.server.httpUrl}/api/v1/devices`, {
       method: 'POST',
       headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
@@ -44,7 +47,10 @@ describe('commands on the embedded stack (our broker, auth and ACL on)', () => {
     });
     const device = provisionDeviceResponseSchema.parse(await response.json());
     deviceId = device.id;
-    fleet = await startFleet({ brokerUrl: stack.mqttUrl, machines: [{ deviceId, secret: device.secret, region: 'eu', usage: 'cafe' }], seed: 8, speed: 600 }, silent);
+    fleet = await startFleet(
+      { brokerUrl: stack.mqttUrl, machines: [{ deviceId, secret: device.secret, region: 'eu', usage: 'cafe' }], seed: 8, speed: 600 },
+      silent,
+    );
     // A first acknowledged event means the machine holds its consent record and is subscribed.
     await fleet.whenPublished(1, 20_000);
   }, 60_000);

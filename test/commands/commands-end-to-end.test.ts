@@ -72,7 +72,10 @@ describe('POST /api/v1/devices/:id/commands/:name through broker, machine and se
     silentDeviceId = (await provision()).id;
     // The machine starts without the retained record, so that apply-consent has something to bring.
     await broker.publish(topics.consent(deviceId), '', true);
-    fleet = await startFleet({ brokerUrl: broker.url, machines: [{ deviceId, secret: device.secret, region: 'eu', usage: 'cafe' }], seed: 3, speed: 600 }, silent);
+    fleet = await startFleet(
+      { brokerUrl: broker.url, machines: [{ deviceId, secret: device.secret, region: 'eu', usage: 'cafe' }], seed: 3, speed: 600 },
+      silent,
+    );
     await waitFor(() => broker.listening.has(deviceId), 10_000, 'machine subscribed to its commands');
   }, 60_000);
 

@@ -29,7 +29,12 @@ describe('commands with a response topic, correlation data and a message expiry'
   let results: CommandResults;
   let watcher: mqtt.MqttClient;
   const answers: Array<{ topic: string; correlationData?: string; contentType?: string }> = [];
-  const devices = { 'cm-rr-v5': { secret: 's5', region: 'eu' }, 'cm-rr-v4': { secret: 's4', region: 'eu' }, 'cm-rr-away5': { secret: 'a5', region: 'eu' }, 'cm-rr-away4': { secret: 'a4', region: 'eu' } };
+  const devices = {
+    'cm-rr-v5': { secret: 's5', region: 'eu' },
+    'cm-rr-v4': { secret: 's4', region: 'eu' },
+    'cm-rr-away5': { secret: 'a5', region: 'eu' },
+    'cm-rr-away4': { secret: 'a4', region: 'eu' },
+  };
 
   const sender = (config: Partial<CommandsConfig> = {}): CommandSender =>
     new CommandSender({ connection: () => outbound, results, config: commandsConfigSchema.parse(config), logger });
@@ -37,12 +42,31 @@ describe('commands with a response topic, correlation data and a message expiry'
   beforeAll(async () => {
     registry = await startDeviceRegistry(devices);
     broker = await brokerFor(registry, logger);
-    outbound = openPublishConnection({ url: broker.mqttUrl, username: INGEST.username, password: INGEST.password, clientId: 'svc-rr', protocolVersion: 5, keepaliveSeconds: 30, reconnectInitialMs: 50, reconnectMaxMs: 200, maxInFlight: 100 }, logger);
+    outbound = openPublishConnection(
+      {
+        url: broker.mqttUrl,
+        username: INGEST.username,
+        password: INGEST.password,
+        clientId: 'svc-rr',
+        protocolVersion: 5,
+        keepaliveSeconds: 30,
+        reconnectInitialMs: 50,
+        reconnectMaxMs: 200,
+        maxInFlight: 100,
+      },
+      logger,
+    );
     results = new CommandResults(logger);
     let subscribed = false;
     outbound.subscribe(topics.filters.allCommandResults, () => (subscribed = true));
     subscribeToResults(outbound, results, logger);
-    watcher = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'svc-rr-watch', username: INGEST.username, password: INGEST.password, protocolVersion: 5, reconnectPeriod: 0 });
+    watcher = await mqtt.connectAsync(broker.mqttUrl, {
+      clientId: 'svc-rr-watch',
+      username: INGEST.username,
+      password: INGEST.password,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
     watcher.on('message', (topic, _payload, packet) => {
       const p = packet.properties;
       answers.push({ topic, correlationData: p?.correlationData?.toString('utf8'), contentType: p?.contentType });
@@ -60,13 +84,18 @@ describe('commands with a response topic, correlation data and a message expiry'
   describe('a mixed fleet', () => {
     let fleet: Fleet;
     beforeAll(async () => {
-      fleet = await startFleet({
-        brokerUrl: broker.mqttUrl, seed: 9, speed: 60,
-        machines: [
-          { deviceId: 'cm-rr-v5', secret: 's5', region: 'eu', mqttVersion: 5 },
-          { deviceId: 'cm-rr-v4', secret: 's4', region: 'eu', mqttVersion: 4 },
-        ],
-      }, logger);
+      fleet = await startFleet(
+        {
+          brokerUrl: broker.mqttUrl,
+          seed: 9,
+          speed: 60,
+          machines: [
+            { deviceId: 'cm-rr-v5', secret: 's5', region: 'eu', mqttVersion: 5 },
+            { deviceId: 'cm-rr-v4', secret: 's4', region: 'eu', mqttVersion: 4 },
+          ],
+        },
+        logger,
+      );
     });
     afterAll(async () => {
       await fleet?.stop();
@@ -84,10 +113,14 @@ describe('commands with a response topic, correlation data and a message expiry'
       const commandId = (outcome: typeof v5): string => (outcome.status === 'answered' ? outcome.result.commandId : '');
       await waitFor(() => answers.length >= 2, 5_000, 'the watcher to see both answers');
       expect(answers.find((a) => a.topic === topics.commandResult('cm-rr-v5', 'set-recipe'))).toEqual({
-        topic: topics.commandResult('cm-rr-v5', 'set-recipe'), correlationData: commandId(v5), contentType: 'application/json',
+        topic: topics.commandResult('cm-rr-v5', 'set-recipe'),
+        correlationData: commandId(v5),
+        contentType: 'application/json',
       });
       expect(answers.find((a) => a.topic === topics.commandResult('cm-rr-v4', 'set-recipe'))).toEqual({
-        topic: topics.commandResult('cm-rr-v4', 'set-recipe'), correlationData: undefined, contentType: undefined,
+        topic: topics.commandResult('cm-rr-v4', 'set-recipe'),
+        correlationData: undefined,
+        contentType: undefined,
       });
       expect(results.counts().refused).toEqual({ result_invalid: 0, result_mismatch: 0, result_unexpected: 0 });
     });
@@ -104,8 +137,15 @@ describe('commands with a response topic, correlation data and a message expiry'
       const received: string[] = [];
       const counters = new FleetCounters(1);
       connection = new DeviceConnection({
-        brokerUrl: broker.mqttUrl, mqttVersion, deviceId, secret: devices[deviceId].secret, counters, logger,
-        onConsent: () => {}, onCommand: (name) => void received.push(name), offlineBufferSize: 10,
+        brokerUrl: broker.mqttUrl,
+        mqttVersion,
+        deviceId,
+        secret: devices[deviceId].secret,
+        counters,
+        logger,
+        onConsent: () => {},
+        onCommand: (name) => void received.push(name),
+        offlineBufferSize: 10,
       });
       expect(await connection.firstAttempt()).toBe(true);
       // Subscribed (session kept by the broker), then away for 2.5 s.

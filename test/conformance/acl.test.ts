@@ -9,7 +9,7 @@ describe.skipIf(clientsUnavailable())('conformance: ACL denials, deny by default
   const ingest = (spec: Partial<PahoSpec>) => rig.ingest(ingestClientId('acl'), spec);
   const device = rig.device;
 
-  it('[MQTT-3.3.5-2] a device publishing into another device\'s topic is disconnected and nothing is delivered', async () => {
+  it("[MQTT-3.3.5-2] a device publishing into another device's topic is disconnected and nothing is delivered", async () => {
     const victim = topicOf.event(DEVICES.bob.id);
     const watcher = ingest({ subscribe: [['coffee/v1/+/evt/+', 1]], expect: 1, waitMs: 1_500 });
     await watcher.waitFor('"suback"');
@@ -29,7 +29,7 @@ describe.skipIf(clientsUnavailable())('conformance: ACL denials, deny by default
     expect(events.find((e) => e.event === 'disconnected')).not.toEqual({ event: 'disconnected', rc: 0 });
   });
 
-  it('[MQTT-3.8.4-5] [MQTT-3.9.3-2] Paho: a device gets 0x80 for another device\'s consent, #, $SYS/# and foreign cmd, but its own filters in the same SUBSCRIBE', async () => {
+  it("[MQTT-3.8.4-5] [MQTT-3.9.3-2] Paho: a device gets 0x80 for another device's consent, #, $SYS/# and foreign cmd, but its own filters in the same SUBSCRIBE", async () => {
     const filters: Array<[string, 0 | 1 | 2]> = [
       [topicOf.consent(DEVICES.bob.id), 1],
       ['#', 0],

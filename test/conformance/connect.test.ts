@@ -41,7 +41,13 @@ describe.skipIf(clientsUnavailable())('conformance: CONNECT, authentication and 
   });
 
   it('[MQTT-3.2.2-5] Paho: a service account with a client id outside svc- gets CONNACK 2', async () => {
-    const result = await paho(rig.clients, { host: rig.fixture.host, port: rig.fixture.port, clientId: 'ingest-without-prefix', username: INGEST.username, password: INGEST.password }).finished;
+    const result = await paho(rig.clients, {
+      host: rig.fixture.host,
+      port: rig.fixture.port,
+      clientId: 'ingest-without-prefix',
+      username: INGEST.username,
+      password: INGEST.password,
+    }).finished;
     expect(connackOf(pahoEvents(result.stdout))).toMatchObject({ rc: 2 });
   });
 

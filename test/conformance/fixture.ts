@@ -64,13 +64,19 @@ export function clientsUnavailable(): boolean {
 }
 
 /** mosquitto_pub/mosquitto_sub arguments for a device or the ingest account. */
-export function login(fixture: Fixture, who: { id: string; secret: string } | typeof INGEST, clientId?: string, version: 'mqttv311' | 'mqttv5' = 'mqttv311'): string[] {
+export function login(
+  fixture: Fixture,
+  who: { id: string; secret: string } | typeof INGEST,
+  clientId?: string,
+  version: 'mqttv311' | 'mqttv5' = 'mqttv311',
+): string[] {
   const [username, password] = 'id' in who ? [who.id, who.secret] : [who.username, who.password];
   return ['-h', fixture.host, '-p', String(fixture.port), '-V', version, '-i', clientId ?? username, '-u', username, '-P', password];
 }
 
 /** The same for MQTT 5 (`-V mqttv5`). */
-export const login5 = (fixture: Fixture, who: { id: string; secret: string } | typeof INGEST, clientId?: string): string[] => login(fixture, who, clientId, 'mqttv5');
+export const login5 = (fixture: Fixture, who: { id: string; secret: string } | typeof INGEST, clientId?: string): string[] =>
+  login(fixture, who, clientId, 'mqttv5');
 
 export const topicOf = {
   event: (deviceId: string, kind = 'brew') => `coffee/v1/${deviceId}/evt/${kind}`,

@@ -63,7 +63,12 @@ describe.skipIf(!mosquittoUp).each([
       logger,
     );
     await server.whenIngestReady();
-    machines = await provisionMachines({ apiUrl: server.httpUrl, token: adminToken, count: 6, regions: REGIONS, seed: Date.now() % 1_000_000,
+    machines = await provisionMachines({
+      apiUrl: server.httpUrl,
+      token: adminToken,
+      count: 6,
+      regions: REGIONS,
+      seed: Date.now() % 1_000_000,
       // Every owner consents to usage and diagnostics, so each region is sure to receive events.
       consentMix: { declineAll: 0, usage: 1, diagnostics: 1 },
     });
@@ -99,15 +104,19 @@ describe.skipIf(!mosquittoUp).each([
   it('stores every event the fleet published through Mosquitto (stored + refused = published)', async () => {
     const published = fleet.stats().published;
     expect(published).toBeGreaterThanOrEqual(TARGET_EVENTS);
-    await waitUntil('ingest to account for every published event', () => {
-      const { stored, refused } = ours();
-      return stored.size + refused >= published;
-    }, 30_000);
+    await waitUntil(
+      'ingest to account for every published event',
+      () => {
+        const { stored, refused } = ours();
+        return stored.size + refused >= published;
+      },
+      30_000,
+    );
     const { stored, refused } = ours();
     expect(stored.size + refused).toBe(published);
   });
 
-  it('keeps each event in its device\'s home region only', () => {
+  it("keeps each event in its device's home region only", () => {
     const home = new Map(machines.map((m) => [m.deviceId, m.region]));
     const misplaced = [...ours().stored.values()].filter((where) => {
       const [deviceId, region] = where.split('@');

@@ -16,7 +16,9 @@ describe.skipIf(clientsUnavailable())('conformance: the unsafe permissive test m
   let broker: ChildProcess;
   let port = 0;
   beforeAll(async () => {
-    broker = spawn(process.execPath, ['--import', 'tsx', MAIN, '--unsafe-permissive-test-mode', '--port', '0', '--ws-port', 'off', '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    broker = spawn(process.execPath, ['--import', 'tsx', MAIN, '--unsafe-permissive-test-mode', '--port', '0', '--ws-port', 'off', '--log-level', 'silent'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the permissive broker did not start: ${stderr}`)), 20_000);
@@ -42,9 +44,12 @@ describe.skipIf(clientsUnavailable())('conformance: the unsafe permissive test m
   });
 
   it('[MQTT-3.3.1-5] [MQTT-3.3.1-9] mosquitto_pub -V mqttv5 retains on any topic; a later Paho MQTTv5 subscriber gets it with RETAIN=1', async () => {
-    const sent = await clients.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-V', 'mqttv5', '-q', '1', '-r', '-t', 'TopicA/B', '-m', 'kept']).finished;
+    const sent = await clients.run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-V', 'mqttv5', '-q', '1', '-r', '-t', 'TopicA/B', '-m', 'kept'])
+      .finished;
     expect(sent.code).toBe(0);
-    const events = pahoEvents((await paho(clients, { version: 5, host: '127.0.0.1', port, clientId: 'late-subscriber', subscribe: [['TopicA/+', 1]], expect: 1 }).finished).stdout);
+    const events = pahoEvents(
+      (await paho(clients, { version: 5, host: '127.0.0.1', port, clientId: 'late-subscriber', subscribe: [['TopicA/+', 1]], expect: 1 }).finished).stdout,
+    );
     expect(messagesOf(events)).toMatchObject([{ topic: 'TopicA/B', payload: 'kept', retain: 1 }]);
   });
 

@@ -35,7 +35,8 @@ export function useConformanceRig(): ConformanceRig {
       return fixture();
     },
     clients,
-    device: (who, spec = {}) => paho(clients, { host: fixture().host, port: fixture().port, clientId: who.id, username: who.id, password: who.secret, ...spec }),
+    device: (who, spec = {}) =>
+      paho(clients, { host: fixture().host, port: fixture().port, clientId: who.id, username: who.id, password: who.secret, ...spec }),
     ingest: (clientId, spec = {}) =>
       paho(clients, { host: fixture().host, port: fixture().port, clientId, username: INGEST.username, password: INGEST.password, ...spec }),
   };

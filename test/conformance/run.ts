@@ -42,7 +42,9 @@ try {
   const width = Math.min(Math.max(...rows.map((r) => r.cites.length), 10), 32);
   console.log(`${'status'.padEnd(7)} ${'statements'.padEnd(width)} case`);
   for (const row of rows) {
-    console.log(`${(row.status === 'passed' ? 'pass' : row.status === 'failed' ? 'FAIL' : row.status).padEnd(7)} ${row.cites.padEnd(width)} ${row.title} (${row.file})`);
+    console.log(
+      `${(row.status === 'passed' ? 'pass' : row.status === 'failed' ? 'FAIL' : row.status).padEnd(7)} ${row.cites.padEnd(width)} ${row.title} (${row.file})`,
+    );
     if (row.failure) console.log(`        ${row.failure.split('\n')[0]}`);
   }
   // A file that failed outside its cases (a hook, an import) has no failing row of its own.

@@ -13,7 +13,19 @@ describe.skipIf(clientsUnavailable())('conformance: will messages and persistent
     const stateTopic = topicOf.state(DEVICES.alice.id);
     const watcher = ingest(ingestClientId('will'), { subscribe: [[stateTopic, 1]], expect: 1, waitMs: 8_000 });
     await watcher.waitFor('"suback"');
-    const deviceSub = mosquittoSub(rig.clients, [...login(rig.fixture, DEVICES.alice), '-q', '1', '--will-topic', stateTopic, '--will-payload', 'offline', '--will-qos', '1', '-t', topicOf.command(DEVICES.alice.id, '#')]);
+    const deviceSub = mosquittoSub(rig.clients, [
+      ...login(rig.fixture, DEVICES.alice),
+      '-q',
+      '1',
+      '--will-topic',
+      stateTopic,
+      '--will-payload',
+      'offline',
+      '--will-qos',
+      '1',
+      '-t',
+      topicOf.command(DEVICES.alice.id, '#'),
+    ]);
     await deviceSub.waitFor('received SUBACK');
     deviceSub.process.kill('SIGKILL');
     expect(messagesOf(pahoEvents((await watcher.finished).stdout))).toEqual([{ event: 'message', topic: stateTopic, payload: 'offline', qos: 1, retain: 0 }]);
@@ -38,7 +50,11 @@ describe.skipIf(clientsUnavailable())('conformance: will messages and persistent
 
     const resumed = pahoEvents((await ingest(clientId, { clean: false, expect: 3, waitMs: 8_000 }).finished).stdout);
     expect(connackOf(resumed)).toMatchObject({ rc: 0, sessionPresent: 1 });
-    expect(messagesOf(resumed).map((m) => [m.payload, m.qos])).toEqual([['queued-1', 1], ['queued-2', 1], ['queued-3', 1]]);
+    expect(messagesOf(resumed).map((m) => [m.payload, m.qos])).toEqual([
+      ['queued-1', 1],
+      ['queued-2', 1],
+      ['queued-3', 1],
+    ]);
 
     const cleaned = pahoEvents((await ingest(clientId, { clean: true }).finished).stdout);
     expect(connackOf(cleaned)).toMatchObject({ rc: 0, sessionPresent: 0 });

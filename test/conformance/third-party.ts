@@ -76,7 +76,8 @@ export function startClients(): { run(command: string, args: string[]): Running;
             };
             const check = (): void => {
               if (stdout.includes(text)) done();
-              else if (child.exitCode !== null || child.signalCode !== null) done(new Error(`${command} ended before printing ${JSON.stringify(text)}: ${stdout}${stderr}`));
+              else if (child.exitCode !== null || child.signalCode !== null)
+                done(new Error(`${command} ended before printing ${JSON.stringify(text)}: ${stdout}${stderr}`));
             };
             watchers.add(check);
             check();

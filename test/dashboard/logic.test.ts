@@ -15,7 +15,14 @@ import type { EventRow, QuarantinedRow } from '../../server/store/types.ts';
 
 const at = new Date('2026-11-28T10:00:00.000Z');
 const row = (kind: EventRow['kind'], body: object, deviceId = 'cm-aaaaaaaaaaaaaaaa'): EventRow => ({
-  id: '019ac000-0000-7000-8000-000000000001', deviceId, kind, seq: 1, deviceTs: at, receivedAt: at, consentVersion: 1, body: JSON.stringify(body),
+  id: '019ac000-0000-7000-8000-000000000001',
+  deviceId,
+  kind,
+  seq: 1,
+  deviceTs: at,
+  receivedAt: at,
+  consentVersion: 1,
+  body: JSON.stringify(body),
 });
 const exactFix = { precision: 'exact', lat: 52.52437, lon: 13.41053, accuracyM: 15 };
 const status = { phase: 'idle', waterTankMl: 1200, beansG: 300, milkMl: 500, groundsBinCount: 3, cupsUntilDescale: 100, boilerTempC: 92 };
@@ -24,7 +31,11 @@ const consent = (categories: ConsentCategories) => ({ deviceId: entry.deviceId, 
 
 describe('fleet view', () => {
   const parts = (categories: ConsentCategories) => ({
-    entry, consent: consent(categories), state: 'online' as const, lastLocation: row('location', exactFix), lastStatus: row('status', status),
+    entry,
+    consent: consent(categories),
+    state: 'online' as const,
+    lastLocation: row('location', exactFix),
+    lastStatus: row('status', status),
   });
 
   it('shows a stored exact fix only as precisely as the consent in force now allows', () => {
@@ -42,7 +53,11 @@ describe('fleet view', () => {
 
 describe('stream filter', () => {
   const stored: FeedNotice = { type: 'stored', region: 'eu', row: row('brew', { recipe: 'latte' }) };
-  const refused: FeedNotice = { type: 'refused', region: 'us', row: { receivedAt: at, reason: 'schema_invalid', deviceId: 'cm-bbbbbbbbbbbbbbbb', eventId: null, kind: 'payment' } };
+  const refused: FeedNotice = {
+    type: 'refused',
+    region: 'us',
+    row: { receivedAt: at, reason: 'schema_invalid', deviceId: 'cm-bbbbbbbbbbbbbbbb', eventId: null, kind: 'payment' },
+  };
 
   it('passes only the regions the token may see, then the chosen region, kind and device', () => {
     const both = new Set(['eu', 'us']);
@@ -57,18 +72,36 @@ describe('stream filter', () => {
   it('carries a body only for roles allowed to read bodies', () => {
     expect(toStreamMessage(stored, true)).toMatchObject({ type: 'stored', body: { recipe: 'latte' } });
     expect(toStreamMessage(stored, false)).not.toHaveProperty('body');
-    expect(toStreamMessage(refused, true)).toEqual({ type: 'refused', region: 'us', reason: 'schema_invalid', deviceId: 'cm-bbbbbbbbbbbbbbbb', kind: 'payment', at: at.toISOString() });
+    expect(toStreamMessage(refused, true)).toEqual({
+      type: 'refused',
+      region: 'us',
+      reason: 'schema_invalid',
+      deviceId: 'cm-bbbbbbbbbbbbbbbb',
+      kind: 'payment',
+      at: at.toISOString(),
+    });
   });
 });
 
 describe('live feed', () => {
   it('tallies committed rows, passes refusals on without their payload and counts residency violations', async () => {
-    const feed = new LiveFeed(async (deviceId) => (deviceId === 'cm-aaaaaaaaaaaaaaaa' ? 'eu' : 'us'), pino({ level: 'silent' }), () => at.getTime());
+    const feed = new LiveFeed(
+      async (deviceId) => (deviceId === 'cm-aaaaaaaaaaaaaaaa' ? 'eu' : 'us'),
+      pino({ level: 'silent' }),
+      () => at.getTime(),
+    );
     const seen: FeedNotice[] = [];
     const stop = feed.subscribe((n) => seen.push(n));
     feed.eventsCommitted('eu', [row('brew', {}), row('brew', {}, 'cm-cccccccccccccccc')]);
     // Ingest hands over quarantined rows, payload included; none may reach a stream.
-    const quarantined: QuarantinedRow = { receivedAt: at, reason: 'schema_invalid', deviceId: 'cm-aaaaaaaaaaaaaaaa', eventId: null, kind: 'payment', payload: Buffer.from('owner: Jane') };
+    const quarantined: QuarantinedRow = {
+      receivedAt: at,
+      reason: 'schema_invalid',
+      deviceId: 'cm-aaaaaaaaaaaaaaaa',
+      eventId: null,
+      kind: 'payment',
+      payload: Buffer.from('owner: Jane'),
+    };
     feed.refusalsCommitted('eu', [quarantined]);
     stop();
     feed.eventsCommitted('eu', [row('status', {})]);
@@ -90,7 +123,9 @@ describe('rate window', () => {
     window.add(10_900, 'stored', 1);
     window.add(11_000, 'refused', 2);
     expect(window.samples(12_500)).toEqual([
-      { t: 9, stored: 0, refused: 0 }, { t: 10, stored: 5, refused: 0 }, { t: 11, stored: 0, refused: 2 },
+      { t: 9, stored: 0, refused: 0 },
+      { t: 10, stored: 5, refused: 0 },
+      { t: 11, stored: 0, refused: 2 },
     ]);
     expect(window.samples(20_000).every((s) => s.stored === 0 && s.refused === 0)).toBe(true);
   });
@@ -145,8 +180,10 @@ describe('the leaky demo command', () => {
     expect(brokerUrlFor(null, 'x')).toBeNull();
   });
 
-  it("fills in the API, the token and, for an operator, its region", () => {
-    expect(demoCommand(session, 'http://127.0.0.1:8080', 'mqtt://127.0.0.1:1883', 'T0KEN')).toBe('npm run sim -- --broker mqtt://127.0.0.1:1883 --api http://127.0.0.1:8080 --token T0KEN --machines 4 --leaky 1 --duration 120');
+  it('fills in the API, the token and, for an operator, its region', () => {
+    expect(demoCommand(session, 'http://127.0.0.1:8080', 'mqtt://127.0.0.1:1883', 'T0KEN')).toBe(
+      'npm run sim -- --broker mqtt://127.0.0.1:1883 --api http://127.0.0.1:8080 --token T0KEN --machines 4 --leaky 1 --duration 120',
+    );
     expect(demoCommand({ ...session, role: 'operator', regions: ['us'] }, 'http://h', 'mqtt://b', 'T')).toContain('--token T --regions us --machines');
   });
 });

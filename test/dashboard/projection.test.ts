@@ -11,7 +11,14 @@ describe('the page places machines where the build drew the land', () => {
 
   it('projects points as d3-geo does', () => {
     const d3 = geoNaturalEarth1().scale(MAP_SCALE).translate([MAP_CENTRE[0], MAP_CENTRE[1]]);
-    for (const [lon, lat] of [[13.4, 52.5], [-74.0, 40.7], [121.5, 31.2], [-179.9, -85], [0, 0], [151.2, -33.9]] as const) {
+    for (const [lon, lat] of [
+      [13.4, 52.5],
+      [-74.0, 40.7],
+      [121.5, 31.2],
+      [-179.9, -85],
+      [0, 0],
+      [151.2, -33.9],
+    ] as const) {
       const [x, y] = projectPoint(lon, lat);
       const expected = d3([lon, lat]);
       expect(x).toBeCloseTo(expected![0], 6);

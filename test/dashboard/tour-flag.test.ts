@@ -9,6 +9,9 @@ describe('npm start -- --tour', () => {
 
   it('needs a fleet with the leaky machine in it, and says so by flag', () => {
     expect(readLauncherConfig(['--tour', '--machines', '0'], {})).toEqual({ help: false, error: '--tour: the tour needs a fleet of at least 2 machines' });
-    expect(readLauncherConfig(['--tour', '--leaky', '0'], {})).toEqual({ help: false, error: '--tour: the tour shows the leaky machine: --leaky must be at least 1' });
+    expect(readLauncherConfig(['--tour', '--leaky', '0'], {})).toEqual({
+      help: false,
+      error: '--tour: the tour shows the leaky machine: --leaky must be at least 1',
+    });
   });
 });

@@ -35,7 +35,13 @@ describe('erasure revokes credentials at once (embedded broker + server)', () =>
     return provisionDeviceResponseSchema.parse(created.json);
   };
   const login = (device: ProvisionDeviceResponse): { client: mqtt.MqttClient; connack: Promise<number> } => {
-    const client = mqtt.connect(stack.mqttUrl, { clientId: device.id, username: device.id, password: device.secret, reconnectPeriod: 0, connectTimeout: 5_000 });
+    const client = mqtt.connect(stack.mqttUrl, {
+      clientId: device.id,
+      username: device.id,
+      password: device.secret,
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+    });
     clients.push(client);
     const connack = new Promise<number>((resolve) => {
       client.once('connect', () => resolve(0));
@@ -78,7 +84,7 @@ describe('erasure revokes credentials at once (embedded broker + server)', () =>
     expect(stack.broker!.stats()).toMatchObject({ revocationNotices: 1, revokedSessions: 1 });
   });
 
-  it("refuses every device of an erased owner at once, and refuses commands to them", async () => {
+  it('refuses every device of an erased owner at once, and refuses commands to them', async () => {
     const owner = (await api('POST', '/api/v1/owners', { region: 'eu', name: 'Frida Example', contact: 'frida@example.test' })).json as Owner;
     const devices = [await provision(), await provision()];
     for (const device of devices) expect((await api('POST', `/api/v1/owners/${owner.id}/devices`, { deviceId: device.id })).status).toBe(200);

@@ -10,12 +10,19 @@ const execFileAsync = promisify(execFile);
 
 const occurrences = (text: string, needle: string): number => text.split(needle).length - 1;
 
-interface Outcome { code: number; stdout: string; stderr: string }
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `npm start`'s entry as a user would (a child process), bounded in time. */
 async function launch(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', 'launcher/main.ts', ...args], { timeout: 60_000, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', 'launcher/main.ts', ...args], {
+      timeout: 60_000,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -42,7 +49,22 @@ describe('npm start', () => {
   });
 
   it('runs for --duration seconds, prints where to look and a summary, exits 0', async () => {
-    const result = await launch(['--duration', '4', '--machines', '6', '--speed', '5000', '--http-port', '0', '--mqtt-port', '0', '--ws-port', '0', '--data-dir', dataDir]);
+    const result = await launch([
+      '--duration',
+      '4',
+      '--machines',
+      '6',
+      '--speed',
+      '5000',
+      '--http-port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--ws-port',
+      '0',
+      '--data-dir',
+      dataDir,
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:\d+\//);
@@ -70,7 +92,26 @@ describe('npm start', () => {
     const logDir = await mkdtemp(join(tmpdir(), 'brewtel-cli-logs-'));
     try {
       const result = await launch(
-        ['--duration', '3', '--machines', '3', '--speed', '5000', '--http-port', '0', '--mqtt-port', '0', '--ws-port', 'off', '--data-dir', logDir, '--log-level', 'debug', '--token', `operator:eu:${operatorToken}`],
+        [
+          '--duration',
+          '3',
+          '--machines',
+          '3',
+          '--speed',
+          '5000',
+          '--http-port',
+          '0',
+          '--mqtt-port',
+          '0',
+          '--ws-port',
+          'off',
+          '--data-dir',
+          logDir,
+          '--log-level',
+          'debug',
+          '--token',
+          `operator:eu:${operatorToken}`,
+        ],
         { BREWTEL_TOKENS: `auditor:${auditorToken}`, BREWTEL_ADMIN_TOKEN: '' },
       );
       expect(result.code).toBe(0);
@@ -78,16 +119,28 @@ describe('npm start', () => {
       expect(adminToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect(occurrences(result.stdout, adminToken)).toBe(1);
       expect(result.stderr).not.toContain(adminToken);
-      const secrets = (JSON.parse(await readFile(join(logDir, 'fleet-credentials.json'), 'utf8')) as { machines: { secret: string }[] }).machines.map((m) => m.secret);
+      const secrets = (JSON.parse(await readFile(join(logDir, 'fleet-credentials.json'), 'utf8')) as { machines: { secret: string }[] }).machines.map(
+        (m) => m.secret,
+      );
       expect(secrets).toHaveLength(3);
       for (const secret of [operatorToken, auditorToken, ...secrets]) {
         expect(result.stdout).not.toContain(secret);
         expect(result.stderr).not.toContain(secret);
       }
       // Debug logs did run, and their configuration dumps went out with the secrets replaced.
-      const lines = result.stderr.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; config?: Record<string, unknown> });
+      const lines = result.stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { msg: string; config?: Record<string, unknown> });
       const serverConfig = lines.find((line) => line.msg === 'server configuration')?.config;
-      expect(serverConfig).toMatchObject({ adminToken: '[redacted]', brokerToken: '[redacted]', tokens: [{ role: 'operator', token: '[redacted]' }, { role: 'auditor', token: '[redacted]' }] });
+      expect(serverConfig).toMatchObject({
+        adminToken: '[redacted]',
+        brokerToken: '[redacted]',
+        tokens: [
+          { role: 'operator', token: '[redacted]' },
+          { role: 'auditor', token: '[redacted]' },
+        ],
+      });
       expect(lines.find((line) => line.msg === 'launcher configuration')?.config).toMatchObject({ tokens: [{ token: '[redacted]' }, { token: '[redacted]' }] });
     } finally {
       await rm(logDir, { recursive: true, force: true });

@@ -33,7 +33,17 @@ describe('a fleet of MQTT 3.1.1 and MQTT 5 machines through the embedded stack',
     const parsed = readLauncherConfig(flags, {});
     if (!('config' in parsed)) throw new Error(`flags refused: ${JSON.stringify(parsed)}`);
     const config = launcherConfigSchema.parse({
-      ...parsed.config, machines: MACHINES, leaky: 1, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, regions: REGIONS, seed: 5, speed: 20_000, logLevel: 'silent',
+      ...parsed.config,
+      machines: MACHINES,
+      leaky: 1,
+      httpPort: 0,
+      mqttPort: 0,
+      wsPort: null,
+      dataDir,
+      regions: REGIONS,
+      seed: 5,
+      speed: 20_000,
+      logLevel: 'silent',
     });
     stack = await startStack(config, pino({ level: 'silent' }));
     const s = stack;

@@ -35,14 +35,15 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-const serverConfig = (dataDir: string, extra: Record<string, unknown> = {}) => serverConfigSchema.parse({
-  regions: ['eu', 'us'],
-  dataDir,
-  http: { port: 0 },
-  adminToken: 'admin-token-0123456789abcdef',
-  brokerToken: 'broker-token-0123456789abcdef',
-  ...extra,
-});
+const serverConfig = (dataDir: string, extra: Record<string, unknown> = {}) =>
+  serverConfigSchema.parse({
+    regions: ['eu', 'us'],
+    dataDir,
+    http: { port: 0 },
+    adminToken: 'admin-token-0123456789abcdef',
+    brokerToken: 'broker-token-0123456789abcdef',
+    ...extra,
+  });
 
 describe('owner-only files from the first byte', () => {
   it('the server: data folder, SQLite stores with their -wal and -shm, a store outside it, pseudonym keys', async () => {
@@ -52,9 +53,18 @@ describe('owner-only files from the first byte', () => {
     try {
       for (const dir of [join(root, 'server'), dataDir, join(root, 'elsewhere'), elsewhere]) expect([dir, await mode(dir)]).toEqual([dir, '700']);
       const inData = (await readdir(dataDir)).sort();
-      expect(inData).toEqual(expect.arrayContaining([
-        'directory.db', 'directory.db-shm', 'directory.db-wal', 'eu.db', 'eu.db-shm', 'eu.db-wal', 'pseudonym-eu.key', 'pseudonym-us.key',
-      ]));
+      expect(inData).toEqual(
+        expect.arrayContaining([
+          'directory.db',
+          'directory.db-shm',
+          'directory.db-wal',
+          'eu.db',
+          'eu.db-shm',
+          'eu.db-wal',
+          'pseudonym-eu.key',
+          'pseudonym-us.key',
+        ]),
+      );
       const inElsewhere = (await readdir(elsewhere)).sort();
       expect(inElsewhere).toEqual(['us.db', 'us.db-shm', 'us.db-wal']);
       for (const file of [...inData.map((f) => join(dataDir, f)), ...inElsewhere.map((f) => join(elsewhere, f))]) {
@@ -70,17 +80,27 @@ describe('owner-only files from the first byte', () => {
     await mkdir(dataDir, { mode: 0o700 });
     await writeFile(join(dataDir, 'eu.db'), '', { mode: 0o644 });
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
     const server = await startServer(serverConfig(dataDir), pino({ level: 'warn' }, sink));
     await server.close();
-    const warned = lines.map((line) => JSON.parse(line) as { msg: string; store?: string }).filter((line) => line.msg.startsWith('store file is readable by group or others'));
+    const warned = lines
+      .map((line) => JSON.parse(line) as { msg: string; store?: string })
+      .filter((line) => line.msg.startsWith('store file is readable by group or others'));
     expect(warned.map((line) => line.store)).toEqual([`sqlite ${join(dataDir, 'eu.db')}`]);
     expect(await mode(join(dataDir, 'eu.db'))).toBe('644');
   });
 
   it('the launcher: its data folder and the demo fleet credentials', async () => {
     const dataDir = join(root, 'launcher', 'data');
-    const stack = await startStack(launcherConfigSchema.parse({ machines: 2, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, speed: 3600, logLevel: 'silent' }), silent);
+    const stack = await startStack(
+      launcherConfigSchema.parse({ machines: 2, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, speed: 3600, logLevel: 'silent' }),
+      silent,
+    );
     await stack.close();
     expect(await mode(join(root, 'launcher'))).toBe('700');
     expect(await mode(dataDir)).toBe('700');
@@ -106,7 +126,7 @@ describe('owner-only files from the first byte', () => {
       await save(file);
       expect(await mode(file)).toBe('600');
       expect(await readFile(file, 'utf8')).toContain(machine.secret);
-      expect((await reader.readFile('utf8'))).toBe('old content\n');
+      expect(await reader.readFile('utf8')).toBe('old content\n');
     } finally {
       await reader.close();
     }

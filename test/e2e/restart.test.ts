@@ -42,7 +42,15 @@ describe('restarting the embedded stack on the same data folder', () => {
   /** One run: events stored, and each machine's owner as the API tells it. */
   const run = async (): Promise<{ stored: number; owners: Map<string, Owner> }> => {
     const config = launcherConfigSchema.parse({
-      machines: 6, leaky: 1, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, seed: 3, speed: 20_000, logLevel: 'silent',
+      machines: 6,
+      leaky: 1,
+      httpPort: 0,
+      mqttPort: 0,
+      wsPort: null,
+      dataDir,
+      seed: 3,
+      speed: 20_000,
+      logLevel: 'silent',
     });
     stack = await startStack(config, pino({ level: 'silent' }));
     const stored = (): number => Object.values(stack?.server.stats().stored ?? {}).reduce((a, b) => a + b, 0);

@@ -22,7 +22,27 @@ describe('tsx server/main.ts', () => {
     delete env.BREWTEL_ADMIN_TOKEN;
     delete env.BREWTEL_BROKER_TOKEN;
     // No broker listens on port 1: ingest keeps retrying, which is logged, while HTTP serves.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--http-port', '0', '--data-dir', dataDir, '--regions', 'eu', '--log-level', 'debug', '--mqtt-url', 'mqtt://127.0.0.1:1', '--mqtt-password', 'mqtt-password-Secret0123'], { env });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'server/main.ts',
+        '--http-port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--regions',
+        'eu',
+        '--log-level',
+        'debug',
+        '--mqtt-url',
+        'mqtt://127.0.0.1:1',
+        '--mqtt-password',
+        'mqtt-password-Secret0123',
+      ],
+      { env },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -54,7 +74,16 @@ describe('tsx server/main.ts', () => {
     expect(occurrences(stdout, brokerToken)).toBe(1);
     for (const secret of [adminToken, brokerToken, auditorToken, 'mqtt-password-Secret0123']) expect(stderr).not.toContain(secret);
     expect(stdout).not.toContain(auditorToken);
-    const dump = stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; config?: unknown }).find((line) => line.msg === 'server configuration');
-    expect(dump?.config).toMatchObject({ adminToken: '[redacted]', brokerToken: '[redacted]', mqtt: { password: '[redacted]' }, tokens: [{ token: '[redacted]' }] });
+    const dump = stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { msg: string; config?: unknown })
+      .find((line) => line.msg === 'server configuration');
+    expect(dump?.config).toMatchObject({
+      adminToken: '[redacted]',
+      brokerToken: '[redacted]',
+      mqtt: { password: '[redacted]' },
+      tokens: [{ token: '[redacted]' }],
+    });
   });
 });

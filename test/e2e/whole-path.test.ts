@@ -44,11 +44,15 @@ describe('the whole path on the embedded default', () => {
     await fleet.stop();
     published = fleet.stats().published;
     // Every acknowledged event has been through ingest once the server has accounted for all of them.
-    await waitUntil('ingest to account for every published event', () => {
-      const { stored, refused } = stack.server.stats();
-      const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
-      return sum(stored) + sum(refused) >= published;
-    }, 30_000);
+    await waitUntil(
+      'ingest to account for every published event',
+      () => {
+        const { stored, refused } = stack.server.stats();
+        const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
+        return sum(stored) + sum(refused) >= published;
+      },
+      30_000,
+    );
   }, 180_000);
 
   afterAll(async () => {

@@ -19,7 +19,10 @@ describe('npm run sim, interrupted', () => {
   let stack: Stack;
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-sim-interrupt-'));
-    stack = await startStack(launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }), pino({ level: 'silent' }));
+    stack = await startStack(
+      launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }),
+      pino({ level: 'silent' }),
+    );
   }, 60_000);
   afterAll(async () => {
     await stack?.close();
@@ -27,7 +30,9 @@ describe('npm run sim, interrupted', () => {
   });
 
   const sim = (args: string[]): ReturnType<typeof startChildCli> =>
-    startChildCli('firmware-sim/cli.ts', ['--broker', stack.mqttUrl, '--api', stack.server.httpUrl, '--speed', '60', '--log-level', 'silent', ...args], { BREWTEL_TOKEN: stack.adminToken });
+    startChildCli('firmware-sim/cli.ts', ['--broker', stack.mqttUrl, '--api', stack.server.httpUrl, '--speed', '60', '--log-level', 'silent', ...args], {
+      BREWTEL_TOKEN: stack.adminToken,
+    });
 
   it('while connecting: shows connected/total with a rate, then the summary with connected= and connect_s=-, exit 0', async () => {
     // 5 attempts a second for 60 machines: the ramp takes about 12 s, so the signal lands in it.

@@ -15,7 +15,10 @@ describe('npm run sim with self-provisioning on the embedded stack', () => {
   let stack: Stack;
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-sim-provision-'));
-    stack = await startStack(launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }), pino({ level: 'silent' }));
+    stack = await startStack(
+      launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }),
+      pino({ level: 'silent' }),
+    );
   }, 60_000);
   afterAll(async () => {
     await stack?.close();
@@ -28,12 +31,30 @@ describe('npm run sim with self-provisioning on the embedded stack', () => {
     await writeFile(saved, '[]\n', { mode: 0o644 });
     const earlierReader = await open(saved, 'r');
     const args = [
-      '--broker', stack.mqttUrl, '--api', stack.server.httpUrl, '--machines', '3', '--regions', 'eu,us',
-      '--speed', '3600', '--duration', '2', '--seed', '7', '--save-credentials', saved,
+      '--broker',
+      stack.mqttUrl,
+      '--api',
+      stack.server.httpUrl,
+      '--machines',
+      '3',
+      '--regions',
+      'eu,us',
+      '--speed',
+      '3600',
+      '--duration',
+      '2',
+      '--seed',
+      '7',
+      '--save-credentials',
+      saved,
     ];
     const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', 'firmware-sim/cli.ts', ...args], { timeout: 40_000, env: { ...process.env, BREWTEL_TOKEN: stack.adminToken } }, (error, out) =>
-        error ? reject(error) : resolve(out)),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'firmware-sim/cli.ts', ...args],
+        { timeout: 40_000, env: { ...process.env, BREWTEL_TOKEN: stack.adminToken } },
+        (error, out) => (error ? reject(error) : resolve(out)),
+      ),
     );
     const last = stdout.trim().split('\n').at(-1)!;
     expect(last).toMatch(/^machines=3 connected=3 published=\d+ suppressed=\d+ failed=0 /);

@@ -21,14 +21,20 @@ describe('sim CLI arguments', () => {
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--speed', '0'], {})).toMatchObject({ error: expect.stringMatching(/^--speed/) });
     expect(parseCli(['--nope'], {})).toMatchObject({ error: expect.stringContaining('nope') });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--faults', 'drop'], {})).toMatchObject({ error: expect.stringMatching(/^--faults/) });
-    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--faults', 'drop=0.7,duplicate=0.7'], {})).toMatchObject({ error: expect.stringMatching(/^--faults/) });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--faults', 'drop=0.7,duplicate=0.7'], {})).toMatchObject({
+      error: expect.stringMatching(/^--faults/),
+    });
   });
 
   it('reads fault rates, the offline buffer and a replay without a machine source', () => {
     const parsed = parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--faults', 'drop=0.01,delayMs=300', '--offline-buffer', '50'], {});
     expect(parsed).toMatchObject({ config: { faults: { drop: 0.01, duplicate: 0, delayMs: 300 }, offlineBuffer: 50 } });
-    expect(parseCli(['--broker', 'mqtt://h', '--replay', 'run.jsonl', '--replay-pace', '0'], {})).toMatchObject({ config: { replay: 'run.jsonl', replayPace: 0 } });
-    expect(parseCli(['--broker', 'mqtt://h', '--replay', 'run.jsonl', '--api', 'http://h', '--token', 't'], {})).toMatchObject({ error: expect.stringContaining('--replay') });
+    expect(parseCli(['--broker', 'mqtt://h', '--replay', 'run.jsonl', '--replay-pace', '0'], {})).toMatchObject({
+      config: { replay: 'run.jsonl', replayPace: 0 },
+    });
+    expect(parseCli(['--broker', 'mqtt://h', '--replay', 'run.jsonl', '--api', 'http://h', '--token', 't'], {})).toMatchObject({
+      error: expect.stringContaining('--replay'),
+    });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--profile', 'leaky'], {})).toMatchObject({ config: { profile: 'leaky' } });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--profile', 'chatty'], {})).toMatchObject({ error: expect.stringMatching(/^--profile/) });
   });
@@ -44,7 +50,9 @@ describe('sim CLI arguments', () => {
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f'], {})).toMatchObject({ config: { topicAliases: true } });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--topic-aliases', 'off'], {})).toMatchObject({ config: { topicAliases: false } });
     expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--topic-aliases', 'on'], {})).toMatchObject({ config: { topicAliases: true } });
-    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--topic-aliases', 'yes'], {})).toMatchObject({ error: '--topic-aliases: expected on or off' });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--topic-aliases', 'yes'], {})).toMatchObject({
+      error: '--topic-aliases: expected on or off',
+    });
   });
 });
 
@@ -67,7 +75,9 @@ describe('npm run sim against a real broker', () => {
 
   const runCli = (args: string[]): Promise<string> =>
     new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', 'firmware-sim/cli.ts', ...args], { timeout: 30_000 }, (error, out) => (error ? reject(error) : resolve(out))),
+      execFile(process.execPath, ['--import', 'tsx', 'firmware-sim/cli.ts', ...args], { timeout: 30_000 }, (error, out) =>
+        error ? reject(error) : resolve(out),
+      ),
     );
 
   it('runs for --duration, records the run, ends with a key=value summary; the recording replays', async () => {
@@ -77,7 +87,20 @@ describe('npm run sim against a real broker', () => {
     await writeFile(credentials, JSON.stringify(machines));
     const brokerUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const recording = join(dir, 'run.jsonl');
-    const stdout = await runCli(['--broker', brokerUrl, '--credentials', credentials, '--profile', 'leaky', '--speed', '3600', '--duration', '1', '--record', recording]);
+    const stdout = await runCli([
+      '--broker',
+      brokerUrl,
+      '--credentials',
+      credentials,
+      '--profile',
+      'leaky',
+      '--speed',
+      '3600',
+      '--duration',
+      '1',
+      '--record',
+      recording,
+    ]);
     const last = stdout.trim().split('\n').at(-1)!;
     expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 refused=0 connect_s=[\d.]+$/);
     const published = Number(/published=(\d+)/.exec(last)![1]);

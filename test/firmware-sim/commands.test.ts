@@ -9,12 +9,14 @@ import { startTestBroker, waitFor, type TestBroker } from './aedes-server.ts';
 import { ALL_CONSENT, consentFor, HOUR, MONDAY } from './helpers.ts';
 
 const silent = pino({ level: 'silent' });
-const command = (args: object, id = randomUUID()): string =>
-  JSON.stringify({ v: 1, id, issuedAt: new Date().toISOString(), args });
+const command = (args: object, id = randomUUID()): string => JSON.stringify({ v: 1, id, issuedAt: new Date().toISOString(), args });
 const resultOf = (broker: TestBroker, commandId: string): CommandResult[] =>
   broker.results.map((r) => commandResultSchema.parse(r.body)).filter((r) => r.commandId === commandId);
 const envelopes = (broker: TestBroker, deviceId: string, from = 0): EventEnvelope[] =>
-  broker.events.slice(from).filter((e) => e.deviceId === deviceId).map((e) => JSON.parse(e.payload) as EventEnvelope);
+  broker.events
+    .slice(from)
+    .filter((e) => e.deviceId === deviceId)
+    .map((e) => JSON.parse(e.payload) as EventEnvelope);
 
 describe('commands on cmd/{name}, answered by the machine over a real broker', () => {
   let broker: TestBroker | undefined;
@@ -33,7 +35,13 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
     const deviceId = `cm-cmd-${suffix}-${process.pid}`;
     await b.publish(topics.consent(deviceId), JSON.stringify(consentFor(deviceId, ALL_CONSENT)), true);
     const f = await startFleet(
-      { brokerUrl: b.url, machines: [{ deviceId, secret: 'x', region: 'eu', usage: 'cafe', ...identity }], seed: 9, speed: 3_600, startAt: MONDAY + 6.5 * HOUR },
+      {
+        brokerUrl: b.url,
+        machines: [{ deviceId, secret: 'x', region: 'eu', usage: 'cafe', ...identity }],
+        seed: 9,
+        speed: 3_600,
+        startAt: MONDAY + 6.5 * HOUR,
+      },
       silent,
     );
     fleet = f;
@@ -54,7 +62,11 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
     const mark = b.events.length;
     await waitFor(() => espressoDoses(mark).length >= 8, 20_000, 'espressos after the change');
     // One brew may have started before the command landed; every later one is dosed around 27 g.
-    expect(espressoDoses(mark).slice(1).every((dose) => dose >= 23)).toBe(true);
+    expect(
+      espressoDoses(mark)
+        .slice(1)
+        .every((dose) => dose >= 23),
+    ).toBe(true);
     const after = espressoDoses(mark).slice(1);
     expect(after.reduce((a, b) => a + b, 0) / after.length).toBeGreaterThan(25);
   });
@@ -88,7 +100,10 @@ describe('commands on cmd/{name}, answered by the machine over a real broker', (
     expect(f.stats().commandOutcomes).toEqual({ applied: 1, duplicate: 1, stale: 1, command_unknown: 1, command_malformed: 2, failed: 0 });
     // Every command with a readable id is answered; the truncated one has none and gets no answer.
     expect(f.stats().commandReplies).toBe(5);
-    expect(resultOf(b, id).map((r) => [r.status, r.code])).toEqual([['ok', undefined], ['ok', 'duplicate']]);
+    expect(resultOf(b, id).map((r) => [r.status, r.code])).toEqual([
+      ['ok', undefined],
+      ['ok', 'duplicate'],
+    ]);
     expect(resultOf(b, staleId)).toEqual([expect.objectContaining({ status: 'rejected', code: 'consent_stale' })]);
     expect(resultOf(b, badId)).toEqual([expect.objectContaining({ name: 'set-recipe', status: 'rejected', code: 'command_malformed' })]);
     expect(resultOf(b, unknownId)).toEqual([expect.objectContaining({ name: 'self-destruct', status: 'rejected', code: 'command_unknown' })]);

@@ -9,10 +9,12 @@ function attempts(outcome: (index: number) => boolean) {
     seen.inFlight++;
     seen.inFlightAtStart.push(seen.inFlight);
     seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
-    return new Promise((resolve) => setImmediate(() => {
-      seen.inFlight--;
-      resolve(outcome(index));
-    }));
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        seen.inFlight--;
+        resolve(outcome(index));
+      }),
+    );
   };
   return { seen, attempt };
 }

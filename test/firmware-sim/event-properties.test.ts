@@ -31,26 +31,44 @@ describe('MQTT 5 properties on events, through our broker', () => {
   it('are there on every v5 event and on no 3.1.1 event', async () => {
     registry = await startDeviceRegistry({ 'cm-ep-v5': { secret: 's', region: 'eu' }, 'cm-ep-v4': { secret: 's', region: 'eu' } });
     broker = await brokerFor(registry, logger);
-    watcher = await mqtt.connectAsync(broker.mqttUrl, { clientId: 'svc-ep-watch', username: INGEST.username, password: INGEST.password, protocolVersion: 5, reconnectPeriod: 0 });
+    watcher = await mqtt.connectAsync(broker.mqttUrl, {
+      clientId: 'svc-ep-watch',
+      username: INGEST.username,
+      password: INGEST.password,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
     watcher.on('message', (topic, payload, packet) => {
-      seen.push({ deviceId: topic.split('/')[2]!, envelope: JSON.parse(payload.toString()) as { v: number; consentVersion: number }, properties: packet.properties });
+      seen.push({
+        deviceId: topic.split('/')[2]!,
+        envelope: JSON.parse(payload.toString()) as { v: number; consentVersion: number },
+        properties: packet.properties,
+      });
     });
     await watcher.subscribeAsync(topics.filters.allEvents, { qos: 1 });
-    fleet = await startFleet({
-      brokerUrl: broker.mqttUrl, seed: 4, speed: 100_000,
-      // Leaky firmware publishes without a consent record (consent version 0), so events flow at once.
-      machines: [
-        { deviceId: 'cm-ep-v5', secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 5 },
-        { deviceId: 'cm-ep-v4', secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 4 },
-      ],
-    }, logger);
+    fleet = await startFleet(
+      {
+        brokerUrl: broker.mqttUrl,
+        seed: 4,
+        speed: 100_000,
+        // Leaky firmware publishes without a consent record (consent version 0), so events flow at once.
+        machines: [
+          { deviceId: 'cm-ep-v5', secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 5 },
+          { deviceId: 'cm-ep-v4', secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 4 },
+        ],
+      },
+      logger,
+    );
     await waitFor(() => ['cm-ep-v5', 'cm-ep-v4'].every((id) => seen.filter((s) => s.deviceId === id).length >= 5), 10_000, 'events of both machines');
     const v5 = seen.filter((s) => s.deviceId === 'cm-ep-v5');
     for (const { envelope, properties } of v5) {
       expect(properties).toMatchObject({
         payloadFormatIndicator: true,
         contentType: 'application/json',
-        userProperties: { [EVENT_USER_PROPERTIES.contractVersion]: String(envelope.v), [EVENT_USER_PROPERTIES.consentVersion]: String(envelope.consentVersion) },
+        userProperties: {
+          [EVENT_USER_PROPERTIES.contractVersion]: String(envelope.v),
+          [EVENT_USER_PROPERTIES.consentVersion]: String(envelope.consentVersion),
+        },
       });
     }
     for (const { properties } of seen.filter((s) => s.deviceId === 'cm-ep-v4')) expect(properties ?? {}).toEqual({});

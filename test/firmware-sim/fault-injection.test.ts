@@ -68,7 +68,11 @@ describe('fault injection over a real broker', () => {
     for (const m of machines) await b.publish(topics.consent(m.deviceId), JSON.stringify(consentFor(m.deviceId, ALL_CONSENT)), true);
     const f = await startFleet(
       {
-        brokerUrl: b.url, machines, seed: 21, speed: 3_600, startAt: MONDAY + 6.5 * HOUR,
+        brokerUrl: b.url,
+        machines,
+        seed: 21,
+        speed: 3_600,
+        startAt: MONDAY + 6.5 * HOUR,
         faults: { drop: 0.05, duplicate: 0.05, reorder: 0.05, delay: 0.05, disconnect: 0.01, malformed: 0.05, delayMs: 50 },
       },
       pino({ level: 'silent' }),

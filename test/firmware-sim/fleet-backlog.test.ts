@@ -27,7 +27,16 @@ describe('the fleet-wide backlog bound', () => {
     const url = `mqtt://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     const counters = new FleetCounters(2, 4);
     for (const deviceId of ['cm-backlog-a', 'cm-backlog-b']) {
-      const link = new DeviceConnection({ brokerUrl: url, deviceId, secret: 's', counters, logger, onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 100 });
+      const link = new DeviceConnection({
+        brokerUrl: url,
+        deviceId,
+        secret: 's',
+        counters,
+        logger,
+        onConsent: () => {},
+        onCommand: () => {},
+        offlineBufferSize: 100,
+      });
       links.push(link);
     }
     const [a, b] = links as [DeviceConnection, DeviceConnection];

@@ -25,7 +25,8 @@ const machines: MachineIdentity[] = [
   { deviceId: 'cm-fleet-test-3', secret: 's3', region: 'eu', usage: 'office' },
   { deviceId: 'cm-fleet-test-4', secret: 's4', region: 'eu', usage: 'home' },
 ];
-const consentOf = (i: number): ConsentCategories => (i === 3 ? { ...ALL_CONSENT, location: 'none' } : i === 4 ? { ...ALL_CONSENT, location: 'coarse' } : ALL_CONSENT);
+const consentOf = (i: number): ConsentCategories =>
+  i === 3 ? { ...ALL_CONSENT, location: 'none' } : i === 4 ? { ...ALL_CONSENT, location: 'coarse' } : ALL_CONSENT;
 
 beforeAll(async () => {
   broker = await Aedes.createBroker();
@@ -73,7 +74,8 @@ describe('fleet over a real broker', () => {
     expect(stats.published).toBeGreaterThanOrEqual(300);
 
     // The broker acknowledged each event before forwarding it; give forwarding a bounded moment to finish.
-    for (let i = 0; i < 100 && (received.length < stats.published || machines.some((m) => states.get(m.deviceId) !== 'offline')); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (received.length < stats.published || machines.some((m) => states.get(m.deviceId) !== 'offline')); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(received.length).toBe(stats.published);
 
     const events: EventEnvelope[] = received.map(({ topic, payload }) => {

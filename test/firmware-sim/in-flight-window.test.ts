@@ -29,8 +29,15 @@ describe('in-flight window behind a broker that stops acknowledging', () => {
     const counters = new FleetCounters(1);
     const deviceId = `cm-window-${process.pid}`;
     connection = new DeviceConnection({
-      brokerUrl: b.url, deviceId, secret: 'x', counters, logger: pino({ level: 'silent' }),
-      onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 20, maxInFlight: 5,
+      brokerUrl: b.url,
+      deviceId,
+      secret: 'x',
+      counters,
+      logger: pino({ level: 'silent' }),
+      onConsent: () => {},
+      onCommand: () => {},
+      offlineBufferSize: 20,
+      maxInFlight: 5,
     });
     expect(await connection.firstAttempt()).toBe(true);
     for (let seq = 0; seq < 50; seq++) connection.send('status', JSON.stringify({ seq }));

@@ -12,7 +12,12 @@ type Status = EventBody<'status'>;
 function run(rates: object, hours: number, index = 0): CollectingSink {
   const start = MONDAY + 6 * HOUR;
   const model = new MachineModel({
-    deviceId: 'cm-fault-rates', region: 'eu', fleetSeed: 11, index, bootAt: start, usage: 'cafe',
+    deviceId: 'cm-fault-rates',
+    region: 'eu',
+    fleetSeed: 11,
+    index,
+    bootAt: start,
+    usage: 'cafe',
     faultRates: machineFaultRatesSchema.parse(rates),
   });
   const sink = new CollectingSink();
@@ -53,9 +58,14 @@ describe('machine faults at configurable rates', () => {
   });
 
   it('are set from the CLI and refused out of range', () => {
-    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--machine-faults', 'beanJam=0.01,overheat=0.002'], {}))
-      .toMatchObject({ config: { machineFaults: { beanJam: 0.01, overheat: 0.002 } } });
-    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--machine-faults', 'beanJam=2'], {})).toMatchObject({ error: expect.stringMatching(/^--machine-faults/) });
-    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--machine-faults', 'leak=0.1'], {})).toMatchObject({ error: expect.stringMatching(/^--machine-faults/) });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--machine-faults', 'beanJam=0.01,overheat=0.002'], {})).toMatchObject({
+      config: { machineFaults: { beanJam: 0.01, overheat: 0.002 } },
+    });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--machine-faults', 'beanJam=2'], {})).toMatchObject({
+      error: expect.stringMatching(/^--machine-faults/),
+    });
+    expect(parseCli(['--broker', 'mqtt://h', '--credentials', 'f', '--machine-faults', 'leak=0.1'], {})).toMatchObject({
+      error: expect.stringMatching(/^--machine-faults/),
+    });
   });
 });

@@ -55,8 +55,12 @@ describe('machine model: brews', () => {
   });
 
   it('uses the currency of the region', () => {
-    const us = runMachine({ usage: 'office', region: 'us' }, 72).sink.ofKind('payment').map((e) => bodyOf<'payment'>(e));
-    const cn = runMachine({ usage: 'cafe', region: 'cn' }, 24).sink.ofKind('payment').map((e) => bodyOf<'payment'>(e));
+    const us = runMachine({ usage: 'office', region: 'us' }, 72)
+      .sink.ofKind('payment')
+      .map((e) => bodyOf<'payment'>(e));
+    const cn = runMachine({ usage: 'cafe', region: 'cn' }, 24)
+      .sink.ofKind('payment')
+      .map((e) => bodyOf<'payment'>(e));
     expect(new Set(us.map((p) => p.currency))).toEqual(new Set(['USD']));
     expect(new Set(cn.map((p) => p.currency))).toEqual(new Set(['CNY']));
   });

@@ -8,8 +8,26 @@ import { localTime } from '../../firmware-sim/usage-profiles.ts';
 import { ALL_CONSENT, CollectingSink, consentFor, HOUR, MONDAY, runMachine } from './helpers.ts';
 
 const { heatingMs, rinseMs, descaleMs } = phases.PHASE_TIMINGS;
-const cappuccino: EventBody<'brew'> = { recipe: 'cappuccino', doseG: 18, waterMl: 40, milkMl: 110, waterTempC: 92, pressureBar: 9, durationMs: 55_000, outcome: 'ok' };
-const hotWater: EventBody<'brew'> = { recipe: 'hot_water', doseG: 0, waterMl: 250, milkMl: 0, waterTempC: 90, pressureBar: 0.5, durationMs: 25_000, outcome: 'ok' };
+const cappuccino: EventBody<'brew'> = {
+  recipe: 'cappuccino',
+  doseG: 18,
+  waterMl: 40,
+  milkMl: 110,
+  waterTempC: 92,
+  pressureBar: 9,
+  durationMs: 55_000,
+  outcome: 'ok',
+};
+const hotWater: EventBody<'brew'> = {
+  recipe: 'hot_water',
+  doseG: 0,
+  waterMl: 250,
+  milkMl: 0,
+  waterTempC: 90,
+  pressureBar: 0.5,
+  durationMs: 25_000,
+  outcome: 'ok',
+};
 
 /** The phase at each of the given offsets from `t0`. */
 const sample = (state: phases.PhaseState, t0: number, offsets: number[]): MachinePhase[] => offsets.map((ms) => phases.phaseAt(state, t0 + ms));

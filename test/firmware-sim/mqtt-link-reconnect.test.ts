@@ -26,7 +26,15 @@ describe('the device link across reconnects, against a crafted broker', () => {
     const connects: boolean[] = [];
     let closes = 0;
     const l = new MqttClient(
-      { url: b.url, clientId: 'cm-link-test', username: 'cm-link-test', password: 'x', keepaliveS: 60, connectTimeoutMs: 5_000, will: { topic: 'coffee/v1/cm-link-test/state', payload: 'offline', retain: true } },
+      {
+        url: b.url,
+        clientId: 'cm-link-test',
+        username: 'cm-link-test',
+        password: 'x',
+        keepaliveS: 60,
+        connectTimeoutMs: 5_000,
+        will: { topic: 'coffee/v1/cm-link-test/state', payload: 'offline', retain: true },
+      },
       { connect: (connack) => void connects.push(connack.sessionPresent), close: () => void closes++, error: () => undefined, message: () => undefined },
     );
     link = l;
@@ -106,8 +114,16 @@ describe.each([4, 5] as const)('a device whose broker lost its session (CONNACK 
     const deviceId = 'cm-session-lost';
     const counters = new FleetCounters(1);
     connection = new DeviceConnection({
-      brokerUrl: b.url, mqttVersion, deviceId, secret: 'x', counters, logger: pino({ level: 'silent' }),
-      onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 100, backoff: { initialMs: 20, maxMs: 50 },
+      brokerUrl: b.url,
+      mqttVersion,
+      deviceId,
+      secret: 'x',
+      counters,
+      logger: pino({ level: 'silent' }),
+      onConsent: () => {},
+      onCommand: () => {},
+      offlineBufferSize: 100,
+      backoff: { initialMs: 20, maxMs: 50 },
     });
     expect(await connection.firstAttempt()).toBe(true);
     const connect = latest(b).packets.find((p) => p.cmd === 'connect') as IConnectPacket;
@@ -125,7 +141,11 @@ describe.each([4, 5] as const)('a device whose broker lost its session (CONNACK 
     // The broker restarted without its state: nothing acknowledged, the session gone.
     b.sessionPresent = false;
     latest(b).socket.destroy();
-    await waitFor(() => b.connections.length === 2 && events(latest(b)).length === 3 && subscribes(latest(b)) === 1, 5_000, 'resend and SUBSCRIBE after a lost session');
+    await waitFor(
+      () => b.connections.length === 2 && events(latest(b)).length === 3 && subscribes(latest(b)) === 1,
+      5_000,
+      'resend and SUBSCRIBE after a lost session',
+    );
     expect(events(latest(b)).map((p) => [p.payload.toString(), p.messageId])).toEqual(sent);
     const filters = latest(b).packets.flatMap((p) => (p.cmd === 'subscribe' ? p.subscriptions.map((s) => s.topic) : []));
     expect(filters).toEqual([topics.consent(deviceId), topics.filters.deviceCommands(deviceId)]);

@@ -42,13 +42,16 @@ describe('record a run to JSON Lines and replay it against another broker', () =
     await fleet.stop();
     expect((await stat(file)).mode & 0o777).toBe(0o600);
 
-    const recorded = (await readFile(file, 'utf8')).trim().split('\n').map((line) => recordedEventSchema.parse(JSON.parse(line)));
+    const recorded = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => recordedEventSchema.parse(JSON.parse(line)));
     expect(recorded.length).toBeGreaterThanOrEqual(100);
     // Without an outage the original broker got exactly what was recorded.
     expect(byDevice(original.events)).toEqual(byDevice(recorded));
 
     // A stray line in the file is skipped and counted, not fatal.
-    await writeFile(file, `${(await readFile(file, 'utf8'))}not a recorded event\n`);
+    await writeFile(file, `${await readFile(file, 'utf8')}not a recorded event\n`);
     const result = await replayRun({ brokerUrl: other.url, file, pace: 0, offlineBufferSize: 100_000, drainTimeoutMs: 10_000 }, silent);
     expect(result.skippedLines).toBe(1);
     expect(result.machines).toBe(machines.length);

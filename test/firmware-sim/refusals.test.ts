@@ -28,15 +28,20 @@ describe('refusals by reason code, against our broker', () => {
   it('counts a wrong secret as CONNACK 0x86 (v5) and 0x04 (3.1.1), and a machine over its publish rate as DISCONNECT 0x96', async () => {
     registry = await startDeviceRegistry({ 'cm-rc-fast': { secret: 'right', region: 'eu' }, 'cm-rc-v4': { secret: 'right', region: 'eu' } });
     broker = await brokerFor(registry, logger, { limits: { publishPerSecond: 2, publishBurst: 3 } });
-    fleet = await startFleet({
-      brokerUrl: broker.mqttUrl, seed: 3, speed: 200_000,
-      machines: [
-        // Leaky firmware publishes without waiting for a consent record, so events flow at once.
-        { deviceId: 'cm-rc-fast', secret: 'right', region: 'eu', profile: 'leaky', usage: 'cafe' },
-        { deviceId: 'cm-rc-wrong', secret: 'wrong', region: 'eu' },
-        { deviceId: 'cm-rc-v4', secret: 'wrong', region: 'eu', mqttVersion: 4 },
-      ],
-    }, logger);
+    fleet = await startFleet(
+      {
+        brokerUrl: broker.mqttUrl,
+        seed: 3,
+        speed: 200_000,
+        machines: [
+          // Leaky firmware publishes without waiting for a consent record, so events flow at once.
+          { deviceId: 'cm-rc-fast', secret: 'right', region: 'eu', profile: 'leaky', usage: 'cafe' },
+          { deviceId: 'cm-rc-wrong', secret: 'wrong', region: 'eu' },
+          { deviceId: 'cm-rc-v4', secret: 'wrong', region: 'eu', mqttVersion: 4 },
+        ],
+      },
+      logger,
+    );
     const f = fleet;
     await waitFor(() => (f.stats().refusals.disconnect['0x96'] ?? 0) >= 1, 10_000, 'a DISCONNECT 0x96');
     const { refusals } = f.stats();
@@ -50,8 +55,14 @@ describe('refusals by reason code, against our broker', () => {
     broker = await brokerFor(registry, logger);
     const counters = new FleetCounters(1);
     connection = new DeviceConnection({
-      brokerUrl: broker.mqttUrl, deviceId: 'cm-rc-acl', secret: 'right', counters, logger,
-      onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 10,
+      brokerUrl: broker.mqttUrl,
+      deviceId: 'cm-rc-acl',
+      secret: 'right',
+      counters,
+      logger,
+      onConsent: () => {},
+      onCommand: () => {},
+      offlineBufferSize: 10,
     });
     expect(await connection.firstAttempt()).toBe(true);
     // A name the grammar admits but no command has: the ACL lets a device answer only commands that exist.

@@ -47,7 +47,13 @@ describe('machines follow a CONNACK server reference', () => {
     };
     a = await brokerFor(registry, logger, { redirect: toB });
     aUrl = a.mqttUrl;
-    watcher = await mqtt.connectAsync(b.mqttUrl, { clientId: 'svc-rd-watch', username: INGEST.username, password: INGEST.password, protocolVersion: 5, reconnectPeriod: 0 });
+    watcher = await mqtt.connectAsync(b.mqttUrl, {
+      clientId: 'svc-rd-watch',
+      username: INGEST.username,
+      password: INGEST.password,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
     watcher.on('message', (topic, payload) => {
       const envelope = JSON.parse(payload.toString()) as { deviceId: string; kind: string };
       atB.push({ topic, deviceId: envelope.deviceId, kind: envelope.kind });
@@ -67,20 +73,39 @@ describe('machines follow a CONNACK server reference', () => {
   });
 
   const open = (deviceId: string, counters: FleetCounters, backoff = { initialMs: 50, maxMs: 100 }): DeviceConnection =>
-    new DeviceConnection({ brokerUrl: a.mqttUrl, deviceId, secret: 's', counters, logger, onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 10, backoff });
+    new DeviceConnection({
+      brokerUrl: a.mqttUrl,
+      deviceId,
+      secret: 's',
+      counters,
+      logger,
+      onConsent: () => {},
+      onCommand: () => {},
+      offlineBufferSize: 10,
+      backoff,
+    });
 
   it('a v5 machine of a fleet ends up on B and its events arrive there; a 3.1.1 machine is refused (CONNACK 3) and counted, never redirected', async () => {
     const redirectsAtA = a.stats().redirects;
-    fleet = await startFleet({
-      brokerUrl: a.mqttUrl, seed: 7, speed: 100_000,
-      // Leaky firmware publishes without waiting for a consent record, so events flow at once.
-      machines: [
-        { deviceId: ROAMER, secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 5 },
-        { deviceId: OLD_ROAMER, secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 4 },
-      ],
-    }, logger);
+    fleet = await startFleet(
+      {
+        brokerUrl: a.mqttUrl,
+        seed: 7,
+        speed: 100_000,
+        // Leaky firmware publishes without waiting for a consent record, so events flow at once.
+        machines: [
+          { deviceId: ROAMER, secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 5 },
+          { deviceId: OLD_ROAMER, secret: 's', region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 4 },
+        ],
+      },
+      logger,
+    );
     const f = fleet;
-    await waitFor(() => atB.filter((e) => e.deviceId === ROAMER).length >= 5 && (f.stats().refusals.connack['0x03'] ?? 0) >= 1, 15_000, 'events at B and a refusal');
+    await waitFor(
+      () => atB.filter((e) => e.deviceId === ROAMER).length >= 5 && (f.stats().refusals.connack['0x03'] ?? 0) >= 1,
+      15_000,
+      'events at B and a refusal',
+    );
     for (const event of atB.filter((e) => e.deviceId === ROAMER)) expect(event.topic).toBe(topics.event(ROAMER, event.kind as 'brew'));
     const stats = f.stats();
     expect(stats.redirected).toBe(1);

@@ -16,7 +16,7 @@ describe('server redirects', () => {
     expect(redirects.closed()).toBe(HOME);
   });
 
-  it('0x9D: the reference becomes the machine\'s broker', () => {
+  it("0x9D: the reference becomes the machine's broker", () => {
     const redirects = new ServerRedirects(HOME);
     expect(redirects.refused(0x9d, NEW_HOME)).toBe(NEW_HOME);
     expect(redirects.closed()).toBe(NEW_HOME);
@@ -43,11 +43,12 @@ describe('server redirects', () => {
 
   it(`follows ${MAX_REDIRECTS_IN_A_ROW} redirects in a row, refuses the next, and starts counting again after it or a connect`, () => {
     const redirects = new ServerRedirects(HOME);
-    const loop = (): Array<string | null> => Array.from({ length: MAX_REDIRECTS_IN_A_ROW + 1 }, () => {
-      const url = redirects.refused(0x9c, OTHER);
-      redirects.closed();
-      return url;
-    });
+    const loop = (): Array<string | null> =>
+      Array.from({ length: MAX_REDIRECTS_IN_A_ROW + 1 }, () => {
+        const url = redirects.refused(0x9c, OTHER);
+        redirects.closed();
+        return url;
+      });
     expect(loop()).toEqual([...Array(MAX_REDIRECTS_IN_A_ROW).fill(OTHER), null]);
     expect(loop()).toEqual([...Array(MAX_REDIRECTS_IN_A_ROW).fill(OTHER), null]);
     redirects.refused(0x9c, OTHER);

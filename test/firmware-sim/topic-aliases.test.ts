@@ -54,7 +54,7 @@ function resolvedTopics(connection: RelayedConnection): { aliased: number; topic
  * subscriber still gets every event on its real topic. A relay between the machines and the broker
  * shows what the machines sent; a 3.1.1 machine and one with `topicAliases: false` send none.
  */
-describe('topic aliases on the machines\' publishes', () => {
+describe("topic aliases on the machines' publishes", () => {
   let registry: DeviceRegistry | undefined;
   let broker: TcpBroker | undefined;
   let mosquitto: PrivateMosquitto | undefined;
@@ -81,7 +81,14 @@ describe('topic aliases on the machines\' publishes', () => {
     await client.subscribeAsync(topics.filters.allEvents, { qos: 1 });
   };
   // Leaky firmware publishes without waiting for a consent record, so events flow at once.
-  const machine = (deviceId: string, mqttVersion: 4 | 5) => ({ deviceId, secret: 's', region: 'eu' as const, profile: 'leaky' as const, usage: 'cafe' as const, mqttVersion });
+  const machine = (deviceId: string, mqttVersion: 4 | 5) => ({
+    deviceId,
+    secret: 's',
+    region: 'eu' as const,
+    profile: 'leaky' as const,
+    usage: 'cafe' as const,
+    mqttVersion,
+  });
   const eventsOf = (deviceId: string): Seen[] => seen.filter((s) => s.envelope.deviceId === deviceId);
   const connectionOf = (clientId: string): RelayedConnection => {
     const found = relay!.connections.find((c) => c.clientId === clientId);
@@ -94,7 +101,11 @@ describe('topic aliases on the machines\' publishes', () => {
   };
 
   it('through our broker: v5 machines alias (aliases off and 3.1.1 do not), the subscriber sees real topics', async () => {
-    registry = await startDeviceRegistry({ [ALIASED]: { secret: 's', region: 'eu' }, [PLAIN]: { secret: 's', region: 'eu' }, [OLD]: { secret: 's', region: 'eu' } });
+    registry = await startDeviceRegistry({
+      [ALIASED]: { secret: 's', region: 'eu' },
+      [PLAIN]: { secret: 's', region: 'eu' },
+      [OLD]: { secret: 's', region: 'eu' },
+    });
     broker = await brokerFor(registry, logger);
     relay = await recordingRelay(broker.tcpPort);
     await watch(broker.mqttUrl, { username: INGEST.username, password: INGEST.password });
@@ -114,16 +125,20 @@ describe('topic aliases on the machines\' publishes', () => {
     expect(broker.stats().denials).toBe(0);
   }, 30_000);
 
-  it.skipIf(!mosquittoInstalled)('through Mosquitto (Topic Alias Maximum 10): aliased events arrive on their real topics', async () => {
-    mosquitto = await startPrivateMosquitto();
-    relay = await recordingRelay(Number(new URL(mosquitto.url).port));
-    await watch(mosquitto.url, {});
-    fleets.push(await startFleet({ brokerUrl: relay.url, seed: 6, speed: 100_000, machines: [machine(ALIASED, 5), machine(OLD, 4)] }, logger));
-    await waitFor(() => [ALIASED, OLD].every((id) => eventsOf(id).length >= 10), 15_000, 'events of both machines');
+  it.skipIf(!mosquittoInstalled)(
+    'through Mosquitto (Topic Alias Maximum 10): aliased events arrive on their real topics',
+    async () => {
+      mosquitto = await startPrivateMosquitto();
+      relay = await recordingRelay(Number(new URL(mosquitto.url).port));
+      await watch(mosquitto.url, {});
+      fleets.push(await startFleet({ brokerUrl: relay.url, seed: 6, speed: 100_000, machines: [machine(ALIASED, 5), machine(OLD, 4)] }, logger));
+      await waitFor(() => [ALIASED, OLD].every((id) => eventsOf(id).length >= 10), 15_000, 'events of both machines');
 
-    for (const id of [ALIASED, OLD]) expectRealTopics(id);
-    expect(resolvedTopics(connectionOf(ALIASED)).aliased).toBeGreaterThan(0);
-    expect(Math.max(...publishesOf(connectionOf(ALIASED)).map((p) => p.properties?.topicAlias ?? 0))).toBeLessThanOrEqual(10);
-    expect(publishesOf(connectionOf(OLD)).filter((p) => p.properties?.topicAlias !== undefined)).toEqual([]);
-  }, 30_000);
+      for (const id of [ALIASED, OLD]) expectRealTopics(id);
+      expect(resolvedTopics(connectionOf(ALIASED)).aliased).toBeGreaterThan(0);
+      expect(Math.max(...publishesOf(connectionOf(ALIASED)).map((p) => p.properties?.topicAlias ?? 0))).toBeLessThanOrEqual(10);
+      expect(publishesOf(connectionOf(OLD)).filter((p) => p.properties?.topicAlias !== undefined)).toEqual([]);
+    },
+    30_000,
+  );
 });

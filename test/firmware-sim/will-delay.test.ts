@@ -88,8 +88,18 @@ describe.each([
 
   const open = (deviceId: string, mqttVersion: 4 | 5): DeviceConnection =>
     new DeviceConnection({
-      brokerUrl: target.url, mqttVersion, deviceId, secret: 's', counters: new FleetCounters(1), logger,
-      onConsent: () => {}, onCommand: () => {}, offlineBufferSize: 10, backoff: { initialMs: 50, maxMs: 100 }, willDelayS: 2, sessionExpiryS: 60,
+      brokerUrl: target.url,
+      mqttVersion,
+      deviceId,
+      secret: 's',
+      counters: new FleetCounters(1),
+      logger,
+      onConsent: () => {},
+      onCommand: () => {},
+      offlineBufferSize: 10,
+      backoff: { initialMs: 50, maxMs: 100 },
+      willDelayS: 2,
+      sessionExpiryS: 60,
     });
   const of = (deviceId: string): string[] => states.filter((s) => s.deviceId === deviceId).map((s) => s.state);
   /** Connects the device and waits until its `online` is seen; `seen`: how many states it had by then. */
@@ -101,19 +111,23 @@ describe.each([
     return { link, seen: of(deviceId).length };
   };
 
-  it.skipIf(skip)('MQTT 5: back within the will delay, no offline; away longer, offline', async () => {
-    const { link, seen } = await connectOnline(DEVICES.v5, 5);
-    // A blip: the link drops without a DISCONNECT and is back after the 50 ms backoff.
-    link.dropLink();
-    await waitFor(() => of(DEVICES.v5).length > seen, 5_000, 'online again');
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    expect(of(DEVICES.v5).slice(seen)).toEqual(['online']);
+  it.skipIf(skip)(
+    'MQTT 5: back within the will delay, no offline; away longer, offline',
+    async () => {
+      const { link, seen } = await connectOnline(DEVICES.v5, 5);
+      // A blip: the link drops without a DISCONNECT and is back after the 50 ms backoff.
+      link.dropLink();
+      await waitFor(() => of(DEVICES.v5).length > seen, 5_000, 'online again');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(of(DEVICES.v5).slice(seen)).toEqual(['online']);
 
-    // Down for longer than the delay: the will is published once the delay has passed.
-    link.restart(3_500);
-    await waitFor(() => of(DEVICES.v5).includes('offline'), 5_000, 'offline after the delay');
-    await waitFor(() => of(DEVICES.v5).at(-1) === 'online', 5_000, 'online after the restart');
-  }, 20_000);
+      // Down for longer than the delay: the will is published once the delay has passed.
+      link.restart(3_500);
+      await waitFor(() => of(DEVICES.v5).includes('offline'), 5_000, 'offline after the delay');
+      await waitFor(() => of(DEVICES.v5).at(-1) === 'online', 5_000, 'online after the restart');
+    },
+    20_000,
+  );
 
   it.skipIf(skip)('MQTT 3.1.1: the will goes out at once, even for a blip', async () => {
     const { link, seen } = await connectOnline(DEVICES.v4, 4);

@@ -9,12 +9,43 @@ const BOB = 'cm-bob00002';
 
 /** Topic levels near the grammar (so many inputs are allowed ones) mixed with wildcards and noise. */
 const level = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('coffee', 'v1', ALICE, BOB, 'evt', 'state', 'consent', 'cmd', 'cmd-result', ...EVENT_KINDS, 'reboot', 'set-mode', '$brewtel', 'credentials-revoked') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      'coffee',
+      'v1',
+      ALICE,
+      BOB,
+      'evt',
+      'state',
+      'consent',
+      'cmd',
+      'cmd-result',
+      ...EVENT_KINDS,
+      'reboot',
+      'set-mode',
+      '$brewtel',
+      'credentials-revoked',
+    ),
+  },
   { weight: 2, arbitrary: fc.constantFrom('+', '#', '', '$SYS', '$share', 'g', 'svc-ingest', 'v2', 'COFFEE', 'Brew', 'cm-alice0001\u0000', 'a/b') },
   { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
 );
-const shaped = fc.tuple(fc.constantFrom(ALICE, BOB, '+', '#', 'svc-x1', 'ab'), fc.constantFrom(...EVENT_KINDS, '+', '#', 'reboot')).chain(([id, leaf]) =>
-  fc.constantFrom(`coffee/v1/${id}/evt/${leaf}`, `coffee/v1/${id}/state`, `coffee/v1/${id}/consent`, `coffee/v1/${id}/cmd/${leaf}`, `coffee/v1/${id}/cmd-result/${leaf}`, `coffee/v1/${id}/cmd/#`, `coffee/v1/${id}/#`, `$share/g/coffee/v1/${id}/evt/${leaf}`, '$brewtel/v1/credentials-revoked'));
+const shaped = fc
+  .tuple(fc.constantFrom(ALICE, BOB, '+', '#', 'svc-x1', 'ab'), fc.constantFrom(...EVENT_KINDS, '+', '#', 'reboot'))
+  .chain(([id, leaf]) =>
+    fc.constantFrom(
+      `coffee/v1/${id}/evt/${leaf}`,
+      `coffee/v1/${id}/state`,
+      `coffee/v1/${id}/consent`,
+      `coffee/v1/${id}/cmd/${leaf}`,
+      `coffee/v1/${id}/cmd-result/${leaf}`,
+      `coffee/v1/${id}/cmd/#`,
+      `coffee/v1/${id}/#`,
+      `$share/g/coffee/v1/${id}/evt/${leaf}`,
+      '$brewtel/v1/credentials-revoked',
+    ),
+  );
 export const topicOrFilterArb = fc.oneof(
   { weight: 8, arbitrary: shaped },
   { weight: 3, arbitrary: fc.array(level, { minLength: 1, maxLength: 7 }).map((l) => l.join('/')) },
@@ -45,7 +76,13 @@ export function fuzzAcl(runs: number, seed: number): GroupTally[] {
       continue;
     }
     const verdict = allowed === expected ? 'ok' : allowed ? 'wrongly_accepted' : 'wrongly_refused';
-    record(tally, allowed, verdict, () => `${who.kind === 'device' ? who.deviceId : 'ingest'} ${isPublish ? `publish${retain ? ' retained' : ''}${empty ? ' empty' : ''}` : 'subscribe'} ${JSON.stringify(topic)}`);
+    record(
+      tally,
+      allowed,
+      verdict,
+      () =>
+        `${who.kind === 'device' ? who.deviceId : 'ingest'} ${isPublish ? `publish${retain ? ' retained' : ''}${empty ? ' empty' : ''}` : 'subscribe'} ${JSON.stringify(topic)}`,
+    );
   }
   return [publish, subscribe];
 }

@@ -13,14 +13,18 @@ const REFUSE_AFTER = 8;
  */
 export async function bruteForce(guesses: number): Promise<GroupTally> {
   const tally = newGroup('abuse: authentication brute force');
-  const registry = await startDeviceRegistry({ [VICTIM.id]: { secret: VICTIM.secret, region: 'eu' }, [BYSTANDER.id]: { secret: BYSTANDER.secret, region: 'us' } });
+  const registry = await startDeviceRegistry({
+    [VICTIM.id]: { secret: VICTIM.secret, region: 'eu' },
+    [BYSTANDER.id]: { secret: BYSTANDER.secret, region: 'us' },
+  });
   const broker = await brokerFor(registry, pino({ level: 'silent' }), {
     authThrottle: { slowAfter: 3, delayMs: 5, maxDelayMs: 20, refuseAfter: REFUSE_AFTER, refuseMs: 60_000 },
   });
   const pool = clientPool();
   try {
     const url = broker.mqttUrl!;
-    const login = (who: { id: string; secret: string }): Promise<number> => pool.connack(pool.open(url, { clientId: who.id, username: who.id, password: who.secret }));
+    const login = (who: { id: string; secret: string }): Promise<number> =>
+      pool.connack(pool.open(url, { clientId: who.id, username: who.id, password: who.secret }));
     let askedAtLockout = 0;
     for (let i = 0; i < guesses; i++) {
       const code = await login({ id: VICTIM.id, secret: `guess-${i}-${'x'.repeat(i % 40)}` });

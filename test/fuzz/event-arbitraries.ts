@@ -22,17 +22,36 @@ const n = (min: number, max: number, int = false): NumberRule => ({ min, max, in
 /** The body fields of each kind with their documented ranges and value sets. */
 export const BODY_RULES: Record<EventKind, Record<string, FieldRule>> = {
   brew: {
-    recipe: { values: RECIPES }, doseG: n(0, 30), waterMl: n(0, 600), milkMl: n(0, 400), waterTempC: n(60, 100),
-    pressureBar: n(0, 20), durationMs: n(0, 600_000, true), outcome: { values: ['ok', 'aborted'] },
+    recipe: { values: RECIPES },
+    doseG: n(0, 30),
+    waterMl: n(0, 600),
+    milkMl: n(0, 400),
+    waterTempC: n(60, 100),
+    pressureBar: n(0, 20),
+    durationMs: n(0, 600_000, true),
+    outcome: { values: ['ok', 'aborted'] },
   },
-  location: { precision: { values: ['coarse', 'exact'] }, lat: n(-90, 90), lon: n(-180, 180), accuracyM: { min: 0, max: 1_000_000, int: false, exclusiveMin: true } },
+  location: {
+    precision: { values: ['coarse', 'exact'] },
+    lat: n(-90, 90),
+    lon: n(-180, 180),
+    accuracyM: { min: 0, max: 1_000_000, int: false, exclusiveMin: true },
+  },
   payment: {
-    token: { pattern: 'token' }, amountMinor: n(0, 10_000_000, true), currency: { pattern: 'currency' },
-    method: { values: ['card', 'mobile', 'subscription'] }, status: { values: ['authorized', 'captured', 'declined', 'refunded'] },
+    token: { pattern: 'token' },
+    amountMinor: n(0, 10_000_000, true),
+    currency: { pattern: 'currency' },
+    method: { values: ['card', 'mobile', 'subscription'] },
+    status: { values: ['authorized', 'captured', 'declined', 'refunded'] },
   },
   status: {
-    phase: { values: MACHINE_PHASES }, waterTankMl: n(0, 5_000), beansG: n(0, 2_000), milkMl: n(0, 3_000),
-    groundsBinCount: n(0, 100, true), cupsUntilDescale: n(0, 10_000, true), boilerTempC: n(-20, 160),
+    phase: { values: MACHINE_PHASES },
+    waterTankMl: n(0, 5_000),
+    beansG: n(0, 2_000),
+    milkMl: n(0, 3_000),
+    groundsBinCount: n(0, 100, true),
+    cupsUntilDescale: n(0, 10_000, true),
+    boilerTempC: n(-20, 160),
   },
   fault: { code: { values: FAULT_CODES }, severity: { values: ['warning', 'error'] }, cleared: 'boolean' },
 };
@@ -93,20 +112,18 @@ export const bodyArb = (kind: EventKind): fc.Arbitrary<{ [key: string]: Json }> 
 /** A valid envelope from one of `deviceIds`, its device clock anywhere in [tsMin, tsMax]. */
 export function validEventArb(deviceIds: readonly string[], tsMin: number, tsMax: number): fc.Arbitrary<Envelope> {
   const time = fc.integer({ min: tsMin, max: tsMax });
-  return fc
-    .record({ deviceId: fc.constantFrom(...deviceIds), kind: fc.constantFrom(...EVENT_KINDS) })
-    .chain(({ deviceId, kind }) =>
-      fc.record({
-        v: fc.constant(1),
-        id: uuidv7(time),
-        deviceId: fc.constant(deviceId),
-        ts: isoTimestamp(time),
-        seq: numberIn(ENVELOPE_NUMBERS.seq!),
-        kind: fc.constant(kind),
-        consentVersion: numberIn(ENVELOPE_NUMBERS.consentVersion!),
-        body: bodyArb(kind),
-      }),
-    );
+  return fc.record({ deviceId: fc.constantFrom(...deviceIds), kind: fc.constantFrom(...EVENT_KINDS) }).chain(({ deviceId, kind }) =>
+    fc.record({
+      v: fc.constant(1),
+      id: uuidv7(time),
+      deviceId: fc.constant(deviceId),
+      ts: isoTimestamp(time),
+      seq: numberIn(ENVELOPE_NUMBERS.seq!),
+      kind: fc.constant(kind),
+      consentVersion: numberIn(ENVELOPE_NUMBERS.consentVersion!),
+      body: bodyArb(kind),
+    }),
+  );
 }
 
 /** A mutated payload that the contract refuses, and what was done (for the report). */
@@ -148,53 +165,180 @@ export function mutationArb(event: Envelope): fc.Arbitrary<Mutation> {
   const enumBody = Object.entries(bodyRules).filter((e): e is [string, { values: readonly string[] }] => typeof e[1] === 'object' && 'values' in e[1]);
   const m = (what: string, payload: fc.Arbitrary<Buffer>): fc.Arbitrary<Mutation> => payload.map((p) => ({ what, payload: p }));
   const branches: fc.Arbitrary<Mutation>[] = [
-    m('missing envelope field', fc.constantFrom(...ENVELOPE_KEYS).map((k) => json(Object.fromEntries(Object.entries(event).filter(([key]) => key !== k))))),
-    m('missing body field', fc.constantFrom(...bodyKeys).map((k) => json({ ...event, body: Object.fromEntries(Object.entries(body).filter(([key]) => key !== k)) }))),
-    m('extra envelope field (personal data)', fc.tuple(fc.constantFrom('ownerName', 'email', 'phone', 'cardNumber', 'address'), fc.string()).map(([k, v]) => json({ ...event, [k]: v }))),
-    m('extra envelope field', fc.tuple(notIn(ENVELOPE_KEYS).filter((k) => k !== '__proto__'), fc.jsonValue()).map(([k, v]) => json({ ...event, [k]: v }))),
-    m('extra body field', fc.tuple(notIn(bodyKeys).filter((k) => k !== '__proto__'), fc.jsonValue()).map(([k, v]) => withBody(k, v as Json))),
-    m('wrong envelope version', fc.oneof(fc.integer().filter((v) => v !== 1), fc.constant('1')).map((v) => json({ ...event, v }))),
-    m('event id not a UUIDv7', fc.oneof(
-      fc.tuple(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.uint8Array({ minLength: 10, maxLength: 10 }), fc.constantFrom(1, 4, 6, 8)).map(([t, r, v]) => uuidOf(t, r, v)),
-      fc.string({ maxLength: 40 }),
-    ).map((id) => json({ ...event, id }))),
-    m('device id outside the grammar', fc.oneof(fc.constantFrom('svc-ingest', 'CM-UPPER', 'cm/slash', 'cm+plus', 'cm#hash', 'ab', ''), fc.string()).filter((s) => !/^(?!svc-)[a-z0-9][a-z0-9-]{2,63}$/.test(s)).map((deviceId) => json({ ...event, deviceId }))),
-    m('timestamp not ISO 8601 with offset', fc.oneof(
-      fc.constantFrom('2026-11-28T07:00:00', '2026-11-28', 'yesterday', '', '2026-13-01T00:00:00Z', '2026-11-28 07:00:00Z'),
-      fc.integer().map((i) => i as Json),
-    ).map((ts) => json({ ...event, ts }))),
-    m('sequence number out of range', outOfRange(ENVELOPE_NUMBERS.seq!).map((seq) => json({ ...event, seq }))),
-    m('consent version out of range', outOfRange(ENVELOPE_NUMBERS.consentVersion!).map((consentVersion) => json({ ...event, consentVersion }))),
-    m('unknown kind', notIn(EVENT_KINDS).map((kind) => json({ ...event, kind }))),
-    m('body of another kind', fc.constantFrom(...EVENT_KINDS.filter((k) => k !== event.kind)).chain((k) => bodyArb(k)).map((b) => json({ ...event, body: b }))),
+    m(
+      'missing envelope field',
+      fc.constantFrom(...ENVELOPE_KEYS).map((k) => json(Object.fromEntries(Object.entries(event).filter(([key]) => key !== k)))),
+    ),
+    m(
+      'missing body field',
+      fc.constantFrom(...bodyKeys).map((k) => json({ ...event, body: Object.fromEntries(Object.entries(body).filter(([key]) => key !== k)) })),
+    ),
+    m(
+      'extra envelope field (personal data)',
+      fc.tuple(fc.constantFrom('ownerName', 'email', 'phone', 'cardNumber', 'address'), fc.string()).map(([k, v]) => json({ ...event, [k]: v })),
+    ),
+    m(
+      'extra envelope field',
+      fc
+        .tuple(
+          notIn(ENVELOPE_KEYS).filter((k) => k !== '__proto__'),
+          fc.jsonValue(),
+        )
+        .map(([k, v]) => json({ ...event, [k]: v })),
+    ),
+    m(
+      'extra body field',
+      fc
+        .tuple(
+          notIn(bodyKeys).filter((k) => k !== '__proto__'),
+          fc.jsonValue(),
+        )
+        .map(([k, v]) => withBody(k, v as Json)),
+    ),
+    m(
+      'wrong envelope version',
+      fc
+        .oneof(
+          fc.integer().filter((v) => v !== 1),
+          fc.constant('1'),
+        )
+        .map((v) => json({ ...event, v })),
+    ),
+    m(
+      'event id not a UUIDv7',
+      fc
+        .oneof(
+          fc
+            .tuple(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.uint8Array({ minLength: 10, maxLength: 10 }), fc.constantFrom(1, 4, 6, 8))
+            .map(([t, r, v]) => uuidOf(t, r, v)),
+          fc.string({ maxLength: 40 }),
+        )
+        .map((id) => json({ ...event, id })),
+    ),
+    m(
+      'device id outside the grammar',
+      fc
+        .oneof(fc.constantFrom('svc-ingest', 'CM-UPPER', 'cm/slash', 'cm+plus', 'cm#hash', 'ab', ''), fc.string())
+        .filter((s) => !/^(?!svc-)[a-z0-9][a-z0-9-]{2,63}$/.test(s))
+        .map((deviceId) => json({ ...event, deviceId })),
+    ),
+    m(
+      'timestamp not ISO 8601 with offset',
+      fc
+        .oneof(
+          fc.constantFrom('2026-11-28T07:00:00', '2026-11-28', 'yesterday', '', '2026-13-01T00:00:00Z', '2026-11-28 07:00:00Z'),
+          fc.integer().map((i) => i as Json),
+        )
+        .map((ts) => json({ ...event, ts })),
+    ),
+    m(
+      'sequence number out of range',
+      outOfRange(ENVELOPE_NUMBERS.seq!).map((seq) => json({ ...event, seq })),
+    ),
+    m(
+      'consent version out of range',
+      outOfRange(ENVELOPE_NUMBERS.consentVersion!).map((consentVersion) => json({ ...event, consentVersion })),
+    ),
+    m(
+      'unknown kind',
+      notIn(EVENT_KINDS).map((kind) => json({ ...event, kind })),
+    ),
+    m(
+      'body of another kind',
+      fc
+        .constantFrom(...EVENT_KINDS.filter((k) => k !== event.kind))
+        .chain((k) => bodyArb(k))
+        .map((b) => json({ ...event, body: b })),
+    ),
     m('envelope not an object', fc.oneof(fc.constant([event] as Json), fc.string(), fc.double(), fc.constant(null)).map(json)),
-    m('body not an object', wrongTypeFor('string').map((b) => json({ ...event, body: b }))),
-    m('body field of the wrong type', fc.constantFrom(...bodyKeys).chain((k) => wrongTypeFor(bodyRules[k]!).map((v) => withBody(k, v)))),
-    m('deeply nested JSON', fc.integer({ min: 50, max: 5_000 }).map((depth) => {
-      const text = JSON.stringify(event);
-      return Buffer.from(text.replace('"body":{', `"nested":${'['.repeat(depth)}${']'.repeat(depth)},"body":{`));
-    })),
+    m(
+      'body not an object',
+      wrongTypeFor('string').map((b) => json({ ...event, body: b })),
+    ),
+    m(
+      'body field of the wrong type',
+      fc.constantFrom(...bodyKeys).chain((k) => wrongTypeFor(bodyRules[k]!).map((v) => withBody(k, v))),
+    ),
+    m(
+      'deeply nested JSON',
+      fc.integer({ min: 50, max: 5_000 }).map((depth) => {
+        const text = JSON.stringify(event);
+        return Buffer.from(text.replace('"body":{', `"nested":${'['.repeat(depth)}${']'.repeat(depth)},"body":{`));
+      }),
+    ),
   ];
   if (numericBody.length > 0) {
-    branches.push(m('body number out of range', fc.constantFrom(...numericBody).chain(([k, rule]) => outOfRange(rule).map((v) => withBody(k, v)))));
+    branches.push(
+      m(
+        'body number out of range',
+        fc.constantFrom(...numericBody).chain(([k, rule]) => outOfRange(rule).map((v) => withBody(k, v))),
+      ),
+    );
     // JSON.parse turns these into ±Infinity or a float far beyond every documented body range.
-    branches.push(m('huge number literal', fc.tuple(fc.constantFrom(...numericBody.map(([k]) => k)), fc.constantFrom('1e400', '-1e400', '9'.repeat(400), `-${'9'.repeat(400)}`))
-      .map(([k, literal]) => Buffer.from(JSON.stringify({ ...event, body: { ...body, [k]: '__HUGE__' } }).replace('"__HUGE__"', literal)))));
+    branches.push(
+      m(
+        'huge number literal',
+        fc
+          .tuple(fc.constantFrom(...numericBody.map(([k]) => k)), fc.constantFrom('1e400', '-1e400', '9'.repeat(400), `-${'9'.repeat(400)}`))
+          .map(([k, literal]) => Buffer.from(JSON.stringify({ ...event, body: { ...body, [k]: '__HUGE__' } }).replace('"__HUGE__"', literal))),
+      ),
+    );
   }
   if (enumBody.length > 0) {
-    branches.push(m('body value outside its set', fc.constantFrom(...enumBody).chain(([k, rule]) => notIn(rule.values).map((v) => withBody(k, v)))));
+    branches.push(
+      m(
+        'body value outside its set',
+        fc.constantFrom(...enumBody).chain(([k, rule]) => notIn(rule.values).map((v) => withBody(k, v))),
+      ),
+    );
   }
   if (event.kind === 'payment') {
-    branches.push(m('card number in the token', fc.tuple(fc.integer({ min: 12, max: 19 }), fc.string({ unit: fc.constantFrom(...'abcXYZ'), maxLength: 8 }))
-      .map(([digits, letters]) => withBody('token', `tok_${letters}${'4'.repeat(digits)}`))));
-    branches.push(m('token without its form', fc.oneof(
-      fc.constantFrom('4111111111111111', 'tok_short', 'tok_has space1aaaaaaaa', 'TOK_abcdefghijklmnop', `tok_${'a'.repeat(33)}`, 'tok_abcdefgh123456789'),
-      fc.string({ maxLength: 70 }).filter((s) => !TOKEN_FORM.test(s) || tokenDigits(s) > 8),
-    ).map((t) => withBody('token', t))));
+    branches.push(
+      m(
+        'card number in the token',
+        fc
+          .tuple(fc.integer({ min: 12, max: 19 }), fc.string({ unit: fc.constantFrom(...'abcXYZ'), maxLength: 8 }))
+          .map(([digits, letters]) => withBody('token', `tok_${letters}${'4'.repeat(digits)}`)),
+      ),
+    );
+    branches.push(
+      m(
+        'token without its form',
+        fc
+          .oneof(
+            fc.constantFrom(
+              '4111111111111111',
+              'tok_short',
+              'tok_has space1aaaaaaaa',
+              'TOK_abcdefghijklmnop',
+              `tok_${'a'.repeat(33)}`,
+              'tok_abcdefgh123456789',
+            ),
+            fc.string({ maxLength: 70 }).filter((s) => !TOKEN_FORM.test(s) || tokenDigits(s) > 8),
+          )
+          .map((t) => withBody('token', t)),
+      ),
+    );
     // A card number split by separators or strewn among letters, inside the token.
-    branches.push(m('card number in disguise in the token', fc.tuple(fc.constantFrom(' ', '-', '.', '/', 'x', '\u200b', ''), fc.constantFrom('4111111111111111', '5500005555555559', '378282246310005'))
-      .map(([sep, pan]) => withBody('token', `tok_${[...pan].join(sep)}`))));
-    branches.push(m('currency not ISO 4217 form', fc.oneof(fc.constantFrom('eur', 'EU', 'EURO', 'E1R'), fc.string({ maxLength: 5 }).filter((s) => !/^[A-Z]{3}$/.test(s))).map((c) => withBody('currency', c))));
+    branches.push(
+      m(
+        'card number in disguise in the token',
+        fc
+          .tuple(fc.constantFrom(' ', '-', '.', '/', 'x', '\u200b', ''), fc.constantFrom('4111111111111111', '5500005555555559', '378282246310005'))
+          .map(([sep, pan]) => withBody('token', `tok_${[...pan].join(sep)}`)),
+      ),
+    );
+    branches.push(
+      m(
+        'currency not ISO 4217 form',
+        fc
+          .oneof(
+            fc.constantFrom('eur', 'EU', 'EURO', 'E1R'),
+            fc.string({ maxLength: 5 }).filter((s) => !/^[A-Z]{3}$/.test(s)),
+          )
+          .map((c) => withBody('currency', c)),
+      ),
+    );
   }
   return fc.oneof(...branches);
 }
@@ -205,8 +349,12 @@ export function rawBytesArb(event: Envelope): fc.Arbitrary<Mutation> {
   return fc.oneof(
     fc.integer({ min: 0, max: text.length - 1 }).map((cut) => ({ what: 'truncated JSON', payload: Buffer.from(text.slice(0, cut)) })),
     fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ what: 'random bytes', payload: Buffer.from(bytes) })),
-    fc.tuple(fc.integer({ min: 1, max: text.length - 2 }), fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]))
-      .map(([at, bad]) => ({ what: 'malformed UTF-8', payload: Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from(bad), Buffer.from(text.slice(at))]) })),
+    fc
+      .tuple(fc.integer({ min: 1, max: text.length - 2 }), fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]))
+      .map(([at, bad]) => ({
+        what: 'malformed UTF-8',
+        payload: Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from(bad), Buffer.from(text.slice(at))]),
+      })),
     fc.jsonValue().map((v) => ({ what: 'arbitrary JSON value', payload: json(v) })),
   );
 }

@@ -27,38 +27,102 @@ function topicArb(event: Envelope, deviceIds: readonly string[]): fc.Arbitrary<s
     fc.constantFrom(...deviceIds).map((other) => eventTopic(other, event.kind)),
     fc.constantFrom(...EVENT_KINDS).map((kind) => eventTopic(own, kind)),
     fc.constantFrom(
-      `coffee/v1/${own}/state`, `coffee/v1/${own}/consent`, `coffee/v1/${own}/cmd/reboot`, `coffee/v2/${own}/evt/${event.kind}`,
-      `coffee/v1/${own}/evt/${event.kind}/extra`, `coffee/v1/${own}/evt`, `/coffee/v1/${own}/evt/${event.kind}`, `coffee/v1/${own}/evt/${event.kind}/`,
-      `coffee/v1/+/evt/${event.kind}`, `coffee/v1/${own}/evt/#`, `coffee/v1//evt/${event.kind}`, `$SYS/coffee/v1/${own}/evt/${event.kind}`,
-      `$share/g/coffee/v1/${own}/evt/${event.kind}`, `coffee/v1/svc-ingest/evt/${event.kind}`, `COFFEE/v1/${own}/evt/${event.kind}`,
-      `coffee/v1/${own.toUpperCase()}/evt/${event.kind}`, `coffee/v1/${own}/evt/${event.kind.toUpperCase()}`, `coffee/v1/${own}\u0000/evt/${event.kind}`, '',
+      `coffee/v1/${own}/state`,
+      `coffee/v1/${own}/consent`,
+      `coffee/v1/${own}/cmd/reboot`,
+      `coffee/v2/${own}/evt/${event.kind}`,
+      `coffee/v1/${own}/evt/${event.kind}/extra`,
+      `coffee/v1/${own}/evt`,
+      `/coffee/v1/${own}/evt/${event.kind}`,
+      `coffee/v1/${own}/evt/${event.kind}/`,
+      `coffee/v1/+/evt/${event.kind}`,
+      `coffee/v1/${own}/evt/#`,
+      `coffee/v1//evt/${event.kind}`,
+      `$SYS/coffee/v1/${own}/evt/${event.kind}`,
+      `$share/g/coffee/v1/${own}/evt/${event.kind}`,
+      `coffee/v1/svc-ingest/evt/${event.kind}`,
+      `COFFEE/v1/${own}/evt/${event.kind}`,
+      `coffee/v1/${own.toUpperCase()}/evt/${event.kind}`,
+      `coffee/v1/${own}/evt/${event.kind.toUpperCase()}`,
+      `coffee/v1/${own}\u0000/evt/${event.kind}`,
+      '',
     ),
     fc.string({ maxLength: 80 }),
-    fc.array(fc.oneof(fc.constantFrom('coffee', 'v1', own, 'evt', event.kind, '+', '#', ''), fc.string({ maxLength: 8 })), { maxLength: 7 }).map((levels) => levels.join('/')),
+    fc
+      .array(fc.oneof(fc.constantFrom('coffee', 'v1', own, 'evt', event.kind, '+', '#', ''), fc.string({ maxLength: 8 })), { maxLength: 7 })
+      .map((levels) => levels.join('/')),
   );
 }
 
 /** Times the contract's grammar admits but no plausible clock shows (and some the API could not write back out). */
 const EXTREME_TIMES = [
-  '9999-12-31T23:00:00-05:00', '9999-12-31T23:59:59.999Z', '0000-01-01T00:00:00Z', '0000-01-01T00:30:00+01:00',
-  '1970-01-01T00:00:00Z', '2000-01-01T00:00:00+14:00', '2100-01-01T00:00:00-12:00',
+  '9999-12-31T23:00:00-05:00',
+  '9999-12-31T23:59:59.999Z',
+  '0000-01-01T00:00:00Z',
+  '0000-01-01T00:30:00+01:00',
+  '1970-01-01T00:00:00Z',
+  '2000-01-01T00:00:00+14:00',
+  '2100-01-01T00:00:00-12:00',
 ];
 
 export function ingestCaseArb(world: IngestWorld): fc.Arbitrary<IngestCase> {
   const ids = world.devices.map((d) => d.id);
   const expectValid = (topic: string, event: Envelope): Expected => oracleIngest(topic, event, world.senderOf, world.receivedAt, world.clock);
   // Payloads that are not a valid envelope: refused for the sender first (read before the payload), else for the payload.
-  const expectInvalid = (topic: string, payload: Buffer, reason: RefusalReason): Expected => oracleSender(topic, world.senderOf) ?? (reason === 'malformed_json' ? oracleInvalidPayload(payload) : reason);
+  const expectInvalid = (topic: string, payload: Buffer, reason: RefusalReason): Expected =>
+    oracleSender(topic, world.senderOf) ?? (reason === 'malformed_json' ? oracleInvalidPayload(payload) : reason);
   return validEventArb(ids, world.tsMin, world.tsMax).chain((event): fc.Arbitrary<IngestCase> => {
     const own = eventTopic(event.deviceId, event.kind);
-    const valid: IngestCase = { group: 'valid events', what: `valid ${event.kind}`, topic: own, payload: Buffer.from(JSON.stringify(event)), expected: expectValid(own, event), event };
-    const withEvent = (what: string, group: IngestCase['group'], changed: Envelope): IngestCase =>
-      ({ group, what, topic: own, payload: Buffer.from(JSON.stringify(changed)), expected: expectValid(own, changed), event: changed });
+    const valid: IngestCase = {
+      group: 'valid events',
+      what: `valid ${event.kind}`,
+      topic: own,
+      payload: Buffer.from(JSON.stringify(event)),
+      expected: expectValid(own, event),
+      event,
+    };
+    const withEvent = (what: string, group: IngestCase['group'], changed: Envelope): IngestCase => ({
+      group,
+      what,
+      topic: own,
+      payload: Buffer.from(JSON.stringify(changed)),
+      expected: expectValid(own, changed),
+      event: changed,
+    });
     return fc.oneof(
       { weight: 4, arbitrary: fc.constant(valid) },
-      { weight: 2, arbitrary: topicArb(event, ids).map((topic) => ({ ...valid, group: 'topics' as const, what: 'valid payload, topic varied', topic, expected: expectValid(topic, event) })) },
-      { weight: 3, arbitrary: mutationArb(event).map((m) => ({ group: 'schema mutations' as const, what: m.what, topic: own, payload: m.payload, expected: expectInvalid(own, m.payload, 'schema_invalid'), event })) },
-      { weight: 1, arbitrary: rawBytesArb(event).map((m) => ({ group: 'raw bytes' as const, what: m.what, topic: own, payload: m.payload, expected: expectInvalid(own, m.payload, 'malformed_json'), event })) },
+      {
+        weight: 2,
+        arbitrary: topicArb(event, ids).map((topic) => ({
+          ...valid,
+          group: 'topics' as const,
+          what: 'valid payload, topic varied',
+          topic,
+          expected: expectValid(topic, event),
+        })),
+      },
+      {
+        weight: 3,
+        arbitrary: mutationArb(event).map((m) => ({
+          group: 'schema mutations' as const,
+          what: m.what,
+          topic: own,
+          payload: m.payload,
+          expected: expectInvalid(own, m.payload, 'schema_invalid'),
+          event,
+        })),
+      },
+      {
+        weight: 1,
+        arbitrary: rawBytesArb(event).map((m) => ({
+          group: 'raw bytes' as const,
+          what: m.what,
+          topic: own,
+          payload: m.payload,
+          expected: expectInvalid(own, m.payload, 'malformed_json'),
+          event,
+        })),
+      },
       { weight: 1, arbitrary: fc.constantFrom(...EXTREME_TIMES).map((ts) => withEvent(`device clock at ${ts}`, 'extreme clocks', { ...event, ts })) },
     );
   });
@@ -109,11 +173,20 @@ export async function fuzzIngest(world: IngestWorld, runs: number, seed: number)
   // these are decided like any event of theirs, and none hides (or is hidden by) the first one.
   const shared = newGroup('ingest event ids shared across devices');
   const ids = world.devices.map((d) => d.id);
-  const borrowed = storedCases.filter((_, i) => i % 10 === 5).map((c): IngestCase => {
-    const event = { ...c.event, deviceId: ids[(ids.indexOf(c.event.deviceId) + 1) % ids.length]! };
-    const topic = eventTopic(event.deviceId, event.kind);
-    return { ...c, what: 'an event id another device already used', topic, payload: Buffer.from(JSON.stringify(event)), event, expected: oracleIngest(topic, event, world.senderOf, world.receivedAt, world.clock) };
-  });
+  const borrowed = storedCases
+    .filter((_, i) => i % 10 === 5)
+    .map((c): IngestCase => {
+      const event = { ...c.event, deviceId: ids[(ids.indexOf(c.event.deviceId) + 1) % ids.length]! };
+      const topic = eventTopic(event.deviceId, event.kind);
+      return {
+        ...c,
+        what: 'an event id another device already used',
+        topic,
+        payload: Buffer.from(JSON.stringify(event)),
+        event,
+        expected: oracleIngest(topic, event, world.senderOf, world.receivedAt, world.clock),
+      };
+    });
   const borrowedOutcomes = await Promise.all(borrowed.map(handle));
   borrowed.forEach((c, j) => {
     const outcome = borrowedOutcomes[j]!;
@@ -141,11 +214,17 @@ async function checkStores(world: IngestWorld, accepted: readonly IngestCase[]):
       seen.add(key(row.deviceId, row.id));
       const home = homeOf.get(row.deviceId);
       if (!c || duplicate || home?.region !== region) {
-        record(tally, true, 'wrongly_accepted', () => `row ${row.id} in ${region}: ${!c ? 'never accepted' : duplicate ? 'stored twice' : 'outside its home region'}`);
+        record(
+          tally,
+          true,
+          'wrongly_accepted',
+          () => `row ${row.id} in ${region}: ${!c ? 'never accepted' : duplicate ? 'stored twice' : 'outside its home region'}`,
+        );
         continue;
       }
       const precision = oracleConsent(c.event.kind, home.ledger, Date.parse(c.event.ts)).precision;
-      const tooPrecise = c.event.kind === 'location' && precision === 'coarse' && !isCoarse(JSON.parse(row.body) as { lat: number; lon: number; accuracyM: number });
+      const tooPrecise =
+        c.event.kind === 'location' && precision === 'coarse' && !isCoarse(JSON.parse(row.body) as { lat: number; lon: number; accuracyM: number });
       record(tally, true, tooPrecise ? 'wrongly_accepted' : 'ok', () => `location ${row.id} kept more precisely than consented`);
     }
   }

@@ -68,17 +68,29 @@ export async function openIngestWorld(flavour: StoreFlavour = 'sqlite'): Promise
   const devices: FuzzDevice[] = [
     { id: id('full'), region: 'eu', ledger: [{ version: 1, issuedAt: t0, categories: ALL }] },
     { id: id('full'), region: 'us', ledger: [{ version: 1, issuedAt: t0, categories: ALL }] },
-    { id: id('part'), region: 'eu', ledger: [{ version: 1, issuedAt: t0, categories: { usage: true, location: 'coarse', payment: false, diagnostics: false } }] },
+    {
+      id: id('part'),
+      region: 'eu',
+      ledger: [{ version: 1, issuedAt: t0, categories: { usage: true, location: 'coarse', payment: false, diagnostics: false } }],
+    },
     // A partial withdrawal a day ago: before it, everything was consented.
-    { id: id('wdrn'), region: 'us', ledger: [
-      { version: 1, issuedAt: t0, categories: ALL },
-      { version: 2, issuedAt: t1, categories: { usage: false, location: 'coarse', payment: false, diagnostics: true } },
-    ] },
+    {
+      id: id('wdrn'),
+      region: 'us',
+      ledger: [
+        { version: 1, issuedAt: t0, categories: ALL },
+        { version: 2, issuedAt: t1, categories: { usage: false, location: 'coarse', payment: false, diagnostics: true } },
+      ],
+    },
     // Consent given only a day ago: what happened before it stays unconsented.
-    { id: id('late'), region: 'eu', ledger: [
-      { version: 1, issuedAt: t0, categories: { usage: false, location: 'none', payment: false, diagnostics: false } },
-      { version: 2, issuedAt: t1, categories: ALL },
-    ] },
+    {
+      id: id('late'),
+      region: 'eu',
+      ledger: [
+        { version: 1, issuedAt: t0, categories: { usage: false, location: 'none', payment: false, diagnostics: false } },
+        { version: 2, issuedAt: t1, categories: ALL },
+      ],
+    },
     { id: id('none'), region: 'eu', ledger: [] },
     // Registered in a region this deployment has no store for.
     { id: id('lost'), region: 'cn', ledger: [{ version: 1, issuedAt: t0, categories: ALL }] },
@@ -92,7 +104,11 @@ export async function openIngestWorld(flavour: StoreFlavour = 'sqlite'): Promise
   // Generated clocks reach half a day past each edge: 8 days back (the first consent is 7 days old), a day ahead.
   const clock: ClockWindow = { aheadMs: 12 * HOUR, behindMs: 7.5 * DAY };
   const config = serverConfigSchema.parse({
-    regions: STORED_REGIONS, dataDir, adminToken: 'fuzz-admin-token-0123', brokerToken: 'fuzz-broker-token-0123', logLevel: 'silent',
+    regions: STORED_REGIONS,
+    dataDir,
+    adminToken: 'fuzz-admin-token-0123',
+    brokerToken: 'fuzz-broker-token-0123',
+    logLevel: 'silent',
     ingest: { clockAheadMs: clock.aheadMs, clockBehindMs: clock.behindMs },
   });
   const stores = await openStores({ regions: config.regions, dataDir, stores: urls, ...(pgDbs ? { directoryUrl: pgDbs.urls.dir! } : {}) }, logger);
@@ -103,12 +119,27 @@ export async function openIngestWorld(flavour: StoreFlavour = 'sqlite'): Promise
     if (!store) continue;
     await store.addDevice(device.id, new Date(t0));
     for (const entry of device.ledger) {
-      await store.appendConsent({ deviceId: device.id, version: entry.version, issuedAt: new Date(entry.issuedAt), categories: entry.categories, actor: 'fuzz', channel: 'provisioning' });
+      await store.appendConsent({
+        deviceId: device.id,
+        version: entry.version,
+        issuedAt: new Date(entry.issuedAt),
+        categories: entry.categories,
+        actor: 'fuzz',
+        channel: 'provisioning',
+      });
     }
   }
   const metrics = createMetrics();
   const consent = new ConsentService(stores.regions, { publish: () => Promise.reject(new Error('the fuzz world has no broker')) }, 0, logger);
-  const ingest = createIngest({ config: config.ingest, stores, directory: new DirectoryCache(stores.directory), consent, stats: new IngestStats(config.regions, metrics), metrics, logger });
+  const ingest = createIngest({
+    config: config.ingest,
+    stores,
+    directory: new DirectoryCache(stores.directory),
+    consent,
+    stats: new IngestStats(config.regions, metrics),
+    metrics,
+    logger,
+  });
   const byId = new Map(devices.map((d) => [d.id, d]));
   return {
     flavour,

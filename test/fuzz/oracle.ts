@@ -95,11 +95,15 @@ export function oracleConsent(kind: EventKind, ledger: readonly LedgerEntry[], e
   const now = newest(ledger);
   const precision = RANK[then.location] <= RANK[now.location] ? then.location : now.location;
   switch (kind) {
-    case 'brew': return { allowed: then.usage && now.usage, precision };
-    case 'payment': return { allowed: then.payment && now.payment, precision };
+    case 'brew':
+      return { allowed: then.usage && now.usage, precision };
+    case 'payment':
+      return { allowed: then.payment && now.payment, precision };
     case 'status':
-    case 'fault': return { allowed: then.diagnostics && now.diagnostics, precision };
-    case 'location': return { allowed: precision !== 'none', precision };
+    case 'fault':
+      return { allowed: then.diagnostics && now.diagnostics, precision };
+    case 'location':
+      return { allowed: precision !== 'none', precision };
   }
 }
 
@@ -115,7 +119,12 @@ export interface ClockWindow {
 /** README "ingest": the clock window around the receive time, and never outside years 0000-9999 in UTC. */
 export function oracleClockOk(ts: string, receivedAt: number, window: ClockWindow): boolean {
   const at = Date.parse(ts);
-  return at >= receivedAt - window.behindMs && at <= receivedAt + window.aheadMs && at >= Date.parse('0000-01-01T00:00:00Z') && at <= Date.parse('9999-12-31T23:59:59.999Z');
+  return (
+    at >= receivedAt - window.behindMs &&
+    at <= receivedAt + window.aheadMs &&
+    at >= Date.parse('0000-01-01T00:00:00Z') &&
+    at <= Date.parse('9999-12-31T23:59:59.999Z')
+  );
 }
 
 /**
@@ -136,7 +145,13 @@ export function oracleSender(topic: string, senderOf: (deviceId: string) => Send
  * `topic`. Order follows the documented steps: the sender (topic, directory, region), then the
  * payload (decode, validate), the envelope against the topic (device, kind), the clock, consent.
  */
-export function oracleIngest(topic: string, event: { deviceId: string; kind: EventKind; ts: string }, senderOf: (deviceId: string) => Sender, receivedAt: number, window: ClockWindow): 'stored' | RefusalReason {
+export function oracleIngest(
+  topic: string,
+  event: { deviceId: string; kind: EventKind; ts: string },
+  senderOf: (deviceId: string) => Sender,
+  receivedAt: number,
+  window: ClockWindow,
+): 'stored' | RefusalReason {
   const refused = oracleSender(topic, senderOf);
   if (refused) return refused;
   const t = oracleTopic(topic) as Extract<OracleTopic, { type: 'event' }>;

@@ -18,10 +18,12 @@ export async function openRaw(url: string): Promise<RawMqtt> {
   const { hostname, port } = new URL(url);
   const socket: Socket = connect(Number(port), hostname);
   let closedFlag = false;
-  const closed = new Promise<void>((resolve) => socket.once('close', () => {
-    closedFlag = true;
-    resolve();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      closedFlag = true;
+      resolve();
+    }),
+  );
   socket.on('error', () => undefined);
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   const received: Packet[] = [];
@@ -43,16 +45,26 @@ export async function openRaw(url: string): Promise<RawMqtt> {
         await Promise.race([closed, new Promise((resolve) => socket.once('data', resolve))]);
       }
     },
-    write: (bytes) => new Promise<void>((resolve) => {
-      if (closedFlag) return resolve();
-      socket.write(bytes, () => resolve());
-    }),
+    write: (bytes) =>
+      new Promise<void>((resolve) => {
+        if (closedFlag) return resolve();
+        socket.write(bytes, () => resolve());
+      }),
     destroy: () => socket.destroy(),
   };
 }
 
 export const connectPacket = (clientId: string, username: string, password: string): Buffer =>
-  mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 30, username, password: Buffer.from(password) });
+  mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId,
+    keepalive: 30,
+    username,
+    password: Buffer.from(password),
+  });
 
 /**
  * A QoS 1 PUBLISH whose topic is given as raw bytes, so it may be anything, including invalid UTF-8

@@ -31,7 +31,10 @@ const started = performance.now();
 console.log(`brewtel fuzz: seed ${seed} (replay with --seed ${seed})`);
 
 const groups: GroupTally[] = [...fuzzAcl(Number(values.acl), seed)];
-const wanted = values.stores.split(',').map((s) => s.trim()).filter((s): s is StoreFlavour => s === 'sqlite' || s === 'postgres');
+const wanted = values.stores
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s): s is StoreFlavour => s === 'sqlite' || s === 'postgres');
 const flavours = await fuzzFlavours(wanted);
 if (flavours.length < wanted.length) console.log('PostgreSQL is not reachable at 127.0.0.1:5432: the ingest part runs on SQLite only');
 for (const flavour of flavours) {

@@ -36,7 +36,9 @@ export function badCount(t: GroupTally): number {
 export function report(groups: readonly GroupTally[]): string {
   const sum = (pick: (t: GroupTally) => number): number => groups.reduce((s, t) => s + pick(t), 0);
   const header = ['group', 'tried', 'accepted', 'refused', 'wrong_reason', 'crashes', 'wrongly_accepted', 'wrongly_refused'];
-  const rows = groups.map((t) => [t.group, t.tried, t.accepted, t.refused, t.counts.wrong_reason, t.counts.crash, t.counts.wrongly_accepted, t.counts.wrongly_refused].map(String));
+  const rows = groups.map((t) =>
+    [t.group, t.tried, t.accepted, t.refused, t.counts.wrong_reason, t.counts.crash, t.counts.wrongly_accepted, t.counts.wrongly_refused].map(String),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const failures = groups.flatMap((t) => t.failures.map((f) => `  [${t.group}] ${f}`));

@@ -52,15 +52,31 @@ export async function abuseOverWire(world: WireWorld): Promise<GroupTally[]> {
   expectedStored.push(last.id);
   const onDisk = new Set(world.regions.flatMap((r) => readRegionStore(world.dataDir, r).events.map((e) => e.id)));
   for (const id of forbiddenIds) record(storedCheck, onDisk.has(id), onDisk.has(id) ? 'wrongly_accepted' : 'ok', () => `forbidden event ${id} is stored`);
-  for (const id of expectedStored) record(storedCheck, onDisk.has(id), onDisk.has(id) ? 'ok' : 'wrongly_refused', () => `event ${id} from a slow but valid client is missing`);
+  for (const id of expectedStored)
+    record(storedCheck, onDisk.has(id), onDisk.has(id) ? 'ok' : 'wrongly_refused', () => `event ${id} from a slow but valid client is missing`);
   return [...groups, storedCheck];
 }
 
 async function wildcardSubscriptions(world: WireWorld, alice: WireDevice, bob: WireDevice): Promise<GroupTally> {
   const tally = newGroup('abuse: device wildcard subscriptions');
   const { client } = await world.connect(alice.id, alice.secret);
-  const denied = ['#', '+/#', '+', 'coffee/#', 'coffee/v1/#', 'coffee/v1/+/evt/+', 'coffee/v1/+/consent', 'coffee/v1/+/cmd/#', `coffee/v1/${alice.id}/#`,
-    `coffee/v1/${alice.id}/+`, `coffee/v1/${alice.id}/evt/+`, `coffee/v1/${bob.id}/cmd/#`, `coffee/v1/${bob.id}/consent`, '$SYS/#', `$share/g/coffee/v1/${alice.id}/cmd/#`];
+  const denied = [
+    '#',
+    '+/#',
+    '+',
+    'coffee/#',
+    'coffee/v1/#',
+    'coffee/v1/+/evt/+',
+    'coffee/v1/+/consent',
+    'coffee/v1/+/cmd/#',
+    `coffee/v1/${alice.id}/#`,
+    `coffee/v1/${alice.id}/+`,
+    `coffee/v1/${alice.id}/evt/+`,
+    `coffee/v1/${bob.id}/cmd/#`,
+    `coffee/v1/${bob.id}/consent`,
+    '$SYS/#',
+    `$share/g/coffee/v1/${alice.id}/cmd/#`,
+  ];
   const allowed = [`coffee/v1/${alice.id}/consent`, `coffee/v1/${alice.id}/cmd/#`, `coffee/v1/${alice.id}/cmd/reboot`];
   for (const filter of denied) {
     const qos = await granted(client, filter);
@@ -123,7 +139,11 @@ async function oversizedAndHostilePayloads(world: WireWorld, alice: WireDevice, 
   }
   const hostile: [string, (text: string) => string, string[]][] = [
     ['100,000 nested arrays', (t) => t.replace('"body":', `"deep":${'['.repeat(100_000)}${']'.repeat(100_000)},"body":`), ['schema_invalid', 'malformed_json']],
-    ['30,000 nested objects', (t) => t.replace('"body":', `"deep":${'{"a":'.repeat(30_000)}1${'}'.repeat(30_000)},"body":`), ['schema_invalid', 'malformed_json']],
+    [
+      '30,000 nested objects',
+      (t) => t.replace('"body":', `"deep":${'{"a":'.repeat(30_000)}1${'}'.repeat(30_000)},"body":`),
+      ['schema_invalid', 'malformed_json'],
+    ],
     ['dose 1e400', (t) => t.replace('"doseG":18', '"doseG":1e400'), ['schema_invalid']],
     ['400-digit sequence number', (t) => t.replace('"seq":1', `"seq":${'9'.repeat(400)}`), ['schema_invalid']],
     ['negative zero and exponent forms', (t) => t.replace('"seq":1', '"seq":-0.0e-0').replace('"waterTempC":92.5', '"waterTempC":9.25e1'), ['stored']],
@@ -184,7 +204,10 @@ async function slowClients(world: WireWorld, alice: WireDevice, bob: WireDevice,
   // A whole session dribbled one byte at a time.
   const slow = await openRaw(world.mqttUrl);
   const event = brew(alice.id);
-  const bytes = Buffer.concat([connectPacket(alice.id, alice.id, alice.secret), publishPacket(Buffer.from(`coffee/v1/${alice.id}/evt/brew`), Buffer.from(event.text), 7)]);
+  const bytes = Buffer.concat([
+    connectPacket(alice.id, alice.id, alice.secret),
+    publishPacket(Buffer.from(`coffee/v1/${alice.id}/evt/brew`), Buffer.from(event.text), 7),
+  ]);
   const dribbling = (async () => {
     for (let i = 0; i < bytes.length; i++) {
       await slow.write(bytes.subarray(i, i + 1));
@@ -194,7 +217,10 @@ async function slowClients(world: WireWorld, alice: WireDevice, bob: WireDevice,
   // Meanwhile an ordinary device is served.
   const other = brew(bob.id);
   const { client } = await world.connect(bob.id, bob.secret);
-  const served = await client.publishAsync(`coffee/v1/${bob.id}/evt/brew`, other.text, { qos: 1 }).then(() => true, () => false);
+  const served = await client.publishAsync(`coffee/v1/${bob.id}/evt/brew`, other.text, { qos: 1 }).then(
+    () => true,
+    () => false,
+  );
   await client.endAsync(true);
   if (served) expectedStored.push(other.id);
   record(tally, served, served ? 'ok' : 'wrongly_refused', () => 'an ordinary device was not served while others stalled');

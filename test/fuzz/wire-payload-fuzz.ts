@@ -31,9 +31,20 @@ export async function fuzzWirePayloads(world: WireWorld, runs: number, seed: num
   const arb = validEventArb(ids, issued - DAY, Date.now() + DAY).chain((event) => {
     const topic = `coffee/v1/${event.deviceId}/evt/${event.kind}`;
     return fc.oneof(
-      { weight: 4, arbitrary: fc.constant<WireCase>({ event, payload: Buffer.from(JSON.stringify(event)), expected: oracleIngest(topic, event, world.senderOf, Date.now(), WITHIN_THE_LAUNCHERS_WINDOW), what: `valid ${event.kind}` }) },
+      {
+        weight: 4,
+        arbitrary: fc.constant<WireCase>({
+          event,
+          payload: Buffer.from(JSON.stringify(event)),
+          expected: oracleIngest(topic, event, world.senderOf, Date.now(), WITHIN_THE_LAUNCHERS_WINDOW),
+          what: `valid ${event.kind}`,
+        }),
+      },
       { weight: 3, arbitrary: mutationArb(event).map((m): WireCase => ({ event, payload: m.payload, expected: 'schema_invalid', what: m.what })) },
-      { weight: 1, arbitrary: rawBytesArb(event).map((m): WireCase => ({ event, payload: m.payload, expected: oracleInvalidPayload(m.payload), what: m.what })) },
+      {
+        weight: 1,
+        arbitrary: rawBytesArb(event).map((m): WireCase => ({ event, payload: m.payload, expected: oracleInvalidPayload(m.payload), what: m.what })),
+      },
     );
   });
   const cases = fc.sample(arb, { numRuns: runs, seed });
@@ -44,10 +55,12 @@ export async function fuzzWirePayloads(world: WireWorld, runs: number, seed: num
   for (const reason of expectedReasons.keys()) reasonsBefore.set(reason, world.refusedBy(reason));
   const before = world.handled();
   try {
-    await Promise.all(cases.map((c) => {
-      const { client } = connections[ids.indexOf(c.event.deviceId)]!;
-      return client.publishAsync(`coffee/v1/${c.event.deviceId}/evt/${c.event.kind}`, c.payload, { qos: 1 });
-    }));
+    await Promise.all(
+      cases.map((c) => {
+        const { client } = connections[ids.indexOf(c.event.deviceId)]!;
+        return client.publishAsync(`coffee/v1/${c.event.deviceId}/evt/${c.event.kind}`, c.payload, { qos: 1 });
+      }),
+    );
     await world.handledReaches(before + cases.length);
   } finally {
     await Promise.all(connections.map((c) => c.client.endAsync(true)));

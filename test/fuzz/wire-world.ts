@@ -49,7 +49,12 @@ export async function openWireWorld(): Promise<WireWorld> {
     });
     if (response.status !== 201) throw new Error(`provisioning failed: HTTP ${response.status}`);
     const body = provisionDeviceResponseSchema.parse(await response.json());
-    return { id: body.id, secret: body.secret, region, ledger: [{ version: body.consent.version, issuedAt: Date.parse(body.consent.issuedAt), categories: body.consent.categories }] };
+    return {
+      id: body.id,
+      secret: body.secret,
+      region,
+      ledger: [{ version: body.consent.version, issuedAt: Date.parse(body.consent.issuedAt), categories: body.consent.categories }],
+    };
   };
   const devices: [WireDevice, WireDevice] = [
     await provision('eu', { usage: true, location: 'exact', payment: true, diagnostics: true }),

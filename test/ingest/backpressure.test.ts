@@ -46,16 +46,19 @@ describe('one region whose store cannot take writes', () => {
   it('makes only that region wait (bounded), keeps the others flowing, reports it down, then catches up', async () => {
     const devices = await provisionDirect(dataDir, REGIONS, 3);
     const of = (region: string) => [...devices].filter(([, r]) => r === region).map(([id]) => id);
-    server = await startServer(serverConfigSchema.parse({
-      regions: REGIONS,
-      dataDir,
-      http: { port: 0 },
-      mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: 'svc-ingest-backpressure', reconnectInitialMs: 20 },
-      adminToken: 'admin-token-0123456789abcdef',
-      brokerToken: 'broker-token-0123456789abcdef',
-      ingest: { retryInitialMs: 20, retryMaxMs: 200, regionInFlightMax: BOUND, drainTimeoutMs: 1_000 },
-      logLevel: 'silent',
-    }), pino({ level: 'silent' }));
+    server = await startServer(
+      serverConfigSchema.parse({
+        regions: REGIONS,
+        dataDir,
+        http: { port: 0 },
+        mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: 'svc-ingest-backpressure', reconnectInitialMs: 20 },
+        adminToken: 'admin-token-0123456789abcdef',
+        brokerToken: 'broker-token-0123456789abcdef',
+        ingest: { retryInitialMs: 20, retryMaxMs: 200, regionInFlightMax: BOUND, drainTimeoutMs: 1_000 },
+        logLevel: 'silent',
+      }),
+      pino({ level: 'silent' }),
+    );
     await server.whenIngestReady();
     publisher = await mqtt.connectAsync(broker.url, { clientId: 'backpressure-publisher', clean: true });
     const publish = async (region: string, count: number): Promise<string[]> => {
@@ -77,7 +80,13 @@ describe('one region whose store cannot take writes', () => {
     await waitUntil('eu flowing past the stuck region', () => server!.stats().stored.eu === 3 + PER_REGION, 20_000);
     expect(server.stats().stored.us).toBe(3);
     await waitUntil('health reports us down', async () => (await health()).stores.find((s) => s.region === 'us')?.state === 'down', 10_000);
-    expect(await health()).toEqual({ status: 503, stores: [{ region: 'eu', state: 'up' }, { region: 'us', state: 'down' }] });
+    expect(await health()).toEqual({
+      status: 503,
+      stores: [
+        { region: 'eu', state: 'up' },
+        { region: 'us', state: 'down' },
+      ],
+    });
 
     locker.exec('ROLLBACK');
     locker.close();

@@ -31,7 +31,12 @@ describe.each(await flavours())('event identity on %s', (flavour) => {
     expect(await rig.send(eventTopic(victim), real)).toMatchObject({ status: 'stored' });
     expect((await stored(victim)).map((r) => [r.id, Number(r.seq)])).toEqual([[real.id, 41]]);
     expect((await stored(attacker)).map((r) => [r.id, Number(r.seq)])).toEqual([[real.id, 99]]);
-    expect(rig.committed.events.filter((r) => r.id === real.id).map((r) => r.deviceId).sort()).toEqual([attacker, victim].sort());
+    expect(
+      rig.committed.events
+        .filter((r) => r.id === real.id)
+        .map((r) => r.deviceId)
+        .sort(),
+    ).toEqual([attacker, victim].sort());
   });
 
   it('reports to the live feed (and counts as stored) only rows that were inserted, not redelivered duplicates', async () => {
@@ -43,7 +48,12 @@ describe.each(await flavours())('event identity on %s', (flavour) => {
     const outcomes = await Promise.all([rig.send(eventTopic(deviceId), first), rig.send(eventTopic(deviceId), first), rig.send(eventTopic(deviceId), second)]);
     expect(outcomes.map((o) => o.status)).toEqual(['stored', 'stored', 'stored']);
     expect(await rig.send(eventTopic(deviceId), first)).toMatchObject({ status: 'stored' });
-    expect(rig.committed.events.filter((r) => r.deviceId === deviceId).map((r) => r.seq).sort()).toEqual([1, 2]);
+    expect(
+      rig.committed.events
+        .filter((r) => r.deviceId === deviceId)
+        .map((r) => r.seq)
+        .sort(),
+    ).toEqual([1, 2]);
     expect((rig.stats.snapshot().stored.eu ?? 0) - storedBefore).toBe(2);
     expect(await stored(deviceId)).toHaveLength(2);
   });

@@ -50,21 +50,36 @@ export interface IngestRig {
 export async function openIngestRig(flavour: Flavour, ingest: ServerConfigInput['ingest'] = {}): Promise<IngestRig> {
   const dataDir = await mkdtemp(join(tmpdir(), `brewtel-ingest-${flavour}-`));
   const pgDbs = flavour === 'postgres' ? await createTempDatabases(['dir', 'eu', 'us']) : null;
-  const urls: Record<RegionId, string> = pgDbs ? { eu: pgDbs.urls.eu!, us: pgDbs.urls.us! } : { eu: `file:${join(dataDir, 'eu.db')}`, us: `file:${join(dataDir, 'us.db')}` };
+  const urls: Record<RegionId, string> = pgDbs
+    ? { eu: pgDbs.urls.eu!, us: pgDbs.urls.us! }
+    : { eu: `file:${join(dataDir, 'eu.db')}`, us: `file:${join(dataDir, 'us.db')}` };
   const logger = pino({ level: 'silent' });
   const config = serverConfigSchema.parse({
-    regions: ['eu', 'us'], dataDir, adminToken: 'rig-admin-token-0123', brokerToken: 'rig-broker-token-0123', logLevel: 'silent',
+    regions: ['eu', 'us'],
+    dataDir,
+    adminToken: 'rig-admin-token-0123',
+    brokerToken: 'rig-broker-token-0123',
+    logLevel: 'silent',
     ingest: { lingerMs: 20, quarantinePayloads: true, ...ingest },
     ...(pgDbs ? { stores: urls, directoryUrl: pgDbs.urls.dir! } : {}),
   });
-  const stores = await openStores({ regions: config.regions, dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) }, logger);
+  const stores = await openStores(
+    { regions: config.regions, dataDir, stores: config.stores, ...(config.directoryUrl ? { directoryUrl: config.directoryUrl } : {}) },
+    logger,
+  );
   const metrics = createMetrics();
   const stats = new IngestStats(config.regions, metrics);
   const consent = new ConsentService(stores.regions, { publish: () => Promise.reject(new Error('the rig has no broker')) }, 0, logger);
   const committed: IngestRig['committed'] = { events: [], refusals: [] };
   const tombstoned = async (region: RegionId, deviceId: string): Promise<boolean> => (await stores.regions.get(region)!.tombstoned()).includes(deviceId);
   const running = createIngest({
-    config: config.ingest, stores, directory: new DirectoryCache(stores.directory), consent, stats, metrics, logger,
+    config: config.ingest,
+    stores,
+    directory: new DirectoryCache(stores.directory),
+    consent,
+    stats,
+    metrics,
+    logger,
     erased: tombstoned,
     committed: {
       eventsCommitted: (_region, rows) => committed.events.push(...rows),

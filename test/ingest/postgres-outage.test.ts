@@ -41,16 +41,22 @@ describe.skipIf(!reachable)('one region on a PostgreSQL database that disappears
     const stores = Object.fromEntries(REGIONS.map((r) => [r, temp.urls[r]!]));
     const devices = await provisionDirect(dataDir, REGIONS, 2, { stores, directoryUrl: temp.urls.directory! });
     const of = (region: string) => [...devices].filter(([, r]) => r === region).map(([id]) => id);
-    server = await startServer(serverConfigSchema.parse({
-      regions: REGIONS, dataDir, stores, directoryUrl: temp.urls.directory,
-      http: { port: 0 },
-      mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: 'svc-ingest-pg-outage' },
-      adminToken: 'admin-token-0123456789abcdef',
-      brokerToken: 'broker-token-0123456789abcdef',
-      ingest: { retryInitialMs: 20, retryMaxMs: 200, regionInFlightMax: 20, drainTimeoutMs: 500 },
-      healthTimeoutMs: 500,
-      logLevel: 'silent',
-    }), pino({ level: 'silent' }));
+    server = await startServer(
+      serverConfigSchema.parse({
+        regions: REGIONS,
+        dataDir,
+        stores,
+        directoryUrl: temp.urls.directory,
+        http: { port: 0 },
+        mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: 'svc-ingest-pg-outage' },
+        adminToken: 'admin-token-0123456789abcdef',
+        brokerToken: 'broker-token-0123456789abcdef',
+        ingest: { retryInitialMs: 20, retryMaxMs: 200, regionInFlightMax: 20, drainTimeoutMs: 500 },
+        healthTimeoutMs: 500,
+        logLevel: 'silent',
+      }),
+      pino({ level: 'silent' }),
+    );
     await server.whenIngestReady();
     publisher = await mqtt.connectAsync(broker.url, { clientId: 'pg-outage-publisher', clean: true });
     const publish = async (region: string, count: number): Promise<string[]> => {
@@ -73,7 +79,10 @@ describe.skipIf(!reachable)('one region on a PostgreSQL database that disappears
     expect(server.stats().stored.us).toBe(2);
     const health = await fetch(`${server.httpUrl}/health`);
     expect(health.status).toBe(503);
-    expect(((await health.json()) as { stores: unknown }).stores).toEqual([{ region: 'eu', state: 'up' }, { region: 'us', state: 'down' }]);
+    expect(((await health.json()) as { stores: unknown }).stores).toEqual([
+      { region: 'eu', state: 'up' },
+      { region: 'us', state: 'down' },
+    ]);
 
     const eu = new pg.Client({ connectionString: temp.urls.eu });
     await eu.connect();

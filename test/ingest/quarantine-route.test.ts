@@ -18,7 +18,11 @@ const AUDITOR = 'auditor-token-0123456789abcd';
 let dataDir: string;
 let server: RunningServer | undefined;
 const leaky = Buffer.from('{"owner":"Jane Doe"}\u0000\xff', 'latin1');
-const explanation: RefusalExplanation = { findings: [{ path: 'body.ownerName', problem: 'not allowed' }], fields: ['v', 'kind', 'body.recipe', 'body.ownerName'], truncated: false };
+const explanation: RefusalExplanation = {
+  findings: [{ path: 'body.ownerName', problem: 'not allowed' }],
+  fields: ['v', 'kind', 'body.recipe', 'body.ownerName'],
+  truncated: false,
+};
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'brewtel-quarantine-route-'));
@@ -39,19 +43,22 @@ beforeAll(async () => {
   } finally {
     await stores.close();
   }
-  server = await startServer(serverConfigSchema.parse({
-    regions: REGIONS,
-    dataDir,
-    http: { port: 0 },
-    adminToken: ADMIN,
-    brokerToken: 'broker-token-0123456789abcdef',
-    tokens: [
-      { role: 'operator', region: 'eu', token: EU_OPERATOR },
-      { role: 'operator', region: 'us', token: US_OPERATOR },
-      { role: 'auditor', token: AUDITOR },
-    ],
-    logLevel: 'silent',
-  }), pino({ level: 'silent' }));
+  server = await startServer(
+    serverConfigSchema.parse({
+      regions: REGIONS,
+      dataDir,
+      http: { port: 0 },
+      adminToken: ADMIN,
+      brokerToken: 'broker-token-0123456789abcdef',
+      tokens: [
+        { role: 'operator', region: 'eu', token: EU_OPERATOR },
+        { role: 'operator', region: 'us', token: US_OPERATOR },
+        { role: 'auditor', token: AUDITOR },
+      ],
+      logLevel: 'silent',
+    }),
+    pino({ level: 'silent' }),
+  );
 });
 
 afterAll(async () => {
@@ -61,7 +68,15 @@ afterAll(async () => {
 
 interface Page {
   region: string;
-  entries: { id: number; receivedAt: string; reason: string; deviceId: string | null; kind: string | null; payloadBase64: string | null; explanation: RefusalExplanation | null }[];
+  entries: {
+    id: number;
+    receivedAt: string;
+    reason: string;
+    deviceId: string | null;
+    kind: string | null;
+    payloadBase64: string | null;
+    explanation: RefusalExplanation | null;
+  }[];
   next: number | null;
 }
 

@@ -46,16 +46,19 @@ describe('quarantine of refused messages', () => {
   it('keeps a known sender’s refused payload in its home region only, and an unknown sender’s without payload', async () => {
     const devices = await provisionDirect(dataDir, REGIONS, 1);
     const euDevice = [...devices].find(([, r]) => r === 'eu')![0];
-    server = await startServer(serverConfigSchema.parse({
-      regions: REGIONS,
-      dataDir,
-      http: { port: 0 },
-      mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: 'svc-ingest-quarantine' },
-      ingest: { quarantinePayloads: true },
-      adminToken: 'admin-token-0123456789abcdef',
-      brokerToken: 'broker-token-0123456789abcdef',
-      logLevel: 'silent',
-    }), pino({ level: 'silent' }));
+    server = await startServer(
+      serverConfigSchema.parse({
+        regions: REGIONS,
+        dataDir,
+        http: { port: 0 },
+        mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: 'svc-ingest-quarantine' },
+        ingest: { quarantinePayloads: true },
+        adminToken: 'admin-token-0123456789abcdef',
+        brokerToken: 'broker-token-0123456789abcdef',
+        logLevel: 'silent',
+      }),
+      pino({ level: 'silent' }),
+    );
     await server.whenIngestReady();
     publisher = await mqtt.connectAsync(broker.url, { clientId: 'quarantine-publisher', clean: true });
 

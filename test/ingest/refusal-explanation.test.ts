@@ -37,7 +37,12 @@ describe('the parts of an explanation', () => {
 
   it('keeps its size bounded whatever the payload holds', () => {
     const wide = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`field_${i}`, i]));
-    const explanation = explain('schema_invalid', Array.from({ length: 100 }, () => ({ path: 'x', problem: 'not allowed' as const })), wide, true);
+    const explanation = explain(
+      'schema_invalid',
+      Array.from({ length: 100 }, () => ({ path: 'x', problem: 'not allowed' as const })),
+      wide,
+      true,
+    );
     expect(explanation.findings).toHaveLength(24);
     expect(explanation.fields).toHaveLength(64);
     expect(explanation.truncated).toBe(true);
@@ -57,18 +62,28 @@ describe.each(await flavours())('refusal explanations on %s', (flavour) => {
   });
 
   const explanations = async (deviceId: string): Promise<{ reason: string; kind: string | null; text: string | null }[]> =>
-    sql<{ reason: string; kind: string | null; text: string | null }>(rig.urls.eu!, `SELECT "reason", "kind", "explanation" AS "text" FROM "Refusal" WHERE "deviceId" = '${deviceId}' ORDER BY "id"`);
+    sql<{ reason: string; kind: string | null; text: string | null }>(
+      rig.urls.eu!,
+      `SELECT "reason", "kind", "explanation" AS "text" FROM "Refusal" WHERE "deviceId" = '${deviceId}' ORDER BY "id"`,
+    );
 
   it("explains the leaky machine's refusals by field name, without a single value of what it sent", async () => {
     const deviceId = await rig.device('eu');
     // Its owner consented to a coarse position only: the exact fix it sends says more than that.
     await rig.stores.regions.get('eu')!.appendConsent({
-      deviceId, version: 2, issuedAt: new Date(Date.now() - 3 * DAY), actor: 'test', channel: 'api',
+      deviceId,
+      version: 2,
+      issuedAt: new Date(Date.now() - 3 * DAY),
+      actor: 'test',
+      channel: 'api',
       categories: { usage: true, location: 'coarse', payment: true, diagnostics: true },
     });
     const { model, envelopes } = leakyPayloads(deviceId);
     for (const envelope of envelopes) {
-      expect(await rig.send(eventTopic(deviceId, envelope.kind), envelope, new Date(Date.parse(envelope.ts) + 1_000))).toMatchObject({ status: 'refused', reason: 'schema_invalid' });
+      expect(await rig.send(eventTopic(deviceId, envelope.kind), envelope, new Date(Date.parse(envelope.ts) + 1_000))).toMatchObject({
+        status: 'refused',
+        reason: 'schema_invalid',
+      });
     }
     const rows = await explanations(deviceId);
     expect(rows).toHaveLength(envelopes.length);
@@ -89,16 +104,26 @@ describe.each(await flavours())('refusal explanations on %s', (flavour) => {
     expect(findings('brew')).toEqual([...ownerFields, phone]);
     expect(findings('status')).toEqual([...ownerFields, phone]);
     expect(findings('location')).toEqual([
-      ...ownerFields, 'body.address: not allowed', phone,
-      'body.lat: more precise than consented', 'body.lon: more precise than consented',
-      'body.accuracyM: more precise than consented', 'body.precision: more precise than consented',
+      ...ownerFields,
+      'body.address: not allowed',
+      phone,
+      'body.lat: more precise than consented',
+      'body.lon: more precise than consented',
+      'body.accuracyM: more precise than consented',
+      'body.precision: more precise than consented',
     ]);
     expect(findings('payment')).toEqual([
-      ...ownerFields, 'body.cardNumber: not allowed', 'body.cardExpiry: not allowed', 'body.cardHolder: not allowed',
-      phone, 'body.cardNumber: looks like a card number',
+      ...ownerFields,
+      'body.cardNumber: not allowed',
+      'body.cardExpiry: not allowed',
+      'body.cardHolder: not allowed',
+      phone,
+      'body.cardNumber: looks like a card number',
     ]);
     const payment: RefusalExplanation = byKind.get('payment')!;
-    expect(payment.fields).toEqual(expect.arrayContaining(['v', 'id', 'kind', 'body.token', 'body.amountMinor', 'body.ownerName', 'body.cardNumber', 'body.cardHolder']));
+    expect(payment.fields).toEqual(
+      expect.arrayContaining(['v', 'id', 'kind', 'body.token', 'body.amountMinor', 'body.ownerName', 'body.cardNumber', 'body.cardHolder']),
+    );
     // The live feed gets the same explanation (the stream shows its findings).
     expect(rig.committed.refusals.filter((r) => r.deviceId === deviceId).every((r) => r.explanation?.findings.length)).toBe(true);
   });
@@ -131,18 +156,31 @@ describe.each(await flavours())('refusal explanations on %s', (flavour) => {
     const store = rig.stores.regions.get('eu')!;
     // Brews were consented until a minute ago, then withdrawn; payments never.
     await store.appendConsent({
-      deviceId, version: 2, issuedAt: new Date(Date.now() - 60_000), actor: 'test', channel: 'api',
+      deviceId,
+      version: 2,
+      issuedAt: new Date(Date.now() - 60_000),
+      actor: 'test',
+      channel: 'api',
       categories: { usage: false, location: 'none', payment: false, diagnostics: true },
     });
     const earlier = new Date(Date.now() - 120_000);
     await rig.send(eventTopic(deviceId, 'brew'), eventOf('brew', deviceId, earlier, 1));
     await rig.send(eventTopic(deviceId, 'payment'), eventOf('payment', deviceId, new Date(), 2));
-    await rig.send(eventTopic(deviceId, 'location'), { ...eventOf('location', deviceId, new Date(), 3), body: { precision: 'exact', lat: 1, lon: 2, accuracyM: 3, extra: 1 } });
+    await rig.send(eventTopic(deviceId, 'location'), {
+      ...eventOf('location', deviceId, new Date(), 3),
+      body: { precision: 'exact', lat: 1, lon: 2, accuracyM: 3, extra: 1 },
+    });
     const rows = (await explanations(deviceId)).map((r) => ({ reason: r.reason, findings: readExplanation(r.text)!.findings }));
     expect(rows).toEqual([
       { reason: 'not_consented', findings: [{ path: 'consent.usage', problem: 'withdrawn since the event' }] },
       { reason: 'not_consented', findings: [{ path: 'consent.payment', problem: 'not consented' }] },
-      { reason: 'schema_invalid', findings: [{ path: 'body.extra', problem: 'not allowed' }, { path: 'body', problem: 'location not consented' }] },
+      {
+        reason: 'schema_invalid',
+        findings: [
+          { path: 'body.extra', problem: 'not allowed' },
+          { path: 'body', problem: 'location not consented' },
+        ],
+      },
     ]);
   });
 
@@ -155,7 +193,11 @@ describe.each(await flavours())('refusal explanations on %s', (flavour) => {
   });
 
   it('explains refusals that never read the payload, or could not, without field names', async () => {
-    expect(explain('unknown_device', undefined, undefined, false)).toEqual({ findings: [{ path: 'topic.deviceId', problem: 'not registered' }], fields: null, truncated: false });
+    expect(explain('unknown_device', undefined, undefined, false)).toEqual({
+      findings: [{ path: 'topic.deviceId', problem: 'not registered' }],
+      fields: null,
+      truncated: false,
+    });
     const deviceId = await rig.device('eu');
     await rig.send(eventTopic(deviceId), '{"ownerName": "Jane Doe", broken');
     const [row] = await explanations(deviceId);

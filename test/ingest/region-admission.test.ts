@@ -5,7 +5,11 @@ const settled = async <T>(p: Promise<T>): Promise<T | 'pending'> => Promise.race
 
 describe('RegionAdmission', () => {
   it('makes a message wait for room while the region’s store is only behind', async () => {
-    const admission = new RegionAdmission(2, () => false, () => undefined);
+    const admission = new RegionAdmission(
+      2,
+      () => false,
+      () => undefined,
+    );
     expect(await admission.admit('eu')).toBe(true);
     expect(await admission.admit('eu')).toBe(true);
     const third = admission.admit('eu');
@@ -16,7 +20,11 @@ describe('RegionAdmission', () => {
   });
 
   it('takes a message in at once while there is room, and never beyond the bound', async () => {
-    const admission = new RegionAdmission(2, () => false, () => undefined);
+    const admission = new RegionAdmission(
+      2,
+      () => false,
+      () => undefined,
+    );
     expect(admission.tryEnter('eu')).toBe(true);
     expect(admission.tryEnter('eu')).toBe(true);
     expect(admission.tryEnter('eu')).toBe(false);
@@ -30,7 +38,11 @@ describe('RegionAdmission', () => {
   it('turns a failing region’s messages away, wakes its waiters, and asks again once it is half empty', async () => {
     let failing = false;
     const relieved: string[] = [];
-    const admission = new RegionAdmission(4, () => failing, (region) => relieved.push(region));
+    const admission = new RegionAdmission(
+      4,
+      () => failing,
+      (region) => relieved.push(region),
+    );
     for (let i = 0; i < 4; i++) await admission.admit('eu');
     const waiting = admission.admit('eu');
     failing = true;

@@ -56,9 +56,23 @@ describe.skipIf(!available)('two server processes sharing ingest through a Mosqu
     const stores = Object.fromEntries(REGIONS.map((r) => [r, urls[r]!]));
     const devices = [...(await provisionDirect(dataDir, REGIONS, 3, { stores, directoryUrl: urls.directory! })).keys()];
     const args = (clientId: string) => [
-      '--data-dir', dataDir!, '--regions', REGIONS.join(','), ...REGIONS.flatMap((r) => ['--store', `${r}=${urls[r]}`]),
-      '--directory-url', urls.directory!, '--mqtt-url', MOSQUITTO, '--mqtt-username', 'svc-ingest', '--mqtt-password', 'unused',
-      '--mqtt-client-id', clientId, '--mqtt-share-group', `brewtel-${run}`,
+      '--data-dir',
+      dataDir!,
+      '--regions',
+      REGIONS.join(','),
+      ...REGIONS.flatMap((r) => ['--store', `${r}=${urls[r]}`]),
+      '--directory-url',
+      urls.directory!,
+      '--mqtt-url',
+      MOSQUITTO,
+      '--mqtt-username',
+      'svc-ingest',
+      '--mqtt-password',
+      'unused',
+      '--mqtt-client-id',
+      clientId,
+      '--mqtt-share-group',
+      `brewtel-${run}`,
     ];
     servers.push(...(await Promise.all(clientIds.map((id) => spawnServer(args(id))))));
 
@@ -70,9 +84,16 @@ describe.skipIf(!available)('two server processes sharing ingest through a Mosqu
     const storedBy = () => Promise.all(servers.map((s) => metricValue(s.httpUrl, 'brewtel_ingest_stored_total')));
     await waitUntil('all events stored', async () => (await storedBy()).reduce((a, b) => a + b, 0) >= EVENTS, 30_000);
     const stored = await storedBy();
-    expect(stored.every((n) => n > 0), `each process took a share: ${stored.join(', ')}`).toBe(true);
+    expect(
+      stored.every((n) => n > 0),
+      `each process took a share: ${stored.join(', ')}`,
+    ).toBe(true);
     // Messages of devices outside this run (Mosquitto is shared) are refused as unknown; ours were each handled once.
-    const handled = await Promise.all(servers.map(async (s) => (await metricValue(s.httpUrl, 'brewtel_ingest_messages_total')) - (await metricValue(s.httpUrl, 'brewtel_ingest_refused_total'))));
+    const handled = await Promise.all(
+      servers.map(
+        async (s) => (await metricValue(s.httpUrl, 'brewtel_ingest_messages_total')) - (await metricValue(s.httpUrl, 'brewtel_ingest_refused_total')),
+      ),
+    );
     expect(handled.reduce((a, b) => a + b, 0)).toBe(EVENTS);
 
     const ids = new Set<string>();

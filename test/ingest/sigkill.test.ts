@@ -66,8 +66,21 @@ async function killMidStream(setupStores: (dataDir: string) => Promise<StoreSetu
   const setup = await setupStores(dataDir);
   const devices = [...(await provisionDirect(dataDir, REGIONS, 4, setup.urls)).keys()];
   // The broker lives in this process, so it keeps the ingest session and its queue across the kill.
-  const args = ['--data-dir', dataDir, '--regions', REGIONS.join(','), '--mqtt-url', broker.url, ...setup.serverArgs,
-    '--mqtt-username', 'svc-ingest', '--mqtt-password', 'unused-by-plain-aedes', '--mqtt-client-id', 'svc-ingest-sigkill'];
+  const args = [
+    '--data-dir',
+    dataDir,
+    '--regions',
+    REGIONS.join(','),
+    '--mqtt-url',
+    broker.url,
+    ...setup.serverArgs,
+    '--mqtt-username',
+    'svc-ingest',
+    '--mqtt-password',
+    'unused-by-plain-aedes',
+    '--mqtt-client-id',
+    'svc-ingest-sigkill',
+  ];
   const servers: ServerProcess[] = [];
   cleanups.push(async () => {
     for (const server of servers) await server.kill();
@@ -123,5 +136,9 @@ async function killMidStream(setupStores: (dataDir: string) => Promise<StoreSetu
 describe('a server killed with SIGKILL mid-stream', () => {
   it('loses no acknowledged event and stores none twice after a restart (SQLite stores)', () => killMidStream(sqliteSetup), 90_000);
 
-  it.skipIf(!pgReachable)('loses no acknowledged event and stores none twice after a restart (PostgreSQL stores)', () => killMidStream(() => postgresSetup()), 90_000);
+  it.skipIf(!pgReachable)(
+    'loses no acknowledged event and stores none twice after a restart (PostgreSQL stores)',
+    () => killMidStream(() => postgresSetup()),
+    90_000,
+  );
 });

@@ -58,7 +58,7 @@ describe('the SQLite event writer on the connection Prisma also uses', () => {
     const write = db.writeEvents;
     const rows = [eventRow('cm-writer-b', 1), eventRow('cm-writer-b', 2)];
     expect((await write(rows)).inserted).toHaveLength(2);
-    expect((await write([...rows, eventRow("cm-writer-b", 3)])).inserted).toHaveLength(1);
+    expect((await write([...rows, eventRow('cm-writer-b', 3)])).inserted).toHaveLength(1);
     expect((await write([])).inserted).toHaveLength(0);
     expect(ids(`SELECT id FROM "Event" WHERE "deviceId" = 'cm-writer-b'`)).toHaveLength(3);
   });

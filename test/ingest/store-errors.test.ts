@@ -6,7 +6,11 @@ const sqlite = (code: string): Error => Object.assign(new Error('sqlite says no'
 const pg = (code: string): Error => Object.assign(new Error('pg says no'), { name: 'error', code, severity: 'ERROR' });
 const system = (code: string): Error => Object.assign(new Error(`connect ${code}`), { code, errno: -1, syscall: 'connect' });
 const prismaRaw = (cause: Record<string, unknown>): Error =>
-  Object.assign(new Error('Raw query failed.'), { name: 'PrismaClientKnownRequestError', code: 'P2010', meta: { driverAdapterError: { name: 'DriverAdapterError', cause } } });
+  Object.assign(new Error('Raw query failed.'), {
+    name: 'PrismaClientKnownRequestError',
+    code: 'P2010',
+    meta: { driverAdapterError: { name: 'DriverAdapterError', cause } },
+  });
 const prisma = (code: string): Error => Object.assign(new Error('prisma says no'), { name: 'PrismaClientKnownRequestError', code });
 const named = (name: string): Error => Object.assign(new Error(name), { name });
 
@@ -48,7 +52,11 @@ const cases: [string, unknown, StoreErrorClass][] = [
   ['ENOSPC', system('ENOSPC'), 'transient'],
   // Prisma and its driver adapters
   ['P2010 wrapping a PostgreSQL 22021', prismaRaw({ originalCode: '22021', kind: 'postgres', code: '22021', message: 'invalid byte sequence' }), 'rejected'],
-  ['P2010 wrapping UniqueConstraintViolation (SQLite)', prismaRaw({ originalCode: 'SQLITE_CONSTRAINT_PRIMARYKEY', kind: 'UniqueConstraintViolation', constraint: { fields: ['id'] } }), 'rejected'],
+  [
+    'P2010 wrapping UniqueConstraintViolation (SQLite)',
+    prismaRaw({ originalCode: 'SQLITE_CONSTRAINT_PRIMARYKEY', kind: 'UniqueConstraintViolation', constraint: { fields: ['id'] } }),
+    'rejected',
+  ],
   ['P2010 wrapping ValueOutOfRange', prismaRaw({ originalCode: '22003', kind: 'ValueOutOfRange', cause: 'out of range' }), 'rejected'],
   ['P2010 wrapping a sqlite extended code (SQLITE_BUSY = 5)', prismaRaw({ kind: 'sqlite', extendedCode: 5, message: 'database is locked' }), 'transient'],
   ['P2010 wrapping a sqlite extended code (SQLITE_CONSTRAINT_UNIQUE = 2067)', prismaRaw({ kind: 'sqlite', extendedCode: 2067, message: 'UNIQUE' }), 'rejected'],
@@ -67,7 +75,15 @@ const cases: [string, unknown, StoreErrorClass][] = [
   ['a plain Error', new Error('Connection terminated unexpectedly'), 'unknown'],
   ['a string', 'boom', 'unknown'],
   ['null', null, 'unknown'],
-  ['a self-referencing cause', (() => { const e = new Error('loop') as Error & { cause?: unknown }; e.cause = e; return e; })(), 'unknown'],
+  [
+    'a self-referencing cause',
+    (() => {
+      const e = new Error('loop') as Error & { cause?: unknown };
+      e.cause = e;
+      return e;
+    })(),
+    'unknown',
+  ],
 ];
 
 describe('store error classes', () => {

@@ -20,9 +20,10 @@ describe.each(await flavours())('a poison row in a batch on %s', (flavour) => {
     rig = await openIngestRig(flavour, { lingerMs: 50, batchMax: 500 });
     eu = await rig.device('eu');
     us = await rig.device('us');
-    const poison = flavour === 'postgres'
-      ? `ALTER TABLE "Event" ADD CONSTRAINT "poison" CHECK ("seq" <> ${POISON_SEQ})`
-      : `CREATE TRIGGER "poison" BEFORE INSERT ON "Event" WHEN NEW."seq" = ${POISON_SEQ} BEGIN SELECT RAISE(ABORT, 'poison row'); END`;
+    const poison =
+      flavour === 'postgres'
+        ? `ALTER TABLE "Event" ADD CONSTRAINT "poison" CHECK ("seq" <> ${POISON_SEQ})`
+        : `CREATE TRIGGER "poison" BEFORE INSERT ON "Event" WHEN NEW."seq" = ${POISON_SEQ} BEGIN SELECT RAISE(ABORT, 'poison row'); END`;
     await sql(rig.urls.eu!, poison);
   }, 60_000);
 
@@ -31,7 +32,9 @@ describe.each(await flavours())('a poison row in a batch on %s', (flavour) => {
   });
 
   const eventsIn = async (deviceId: string): Promise<number> =>
-    Number((await sql<{ n: number | string }>(rig.urls[deviceId === us ? 'us' : 'eu']!, `SELECT COUNT(*) AS n FROM "Event" WHERE "deviceId" = '${deviceId}'`))[0]!.n);
+    Number(
+      (await sql<{ n: number | string }>(rig.urls[deviceId === us ? 'us' : 'eu']!, `SELECT COUNT(*) AS n FROM "Event" WHERE "deviceId" = '${deviceId}'`))[0]!.n,
+    );
 
   it('stores the rest of the batch, refuses just the poison rows as store_rejected, and keeps the region flowing', async () => {
     const events = Array.from({ length: 120 }, (_, i) => eventOf('brew', eu, new Date(Date.now() - 60_000 + i), [7, 50, 111].includes(i) ? POISON_SEQ : i + 1));
@@ -44,8 +47,16 @@ describe.each(await flavours())('a poison row in a batch on %s', (flavour) => {
     // Refused and counted: stats, the metric, and a quarantine row each (with the payload, as configured).
     expect(rig.stats.snapshot().refusedByReason.store_rejected).toBe(3);
     expect((await rig.metrics.storeRejected.get()).values.find((v) => v.labels.target === 'events:eu')?.value).toBe(3);
-    const quarantined = await sql<{ eventId: string; payload: Uint8Array | null }>(rig.urls.eu!, `SELECT "eventId", "payload" FROM "Refusal" WHERE "reason" = 'store_rejected'`);
-    expect(quarantined.map((r) => r.eventId).sort()).toEqual(events.filter((e) => e.seq === POISON_SEQ).map((e) => e.id).sort());
+    const quarantined = await sql<{ eventId: string; payload: Uint8Array | null }>(
+      rig.urls.eu!,
+      `SELECT "eventId", "payload" FROM "Refusal" WHERE "reason" = 'store_rejected'`,
+    );
+    expect(quarantined.map((r) => r.eventId).sort()).toEqual(
+      events
+        .filter((e) => e.seq === POISON_SEQ)
+        .map((e) => e.id)
+        .sort(),
+    );
     // The live feed heard of the stored rows only.
     expect(rig.committed.events.filter((r) => r.deviceId === eu)).toHaveLength(117);
 

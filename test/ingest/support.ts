@@ -14,7 +14,10 @@ export async function provisionDirect(
   perRegion: number,
   urls: { stores?: Record<string, string>; directoryUrl?: string } = {},
 ): Promise<Map<string, string>> {
-  const stores = await openStores({ regions: [...regions], dataDir, stores: urls.stores ?? {}, ...(urls.directoryUrl ? { directoryUrl: urls.directoryUrl } : {}) }, pino({ level: 'silent' }));
+  const stores = await openStores(
+    { regions: [...regions], dataDir, stores: urls.stores ?? {}, ...(urls.directoryUrl ? { directoryUrl: urls.directoryUrl } : {}) },
+    pino({ level: 'silent' }),
+  );
   const issuedAt = new Date(Date.now() - 3_600_000);
   const devices = new Map<string, string>();
   try {
@@ -24,7 +27,11 @@ export async function provisionDirect(
         await stores.directory.register({ deviceId, region, secretHash: 'test-no-secret', createdAt: issuedAt });
         await stores.regions.get(region)!.addDevice(deviceId, issuedAt);
         await stores.regions.get(region)!.appendConsent({
-          deviceId, version: 1, issuedAt, actor: 'test', channel: 'provisioning',
+          deviceId,
+          version: 1,
+          issuedAt,
+          actor: 'test',
+          channel: 'provisioning',
           categories: { usage: true, location: 'none', payment: false, diagnostics: false },
         });
         devices.set(deviceId, region);
@@ -92,5 +99,8 @@ export async function storedTotal(httpUrl: string): Promise<number> {
 /** A counter's value from the Prometheus text of GET /metrics (0 when absent). */
 export async function metricValue(httpUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${httpUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
-  return text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }

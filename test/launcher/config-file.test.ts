@@ -69,8 +69,11 @@ describe('brewtel.config.(json|yaml)', () => {
     expect(lines).toContain('adminToken = "[masked]"   (env)');
   });
 
-  it('keeps the file\'s broker TLS and cluster when no broker flag is given, and a flag still overrides one limit', async () => {
-    await writeFile(join(dir, 'brewtel.config.json'), JSON.stringify({ broker: { cluster: { redisUrl: 'redis://127.0.0.1:6379' }, limits: { maxConnections: 10, publishBurst: 99 } } }));
+  it("keeps the file's broker TLS and cluster when no broker flag is given, and a flag still overrides one limit", async () => {
+    await writeFile(
+      join(dir, 'brewtel.config.json'),
+      JSON.stringify({ broker: { cluster: { redisUrl: 'redis://127.0.0.1:6379' }, limits: { maxConnections: 10, publishBurst: 99 } } }),
+    );
     const { config } = settings(['--max-connections', '20']);
     expect(config.broker.cluster).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379' });
     expect(config.broker.limits).toMatchObject({ maxConnections: 20, publishBurst: 99 });
@@ -79,15 +82,24 @@ describe('brewtel.config.(json|yaml)', () => {
   it('refuses a bad value with the file and the path of the setting', async () => {
     await writeFile(join(dir, 'brewtel.config.yaml'), 'server:\n  ingest:\n    regionInFlightMax: 0\n');
     const result = readLauncherSettings([], {}, { cwd: dir });
-    expect(result).toEqual({ help: false, error: expect.stringMatching(new RegExp(`^${join(dir, 'brewtel.config.yaml').replace(/[.]/g, '\\.')}: server\\.ingest\\.regionInFlightMax: .*>=1`)) });
+    expect(result).toEqual({
+      help: false,
+      error: expect.stringMatching(new RegExp(`^${join(dir, 'brewtel.config.yaml').replace(/[.]/g, '\\.')}: server\\.ingest\\.regionInFlightMax: .*>=1`)),
+    });
   });
 
   it('names the flag when the bad value came from a flag, and the file when it does not parse', async () => {
     await writeFile(join(dir, 'brewtel.config.yaml'), 'machines: 3\n');
     expect(readLauncherSettings(['--machines', 'x'], {}, { cwd: dir })).toEqual({ help: false, error: expect.stringMatching(/^--machines: /) });
     await writeFile(join(dir, 'broken.json'), '{ "machines": ');
-    expect(readLauncherSettings(['--config', 'broken.json'], {}, { cwd: dir })).toEqual({ help: false, error: expect.stringMatching(/broken\.json: not valid JSON/) });
-    expect(readLauncherSettings(['--config', 'missing.yaml'], {}, { cwd: dir })).toEqual({ help: false, error: expect.stringMatching(/missing\.yaml: cannot read the config file \(ENOENT\)/) });
+    expect(readLauncherSettings(['--config', 'broken.json'], {}, { cwd: dir })).toEqual({
+      help: false,
+      error: expect.stringMatching(/broken\.json: not valid JSON/),
+    });
+    expect(readLauncherSettings(['--config', 'missing.yaml'], {}, { cwd: dir })).toEqual({
+      help: false,
+      error: expect.stringMatching(/missing\.yaml: cannot read the config file \(ENOENT\)/),
+    });
   });
 
   it('config print masks every token and secret and says where each value came from', async () => {
@@ -97,7 +109,8 @@ describe('brewtel.config.(json|yaml)', () => {
     vi.spyOn(process, 'cwd').mockReturnValue(dir);
     expect(await configMain(['print', '--seed', '9'], { BREWTEL_TOKENS: 'operator:eu:operator-token-from-env-0123' })).toBe(0);
     const text = out.join('\n');
-    for (const secret of ['auditor-token-from-the-file-0123', 'pseudonym-secret-of-eu-0123456789abcdef', 'operator-token-from-env-0123']) expect(text).not.toContain(secret);
+    for (const secret of ['auditor-token-from-the-file-0123', 'pseudonym-secret-of-eu-0123456789abcdef', 'operator-token-from-env-0123'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('server.privacy.pseudonymSecrets = {"eu":"[masked]"}   (file)');
     expect(text).toContain('seed = 9   (flag)');
     expect(text).toContain('server.ingest.quarantinePayloads = true   (file)');
@@ -111,7 +124,6 @@ describe('brewtel.config.(json|yaml)', () => {
     expect(await configMain(['schema'], {})).toBe(0);
     const schema = JSON.parse(out.join('\n')) as { properties: Record<string, { properties?: Record<string, unknown> }> };
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['machines', 'stores', 'broker', 'server', 'fleet']));
-    expect(Object.keys(schema.properties['server']!.properties!)).toEqual(expect.arrayContaining(['ingest', 'privacy']));
+    expect(Object.keys(schema.properties.server!.properties!)).toEqual(expect.arrayContaining(['ingest', 'privacy']));
   });
 });
-

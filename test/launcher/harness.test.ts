@@ -25,7 +25,7 @@ describe('createHarness with the embedded stack', () => {
     expect(h.machines).toHaveLength(6);
   });
 
-  it('waits for stored events, which sit in their devices\' home regions only', async () => {
+  it("waits for stored events, which sit in their devices' home regions only", async () => {
     expect(await h.waitForStored({ count: 20, timeoutMs: 20_000 })).toBeGreaterThanOrEqual(20);
     const home = new Map(h.machines.map((m) => [m.deviceId, m.region]));
     for (const region of ['eu', 'us'] as const) {
@@ -81,13 +81,13 @@ describe('createHarness cleans up', () => {
 });
 
 const pgAvailable = await postgresReachable();
-if (!pgAvailable && process.env['CI'] === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432, and CI=true requires these tests to run');
+if (!pgAvailable && process.env.CI === 'true') throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432, and CI=true requires these tests to run');
 
 describe.skipIf(!pgAvailable)('createHarness with PostgreSQL stores', () => {
-  it('stores events in the region\'s PostgreSQL database', async () => {
+  it("stores events in the region's PostgreSQL database", async () => {
     const { urls, drop } = await createTempDatabases(['dir', 'eu']);
     try {
-      await using h = await createHarness({ machines: 3, regions: ['eu'], stores: { eu: urls['eu']! }, directoryUrl: urls['dir']! });
+      await using h = await createHarness({ machines: 3, regions: ['eu'], stores: { eu: urls.eu! }, directoryUrl: urls.dir! });
       await h.waitForStored({ count: 5, region: 'eu', timeoutMs: 20_000 });
       expect((await h.storedEvents({ region: 'eu' })).length).toBeGreaterThanOrEqual(5);
     } finally {
@@ -97,7 +97,9 @@ describe.skipIf(!pgAvailable)('createHarness with PostgreSQL stores', () => {
 
   it('fails half-way (a store that does not exist) and leaves nothing behind', async () => {
     const before = await harnessDirs();
-    await expect(createHarness({ machines: 2, regions: ['eu'], stores: { eu: 'postgresql://postgres@127.0.0.1:5432/brewtel_no_such_database' } })).rejects.toThrow();
+    await expect(
+      createHarness({ machines: 2, regions: ['eu'], stores: { eu: 'postgresql://postgres@127.0.0.1:5432/brewtel_no_such_database' } }),
+    ).rejects.toThrow();
     expect(await harnessDirs()).toEqual(before);
   });
 });
@@ -106,7 +108,9 @@ describe('createHarness with an external broker', () => {
   let broker: TcpBroker;
   beforeAll(async () => {
     // A broker of its own on an ephemeral port, as a CI pipeline's broker would be; it checks nobody.
-    broker = requireTcp(await startBroker({ host: '127.0.0.1', tcpPort: 0, wsPort: null, unsafePermissiveTestMode: true, logLevel: 'silent' }, pino({ level: 'silent' })));
+    broker = requireTcp(
+      await startBroker({ host: '127.0.0.1', tcpPort: 0, wsPort: null, unsafePermissiveTestMode: true, logLevel: 'silent' }, pino({ level: 'silent' })),
+    );
   });
   afterAll(async () => {
     await broker?.close();

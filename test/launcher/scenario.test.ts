@@ -27,14 +27,29 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 
 describe('scenario expectations, judged without a stack', () => {
   const facts: Facts = {
-    published: 12, suppressed: 3, storedByKind: { eu: { brew: 5, status: 2 }, us: { brew: 1 } }, refusedByReason: { schema_invalid: 4 },
-    commandResults: [{ v: 1, commandId: '0192f0c8-0000-7000-8000-000000000001', name: 'reboot', status: 'ok', at: '2026-12-02T10:00:00Z' }, { name: 'reboot', status: 'no_answer' }],
-    residencyViolations: 0, unconsentedRows: 0, complianceOk: true,
+    published: 12,
+    suppressed: 3,
+    storedByKind: { eu: { brew: 5, status: 2 }, us: { brew: 1 } },
+    refusedByReason: { schema_invalid: 4 },
+    commandResults: [
+      { v: 1, commandId: '0192f0c8-0000-7000-8000-000000000001', name: 'reboot', status: 'ok', at: '2026-12-02T10:00:00Z' },
+      { name: 'reboot', status: 'no_answer' },
+    ],
+    residencyViolations: 0,
+    unconsentedRows: 0,
+    complianceOk: true,
   };
 
   it('counts by region and kind, refusals by reason, command results by status, and names what it saw when unmet', () => {
     const [eu, euBrew, all, refused, ok, tooMany] = judge(
-      [{ stored: { region: 'eu', equals: 7 } }, { stored: { region: 'eu', kind: 'brew', min: 5 } }, { stored: { min: 9 } }, { refused: { reason: 'schema_invalid', max: 3 } }, { commandResults: { status: 'ok', equals: 1 } }, { suppressed: { max: 2 } }],
+      [
+        { stored: { region: 'eu', equals: 7 } },
+        { stored: { region: 'eu', kind: 'brew', min: 5 } },
+        { stored: { min: 9 } },
+        { refused: { reason: 'schema_invalid', max: 3 } },
+        { commandResults: { status: 'ok', equals: 1 } },
+        { suppressed: { max: 2 } },
+      ],
       facts,
     );
     expect([eu?.passed, euBrew?.passed, all?.passed, ok?.passed]).toEqual([true, true, false, true]);
@@ -58,16 +73,31 @@ describe('scenario files', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['leaky-machine.yaml', 'consent-withdrawal.yaml', 'commands.yaml'])('example %s runs and every expectation holds', async (file) => {
-    const outcome = await runScenario(loadScenario(join(EXAMPLES, file)));
-    const unmet = [...outcome.steps.flatMap((s) => [s.error, ...s.expectations.filter((j) => !j.passed).map((j) => j.message)]), ...outcome.expectations.filter((j) => !j.passed).map((j) => j.message)].filter(Boolean);
-    expect(unmet).toEqual([]);
-    expect(outcome.passed).toBe(true);
-  }, 90_000);
+  it.each(['leaky-machine.yaml', 'consent-withdrawal.yaml', 'commands.yaml'])(
+    'example %s runs and every expectation holds',
+    async (file) => {
+      const outcome = await runScenario(loadScenario(join(EXAMPLES, file)));
+      const unmet = [
+        ...outcome.steps.flatMap((s) => [s.error, ...s.expectations.filter((j) => !j.passed).map((j) => j.message)]),
+        ...outcome.expectations.filter((j) => !j.passed).map((j) => j.message),
+      ].filter(Boolean);
+      expect(unmet).toEqual([]);
+      expect(outcome.passed).toBe(true);
+    },
+    90_000,
+  );
 
   it('exits 1 naming an unmet expectation, and writes it into the JUnit and JSON reports', async () => {
     const file = join(dir, 'unmet.json');
-    await writeFile(file, JSON.stringify({ name: 'too hopeful', fleet: { machines: 2, regions: ['eu'] }, steps: [{ name: 'a moment', do: { wait: '500ms' } }], expect: [{ stored: { min: 1_000_000 } }, { residencyViolations: 0 }] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        name: 'too hopeful',
+        fleet: { machines: 2, regions: ['eu'] },
+        steps: [{ name: 'a moment', do: { wait: '500ms' } }],
+        expect: [{ stored: { min: 1_000_000 } }, { residencyViolations: 0 }],
+      }),
+    );
     const junit = join(dir, 'unmet.xml');
     const json = join(dir, 'unmet-report.json');
     const run = await cli(['run', file, '--junit', junit, '--json', json]);
@@ -76,7 +106,9 @@ describe('scenario files', () => {
     expect(run.out.split('\n').at(-1)).toMatch(/^scenario="too hopeful" passed=false steps=1 expectations=2 unmet=1 /);
     const xml = await readFile(junit, 'utf8');
     expect(xml).toContain('<testsuite name="too hopeful" tests="3" failures="1"');
-    expect(xml).toMatch(/<testcase classname="too hopeful" name="expect stored &gt;= 1000000" time="0.000">\s*<failure message="expected stored &gt;= 1000000, saw \d+">/);
+    expect(xml).toMatch(
+      /<testcase classname="too hopeful" name="expect stored &gt;= 1000000" time="0.000">\s*<failure message="expected stored &gt;= 1000000, saw \d+">/,
+    );
     const report = JSON.parse(await readFile(json, 'utf8')) as { format: string; passed: boolean; latency: { commandRoundTripMs: { count: number } } };
     expect(report).toMatchObject({ format: 'brewtel.scenario-report.v1', passed: false, latency: { commandRoundTripMs: { count: 0 } } });
   }, 60_000);

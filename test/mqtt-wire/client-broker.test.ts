@@ -32,7 +32,8 @@ describe('the client against our broker', () => {
   const ingestId = `svc-wire-${randomBytes(4).toString('hex')}`;
   const ingest = (extra: Parameters<typeof recorded>[0] extends infer O ? Partial<O> : never = {}) =>
     clients.add(recorded({ url: broker.mqttUrl, clientId: ingestId, username: INGEST.username, password: INGEST.password, ...extra }));
-  const alice = (url: string, extra = {}) => clients.add(recorded({ url, clientId: ALICE.id, username: ALICE.id, password: ALICE.secret, clean: true, ...extra }));
+  const alice = (url: string, extra = {}) =>
+    clients.add(recorded({ url, clientId: ALICE.id, username: ALICE.id, password: ALICE.secret, clean: true, ...extra }));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'brewtel-wire-'));

@@ -22,7 +22,8 @@ import { pool, recorded } from './harness.ts';
 const MOSQUITTO = 'mqtt://127.0.0.1:1883';
 const reachable = await tcpReachable(1883);
 const binaryPresent = spawnSync('mosquitto', ['-h']).error === undefined;
-if ((!reachable || !binaryPresent) && process.env.CI === 'true') throw new Error('the mqtt-wire client suite needs Mosquitto at 127.0.0.1:1883 and the mosquitto binary under CI');
+if ((!reachable || !binaryPresent) && process.env.CI === 'true')
+  throw new Error('the mqtt-wire client suite needs Mosquitto at 127.0.0.1:1883 and the mosquitto binary under CI');
 
 const run = randomBytes(5).toString('hex');
 const id = (name: string): string => `brewtel-wire-${run}-${name}`;
@@ -42,8 +43,12 @@ describe.skipIf(!reachable)('the client against Mosquitto', () => {
     // Mosquitto 2.0 announces its limits (defaults: 10 aliases, 20 in flight).
     expect(pub.connacks[0]!.properties).toMatchObject({ topicAliasMaximum: expect.any(Number), receiveMaximum: expect.any(Number) });
     const properties = {
-      payloadFormatIndicator: true, contentType: 'application/json', messageExpiryInterval: 3_600,
-      responseTopic: topic('props/reply'), correlationData: Buffer.from('c0ffee'), userProperties: { contract: '1', consent: '4' },
+      payloadFormatIndicator: true,
+      contentType: 'application/json',
+      messageExpiryInterval: 3_600,
+      responseTopic: topic('props/reply'),
+      correlationData: Buffer.from('c0ffee'),
+      userProperties: { contract: '1', consent: '4' },
     };
     const count = 100;
     await Promise.all(Array.from({ length: count }, (_, i) => pub.publish(topic(`props/${i % 3}`), `{"n":${i}}`, { properties })));
@@ -80,7 +85,10 @@ describe.skipIf(!reachable)('the client against Mosquitto', () => {
     await watcher.connected();
     await watcher.subscribe(topic('will/state'));
     const device = {
-      url: MOSQUITTO, clientId: id('will-device'), protocolVersion: 5 as const, properties: { sessionExpiryInterval: 10 },
+      url: MOSQUITTO,
+      clientId: id('will-device'),
+      protocolVersion: 5 as const,
+      properties: { sessionExpiryInterval: 10 },
       will: { topic: topic('will/state'), payload: 'offline', retain: false, properties: { willDelayInterval: 2 } },
     };
     const flaky = clients.add(recorded({ ...device, clean: true }));
@@ -165,7 +173,10 @@ async function startConfiguredMosquitto(acl: string, extra: string): Promise<{ u
   // Mosquitto started as root reads its ACL file after dropping to its own user: world-readable.
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, 'acl'), acl, { mode: 0o644 });
-  writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nacl_file ${join(dir, 'acl')}\nlog_dest none\n${extra}`);
+  writeFileSync(
+    join(dir, 'mosquitto.conf'),
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nacl_file ${join(dir, 'acl')}\nlog_dest none\n${extra}`,
+  );
   const child: ChildProcess = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {

@@ -29,20 +29,45 @@ const settle = (ms = 50): Promise<void> => new Promise((resolve) => setTimeout(r
 describe('MQTT 5 CONNECT and CONNACK', () => {
   it('sends its CONNECT properties and will properties; a persistent session without an expiry is sent as "never expires"', async () => {
     const b = await v5Broker();
-    const c = clients.add(recorded({
-      url: b.url, clientId: 'cm-v5-connect', protocolVersion: 5, topicAliasMaximum: 8, maximumPacketSize: 65_536,
-      properties: { receiveMaximum: 100, requestProblemInformation: true, userProperties: { firmware: '2.1' } },
-      will: { topic: 'coffee/v1/cm-v5-connect/state', payload: 'offline', retain: true, properties: { willDelayInterval: 30, contentType: 'text/plain' } },
-    }));
+    const c = clients.add(
+      recorded({
+        url: b.url,
+        clientId: 'cm-v5-connect',
+        protocolVersion: 5,
+        topicAliasMaximum: 8,
+        maximumPacketSize: 65_536,
+        properties: { receiveMaximum: 100, requestProblemInformation: true, userProperties: { firmware: '2.1' } },
+        will: { topic: 'coffee/v1/cm-v5-connect/state', payload: 'offline', retain: true, properties: { willDelayInterval: 30, contentType: 'text/plain' } },
+      }),
+    );
     await c.connected();
     const connect = connectOf(b);
     expect(connect).toMatchObject({ protocolVersion: 5, clean: false, clientId: 'cm-v5-connect' });
-    expect(connect.properties).toEqual({ sessionExpiryInterval: 0xffff_ffff, receiveMaximum: 100, requestProblemInformation: true, userProperties: { firmware: '2.1' }, maximumPacketSize: 65_536, topicAliasMaximum: 8 });
-    expect(connect.will).toMatchObject({ topic: 'coffee/v1/cm-v5-connect/state', qos: 1, retain: true, properties: { willDelayInterval: 30, contentType: 'text/plain' } });
+    expect(connect.properties).toEqual({
+      sessionExpiryInterval: 0xffff_ffff,
+      receiveMaximum: 100,
+      requestProblemInformation: true,
+      userProperties: { firmware: '2.1' },
+      maximumPacketSize: 65_536,
+      topicAliasMaximum: 8,
+    });
+    expect(connect.will).toMatchObject({
+      topic: 'coffee/v1/cm-v5-connect/state',
+      qos: 1,
+      retain: true,
+      properties: { willDelayInterval: 30, contentType: 'text/plain' },
+    });
     // 3.1.1 has no properties at all.
     const b4 = await craftedBroker(4);
     brokers.push(b4);
-    const c4 = clients.add(recorded({ url: b4.url, clientId: 'cm-v4-connect', properties: { sessionExpiryInterval: 5 }, will: { topic: 't', payload: 'x', retain: false, properties: { willDelayInterval: 5 } } }));
+    const c4 = clients.add(
+      recorded({
+        url: b4.url,
+        clientId: 'cm-v4-connect',
+        properties: { sessionExpiryInterval: 5 },
+        will: { topic: 't', payload: 'x', retain: false, properties: { willDelayInterval: 5 } },
+      }),
+    );
     await c4.connected();
     expect(connectOf(b4)).toMatchObject({ protocolVersion: 4, clean: false });
     expect(connectOf(b4).properties).toBeUndefined();
@@ -51,7 +76,12 @@ describe('MQTT 5 CONNECT and CONNACK', () => {
   it('reports a refusal with its reason code and server reference (0x9C), and follows it when the owner says so', async () => {
     const elsewhere = await v5Broker();
     const b = await v5Broker();
-    b.connack = () => ({ cmd: 'connack', reasonCode: 0x9c, sessionPresent: false, properties: { serverReference: elsewhere.url, reasonString: 'home plane is eu' } });
+    b.connack = () => ({
+      cmd: 'connack',
+      reasonCode: 0x9c,
+      sessionPresent: false,
+      properties: { serverReference: elsewhere.url, reasonString: 'home plane is eu' },
+    });
     const c = clients.add(recorded({ url: b.url, clientId: 'cm-v5-redirect', protocolVersion: 5, reconnect: { initialMs: 20, maxMs: 40 } }));
     await waitUntil('the refusal', () => c.errors.length > 0, 5_000, 10);
     expect(c.errors[0]).toMatchObject({ code: 0x9c, reasonCode: 0x9c, serverReference: elsewhere.url, reasonString: 'home plane is eu' });
@@ -82,11 +112,16 @@ describe('MQTT 5 CONNECT and CONNACK', () => {
 });
 
 describe('MQTT 5 publishing', () => {
-  it('hands a PUBACK refusal (0x87) to that publish\'s callback only; 0x10 no matching subscribers is a success', async () => {
+  it("hands a PUBACK refusal (0x87) to that publish's callback only; 0x10 no matching subscribers is a success", async () => {
     const b = await v5Broker();
     const c = clients.add(recorded({ url: b.url, clientId: 'cm-v5-refused', protocolVersion: 5 }));
     await c.connected();
-    const outcomes = ['a', 'b', 'c'].map((name) => c.publish(`coffee/v1/cm-v5-refused/evt/${name}`, name).then(() => 'ok', (error: { code: unknown }) => error.code));
+    const outcomes = ['a', 'b', 'c'].map((name) =>
+      c.publish(`coffee/v1/cm-v5-refused/evt/${name}`, name).then(
+        () => 'ok',
+        (error: { code: unknown }) => error.code,
+      ),
+    );
     await waitUntil('three PUBLISH', () => latest(b).publishes().length === 3, 5_000, 10);
     const [a, bb, cc] = latest(b).publishes();
     latest(b).send({ cmd: 'puback', messageId: a!.messageId, reasonCode: 0x87, properties: { reasonString: 'not your topic' } });
@@ -96,23 +131,31 @@ describe('MQTT 5 publishing', () => {
     expect(c.client.unacknowledged).toBe(0);
   });
 
-  it('keeps at most the server\'s Receive Maximum unacknowledged [MQTT-3.3.4-7], in order', async () => {
+  it("keeps at most the server's Receive Maximum unacknowledged [MQTT-3.3.4-7], in order", async () => {
     const b = await v5Broker({ receiveMaximum: 2 });
     const c = clients.add(recorded({ url: b.url, clientId: 'cm-v5-quota', protocolVersion: 5 }));
     await c.connected();
     const done = Array.from({ length: 5 }, (_, i) => c.publish('coffee/v1/cm-v5-quota/evt/brew', `m${i}`));
     await settle();
-    expect(latest(b).publishes().map((p) => p.payload.toString())).toEqual(['m0', 'm1']);
+    expect(
+      latest(b)
+        .publishes()
+        .map((p) => p.payload.toString()),
+    ).toEqual(['m0', 'm1']);
     for (let acked = 0; acked < 5; acked++) {
       await waitUntil(`PUBLISH #${acked + 1}`, () => latest(b).publishes().length >= Math.min(5, acked + 2), 5_000, 10);
       expect(latest(b).publishes().length).toBe(Math.min(5, acked + 2));
       latest(b).send({ cmd: 'puback', messageId: latest(b).publishes()[acked]!.messageId });
     }
     await Promise.all(done);
-    expect(latest(b).publishes().map((p) => p.payload.toString())).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(
+      latest(b)
+        .publishes()
+        .map((p) => p.payload.toString()),
+    ).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
   });
 
-  it('refuses a publish larger than the server\'s Maximum Packet Size without sending it (0x95)', async () => {
+  it("refuses a publish larger than the server's Maximum Packet Size without sending it (0x95)", async () => {
     const b = await v5Broker({ maximumPacketSize: 200 });
     const c = clients.add(recorded({ url: b.url, clientId: 'cm-v5-big', protocolVersion: 5 }));
     await c.connected();
@@ -121,24 +164,49 @@ describe('MQTT 5 publishing', () => {
     await waitUntil('the small PUBLISH', () => latest(b).publishes().length === 1, 5_000, 10);
     latest(b).send({ cmd: 'puback', messageId: latest(b).publishes()[0]!.messageId });
     await small;
-    expect(latest(b).publishes().map((p) => p.payload.toString())).toEqual(['small']);
+    expect(
+      latest(b)
+        .publishes()
+        .map((p) => p.payload.toString()),
+    ).toEqual(['small']);
   });
 
-  it('sends PUBLISH properties, and aliases topics up to the server\'s maximum, afresh on every connection [MQTT-3.3.2-7]', async () => {
+  it("sends PUBLISH properties, and aliases topics up to the server's maximum, afresh on every connection [MQTT-3.3.2-7]", async () => {
     const b = await v5Broker({ topicAliasMaximum: 2 });
     const c = clients.add(recorded({ url: b.url, clientId: 'cm-v5-alias', protocolVersion: 5, outgoingTopicAliases: true }));
     await c.connected();
-    const properties = { payloadFormatIndicator: true, contentType: 'application/json', messageExpiryInterval: 60, userProperties: { contract: '1', consent: '4' } };
+    const properties = {
+      payloadFormatIndicator: true,
+      contentType: 'application/json',
+      messageExpiryInterval: 60,
+      userProperties: { contract: '1', consent: '4' },
+    };
     for (const topic of ['t/1', 't/1', 't/2', 't/3', 't/1']) void c.publish(topic, '{}', { properties });
     await waitUntil('five PUBLISH', () => latest(b).publishes().length === 5, 5_000, 10);
     const wire = (p: IPublishPacket): [string, number | undefined] => [p.topic, p.properties?.topicAlias];
-    expect(latest(b).publishes().map(wire)).toEqual([['t/1', 1], ['', 1], ['t/2', 2], ['t/3', undefined], ['', 1]]);
+    expect(latest(b).publishes().map(wire)).toEqual([
+      ['t/1', 1],
+      ['', 1],
+      ['t/2', 2],
+      ['t/3', undefined],
+      ['', 1],
+    ]);
     expect(latest(b).publishes()[0]!.properties).toMatchObject(properties);
     // Unacknowledged, so resent on the next connection: with names again, as DUP.
     c.client.restart(0);
     await c.connected(2);
     await waitUntil('the resend', () => latest(b).publishes().length === 5, 5_000, 10);
-    expect(latest(b).publishes().map((p) => [...wire(p), p.dup])).toEqual([['t/1', 1, true], ['', 1, true], ['t/2', 2, true], ['t/3', undefined, true], ['', 1, true]]);
+    expect(
+      latest(b)
+        .publishes()
+        .map((p) => [...wire(p), p.dup]),
+    ).toEqual([
+      ['t/1', 1, true],
+      ['', 1, true],
+      ['t/2', 2, true],
+      ['t/3', undefined, true],
+      ['', 1, true],
+    ]);
   });
 });
 
@@ -167,7 +235,10 @@ describe('MQTT 5 receiving', () => {
     send('coffee/v1/cm-v5-in-alias/cmd/reboot', 1, 'first');
     send('', 1, 'second');
     await waitUntil('two messages', () => c.messages.length === 2, 5_000, 10);
-    expect(c.messages.map((m) => [m.topic, m.payload.toString()])).toEqual([['coffee/v1/cm-v5-in-alias/cmd/reboot', 'first'], ['coffee/v1/cm-v5-in-alias/cmd/reboot', 'second']]);
+    expect(c.messages.map((m) => [m.topic, m.payload.toString()])).toEqual([
+      ['coffee/v1/cm-v5-in-alias/cmd/reboot', 'first'],
+      ['coffee/v1/cm-v5-in-alias/cmd/reboot', 'second'],
+    ]);
     send('', 9, 'third');
     await waitUntil('the close', () => c.closes === 1, 5_000, 10);
     expect(sent(b).at(-1)).toMatchObject({ cmd: 'disconnect', reasonCode: 0x94 });
@@ -190,7 +261,8 @@ describe.each([4, 5] as const)('manual acknowledgements, protocol level %i', (pr
     if (protocolVersion === 4) brokers.push(b);
     const c = clients.add(recorded({ url: b.url, clientId: `cm-manual-${protocolVersion}`, protocolVersion, manualAck: true }));
     await c.connected();
-    for (let id = 1; id <= 100; id++) latest(b).send({ cmd: 'publish', topic: 'coffee/v1/cm-x/evt/brew', payload: Buffer.from(`${id}`), qos: 1, messageId: id, dup: false, retain: false });
+    for (let id = 1; id <= 100; id++)
+      latest(b).send({ cmd: 'publish', topic: 'coffee/v1/cm-x/evt/brew', payload: Buffer.from(`${id}`), qos: 1, messageId: id, dup: false, retain: false });
     await waitUntil('100 messages', () => c.messages.length === 100, 5_000, 10);
     await settle();
     expect(sent(b).filter((p) => p.cmd === 'puback')).toEqual([]);
@@ -254,4 +326,3 @@ describe('reconnecting', () => {
     expect(b.connections.length).toBe(2);
   });
 });
-

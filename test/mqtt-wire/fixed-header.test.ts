@@ -68,6 +68,11 @@ describe('the PUBACK batch encoder', () => {
   it('writes a v5 reason code in five bytes, between short ones', () => {
     const bytes = encodePubacks([packAck(7), packAck(8, 0x80), packAck(65_535, 0x97), packAck(9)]);
     expect(bytes.length).toBe(4 + 5 + 5 + 4);
-    expect(parse(bytes, 5).map((p) => [p.messageId, (p as { reasonCode?: number }).reasonCode ?? 0])).toEqual([[7, 0], [8, 0x80], [65_535, 0x97], [9, 0]]);
+    expect(parse(bytes, 5).map((p) => [p.messageId, (p as { reasonCode?: number }).reasonCode ?? 0])).toEqual([
+      [7, 0],
+      [8, 0x80],
+      [65_535, 0x97],
+      [9, 0],
+    ]);
   });
 });

@@ -16,7 +16,13 @@ function reader(version: 4 | 5, maxPacketBytes?: number): { reader: FrameReader;
 }
 
 const encode = (version: 4 | 5, packets: Packet[]): Buffer => Buffer.concat(packets.map((p) => mqttPacket.generate(p, { protocolVersion: version })));
-const publish = (topic: string, payload: string, qos: 0 | 1 | 2, messageId: number | undefined, extra: Partial<Omit<IncomingPublish, 'payload'>> = {}): Seen => ({
+const publish = (
+  topic: string,
+  payload: string,
+  qos: 0 | 1 | 2,
+  messageId: number | undefined,
+  extra: Partial<Omit<IncomingPublish, 'payload'>> = {},
+): Seen => ({
   publish: { topic, payload, qos, messageId: messageId ?? 0, dup: false, retain: false, properties: undefined, connection: 3, ...extra },
 });
 
@@ -45,17 +51,42 @@ const V4_EXPECTED: Seen[] = [
 
 const correlationData = Buffer.from([0, 1, 2, 255]);
 const V5_PACKETS: Packet[] = [
-  { cmd: 'connack', reasonCode: 0, sessionPresent: false, properties: { receiveMaximum: 20, topicAliasMaximum: 10, maximumPacketSize: 65_536, assignedClientIdentifier: 'auto-1', serverKeepAlive: 45 } },
+  {
+    cmd: 'connack',
+    reasonCode: 0,
+    sessionPresent: false,
+    properties: { receiveMaximum: 20, topicAliasMaximum: 10, maximumPacketSize: 65_536, assignedClientIdentifier: 'auto-1', serverKeepAlive: 45 },
+  },
   { cmd: 'suback', messageId: 2, granted: [1, 0x87, 0x9e], properties: { reasonString: 'not for you' } },
   {
-    cmd: 'publish', topic: 'coffee/v1/cm-frames/cmd/set-recipe', payload: Buffer.from('{"v":1}'), qos: 1, messageId: 11, dup: false, retain: false,
+    cmd: 'publish',
+    topic: 'coffee/v1/cm-frames/cmd/set-recipe',
+    payload: Buffer.from('{"v":1}'),
+    qos: 1,
+    messageId: 11,
+    dup: false,
+    retain: false,
     properties: {
-      payloadFormatIndicator: true, contentType: 'application/json', messageExpiryInterval: 86_400, responseTopic: 'coffee/v1/cm-frames/cmd-result/set-recipe',
-      correlationData, userProperties: { contract: '1', consent: ['3', '4'] }, subscriptionIdentifier: 5,
+      payloadFormatIndicator: true,
+      contentType: 'application/json',
+      messageExpiryInterval: 86_400,
+      responseTopic: 'coffee/v1/cm-frames/cmd-result/set-recipe',
+      correlationData,
+      userProperties: { contract: '1', consent: ['3', '4'] },
+      subscriptionIdentifier: 5,
     },
   },
   { cmd: 'publish', topic: 'coffee/v1/cm-frames/state', payload: Buffer.from(medium), qos: 0, dup: false, retain: true },
-  { cmd: 'publish', topic: 'coffee/v1/cm-frames/evt/brew', payload: Buffer.from('aliased'), qos: 1, messageId: 12, dup: false, retain: false, properties: { topicAlias: 3 } },
+  {
+    cmd: 'publish',
+    topic: 'coffee/v1/cm-frames/evt/brew',
+    payload: Buffer.from('aliased'),
+    qos: 1,
+    messageId: 12,
+    dup: false,
+    retain: false,
+    properties: { topicAlias: 3 },
+  },
   { cmd: 'puback', messageId: 13 },
   { cmd: 'puback', messageId: 14, reasonCode: 0x10 },
   { cmd: 'puback', messageId: 15, reasonCode: 0x87, properties: { reasonString: 'denied' } },
@@ -63,12 +94,24 @@ const V5_PACKETS: Packet[] = [
   { cmd: 'disconnect', reasonCode: 0x9c, properties: { serverReference: 'mqtt://eu.example:1883', reasonString: 'go to eu' } },
 ];
 const V5_EXPECTED: Seen[] = [
-  { control: { cmd: 'connack', sessionPresent: false, reasonCode: 0, properties: { receiveMaximum: 20, topicAliasMaximum: 10, maximumPacketSize: 65_536, assignedClientIdentifier: 'auto-1', serverKeepAlive: 45 } } },
+  {
+    control: {
+      cmd: 'connack',
+      sessionPresent: false,
+      reasonCode: 0,
+      properties: { receiveMaximum: 20, topicAliasMaximum: 10, maximumPacketSize: 65_536, assignedClientIdentifier: 'auto-1', serverKeepAlive: 45 },
+    },
+  },
   { control: { cmd: 'suback', messageId: 2, granted: [1, 0x87, 0x9e], properties: { reasonString: 'not for you' } } },
   publish('coffee/v1/cm-frames/cmd/set-recipe', '{"v":1}', 1, 11, {
     properties: {
-      payloadFormatIndicator: true, contentType: 'application/json', messageExpiryInterval: 86_400, responseTopic: 'coffee/v1/cm-frames/cmd-result/set-recipe',
-      correlationData, userProperties: { contract: '1', consent: ['3', '4'] }, subscriptionIdentifier: 5,
+      payloadFormatIndicator: true,
+      contentType: 'application/json',
+      messageExpiryInterval: 86_400,
+      responseTopic: 'coffee/v1/cm-frames/cmd-result/set-recipe',
+      correlationData,
+      userProperties: { contract: '1', consent: ['3', '4'] },
+      subscriptionIdentifier: 5,
     },
   }),
   publish('coffee/v1/cm-frames/state', medium, 0, undefined, { retain: true }),
@@ -105,7 +148,9 @@ describe.each([
 
   it('reads a packet with a three-byte remaining length, whole or in pieces', () => {
     const big = 'x'.repeat(20_000);
-    const bytes = encode(version, [{ cmd: 'publish', topic: 'coffee/v1/cm-big/consent', payload: Buffer.from(big), qos: 1, messageId: 4, dup: false, retain: true }]);
+    const bytes = encode(version, [
+      { cmd: 'publish', topic: 'coffee/v1/cm-big/consent', payload: Buffer.from(big), qos: 1, messageId: 4, dup: false, retain: true },
+    ]);
     for (const size of [1, 2, 3, 7, 1_000, 16_384, bytes.length]) {
       const { reader: r, seen } = reader(version);
       for (let at = 0; at < bytes.length; at += size) r.push(bytes.subarray(at, at + size));
@@ -139,7 +184,11 @@ describe('the frame reader refuses a broken stream once and reads nothing after'
 
   it('a packet over the announced maximum, from its header alone', () => {
     const { reader: r, seen } = reader(5, 1_024);
-    r.push(mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(2_000), qos: 0, dup: false, retain: false }, { protocolVersion: 5 }).subarray(0, 4));
+    r.push(
+      mqttPacket
+        .generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(2_000), qos: 0, dup: false, retain: false }, { protocolVersion: 5 })
+        .subarray(0, 4),
+    );
     expect(seen).toEqual([{ malformed: 'packet too large' }]);
   });
 

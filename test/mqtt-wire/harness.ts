@@ -21,7 +21,10 @@ export interface Recorded {
 
 export const DEFAULTS = { keepaliveS: 30, connectTimeoutMs: 5_000 } as const;
 
-export function recorded(options: Partial<MqttClientOptions> & Pick<MqttClientOptions, 'url' | 'clientId'>, onMessage?: (publish: IncomingPublish, client: MqttClient) => void): Recorded {
+export function recorded(
+  options: Partial<MqttClientOptions> & Pick<MqttClientOptions, 'url' | 'clientId'>,
+  onMessage?: (publish: IncomingPublish, client: MqttClient) => void,
+): Recorded {
   const record: Recorded = {
     client: undefined as unknown as MqttClient,
     connacks: [],
@@ -30,24 +33,29 @@ export function recorded(options: Partial<MqttClientOptions> & Pick<MqttClientOp
     disconnects: [],
     closes: 0,
     connected: (count = 1) => waitUntil(`${options.clientId}: CONNACK #${count}`, () => record.connacks.length >= count, 10_000, 10),
-    publish: (topic, payload, publishOptions = {}) => new Promise<void>((resolve, reject) => {
-      record.client.publish(topic, payload, publishOptions, (error?: MqttError) => (error ? reject(error) : resolve()));
-    }),
-    subscribe: (...filters) => new Promise<number[]>((resolve, reject) => {
-      record.client.subscribe(filters, (error, granted) => (error ? reject(error) : resolve(granted)));
-    }),
+    publish: (topic, payload, publishOptions = {}) =>
+      new Promise<void>((resolve, reject) => {
+        record.client.publish(topic, payload, publishOptions, (error?: MqttError) => (error ? reject(error) : resolve()));
+      }),
+    subscribe: (...filters) =>
+      new Promise<number[]>((resolve, reject) => {
+        record.client.subscribe(filters, (error, granted) => (error ? reject(error) : resolve(granted)));
+      }),
     end: (force = false) => new Promise<void>((resolve) => record.client.end(force, resolve)),
   };
-  record.client = new MqttClient({ ...DEFAULTS, ...options }, {
-    connect: (connack) => void record.connacks.push(connack),
-    close: () => void record.closes++,
-    error: (error) => void record.errors.push(error),
-    message: (publish) => {
-      record.messages.push({ ...publish, payload: Buffer.from(publish.payload) });
-      onMessage?.(publish, record.client);
+  record.client = new MqttClient(
+    { ...DEFAULTS, ...options },
+    {
+      connect: (connack) => void record.connacks.push(connack),
+      close: () => void record.closes++,
+      error: (error) => void record.errors.push(error),
+      message: (publish) => {
+        record.messages.push({ ...publish, payload: Buffer.from(publish.payload) });
+        onMessage?.(publish, record.client);
+      },
+      disconnect: (packet) => void record.disconnects.push(packet),
     },
-    disconnect: (packet) => void record.disconnects.push(packet),
-  });
+  );
   record.client.open();
   return record;
 }

@@ -49,7 +49,10 @@ describe('the WebSocket transport', () => {
     socket.on('pong', (data) => pongs.push(data));
     stream.write(Buffer.alloc(300, 1));
     await waitUntil('two frames', () => received.length === 2, 5_000, 10);
-    expect(received.map((r) => [r.binary, r.data.length])).toEqual([[true, 2], [true, 300]]);
+    expect(received.map((r) => [r.binary, r.data.length])).toEqual([
+      [true, 2],
+      [true, 300],
+    ]);
     socket.ping(Buffer.from('are you there'));
     socket.send(Buffer.from('ab'), { binary: true, fin: false });
     socket.send(Buffer.from('cd'), { binary: true, fin: true });

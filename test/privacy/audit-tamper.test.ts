@@ -14,7 +14,16 @@ import { ALL_CONSENT } from '../server/app/helpers.ts';
 import { sql } from './direct-db.ts';
 import { ADMIN, AUDITOR, startPrivacyStack, type PrivacyStack } from './fixture.ts';
 
-interface Row { seq: number; at: string; actor: string; action: string; target: string; detail: string; prevHash: string; hash: string }
+interface Row {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string;
+  prevHash: string;
+  hash: string;
+}
 
 const recordOf = (r: Row): AuditRecord => ({ at: new Date(r.at), actor: r.actor, action: r.action, target: r.target, detail: r.detail });
 
@@ -28,7 +37,10 @@ async function rewriteChain(url: string, link: (prevHash: string, seq: number, r
   for (const original of rows) {
     const row = edit ? edit(original) : original;
     const hash = link(prev, row.seq, recordOf(row));
-    await sql(url, `UPDATE "AuditEntry" SET "actor" = '${row.actor}', "action" = '${row.action}', "prevHash" = '${prev}', "hash" = '${hash}' WHERE "seq" = ${row.seq}`);
+    await sql(
+      url,
+      `UPDATE "AuditEntry" SET "actor" = '${row.actor}', "action" = '${row.action}', "prevHash" = '${prev}', "hash" = '${hash}' WHERE "seq" = ${row.seq}`,
+    );
     prev = hash;
   }
 }
@@ -95,7 +107,9 @@ describe('the audit chain against someone who can write the database', () => {
 
   it('reports a chain re-signed with a wrong key as broken', async () => {
     const wrongKey = Buffer.from('not-the-audit-key-0123456789abcdef');
-    await rewriteChain(stack.storeUrls.directory!, (prev, seq, record) => createHmac('sha256', wrongKey).update(prev).update(canonicalEntry(seq, record)).digest('hex'));
+    await rewriteChain(stack.storeUrls.directory!, (prev, seq, record) =>
+      createHmac('sha256', wrongKey).update(prev).update(canonicalEntry(seq, record)).digest('hex'),
+    );
     expect((await chains()).directory).toMatchObject({ status: 'broken', reason: 'edited', brokenAt: 1 });
   });
 });
@@ -117,10 +131,18 @@ describe('a store whose chain was written before chains were keyed', () => {
       prevHash = hash;
     }
     await stores.close();
-    server = await startServer(serverConfigSchema.parse({
-      regions: ['eu'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: 'broker-token-0123456789abcdef', logLevel: 'silent',
-      tokens: [{ token: AUDITOR, role: 'auditor', subject: 'auditor' }],
-    }), pino({ level: 'silent' }));
+    server = await startServer(
+      serverConfigSchema.parse({
+        regions: ['eu'],
+        dataDir,
+        http: { port: 0 },
+        adminToken: ADMIN,
+        brokerToken: 'broker-token-0123456789abcdef',
+        logLevel: 'silent',
+        tokens: [{ token: AUDITOR, role: 'auditor', subject: 'auditor' }],
+      }),
+      pino({ level: 'silent' }),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -143,7 +165,10 @@ describe('a store whose chain was written before chains were keyed', () => {
     expect(await euChain()).toMatchObject({ status: 'broken', reason: 'checkpoint_forged' });
     await writeFile(file, held);
     expect(await euChain()).toMatchObject({ status: 'ok' });
-    expect((await sql<Row>(url, `SELECT * FROM "AuditEntry" WHERE "seq" = ${legacyEntries + 1}`))[0]).toMatchObject({ action: 'audit.keyed', detail: JSON.stringify({ legacyEntries }) });
+    expect((await sql<Row>(url, `SELECT * FROM "AuditEntry" WHERE "seq" = ${legacyEntries + 1}`))[0]).toMatchObject({
+      action: 'audit.keyed',
+      detail: JSON.stringify({ legacyEntries }),
+    });
     // A legacy entry can be recomputed by anyone, but the marker's keyed link covers the last of them.
     await rewriteChain(url, legacyHash, (r) => (r.seq === 2 ? { ...r, actor: 'mallory' } : r));
     expect(await euChain()).toMatchObject({ status: 'broken', reason: 'edited', brokenAt: legacyEntries + 1 });

@@ -25,7 +25,8 @@ describe('routes behind the privacy pages', () => {
   beforeAll(async () => {
     stack = await startPrivacyStack('sqlite', { dashboard: { mqttUrl: 'mqtt://127.0.0.1:18830', simulatedSpeed: 360 } });
     device = await mqtt.connectAsync(stack.brokerUrl, { clientId: `dashboard-routes-${Date.now()}` });
-    for (const name of ['Ada Quill', 'Bo Rivers', 'Cy Lumen']) owners.push(await json<Owner>('POST', '/api/v1/owners', ADMIN, { region: 'eu', name, contact: `${name.split(' ')[0]}@fiction.example` }));
+    for (const name of ['Ada Quill', 'Bo Rivers', 'Cy Lumen'])
+      owners.push(await json<Owner>('POST', '/api/v1/owners', ADMIN, { region: 'eu', name, contact: `${name.split(' ')[0]}@fiction.example` }));
     owners.push(await json<Owner>('POST', '/api/v1/owners', ADMIN, { region: 'us', name: 'Di Stone', contact: 'di@fiction.example' }));
     leaky = (await json<{ id: string }>('POST', '/api/v1/devices', ADMIN, { region: 'eu', consent: ALL_CONSENT })).id;
     await json('POST', `/api/v1/owners/${owners[0]!.id}/devices`, ADMIN, { deviceId: leaky });
@@ -39,7 +40,10 @@ describe('routes behind the privacy pages', () => {
   });
 
   it("lists a region's owners with their devices, page by page, within the token's region, audited", async () => {
-    const eu = owners.slice(0, 3).map((o) => o.id).sort();
+    const eu = owners
+      .slice(0, 3)
+      .map((o) => o.id)
+      .sort();
     const first = await json<{ owners: Owner[]; next: string | null }>('GET', '/api/v1/owners?region=eu&limit=2', OPERATOR_EU);
     const second = await json<{ owners: Owner[]; next: string | null }>('GET', `/api/v1/owners?region=eu&limit=2&after=${first.next}`, OPERATOR_EU);
     expect([...first.owners, ...second.owners].map((o) => o.id)).toEqual(eu);
@@ -47,7 +51,10 @@ describe('routes behind the privacy pages', () => {
     expect([...first.owners, ...second.owners].find((o) => o.id === owners[0]!.id)).toMatchObject({ name: 'Ada Quill', devices: [leaky] });
     expect(await stack.api('GET', '/api/v1/owners?region=us', OPERATOR_EU)).toMatchObject({ status: 403, json: { code: 'REGION_FORBIDDEN' } });
     expect(await stack.api('GET', '/api/v1/owners?region=eu', AUDITOR)).toMatchObject({ status: 403, json: { code: 'FORBIDDEN' } });
-    expect(await stack.api('GET', `/api/v1/owners?region=eu&after=${owners[3]!.id}`, ADMIN)).toMatchObject({ status: 400, json: { code: 'VALIDATION_FAILED' } });
+    expect(await stack.api('GET', `/api/v1/owners?region=eu&after=${owners[3]!.id}`, ADMIN)).toMatchObject({
+      status: 400,
+      json: { code: 'VALIDATION_FAILED' },
+    });
     const log = await json<{ entries: AuditEntry[] }>('GET', '/api/v1/audit?region=eu&target=eu&limit=1000', AUDITOR);
     expect(log.entries.filter((e) => e.action === 'owners.list').map((e) => e.detail)).toEqual([{ owners: 2 }, { owners: 1 }]);
     // An erased owner is gone from the list.
@@ -76,19 +83,34 @@ describe('routes behind the privacy pages', () => {
   it("shows a device's refusals with their explanation and never what it sent, to every dashboard role", async () => {
     for (const token of [ADMIN, OPERATOR_EU, AUDITOR]) {
       const detail = await json<FleetDeviceDetail>('GET', `/api/v1/fleet/${leaky}`, token);
-      expect(detail.refusals).toEqual([expect.objectContaining({
-        reason: 'schema_invalid', kind: 'brew', payloadKept: false,
-        explanation: expect.objectContaining({ findings: [{ path: 'body.ownerName', problem: 'not allowed' }], fields: expect.arrayContaining(['body.recipe', 'body.ownerName']) }),
-      })]);
+      expect(detail.refusals).toEqual([
+        expect.objectContaining({
+          reason: 'schema_invalid',
+          kind: 'brew',
+          payloadKept: false,
+          explanation: expect.objectContaining({
+            findings: [{ path: 'body.ownerName', problem: 'not allowed' }],
+            fields: expect.arrayContaining(['body.recipe', 'body.ownerName']),
+          }),
+        }),
+      ]);
       expect(JSON.stringify(detail)).not.toContain('Ada');
     }
-    const reads = (await json<{ entries: AuditEntry[] }>('GET', `/api/v1/audit?region=eu&target=${leaky}&limit=1000`, AUDITOR)).entries.filter((e) => e.action === 'device.read_events');
+    const reads = (await json<{ entries: AuditEntry[] }>('GET', `/api/v1/audit?region=eu&target=${leaky}&limit=1000`, AUDITOR)).entries.filter(
+      (e) => e.action === 'device.read_events',
+    );
     expect(reads.at(-1)!.detail).toMatchObject({ via: 'dashboard', refusals: 1 });
   });
 
   it('tells the page what the role may do and how the deployment around it looks', async () => {
     const session = async (token: string): Promise<SessionResponse> => json<SessionResponse>('GET', '/api/v1/dashboard/session', token);
-    expect(await session(ADMIN)).toMatchObject({ canManageOwners: true, canReadAudit: true, canReadQuarantine: true, mqttUrl: 'mqtt://127.0.0.1:18830', simulatedSpeed: 360 });
+    expect(await session(ADMIN)).toMatchObject({
+      canManageOwners: true,
+      canReadAudit: true,
+      canReadQuarantine: true,
+      mqttUrl: 'mqtt://127.0.0.1:18830',
+      simulatedSpeed: 360,
+    });
     expect(await session(OPERATOR_US)).toMatchObject({ canManageOwners: true, canReadAudit: false, canReadQuarantine: true, regions: ['us'] });
     expect(await session(AUDITOR)).toMatchObject({ canManageOwners: false, canReadAudit: true, canReadQuarantine: false });
   });

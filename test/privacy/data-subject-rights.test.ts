@@ -120,7 +120,10 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     const rows = await sql<{ n: number | string }>(stack.storeUrls.eu!, `SELECT COUNT(*) AS n FROM "Event" WHERE "deviceId" = '${erasedDevice}'`);
     expect(Number(rows[0]!.n)).toBe(0);
     await eventually(async () => {
-      const refusals = await sql<{ reason: string; payload: unknown }>(stack.storeUrls.eu!, `SELECT "reason", "payload" FROM "Refusal" WHERE "deviceId" = '${erasedDevice}'`);
+      const refusals = await sql<{ reason: string; payload: unknown }>(
+        stack.storeUrls.eu!,
+        `SELECT "reason", "payload" FROM "Refusal" WHERE "deviceId" = '${erasedDevice}'`,
+      );
       expect(refusals).toHaveLength(2);
       expect(refusals.every((r) => r.reason === 'device_erased' && r.payload === null)).toBe(true);
     });
@@ -128,7 +131,8 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
 
   it('erases a deleted device too', async () => {
     const bobsDevice = devicesOf.bob[0]!;
-    const fleetIds = async (): Promise<string[]> => ((await stack.api('GET', '/api/v1/fleet', ADMIN)).json as { devices: { id: string }[] }).devices.map((d) => d.id);
+    const fleetIds = async (): Promise<string[]> =>
+      ((await stack.api('GET', '/api/v1/fleet', ADMIN)).json as { devices: { id: string }[] }).devices.map((d) => d.id);
     expect(await fleetIds()).toContain(bobsDevice);
     const deleted = await stack.api('DELETE', `/api/v1/devices/${bobsDevice}`, ADMIN);
     expect(deleted).toMatchObject({ status: 200, json: { tombstoned: [bobsDevice], erased: { devices: 1, events: 3, consentRecords: 1 } } });
@@ -152,7 +156,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     const eu = chains.find((c) => c.store === 'eu')!;
     expect(eu.entries).toBeGreaterThan(5);
     const log = (await stack.api('GET', '/api/v1/audit?region=eu&limit=1000', AUDITOR)).json as { entries: { action: string }[] };
-    expect(log.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['consent.change', 'owner.create', 'owner.attach_device', 'owner.export', 'owner.erase', 'device.delete']));
+    expect(log.entries.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['consent.change', 'owner.create', 'owner.attach_device', 'owner.export', 'owner.erase', 'device.delete']),
+    );
     const logins = (await stack.api('GET', '/api/v1/audit?region=directory', AUDITOR)).json as { entries: { action: string; actor: string }[] };
     expect(logins.entries.filter((e) => e.action === 'token.login').map((e) => e.actor)).toEqual(expect.arrayContaining(['admin', 'auditor', 'op-us']));
     // An auditor reads audit and reports only.

@@ -17,7 +17,7 @@ describe('one view of devices for the device API and the dashboard', () => {
     ((await stack.api('POST', '/api/v1/devices', ADMIN, { region, consent: ALL_CONSENT })).json as { id: string }).id;
   const listed = async (path: string, token: string): Promise<string[]> => {
     const { json } = await stack.api('GET', path, token);
-    return ((json as { devices: { id: string }[] }).devices).map((d) => d.id).sort();
+    return (json as { devices: { id: string }[] }).devices.map((d) => d.id).sort();
   };
   const reads = async (deviceId: string): Promise<AuditEntry[]> => {
     const log = (await stack.api('GET', '/api/v1/audit?region=eu&limit=1000', AUDITOR)).json as { entries: AuditEntry[] };

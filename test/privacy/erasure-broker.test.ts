@@ -29,7 +29,8 @@ describe('erasure at the broker', () => {
     await stack?.close();
   });
 
-  const provision = async (): Promise<string> => ((await stack.api('POST', '/api/v1/devices', ADMIN, { region: 'eu', consent: ALL_CONSENT })).json as { id: string }).id;
+  const provision = async (): Promise<string> =>
+    ((await stack.api('POST', '/api/v1/devices', ADMIN, { region: 'eu', consent: ALL_CONSENT })).json as { id: string }).id;
 
   /** Retained messages on these topics, as a new subscriber gets them. */
   async function retained(topicList: readonly string[]): Promise<Record<string, string>> {
@@ -49,7 +50,9 @@ describe('erasure at the broker', () => {
     const device = await mqtt.connectAsync(stack.brokerUrl, { clientId: deviceId });
     await device.publishAsync(topics.state(deviceId), 'online', { qos: 1, retain: true });
     await device.endAsync();
-    await eventually(async () => expect(await retained([topics.state(deviceId), topics.consent(deviceId)])).toMatchObject({ [topics.state(deviceId)]: 'online' }));
+    await eventually(async () =>
+      expect(await retained([topics.state(deviceId), topics.consent(deviceId)])).toMatchObject({ [topics.state(deviceId)]: 'online' }),
+    );
 
     expect((await stack.api('DELETE', `/api/v1/devices/${deviceId}`, ADMIN)).status).toBe(200);
     // The notice was acknowledged by the broker before the answer, so the watcher has it (or will

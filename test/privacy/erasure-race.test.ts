@@ -26,9 +26,12 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     if (flavour === 'postgres') {
       // A slow store: each batch statement takes 300 ms after its snapshot, so one is always under way
       // when the erasure (a few steps, each a round trip) reaches its delete.
-      await sql(stack.storeUrls.eu!, `CREATE FUNCTION "slow_insert"() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$ LANGUAGE plpgsql;
+      await sql(
+        stack.storeUrls.eu!,
+        `CREATE FUNCTION "slow_insert"() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$ LANGUAGE plpgsql;
         CREATE TRIGGER "slow" BEFORE INSERT ON "Event" FOR EACH STATEMENT EXECUTE FUNCTION "slow_insert"();
-        CREATE TRIGGER "slow" BEFORE INSERT ON "Refusal" FOR EACH STATEMENT EXECUTE FUNCTION "slow_insert"()`);
+        CREATE TRIGGER "slow" BEFORE INSERT ON "Refusal" FOR EACH STATEMENT EXECUTE FUNCTION "slow_insert"()`,
+      );
     }
   }, 60_000);
 

@@ -38,23 +38,26 @@ export async function startPrivacyStack(flavour: StoreFlavour = 'sqlite', overri
   const storeUrls = pgDbs
     ? { eu: pgDbs.urls.eu!, us: pgDbs.urls.us!, directory: pgDbs.urls.dir! }
     : { eu: `file:${join(dataDir, 'eu.db')}`, us: `file:${join(dataDir, 'us.db')}`, directory: `file:${join(dataDir, 'directory.db')}` };
-  const server = await startServer(serverConfigSchema.parse({
-    regions: ['eu', 'us'],
-    dataDir,
-    ...(pgDbs ? { stores: { eu: storeUrls.eu, us: storeUrls.us }, directoryUrl: storeUrls.directory } : {}),
-    http: { port: 0 },
-    mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: `privacy-${Math.random().toString(36).slice(2)}` },
-    adminToken: ADMIN,
-    brokerToken: 'broker-token-0123456789abcdef',
-    tokens: [
-      { token: OPERATOR_EU, role: 'operator', region: 'eu', subject: 'op-eu' },
-      { token: OPERATOR_US, role: 'operator', region: 'us', subject: 'op-us' },
-      { token: AUDITOR, role: 'auditor', subject: 'auditor' },
-    ],
-    ingest: { drainTimeoutMs: 1_000, lingerMs: 0 },
-    logLevel: 'silent',
-    ...overrides,
-  }), pino({ level: 'silent' }));
+  const server = await startServer(
+    serverConfigSchema.parse({
+      regions: ['eu', 'us'],
+      dataDir,
+      ...(pgDbs ? { stores: { eu: storeUrls.eu, us: storeUrls.us }, directoryUrl: storeUrls.directory } : {}),
+      http: { port: 0 },
+      mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes', clientId: `privacy-${Math.random().toString(36).slice(2)}` },
+      adminToken: ADMIN,
+      brokerToken: 'broker-token-0123456789abcdef',
+      tokens: [
+        { token: OPERATOR_EU, role: 'operator', region: 'eu', subject: 'op-eu' },
+        { token: OPERATOR_US, role: 'operator', region: 'us', subject: 'op-us' },
+        { token: AUDITOR, role: 'auditor', subject: 'auditor' },
+      ],
+      ingest: { drainTimeoutMs: 1_000, lingerMs: 0 },
+      logLevel: 'silent',
+      ...overrides,
+    }),
+    pino({ level: 'silent' }),
+  );
   await server.whenIngestReady();
   return {
     server,

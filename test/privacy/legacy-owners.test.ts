@@ -32,7 +32,14 @@ describe('an owner row from before sealing and periods', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-legacy-owner-'));
     const logger = pino({ level: 'silent' });
-    const config = serverConfigSchema.parse({ regions: ['eu'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: 'broker-token-0123456789abcdef', logLevel: 'silent' });
+    const config = serverConfigSchema.parse({
+      regions: ['eu'],
+      dataDir,
+      http: { port: 0 },
+      adminToken: ADMIN,
+      brokerToken: 'broker-token-0123456789abcdef',
+      logLevel: 'silent',
+    });
     // The pseudonym secret the server will use: generated into the data folder by a first start.
     await (await startServer(config, logger)).close();
     const secret = (await readFile(join(dataDir, 'pseudonym-eu.key'), 'utf8')).trim();
@@ -41,11 +48,17 @@ describe('an owner row from before sealing and periods', () => {
     await sql(url(), 'DROP TABLE "AuditCheckpoint"');
     await sql(url(), `DELETE FROM "_prisma_migrations" WHERE "migration_name" = '${MIGRATION}'`);
     const now = new Date().toISOString().replace('Z', '+00:00');
-    await sql(url(), `INSERT INTO "Owner" ("id", "pseudonym", "name", "contact", "createdAt") VALUES ('${ownerId}', '${pseudonymOf(secret, ownerId)}', '${name}', '${contact}', '${now}')`);
+    await sql(
+      url(),
+      `INSERT INTO "Owner" ("id", "pseudonym", "name", "contact", "createdAt") VALUES ('${ownerId}', '${pseudonymOf(secret, ownerId)}', '${name}', '${contact}', '${now}')`,
+    );
     await sql(url(), `INSERT INTO "Device" ("id", "createdAt", "ownerPseudonym") VALUES ('${deviceId}', '${now}', '${pseudonymOf(secret, ownerId)}')`);
     const ts = new Date(Date.now() - 3_600_000).toISOString().replace('Z', '+00:00');
-    await sql(url(), `INSERT INTO "Event" ("id", "deviceId", "kind", "seq", "deviceTs", "receivedAt", "consentVersion", "body")
-      VALUES ('${eventId}', '${deviceId}', 'brew', 1, '${ts}', '${ts}', 1, '${JSON.stringify(validEvents.brew.body)}')`);
+    await sql(
+      url(),
+      `INSERT INTO "Event" ("id", "deviceId", "kind", "seq", "deviceTs", "receivedAt", "consentVersion", "body")
+      VALUES ('${eventId}', '${deviceId}', 'brew', 1, '${ts}', '${ts}', 1, '${JSON.stringify(validEvents.brew.body)}')`,
+    );
     // The migration brings the tables back and gives the owned device its period; the start seals the owner.
     const stores = await openStores({ regions: ['eu'], dataDir, stores: {} }, logger);
     await stores.close();
@@ -74,8 +87,11 @@ describe('an owner row from before sealing and periods', () => {
     }
   });
 
-  it('keeps every event of an owned device its owner\'s, through a period from the epoch', async () => {
-    const periods = await sql<{ ownerPseudonym: string; startedAt: string; endedAt: string | null }>(url(), `SELECT * FROM "OwnershipPeriod" WHERE "deviceId" = '${deviceId}'`);
+  it("keeps every event of an owned device its owner's, through a period from the epoch", async () => {
+    const periods = await sql<{ ownerPseudonym: string; startedAt: string; endedAt: string | null }>(
+      url(),
+      `SELECT * FROM "OwnershipPeriod" WHERE "deviceId" = '${deviceId}'`,
+    );
     expect(periods).toHaveLength(1);
     expect(new Date(periods[0]!.startedAt).getTime()).toBe(0);
     const document = ownerExportSchema.parse((await api(`/api/v1/owners/${ownerId}/export`)).json);

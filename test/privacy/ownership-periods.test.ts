@@ -83,7 +83,12 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
   });
 
   it("gives each owner's export the events and quarantine of their own period only", async () => {
-    for (const [key, deviceId] of [['p', firstDevice], ['a', firstDevice], ['q', secondDevice], ['b', secondDevice]] as const) {
+    for (const [key, deviceId] of [
+      ['p', firstDevice],
+      ['a', firstDevice],
+      ['q', secondDevice],
+      ['b', secondDevice],
+    ] as const) {
       const document = await exportOf(owners[key]);
       expect(document.devices.map((d) => d.id)).toEqual([deviceId]);
       expect(document.devices[0]!.events.map((e) => e.id).sort()).toEqual([...eventsOf[key]!].sort());
@@ -106,7 +111,10 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     expect(erased).toMatchObject({ status: 200, json: { tombstoned: [], erased: { owners: 1, devices: 0, events: 3, refusals: 1, consentRecords: 0 } } });
     const left = (await sql<{ id: string }>(stack.storeUrls.eu!, `SELECT "id" FROM "Event" WHERE "deviceId" = '${firstDevice}'`)).map((r) => r.id);
     expect(left.sort()).toEqual([...eventsOf.a!].sort());
-    const anonymous = await sql<{ ownerPseudonym: string | null }>(stack.storeUrls.eu!, `SELECT "ownerPseudonym" FROM "OwnershipPeriod" WHERE "deviceId" = '${firstDevice}' ORDER BY "startedAt"`);
+    const anonymous = await sql<{ ownerPseudonym: string | null }>(
+      stack.storeUrls.eu!,
+      `SELECT "ownerPseudonym" FROM "OwnershipPeriod" WHERE "deviceId" = '${firstDevice}' ORDER BY "startedAt"`,
+    );
     expect(anonymous.map((r) => r.ownerPseudonym)).toEqual([null, owners.a.pseudonym]);
     expectedEvents -= 3;
     expectedRefusals -= 1;
@@ -118,7 +126,10 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
 
   it("erases a current owner's period, tombstoning the device, and keeps the previous owner's until they are erased too", async () => {
     const erased = await stack.api('DELETE', `/api/v1/owners/${owners.b.id}`, ADMIN);
-    expect(erased).toMatchObject({ status: 200, json: { tombstoned: [secondDevice], erased: { owners: 1, devices: 1, events: 4, refusals: 1, consentRecords: 0 } } });
+    expect(erased).toMatchObject({
+      status: 200,
+      json: { tombstoned: [secondDevice], erased: { owners: 1, devices: 1, events: 4, refusals: 1, consentRecords: 0 } },
+    });
     const left = (await sql<{ id: string }>(stack.storeUrls.eu!, `SELECT "id" FROM "Event" WHERE "deviceId" = '${secondDevice}'`)).map((r) => r.id);
     expect(left.sort()).toEqual([...eventsOf.q!].sort());
     // The previous owner still has their period, with the consent their events were stored under.

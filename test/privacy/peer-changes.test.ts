@@ -35,7 +35,11 @@ describe('changes made by another server process', () => {
     const consentB = new ConsentService(b.regions, noBroker, 100, logger);
     const tombstonesB = new TombstoneCache(b.regions);
     const directoryB = new DirectoryCache(b.directory);
-    const watcher = watchPeerChanges({ regions: b.regions, consent: consentB, tombstones: tombstonesB, directory: directoryB }, { intervalMs: 50, clockSkewMs: 1_000 }, logger);
+    const watcher = watchPeerChanges(
+      { regions: b.regions, consent: consentB, tombstones: tombstonesB, directory: directoryB },
+      { intervalMs: 50, clockSkewMs: 1_000 },
+      logger,
+    );
     try {
       const deviceId = 'cm-peerpeerpeerpeer';
       await a.directory.register({ deviceId, region: 'eu', secretHash: 'scrypt$16384$8$1$c2FsdA$a2V5', createdAt: new Date() });

@@ -51,7 +51,11 @@ describe('bulk reads are audited', () => {
 
   it("one device's dashboard page, with bodies or (an auditor) without", async () => {
     expect((await stack.api('GET', `/api/v1/fleet/${euDevices[0]}`, ADMIN)).status).toBe(200);
-    expect((await entries('eu', 'device.read_events')).at(-1)).toMatchObject({ actor: 'admin', target: euDevices[0], detail: { events: 1, via: 'dashboard', bodies: true } });
+    expect((await entries('eu', 'device.read_events')).at(-1)).toMatchObject({
+      actor: 'admin',
+      target: euDevices[0],
+      detail: { events: 1, via: 'dashboard', bodies: true },
+    });
     // Without bodies the page still shows when the machine was used.
     expect((await stack.api('GET', `/api/v1/fleet/${euDevices[0]}`, AUDITOR)).status).toBe(200);
     expect((await entries('eu', 'device.read_events')).at(-1)).toMatchObject({ actor: 'auditor', target: euDevices[0], detail: { events: 1, bodies: false } });
@@ -73,7 +77,8 @@ describe('bulk reads are audited', () => {
     const decoder = new TextDecoder();
     let text = '';
     const stored = (): number => text.split('event: stored').length - 1;
-    for (let i = 1; i <= 2; i++) await device.publishAsync(topics.event(euDevices[1]!, 'brew'), JSON.stringify(eventOf('brew', euDevices[1]!, new Date(), i)), { qos: 1 });
+    for (let i = 1; i <= 2; i++)
+      await device.publishAsync(topics.event(euDevices[1]!, 'brew'), JSON.stringify(eventOf('brew', euDevices[1]!, new Date(), i)), { qos: 1 });
     await device.publishAsync(topics.event(euDevices[1]!, 'brew'), '{"broken": ', { qos: 1 });
     while (stored() < 2 || !text.includes('event: refused')) text += decoder.decode((await reader.read()).value, { stream: true });
     abort.abort();

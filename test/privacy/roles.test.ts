@@ -24,7 +24,12 @@ describe('roles', () => {
     expect((await stack.api('GET', `/api/v1/devices/${euDevice}/events`, OPERATOR_EU)).status).toBe(200);
     const foreign = await stack.api('GET', `/api/v1/devices/${euDevice}/events`, OPERATOR_US);
     expect(foreign).toMatchObject({ status: 403, json: { statusCode: 403, code: 'REGION_FORBIDDEN' } });
-    const consent = await stack.api('PUT', `/api/v1/devices/${euDevice}/consent`, OPERATOR_US, { usage: true, location: 'none', payment: false, diagnostics: false });
+    const consent = await stack.api('PUT', `/api/v1/devices/${euDevice}/consent`, OPERATOR_US, {
+      usage: true,
+      location: 'none',
+      payment: false,
+      diagnostics: false,
+    });
     expect(consent.json).toMatchObject({ code: 'REGION_FORBIDDEN' });
     expect((await stack.api('POST', '/api/v1/devices', OPERATOR_US, { region: 'eu' })).json).toMatchObject({ code: 'REGION_FORBIDDEN' });
   });
@@ -53,7 +58,10 @@ describe('token configuration', () => {
 
   it('refuses an operator token for a region that is not configured', () => {
     const parsed = serverConfigSchema.safeParse({
-      regions: ['eu'], adminToken: ADMIN, brokerToken: ADMIN, tokens: [{ token: OPERATOR_US, role: 'operator', region: 'us' }],
+      regions: ['eu'],
+      adminToken: ADMIN,
+      brokerToken: ADMIN,
+      tokens: [{ token: OPERATOR_US, role: 'operator', region: 'us' }],
     });
     expect(parsed.success).toBe(false);
   });

@@ -54,7 +54,9 @@ describe('consent withdrawal against a device that ignores it', () => {
     const latest = Math.max(...rows.map((r) => new Date(typeof r.receivedAt === 'number' ? r.receivedAt : String(r.receivedAt)).getTime()));
     expect(latest).toBeLessThanOrEqual(answeredAt);
 
-    const audit = (await stack.api('GET', '/api/v1/audit?region=eu', AUDITOR)).json as { entries: { action: string; actor: string; target: string; detail: Record<string, unknown> }[] };
+    const audit = (await stack.api('GET', '/api/v1/audit?region=eu', AUDITOR)).json as {
+      entries: { action: string; actor: string; target: string; detail: Record<string, unknown> }[];
+    };
     expect(audit.entries.filter((e) => e.action === 'consent.change' && e.target === deviceId)).toEqual([
       expect.objectContaining({ actor: 'op-eu', detail: expect.objectContaining({ version: 1, channel: 'provisioning', usage: true }) }),
       expect.objectContaining({ actor: 'op-eu', detail: expect.objectContaining({ version: 2, channel: 'support', usage: false }) }),

@@ -62,15 +62,21 @@ describe('card numbers in disguise (schema/card-data.ts)', () => {
 
   it('walks every string of a value at any depth, except the paths exempted', () => {
     const value = { a: 'fine', b: [{ c: grouped(PAN, ' ') }, 'ok', 3], d: { e: { f: toScript(PAN, 0xff10) } }, id: PAN };
-    expect(panLikePaths(value, (path) => path.join('.') === 'id')).toEqual([['b', 0, 'c'], ['d', 'e', 'f']]);
+    expect(panLikePaths(value, (path) => path.join('.') === 'id')).toEqual([
+      ['b', 0, 'c'],
+      ['d', 'e', 'f'],
+    ]);
   });
 });
 
 describe('every string field of every event is checked for card data', () => {
   /** Every string-valued path of a sample event. */
   const stringPaths = (value: unknown, path: (string | number)[] = []): (string | number)[][] =>
-    typeof value === 'string' ? [path] : typeof value === 'object' && value !== null
-      ? Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k])) : [];
+    typeof value === 'string'
+      ? [path]
+      : typeof value === 'object' && value !== null
+        ? Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k]))
+        : [];
   const setAt = (target: Record<string, unknown>, path: (string | number)[], to: string): void => {
     let at: Record<string, unknown> = target;
     for (const key of path.slice(0, -1)) at = at[key] as Record<string, unknown>;

@@ -11,15 +11,60 @@ describe('event envelope', () => {
   });
 
   const invalid: [string, (e: Record<string, unknown>) => void][] = [
-    ['unknown kind', (e) => { e.kind = 'coffee'; }],
-    ['wrong envelope version', (e) => { e.v = 2; }],
-    ['event id that is not a UUIDv7', (e) => { e.id = '123e4567-e89b-42d3-a456-426614174000'; }],
-    ['device id with a topic wildcard', (e) => { e.deviceId = 'cm-+'; }],
-    ['timestamp without zone', (e) => { e.ts = '2026-11-28T07:00:00'; }],
-    ['negative sequence number', (e) => { e.seq = -1; }],
-    ['fractional consent version', (e) => { e.consentVersion = 1.5; }],
-    ['an extra top-level field (owner name)', (e) => { e.ownerName = 'Jane Doe'; }],
-    ['missing body', (e) => { delete e.body; }],
+    [
+      'unknown kind',
+      (e) => {
+        e.kind = 'coffee';
+      },
+    ],
+    [
+      'wrong envelope version',
+      (e) => {
+        e.v = 2;
+      },
+    ],
+    [
+      'event id that is not a UUIDv7',
+      (e) => {
+        e.id = '123e4567-e89b-42d3-a456-426614174000';
+      },
+    ],
+    [
+      'device id with a topic wildcard',
+      (e) => {
+        e.deviceId = 'cm-+';
+      },
+    ],
+    [
+      'timestamp without zone',
+      (e) => {
+        e.ts = '2026-11-28T07:00:00';
+      },
+    ],
+    [
+      'negative sequence number',
+      (e) => {
+        e.seq = -1;
+      },
+    ],
+    [
+      'fractional consent version',
+      (e) => {
+        e.consentVersion = 1.5;
+      },
+    ],
+    [
+      'an extra top-level field (owner name)',
+      (e) => {
+        e.ownerName = 'Jane Doe';
+      },
+    ],
+    [
+      'missing body',
+      (e) => {
+        delete e.body;
+      },
+    ],
   ];
   it.each(invalid)('refuses %s', (_name, mutate) => {
     const event = clone(validEvents.brew) as unknown as Record<string, unknown>;

@@ -17,12 +17,22 @@ describe('npm run schema:export', () => {
     outDir = await mkdtemp(join(tmpdir(), 'brewtel-schema-'));
     await run(process.execPath, ['--import', 'tsx', 'schema/export-json-schema.ts', '--out', outDir]);
     expect((await readdir(outDir)).sort()).toEqual([
-      'brewtel-config.json', 'brewtel-scenario.json', 'compliance-report.json', 'consent-record.json', 'error-body.json', 'event-envelope.json', 'owner-export.json',
-      'provision-device-request.json', 'provision-device-response.json',
+      'brewtel-config.json',
+      'brewtel-scenario.json',
+      'compliance-report.json',
+      'consent-record.json',
+      'error-body.json',
+      'event-envelope.json',
+      'owner-export.json',
+      'provision-device-request.json',
+      'provision-device-response.json',
     ]);
     const ownerExport = JSON.parse(await readFile(join(outDir, 'owner-export.json'), 'utf8')) as { properties: { format: { const: string } } };
     expect(ownerExport.properties.format.const).toBe('brewtel.owner-export.v1');
-    const envelope = JSON.parse(await readFile(join(outDir, 'event-envelope.json'), 'utf8')) as { oneOf?: { properties: { kind: { const: string } } }[]; anyOf?: { properties: { kind: { const: string } } }[] };
+    const envelope = JSON.parse(await readFile(join(outDir, 'event-envelope.json'), 'utf8')) as {
+      oneOf?: { properties: { kind: { const: string } } }[];
+      anyOf?: { properties: { kind: { const: string } } }[];
+    };
     const variants = envelope.oneOf ?? envelope.anyOf ?? [];
     expect(variants.map((v) => v.properties.kind.const).sort()).toEqual(['brew', 'fault', 'location', 'payment', 'status']);
   });

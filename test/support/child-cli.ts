@@ -18,7 +18,10 @@ export interface ChildCli {
 }
 
 export function startChildCli(entry: string, args: readonly string[], env: Record<string, string> = {}): ChildCli {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -30,7 +33,10 @@ export function startChildCli(entry: string, args: readonly string[], env: Recor
     waitFor: (pattern, timeoutMs = 60_000) => waitUntil(`${pattern} in the output of ${entry}`, () => pattern.test(stdout) || pattern.test(stderr), timeoutMs),
     signal: (signal) => void child.kill(signal),
     exited: (timeoutMs = 30_000) =>
-      Promise.race([exit, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${entry} did not exit within ${timeoutMs} ms`)), timeoutMs).unref())]),
+      Promise.race([
+        exit,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${entry} did not exit within ${timeoutMs} ms`)), timeoutMs).unref()),
+      ]),
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },

@@ -57,10 +57,11 @@ export async function craftedBroker(protocolVersion: 4 | 5 = 4): Promise<Crafted
     connections,
     sessionPresent: false,
     connack: () => ({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: broker.sessionPresent }),
-    close: () => new Promise((resolve) => {
-      for (const c of connections) c.socket.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of connections) c.socket.destroy();
+        server.close(() => resolve());
+      }),
   };
   return broker;
 }

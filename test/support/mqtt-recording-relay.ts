@@ -71,9 +71,10 @@ export async function recordingRelay(targetPort: number): Promise<RecordingRelay
   return {
     url: `mqtt://127.0.0.1:${port}`,
     connections,
-    close: () => new Promise((resolve) => {
-      for (const s of open) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

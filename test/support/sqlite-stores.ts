@@ -12,11 +12,19 @@ export interface StoredEventRow {
   body: string;
 }
 
-export function readRegionStore(dataDir: string, region: string): { events: StoredEventRow[]; refusals: { eventId: string | null; deviceId: string | null; reason: string; payload: Buffer | null }[] } {
+export function readRegionStore(
+  dataDir: string,
+  region: string,
+): { events: StoredEventRow[]; refusals: { eventId: string | null; deviceId: string | null; reason: string; payload: Buffer | null }[] } {
   const db = new Database(join(dataDir, `${region}.db`), { readonly: true, fileMustExist: true });
   try {
     const events = db.prepare('SELECT id, deviceId, kind, body FROM Event').all() as StoredEventRow[];
-    const refusals = db.prepare('SELECT eventId, deviceId, reason, payload FROM Refusal').all() as { eventId: string | null; deviceId: string | null; reason: string; payload: Buffer | null }[];
+    const refusals = db.prepare('SELECT eventId, deviceId, reason, payload FROM Refusal').all() as {
+      eventId: string | null;
+      deviceId: string | null;
+      reason: string;
+      payload: Buffer | null;
+    }[];
     return { events, refusals };
   } finally {
     db.close();

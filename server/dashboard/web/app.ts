@@ -21,13 +21,20 @@ const TOKEN_KEY = 'brewtel.token';
 
 function page(route: PageRoute, api: Api, session: SessionResponse): ComponentChild {
   switch (route.page) {
-    case 'device': return h(DevicePage, { key: route.id, api, session, id: route.id });
-    case 'owners': return h(OwnersPage, { api, session });
-    case 'audit': return h(AuditPage, { api, session });
-    case 'quarantine': return h(QuarantinePage, { api, session });
-    case 'compliance': return h(CompliancePage, { api });
-    case 'demo': return h(LeakyDemo, { api, session });
-    case 'overview': return h(Overview, { api, session });
+    case 'device':
+      return h(DevicePage, { key: route.id, api, session, id: route.id });
+    case 'owners':
+      return h(OwnersPage, { api, session });
+    case 'audit':
+      return h(AuditPage, { api, session });
+    case 'quarantine':
+      return h(QuarantinePage, { api, session });
+    case 'compliance':
+      return h(CompliancePage, { api });
+    case 'demo':
+      return h(LeakyDemo, { api, session });
+    case 'overview':
+      return h(Overview, { api, session });
   }
 }
 
@@ -58,16 +65,30 @@ function Signed(props: { api: Api; session: SessionResponse; signOut(): void }):
   const chapter = CHAPTERS[index];
   const shown = chapter ? chapter.page(tour) : (route as PageRoute);
   const who = session.role + (session.role === 'operator' ? ` of ${session.regions.map((r) => r.toUpperCase()).join(', ')}` : '');
-  return h('div', { class: chapter ? 'layout with-tour' : 'layout' },
+  return h(
+    'div',
+    { class: chapter ? 'layout with-tour' : 'layout' },
     h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
-    h('header', { class: 'top' },
+    h(
+      'header',
+      { class: 'top' },
       h('h1', null, 'brewtel'),
-      h('nav', { 'aria-label': 'Dashboard pages' },
-        h('ul', null, NAV.filter((item) => item.shown(session)).map((item) => h('li', { key: item.href },
-          h('a', { href: item.href, 'aria-current': route.page === item.page ? 'page' : undefined }, item.label))))),
-      h('p', { class: 'who' }, `Signed in as ${who} `, h('button', { type: 'button', onClick: props.signOut }, 'Sign out'))),
+      h(
+        'nav',
+        { 'aria-label': 'Dashboard pages' },
+        h(
+          'ul',
+          null,
+          NAV.filter((item) => item.shown(session)).map((item) =>
+            h('li', { key: item.href }, h('a', { href: item.href, 'aria-current': route.page === item.page ? 'page' : undefined }, item.label)),
+          ),
+        ),
+      ),
+      h('p', { class: 'who' }, `Signed in as ${who} `, h('button', { type: 'button', onClick: props.signOut }, 'Sign out')),
+    ),
     h('main', { id: 'main', tabIndex: -1 }, page(shown, api, session)),
-    chapter ? h(TourPanel, { api, session, state: tour, update: updateTour, chapters: CHAPTERS, index, restart: () => resetTour(chapter.owns) }) : null);
+    chapter ? h(TourPanel, { api, session, state: tour, update: updateTour, chapters: CHAPTERS, index, restart: () => resetTour(chapter.owns) }) : null,
+  );
 }
 
 export function App(): ComponentChild {

@@ -15,7 +15,10 @@ export function checkedOf(event: Event): boolean {
  * change event in a form without a submit button); what is typed meanwhile is kept in `draft`, so
  * a re-render of the page does not put the field back to the applied value.
  */
-export function commitOnEnter(draft: (value: string) => void, commit: (value: string) => void): { onInput(event: Event): void; onChange(event: Event): void; onKeyDown(event: KeyboardEvent): void } {
+export function commitOnEnter(
+  draft: (value: string) => void,
+  commit: (value: string) => void,
+): { onInput(event: Event): void; onChange(event: Event): void; onKeyDown(event: KeyboardEvent): void } {
   return {
     onInput: (event) => draft(controlValue(event)),
     onChange: (event) => commit(controlValue(event)),

@@ -32,12 +32,19 @@ const polygon = (cx: number, cy: number, r: number, corners: number, turn: numbe
 /** An SVG path of the shape centred on (cx, cy), about as large as a circle of radius r. */
 export function shapePath(shape: Shape, cx: number, cy: number, r: number): string {
   switch (shape) {
-    case 'circle': return `M${cx - r},${cy}a${r},${r} 0 1,0 ${2 * r},0a${r},${r} 0 1,0 ${-2 * r},0`;
-    case 'square': return polygon(cx, cy, r * 1.2, 4, Math.PI / 4);
-    case 'triangle': return polygon(cx, cy + r * 0.2, r * 1.35, 3, -Math.PI / 2);
-    case 'diamond': return polygon(cx, cy, r * 1.3, 4, 0);
-    case 'hexagon': return polygon(cx, cy, r * 1.1, 6, 0);
-    case 'star': return polygon(cx, cy, r * 1.4, 5, -Math.PI / 2, 0.5);
-    case 'cross': return polygon(cx, cy, r * 1.3, 4, Math.PI / 4, 0.45);
+    case 'circle':
+      return `M${cx - r},${cy}a${r},${r} 0 1,0 ${2 * r},0a${r},${r} 0 1,0 ${-2 * r},0`;
+    case 'square':
+      return polygon(cx, cy, r * 1.2, 4, Math.PI / 4);
+    case 'triangle':
+      return polygon(cx, cy + r * 0.2, r * 1.35, 3, -Math.PI / 2);
+    case 'diamond':
+      return polygon(cx, cy, r * 1.3, 4, 0);
+    case 'hexagon':
+      return polygon(cx, cy, r * 1.1, 6, 0);
+    case 'star':
+      return polygon(cx, cy, r * 1.4, 5, -Math.PI / 2, 0.5);
+    case 'cross':
+      return polygon(cx, cy, r * 1.3, 4, Math.PI / 4, 0.45);
   }
 }

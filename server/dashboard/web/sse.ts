@@ -10,7 +10,10 @@ export function parseEvents(buffer: string): { messages: string[]; rest: string 
   const rest = blocks.pop() ?? '';
   const messages: string[] = [];
   for (const block of blocks) {
-    const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trimStart());
+    const data = block
+      .split('\n')
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(5).trimStart());
     if (data.length > 0) messages.push(data.join('\n'));
   }
   return { messages, rest };

@@ -15,7 +15,8 @@ export function usePoll<T>(api: Api, path: string, everyMs: number, refreshKey =
     const load = (): void => {
       api.get<T>(path).then(
         (data) => !stopped && setState({ data, error: null }),
-        (error: unknown) => !stopped && setState((s) => ({ data: s.data, error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)) })),
+        (error: unknown) =>
+          !stopped && setState((s) => ({ data: s.data, error: error instanceof ApiError ? error : new ApiError(0, 'NETWORK', String(error)) })),
       );
     };
     load();

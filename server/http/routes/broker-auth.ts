@@ -72,57 +72,71 @@ export const brokerAuthRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps
     }
   }
 
-  app.post(DEVICE_AUTH_ROUTE, {
-    config: { access: { roles: ['broker'] } },
-    schema: {
-      summary: 'Broker only: verify a device id and secret',
-      body: deviceAuthRequestSchema,
-      response: { 200: deviceAuthResponseSchema, ...errors },
+  app.post(
+    DEVICE_AUTH_ROUTE,
+    {
+      config: { access: { roles: ['broker'] } },
+      schema: {
+        summary: 'Broker only: verify a device id and secret',
+        body: deviceAuthRequestSchema,
+        response: { 200: deviceAuthResponseSchema, ...errors },
+      },
     },
-  }, async (request) => {
-    const { deviceId, secret } = request.body;
-    const checked = await secretChecks.run(() => verify(deviceId, secret));
-    if (checked === NO_SLOT) {
-      deps.metrics.brokerAuthBusy.inc();
-      throw new HttpError('AUTH_BUSY', 'too many device checks at once; retry shortly');
-    }
-    if (!checked) throw new HttpError('DEVICE_AUTH_FAILED', 'unknown device or wrong secret');
-    return { deviceId: checked.deviceId, region: checked.region };
-  });
-
-  // `::` is fastify's escaped colon: the path is the literal `/api/v1/broker/device-auth:batch`.
-  app.post(DEVICE_AUTH_BATCH_ROUTE, {
-    config: { access: { roles: ['broker'] } },
-    schema: {
-      summary: 'Broker only: verify the device ids and secrets of several logins, one answer per item in request order',
-      body: deviceAuthBatchRequestSchema,
-      response: { 200: deviceAuthBatchResponseSchema, ...errors },
-    },
-  }, async (request) => {
-    const { items } = request.body;
-    // One directory read for the whole batch: per item it cost more than everything else together.
-    const entries = await fromStore(deps.directory.directory.lookupMany(items.map((item) => item.deviceId)));
-    const results = await Promise.all(items.map(async ({ deviceId, secret }): Promise<DeviceAuthBatchResult> => {
-      const checked = await secretChecks.run(() => verify(deviceId, secret, entries.get(deviceId) ?? null));
+    async (request) => {
+      const { deviceId, secret } = request.body;
+      const checked = await secretChecks.run(() => verify(deviceId, secret));
       if (checked === NO_SLOT) {
         deps.metrics.brokerAuthBusy.inc();
-        return { outcome: 'busy' };
+        throw new HttpError('AUTH_BUSY', 'too many device checks at once; retry shortly');
       }
-      return checked ? { outcome: 'valid', deviceId: checked.deviceId, region: checked.region } : { outcome: 'invalid' };
-    }));
-    return { results };
-  });
-
-  app.post('/api/v1/broker/device-certificate', {
-    config: { access: { roles: ['broker'] } },
-    schema: {
-      summary: 'Broker only: a device logged in with a client certificate from the broker\'s CA; does it exist, unrevoked?',
-      body: deviceCertificateRequestSchema,
-      response: { 200: deviceAuthResponseSchema, ...errors },
+      if (!checked) throw new HttpError('DEVICE_AUTH_FAILED', 'unknown device or wrong secret');
+      return { deviceId: checked.deviceId, region: checked.region };
     },
-  }, async (request) => {
-    const entry = await liveEntry(request.body.deviceId);
-    if (!entry || !hasher.canVerify(entry.secretHash)) throw new HttpError('DEVICE_AUTH_FAILED', 'unknown or revoked device');
-    return { deviceId: entry.deviceId, region: entry.region };
-  });
+  );
+
+  // `::` is fastify's escaped colon: the path is the literal `/api/v1/broker/device-auth:batch`.
+  app.post(
+    DEVICE_AUTH_BATCH_ROUTE,
+    {
+      config: { access: { roles: ['broker'] } },
+      schema: {
+        summary: 'Broker only: verify the device ids and secrets of several logins, one answer per item in request order',
+        body: deviceAuthBatchRequestSchema,
+        response: { 200: deviceAuthBatchResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { items } = request.body;
+      // One directory read for the whole batch: per item it cost more than everything else together.
+      const entries = await fromStore(deps.directory.directory.lookupMany(items.map((item) => item.deviceId)));
+      const results = await Promise.all(
+        items.map(async ({ deviceId, secret }): Promise<DeviceAuthBatchResult> => {
+          const checked = await secretChecks.run(() => verify(deviceId, secret, entries.get(deviceId) ?? null));
+          if (checked === NO_SLOT) {
+            deps.metrics.brokerAuthBusy.inc();
+            return { outcome: 'busy' };
+          }
+          return checked ? { outcome: 'valid', deviceId: checked.deviceId, region: checked.region } : { outcome: 'invalid' };
+        }),
+      );
+      return { results };
+    },
+  );
+
+  app.post(
+    '/api/v1/broker/device-certificate',
+    {
+      config: { access: { roles: ['broker'] } },
+      schema: {
+        summary: "Broker only: a device logged in with a client certificate from the broker's CA; does it exist, unrevoked?",
+        body: deviceCertificateRequestSchema,
+        response: { 200: deviceAuthResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const entry = await liveEntry(request.body.deviceId);
+      if (!entry || !hasher.canVerify(entry.secretHash)) throw new HttpError('DEVICE_AUTH_FAILED', 'unknown or revoked device');
+      return { deviceId: entry.deviceId, region: entry.region };
+    },
+  );
 };

@@ -8,7 +8,16 @@ import type { DirectoryEntry } from '../../store/types.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { fromStore, HttpError } from '../errors.ts';
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 410: errorBodySchema, 503: errorBodySchema, 504: errorBodySchema };
+const errors = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  403: errorBodySchema,
+  404: errorBodySchema,
+  409: errorBodySchema,
+  410: errorBodySchema,
+  503: errorBodySchema,
+  504: errorBodySchema,
+};
 
 const paramsSchema = z.object({ id: deviceIdSchema, name: commandNameV1Schema });
 const querySchema = z.object({
@@ -38,29 +47,33 @@ export const commandRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =
     return args.data;
   }
 
-  app.post('/api/v1/devices/:id/commands/:name', {
-    config: { access: { roles: ['admin'] } },
-    schema: {
-      summary: "Send a command to a device over MQTT and return the device's answer (504 when none comes in time)",
-      params: paramsSchema,
-      querystring: querySchema,
-      body: z.record(z.string(), z.unknown()).nullish(),
-      response: { 200: commandResultSchema, ...errors },
+  app.post(
+    '/api/v1/devices/:id/commands/:name',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        summary: "Send a command to a device over MQTT and return the device's answer (504 when none comes in time)",
+        params: paramsSchema,
+        querystring: querySchema,
+        body: z.record(z.string(), z.unknown()).nullish(),
+        response: { 200: commandResultSchema, ...errors },
+      },
     },
-  }, async (request) => {
-    const { id, name } = request.params;
-    const entry = await fromStore(deps.directory.lookup(id));
-    if (!entry) throw new HttpError('NOT_FOUND', `no device ${id}`);
-    // The directory keeps an erased device's routing entry; nothing is sent to it any more. (The
-    // erasure's own wipe-local-data goes straight to the command sender, not through this route.)
-    if (await fromStore(deps.privacy.tombstones.has(entry.region, entry.deviceId))) throw new HttpError('DEVICE_ERASED', `device ${id} was erased`);
-    const args = await argsFor(name, entry, request.body ?? undefined);
-    if (deps.commands === undefined) throw new HttpError('BROKER_UNAVAILABLE', 'this server sends no commands: it has no MQTT side');
-    const outcome = await deps.commands.send(entry.deviceId, name, args, request.query.waitMs);
-    if (outcome.status === 'no_broker') throw new HttpError('BROKER_UNAVAILABLE', 'the server is not connected to a broker yet');
-    if (outcome.status === 'timeout') {
-      throw new HttpError('COMMAND_TIMEOUT', `device ${id} did not answer command ${outcome.commandId} within ${request.query.waitMs} ms`);
-    }
-    return outcome.result;
-  });
+    async (request) => {
+      const { id, name } = request.params;
+      const entry = await fromStore(deps.directory.lookup(id));
+      if (!entry) throw new HttpError('NOT_FOUND', `no device ${id}`);
+      // The directory keeps an erased device's routing entry; nothing is sent to it any more. (The
+      // erasure's own wipe-local-data goes straight to the command sender, not through this route.)
+      if (await fromStore(deps.privacy.tombstones.has(entry.region, entry.deviceId))) throw new HttpError('DEVICE_ERASED', `device ${id} was erased`);
+      const args = await argsFor(name, entry, request.body ?? undefined);
+      if (deps.commands === undefined) throw new HttpError('BROKER_UNAVAILABLE', 'this server sends no commands: it has no MQTT side');
+      const outcome = await deps.commands.send(entry.deviceId, name, args, request.query.waitMs);
+      if (outcome.status === 'no_broker') throw new HttpError('BROKER_UNAVAILABLE', 'the server is not connected to a broker yet');
+      if (outcome.status === 'timeout') {
+        throw new HttpError('COMMAND_TIMEOUT', `device ${id} did not answer command ${outcome.commandId} within ${request.query.waitMs} ms`);
+      }
+      return outcome.result;
+    },
+  );
 };

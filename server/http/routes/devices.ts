@@ -42,110 +42,145 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
   const view = createDeviceView(deps);
   const device = (request: FastifyRequest, id: string): Promise<DirectoryEntry> => view.device(principalOf(request), id);
 
-  app.post('/api/v1/devices', {
-    config: staff,
-    schema: {
-      summary: 'Provision a device in a home region; the secret is shown only in this answer',
-      body: provisionDeviceRequestSchema,
-      response: { 201: provisionDeviceResponseSchema, ...errors },
+  app.post(
+    '/api/v1/devices',
+    {
+      config: staff,
+      schema: {
+        summary: 'Provision a device in a home region; the secret is shown only in this answer',
+        body: provisionDeviceRequestSchema,
+        response: { 201: provisionDeviceResponseSchema, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    assertRegion(principalOf(request), request.body.region);
-    const store = view.store(request.body.region);
-    const created = await fromStore(provisionDevice(deps, store, request.body, principalOf(request).subject));
-    return reply.code(201).send(created);
-  });
+    async (request, reply) => {
+      assertRegion(principalOf(request), request.body.region);
+      const store = view.store(request.body.region);
+      const created = await fromStore(provisionDevice(deps, store, request.body, principalOf(request).subject));
+      return reply.code(201).send(created);
+    },
+  );
 
   // `::` is fastify's escaped colon: the path is the literal `/api/v1/devices:batch`, not a parameter.
-  app.post('/api/v1/devices::batch', {
-    config: staff,
-    // 1,000 entries with their consent choices are about 100 KB.
-    bodyLimit: 256 * 1024,
-    schema: {
-      summary: `Provision up to ${PROVISION_BATCH_MAX} devices in one call (one transaction per region); each secret is shown only in this answer`,
-      body: provisionBatchRequestSchema,
-      response: { 201: provisionBatchResponseSchema, ...errors },
+  app.post(
+    '/api/v1/devices::batch',
+    {
+      config: staff,
+      // 1,000 entries with their consent choices are about 100 KB.
+      bodyLimit: 256 * 1024,
+      schema: {
+        summary: `Provision up to ${PROVISION_BATCH_MAX} devices in one call (one transaction per region); each secret is shown only in this answer`,
+        body: provisionBatchRequestSchema,
+        response: { 201: provisionBatchResponseSchema, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const { devices } = request.body;
-    if (devices.length > PROVISION_BATCH_MAX) throw new HttpError('BATCH_TOO_LARGE', `at most ${PROVISION_BATCH_MAX} devices per batch; this one lists ${devices.length}`);
-    const principal = principalOf(request);
-    for (const region of new Set(devices.map((d) => d.region))) {
-      assertRegion(principal, region);
-      view.store(region);
-    }
-    const created = await fromStore(provisionDevices(deps, (region) => view.store(region), devices, principal.subject));
-    return reply.code(201).send({ devices: created });
-  });
-
-  app.get('/api/v1/devices', {
-    config: staff,
-    schema: { summary: 'Every device with its home region', response: { 200: deviceListResponseSchema, ...errors } },
-  }, async (request) => {
-    const entries = await view.visible(principalOf(request));
-    return { devices: entries.map((e) => ({ id: e.deviceId, region: e.region, createdAt: e.createdAt.toISOString() })) };
-  });
-
-  app.get('/api/v1/devices/:id', {
-    config: staff,
-    schema: { summary: 'One device, its current consent and its last known connection state', params: deviceIdParamsSchema, response: { 200: deviceDetailSchema, ...errors } },
-  }, async (request) => {
-    const entry = await device(request, request.params.id);
-    const current = await fromStore(deps.consent.current(entry.deviceId, entry.region));
-    return {
-      id: entry.deviceId,
-      region: entry.region,
-      createdAt: entry.createdAt.toISOString(),
-      consent: current ? toConsentRecord(current) : null,
-      state: deps.deviceStates.get(entry.deviceId)?.state ?? null,
-    };
-  });
-
-  app.get('/api/v1/devices/:id/events', {
-    config: staff,
-    schema: {
-      summary: "A device's stored events, newest first, read from its home-region store only",
-      params: deviceIdParamsSchema,
-      querystring: deviceEventsQuerySchema,
-      response: { 200: deviceEventsResponseSchema, ...errors },
+    async (request, reply) => {
+      const { devices } = request.body;
+      if (devices.length > PROVISION_BATCH_MAX)
+        throw new HttpError('BATCH_TOO_LARGE', `at most ${PROVISION_BATCH_MAX} devices per batch; this one lists ${devices.length}`);
+      const principal = principalOf(request);
+      for (const region of new Set(devices.map((d) => d.region))) {
+        assertRegion(principal, region);
+        view.store(region);
+      }
+      const created = await fromStore(provisionDevices(deps, (region) => view.store(region), devices, principal.subject));
+      return reply.code(201).send({ devices: created });
     },
-  }, async (request) => {
-    const entry = await device(request, request.params.id);
-    const query = request.query.kind ? { kind: request.query.kind, limit: request.query.limit } : { limit: request.query.limit };
-    const rows = await view.readEvents(principalOf(request), entry, query);
-    return { deviceId: entry.deviceId, region: entry.region, events: rows.map(toStoredEvent) };
-  });
+  );
 
-  app.put('/api/v1/devices/:id/consent', {
-    config: staff,
-    schema: {
-      summary: 'Record a new consent version; it is pushed to the device and enforced by ingest at once',
-      params: deviceIdParamsSchema,
-      querystring: consentChangeQuerySchema,
-      body: consentCategoriesSchema,
-      response: { 200: consentRecordSchema, ...errors },
+  app.get(
+    '/api/v1/devices',
+    {
+      config: staff,
+      schema: { summary: 'Every device with its home region', response: { 200: deviceListResponseSchema, ...errors } },
     },
-  }, async (request) => {
-    const entry = await device(request, request.params.id);
-    view.store(entry.region);
-    return fromStore(deps.consent.change({
-      deviceId: entry.deviceId,
-      region: entry.region,
-      categories: request.body,
-      actor: principalOf(request).subject,
-      channel: request.query.channel,
-    }));
-  });
+    async (request) => {
+      const entries = await view.visible(principalOf(request));
+      return { devices: entries.map((e) => ({ id: e.deviceId, region: e.region, createdAt: e.createdAt.toISOString() })) };
+    },
+  );
 
-  app.delete('/api/v1/devices/:id', {
-    config: staff,
-    schema: {
-      summary: 'Delete a device: its events, consent ledger and quarantine go; a tombstone refuses its late events',
-      params: deviceIdParamsSchema,
-      response: { 200: erasureResponseSchema, ...errors },
+  app.get(
+    '/api/v1/devices/:id',
+    {
+      config: staff,
+      schema: {
+        summary: 'One device, its current consent and its last known connection state',
+        params: deviceIdParamsSchema,
+        response: { 200: deviceDetailSchema, ...errors },
+      },
     },
-  }, async (request) => {
-    const entry = await device(request, request.params.id);
-    return fromStore(eraseDevice(deps.privacy, entry.deviceId, entry.region, principalOf(request).subject));
-  });
+    async (request) => {
+      const entry = await device(request, request.params.id);
+      const current = await fromStore(deps.consent.current(entry.deviceId, entry.region));
+      return {
+        id: entry.deviceId,
+        region: entry.region,
+        createdAt: entry.createdAt.toISOString(),
+        consent: current ? toConsentRecord(current) : null,
+        state: deps.deviceStates.get(entry.deviceId)?.state ?? null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/devices/:id/events',
+    {
+      config: staff,
+      schema: {
+        summary: "A device's stored events, newest first, read from its home-region store only",
+        params: deviceIdParamsSchema,
+        querystring: deviceEventsQuerySchema,
+        response: { 200: deviceEventsResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const entry = await device(request, request.params.id);
+      const query = request.query.kind ? { kind: request.query.kind, limit: request.query.limit } : { limit: request.query.limit };
+      const rows = await view.readEvents(principalOf(request), entry, query);
+      return { deviceId: entry.deviceId, region: entry.region, events: rows.map(toStoredEvent) };
+    },
+  );
+
+  app.put(
+    '/api/v1/devices/:id/consent',
+    {
+      config: staff,
+      schema: {
+        summary: 'Record a new consent version; it is pushed to the device and enforced by ingest at once',
+        params: deviceIdParamsSchema,
+        querystring: consentChangeQuerySchema,
+        body: consentCategoriesSchema,
+        response: { 200: consentRecordSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const entry = await device(request, request.params.id);
+      view.store(entry.region);
+      return fromStore(
+        deps.consent.change({
+          deviceId: entry.deviceId,
+          region: entry.region,
+          categories: request.body,
+          actor: principalOf(request).subject,
+          channel: request.query.channel,
+        }),
+      );
+    },
+  );
+
+  app.delete(
+    '/api/v1/devices/:id',
+    {
+      config: staff,
+      schema: {
+        summary: 'Delete a device: its events, consent ledger and quarantine go; a tombstone refuses its late events',
+        params: deviceIdParamsSchema,
+        response: { 200: erasureResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const entry = await device(request, request.params.id);
+      return fromStore(eraseDevice(deps.privacy, entry.deviceId, entry.region, principalOf(request).subject));
+    },
+  );
 };

@@ -17,7 +17,13 @@ const RECENT_EVENTS = 10;
 const RECENT_REFUSALS = 10;
 
 const toDeviceRefusal = (row: QuarantineEntry): DeviceRefusal => ({
-  id: row.id, receivedAt: row.receivedAt.toISOString(), reason: row.reason, kind: row.kind, eventId: row.eventId, explanation: row.explanation, payloadKept: row.payload !== null,
+  id: row.id,
+  receivedAt: row.receivedAt.toISOString(),
+  reason: row.reason,
+  kind: row.kind,
+  eventId: row.eventId,
+  explanation: row.explanation,
+  payloadKept: row.payload !== null,
 });
 
 function toDashboardEvent(row: EventRow, withBody: boolean): DashboardEvent {
@@ -48,42 +54,59 @@ export const fleetRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => 
     });
   }
 
-  app.get('/api/v1/fleet', {
-    config: { access: { roles: DASHBOARD_ROLES } },
-    schema: {
-      summary: 'Every device this token may see: state, consent, last position at the consented precision, consumables',
-      response: { 200: fleetResponseSchema, ...errors },
+  app.get(
+    '/api/v1/fleet',
+    {
+      config: { access: { roles: DASHBOARD_ROLES } },
+      schema: {
+        summary: 'Every device this token may see: state, consent, last position at the consented precision, consumables',
+        response: { 200: fleetResponseSchema, ...errors },
+      },
     },
-  }, async (request) => {
-    const principal = principalOf(request);
-    const entries = await view.visible(principal);
-    const withBodies = mayReadBodies(principal);
-    const devices = await fromStore(Promise.all(entries.map((e) => describe(e, withBodies))));
-    // A bulk read of personal data (states, consent, positions): one entry in each region's log it read.
-    const perRegion = new Map<RegionId, number>();
-    for (const e of entries) perRegion.set(e.region, (perRegion.get(e.region) ?? 0) + 1);
-    await fromStore(Promise.all([...perRegion].map(([region, read]) => deps.privacy.audit.region(region).append({
-      actor: principal.subject, action: 'fleet.read', target: region, detail: { devices: read, bodies: withBodies },
-    }))));
-    return { devices };
-  });
+    async (request) => {
+      const principal = principalOf(request);
+      const entries = await view.visible(principal);
+      const withBodies = mayReadBodies(principal);
+      const devices = await fromStore(Promise.all(entries.map((e) => describe(e, withBodies))));
+      // A bulk read of personal data (states, consent, positions): one entry in each region's log it read.
+      const perRegion = new Map<RegionId, number>();
+      for (const e of entries) perRegion.set(e.region, (perRegion.get(e.region) ?? 0) + 1);
+      await fromStore(
+        Promise.all(
+          [...perRegion].map(([region, read]) =>
+            deps.privacy.audit.region(region).append({
+              actor: principal.subject,
+              action: 'fleet.read',
+              target: region,
+              detail: { devices: read, bodies: withBodies },
+            }),
+          ),
+        ),
+      );
+      return { devices };
+    },
+  );
 
-  app.get('/api/v1/fleet/:id', {
-    config: { access: { roles: DASHBOARD_ROLES } },
-    schema: {
-      summary: 'One device as the dashboard shows it, with its latest stored events',
-      params: deviceIdParamsSchema,
-      response: { 200: fleetDeviceDetailSchema, ...errors },
+  app.get(
+    '/api/v1/fleet/:id',
+    {
+      config: { access: { roles: DASHBOARD_ROLES } },
+      schema: {
+        summary: 'One device as the dashboard shows it, with its latest stored events',
+        params: deviceIdParamsSchema,
+        response: { 200: fleetDeviceDetailSchema, ...errors },
+      },
     },
-  }, async (request) => {
-    const principal = principalOf(request);
-    const entry = await view.device(principal, request.params.id);
-    const withBodies = mayReadBodies(principal);
-    const device = await fromStore(describe(entry, withBodies));
-    // Explanations only: what a refused message held stays in the quarantine, behind its own audited route.
-    const refusals = await fromStore(view.store(entry.region).listRefusals({ limit: RECENT_REFUSALS, deviceId: entry.deviceId }));
-    // Without bodies the recent events still tell when the machine was used: audited either way.
-    const recent = await view.readEvents(principal, entry, { limit: RECENT_EVENTS }, { via: 'dashboard', bodies: withBodies, refusals: refusals.length });
-    return { ...device, recent: recent.map((row) => toDashboardEvent(row, withBodies)), refusals: refusals.map(toDeviceRefusal) };
-  });
+    async (request) => {
+      const principal = principalOf(request);
+      const entry = await view.device(principal, request.params.id);
+      const withBodies = mayReadBodies(principal);
+      const device = await fromStore(describe(entry, withBodies));
+      // Explanations only: what a refused message held stays in the quarantine, behind its own audited route.
+      const refusals = await fromStore(view.store(entry.region).listRefusals({ limit: RECENT_REFUSALS, deviceId: entry.deviceId }));
+      // Without bodies the recent events still tell when the machine was used: audited either way.
+      const recent = await view.readEvents(principal, entry, { limit: RECENT_EVENTS }, { via: 'dashboard', bodies: withBodies, refusals: refusals.length });
+      return { ...device, recent: recent.map((row) => toDashboardEvent(row, withBodies)), refusals: refusals.map(toDeviceRefusal) };
+    },
+  );
 };

@@ -65,27 +65,37 @@ function toEntry(row: QuarantineEntry): z.infer<typeof quarantineEntrySchema> {
 
 /** The quarantine of one region, newest first, for admins and that region's operators. */
 export const quarantineRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
-  app.get('/api/v1/regions/:region/quarantine', {
-    config: { access: { roles: QUARANTINE_ROLES } },
-    schema: {
-      summary: "A region's refused messages, newest first, a page at a time, read from that region's store",
-      params: quarantineParamsSchema,
-      querystring: quarantineQuerySchema,
-      response: { 200: quarantinePageSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 503: errorBodySchema },
+  app.get(
+    '/api/v1/regions/:region/quarantine',
+    {
+      config: { access: { roles: QUARANTINE_ROLES } },
+      schema: {
+        summary: "A region's refused messages, newest first, a page at a time, read from that region's store",
+        params: quarantineParamsSchema,
+        querystring: quarantineQuerySchema,
+        response: { 200: quarantinePageSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 503: errorBodySchema },
+      },
     },
-  }, async (request) => {
-    const { region } = request.params;
-    assertRegion(principalOf(request), region);
-    const store = deps.stores.regions.get(region);
-    if (!store) throw new HttpError('UNKNOWN_REGION', `region ${region} is not configured here`);
-    const { limit, before, device } = request.query;
-    const rows = await fromStore(store.listRefusals({ limit, ...(before === undefined ? {} : { before }), ...(device === undefined ? {} : { deviceId: device }) }));
-    // A refused payload may hold exactly the personal data that was refused: reading it is audited.
-    await fromStore(deps.privacy.audit.region(region).append({
-      actor: principalOf(request).subject, action: 'quarantine.read', target: region,
-      detail: { entries: rows.length, payloads: rows.filter((r) => r.payload !== null).length, device: device ?? null },
-    }));
-    const last = rows.at(-1);
-    return { region, entries: rows.map(toEntry), next: rows.length === limit && last ? last.id : null };
-  });
+    async (request) => {
+      const { region } = request.params;
+      assertRegion(principalOf(request), region);
+      const store = deps.stores.regions.get(region);
+      if (!store) throw new HttpError('UNKNOWN_REGION', `region ${region} is not configured here`);
+      const { limit, before, device } = request.query;
+      const rows = await fromStore(
+        store.listRefusals({ limit, ...(before === undefined ? {} : { before }), ...(device === undefined ? {} : { deviceId: device }) }),
+      );
+      // A refused payload may hold exactly the personal data that was refused: reading it is audited.
+      await fromStore(
+        deps.privacy.audit.region(region).append({
+          actor: principalOf(request).subject,
+          action: 'quarantine.read',
+          target: region,
+          detail: { entries: rows.length, payloads: rows.filter((r) => r.payload !== null).length, device: device ?? null },
+        }),
+      );
+      const last = rows.at(-1);
+      return { region, entries: rows.map(toEntry), next: rows.length === limit && last ? last.id : null };
+    },
+  );
 };

@@ -4,17 +4,19 @@ import type { AppDeps } from '../app-deps.ts';
 import { fromStore } from '../errors.ts';
 
 export const regionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
-  app.get('/api/v1/regions', {
-    config: { access: { roles: ['admin'] } },
-    schema: {
-      summary: 'Stored and refused counts per region store, read from the stores themselves',
-      response: { 200: regionsResponseSchema, 401: errorBodySchema, 403: errorBodySchema, 503: errorBodySchema },
+  app.get(
+    '/api/v1/regions',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        summary: 'Stored and refused counts per region store, read from the stores themselves',
+        response: { 200: regionsResponseSchema, 401: errorBodySchema, 403: errorBodySchema, 503: errorBodySchema },
+      },
     },
-  }, async () => {
-    const regions = await fromStore(Promise.all(
-      [...deps.stores.regions].map(async ([region, store]) => ({ region, ...(await store.counts()) })),
-    ));
-    const unrouted = await fromStore(deps.stores.directory.countRefusals());
-    return { regions, unrouted: { refused: unrouted } };
-  });
+    async () => {
+      const regions = await fromStore(Promise.all([...deps.stores.regions].map(async ([region, store]) => ({ region, ...(await store.counts()) }))));
+      const unrouted = await fromStore(deps.stores.directory.countRefusals());
+      return { regions, unrouted: { refused: unrouted } };
+    },
+  );
 };

@@ -31,75 +31,90 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
     for (const res of open) res.end();
   });
 
-  app.get('/api/v1/stream', {
-    config: { access: { roles: DASHBOARD_ROLES } },
-    schema: {
-      summary: 'Live committed events and refusals (text/event-stream); bodies only for roles that may read them',
-      querystring: streamQuerySchema,
-      response: { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
+  app.get(
+    '/api/v1/stream',
+    {
+      config: { access: { roles: DASHBOARD_ROLES } },
+      schema: {
+        summary: 'Live committed events and refusals (text/event-stream); bodies only for roles that may read them',
+        querystring: streamQuerySchema,
+        response: { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
+      },
     },
-  }, async (request, reply) => {
-    const principal = principalOf(request);
-    const filter = request.query;
-    if (filter.region) assertRegion(principal, filter.region);
-    const visible = new Set(visibleRegions(principal, deps.config.regions));
-    const withBodies = mayReadBodies(principal);
-    const release = slots.take(principal);
-    // Audited like any read of personal data: an entry per region in scope when the stream opens
-    // (refused with 503 when the log cannot take it), and one when it closes with what it sent.
-    const scope = filter.region ? [filter.region] : [...visible];
-    const sent = new Map(scope.map((region) => [region, { events: 0, refusals: 0, skipped: 0 }]));
-    const openedAt = Date.now();
-    const streamDetail = { bodies: withBodies, kind: filter.kind ?? null, device: filter.device ?? null };
-    await fromStore(Promise.all(scope.map((region) => deps.privacy.audit.region(region).append({
-      actor: principal.subject, action: 'stream.open', target: region, detail: streamDetail,
-    }))));
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const filter = request.query;
+      if (filter.region) assertRegion(principal, filter.region);
+      const visible = new Set(visibleRegions(principal, deps.config.regions));
+      const withBodies = mayReadBodies(principal);
+      const release = slots.take(principal);
+      // Audited like any read of personal data: an entry per region in scope when the stream opens
+      // (refused with 503 when the log cannot take it), and one when it closes with what it sent.
+      const scope = filter.region ? [filter.region] : [...visible];
+      const sent = new Map(scope.map((region) => [region, { events: 0, refusals: 0, skipped: 0 }]));
+      const openedAt = Date.now();
+      const streamDetail = { bodies: withBodies, kind: filter.kind ?? null, device: filter.device ?? null };
+      await fromStore(
+        Promise.all(
+          scope.map((region) =>
+            deps.privacy.audit.region(region).append({
+              actor: principal.subject,
+              action: 'stream.open',
+              target: region,
+              detail: streamDetail,
+            }),
+          ),
+        ),
+      );
 
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-accel-buffering': 'no',
-    });
-    res.write(': brewtel live stream\n\n');
-    open.add(res);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+      });
+      res.write(': brewtel live stream\n\n');
+      open.add(res);
 
-    const send = (message: StreamMessage): void => {
-      if (res.writableLength > MAX_BUFFERED_BYTES) {
-        res.end();
-        return;
-      }
-      res.write(frame(message));
-    };
-    let budget = MAX_PER_SECOND;
-    let skipped = 0;
-    const unsubscribe = deps.liveFeed.subscribe((notice) => {
-      if (!passes(notice, filter, visible)) return;
-      const tally = sent.get(notice.region);
-      if (budget === 0) {
-        skipped += 1;
-        if (tally) tally.skipped += 1;
-        return;
-      }
-      budget -= 1;
-      send(toStreamMessage(notice, withBodies));
-      if (tally) tally[notice.type === 'stored' ? 'events' : 'refusals'] += 1;
-    });
-    const refill = setInterval(() => {
-      if (skipped > 0) send({ type: 'skipped', count: skipped });
-      skipped = 0;
-      budget = MAX_PER_SECOND;
-    }, 1_000);
-    res.on('close', () => {
-      release();
-      clearInterval(refill);
-      unsubscribe();
-      open.delete(res);
-      const seconds = Math.round((Date.now() - openedAt) / 1_000);
-      for (const [region, counts] of sent) {
-        deps.privacy.audit.region(region).record({ actor: principal.subject, action: 'stream.close', target: region, detail: { ...streamDetail, ...counts, seconds } });
-      }
-    });
-  });
+      const send = (message: StreamMessage): void => {
+        if (res.writableLength > MAX_BUFFERED_BYTES) {
+          res.end();
+          return;
+        }
+        res.write(frame(message));
+      };
+      let budget = MAX_PER_SECOND;
+      let skipped = 0;
+      const unsubscribe = deps.liveFeed.subscribe((notice) => {
+        if (!passes(notice, filter, visible)) return;
+        const tally = sent.get(notice.region);
+        if (budget === 0) {
+          skipped += 1;
+          if (tally) tally.skipped += 1;
+          return;
+        }
+        budget -= 1;
+        send(toStreamMessage(notice, withBodies));
+        if (tally) tally[notice.type === 'stored' ? 'events' : 'refusals'] += 1;
+      });
+      const refill = setInterval(() => {
+        if (skipped > 0) send({ type: 'skipped', count: skipped });
+        skipped = 0;
+        budget = MAX_PER_SECOND;
+      }, 1_000);
+      res.on('close', () => {
+        release();
+        clearInterval(refill);
+        unsubscribe();
+        open.delete(res);
+        const seconds = Math.round((Date.now() - openedAt) / 1_000);
+        for (const [region, counts] of sent) {
+          deps.privacy.audit
+            .region(region)
+            .record({ actor: principal.subject, action: 'stream.close', target: region, detail: { ...streamDetail, ...counts, seconds } });
+        }
+      });
+    },
+  );
 };

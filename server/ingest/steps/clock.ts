@@ -27,7 +27,10 @@ export function clock(window: ClockWindow): Step {
       const deviceMs = Date.parse(event.ts);
       if (inClockWindow(deviceMs, ctx.message.receivedAt.getTime(), window)) return undefined;
       const ahead = deviceMs > ctx.message.receivedAt.getTime();
-      return { reason: 'clock_out_of_range', findings: [{ path: 'ts', problem: ahead ? 'too far ahead of the server clock' : 'too far behind the server clock' }] };
+      return {
+        reason: 'clock_out_of_range',
+        findings: [{ path: 'ts', problem: ahead ? 'too far ahead of the server clock' : 'too far behind the server clock' }],
+      };
     },
   };
 }

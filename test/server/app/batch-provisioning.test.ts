@@ -22,10 +22,18 @@ describe('batch provisioning', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-batch-'));
-    server = await startServer(serverConfigSchema.parse({
-      regions: ['eu', 'us'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: BROKER, logLevel: 'silent',
-      tokens: [{ token: OPERATOR_EU, role: 'operator', region: 'eu' }],
-    }), logger);
+    server = await startServer(
+      serverConfigSchema.parse({
+        regions: ['eu', 'us'],
+        dataDir,
+        http: { port: 0 },
+        adminToken: ADMIN,
+        brokerToken: BROKER,
+        logLevel: 'silent',
+        tokens: [{ token: OPERATOR_EU, role: 'operator', region: 'eu' }],
+      }),
+      logger,
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -60,7 +68,10 @@ describe('batch provisioning', () => {
       const detail = await call('GET', `/api/v1/devices/${device.id}`, ADMIN);
       expect(detail.status).toBe(200);
       expect(consentRecordSchema.parse(detail.json.consent)).toEqual(device.consent);
-      expect(await call('POST', '/api/v1/broker/device-auth', BROKER, { deviceId: device.id, secret: device.secret })).toEqual({ status: 200, json: { deviceId: device.id, region: device.region } });
+      expect(await call('POST', '/api/v1/broker/device-auth', BROKER, { deviceId: device.id, secret: device.secret })).toEqual({
+        status: 200,
+        json: { deviceId: device.id, region: device.region },
+      });
     }
   });
 
@@ -84,7 +95,7 @@ describe('batch provisioning', () => {
   });
 
   it('is in the OpenAPI document', async () => {
-    const doc = await (await fetch(`${server.httpUrl}/openapi.json`)).json() as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${server.httpUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     expect(doc.paths['/api/v1/devices:batch']?.post).toBeDefined();
   });
 
@@ -97,7 +108,9 @@ describe('batch provisioning', () => {
     };
     const callsBefore = await batchCalls();
     const progress: number[] = [];
-    const machines = await provisionMachines({ apiUrl: server.httpUrl, token: ADMIN, count: 2_500, regions: ['eu', 'us'], seed: 7, leaky: 5 }, (n) => progress.push(n));
+    const machines = await provisionMachines({ apiUrl: server.httpUrl, token: ADMIN, count: 2_500, regions: ['eu', 'us'], seed: 7, leaky: 5 }, (n) =>
+      progress.push(n),
+    );
     expect(machines).toHaveLength(2_500);
     expect(new Set(machines.map((m) => m.deviceId)).size).toBe(2_500);
     machines.forEach((m, i) => {

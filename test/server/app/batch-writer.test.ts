@@ -47,7 +47,10 @@ describe('batch writer', () => {
       },
     });
     const pending = writer.write('a');
-    const outcome = pending.then(() => 'committed', (err: unknown) => err);
+    const outcome = pending.then(
+      () => 'committed',
+      (err: unknown) => err,
+    );
     await writer.close(30);
     expect(await outcome).toBeInstanceOf(IngestAbortedError);
     await expect(writer.write('b')).rejects.toBeInstanceOf(IngestAbortedError);
@@ -74,7 +77,10 @@ describe('batch writer', () => {
     const items = Array.from({ length: 16 }, (_, i) => i);
     const outcomes = await Promise.all(items.map((i) => writer.write(i)));
     const declined = outcomes[0]!.declined;
-    expect([...declined]).toEqual([[3, 'store_rejected'], [11, 'store_rejected']]);
+    expect([...declined]).toEqual([
+      [3, 'store_rejected'],
+      [11, 'store_rejected'],
+    ]);
     expect(committed.sort((a, b) => a - b)).toEqual(items.filter((i) => !poison.has(i)));
     expect(rejected).toEqual([3, 11]);
     // 1 + 2·(2 bad rows)·log2(16) flushes at most, far fewer than one per row.

@@ -21,9 +21,15 @@ describe('server: POST /api/v1/broker/device-auth:batch', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-auth-batch-'));
-    const config = (deviceAuthPerWindow: number) => serverConfigSchema.parse({
-      regions: ['eu', 'us'], dataDir, http: { port: 0, rateLimit: { windowMs: 60_000, deviceAuthPerWindow } }, adminToken: ADMIN, brokerToken: BROKER, logLevel: 'silent',
-    });
+    const config = (deviceAuthPerWindow: number) =>
+      serverConfigSchema.parse({
+        regions: ['eu', 'us'],
+        dataDir,
+        http: { port: 0, rateLimit: { windowMs: 60_000, deviceAuthPerWindow } },
+        adminToken: ADMIN,
+        brokerToken: BROKER,
+        logLevel: 'silent',
+      });
     server = await startServer(config(20_000), logger);
     // Another process on the same stores, with a device-auth window of five logins.
     limited = await startServer(config(5), logger);
@@ -77,7 +83,14 @@ describe('server: POST /api/v1/broker/device-auth:batch', () => {
     expectApiError(await batch([]), 400, 'VALIDATION_FAILED');
     const tooMany = Array.from({ length: DEVICE_AUTH_BATCH_MAX + 1 }, () => ({ deviceId: device.id, secret: device.secret }));
     expectApiError(await batch(tooMany), 400, 'VALIDATION_FAILED');
-    expectApiError(await batch([{ deviceId: device.id, secret: device.secret }, { deviceId: device.id, secret: '' }]), 400, 'VALIDATION_FAILED');
+    expectApiError(
+      await batch([
+        { deviceId: device.id, secret: device.secret },
+        { deviceId: device.id, secret: '' },
+      ]),
+      400,
+      'VALIDATION_FAILED',
+    );
     // The maximum itself is fine.
     const full = await batch(tooMany.slice(1));
     expect(full.status).toBe(200);

@@ -26,7 +26,16 @@ describe('server: device login checks and erased devices', () => {
   // The same directory, opened as a third process would, to read and plant stored hashes.
   let stores: Stores;
   const config = (overrides: Partial<ServerConfigInput> = {}) =>
-    serverConfigSchema.parse({ regions: ['eu', 'us'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: BROKER, logLevel: 'silent', privacy: { peerRefreshMs: 60_000 }, ...overrides });
+    serverConfigSchema.parse({
+      regions: ['eu', 'us'],
+      dataDir,
+      http: { port: 0 },
+      adminToken: ADMIN,
+      brokerToken: BROKER,
+      logLevel: 'silent',
+      privacy: { peerRefreshMs: 60_000 },
+      ...overrides,
+    });
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-broker-auth-'));
@@ -49,7 +58,8 @@ describe('server: device login checks and erased devices', () => {
     expect(created.status).toBe(201);
     return provisionDeviceResponseSchema.parse(created.json);
   };
-  const secretCheck = (server: RunningServer, deviceId: string, secret: string) => call(server, 'POST', '/api/v1/broker/device-auth', BROKER, { deviceId, secret });
+  const secretCheck = (server: RunningServer, deviceId: string, secret: string) =>
+    call(server, 'POST', '/api/v1/broker/device-auth', BROKER, { deviceId, secret });
   const certificateCheck = (server: RunningServer, deviceId: string) => call(server, 'POST', '/api/v1/broker/device-certificate', BROKER, { deviceId });
 
   it('keeps device secrets as a keyed hash under a key in an owner-only file outside the stores', async () => {

@@ -44,7 +44,15 @@ describe('device credentials', () => {
   });
 
   it('verifies nothing against a malformed or revoked entry, or for an unknown device', async () => {
-    for (const stored of ['plain', 'revoked', 'scrypt$0$8$1$aa$bb', 'scrypt$1000$8$1$aa$bb', 'scrypt$1000$8$1$aa$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', `hmac-sha256$${hasher.keyId}$short`, `hmac-sha256$${hasher.keyId}`]) {
+    for (const stored of [
+      'plain',
+      'revoked',
+      'scrypt$0$8$1$aa$bb',
+      'scrypt$1000$8$1$aa$bb',
+      'scrypt$1000$8$1$aa$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      `hmac-sha256$${hasher.keyId}$short`,
+      `hmac-sha256$${hasher.keyId}`,
+    ]) {
       expect((await hasher.verify(device, 'x', stored)).valid).toBe(false);
     }
     expect(hasher.canVerify('revoked')).toBe(false);

@@ -20,13 +20,16 @@ let server: RunningServer;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'brewtel-framework-errors-'));
-  server = await startServer(serverConfigSchema.parse({
-    regions: ['eu'],
-    dataDir,
-    http: { port: 0 },
-    adminToken: ADMIN,
-    brokerToken: 'broker-token-0123456789abcdef',
-  }), pino({ level: 'silent' }));
+  server = await startServer(
+    serverConfigSchema.parse({
+      regions: ['eu'],
+      dataDir,
+      http: { port: 0 },
+      adminToken: ADMIN,
+      brokerToken: 'broker-token-0123456789abcdef',
+    }),
+    pino({ level: 'silent' }),
+  );
 });
 
 afterAll(async () => {
@@ -42,20 +45,51 @@ const post = (target: string, contentType: string | null, body: string, headers 
 const cases: { name: string; request: () => string; status: number; code: keyof typeof ERRORS }[] = [
   { name: 'an unknown route', request: () => get(`/${MARKER}?q=${MARKER}`), status: 404, code: 'NOT_FOUND' },
   { name: 'an unknown route under /api', request: () => get(`/api/v1/${MARKER}`, auth), status: 404, code: 'NOT_FOUND' },
-  { name: 'a method no route has at that path', request: () => `DELETE /health?${MARKER} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, status: 404, code: 'NOT_FOUND' },
-  { name: 'a method HTTP does not define', request: () => `${MARKER} /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, status: 501, code: 'METHOD_NOT_IMPLEMENTED' },
+  {
+    name: 'a method no route has at that path',
+    request: () => `DELETE /health?${MARKER} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    status: 404,
+    code: 'NOT_FOUND',
+  },
+  {
+    name: 'a method HTTP does not define',
+    request: () => `${MARKER} /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    status: 501,
+    code: 'METHOD_NOT_IMPLEMENTED',
+  },
   { name: 'malformed percent-encoding in the path', request: () => get(`/api/v1/devices/%E0%A4%A${MARKER}`, auth), status: 400, code: 'BAD_REQUEST' },
   { name: 'an over-long path parameter', request: () => get(`/api/v1/devices/${MARKER}${'a'.repeat(300)}`, auth), status: 414, code: 'URI_TOO_LONG' },
   { name: 'an over-long URL', request: () => get(`/${MARKER}${'u'.repeat(20_000)}`), status: 431, code: 'HEADERS_TOO_LARGE' },
   { name: 'a header overflow', request: () => get('/health', `X-Filler: ${MARKER}${'h'.repeat(20_000)}\r\n`), status: 431, code: 'HEADERS_TOO_LARGE' },
   { name: 'a malformed header line', request: () => `GET /health HTTP/1.1\r\nHost: x\r\n${MARKER} no colon here\r\n\r\n`, status: 400, code: 'BAD_REQUEST' },
   { name: 'bad JSON', request: () => post('/api/v1/devices', 'application/json', `{"region":"${MARKER}`), status: 400, code: 'BAD_REQUEST' },
-  { name: 'JSON with a forbidden prototype key', request: () => post('/api/v1/devices', 'application/json', `{"__proto__":{"${MARKER}":1}}`), status: 400, code: 'BAD_REQUEST' },
+  {
+    name: 'JSON with a forbidden prototype key',
+    request: () => post('/api/v1/devices', 'application/json', `{"__proto__":{"${MARKER}":1}}`),
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
   { name: 'an empty body with a JSON content type', request: () => post('/api/v1/devices', 'application/json', ''), status: 400, code: 'BAD_REQUEST' },
   { name: 'a content type no parser takes', request: () => post('/api/v1/devices', `text/${MARKER}`, MARKER), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-  { name: 'a body over the limit', request: () => post('/api/v1/devices', 'application/json', `{"region":"${MARKER.repeat(7_000)}"}`), status: 413, code: 'PAYLOAD_TOO_LARGE' },
-  { name: 'a Content-Length the body does not match', request: () => `POST /api/v1/devices HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n${MARKER}`, status: 400, code: 'BAD_REQUEST' },
-  { name: 'a field outside the contract', request: () => post('/api/v1/devices', 'application/json', `{"region":"eu","${MARKER}":1}`), status: 400, code: 'VALIDATION_FAILED' },
+  {
+    name: 'a body over the limit',
+    request: () => post('/api/v1/devices', 'application/json', `{"region":"${MARKER.repeat(7_000)}"}`),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'a Content-Length the body does not match',
+    request: () =>
+      `POST /api/v1/devices HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n${MARKER}`,
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
+    name: 'a field outside the contract',
+    request: () => post('/api/v1/devices', 'application/json', `{"region":"eu","${MARKER}":1}`),
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  },
 ];
 
 describe('errors raised by the framework go through the one error handler', () => {

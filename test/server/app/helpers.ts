@@ -7,7 +7,6 @@ import type { ConsentCategories } from '../../../schema/consent.ts';
 import type { ConsentRow } from '../../../server/store/types.ts';
 import { validEvents } from '../../schema/samples.ts';
 
-
 export function eventOf<K extends EventKind>(kind: K, deviceId: string, at = new Date(), seq = 1): Extract<EventEnvelope, { kind: K }> {
   return { ...structuredClone(validEvents[kind]), id: uuidv7(at.getTime()), deviceId, ts: at.toISOString(), seq, consentVersion: 1 };
 }
@@ -47,7 +46,13 @@ export function legacyScryptHash(secret: string): string {
 }
 
 /** One API call as a client makes it: a bearer token, a JSON body when given; the status and the parsed body ({} when empty). */
-export async function callApi(httpUrl: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function callApi(
+  httpUrl: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${httpUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

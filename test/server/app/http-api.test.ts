@@ -58,23 +58,26 @@ beforeAll(async () => {
   const directory = new DirectoryCache(stores.directory);
   const consent = new ConsentService(stores.regions, mqttConsentPublisher(publisher), 2_000, logger);
   privacy = createPrivacy(config, stores, directory, consent, AuditLogs.open(config, stores, logger));
-  app = await buildApp({
-    config,
-    stores,
-    directory,
-    deviceSecrets: new SecretHasher(randomBytes(32)),
-    consent,
-    metrics,
-    deviceStates: new DeviceStates(),
-    privacy,
-    liveFeed: new LiveFeed(async (id) => (await directory.lookup(id))?.region ?? null, logger),
-    grants: [
-      { token: ADMIN, role: 'admin', subject: 'admin' },
-      { token: BROKER, role: 'broker', subject: 'broker' },
-    ],
-    mqttConnected: () => publisher.connected,
-    storeWritable: () => true,
-  }, logger);
+  app = await buildApp(
+    {
+      config,
+      stores,
+      directory,
+      deviceSecrets: new SecretHasher(randomBytes(32)),
+      consent,
+      metrics,
+      deviceStates: new DeviceStates(),
+      privacy,
+      liveFeed: new LiveFeed(async (id) => (await directory.lookup(id))?.region ?? null, logger),
+      grants: [
+        { token: ADMIN, role: 'admin', subject: 'admin' },
+        { token: BROKER, role: 'broker', subject: 'broker' },
+      ],
+      mqttConnected: () => publisher.connected,
+      storeWritable: () => true,
+    },
+    logger,
+  );
   ingest = createIngest({ config: config.ingest, stores, directory, consent, stats: new IngestStats(config.regions, metrics), metrics, logger });
 });
 
@@ -124,7 +127,8 @@ describe('HTTP errors: one shape', () => {
   });
 
   it('400 for invalid bodies, params and JSON', async () => {
-    const post = (payload: string | object) => app.inject({ method: 'POST', url: '/api/v1/devices', headers: { ...admin, 'content-type': 'application/json' }, payload });
+    const post = (payload: string | object) =>
+      app.inject({ method: 'POST', url: '/api/v1/devices', headers: { ...admin, 'content-type': 'application/json' }, payload });
     expectErrorShape(await post({ region: 'EU!' }), 400, 'VALIDATION_FAILED');
     expectErrorShape(await post({ region: 'eu', owner: 'Jane Doe' }), 400, 'VALIDATION_FAILED');
     expectErrorShape(await post('{"region":'), 400, 'BAD_REQUEST');
@@ -137,7 +141,11 @@ describe('devices over HTTP (real SQLite stores)', () => {
   it('provisions a device with privacy-by-default consent and lists it', async () => {
     const device = await provision('us');
     expect(device.id).toMatch(/^cm-[a-z2-7]{16}$/);
-    expect(device.consent).toMatchObject({ deviceId: device.id, version: 1, categories: { usage: false, location: 'none', payment: false, diagnostics: false } });
+    expect(device.consent).toMatchObject({
+      deviceId: device.id,
+      version: 1,
+      categories: { usage: false, location: 'none', payment: false, diagnostics: false },
+    });
     const list = await app.inject({ method: 'GET', url: '/api/v1/devices', headers: admin });
     expect(list.json().devices).toContainEqual(expect.objectContaining({ id: device.id, region: 'us' }));
     const one = await app.inject({ method: 'GET', url: `/api/v1/devices/${device.id}`, headers: admin });
@@ -146,9 +154,13 @@ describe('devices over HTTP (real SQLite stores)', () => {
 
   it('authenticates a device for the broker by id and secret only', async () => {
     const device = await provision('eu');
-    const ask = (secret: string) => app.inject({
-      method: 'POST', url: '/api/v1/broker/device-auth', headers: { authorization: `Bearer ${BROKER}` }, payload: { deviceId: device.id, secret },
-    });
+    const ask = (secret: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/broker/device-auth',
+        headers: { authorization: `Bearer ${BROKER}` },
+        payload: { deviceId: device.id, secret },
+      });
     const ok = await ask(device.secret);
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ deviceId: device.id, region: 'eu' });
@@ -158,7 +170,9 @@ describe('devices over HTTP (real SQLite stores)', () => {
   it('records a consent change, publishes it retained, and serves events from the home store only', async () => {
     const device = await provision('eu', { usage: true, location: 'coarse', payment: false, diagnostics: false });
     const put = await app.inject({
-      method: 'PUT', url: `/api/v1/devices/${device.id}/consent`, headers: admin,
+      method: 'PUT',
+      url: `/api/v1/devices/${device.id}/consent`,
+      headers: admin,
       payload: { usage: true, location: 'none', payment: false, diagnostics: true },
     });
     expect(put.statusCode).toBe(200);
@@ -192,7 +206,10 @@ describe('operational routes', () => {
     expect(health.statusCode).toBe(200);
     expect(health.json()).toEqual({
       status: 'ok',
-      stores: [{ region: 'eu', state: 'up' }, { region: 'us', state: 'up' }],
+      stores: [
+        { region: 'eu', state: 'up' },
+        { region: 'us', state: 'up' },
+      ],
       directory: 'up',
       mqtt: 'connected',
     });

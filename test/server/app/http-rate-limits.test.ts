@@ -20,14 +20,17 @@ let dataDir: string;
 let server: RunningServer;
 
 async function start(rateLimit: NonNullable<NonNullable<ServerConfigInput['http']>['rateLimit']>): Promise<void> {
-  server = await startServer(serverConfigSchema.parse({
-    regions: ['eu', 'us'],
-    dataDir,
-    http: { port: 0, rateLimit },
-    adminToken: ADMIN,
-    brokerToken: BROKER,
-    tokens: [{ role: 'auditor', token: AUDITOR }],
-  }), pino({ level: 'silent' }));
+  server = await startServer(
+    serverConfigSchema.parse({
+      regions: ['eu', 'us'],
+      dataDir,
+      http: { port: 0, rateLimit },
+      adminToken: ADMIN,
+      brokerToken: BROKER,
+      tokens: [{ role: 'auditor', token: AUDITOR }],
+    }),
+    pino({ level: 'silent' }),
+  );
 }
 
 beforeEach(async () => {
@@ -120,7 +123,14 @@ describe('the broker device-auth route', () => {
   it("has its own bucket for the broker token, not counted against the broker's address", async () => {
     await start({ windowMs: 60_000, perAddress: 5, perToken: 5, deviceAuthPerWindow: 12 });
     const from = '127.0.0.30';
-    const login = (i: number) => send('/api/v1/broker/device-auth', from, { ...bearer(BROKER), 'content-type': 'application/json' }, 'POST', JSON.stringify({ deviceId: `cm-unknown${String(i).padStart(6, '0')}`, secret: 'not-the-secret' }));
+    const login = (i: number) =>
+      send(
+        '/api/v1/broker/device-auth',
+        from,
+        { ...bearer(BROKER), 'content-type': 'application/json' },
+        'POST',
+        JSON.stringify({ deviceId: `cm-unknown${String(i).padStart(6, '0')}`, secret: 'not-the-secret' }),
+      );
     for (let i = 0; i < 12; i += 1) expect((await login(i)).status).toBe(401);
     // Twelve logins later the dashboard on the same host is still in.
     expect((await send('/api/v1/devices', from, bearer(ADMIN))).status).toBe(200);
@@ -129,7 +139,8 @@ describe('the broker device-auth route', () => {
 
     // Without the broker token the route is an ordinary request of its address.
     const stranger = '127.0.0.31';
-    const guess = () => send('/api/v1/broker/device-auth', stranger, { 'content-type': 'application/json' }, 'POST', '{"deviceId":"cm-aaaaaaaaaaaaaaaa","secret":"x"}');
+    const guess = () =>
+      send('/api/v1/broker/device-auth', stranger, { 'content-type': 'application/json' }, 'POST', '{"deviceId":"cm-aaaaaaaaaaaaaaaa","secret":"x"}');
     for (let i = 0; i < 5; i += 1) expect((await guess()).status).toBe(401);
     expectLimited(await guess(), 60);
   });

@@ -25,15 +25,18 @@ const clients: MqttClient[] = [];
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'brewtel-ingest-'));
   broker = await startAedes();
-  server = await startServer(serverConfigSchema.parse({
-    regions: REGIONS,
-    dataDir,
-    http: { port: 0 },
-    mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes' },
-    adminToken: ADMIN,
-    brokerToken: 'broker-token-0123456789abcdef',
-    ingest: { retryInitialMs: 10, drainTimeoutMs: 1_000 },
-  }), logger);
+  server = await startServer(
+    serverConfigSchema.parse({
+      regions: REGIONS,
+      dataDir,
+      http: { port: 0 },
+      mqtt: { url: broker.url, username: 'svc-ingest', password: 'unused-by-plain-aedes' },
+      adminToken: ADMIN,
+      brokerToken: 'broker-token-0123456789abcdef',
+      ingest: { retryInitialMs: 10, drainTimeoutMs: 1_000 },
+    }),
+    logger,
+  );
   await server.whenIngestReady();
 });
 
@@ -101,7 +104,11 @@ describe('ingest over real sockets (aedes + startServer + SQLite)', () => {
 
     const regions = await (await api('/api/v1/regions')).json();
     expect(regions).toEqual({
-      regions: [{ region: 'eu', stored: 3, refused: 1 }, { region: 'us', stored: 3, refused: 1 }, { region: 'cn', stored: 0, refused: 0 }],
+      regions: [
+        { region: 'eu', stored: 3, refused: 1 },
+        { region: 'us', stored: 3, refused: 1 },
+        { region: 'cn', stored: 0, refused: 0 },
+      ],
       unrouted: { refused: 1 },
     });
 

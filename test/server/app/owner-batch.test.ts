@@ -22,10 +22,21 @@ describe('batch owner creation', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'brewtel-owner-batch-'));
-    server = await startServer(serverConfigSchema.parse({
-      regions: ['eu', 'us'], dataDir, http: { port: 0 }, adminToken: ADMIN, brokerToken: BROKER, logLevel: 'silent',
-      tokens: [{ token: OPERATOR_EU, role: 'operator', region: 'eu' }, { token: AUDITOR, role: 'auditor' }],
-    }), logger);
+    server = await startServer(
+      serverConfigSchema.parse({
+        regions: ['eu', 'us'],
+        dataDir,
+        http: { port: 0 },
+        adminToken: ADMIN,
+        brokerToken: BROKER,
+        logLevel: 'silent',
+        tokens: [
+          { token: OPERATOR_EU, role: 'operator', region: 'eu' },
+          { token: AUDITOR, role: 'auditor' },
+        ],
+      }),
+      logger,
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -47,7 +58,9 @@ describe('batch owner creation', () => {
     const regions = Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 'us' : 'eu'));
     const devices = await provision([...regions, 'eu']);
     const requests = regions.map((region, i) => ({
-      region, name: `Owner ${i}`, contact: `owner${i}@example.org`,
+      region,
+      name: `Owner ${i}`,
+      contact: `owner${i}@example.org`,
       // The last eu owner gets two devices, one owner none: both are valid shapes.
       deviceIds: i === 0 ? [] : i === 29 ? [devices[i]!, devices[30]!] : [devices[i]!],
     }));
@@ -56,7 +69,7 @@ describe('batch owner creation', () => {
     const { owners } = createOwnersBatchResponseSchema.parse(answer.json);
     expect(owners.map((o) => [o.region, o.name, o.contact, o.devices])).toEqual(requests.map((r) => [r.region, r.name, r.contact, r.deviceIds]));
     expect(new Set(owners.map((o) => o.id)).size).toBe(owners.length);
-    owners.forEach((o) => expect(o.id.startsWith(`own-${o.region}-`)).toBe(true));
+    for (const o of owners) expect(o.id.startsWith(`own-${o.region}-`)).toBe(true);
 
     // Readable through the single routes: opened from its sealed row, the devices attached in the store.
     for (const i of [0, 1, 3, 29]) {
@@ -87,8 +100,12 @@ describe('batch owner creation', () => {
 
   it('hands a device over from its previous owner, as attaching it does', async () => {
     const [device] = await provision(['eu']);
-    const first = createOwnersBatchResponseSchema.parse((await batch([{ region: 'eu', name: 'First', contact: 'first@example.org', deviceIds: [device] }])).json).owners[0]!;
-    const second = createOwnersBatchResponseSchema.parse((await batch([{ region: 'eu', name: 'Second', contact: 'second@example.org', deviceIds: [device] }])).json).owners[0]!;
+    const first = createOwnersBatchResponseSchema.parse(
+      (await batch([{ region: 'eu', name: 'First', contact: 'first@example.org', deviceIds: [device] }])).json,
+    ).owners[0]!;
+    const second = createOwnersBatchResponseSchema.parse(
+      (await batch([{ region: 'eu', name: 'Second', contact: 'second@example.org', deviceIds: [device] }])).json,
+    ).owners[0]!;
     expect(ownerSchema.parse((await call('GET', `/api/v1/owners/${first.id}`, ADMIN)).json).devices).toEqual([]);
     expect(ownerSchema.parse((await call('GET', `/api/v1/owners/${second.id}`, ADMIN)).json).devices).toEqual([device]);
   });
@@ -127,7 +144,11 @@ describe('batch owner creation', () => {
   it('takes the same grants as the single routes: no token 401, auditor 403, an operator its own region only', async () => {
     const before = await counts();
     const entry = (region: string) => ({ region, name: 'Ada Quill', contact: 'ada.quill@example.org', deviceIds: [] });
-    const anonymous = await fetch(`${server.httpUrl}/api/v1/owners:batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ owners: [entry('eu')] }) });
+    const anonymous = await fetch(`${server.httpUrl}/api/v1/owners:batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ owners: [entry('eu')] }),
+    });
     expectApiError({ status: anonymous.status, json: await anonymous.json() }, 401, 'UNAUTHORIZED');
     expect((await batch([entry('eu')], AUDITOR)).status).toBe(403);
     expectApiError(await batch([entry('eu'), entry('us')], OPERATOR_EU), 403, 'REGION_FORBIDDEN');
@@ -142,7 +163,7 @@ describe('batch owner creation', () => {
     expect(answer.status).toBe(201);
     const { owners } = createOwnersBatchResponseSchema.parse(answer.json);
     expect(owners.map((o) => o.devices[0])).toEqual(devices);
-    const doc = await (await fetch(`${server.httpUrl}/openapi.json`)).json() as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${server.httpUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     expect(doc.paths['/api/v1/owners:batch']?.post).toBeDefined();
   });
 });

@@ -25,9 +25,13 @@ const directory = new Map<string, DirectoryEntry>([
 
 const HOUR = 3_600_000;
 /** Rows the (stand-in) store declines as if its transaction found them so: by device id. */
-const declinedByStore = new Map<string, RefusalReason>([['cm-rrrrrrrrrrrrrrrr', 'store_rejected'], ['cm-tttttttttttttttt', 'device_erased']]);
+const declinedByStore = new Map<string, RefusalReason>([
+  ['cm-rrrrrrrrrrrrrrrr', 'store_rejected'],
+  ['cm-tttttttttttttttt', 'device_erased'],
+]);
 // cm-ssss: a registered device whose topic carries another device's envelope (device_mismatch).
-for (const id of [...declinedByStore.keys(), 'cm-ssssssssssssssss']) directory.set(id, { deviceId: id, region: 'eu', secretHash: 'x', createdAt: provisionedAt });
+for (const id of [...declinedByStore.keys(), 'cm-ssssssssssssssss'])
+  directory.set(id, { deviceId: id, region: 'eu', secretHash: 'x', createdAt: provisionedAt });
 
 /** The real steps in ingest's real order; only their I/O is stood in for. */
 function assemble(ledger: ConsentRow[], written: { region: string; row: EventRow }[], seen: { payloadRead: boolean }): readonly Step[] {
@@ -35,7 +39,11 @@ function assemble(ledger: ConsentRow[], written: { region: string; row: EventRow
     lookup: async (id) => directory.get(id) ?? null,
     hasRegion: (region) => region === 'eu',
     erased: async (_region, deviceId) => deviceId === erasedDevice,
-    admission: new RegionAdmission(100, () => false, () => undefined),
+    admission: new RegionAdmission(
+      100,
+      () => false,
+      () => undefined,
+    ),
     clockWindow: { aheadMs: 6 * HOUR, behindMs: 48 * HOUR },
     ledger: async (deviceId) => ledger.map((row) => ({ ...row, deviceId })),
     writeRow: async (region, row) => {
@@ -45,10 +53,17 @@ function assemble(ledger: ConsentRow[], written: { region: string; row: EventRow
     },
   });
   // Tells whether any step up to here has read the payload.
-  return steps.map((step) => (step.name === 'decode' ? { name: step.name, run: (ctx: IngestContext) => {
-    seen.payloadRead = true;
-    return step.run(ctx);
-  } } : step));
+  return steps.map((step) =>
+    step.name === 'decode'
+      ? {
+          name: step.name,
+          run: (ctx: IngestContext) => {
+            seen.payloadRead = true;
+            return step.run(ctx);
+          },
+        }
+      : step,
+  );
 }
 
 function message(topic: string, payload: unknown): IngestContext {
@@ -92,7 +107,11 @@ describe('ingest pipeline', () => {
     ['unknown_device', () => message(topics.event('cm-uuuuuuuuuuuuuuuu', 'brew'), eventOf('brew', 'cm-uuuuuuuuuuuuuuuu'))],
     ['region_unavailable', () => message(topics.event(lostDevice, 'brew'), eventOf('brew', lostDevice))],
     ['not_consented', () => message(topics.event(euDevice, 'brew'), valid()), [consentRow(euDevice, 1, provisionedAt, { diagnostics: true })]],
-    ['device_erased', () => message(topics.event(erasedDevice, 'brew'), eventOf('brew', erasedDevice)), [consentRow(erasedDevice, 1, provisionedAt, ALL_CONSENT)]],
+    [
+      'device_erased',
+      () => message(topics.event(erasedDevice, 'brew'), eventOf('brew', erasedDevice)),
+      [consentRow(erasedDevice, 1, provisionedAt, ALL_CONSENT)],
+    ],
     ['clock_out_of_range', () => message(topics.event(euDevice, 'brew'), eventOf('brew', euDevice, new Date(Date.now() + 7 * HOUR)))],
     ['store_rejected', () => message(topics.event('cm-rrrrrrrrrrrrrrrr', 'brew'), eventOf('brew', 'cm-rrrrrrrrrrrrrrrr'))],
   ];
@@ -141,9 +160,17 @@ describe('ingest pipeline', () => {
   });
 
   it('turns a failing step into internal_error instead of throwing', async () => {
-    const broken: Step = { name: 'broken', run: () => { throw new Error('bug'); } };
+    const broken: Step = {
+      name: 'broken',
+      run: () => {
+        throw new Error('bug');
+      },
+    };
     const ctx = message(topics.event(euDevice, 'brew'), valid());
-    expect(await runPipeline([decode, broken], ctx, logger)).toEqual({ reason: 'internal_error', findings: [{ path: 'step.broken', problem: 'internal error' }] });
+    expect(await runPipeline([decode, broken], ctx, logger)).toEqual({
+      reason: 'internal_error',
+      findings: [{ path: 'step.broken', problem: 'internal error' }],
+    });
   });
 
   it('has a test for every stable reason code', () => {

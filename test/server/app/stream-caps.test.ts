@@ -20,14 +20,20 @@ const opened: ClientRequest[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'brewtel-stream-caps-'));
-  server = await startServer(serverConfigSchema.parse({
-    regions: ['eu'],
-    dataDir,
-    http: { port: 0, streams: { perToken: 2, total: 3 } },
-    adminToken: ADMIN,
-    brokerToken: 'broker-token-0123456789abcdef',
-    tokens: [{ role: 'auditor', token: AUDITOR }, { role: 'operator', region: 'eu', token: OPERATOR }],
-  }), pino({ level: 'silent' }));
+  server = await startServer(
+    serverConfigSchema.parse({
+      regions: ['eu'],
+      dataDir,
+      http: { port: 0, streams: { perToken: 2, total: 3 } },
+      adminToken: ADMIN,
+      brokerToken: 'broker-token-0123456789abcdef',
+      tokens: [
+        { role: 'auditor', token: AUDITOR },
+        { role: 'operator', region: 'eu', token: OPERATOR },
+      ],
+    }),
+    pino({ level: 'silent' }),
+  );
 });
 
 afterAll(async () => {
@@ -46,18 +52,21 @@ interface Opened {
 /** Opens a stream and resolves at its first bytes (the stream's comment line, or a whole error body). */
 function openStream(token: string): Promise<Opened> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.httpPort, path: '/api/v1/stream', headers: { authorization: `Bearer ${token}` } }, (res: IncomingMessage) => {
-      res.setEncoding('utf8');
-      if (res.statusCode === 200) {
-        opened.push(req);
-        res.once('data', (chunk: string) => resolve({ status: 200, req, body: chunk }));
-        res.on('error', () => undefined);
-        return;
-      }
-      let body = '';
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, req, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: server.httpPort, path: '/api/v1/stream', headers: { authorization: `Bearer ${token}` } },
+      (res: IncomingMessage) => {
+        res.setEncoding('utf8');
+        if (res.statusCode === 200) {
+          opened.push(req);
+          res.once('data', (chunk: string) => resolve({ status: 200, req, body: chunk }));
+          res.on('error', () => undefined);
+          return;
+        }
+        let body = '';
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, req, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });

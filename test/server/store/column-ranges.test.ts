@@ -19,13 +19,28 @@ const FIELD_COLUMNS: { schema: string; field: string; column: string | null; fit
   { schema: 'event envelope', field: 'deviceId', column: 'Event.deviceId', fits: '3-64 of [a-z0-9-]: text on both' },
   { schema: 'event envelope', field: 'kind', column: 'Event.kind', fits: 'one of five words' },
   { schema: 'event envelope', field: 'seq', column: 'Event.seq', fits: '0..2^53-1: int8 on PostgreSQL (was int4), 64-bit INTEGER on SQLite' },
-  { schema: 'event envelope', field: 'ts', column: 'Event.deviceTs', fits: 'inside the clock window and years 0000-9999 UTC (the schema alone admits year 10000 in UTC): timestamp(3) / ISO text' },
+  {
+    schema: 'event envelope',
+    field: 'ts',
+    column: 'Event.deviceTs',
+    fits: 'inside the clock window and years 0000-9999 UTC (the schema alone admits year 10000 in UTC): timestamp(3) / ISO text',
+  },
   { schema: 'event envelope', field: 'consentVersion', column: null, fits: 'not stored: Event.consentVersion is the ledger version ingest decided under' },
-  { schema: 'event envelope', field: 'body', column: 'Event.body', fits: 'the validated body as JSON text: text on both; numbers are bounded doubles, strings enums or strict forms' },
+  {
+    schema: 'event envelope',
+    field: 'body',
+    column: 'Event.body',
+    fits: 'the validated body as JSON text: text on both; numbers are bounded doubles, strings enums or strict forms',
+  },
   { schema: 'server', field: 'ledger version', column: 'Event.consentVersion', fits: 'a ConsentRecord.version, at most 2^31-1' },
   { schema: 'server', field: 'receive time', column: 'Event.receivedAt', fits: "the server's clock" },
   { schema: 'consent record', field: 'deviceId', column: 'ConsentRecord.deviceId', fits: 'device id grammar' },
-  { schema: 'consent record', field: 'version', column: 'ConsentRecord.version', fits: '1..2^31-1 (narrowed: int4 on PostgreSQL; the cloud issues versions one by one)' },
+  {
+    schema: 'consent record',
+    field: 'version',
+    column: 'ConsentRecord.version',
+    fits: '1..2^31-1 (narrowed: int4 on PostgreSQL; the cloud issues versions one by one)',
+  },
   { schema: 'consent record', field: 'issuedAt', column: 'ConsentRecord.issuedAt', fits: "the server's clock when it issues the record" },
   { schema: 'consent record', field: 'categories.usage', column: 'ConsentRecord.usage', fits: 'boolean' },
   { schema: 'consent record', field: 'categories.location', column: 'ConsentRecord.location', fits: 'none | coarse | exact' },
@@ -33,7 +48,12 @@ const FIELD_COLUMNS: { schema: string; field: string; column: string | null; fit
   { schema: 'consent record', field: 'categories.diagnostics', column: 'ConsentRecord.diagnostics', fits: 'boolean' },
   { schema: 'server', field: 'token subject', column: 'ConsentRecord.actor', fits: 'server configuration' },
   { schema: 'consent change', field: 'channel', column: 'ConsentRecord.channel', fits: 'an enum (or provisioning)' },
-  { schema: 'create owner', field: 'name', column: 'Owner.name', fits: '1-200 UTF-16 units, no NUL or lone surrogate (narrowed: PostgreSQL text holds no NUL)' },
+  {
+    schema: 'create owner',
+    field: 'name',
+    column: 'Owner.name',
+    fits: '1-200 UTF-16 units, no NUL or lone surrogate (narrowed: PostgreSQL text holds no NUL)',
+  },
   { schema: 'create owner', field: 'contact', column: 'Owner.contact', fits: '1-500 UTF-16 units, no NUL or lone surrogate (narrowed, as name)' },
   { schema: 'create owner', field: 'region', column: 'Owner.id', fits: 'own-{region}-{16 base32}, minted by the server' },
   { schema: 'server', field: 'pseudonym', column: 'Owner.pseudonym', fits: 'ps- + 32 hex' },
@@ -45,7 +65,12 @@ const FIELD_COLUMNS: { schema: string; field: string; column: string | null; fit
   { schema: 'server', field: 'reason', column: 'Refusal.reason', fits: 'a stable reason code' },
   { schema: 'server', field: 'receive time', column: 'Refusal.receivedAt', fits: "the server's clock" },
   { schema: 'server', field: 'row id', column: 'Refusal.id', fits: 'autoincrement int4 on PostgreSQL (see docs/security.md)' },
-  { schema: 'server', field: 'explanation', column: 'Refusal.explanation', fits: 'JSON text, bounded by server/ingest/explanation.ts (at most 24 findings and 64 field names): TEXT' },
+  {
+    schema: 'server',
+    field: 'explanation',
+    column: 'Refusal.explanation',
+    fits: 'JSON text, bounded by server/ingest/explanation.ts (at most 24 findings and 64 field names): TEXT',
+  },
   { schema: 'provision device', field: 'region', column: 'DirectoryEntry.region', fits: 'a configured region id' },
   { schema: 'server', field: 'device id', column: 'DirectoryEntry.deviceId', fits: 'minted cm- + 16 base32' },
   { schema: 'server', field: 'secret hash', column: 'DirectoryEntry.secretHash', fits: 'a hash string' },
@@ -59,7 +84,11 @@ const FIELD_COLUMNS: { schema: string; field: string; column: string | null; fit
 function columnsOf(model: string): string[] {
   const text = readFileSync(new URL('../../../server/store/prisma/models.prisma', import.meta.url), 'utf8');
   const block = new RegExp(`model ${model} \\{([^}]*)\\}`).exec(text)?.[1] ?? '';
-  return block.split('\n').map((l) => l.trim()).filter((l) => /^[a-zA-Z]\w*\s/.test(l)).map((l) => `${model}.${l.split(/\s+/)[0]}`);
+  return block
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[a-zA-Z]\w*\s/.test(l))
+    .map((l) => `${model}.${l.split(/\s+/)[0]}`);
 }
 
 const WITH_CONTRACT_FIELDS = ['Event', 'Refusal', 'ConsentRecord', 'Owner', 'Device', 'DirectoryEntry'];
@@ -74,7 +103,8 @@ describe('schema field -> column table', () => {
 });
 
 type Shape = Record<string, z.ZodType>;
-const shapeOf = (kind: EventKind): Shape => (eventEnvelopeSchema.options.find((o) => o.shape.kind.value === kind)!.shape.body as unknown as { shape: Shape }).shape;
+const shapeOf = (kind: EventKind): Shape =>
+  (eventEnvelopeSchema.options.find((o) => o.shape.kind.value === kind)!.shape.body as unknown as { shape: Shape }).shape;
 
 /** The values a body field's schema admits at its edges: both ends of a range, every enum member. */
 function extremesOf(field: z.ZodType, sample: unknown): unknown[] {
@@ -171,8 +201,20 @@ describe.each(await flavours())('every value the contract admits, written throug
   it('consent records: the highest version the schema admits is kept, one more is refused by the schema', async () => {
     const store = rig.stores.regions.get('eu')!;
     const deviceId = await rig.device('eu');
-    const record = consentRecordSchema.parse({ deviceId, version: CONSENT_VERSION_MAX, issuedAt: received.toISOString(), categories: { usage: true, location: 'exact', payment: false, diagnostics: true } });
-    await store.appendConsent({ deviceId, version: record.version, issuedAt: new Date(record.issuedAt), categories: record.categories, actor: 'a'.repeat(64), channel: 'support' });
+    const record = consentRecordSchema.parse({
+      deviceId,
+      version: CONSENT_VERSION_MAX,
+      issuedAt: received.toISOString(),
+      categories: { usage: true, location: 'exact', payment: false, diagnostics: true },
+    });
+    await store.appendConsent({
+      deviceId,
+      version: record.version,
+      issuedAt: new Date(record.issuedAt),
+      categories: record.categories,
+      actor: 'a'.repeat(64),
+      channel: 'support',
+    });
     expect((await store.consentHistory(deviceId)).at(-1)).toMatchObject({ version: CONSENT_VERSION_MAX, categories: record.categories, actor: 'a'.repeat(64) });
     expect(consentRecordSchema.safeParse({ ...record, version: CONSENT_VERSION_MAX + 1 }).success).toBe(false);
   });

@@ -144,20 +144,41 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
 
     it('creates owners with their devices in one transaction, and writes nothing when a device is missing', async () => {
       const suffix = randomBytes(8).toString('hex');
-      const owner = (n: number) => ({ id: `own-eu-${suffix}-${n}`, pseudonym: `p-${suffix}-${n}`, name: 'sealed:v1:x', contact: 'sealed:v1:y', createdAt: new Date() });
+      const owner = (n: number) => ({
+        id: `own-eu-${suffix}-${n}`,
+        pseudonym: `p-${suffix}-${n}`,
+        name: 'sealed:v1:x',
+        contact: 'sealed:v1:y',
+        createdAt: new Date(),
+      });
       const devices = Array.from({ length: 1_000 }, () => newDeviceId());
       const at = new Date();
       for (const d of devices) await eu().addDevice(d, at);
       const absent = newDeviceId();
-      expect(await eu().createOwnersWithDevices([{ row: owner(0), deviceIds: [devices[0]!] }, { row: owner(1), deviceIds: [absent] }], at)).toEqual([absent]);
+      expect(
+        await eu().createOwnersWithDevices(
+          [
+            { row: owner(0), deviceIds: [devices[0]!] },
+            { row: owner(1), deviceIds: [absent] },
+          ],
+          at,
+        ),
+      ).toEqual([absent]);
       expect(await eu().getOwner(owner(0).id)).toBeNull();
       expect((await eu().getDevice(devices[0]!))?.ownerPseudonym).toBeNull();
 
       // A full batch: 1,000 owners, one device each, past the parameter limit Prisma assumes for SQLite.
       const rows = devices.map((_, n) => owner(n));
-      expect(await eu().createOwnersWithDevices(rows.map((row, n) => ({ row, deviceIds: [devices[n]!] })), at)).toEqual([]);
+      expect(
+        await eu().createOwnersWithDevices(
+          rows.map((row, n) => ({ row, deviceIds: [devices[n]!] })),
+          at,
+        ),
+      ).toEqual([]);
       expect((await eu().getDevice(devices[999]!))?.ownerPseudonym).toBe(rows[999]!.pseudonym);
-      expect(await eu().periodsOf(rows[0]!.pseudonym)).toEqual([{ deviceId: devices[0], ownerPseudonym: rows[0]!.pseudonym, startedAt: new Date(0), endedAt: null }]);
+      expect(await eu().periodsOf(rows[0]!.pseudonym)).toEqual([
+        { deviceId: devices[0], ownerPseudonym: rows[0]!.pseudonym, startedAt: new Date(0), endedAt: null },
+      ]);
 
       // A handover ends the previous owner's period where the next one's starts.
       const later = new Date(at.getTime() + 1_000);
@@ -169,7 +190,16 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
 
     it('appends audit rows together or not at all', async () => {
       const head = (await us().lastAudit())?.seq ?? 0;
-      const row = (seq: number) => ({ seq, at: new Date(), actor: 'test', action: 'test.batch', target: 'us', detail: '{}', prevHash: `h${seq - 1}`, hash: `h${seq}` });
+      const row = (seq: number) => ({
+        seq,
+        at: new Date(),
+        actor: 'test',
+        action: 'test.batch',
+        target: 'us',
+        detail: '{}',
+        prevHash: `h${seq - 1}`,
+        hash: `h${seq}`,
+      });
       await us().appendAudits(Array.from({ length: 2_000 }, (_, i) => row(head + 1 + i)));
       expect((await us().lastAudit())?.seq).toBe(head + 2_000);
       await expect(us().appendAudits([row(head + 2_001), row(head + 2_000)])).rejects.toBeInstanceOf(StoreConflictError);

@@ -52,20 +52,30 @@ export function TourPanel(props: ChapterProps & { chapters: readonly Chapter[]; 
     location.hash = tourHref(to + 1);
   };
   const admin = props.session.role === 'admin';
-  return h('aside', { class: 'tour', 'aria-labelledby': 'tour-title', 'data-chapter': index + 1 },
+  return h(
+    'aside',
+    { class: 'tour', 'aria-labelledby': 'tour-title', 'data-chapter': index + 1 },
     h('p', { class: 'tour-step' }, `Guided tour · chapter ${index + 1} of ${chapters.length}`),
     h('h2', { id: 'tour-title', tabIndex: -1, ref: title }, chapter.title),
     admin ? null : h('p', { class: 'notice' }, 'The tour\u2019s actions are made with your token; sign in with the admin token to run all of them.'),
     h(chapter.Body, { api: props.api, session: props.session, state: props.state, update: props.update }),
-    h('p', { class: 'tour-nav' },
+    h(
+      'p',
+      { class: 'tour-nav' },
       h('button', { type: 'button', disabled: index === 0, onClick: () => go(index - 1) }, '← Back'),
       index + 1 < chapters.length
         ? h('button', { type: 'button', class: 'primary', onClick: () => go(index + 1) }, 'Next →')
-        : h('a', { href: '#/', class: 'button primary' }, 'End the tour')),
-    h('nav', { 'aria-label': 'Tour chapters' },
-      h('ol', { class: 'chapters' }, chapters.map((c, i) => h('li', { key: c.title },
-        h('a', { href: tourHref(i + 1), 'aria-current': i === index ? 'step' : undefined }, c.title))))),
-    h('p', { class: 'tour-nav' },
-      h('button', { type: 'button', onClick: props.restart }, 'Restart this chapter'),
-      h('a', { href: '#/' }, 'Leave the tour')));
+        : h('a', { href: '#/', class: 'button primary' }, 'End the tour'),
+    ),
+    h(
+      'nav',
+      { 'aria-label': 'Tour chapters' },
+      h(
+        'ol',
+        { class: 'chapters' },
+        chapters.map((c, i) => h('li', { key: c.title }, h('a', { href: tourHref(i + 1), 'aria-current': i === index ? 'step' : undefined }, c.title))),
+      ),
+    ),
+    h('p', { class: 'tour-nav' }, h('button', { type: 'button', onClick: props.restart }, 'Restart this chapter'), h('a', { href: '#/' }, 'Leave the tour')),
+  );
 }

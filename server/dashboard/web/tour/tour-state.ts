@@ -32,10 +32,11 @@ export function useTourState(): [TourState, (patch: Partial<TourState>) => void,
     return next;
   };
   const update = (patch: Partial<TourState>): void => setState((s) => save({ ...s, ...patch }));
-  const reset = (keys: readonly (keyof TourState)[]): void => setState((s) => {
-    const next = { ...s };
-    for (const key of keys) delete next[key];
-    return save(next);
-  });
+  const reset = (keys: readonly (keyof TourState)[]): void =>
+    setState((s) => {
+      const next = { ...s };
+      for (const key of keys) delete next[key];
+      return save(next);
+    });
   return [state, update, reset];
 }

@@ -23,12 +23,32 @@ export function chainText(chain: AuditChainStatus): string {
 /** Audit entries as a table, newest first. */
 export function AuditTable(props: { entries: readonly AuditEntry[]; caption: string }): ComponentChild {
   const th = (label: string): ComponentChild => h('th', { scope: 'col' }, label);
-  return h('table', { class: 'wide-table audit' },
+  return h(
+    'table',
+    { class: 'wide-table audit' },
     h('caption', null, props.caption),
     h('thead', null, h('tr', null, th('#'), th('time'), th('actor'), th('action'), th('target'), th('detail'))),
-    h('tbody', null, props.entries.length === 0 ? h('tr', null, h('td', { colSpan: 6 }, 'No entries.')) : [...props.entries].reverse().map((e) => h('tr', { key: e.seq, 'data-action': e.action },
-      h('td', null, String(e.seq)), h('td', null, dateTime(e.at)), h('td', null, e.actor), h('th', { scope: 'row' }, e.action),
-      h('td', null, h('code', null, e.target)), h('td', null, h('code', null, JSON.stringify(e.detail)))))));
+    h(
+      'tbody',
+      null,
+      props.entries.length === 0
+        ? h('tr', null, h('td', { colSpan: 6 }, 'No entries.'))
+        : [...props.entries]
+            .reverse()
+            .map((e) =>
+              h(
+                'tr',
+                { key: e.seq, 'data-action': e.action },
+                h('td', null, String(e.seq)),
+                h('td', null, dateTime(e.at)),
+                h('td', null, e.actor),
+                h('th', { scope: 'row' }, e.action),
+                h('td', null, h('code', null, e.target)),
+                h('td', null, h('code', null, JSON.stringify(e.detail))),
+              ),
+            ),
+    ),
+  );
 }
 
 /**
@@ -52,9 +72,10 @@ export function AuditPage(props: { api: Api; session: SessionResponse }): Compon
     setError('');
     // Entries are numbered without gaps, so an older page is the `PAGE` entries up to `upTo`.
     const afterSeq = upTo === null ? 0 : Math.max(0, upTo - PAGE);
-    const path = upTo === null || filter
-      ? `/api/v1/audit?region=${store}&newest=true&limit=${PAGE}${filter}`
-      : `/api/v1/audit?region=${store}&afterSeq=${afterSeq}&limit=${upTo - afterSeq}`;
+    const path =
+      upTo === null || filter
+        ? `/api/v1/audit?region=${store}&newest=true&limit=${PAGE}${filter}`
+        : `/api/v1/audit?region=${store}&afterSeq=${afterSeq}&limit=${upTo - afterSeq}`;
     const load = async (): Promise<void> => {
       const answer = await props.api.get<AuditPage>(path);
       if (!stale) setPage(answer);
@@ -67,29 +88,103 @@ export function AuditPage(props: { api: Api; session: SessionResponse }): Compon
 
   const verify = (): void => {
     setVerifying(true);
-    props.api.get<{ chains: AuditChainStatus[] }>('/api/v1/audit/verify').then((r) => setChains(r.chains), (err: unknown) => setError(describeError(err))).finally(() => setVerifying(false));
+    props.api
+      .get<{ chains: AuditChainStatus[] }>('/api/v1/audit/verify')
+      .then(
+        (r) => setChains(r.chains),
+        (err: unknown) => setError(describeError(err)),
+      )
+      .finally(() => setVerifying(false));
   };
 
-  if (!props.session.canReadAudit) return h('section', null, h('h2', null, 'Audit log'), h('p', { class: 'notice' }, 'The audit log is for admins and auditors.'));
+  if (!props.session.canReadAudit)
+    return h('section', null, h('h2', null, 'Audit log'), h('p', { class: 'notice' }, 'The audit log is for admins and auditors.'));
   const first = page?.entries[0]?.seq ?? 0;
   const last = page?.entries.at(-1)?.seq ?? 0;
-  return h('section', { class: 'audit-page', 'aria-labelledby': 'audit-title' },
+  return h(
+    'section',
+    { class: 'audit-page', 'aria-labelledby': 'audit-title' },
     h('h2', { id: 'audit-title' }, 'Audit log'),
-    h('p', { class: 'hint' }, 'One hash chain per region store (what was done with personal data there) and one in the directory (logins). Entries hold ids and counts, never names.'),
-    h('form', { class: 'filters', onSubmit: (e: Event) => e.preventDefault() },
-      h('label', null, 'Store ', h('select', { name: 'store', value: store, onChange: (e: Event) => { setUpTo(null); setStore(controlValue(e)); } },
-        stores.map((s) => h('option', { key: s, value: s }, s === 'directory' ? 'directory' : s.toUpperCase())))),
-      h('label', null, 'About (ids, comma-separated) ', h('input', { name: 'target', type: 'text', value: draft, placeholder: 'any', ...commitOnEnter(setDraft, (value) => { setUpTo(null); setTarget(value); }) })),
-      h('button', { type: 'button', onClick: verify, disabled: verifying }, verifying ? 'Verifying…' : 'Verify every chain')),
-    chains ? h('table', { class: 'chains', 'data-verified': '' },
-      h('caption', null, 'Chain verification'),
-      h('tbody', null, chains.map((c) => h('tr', { key: c.store, 'data-chain': c.status },
-        h('th', { scope: 'row' }, c.store === 'directory' ? 'directory' : c.store.toUpperCase()),
-        h('td', { class: c.status === 'ok' ? 'ok' : 'bad' }, chainText(c)))))) : null,
+    h(
+      'p',
+      { class: 'hint' },
+      'One hash chain per region store (what was done with personal data there) and one in the directory (logins). Entries hold ids and counts, never names.',
+    ),
+    h(
+      'form',
+      { class: 'filters', onSubmit: (e: Event) => e.preventDefault() },
+      h(
+        'label',
+        null,
+        'Store ',
+        h(
+          'select',
+          {
+            name: 'store',
+            value: store,
+            onChange: (e: Event) => {
+              setUpTo(null);
+              setStore(controlValue(e));
+            },
+          },
+          stores.map((s) => h('option', { key: s, value: s }, s === 'directory' ? 'directory' : s.toUpperCase())),
+        ),
+      ),
+      h(
+        'label',
+        null,
+        'About (ids, comma-separated) ',
+        h('input', {
+          name: 'target',
+          type: 'text',
+          value: draft,
+          placeholder: 'any',
+          ...commitOnEnter(setDraft, (value) => {
+            setUpTo(null);
+            setTarget(value);
+          }),
+        }),
+      ),
+      h('button', { type: 'button', onClick: verify, disabled: verifying }, verifying ? 'Verifying…' : 'Verify every chain'),
+    ),
+    chains
+      ? h(
+          'table',
+          { class: 'chains', 'data-verified': '' },
+          h('caption', null, 'Chain verification'),
+          h(
+            'tbody',
+            null,
+            chains.map((c) =>
+              h(
+                'tr',
+                { key: c.store, 'data-chain': c.status },
+                h('th', { scope: 'row' }, c.store === 'directory' ? 'directory' : c.store.toUpperCase()),
+                h('td', { class: c.status === 'ok' ? 'ok' : 'bad' }, chainText(c)),
+              ),
+            ),
+          ),
+        )
+      : null,
     error ? h('p', { role: 'alert', class: 'error' }, error) : null,
-    page ? h(AuditTable, { entries: page.entries, caption: filter ? `Latest entries about ${target.trim()} (${page.entries.length})` : `Entries ${first}–${last} of ${page.head ?? last}, newest first` }) : h('p', null, 'Loading…'),
-    filter ? null : h('p', { class: 'actions' },
-      h('button', { type: 'button', disabled: upTo === null, onClick: () => setUpTo((u) => (u === null || u + PAGE >= (page?.head ?? 0) ? null : u + PAGE)) }, 'Newer'),
-      h('button', { type: 'button', disabled: first <= 1, onClick: () => setUpTo(first - 1) }, 'Older'),
-      h('button', { type: 'button', disabled: upTo === null, onClick: () => setUpTo(null) }, 'Newest')));
+    page
+      ? h(AuditTable, {
+          entries: page.entries,
+          caption: filter ? `Latest entries about ${target.trim()} (${page.entries.length})` : `Entries ${first}–${last} of ${page.head ?? last}, newest first`,
+        })
+      : h('p', null, 'Loading…'),
+    filter
+      ? null
+      : h(
+          'p',
+          { class: 'actions' },
+          h(
+            'button',
+            { type: 'button', disabled: upTo === null, onClick: () => setUpTo((u) => (u === null || u + PAGE >= (page?.head ?? 0) ? null : u + PAGE)) },
+            'Newer',
+          ),
+          h('button', { type: 'button', disabled: first <= 1, onClick: () => setUpTo(first - 1) }, 'Older'),
+          h('button', { type: 'button', disabled: upTo === null, onClick: () => setUpTo(null) }, 'Newest'),
+        ),
+  );
 }

@@ -29,10 +29,25 @@ function marker(device: Located, x: number, y: number, look: Look): ComponentChi
   const color = regionColor(device.region, look.regions);
   const state = device.state ?? 'unknown';
   const r = MARKER_R / look.scale;
-  return h('a', { key: device.id, href: deviceHref(device.id), class: `marker ${state} ${device.location.precision}`, 'aria-label': describe(device), 'data-device': device.id },
+  return h(
+    'a',
+    {
+      key: device.id,
+      href: deviceHref(device.id),
+      class: `marker ${state} ${device.location.precision}`,
+      'aria-label': describe(device),
+      'data-device': device.id,
+    },
     h('title', null, describe(device)),
     device.location.precision === 'coarse' ? h('circle', { class: 'accuracy', cx: x, cy: y, r: r * 1.9, stroke: color, 'stroke-width': 1 / look.scale }) : null,
-    h('path', { class: 'dot', d: shapePath(regionShape(device.region, look.regions), x, y, r), stroke: color, 'stroke-width': 2 / look.scale, fill: state === 'online' ? color : '#ffffff' }));
+    h('path', {
+      class: 'dot',
+      d: shapePath(regionShape(device.region, look.regions), x, y, r),
+      stroke: color,
+      'stroke-width': 2 / look.scale,
+      fill: state === 'online' ? color : '#ffffff',
+    }),
+  );
 }
 
 /**
@@ -54,18 +69,39 @@ function group(cluster: Cluster<Located>, open: boolean, zooms: boolean, press: 
       press();
     }
   };
-  return h('g', { key: cluster.key, class: `group${open ? ' open' : ''}`, 'data-devices': ids.join(' ') },
-    open ? cluster.members.map((m, i) => h('line', { key: `l${m.item.id}`, class: 'spoke', x1: cluster.x, y1: cluster.y, x2: cluster.x + offsets[i]![0], y2: cluster.y + offsets[i]![1], 'stroke-width': 1 / look.scale })) : null,
-    h('g', { class: 'handle', role: 'button', tabIndex: 0, 'aria-expanded': open, 'aria-label': label, onClick: press, onKeyDown: onKey },
+  return h(
+    'g',
+    { key: cluster.key, class: `group${open ? ' open' : ''}`, 'data-devices': ids.join(' ') },
+    open
+      ? cluster.members.map((m, i) =>
+          h('line', {
+            key: `l${m.item.id}`,
+            class: 'spoke',
+            x1: cluster.x,
+            y1: cluster.y,
+            x2: cluster.x + offsets[i]![0],
+            y2: cluster.y + offsets[i]![1],
+            'stroke-width': 1 / look.scale,
+          }),
+        )
+      : null,
+    h(
+      'g',
+      { class: 'handle', role: 'button', tabIndex: 0, 'aria-expanded': open, 'aria-label': label, onClick: press, onKeyDown: onKey },
       h('title', null, label),
       h('circle', { cx: cluster.x, cy: cluster.y, r: open ? r * 0.6 : r, fill: color, stroke: '#ffffff', 'stroke-width': 1.5 / look.scale }),
-      open ? null : h('text', { x: cluster.x, y: cluster.y, 'font-size': 9 / look.scale, dy: '0.35em' }, String(ids.length))),
-    open ? cluster.members.map((m, i) => marker(m.item, cluster.x + offsets[i]![0], cluster.y + offsets[i]![1], look)) : null);
+      open ? null : h('text', { x: cluster.x, y: cluster.y, 'font-size': 9 / look.scale, dy: '0.35em' }, String(ids.length)),
+    ),
+    open ? cluster.members.map((m, i) => marker(m.item, cluster.x + offsets[i]![0], cluster.y + offsets[i]![1], look)) : null,
+  );
 }
 
 function swatch(shape: Shape, color: string, fill: string, dashed = false): ComponentChild {
-  return h('svg', { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' },
-    h('path', { d: shapePath(shape, 8, 8, 5), stroke: color, 'stroke-width': 2, fill, 'stroke-dasharray': dashed ? '2 2' : undefined }));
+  return h(
+    'svg',
+    { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' },
+    h('path', { d: shapePath(shape, 8, 8, 5), stroke: color, 'stroke-width': 2, fill, 'stroke-dasharray': dashed ? '2 2' : undefined }),
+  );
 }
 
 /**
@@ -104,38 +140,97 @@ export function FleetMap(props: { devices: readonly FleetDevice[]; regions: read
     return null;
   };
   const pan = (dx: number, dy: number): void => zoomTo(view.zoom, view.cx + (dx * width) / 2, view.cy + (dy * height) / 2);
-  return h('figure', { class: 'map' },
-    h('div', { class: 'zoom', role: 'group', 'aria-label': 'Map zoom' },
-      h('button', { type: 'button', onClick: () => zoomTo(Math.min(ZOOMS.length - 1, view.zoom + 1), ...centreOnGroups()), disabled: view.zoom === ZOOMS.length - 1, 'aria-label': 'Zoom in' }, '+'),
+  return h(
+    'figure',
+    { class: 'map' },
+    h(
+      'div',
+      { class: 'zoom', role: 'group', 'aria-label': 'Map zoom' },
+      h(
+        'button',
+        {
+          type: 'button',
+          onClick: () => zoomTo(Math.min(ZOOMS.length - 1, view.zoom + 1), ...centreOnGroups()),
+          disabled: view.zoom === ZOOMS.length - 1,
+          'aria-label': 'Zoom in',
+        },
+        '+',
+      ),
       h('button', { type: 'button', onClick: () => zoomTo(Math.max(0, view.zoom - 1)), disabled: view.zoom === 0, 'aria-label': 'Zoom out' }, '−'),
       h('button', { type: 'button', onClick: () => zoomTo(0), disabled: view.zoom === 0 }, 'Whole world'),
-      ([['←', 'west', -1, 0], ['→', 'east', 1, 0], ['↑', 'north', 0, -1], ['↓', 'south', 0, 1]] as const).map(([arrow, way, dx, dy]) =>
-        h('button', { key: way, type: 'button', onClick: () => pan(dx, dy), disabled: view.zoom === 0, 'aria-label': `Move the map ${way}` }, arrow)),
-      h('span', { class: 'hint' }, `×${scale}`)),
-    h('svg', {
-      class: 'world',
-      viewBox: `${(view.cx - width / 2).toFixed(1)} ${(view.cy - height / 2).toFixed(1)} ${width.toFixed(1)} ${height.toFixed(1)}`,
-      role: 'group',
-      'aria-label': `World map with ${located.length} machines at their consented precision, in ${clusters.length} places`,
-      onKeyDown: (event: KeyboardEvent) => event.key === 'Escape' && setOpen(null),
-    },
-    h('use', { href: '#land', class: 'land', width: MAP_WIDTH, height: MAP_HEIGHT }),
-    clusters.map((cluster) => {
-      const [first] = cluster.members;
-      if (cluster.members.length === 1 && first) return marker(first.item, first.x, first.y, look);
-      const zoom = separatesAt(cluster);
-      const press = (): void => {
-        if (zoom !== null && open !== cluster.key) zoomTo(zoom, cluster.x, cluster.y);
-        else setOpen((o) => (o === cluster.key ? null : cluster.key));
-      };
-      return group(cluster, open === cluster.key, zoom !== null, press, look);
-    })),
-    h('figcaption', null,
-      h('ul', { class: 'legend', 'aria-label': 'Map legend' },
-        props.regions.map((region) => h('li', { key: region }, swatch(regionShape(region, props.regions), regionColor(region, props.regions), regionColor(region, props.regions)), `region ${region.toUpperCase()}`)),
+      (
+        [
+          ['←', 'west', -1, 0],
+          ['→', 'east', 1, 0],
+          ['↑', 'north', 0, -1],
+          ['↓', 'south', 0, 1],
+        ] as const
+      ).map(([arrow, way, dx, dy]) =>
+        h('button', { key: way, type: 'button', onClick: () => pan(dx, dy), disabled: view.zoom === 0, 'aria-label': `Move the map ${way}` }, arrow),
+      ),
+      h('span', { class: 'hint' }, `×${scale}`),
+    ),
+    h(
+      'svg',
+      {
+        class: 'world',
+        viewBox: `${(view.cx - width / 2).toFixed(1)} ${(view.cy - height / 2).toFixed(1)} ${width.toFixed(1)} ${height.toFixed(1)}`,
+        role: 'group',
+        'aria-label': `World map with ${located.length} machines at their consented precision, in ${clusters.length} places`,
+        onKeyDown: (event: KeyboardEvent) => event.key === 'Escape' && setOpen(null),
+      },
+      h('use', { href: '#land', class: 'land', width: MAP_WIDTH, height: MAP_HEIGHT }),
+      clusters.map((cluster) => {
+        const [first] = cluster.members;
+        if (cluster.members.length === 1 && first) return marker(first.item, first.x, first.y, look);
+        const zoom = separatesAt(cluster);
+        const press = (): void => {
+          if (zoom !== null && open !== cluster.key) zoomTo(zoom, cluster.x, cluster.y);
+          else setOpen((o) => (o === cluster.key ? null : cluster.key));
+        };
+        return group(cluster, open === cluster.key, zoom !== null, press, look);
+      }),
+    ),
+    h(
+      'figcaption',
+      null,
+      h(
+        'ul',
+        { class: 'legend', 'aria-label': 'Map legend' },
+        props.regions.map((region) =>
+          h(
+            'li',
+            { key: region },
+            swatch(regionShape(region, props.regions), regionColor(region, props.regions), regionColor(region, props.regions)),
+            `region ${region.toUpperCase()}`,
+          ),
+        ),
         h('li', null, swatch('circle', '#555555', '#555555'), 'online'),
         h('li', null, swatch('circle', '#555555', '#ffffff'), 'offline'),
         h('li', null, swatch('circle', '#555555', '#ffffff', true), 'never seen'),
-        h('li', null, h('svg', { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' }, h('circle', { cx: 8, cy: 8, r: 6.5, fill: 'none', stroke: '#555555', 'stroke-dasharray': '2 2' }), h('circle', { cx: 8, cy: 8, r: 3, fill: '#555555' })), `${PRECISION_TEXT.coarse} (dashed ring)`),
-        h('li', null, h('svg', { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' }, h('circle', { cx: 8, cy: 8, r: 7, fill: '#333333' }), h('text', { x: 8, y: 8, dy: '0.35em', 'font-size': 9 }, '3')), 'machines at one place: press to zoom in on them or spread them out'))));
+        h(
+          'li',
+          null,
+          h(
+            'svg',
+            { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' },
+            h('circle', { cx: 8, cy: 8, r: 6.5, fill: 'none', stroke: '#555555', 'stroke-dasharray': '2 2' }),
+            h('circle', { cx: 8, cy: 8, r: 3, fill: '#555555' }),
+          ),
+          `${PRECISION_TEXT.coarse} (dashed ring)`,
+        ),
+        h(
+          'li',
+          null,
+          h(
+            'svg',
+            { class: 'swatch', viewBox: '0 0 16 16', width: 16, height: 16, 'aria-hidden': 'true' },
+            h('circle', { cx: 8, cy: 8, r: 7, fill: '#333333' }),
+            h('text', { x: 8, y: 8, dy: '0.35em', 'font-size': 9 }, '3'),
+          ),
+          'machines at one place: press to zoom in on them or spread them out',
+        ),
+      ),
+    ),
+  );
 }

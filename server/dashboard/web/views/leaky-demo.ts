@@ -33,22 +33,67 @@ export function LeakyDemo(props: { api: Api; session: SessionResponse }): Compon
   const full = broker && mayProvision ? demoCommand(session, location.origin, broker, props.api.token) : null;
   const copy = (): void => {
     if (!full) return;
-    navigator.clipboard.writeText(full).then(() => setCopied('Copied, token included.'), () => setCopied('Copying is not allowed here: show the token and select the command.'));
+    navigator.clipboard.writeText(full).then(
+      () => setCopied('Copied, token included.'),
+      () => setCopied('Copying is not allowed here: show the token and select the command.'),
+    );
   };
-  return h('section', { class: 'demo', 'aria-labelledby': 'demo-title' },
+  return h(
+    'section',
+    { class: 'demo', 'aria-labelledby': 'demo-title' },
     h('h2', { id: 'demo-title' }, 'Leaky device demo'),
-    h('p', null, 'The leaky firmware behaves like the machine in the story: it ignores consent and sends the owner\u2019s name and contact, an exact position and card data. Run it next to three compliant machines from a terminal in the project folder:'),
-    !mayProvision ? h('p', { class: 'notice' }, 'Your role cannot provision machines: sign in with the admin token or an operator token to get a command that works.')
-      : broker === null ? h('p', { class: 'notice' }, 'This server was not told the MQTT address of its broker (npm start tells it): put it after --broker yourself.')
+    h(
+      'p',
+      null,
+      'The leaky firmware behaves like the machine in the story: it ignores consent and sends the owner\u2019s name and contact, an exact position and card data. Run it next to three compliant machines from a terminal in the project folder:',
+    ),
+    !mayProvision
+      ? h('p', { class: 'notice' }, 'Your role cannot provision machines: sign in with the admin token or an operator token to get a command that works.')
+      : broker === null
+        ? h('p', { class: 'notice' }, 'This server was not told the MQTT address of its broker (npm start tells it): put it after --broker yourself.')
+        : null,
+    h(
+      'pre',
+      { 'data-command': '' },
+      h('code', null, demoCommand(session, location.origin, broker ?? 'mqtt://BROKER-HOST:PORT', showToken ? props.api.token : '••••••••')),
+    ),
+    full
+      ? h(
+          'p',
+          { class: 'actions' },
+          h('button', { type: 'button', onClick: copy }, 'Copy command'),
+          h('button', { type: 'button', 'aria-pressed': showToken, onClick: () => setShowToken((s) => !s) }, showToken ? 'Hide token' : 'Show token'),
+          h('span', { role: 'status' }, copied),
+        )
       : null,
-    h('pre', { 'data-command': '' }, h('code', null, demoCommand(session, location.origin, broker ?? 'mqtt://BROKER-HOST:PORT', showToken ? props.api.token : '••••••••'))),
-    full ? h('p', { class: 'actions' },
-      h('button', { type: 'button', onClick: copy }, 'Copy command'),
-      h('button', { type: 'button', 'aria-pressed': showToken, onClick: () => setShowToken((s) => !s) }, showToken ? 'Hide token' : 'Show token'),
-      h('span', { role: 'status' }, copied)) : null,
-    h('p', null, 'Watch the live events on the overview: its messages arrive as refusals (schema_invalid), each with why; none becomes a stored event, and the counts below grow. Each machine\u2019s page shows what it tried to send, by field name, and that nothing of it was kept.'),
-    h('table', null, h('caption', null, 'Refusals by reason since this server started'),
+    h(
+      'p',
+      null,
+      'Watch the live events on the overview: its messages arrive as refusals (schema_invalid), each with why; none becomes a stored event, and the counts below grow. Each machine\u2019s page shows what it tried to send, by field name, and that nothing of it was kept.',
+    ),
+    h(
+      'table',
+      null,
+      h('caption', null, 'Refusals by reason since this server started'),
       h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'region'), h('th', { scope: 'col' }, 'refusals'))),
-      h('tbody', null, refused.map((r) => h('tr', { key: r.region }, h('th', { scope: 'row' }, r.region.toUpperCase()),
-        h('td', null, Object.entries(r.reasons).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'))))));
+      h(
+        'tbody',
+        null,
+        refused.map((r) =>
+          h(
+            'tr',
+            { key: r.region },
+            h('th', { scope: 'row' }, r.region.toUpperCase()),
+            h(
+              'td',
+              null,
+              Object.entries(r.reasons)
+                .map(([k, n]) => `${k}: ${n}`)
+                .join(', ') || 'none',
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
 }

@@ -16,8 +16,11 @@ export function Sparkline(props: { samples: readonly RateSample[] }): ComponentC
   const max = Math.max(1, ...stored, ...refused);
   const last = props.samples[props.samples.length - 1];
   const label = `Events per second over the last minute: now ${last?.stored ?? 0} stored and ${last?.refused ?? 0} refused, peak ${max}`;
-  return h('svg', { class: 'sparkline', viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': label },
+  return h(
+    'svg',
+    { class: 'sparkline', viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': label },
     h('title', null, label),
     h('polyline', { class: 'stored', points: points(stored, max) }),
-    h('polyline', { class: 'refused', points: points(refused, max) }));
+    h('polyline', { class: 'refused', points: points(refused, max) }),
+  );
 }
