@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { errorBodySchema, provisionDeviceResponseSchema, storedEventSchema, type ProvisionDeviceResponse, type StoredEvent } from '../schema/api.ts';
+import { errorBodySchema, provisionDeviceResponseSchema, type ProvisionDeviceResponse, type StoredEvent } from '../schema/api.ts';
 import { commandResultSchema, type CommandName, type CommandResult } from '../schema/commands.ts';
 import { consentCategoriesSchema, consentRecordSchema, type ConsentCategories, type ConsentRecord } from '../schema/consent.ts';
 import { eventKindSchema, type EventKind } from '../schema/events.ts';
@@ -18,6 +18,7 @@ import { DEFAULT_REGIONS, regionIdSchema, regionListSchema, type RegionId } from
 import { faultRatesSchema, type FaultRatesInput } from '../firmware-sim/fault-injection.ts';
 import { startFleet, type Fleet, type FleetStats } from '../firmware-sim/fleet.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
+import { toStoredEvent } from '../server/privacy/owner-export.ts';
 import type { ServerStats } from '../server/server.ts';
 import type { RegionStore, Stores } from '../server/store/types.ts';
 import { isTransportUrl } from '../mqtt-wire/transport.ts';
@@ -305,19 +306,7 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
       const store = regionStore(stores, region);
       const devices = deviceId !== undefined ? [deviceId] : (await stores.directory.list()).filter((e) => e.region === region).map((e) => e.deviceId);
       const rows = (await Promise.all(devices.map((id) => store.listEvents(id, { limit, ...(kind === undefined ? {} : { kind }) })))).flat();
-      return rows.map((row) => ({
-        ...storedEventSchema.parse({
-          id: row.id,
-          deviceId: row.deviceId,
-          kind: row.kind,
-          seq: row.seq,
-          ts: row.deviceTs.toISOString(),
-          receivedAt: row.receivedAt.toISOString(),
-          consentVersion: row.consentVersion,
-          body: JSON.parse(row.body) as unknown,
-        }),
-        region,
-      }));
+      return rows.map((row) => ({ ...toStoredEvent(row), region }));
     },
 
     stop,
