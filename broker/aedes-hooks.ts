@@ -261,7 +261,9 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
         return;
       }
       dropNonPublishProperties(packet);
-      if (client && !publishRate.admit(client, Date.now())) {
+      // The rate is a device's: a service account (the server's ingest and outbound connections)
+      // publishes for the whole fleet at once, e.g. every device's consent after a lost session.
+      if (client && subject?.kind !== 'service' && !publishRate.admit(client, Date.now())) {
         const error = cutOff(client, 'publish_rate');
         // MQTT 5: DISCONNECT 0x96, then the publish is refused; aedes' PUBACK 0x87 for it finds the
         // connection closed, so nothing follows the DISCONNECT [MQTT-3.14.4-1].

@@ -70,7 +70,10 @@ export const brokerOptionsSchema = z.object({
     .object({
       /** Authenticated clients at once; the next CONNECT is refused. */
       maxConnections: z.int().min(1).default(10_000),
-      /** Sustained PUBLISH packets per second per client, and the burst above it a client may send. */
+      /**
+       * Sustained PUBLISH packets per second per device client, and the burst above it one may send.
+       * Service accounts are not limited: the server publishes for every device of the fleet.
+       */
       publishPerSecond: z.number().positive().default(200),
       publishBurst: z.int().min(1).default(2_000),
       /**

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TcpBroker } from '../../broker/broker.ts';
 import { topics } from '../../schema/topics.ts';
 import { waitUntil } from '../support/wait.ts';
-import { brokerFor, captureLogs, clientPool, rawClient, startDeviceRegistry, type DeviceRegistry, type RawClient } from './support.ts';
+import { brokerFor, captureLogs, clientPool, INGEST, rawClient, startDeviceRegistry, type DeviceRegistry, type RawClient } from './support.ts';
 
 const ALICE = { id: 'cm-alice0001', secret: 'alice-one-time-secret-xyz' };
 const BOB = { id: 'cm-bob00002', secret: 'bob-one-time-secret-abc' };
@@ -45,6 +45,15 @@ describe('broker limits, auth throttling and metrics (real sockets)', () => {
     const line = logs.lines.find((l) => l.includes('"reason":"publish_rate"'));
     expect(line).toContain(ALICE.id);
     expect(logs.lines.join('\n')).not.toContain('rate-payload-');
+  });
+
+  it('does not hold a service account to the device rate: the server publishes for the whole fleet', async () => {
+    const service = pool.open(broker.mqttUrl, { clientId: INGEST.username, username: INGEST.username, password: INGEST.password });
+    expect(await pool.connack(service)).toBe(0);
+    const before = broker.stats().limitDisconnects.publish_rate;
+    for (let i = 0; i < 20; i++) await service.publishAsync(topics.consent(ALICE.id), `consent-${i}`, { qos: 1, retain: true });
+    expect(service.connected).toBe(true);
+    expect(broker.stats().limitDisconnects.publish_rate).toBe(before);
   });
 
   it('cuts off a client holding more QoS 2 messages without PUBREL than maxInFlightIn', async () => {
