@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEVICE_AUTH_BATCH_MAX } from '../schema/api.ts';
 import type { Identity } from './identity.ts';
+import { logLevelSchema } from '../schema/log-level.ts';
 
 /**
  * Where the redirect hook sends a client: `serverReference` alone (or a plain string) for CONNACK
@@ -224,7 +225,7 @@ export const brokerConfigSchema = z
      * no device registry. Refused on any address but loopback (broker/permissive-test-mode.ts).
      */
     unsafePermissiveTestMode: z.boolean().default(false),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logLevel: logLevelSchema.default('info'),
   })
   .refine((c) => c.deviceAuth !== null || c.unsafePermissiveTestMode, {
     message: "the device check is required (the server's device-auth URL)",

@@ -6,6 +6,7 @@ import { connectRateFlagSchema } from './fleet-options.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
+import { logLevelSchema } from '../schema/log-level.ts';
 
 export const USAGE = `Usage: brewtel sim --broker URL [options]   (in the repository: npm run sim -- ...)
 
@@ -84,7 +85,7 @@ export const cliConfigSchema = z
     record: z.string().min(1).optional(),
     replay: z.string().min(1).optional(),
     replayPace: z.coerce.number().min(0).max(1_000_000).default(1),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+    logLevel: logLevelSchema.default('warn'),
   })
   .refine(
     (c) => c.replay !== undefined || (c.credentials === undefined) !== (c.api === undefined),

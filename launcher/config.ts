@@ -5,6 +5,7 @@ import { httpRateLimitSchema, httpStreamLimitsSchema, serverConfigSchema, tokenC
 import { fleetOptionsSchema } from '../firmware-sim/fleet-options.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { connectRateFlagSchema } from '../firmware-sim/fleet-options.ts';
+import { logLevelSchema } from '../schema/log-level.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const server = serverConfigSchema.shape;
@@ -66,7 +67,7 @@ export const launcherConfigSchema = z
     adminToken: z.string().min(16).optional(),
     /** Operator, auditor and further admin tokens (`--token`, BREWTEL_TOKENS). */
     tokens: z.array(tokenConfigSchema).default([]),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+    logLevel: logLevelSchema.default('warn'),
     /**
      * The demo machines' MQTT version, '3.1.1' or '5' (default), unless the credentials file names one
      * for a machine; the server's own connections speak MQTT 5 either way.

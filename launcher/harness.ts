@@ -24,6 +24,7 @@ import type { RegionStore, Stores } from '../server/store/types.ts';
 import { isTransportUrl } from '../mqtt-wire/transport.ts';
 import { launcherConfigSchema } from './config.ts';
 import { startStack, type Stack } from './stack.ts';
+import { logLevelSchema } from '../schema/log-level.ts';
 
 export const harnessOptionsSchema = z.object({
   /** Machines of the fleet that starts with the stack, round-robin over the regions; 0 for none. */
@@ -54,7 +55,7 @@ export const harnessOptionsSchema = z.object({
   stores: z.record(regionIdSchema, z.string()).default({}),
   /** The global directory's store URL; SQLite in the harness's folder unless set. */
   directoryUrl: z.string().optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('silent'),
+  logLevel: logLevelSchema.default('silent'),
 });
 export type HarnessOptions = z.input<typeof harnessOptionsSchema>;
 

@@ -13,6 +13,7 @@ import { readMappingFile } from './config-file.ts';
 import { jsonReport, junitXml, summaryLine } from './scenario-report.ts';
 import { runScenario } from './scenario-run.ts';
 import { scenarioSchema, type Scenario } from './scenario-schema.ts';
+import { logLevelSchema } from '../schema/log-level.ts';
 
 export const USAGE = `Usage: brewtel scenario run FILE [options]
        brewtel scenario schema
@@ -84,7 +85,7 @@ export async function main(argv: readonly string[], _env: Env): Promise<number> 
     console.error(`error: ${(error as Error).message}`);
     return 2;
   }
-  const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).safeParse(values['log-level'] ?? 'silent');
+  const logLevel = logLevelSchema.safeParse(values['log-level'] ?? 'silent');
   if (!logLevel.success) {
     console.error('error: --log-level: fatal|error|warn|info|debug|trace|silent');
     return 2;

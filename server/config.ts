@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { commandNameV1Schema, type CommandName } from '../schema/commands.ts';
 import { RETENTION_CATEGORIES } from '../schema/privacy.ts';
 import { DEFAULT_REGIONS, regionIdSchema, regionListSchema } from '../schema/regions.ts';
+import { logLevelSchema } from '../schema/log-level.ts';
 
 /** The widest device-clock window configuration may set: a century either way. */
 export const MAX_CLOCK_WINDOW_MS = 100 * 365 * 86_400_000;
@@ -279,7 +280,7 @@ export const serverConfigSchema = z
     consentPublishTimeoutMs: z.int().min(0).default(2_000),
     /** A store that does not answer a health ping within this time is reported down. */
     healthTimeoutMs: z.int().min(1).default(1_000),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logLevel: logLevelSchema.default('info'),
   })
   .refine((c) => Object.keys(c.stores).every((r) => c.regions.includes(r)), {
     message: 'every store URL must belong to a configured region',
