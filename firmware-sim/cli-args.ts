@@ -1,7 +1,7 @@
 import { readFlags, type Env, type FlagResult } from '../cli/flags.ts';
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
-import { faultRatesSchema } from './fault-injection.ts';
+import { faultRatesSchema } from '../schema/fault-rates.ts';
 import { connectRateFlagSchema } from './fleet-options.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';

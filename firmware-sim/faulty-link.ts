@@ -1,7 +1,8 @@
 import type { EventKind } from '../schema/events.ts';
 import type { DeviceConnection } from './device-connection.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
-import { decideFault, malform, type FaultRates, type InjectedFault } from './fault-injection.ts';
+import type { FaultRates, InjectedFault } from '../schema/fault-rates.ts';
+import { decideFault, malform } from './fault-injection.ts';
 import type { Rng } from './random.ts';
 
 export interface FaultyLinkOptions {

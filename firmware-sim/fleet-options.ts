@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isTransportUrl } from '../mqtt-wire/transport.ts';
 import { deviceIdSchema } from '../schema/ids.ts';
 import { regionIdSchema } from '../schema/regions.ts';
-import { faultRatesSchema } from './fault-injection.ts';
+import { faultRatesSchema } from '../schema/fault-rates.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
 import { DEFAULT_SESSION_EXPIRY_S, DEFAULT_WILL_DELAY_S } from './device-connection.ts';

@@ -1,7 +1,7 @@
 import type { WireTally } from '../mqtt-wire/client-options.ts';
 import { EVENT_KINDS, type EventKind } from '../schema/events.ts';
 import { COMMAND_OUTCOMES, type CommandOutcome } from './command-handler.ts';
-import { INJECTED_FAULTS, type InjectedFault } from './fault-injection.ts';
+import { INJECTED_FAULTS, type InjectedFault } from '../schema/fault-rates.ts';
 
 export interface FleetStats {
   machines: number;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { FleetCounters, type FleetStats } from './fleet-stats.ts';
-import { faultRatesSchema, NO_FAULTS, type FaultRatesInput } from './fault-injection.ts';
+import { faultRatesSchema, NO_FAULTS, type FaultRatesInput } from '../schema/fault-rates.ts';
 import { rampConnections } from './connect-ramp.ts';
 import { fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
 import { MachineRunner } from './machine-runner.ts';

@@ -6,4 +6,4 @@
 export { startFleet, type Fleet, type FleetOptions, type FleetStats, type MachineIdentity } from './fleet.ts';
 export { fleetOptionsSchema, machineIdentitySchema, machineIdentityListSchema, type ParsedFleetOptions } from './fleet-options.ts';
 export { provisionMachines, provisionOptionsSchema, type ProvisionOptions } from './provision.ts';
-export { faultRatesSchema, type FaultRatesInput } from './fault-injection.ts';
+export { faultRatesSchema, type FaultRatesInput } from '../schema/fault-rates.ts';

@@ -15,7 +15,7 @@ import { consentCategoriesSchema, consentRecordSchema, type ConsentCategories, t
 import { eventKindSchema, type EventKind } from '../schema/events.ts';
 import { complianceReportSchema, type ComplianceReport } from '../schema/privacy.ts';
 import { DEFAULT_REGIONS, regionIdSchema, regionListSchema, type RegionId } from '../schema/regions.ts';
-import { faultRatesSchema, type FaultRatesInput } from '../firmware-sim/fault-injection.ts';
+import { faultRatesSchema, type FaultRatesInput } from '../schema/fault-rates.ts';
 import { startFleet, type Fleet, type FleetStats } from '../firmware-sim/fleet.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { toStoredEvent } from '../server/privacy/owner-export.ts';

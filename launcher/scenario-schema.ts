@@ -3,7 +3,7 @@ import { COMMAND_RESULT_STATUSES, commandNameV1Schema } from '../schema/commands
 import { consentCategoriesSchema } from '../schema/consent.ts';
 import { eventKindSchema } from '../schema/events.ts';
 import { regionIdSchema, regionListSchema } from '../schema/regions.ts';
-import { faultRatesSchema } from '../firmware-sim/fault-injection.ts';
+import { faultRatesSchema } from '../schema/fault-rates.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { REFUSAL_REASONS } from '../server/ingest/reasons.ts';
 

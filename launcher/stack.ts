@@ -159,6 +159,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
         logger.child({ room: 'fleet' }),
       );
       running.fleet = fleet;
+      server.controlFleet(fleet);
       stack.fleet = fleet;
       startup.onFleet?.(fleet);
       await untilAborted(fleet.whenRamped(), signal);

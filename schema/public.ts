@@ -9,6 +9,8 @@ export * from './commands.ts';
 export * from './consent.ts';
 export * from './control.ts';
 export * from './events.ts';
+export * from './fault-rates.ts';
+export * from './fleet-control.ts';
 export * from './ids.ts';
 export * from './location.ts';
 export * from './privacy.ts';

@@ -13,6 +13,7 @@ import { deviceSecretKeyFile, loadDeviceSecretKey } from './devices/secret-key.t
 import { publishRevocation } from './devices/revocation-notice.ts';
 import { LiveFeed } from './dashboard/live-feed.ts';
 import { buildApp } from './http/app.ts';
+import type { FleetControl } from './http/app-deps.ts';
 import { grantsOf } from './http/auth.ts';
 import { DeviceStates } from './ingest/device-states.ts';
 import { createIngest, type Ingest } from './ingest/ingest.ts';
@@ -49,6 +50,8 @@ export interface RunningServer {
    * after this server when its port is picked at random); until then config.dashboard.mqttUrl.
    */
   advertiseMqtt(url: string): void;
+  /** The simulated fleet of this process, for the fleet control API (/api/v1/control); null: none. */
+  controlFleet(control: FleetControl | null): void;
   stats(): ServerStats;
   /**
    * The stores this server opened, for reading what was really committed (the test harness's
@@ -89,6 +92,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const advertised = { mqttUrl: config.dashboard.mqttUrl ?? null };
 
   let mqtt: MqttSide | null = null;
+  let fleetControl: FleetControl | null = null;
   let markAttached: (attached: MqttSource) => void = () => undefined;
   const attached = new Promise<MqttSource>((resolve) => {
     markAttached = resolve;
@@ -172,6 +176,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
             privacy,
             liveFeed,
             commands,
+            fleetControl: () => fleetControl,
             mqttConnected: () => mqtt?.source.connected() ?? false,
             storeWritable: (region) => ingest?.storeWritable(region) ?? true,
           },
@@ -274,6 +279,9 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     whenIngestReady: () => attached.then((s) => s.whenReady()),
     advertiseMqtt(url) {
       advertised.mqttUrl = url;
+    },
+    controlFleet(control) {
+      fleetControl = control;
     },
     stats: () => stats.snapshot(),
     close: () => started.stop(),

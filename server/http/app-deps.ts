@@ -8,7 +8,16 @@ import type { DeviceStates } from '../ingest/device-states.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PrivacyDeps } from '../privacy/privacy-deps.ts';
 import type { Stores } from '../store/types.ts';
+import type { FaultRatesInput } from '../../schema/fault-rates.ts';
 import type { TokenGrant } from './auth.ts';
+
+/** What the fleet control API may do to a fleet: the server never sees the simulator itself. */
+export interface FleetControl {
+  machines(): ReadonlyArray<{ deviceId: string; region: string }>;
+  stats(): { connected: number; published: number; injected: Record<string, number> };
+  /** Throws for an id not in the fleet. */
+  injectFaults(rates: FaultRatesInput, deviceIds?: readonly string[]): void;
+}
 
 /** Everything the HTTP routes use, passed in explicitly. */
 export interface AppDeps {
@@ -29,6 +38,8 @@ export interface AppDeps {
   advertised?: { readonly mqttUrl: string | null };
   /** Rows ingest committed, for the dashboard's live stream and region panels. */
   liveFeed: LiveFeed;
+  /** The simulated fleet running in this process, when there is one (npm start, the harness): the fleet control API drives it. */
+  fleetControl(): FleetControl | null;
   mqttConnected(): boolean;
   /** False while ingest's writes to the region's store fail (a store can answer a ping yet refuse writes). */
   storeWritable(region: string): boolean;

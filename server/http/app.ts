@@ -17,6 +17,7 @@ import { registerDocs } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { fleetRoutes } from './routes/fleet.ts';
+import { fleetControlRoutes } from './routes/fleet-control.ts';
 import { quarantineRoutes } from './routes/quarantine.ts';
 import { regionRoutes } from './routes/regions.ts';
 import { streamRoutes } from './routes/stream.ts';
@@ -68,6 +69,7 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
   await app.register(complianceRoutes, deps);
   await app.register(commandRoutes, deps);
   await app.register(fleetRoutes, deps);
+  await app.register(fleetControlRoutes, deps);
   await app.register(streamRoutes, deps);
   await app.register(dashboardRoutes, deps);
   await app.register(dashboardStatic);

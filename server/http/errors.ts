@@ -22,6 +22,8 @@ export const ERRORS = {
   CONFLICT: 409,
   /** An owner and a device of different home regions cannot be linked. */
   REGION_MISMATCH: 409,
+  /** No simulated fleet runs in this server's process, so there is nothing to control. */
+  FLEET_NOT_RUNNING: 409,
   /** The device was erased (or deleted): nothing is sent to it any more, ever. */
   DEVICE_ERASED: 410,
   PAYLOAD_TOO_LARGE: 413,

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decideFault, faultRatesSchema, INJECTED_FAULTS, malform, NO_FAULTS, type InjectedFault } from '../../firmware-sim/fault-injection.ts';
+import { decideFault, malform } from '../../firmware-sim/fault-injection.ts';
+import { faultRatesSchema, INJECTED_FAULTS, NO_FAULTS, type InjectedFault } from '../../schema/fault-rates.ts';
 import { startFleet, type Fleet } from '../../firmware-sim/fleet.ts';
 import { createRng } from '../../firmware-sim/random.ts';
 import { eventEnvelopeSchema } from '../../schema/events.ts';

@@ -73,6 +73,7 @@ beforeAll(async () => {
         { token: ADMIN, role: 'admin', subject: 'admin' },
         { token: BROKER, role: 'broker', subject: 'broker' },
       ],
+      fleetControl: () => null,
       mqttConnected: () => publisher.connected,
       storeWritable: () => true,
     },
