@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVICE_AUTH_BATCH_MAX, deviceAuthBatchResponseSchema, provisionDeviceResponseSchema, type ProvisionDeviceResponse } from '../../../schema/api.ts';
 import { serverConfigSchema } from '../../../server/config.ts';
 import { startServer, type RunningServer } from '../../../server/server.ts';
-import { callApi, expectApiError } from './helpers.ts';
+import { callApi, expectApiError, wrongSecret } from './helpers.ts';
 
 const logger = pino({ level: 'silent' });
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -51,7 +51,7 @@ describe('server: POST /api/v1/broker/device-auth:batch', () => {
     const [eu, us] = [await provision('eu'), await provision('us')];
     const answer = await batch([
       { deviceId: eu.id, secret: eu.secret },
-      { deviceId: eu.id, secret: `${eu.secret.slice(0, -1)}A` },
+      { deviceId: eu.id, secret: wrongSecret(eu.secret) },
       { deviceId: 'cm-nobodyatall000', secret: eu.secret },
       { deviceId: us.id, secret: us.secret },
       { deviceId: us.id, secret: eu.secret },

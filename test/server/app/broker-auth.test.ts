@@ -8,7 +8,7 @@ import { serverConfigSchema, type ServerConfigInput } from '../../../server/conf
 import { startServer, type RunningServer } from '../../../server/server.ts';
 import { openStores } from '../../../server/store/open-stores.ts';
 import type { Stores } from '../../../server/store/types.ts';
-import { callApi, expectApiError, legacyScryptHash } from './helpers.ts';
+import { callApi, expectApiError, legacyScryptHash, wrongSecret } from './helpers.ts';
 
 const logger = pino({ level: 'silent' });
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -71,7 +71,7 @@ describe('server: device login checks and erased devices', () => {
     expect(key.mode & 0o777).toBe(0o600);
     // Both processes read the same key, so a device provisioned by A logs in through B.
     expect(await secretCheck(b, device.id, device.secret)).toEqual({ status: 200, json: { deviceId: device.id, region: 'eu' } });
-    expectApiError(await secretCheck(a, device.id, `${device.secret.slice(0, -1)}A`), 401, 'DEVICE_AUTH_FAILED');
+    expectApiError(await secretCheck(a, device.id, wrongSecret(device.secret)), 401, 'DEVICE_AUTH_FAILED');
     expectApiError(await secretCheck(a, 'cm-nobodyatall000', device.secret), 401, 'DEVICE_AUTH_FAILED');
   });
 

@@ -39,6 +39,12 @@ export async function eventually(check: () => void | Promise<void>, timeoutMs = 
 }
 
 /** The stored form devices were provisioned with before the keyed hash (scrypt, N=16384, r=8, p=1). */
+/**
+ * The secret with its last character changed, so it is certain to be wrong: a base64url secret of 256
+ * bits ends in one of 16 characters, so replacing it by a fixed one would leave it right 1 time in 16.
+ */
+export const wrongSecret = (secret: string): string => `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+
 export function legacyScryptHash(secret: string): string {
   const salt = randomBytes(16);
   const key = scryptSync(secret, salt, 32, { N: 16_384, r: 8, p: 1 });
