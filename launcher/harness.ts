@@ -23,6 +23,7 @@ import type { ServerStats } from '../server/server.ts';
 import type { RegionStore, Stores } from '../server/store/types.ts';
 import { isTransportUrl } from '../mqtt-wire/transport.ts';
 import { launcherConfigSchema } from './config.ts';
+import { holdRegionStore } from './region-outage.ts';
 import { startStack, type Stack } from './stack.ts';
 import { logLevelSchema } from '../schema/log-level.ts';
 
@@ -102,6 +103,12 @@ export interface Harness extends AsyncDisposable {
   report(): Promise<HarnessReport>;
   /** Resolves once the stores hold at least `count` events (of a region, of a kind); rejects after the timeout saying what it saw. */
   waitForStored(options: WaitForStoredOptions): Promise<number>;
+  /**
+   * Takes a region's store out of service for `forMs` (another connection holds its write lock, see
+   * region-outage.ts); resolves when it is back. Ingest keeps that region's messages at the broker
+   * meanwhile and the other regions store on.
+   */
+  regionOutage(region: RegionId, forMs: number): Promise<void>;
   /** Events stored now, in one region or all, of one kind or all, counted in the stores themselves. */
   countStored(query?: { region?: RegionId; kind?: EventKind }): Promise<number>;
   /** The server's ingest counts: stored and refused per region, refused by reason code. */
@@ -159,10 +166,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     throw error;
   }
   if (opts.faults && stack.fleet) stack.fleet.injectFaults(opts.faults);
-  return harnessOver(stack, opts, logger, removeDataDir);
+  return harnessOver(stack, opts, logger, { dataDir, remove: removeDataDir });
 }
 
-function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, logger: Logger, removeDataDir: () => Promise<void>): Harness {
+function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, logger: Logger, folder: { dataDir: string; remove(): Promise<void> }): Harness {
+  const { dataDir } = folder;
   const { httpUrl } = stack.server;
   const fleets: Fleet[] = stack.fleet ? [stack.fleet] : [];
   const fleetOf = new Map<string, Fleet>();
@@ -206,7 +214,7 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
       const failures: unknown[] = [];
       await Promise.all(fleets.filter((f) => f !== stack.fleet).map((f) => f.stop().catch((error: unknown) => failures.push(error))));
       await stack.close().catch((error: unknown) => failures.push(error));
-      await removeDataDir().catch((error: unknown) => failures.push(error));
+      await folder.remove().catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw failures[0];
     })());
 
@@ -301,6 +309,12 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
     },
 
     ingestStats: () => stack.server.stats(),
+
+    regionOutage(region, forMs) {
+      regionStore(stack.server.stores, regionIdSchema.parse(region));
+      const url = opts.stores[region];
+      return holdRegionStore(url === undefined ? { sqliteFile: join(dataDir, `${region}.db`) } : { postgresUrl: url }, forMs);
+    },
 
     async storedEvents({ region, deviceId, kind, limit = 1_000 }) {
       const { stores } = stack.server;

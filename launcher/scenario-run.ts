@@ -84,6 +84,8 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
   say(`${stamp()} ${scenario.name}: ${machines.length} machines up in ${((upAt - started) / 1000).toFixed(1)} s`);
 
   const commandResults: Array<CommandResult | { name: string; status: 'no_answer' }> = [];
+  const outages: Promise<void>[] = [];
+  const outageFailures: string[] = [];
   const roundTrips: number[] = [];
   const facts = async (): Promise<Facts> => {
     const stats = harness.ingestStats();
@@ -123,6 +125,19 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
       await sleep(action.wait, signal);
       return `waited ${action.wait} ms`;
     }
+    if ('outage' in action) {
+      const { region, for: forMs } = action.outage;
+      // In the background: the steps after this one run during the outage.
+      outages.push(
+        harness.regionOutage(region, forMs).then(
+          () => say(`${stamp()} ${region}'s store is back`),
+          (error: unknown) => {
+            outageFailures.push(`${region}'s outage could not be made: ${(error as Error).message}`);
+          },
+        ),
+      );
+      return `${region}'s store out of service for ${forMs} ms`;
+    }
     if ('consent' in action) {
       const chosen = select(action.consent.devices);
       for (const m of chosen) await harness.setConsent(m.deviceId, action.consent.set);
@@ -159,9 +174,14 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
     const outcome: StepOutcome = { name, startedAtMs, durationMs: 0, expectations: [] };
     try {
       if (step.after) {
-        const { count, region, kind } = step.after.stored;
-        const seen = await harness.waitForStored({ count, timeoutMs: step.after.timeout, ...(region ? { region } : {}), ...(kind ? { kind } : {}) });
-        say(`${stamp()} ${name}: ${seen} stored${region ? ` in ${region}` : ''}${kind ? ` of kind ${kind}` : ''} (waited for ${count})`);
+        const relative = step.after.storedMore !== undefined;
+        const { count, region, kind } = (step.after.storedMore ?? step.after.stored)!;
+        const scope = { ...(region ? { region } : {}), ...(kind ? { kind } : {}) };
+        const base = relative ? await harness.countStored(scope) : 0;
+        const seen = await harness.waitForStored({ count: base + count, timeoutMs: step.after.timeout, ...scope });
+        say(
+          `${stamp()} ${name}: ${seen} stored${region ? ` in ${region}` : ''}${kind ? ` of kind ${kind}` : ''} (waited for ${relative ? `${count} more than ${base}` : count})`,
+        );
       }
       if (step.do && !signal?.aborted) say(`${stamp()} ${name}: ${await act(step.do)}`);
     } catch (error) {
@@ -184,8 +204,11 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
     }
     steps.push(await runStep(step, index));
   }
+  // Every outage ends before the end is judged (they are bounded by their `for`).
+  await Promise.all(outages);
   const final = await facts();
   const expectations = judge(scenario.expect, final);
+  for (const failure of outageFailures) expectations.push({ description: 'make the outages asked for', passed: false, actual: false, message: failure });
   if (timedOut)
     expectations.push({
       description: `finish within ${scenario.timeout} ms`,

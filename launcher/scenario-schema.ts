@@ -65,16 +65,25 @@ export const stepActionSchema = z.union([
       waitMs: z.int().min(0).max(60_000).default(10_000),
     }),
   }),
+  /**
+   * A region's store out of service `for` this long (its write lock held by another connection); the
+   * run goes on meanwhile, so later steps see the other regions storing and this one catching up.
+   */
+  z.strictObject({ outage: z.strictObject({ region: regionIdSchema, for: durationSchema }) }),
   /** Nothing but the wait: lets the fleet run (expectations of the step are checked after it). */
   z.strictObject({ wait: durationSchema }),
 ]);
 export type StepAction = z.output<typeof stepActionSchema>;
 
-/** A condition a step waits for instead of a time: stored events reaching a count. */
-export const stepConditionSchema = z.strictObject({
-  stored: z.strictObject({ count: z.int().min(1), region: regionIdSchema.optional(), kind: eventKindSchema.optional() }),
-  timeout: durationSchema.default(30_000),
-});
+const storedCountSchema = z.strictObject({ count: z.int().min(1), region: regionIdSchema.optional(), kind: eventKindSchema.optional() });
+
+/**
+ * A condition a step waits for instead of a time: stored events reaching a count (`stored`), or
+ * `storedMore` than there were when the step began (e.g. a region storing again after an outage).
+ */
+export const stepConditionSchema = z
+  .strictObject({ stored: storedCountSchema.optional(), storedMore: storedCountSchema.optional(), timeout: durationSchema.default(30_000) })
+  .refine((c) => (c.stored === undefined) !== (c.storedMore === undefined), 'after: give stored or storedMore');
 
 export const scenarioStepSchema = z
   .strictObject({
