@@ -26,6 +26,11 @@ export interface Fleet {
    * machine when none are given; `{}` turns injection off. An id not in this fleet is an error.
    */
   injectFaults(rates: FaultRatesInput, deviceIds?: readonly string[]): void;
+  /**
+   * Puts the clocks of these machines (every machine when none are given) `skewMs` ahead (behind
+   * when negative) from now on: their events' `ts` say so, as a device with a wrong clock would.
+   */
+  setClockSkew(skewMs: number, deviceIds?: readonly string[]): void;
   /** Stops producing, waits (bounded) for outstanding PUBACKs, says `offline`, disconnects. Counts are final afterwards. */
   stop(): Promise<void>;
 }
@@ -45,6 +50,7 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   const runners: MachineRunner[] = [];
   // One holder per machine, read by its runner on every event, so rates can change per machine mid-run.
   const faultsOf = new Map(opts.machines.map((m) => [m.deviceId, { rates: opts.faults ?? NO_FAULTS }]));
+  const skewOf = new Map(opts.machines.map((m) => [m.deviceId, { ms: 0 }]));
   const recorder = opts.recordTo === undefined ? undefined : recordRun(opts.recordTo);
 
   const ramp = rampConnections({ count: opts.machines.length, maxWindow: opts.connectConcurrency, ratePerS: opts.connectRatePerS }, (index) => {
@@ -60,6 +66,7 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
       willDelayS: opts.willDelaySeconds,
       topicAliases: opts.topicAliases,
       faults: faultsOf.get(identity.deviceId)!,
+      skew: skewOf.get(identity.deviceId)!,
       machineFaults: opts.machineFaults,
       recorder,
       clock,
@@ -98,6 +105,12 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
       const unknown = deviceIds?.filter((id) => !faultsOf.has(id)) ?? [];
       if (unknown.length > 0) throw new Error(`not machines of this fleet: ${unknown.join(', ')}`);
       for (const id of deviceIds ?? faultsOf.keys()) faultsOf.get(id)!.rates = parsed;
+    },
+    setClockSkew(skewMs, deviceIds) {
+      if (!Number.isInteger(skewMs)) throw new Error('a clock skew is a whole number of milliseconds');
+      const unknown = deviceIds?.filter((id) => !skewOf.has(id)) ?? [];
+      if (unknown.length > 0) throw new Error(`not machines of this fleet: ${unknown.join(', ')}`);
+      for (const id of deviceIds ?? skewOf.keys()) skewOf.get(id)!.ms = skewMs;
     },
     stop: () => (stopping ??= stop()),
   };

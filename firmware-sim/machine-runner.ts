@@ -31,8 +31,10 @@ export interface MachineRunnerOptions {
   topicAliases?: boolean;
   offlineBufferSize: number;
   recorder?: RunRecorder;
-  /** Shared by the whole fleet and read on every event, so rates can change while it runs. */
+  /** This machine's, read on every event, so rates can change while it runs. */
   faults: { rates: FaultRates };
+  /** How far this machine's clock is off, read on every event: its envelopes' `ts` say that much later (earlier when negative). */
+  skew: { ms: number };
   machineFaults?: MachineFaultRates;
   clock: SimClock;
   counters: FleetCounters;
@@ -96,7 +98,10 @@ export class MachineRunner {
       onInjected: (fault) => counters.injected[fault]++,
     });
     this.sink = {
-      emit: (kind, envelope) => this.link.publish(kind, envelope),
+      emit: (kind, envelope) => {
+        const { ms } = options.skew;
+        this.link.publish(kind, ms === 0 ? envelope : { ...envelope, ts: new Date(Date.parse(envelope.ts) + ms).toISOString() });
+      },
       suppress: () => {
         counters.suppressed++;
       },

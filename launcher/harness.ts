@@ -82,6 +82,8 @@ export interface HarnessFleet {
   stats(): FleetStats[];
   /** Fault rates from now on, for these device ids or every machine; `{}` turns injection off. */
   injectFaults(rates: FaultRatesInput, deviceIds?: readonly string[]): void;
+  /** Clocks of these machines (or all) `skewMs` off from now on; see Fleet.setClockSkew. */
+  setClockSkew(skewMs: number, deviceIds?: readonly string[]): void;
   /** Acknowledged publishes of all machines together. */
   published(): number;
 }
@@ -206,6 +208,20 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
     return kind === undefined ? (await store.counts()).stored : ((await store.facts()).eventsByKind[kind] ?? 0);
   };
 
+  /** Hands each fleet its own machines of `deviceIds` (all its machines when none are given). */
+  const eachFleet = (what: string, deviceIds: readonly string[] | undefined, apply: (fleet: Fleet, mine: readonly string[] | undefined) => void): void => {
+    if (deviceIds === undefined) {
+      for (const f of fleets) apply(f, undefined);
+      return;
+    }
+    const unknown = deviceIds.filter((id) => !fleetOf.has(id));
+    if (unknown.length > 0) throw new Error(`${what}: not machines of this harness: ${unknown.join(', ')}`);
+    for (const f of fleets) {
+      const mine = deviceIds.filter((id) => fleetOf.get(id) === f);
+      if (mine.length > 0) apply(f, mine);
+    }
+  };
+
   let provisioned = 0;
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> =>
@@ -227,16 +243,10 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
       stats: () => fleets.map((f) => f.stats()),
       published: () => fleets.reduce((n, f) => n + f.stats().published, 0),
       injectFaults(rates, deviceIds) {
-        if (deviceIds === undefined) {
-          for (const f of fleets) f.injectFaults(rates);
-          return;
-        }
-        const unknown = deviceIds.filter((id) => !fleetOf.has(id));
-        if (unknown.length > 0) throw new Error(`injectFaults: not machines of this harness: ${unknown.join(', ')}`);
-        for (const f of fleets) {
-          const mine = deviceIds.filter((id) => fleetOf.get(id) === f);
-          if (mine.length > 0) f.injectFaults(rates, mine);
-        }
+        eachFleet('injectFaults', deviceIds, (f, mine) => f.injectFaults(rates, mine));
+      },
+      setClockSkew(skewMs, deviceIds) {
+        eachFleet('setClockSkew', deviceIds, (f, mine) => f.setClockSkew(skewMs, mine));
       },
     },
 

@@ -138,6 +138,14 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
       );
       return `${region}'s store out of service for ${forMs} ms`;
     }
+    if ('clockSkew' in action) {
+      const chosen = select(action.clockSkew.devices);
+      harness.fleet.setClockSkew(
+        action.clockSkew.by,
+        chosen.map((m) => m.deviceId),
+      );
+      return `clocks of ${chosen.length} machine(s) ${action.clockSkew.by} ms off`;
+    }
     if ('consent' in action) {
       const chosen = select(action.consent.devices);
       for (const m of chosen) await harness.setConsent(m.deviceId, action.consent.set);

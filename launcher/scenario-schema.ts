@@ -30,6 +30,17 @@ export const durationSchema = z.union([
     }),
 ]);
 
+const OFFSET_MS = { ...UNIT_MS, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A clock offset: `-40d`, `2h`, `90s`; in milliseconds after parsing, negative for behind. */
+export const clockOffsetSchema = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?(ms|s|m|h|d)$/, 'an offset such as -40d, 2h or 90s')
+  .transform((text) => {
+    const [, sign, value, unit] = /^(-?)(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text) ?? [];
+    return (sign === '-' ? -1 : 1) * Math.round(Number(value) * OFFSET_MS[unit as keyof typeof OFFSET_MS]);
+  });
+
 /**
  * Which machines a step acts on: `all`, a named group of `devices`, `fleet` (the machines the
  * harness started with), or `region:eu` (every machine at home there).
@@ -70,6 +81,8 @@ export const stepActionSchema = z.union([
    * run goes on meanwhile, so later steps see the other regions storing and this one catching up.
    */
   z.strictObject({ outage: z.strictObject({ region: regionIdSchema, for: durationSchema }) }),
+  /** The clocks of these machines `by` this much off from now on (`-40d`: forty days behind). */
+  z.strictObject({ clockSkew: z.strictObject({ devices: deviceSelectorSchema, by: clockOffsetSchema }) }),
   /** Nothing but the wait: lets the fleet run (expectations of the step are checked after it). */
   z.strictObject({ wait: durationSchema }),
 ]);
