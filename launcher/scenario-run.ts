@@ -181,7 +181,21 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
     const startedAtMs = sinceUp();
     const outcome: StepOutcome = { name, startedAtMs, durationMs: 0, expectations: [] };
     try {
-      if (step.after) {
+      if (step.after?.refused) {
+        const { count, reason } = step.after.refused;
+        const refusedNow = (): number => {
+          const byReason = harness.ingestStats().refusedByReason;
+          return reason ? (byReason[reason] ?? 0) : Object.values(byReason).reduce((a, b) => a + b, 0);
+        };
+        const deadline = performance.now() + step.after.timeout;
+        while (refusedNow() < count) {
+          if (performance.now() > deadline)
+            throw new Error(`waited ${step.after.timeout} ms for ${count} refused${reason ? ` for ${reason}` : ''}; saw ${refusedNow()}`);
+          await sleep(100, signal);
+          if (signal?.aborted) break;
+        }
+        say(`${stamp()} ${name}: ${refusedNow()} refused${reason ? ` for ${reason}` : ''} (waited for ${count})`);
+      } else if (step.after) {
         const relative = step.after.storedMore !== undefined;
         const { count, region, kind } = (step.after.storedMore ?? step.after.stored)!;
         const scope = { ...(region ? { region } : {}), ...(kind ? { kind } : {}) };

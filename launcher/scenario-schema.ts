@@ -95,8 +95,14 @@ const storedCountSchema = z.strictObject({ count: z.int().min(1), region: region
  * `storedMore` than there were when the step began (e.g. a region storing again after an outage).
  */
 export const stepConditionSchema = z
-  .strictObject({ stored: storedCountSchema.optional(), storedMore: storedCountSchema.optional(), timeout: durationSchema.default(30_000) })
-  .refine((c) => (c.stored === undefined) !== (c.storedMore === undefined), 'after: give stored or storedMore');
+  .strictObject({
+    stored: storedCountSchema.optional(),
+    storedMore: storedCountSchema.optional(),
+    /** Messages the server refused reaching a count, of one reason or any. */
+    refused: z.strictObject({ count: z.int().min(1), reason: z.enum(REFUSAL_REASONS).optional() }).optional(),
+    timeout: durationSchema.default(30_000),
+  })
+  .refine((c) => [c.stored, c.storedMore, c.refused].filter((x) => x !== undefined).length === 1, 'after: give one of stored, storedMore, refused');
 
 export const scenarioStepSchema = z
   .strictObject({
