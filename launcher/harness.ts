@@ -111,6 +111,8 @@ export interface Harness extends AsyncDisposable {
    * meanwhile and the other regions store on.
    */
   regionOutage(region: RegionId, forMs: number): Promise<void>;
+  /** The embedded broker down for `forMs`, then up again on the same port (Stack.restartBroker); resolves when it is back. */
+  brokerOutage(forMs: number): Promise<void>;
   /** Events stored now, in one region or all, of one kind or all, counted in the stores themselves. */
   countStored(query?: { region?: RegionId; kind?: EventKind }): Promise<number>;
   /** The server's ingest counts: stored and refused per region, refused by reason code. */
@@ -319,6 +321,8 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
     },
 
     ingestStats: () => stack.server.stats(),
+
+    brokerOutage: (forMs) => stack.restartBroker(forMs),
 
     regionOutage(region, forMs) {
       regionStore(stack.server.stores, regionIdSchema.parse(region));

@@ -127,16 +127,17 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
     }
     if ('outage' in action) {
       const { region, for: forMs } = action.outage;
+      const what = region === undefined ? 'the broker' : `${region}'s store`;
       // In the background: the steps after this one run during the outage.
       outages.push(
-        harness.regionOutage(region, forMs).then(
-          () => say(`${stamp()} ${region}'s store is back`),
+        (region === undefined ? harness.brokerOutage(forMs) : harness.regionOutage(region, forMs)).then(
+          () => say(`${stamp()} ${what} is back`),
           (error: unknown) => {
-            outageFailures.push(`${region}'s outage could not be made: ${(error as Error).message}`);
+            outageFailures.push(`${what}'s outage could not be made: ${(error as Error).message}`);
           },
         ),
       );
-      return `${region}'s store out of service for ${forMs} ms`;
+      return `${what} out of service for ${forMs} ms`;
     }
     if ('clockSkew' in action) {
       const chosen = select(action.clockSkew.devices);

@@ -77,10 +77,15 @@ export const stepActionSchema = z.union([
     }),
   }),
   /**
-   * A region's store out of service `for` this long (its write lock held by another connection); the
-   * run goes on meanwhile, so later steps see the other regions storing and this one catching up.
+   * A region's store out of service `for` this long (its write lock held by another connection), or
+   * the embedded broker down (`broker: true`, restarted on its port after it); the run goes on
+   * meanwhile, so later steps see the other regions storing and this one catching up.
    */
-  z.strictObject({ outage: z.strictObject({ region: regionIdSchema, for: durationSchema }) }),
+  z.strictObject({
+    outage: z
+      .strictObject({ region: regionIdSchema.optional(), broker: z.literal(true).optional(), for: durationSchema })
+      .refine((o) => (o.region === undefined) !== (o.broker === undefined), 'outage: give region or broker: true'),
+  }),
   /** The clocks of these machines `by` this much off from now on (`-40d`: forty days behind). */
   z.strictObject({ clockSkew: z.strictObject({ devices: deviceSelectorSchema, by: clockOffsetSchema }) }),
   /** Nothing but the wait: lets the fleet run (expectations of the step are checked after it). */

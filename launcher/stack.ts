@@ -27,6 +27,12 @@ export interface Stack {
   server: RunningServer;
   fleet: Fleet | null;
   adminToken: string;
+  /**
+   * Closes the embedded broker (its clients get DISCONNECT 0x8B, its in-memory sessions and retained
+   * messages are gone, as after a crash of a broker without persistence), keeps it down `downMs`,
+   * and starts it again on the same port; devices and ingest reconnect by themselves.
+   */
+  restartBroker(downMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,19 +118,15 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
     );
     running.server = server;
 
-    let broker: TcpBroker | null = null;
-    let ingest: { url: string; username: string; password: string; clientId: string };
-    if (startup.externalBroker) {
-      ingest = { ...startup.externalBroker, clientId: ingestAccount.username };
-    } else {
-      const embedded = await startBroker(
+    const startEmbeddedBroker = (tcpPort: number): Promise<TcpBroker> =>
+      startBroker(
         {
           ...config.broker,
           // The demo fleet and the ingest session always fit: a connection limit below the fleet the
           // launcher itself starts would only turn its last machines away.
           limits: { ...config.broker.limits, maxConnections: Math.max(config.broker.limits.maxConnections, config.machines + FLEET_HEADROOM) },
           host: config.host,
-          tcpPort: config.mqttPort,
+          tcpPort,
           wsPort: config.wsPort,
           serviceAccounts: [ingestAccount],
           deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 300_000, timeoutMs: 5_000 },
@@ -132,6 +134,12 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
         },
         logger.child({ room: 'broker' }),
       ).then(requireTcp);
+    let broker: TcpBroker | null = null;
+    let ingest: { url: string; username: string; password: string; clientId: string };
+    if (startup.externalBroker) {
+      ingest = { ...startup.externalBroker, clientId: ingestAccount.username };
+    } else {
+      const embedded = await startEmbeddedBroker(config.mqttPort);
       running.broker = broker = embedded;
       ingest = { url: loopbackUrl(embedded.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username };
     }
@@ -141,7 +149,25 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
     await server.attachIngest(ingest);
     await server.whenIngestReady();
 
-    const stack: Stack = { broker, mqttUrl, server, fleet: null, adminToken, close: unwind };
+    const stack: Stack = {
+      broker,
+      mqttUrl,
+      server,
+      fleet: null,
+      adminToken,
+      close: unwind,
+      async restartBroker(downMs) {
+        const current = running.broker;
+        if (!current) throw new Error('this stack runs no embedded broker to restart');
+        const port = Number(new URL(current.mqttUrl).port);
+        await current.close();
+        running.broker = undefined;
+        await new Promise((resolve) => setTimeout(resolve, downMs));
+        const restarted = await startEmbeddedBroker(port);
+        running.broker = restarted;
+        stack.broker = restarted;
+      },
+    };
     startup.onServices?.(stack);
     if (config.machines > 0 && !aborted()) {
       const machines = await demoMachines(config, server.httpUrl, adminToken, startup);

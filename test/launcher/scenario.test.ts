@@ -73,7 +73,7 @@ describe('scenario files', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['leaky-machine.yaml', 'consent-withdrawal.yaml', 'commands.yaml', 'region-outage.yaml', 'clock-skew.yaml'])(
+  it.each(['leaky-machine.yaml', 'consent-withdrawal.yaml', 'commands.yaml', 'region-outage.yaml', 'clock-skew.yaml', 'broker-outage.yaml'])(
     'example %s runs and every expectation holds',
     async (file) => {
       const outcome = await runScenario(loadScenario(join(EXAMPLES, file)));
