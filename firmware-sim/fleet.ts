@@ -31,6 +31,8 @@ export interface Fleet {
    * when negative) from now on: their events' `ts` say so, as a device with a wrong clock would.
    */
   setClockSkew(skewMs: number, deviceIds?: readonly string[]): void;
+  /** Customers of these machines (or all) `factor` times as often as their usage profile says, from now on; 0 stops their brews. */
+  setBrewRate(factor: number, deviceIds?: readonly string[]): void;
   /** Stops producing, waits (bounded) for outstanding PUBACKs, says `offline`, disconnects. Counts are final afterwards. */
   stop(): Promise<void>;
 }
@@ -51,6 +53,9 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   // One holder per machine, read by its runner on every event, so rates can change per machine mid-run.
   const faultsOf = new Map(opts.machines.map((m) => [m.deviceId, { rates: opts.faults ?? NO_FAULTS }]));
   const skewOf = new Map(opts.machines.map((m) => [m.deviceId, { ms: 0 }]));
+  // Brew rate factors set before a machine's runner exists are applied when it is made.
+  const brewRateOf = new Map<string, number>();
+  const runnerOf = new Map<string, MachineRunner>();
   const recorder = opts.recordTo === undefined ? undefined : recordRun(opts.recordTo);
 
   const ramp = rampConnections({ count: opts.machines.length, maxWindow: opts.connectConcurrency, ratePerS: opts.connectRatePerS }, (index) => {
@@ -74,6 +79,9 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
       logger,
     });
     runners.push(runner);
+    runnerOf.set(identity.deviceId, runner);
+    const factor = brewRateOf.get(identity.deviceId);
+    if (factor !== undefined) runner.setBrewRate(factor);
     return runner.connection.firstAttempt();
   });
   void ramp.done.then(() => logger.info({ machines: opts.machines.length, connected: counters.connected, speed: opts.speed }, 'fleet ramped up'));
@@ -105,6 +113,15 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
       const unknown = deviceIds?.filter((id) => !faultsOf.has(id)) ?? [];
       if (unknown.length > 0) throw new Error(`not machines of this fleet: ${unknown.join(', ')}`);
       for (const id of deviceIds ?? faultsOf.keys()) faultsOf.get(id)!.rates = parsed;
+    },
+    setBrewRate(factor, deviceIds) {
+      if (!(Number.isFinite(factor) && factor >= 0)) throw new Error('a brew rate factor is a number of at least 0');
+      const unknown = deviceIds?.filter((id) => !skewOf.has(id)) ?? [];
+      if (unknown.length > 0) throw new Error(`not machines of this fleet: ${unknown.join(', ')}`);
+      for (const id of deviceIds ?? skewOf.keys()) {
+        brewRateOf.set(id, factor);
+        runnerOf.get(id)?.setBrewRate(factor);
+      }
     },
     setClockSkew(skewMs, deviceIds) {
       if (!Number.isInteger(skewMs)) throw new Error('a clock skew is a whole number of milliseconds');

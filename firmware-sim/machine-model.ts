@@ -87,6 +87,7 @@ export class MachineModel {
 
   private nextBrewAt: number;
   private brewDoneAt = Infinity;
+  private brewRateFactor = 1;
   private nextStatusAt: number;
   private nextLocationAt: number;
   private nextPowerAt: number;
@@ -220,7 +221,17 @@ export class MachineModel {
   }
 
   private nextArrival(from: number): number {
-    return nextArrival(this.behaviour, this.profile, from, this.spot.city.utcOffsetHours);
+    return nextArrival(this.behaviour, this.profile, from, this.spot.city.utcOffsetHours, this.brewRateFactor);
+  }
+
+  /**
+   * Customers come `factor` times as often as the usage profile says, from `at` on (0: none). A
+   * machine waiting for its next customer draws the next arrival anew; one brewing does so when done.
+   */
+  setBrewRate(factor: number, at: number): void {
+    if (!(Number.isFinite(factor) && factor >= 0)) throw new Error('a brew rate factor is a number of at least 0');
+    this.brewRateFactor = factor;
+    if (this.brewDoneAt === Infinity) this.nextBrewAt = this.nextArrival(Math.max(at, this.processedUntil));
   }
 
   private startBrew(at: number, sink: EventSink): void {

@@ -109,6 +109,14 @@ export class MachineRunner {
     this.schedule();
   }
 
+  /** Customers `factor` times as often from now on (see MachineModel.setBrewRate). */
+  setBrewRate(factor: number): void {
+    const now = this.options.clock.now();
+    this.model.advance(now, this.sink);
+    this.model.setBrewRate(factor, now);
+    if (!this.halted) this.reschedule();
+  }
+
   /** Stops producing; the connection stays up so outstanding acknowledgements can still arrive. */
   halt(): void {
     this.halted = true;

@@ -110,14 +110,17 @@ export function brewRate(profile: UsageProfile, simMs: number, utcOffsetHours: n
 
 export const peakRate = (profile: UsageProfile): number => Math.max(...profile.weekdayRate) * Math.max(1, profile.weekendFactor);
 
-/** Next customer after `from`, by thinning a Poisson process at the profile's peak rate against the rate of the hour. */
-export function nextArrival(rng: Rng, profile: UsageProfile, from: number, utcOffsetHours: number): number {
-  const peak = peakRate(profile);
+/**
+ * Next customer after `from`, by thinning a Poisson process at the profile's peak rate against the
+ * rate of the hour; `factor` scales every hour's rate alike (2: twice the customers, 0: none).
+ */
+export function nextArrival(rng: Rng, profile: UsageProfile, from: number, utcOffsetHours: number, factor = 1): number {
+  const peak = peakRate(profile) * factor;
   if (peak <= 0) return Infinity;
   let t = from;
   for (let i = 0; i < 10_000; i++) {
     t += exponential(rng, HOUR_MS / peak);
-    if (rng.next() * peak < brewRate(profile, t, utcOffsetHours)) return Math.round(t);
+    if (rng.next() * peak < brewRate(profile, t, utcOffsetHours) * factor) return Math.round(t);
   }
   return Infinity;
 }

@@ -82,6 +82,8 @@ export interface HarnessFleet {
   stats(): FleetStats[];
   /** Fault rates from now on, for these device ids or every machine; `{}` turns injection off. */
   injectFaults(rates: FaultRatesInput, deviceIds?: readonly string[]): void;
+  /** Brews of these machines (or all) `factor` times as often from now on; see Fleet.setBrewRate. */
+  setBrewRate(factor: number, deviceIds?: readonly string[]): void;
   /** Clocks of these machines (or all) `skewMs` off from now on; see Fleet.setClockSkew. */
   setClockSkew(skewMs: number, deviceIds?: readonly string[]): void;
   /** Acknowledged publishes of all machines together. */
@@ -246,6 +248,9 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
       published: () => fleets.reduce((n, f) => n + f.stats().published, 0),
       injectFaults(rates, deviceIds) {
         eachFleet('injectFaults', deviceIds, (f, mine) => f.injectFaults(rates, mine));
+      },
+      setBrewRate(factor, deviceIds) {
+        eachFleet('setBrewRate', deviceIds, (f, mine) => f.setBrewRate(factor, mine));
       },
       setClockSkew(skewMs, deviceIds) {
         eachFleet('setClockSkew', deviceIds, (f, mine) => f.setClockSkew(skewMs, mine));

@@ -139,6 +139,14 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
       );
       return `${what} out of service for ${forMs} ms`;
     }
+    if ('rate' in action) {
+      const chosen = select(action.rate.devices);
+      harness.fleet.setBrewRate(
+        action.rate.brews,
+        chosen.map((m) => m.deviceId),
+      );
+      return `brews x${action.rate.brews} on ${chosen.length} machine(s)`;
+    }
     if ('clockSkew' in action) {
       const chosen = select(action.clockSkew.devices);
       harness.fleet.setClockSkew(

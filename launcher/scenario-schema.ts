@@ -86,6 +86,8 @@ export const stepActionSchema = z.union([
       .strictObject({ region: regionIdSchema.optional(), broker: z.literal(true).optional(), for: durationSchema })
       .refine((o) => (o.region === undefined) !== (o.broker === undefined), 'outage: give region or broker: true'),
   }),
+  /** Customers of these machines `brews` times as often as their usage profile says from now on (0: none). */
+  z.strictObject({ rate: z.strictObject({ devices: deviceSelectorSchema, brews: z.number().min(0).max(1_000) }) }),
   /** The clocks of these machines `by` this much off from now on (`-40d`: forty days behind). */
   z.strictObject({ clockSkew: z.strictObject({ devices: deviceSelectorSchema, by: clockOffsetSchema }) }),
   /** Nothing but the wait: lets the fleet run (expectations of the step are checked after it). */

@@ -27,3 +27,11 @@ export const setFaultsRequestSchema = z.strictObject({
 export type SetFaultsRequest = z.input<typeof setFaultsRequestSchema>;
 
 export const setFaultsResponseSchema = z.object({ machines: z.int() });
+
+export const setRatesRequestSchema = z.strictObject({
+  /** The machines to change; every machine of the fleet when left out. */
+  devices: z.array(deviceIdSchema).min(1).max(CONTROL_DEVICES_MAX).optional(),
+  /** Customers this many times as often as each machine's usage profile says (1: as profiled, 0: no brews). */
+  brewRate: z.number().min(0).max(1_000),
+});
+export type SetRatesRequest = z.input<typeof setRatesRequestSchema>;

@@ -17,6 +17,8 @@ export interface FleetControl {
   stats(): { connected: number; published: number; injected: Record<string, number> };
   /** Throws for an id not in the fleet. */
   injectFaults(rates: FaultRatesInput, deviceIds?: readonly string[]): void;
+  /** Customers `factor` times as often as the machines' usage profiles say; throws for an id not in the fleet. */
+  setBrewRate(factor: number, deviceIds?: readonly string[]): void;
 }
 
 /** Everything the HTTP routes use, passed in explicitly. */

@@ -43,6 +43,23 @@ describe('fleet control API (/api/v1/control)', () => {
     expect(await call('PUT', '/api/v1/control/faults', { rates: {} })).toEqual({ status: 200, json: { machines: 3 } });
   }, 60_000);
 
+  it('stops every brew with a brew rate of 0, and brings them back with a higher one', async () => {
+    expect(await call('PUT', '/api/v1/control/rates', { brewRate: 0 })).toEqual({ status: 200, json: { machines: 3 } });
+    // A brew already under way may still end; give it a moment, then no new one starts.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const brews = await h.countStored({ kind: 'brew' });
+    // Two seconds at x20,000 are eleven simulated hours: a fleet at its profiled rate brews many times in them.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await h.countStored({ kind: 'brew' })).toBe(brews);
+    expect(await call('PUT', '/api/v1/control/rates', { brewRate: 5 })).toEqual({ status: 200, json: { machines: 3 } });
+    await waitUntil('brews again', async () => (await h.countStored({ kind: 'brew' })) > brews, 20_000);
+    expect(await call('PUT', '/api/v1/control/rates', { devices: ['cm-notinthisfleet0'], brewRate: 1 })).toMatchObject({
+      status: 404,
+      json: { code: 'NOT_FOUND' },
+    });
+    expect(await call('PUT', '/api/v1/control/rates', { brewRate: -1 })).toMatchObject({ status: 400, json: { code: 'VALIDATION_FAILED' } });
+  }, 60_000);
+
   it('answers coded errors: an unknown machine, rates over 1, no token', async () => {
     const unknown = await call('PUT', '/api/v1/control/faults', { devices: ['cm-notinthisfleet0'], rates: { drop: 0.1 } });
     expect(unknown).toMatchObject({ status: 404, json: { code: 'NOT_FOUND', message: expect.stringContaining('cm-notinthisfleet0') } });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorBodySchema } from '../../../schema/api.ts';
-import { fleetControlResponseSchema, setFaultsRequestSchema, setFaultsResponseSchema } from '../../../schema/fleet-control.ts';
+import { fleetControlResponseSchema, setFaultsRequestSchema, setFaultsResponseSchema, setRatesRequestSchema } from '../../../schema/fleet-control.ts';
 import type { AppDeps, FleetControl } from '../app-deps.ts';
 import { HttpError } from '../errors.ts';
 
@@ -27,6 +27,36 @@ export const fleetControlRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, de
     },
   );
 
+  /** The ids of `devices` that are not machines of the fleet answer 404, naming the first few. */
+  const checkDevices = (control: FleetControl, devices: readonly string[] | undefined): number => {
+    const known = new Set(control.machines().map((m) => m.deviceId));
+    const unknown = devices?.filter((id) => !known.has(id)) ?? [];
+    if (unknown.length > 0)
+      throw new HttpError(
+        'NOT_FOUND',
+        `not machines of this fleet: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}`,
+      );
+    return devices?.length ?? known.size;
+  };
+
+  app.put(
+    '/api/v1/control/rates',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        summary: 'Event rates from now on (customers per machine, as a factor of its usage profile), for chosen machines or all',
+        body: setRatesRequestSchema,
+        response: { 200: setFaultsResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const control = fleet();
+      const machines = checkDevices(control, request.body.devices);
+      control.setBrewRate(request.body.brewRate, request.body.devices);
+      return { machines };
+    },
+  );
+
   app.put(
     '/api/v1/control/faults',
     {
@@ -39,15 +69,9 @@ export const fleetControlRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, de
     },
     async (request) => {
       const control = fleet();
-      const known = new Set(control.machines().map((m) => m.deviceId));
-      const unknown = request.body.devices?.filter((id) => !known.has(id)) ?? [];
-      if (unknown.length > 0)
-        throw new HttpError(
-          'NOT_FOUND',
-          `not machines of this fleet: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}`,
-        );
+      const machines = checkDevices(control, request.body.devices);
       control.injectFaults(request.body.rates, request.body.devices);
-      return { machines: request.body.devices?.length ?? known.size };
+      return { machines };
     },
   );
 };
