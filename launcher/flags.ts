@@ -4,6 +4,7 @@ import { BROKER_OPTION_FLAGS, BROKER_OPTIONS_USAGE, brokerOptionsFromFlags, flag
 import { launcherConfigSchema, FLAG_OF_FIELD, type LauncherConfig } from './config.ts';
 import { loadConfigFile, type ConfigFile } from './config-file.ts';
 import { mergeLayers, sourceOf, type ConfigLayer } from './effective-config.ts';
+import { unknownSettings } from './unknown-settings.ts';
 
 export const USAGE = `Usage: brewtel start [options]   (in the repository: npm start -- [options])
 
@@ -124,6 +125,12 @@ export function readLauncherSettings(argv: readonly string[], env: Env, options:
     { source: 'env', values: envValues },
     { source: 'flag', values: flagValues },
   ];
+  if (file) {
+    // A setting the schema does not know would be dropped without a word: a typo must not pass for a default.
+    const unknown = unknownSettings(launcherConfigSchema, file.values);
+    if (unknown.length > 0)
+      return { help: false, error: `${file.path}: ${unknown.map((p) => p.join('.')).join(', ')}: not a setting (see brewtel config schema)` };
+  }
   const raw = mergeLayers(layers);
   // Tokens add up: the file's, the flags' and the environment's are all valid.
   const fileTokens = Array.isArray(file?.values.tokens) ? (file.values.tokens as unknown[]) : [];

@@ -88,6 +88,17 @@ describe('brewtel.config.(json|yaml)', () => {
     });
   });
 
+  it('refuses a setting it does not know, at any depth, naming each (a typo is not a default)', async () => {
+    await writeFile(
+      join(dir, 'brewtel.config.yaml'),
+      'machnes: 3\nserver:\n  ingest:\n    batchMaxx: 10\n  privacy:\n    retention:\n      location: 7\nbroker:\n  limits:\n    maxConnections: 5\n',
+    );
+    expect(readLauncherSettings([], {}, { cwd: dir })).toEqual({
+      help: false,
+      error: `${join(dir, 'brewtel.config.yaml')}: machnes, server.ingest.batchMaxx: not a setting (see brewtel config schema)`,
+    });
+  });
+
   it('names the flag when the bad value came from a flag, and the file when it does not parse', async () => {
     await writeFile(join(dir, 'brewtel.config.yaml'), 'machines: 3\n');
     expect(readLauncherSettings(['--machines', 'x'], {}, { cwd: dir })).toEqual({ help: false, error: expect.stringMatching(/^--machines: /) });
