@@ -17,7 +17,9 @@ import { complianceReportSchema, type ComplianceReport } from '../schema/privacy
 import { DEFAULT_REGIONS, regionIdSchema, regionListSchema, type RegionId } from '../schema/regions.ts';
 import { faultRatesSchema, type FaultRatesInput } from '../schema/fault-rates.ts';
 import { startFleet, type Fleet, type FleetStats } from '../firmware-sim/fleet.ts';
+import type { FirmwareProfile } from '../firmware-sim/machine-model.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
+import type { UsageProfileName } from '../firmware-sim/usage-profiles.ts';
 import { toStoredEvent } from '../server/privacy/owner-export.ts';
 import type { ServerStats } from '../server/server.ts';
 import type { RegionStore, Stores } from '../server/store/types.ts';
@@ -59,6 +61,7 @@ export const harnessOptionsSchema = z.object({
   logLevel: logLevelSchema.default('silent'),
 });
 export type HarnessOptions = z.input<typeof harnessOptionsSchema>;
+type MqttVersionInput = z.input<typeof mqttVersionSchema>;
 
 /** A device the harness provisioned: its credentials (the secret is shown only here) and its consent. */
 export type HarnessDevice = ProvisionDeviceResponse;
@@ -68,6 +71,19 @@ export type HarnessReport = ComplianceReport & ComplianceReport['totals'];
 
 /** An event as its home region's store holds it, in the API's shape, with the region it was read from. */
 export type HarnessStoredEvent = StoredEvent & { region: RegionId };
+
+/**
+ * A device to provision: its home region and consent, and, for the simulated machine it runs as
+ * (unless `run: false`), its firmware (`leaky`: the story's), usage profile and MQTT version.
+ */
+export interface ProvisionRequest {
+  region: RegionId;
+  consent?: ConsentCategories;
+  run?: boolean;
+  profile?: FirmwareProfile;
+  usage?: UsageProfileName;
+  mqttVersion?: MqttVersionInput;
+}
 
 export interface WaitForStoredOptions {
   count: number;
@@ -98,7 +114,7 @@ export interface Harness extends AsyncDisposable {
   readonly machines: ReadonlyArray<{ deviceId: string; region: RegionId }>;
   readonly fleet: HarnessFleet;
   /** Provisions a device through the API and, unless `run: false`, starts it as a simulated machine. */
-  provision(request: { region: RegionId; consent?: ConsentCategories; run?: boolean }): Promise<HarnessDevice>;
+  provision(request: ProvisionRequest): Promise<HarnessDevice>;
   /** Records a new consent version through the API: the categories given change, the others stay. */
   setConsent(deviceId: string, consent: Partial<ConsentCategories>): Promise<ConsentRecord>;
   /** Sends a command through the API and resolves with the device's answer. */
@@ -257,17 +273,17 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
       },
     },
 
-    async provision({ region, consent, run = true }) {
+    async provision({ region, consent, run = true, profile, usage, mqttVersion }) {
       const device = await api('POST', '/api/v1/devices', provisionDeviceResponseSchema, { region, ...(consent ? { consent } : {}) });
       if (run) {
         provisioned += 1;
         const fleet = await startFleet(
           {
             brokerUrl: stack.mqttUrl,
-            machines: [{ deviceId: device.id, secret: device.secret, region: device.region }],
+            machines: [{ deviceId: device.id, secret: device.secret, region: device.region, ...(profile ? { profile } : {}), ...(usage ? { usage } : {}) }],
             seed: opts.seed + 1_000 + provisioned,
             speed: opts.speed,
-            mqttVersion: opts.mqttVersion,
+            mqttVersion: mqttVersion ?? opts.mqttVersion,
           },
           logger.child({ room: 'fleet', device: device.id }),
         );

@@ -74,7 +74,13 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
   const machines: Machine[] = harness.machines.map((m) => ({ ...m, group: 'fleet' }));
   for (const [group, spec] of Object.entries(scenario.devices)) {
     for (let i = 0; i < spec.count; i++) {
-      const device = await harness.provision({ region: spec.region, ...(spec.consent ? { consent: spec.consent } : {}) });
+      const device = await harness.provision({
+        region: spec.region,
+        ...(spec.consent ? { consent: spec.consent } : {}),
+        ...(spec.profile ? { profile: spec.profile } : {}),
+        ...(spec.usage ? { usage: spec.usage } : {}),
+        ...(spec.mqttVersion ? { mqttVersion: spec.mqttVersion } : {}),
+      });
       machines.push({ deviceId: device.id, region: device.region, group });
     }
   }

@@ -4,7 +4,9 @@ import { consentCategoriesSchema } from '../schema/consent.ts';
 import { eventKindSchema } from '../schema/events.ts';
 import { regionIdSchema, regionListSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from '../schema/fault-rates.ts';
+import { firmwareProfileSchema } from '../firmware-sim/machine-model.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
+import { usageProfileNameSchema } from '../firmware-sim/usage-profiles.ts';
 import { REFUSAL_REASONS } from '../server/ingest/reasons.ts';
 
 /**
@@ -146,7 +148,16 @@ export const scenarioSchema = z.strictObject({
         .string()
         .regex(/^[a-z][a-z0-9-]{0,31}$/, 'a group name: lower case letters, digits, dashes')
         .refine((n) => !['all', 'fleet'].includes(n), 'all and fleet are reserved'),
-      z.strictObject({ region: regionIdSchema, count: z.int().min(1).max(1_000).default(1), consent: consentCategoriesSchema.optional() }),
+      z.strictObject({
+        region: regionIdSchema,
+        count: z.int().min(1).max(1_000).default(1),
+        consent: consentCategoriesSchema.optional(),
+        /** `leaky`: the story's firmware (ignores consent, leaks owner data); default compliant. */
+        profile: firmwareProfileSchema.optional(),
+        /** When customers come: `home`, `office` or `cafe`. */
+        usage: usageProfileNameSchema.optional(),
+        mqttVersion: mqttVersionSchema.optional(),
+      }),
     )
     .default({}),
   steps: z.array(scenarioStepSchema).default([]),

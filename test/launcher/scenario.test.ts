@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadScenario, main } from '../../launcher/scenario-cli.ts';
 import { judge, percentiles, type Facts } from '../../launcher/scenario-judge.ts';
 import { runScenario } from '../../launcher/scenario-run.ts';
+import { scenarioSchema } from '../../launcher/scenario-schema.ts';
+
+const loadScenarioText = (input: unknown) => scenarioSchema.parse(input);
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/scenarios/', import.meta.url));
 
@@ -86,6 +89,26 @@ describe('scenario files', () => {
     },
     90_000,
   );
+
+  it('composes groups by firmware, usage profile and MQTT version', async () => {
+    const outcome = await runScenario(
+      loadScenarioText({
+        name: 'mixed groups',
+        fleet: { machines: 0, regions: ['eu'] },
+        devices: {
+          leaker: { region: 'eu', profile: 'leaky', consent: { usage: true, location: 'coarse', payment: true, diagnostics: true } },
+          cafe: { region: 'eu', usage: 'cafe', mqttVersion: '3.1.1', consent: { usage: true, location: 'coarse', payment: true, diagnostics: true } },
+        },
+        steps: [
+          { name: 'the leaker is refused', after: { refused: { count: 1, reason: 'schema_invalid' }, timeout: '40s' } },
+          { after: { stored: { count: 3 }, timeout: '40s' } },
+        ],
+        expect: [{ residencyViolations: 0 }, { unconsentedRows: 0 }],
+      }),
+    );
+    expect(outcome.steps.map((s) => s.error)).toEqual([undefined, undefined]);
+    expect(outcome.passed).toBe(true);
+  }, 90_000);
 
   it('exits 1 naming an unmet expectation, and writes it into the JUnit and JSON reports', async () => {
     const file = join(dir, 'unmet.json');
