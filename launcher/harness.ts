@@ -134,7 +134,7 @@ export interface Harness extends AsyncDisposable {
   /** Events stored now, in one region or all, of one kind or all, counted in the stores themselves. */
   countStored(query?: { region?: RegionId; kind?: EventKind }): Promise<number>;
   /** The server's ingest counts: stored and refused per region, refused by reason code. */
-  ingestStats(): ServerStats;
+  ingestStats(): Promise<ServerStats>;
   /** What a region's store holds, newest first per device (at most `limit` per device, default 1000). */
   storedEvents(query: { region: RegionId; deviceId?: string; kind?: EventKind; limit?: number }): Promise<HarnessStoredEvent[]>;
   /** Stops the fleets, the server and the broker, drops the data folder; safe to call more than once. */
@@ -188,21 +188,84 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     throw error;
   }
   if (opts.faults && stack.fleet) stack.fleet.injectFaults(opts.faults);
-  return harnessOver(stack, opts, logger, { dataDir, remove: removeDataDir });
+  return harnessOver(embeddedBackend(stack, opts, dataDir, removeDataDir), opts, logger);
 }
 
-function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, logger: Logger, folder: { dataDir: string; remove(): Promise<void> }): Harness {
-  const { dataDir } = folder;
-  const { httpUrl } = stack.server;
-  const fleets: Fleet[] = stack.fleet ? [stack.fleet] : [];
+/**
+ * What a harness reads and does beyond the server's HTTP API and its own simulated machines: the
+ * embedded stack's stores and broker (createHarness), or a deployment elsewhere through its API
+ * alone (remote-harness.ts).
+ */
+export interface HarnessBackend {
+  mqttUrl: string;
+  httpUrl: string;
+  adminToken: string;
+  /** The machines that started with it, if any. */
+  fleet: Fleet | null;
+  storedCount(region: RegionId, kind: EventKind | undefined): Promise<number>;
+  storedEvents(query: { region: RegionId; deviceId?: string | undefined; kind?: EventKind | undefined; limit: number }): Promise<HarnessStoredEvent[]>;
+  ingestStats(): Promise<ServerStats>;
+  regionOutage(region: RegionId, forMs: number): Promise<void>;
+  brokerOutage(forMs: number): Promise<void>;
+  /** Stops what it started (its fleet included) and removes what it made. */
+  close(): Promise<void>;
+}
+
+function embeddedBackend(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, dataDir: string, removeDataDir: () => Promise<void>): HarnessBackend {
+  const regionStore = (stores: Stores, region: RegionId): RegionStore => {
+    const store = stores.regions.get(region);
+    if (!store) throw new Error(`no region ${region} in this harness (regions: ${[...stores.regions.keys()].join(', ')})`);
+    return store;
+  };
+  return {
+    get mqttUrl() {
+      return stack.mqttUrl;
+    },
+    httpUrl: stack.server.httpUrl,
+    adminToken: stack.adminToken,
+    fleet: stack.fleet,
+    async storedCount(region, kind) {
+      const store = regionStore(stack.server.stores, region);
+      return kind === undefined ? (await store.counts()).stored : ((await store.facts()).eventsByKind[kind] ?? 0);
+    },
+    async storedEvents({ region, deviceId, kind, limit }) {
+      const { stores } = stack.server;
+      const store = regionStore(stores, region);
+      const devices = deviceId !== undefined ? [deviceId] : (await stores.directory.list()).filter((e) => e.region === region).map((e) => e.deviceId);
+      const rows = (await Promise.all(devices.map((id) => store.listEvents(id, { limit, ...(kind === undefined ? {} : { kind }) })))).flat();
+      return rows.map((row) => ({ ...toStoredEvent(row), region }));
+    },
+    ingestStats: async () => stack.server.stats(),
+    brokerOutage: (forMs) => stack.restartBroker(forMs),
+    regionOutage(region, forMs) {
+      regionStore(stack.server.stores, region);
+      const url = opts.stores[region];
+      return holdRegionStore(url === undefined ? { sqliteFile: join(dataDir, `${region}.db`) } : { postgresUrl: url }, forMs);
+    },
+    async close() {
+      const failures: unknown[] = [];
+      await stack.close().catch((error: unknown) => failures.push(error));
+      await removeDataDir().catch((error: unknown) => failures.push(error));
+      if (failures.length > 0) throw failures[0];
+    },
+  };
+}
+
+export function harnessOver(
+  backend: HarnessBackend,
+  opts: Pick<z.output<typeof harnessOptionsSchema>, 'regions' | 'seed' | 'speed' | 'mqttVersion'>,
+  logger: Logger,
+): Harness {
+  const { httpUrl } = backend;
+  const fleets: Fleet[] = backend.fleet ? [backend.fleet] : [];
   const fleetOf = new Map<string, Fleet>();
-  const machines = (stack.fleet ? stack.fleet.machines() : []).map((m) => ({ deviceId: m.deviceId, region: m.region }));
-  for (const m of machines) fleetOf.set(m.deviceId, stack.fleet!);
+  const machines = (backend.fleet ? backend.fleet.machines() : []).map((m) => ({ deviceId: m.deviceId, region: m.region }));
+  for (const m of machines) fleetOf.set(m.deviceId, backend.fleet!);
 
   const api = async <T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> => {
     const response = await fetch(`${httpUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${backend.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const json: unknown = await response.json().catch(() => null);
@@ -217,16 +280,7 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
     return schema.parse(json);
   };
 
-  const regionStore = (stores: Stores, region: RegionId): RegionStore => {
-    const store = stores.regions.get(region);
-    if (!store) throw new Error(`no region ${region} in this harness (regions: ${[...stores.regions.keys()].join(', ')})`);
-    return store;
-  };
-
-  const storedCount = async (region: RegionId, kind: EventKind | undefined): Promise<number> => {
-    const store = regionStore(stack.server.stores, region);
-    return kind === undefined ? (await store.counts()).stored : ((await store.facts()).eventsByKind[kind] ?? 0);
-  };
+  const storedCount = (region: RegionId, kind: EventKind | undefined): Promise<number> => backend.storedCount(region, kind);
 
   /** Hands each fleet its own machines of `deviceIds` (all its machines when none are given). */
   const eachFleet = (what: string, deviceIds: readonly string[] | undefined, apply: (fleet: Fleet, mine: readonly string[] | undefined) => void): void => {
@@ -248,16 +302,17 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
     (stopping ??= (async () => {
       // Every step runs whatever the one before did; the first failure is reported after cleanup.
       const failures: unknown[] = [];
-      await Promise.all(fleets.filter((f) => f !== stack.fleet).map((f) => f.stop().catch((error: unknown) => failures.push(error))));
-      await stack.close().catch((error: unknown) => failures.push(error));
-      await folder.remove().catch((error: unknown) => failures.push(error));
+      await Promise.all(fleets.filter((f) => f !== backend.fleet).map((f) => f.stop().catch((error: unknown) => failures.push(error))));
+      await backend.close().catch((error: unknown) => failures.push(error));
       if (failures.length > 0) throw failures[0];
     })());
 
   return {
-    mqttUrl: stack.mqttUrl,
+    get mqttUrl() {
+      return backend.mqttUrl;
+    },
     httpUrl,
-    adminToken: stack.adminToken,
+    adminToken: backend.adminToken,
     machines,
     fleet: {
       stats: () => fleets.map((f) => f.stats()),
@@ -279,7 +334,7 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
         provisioned += 1;
         const fleet = await startFleet(
           {
-            brokerUrl: stack.mqttUrl,
+            brokerUrl: backend.mqttUrl,
             machines: [{ deviceId: device.id, secret: device.secret, region: device.region, ...(profile ? { profile } : {}), ...(usage ? { usage } : {}) }],
             seed: opts.seed + 1_000 + provisioned,
             speed: opts.speed,
@@ -341,23 +396,10 @@ function harnessOver(stack: Stack, opts: z.output<typeof harnessOptionsSchema>, 
       return (await Promise.all(regions.map((r) => storedCount(r, kind)))).reduce((a, b) => a + b, 0);
     },
 
-    ingestStats: () => stack.server.stats(),
-
-    brokerOutage: (forMs) => stack.restartBroker(forMs),
-
-    regionOutage(region, forMs) {
-      regionStore(stack.server.stores, regionIdSchema.parse(region));
-      const url = opts.stores[region];
-      return holdRegionStore(url === undefined ? { sqliteFile: join(dataDir, `${region}.db`) } : { postgresUrl: url }, forMs);
-    },
-
-    async storedEvents({ region, deviceId, kind, limit = 1_000 }) {
-      const { stores } = stack.server;
-      const store = regionStore(stores, region);
-      const devices = deviceId !== undefined ? [deviceId] : (await stores.directory.list()).filter((e) => e.region === region).map((e) => e.deviceId);
-      const rows = (await Promise.all(devices.map((id) => store.listEvents(id, { limit, ...(kind === undefined ? {} : { kind }) })))).flat();
-      return rows.map((row) => ({ ...toStoredEvent(row), region }));
-    },
+    ingestStats: () => backend.ingestStats(),
+    brokerOutage: (forMs) => backend.brokerOutage(forMs),
+    regionOutage: (region, forMs) => backend.regionOutage(regionIdSchema.parse(region), forMs),
+    storedEvents: ({ region, deviceId, kind, limit = 1_000 }) => backend.storedEvents({ region: regionIdSchema.parse(region), deviceId, kind, limit }),
 
     stop,
     [Symbol.asyncDispose]: stop,

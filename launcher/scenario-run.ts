@@ -94,7 +94,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
   const outageFailures: string[] = [];
   const roundTrips: number[] = [];
   const facts = async (): Promise<Facts> => {
-    const stats = harness.ingestStats();
+    const stats = await harness.ingestStats();
     const report = await harness.report();
     const regions = Object.keys(stats.stored) as RegionId[];
     const storedByKind: Facts['storedByKind'] = {};
@@ -198,18 +198,18 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
     try {
       if (step.after?.refused) {
         const { count, reason } = step.after.refused;
-        const refusedNow = (): number => {
-          const byReason = harness.ingestStats().refusedByReason;
+        const refusedNow = async (): Promise<number> => {
+          const byReason = (await harness.ingestStats()).refusedByReason;
           return reason ? (byReason[reason] ?? 0) : Object.values(byReason).reduce((a, b) => a + b, 0);
         };
         const deadline = performance.now() + step.after.timeout;
-        while (refusedNow() < count) {
+        while ((await refusedNow()) < count) {
           if (performance.now() > deadline)
-            throw new Error(`waited ${step.after.timeout} ms for ${count} refused${reason ? ` for ${reason}` : ''}; saw ${refusedNow()}`);
+            throw new Error(`waited ${step.after.timeout} ms for ${count} refused${reason ? ` for ${reason}` : ''}; saw ${await refusedNow()}`);
           await sleep(100, signal);
           if (signal?.aborted) break;
         }
-        say(`${stamp()} ${name}: ${refusedNow()} refused${reason ? ` for ${reason}` : ''} (waited for ${count})`);
+        say(`${stamp()} ${name}: ${await refusedNow()} refused${reason ? ` for ${reason}` : ''} (waited for ${count})`);
       } else if (step.after) {
         const relative = step.after.storedMore !== undefined;
         const { count, region, kind } = (step.after.storedMore ?? step.after.stored)!;

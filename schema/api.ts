@@ -93,6 +93,9 @@ export const regionStatsSchema = z.object({
   region: regionIdSchema,
   stored: z.int(),
   refused: z.int(),
+  /** Stored events by kind, and refusals the region's quarantine holds by reason code. */
+  eventsByKind: z.record(z.string(), z.int()),
+  refusedByReason: z.record(z.string(), z.int()),
 });
 export type RegionStats = z.infer<typeof regionStatsSchema>;
 

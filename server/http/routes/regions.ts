@@ -14,7 +14,14 @@ export const regionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       },
     },
     async () => {
-      const regions = await fromStore(Promise.all([...deps.stores.regions].map(async ([region, store]) => ({ region, ...(await store.counts()) }))));
+      const regions = await fromStore(
+        Promise.all(
+          [...deps.stores.regions].map(async ([region, store]) => {
+            const [counts, facts] = await Promise.all([store.counts(), store.facts()]);
+            return { region, ...counts, eventsByKind: facts.eventsByKind, refusedByReason: facts.refusedByReason };
+          }),
+        ),
+      );
       const unrouted = await fromStore(deps.stores.directory.countRefusals());
       return { regions, unrouted: { refused: unrouted } };
     },

@@ -103,7 +103,7 @@ describe('ingest over real sockets (aedes + startServer + SQLite)', () => {
     });
 
     const regions = await (await api('/api/v1/regions')).json();
-    expect(regions).toEqual({
+    expect(regions).toMatchObject({
       regions: [
         { region: 'eu', stored: 3, refused: 1 },
         { region: 'us', stored: 3, refused: 1 },
