@@ -27,6 +27,9 @@ Options of run:
   --broker URL          use this MQTT broker instead of the embedded one (the server's ingest
   --broker-username U   logs in with U and P; machines log in with their device credentials)
   --broker-password P
+  --server URL          run against a server elsewhere (its HTTP API; needs --broker and an admin
+  --token T             token, also from BREWTEL_TOKEN): machines are simulated here, facts come from
+                        its API; outages cannot be made from outside
   --log-level LEVEL     the stack's logs on stderr (default silent)
   -h, --help            this text
 
@@ -47,7 +50,7 @@ export function loadScenario(path: string): Scenario {
   throw new Error(`${path}: ${(issue?.path ?? []).map(String).join('.') || '(top)'}: ${issue?.message ?? 'invalid scenario'}`);
 }
 
-export async function main(argv: readonly string[], _env: Env): Promise<number> {
+export async function main(argv: readonly string[], env: Env): Promise<number> {
   const [action, file, ...rest] = argv;
   if (action === '--help' || action === '-h') {
     console.log(USAGE);
@@ -67,6 +70,8 @@ export async function main(argv: readonly string[], _env: Env): Promise<number> 
     broker: { type: 'string' },
     'broker-username': { type: 'string' },
     'broker-password': { type: 'string' },
+    server: { type: 'string' },
+    token: { type: 'string' },
     'log-level': { type: 'string' },
   });
   if (flags.help) {
@@ -91,6 +96,12 @@ export async function main(argv: readonly string[], _env: Env): Promise<number> 
     return 2;
   }
 
+  const token = values.token ?? env.BREWTEL_TOKEN;
+  if (values.server !== undefined && (values.broker === undefined || token === undefined)) {
+    console.error('error: --server needs --broker URL and --token T (or BREWTEL_TOKEN)\n(see brewtel scenario --help)');
+    return 2;
+  }
+  const remote = values.server === undefined ? undefined : { httpUrl: values.server, adminToken: token!, mqttUrl: values.broker! };
   const interrupt = new AbortController();
   const onInterrupt = (): void => interrupt.abort();
   process.once('SIGINT', onInterrupt);
@@ -101,10 +112,11 @@ export async function main(argv: readonly string[], _env: Env): Promise<number> 
       progress: (line) => process.stderr.write(`${line}\n`),
       harness: {
         logLevel: logLevel.data,
-        ...(values.broker === undefined
+        ...(values.broker === undefined || remote
           ? {}
           : { broker: { url: values.broker, username: values['broker-username'] ?? 'svc-ingest', password: values['broker-password'] ?? '' } }),
       },
+      ...(remote ? { remote } : {}),
     });
     if (values.junit !== undefined) await writeFile(values.junit, junitXml(outcome));
     if (values.json !== undefined) await writeFile(values.json, jsonReport(outcome));

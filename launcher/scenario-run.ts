@@ -6,6 +6,7 @@
 import type { CommandResult } from '../schema/commands.ts';
 import type { RegionId } from '../schema/regions.ts';
 import { createHarness, type HarnessOptions } from './harness.ts';
+import { connectHarness, type RemoteTarget } from './remote-harness.ts';
 import { judge, percentiles, type Facts, type Judgement, type Percentiles } from './scenario-judge.ts';
 import type { Scenario, ScenarioStep, StepAction } from './scenario-schema.ts';
 
@@ -38,6 +39,8 @@ export interface ScenarioRunOptions {
   progress?: (line: string) => void;
   /** Harness options the file does not hold: an external broker, PostgreSQL stores, the log level. */
   harness?: Pick<HarnessOptions, 'broker' | 'stores' | 'directoryUrl' | 'logLevel'>;
+  /** A deployment running elsewhere (its broker and its server's API) instead of an embedded stack. */
+  remote?: RemoteTarget;
 }
 
 interface Machine {
@@ -62,15 +65,17 @@ export async function runScenario(scenario: Scenario, options: ScenarioRunOption
   const { signal } = options;
   const say = options.progress ?? (() => undefined);
   const started = performance.now();
-  await using harness = await createHarness({
-    ...options.harness,
+  const fleet = {
     machines: scenario.fleet.machines,
     leaky: scenario.fleet.leaky,
     seed: scenario.fleet.seed,
     speed: scenario.fleet.speed,
     mqttVersion: scenario.fleet.mqttVersion,
     ...(scenario.fleet.regions ? { regions: scenario.fleet.regions } : {}),
-  });
+  };
+  await using harness = options.remote
+    ? await connectHarness(options.remote, { ...fleet, ...(options.harness?.logLevel ? { logLevel: options.harness.logLevel } : {}) })
+    : await createHarness({ ...options.harness, ...fleet });
   const machines: Machine[] = harness.machines.map((m) => ({ ...m, group: 'fleet' }));
   for (const [group, spec] of Object.entries(scenario.devices)) {
     for (let i = 0; i < spec.count; i++) {
