@@ -155,6 +155,29 @@ export class HarnessApiError extends Error {
 
 const POLL_MS = 50;
 
+export type ApiCall = <T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown) => Promise<T>;
+
+/** Calls the server's HTTP API as the admin; an error answer becomes a HarnessApiError with its code. */
+export function apiCaller(httpUrl: string, adminToken: string): ApiCall {
+  return async (method, path, schema, body) => {
+    const response = await fetch(`${httpUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json: unknown = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = errorBodySchema.safeParse(json);
+      throw new HarnessApiError(
+        response.status,
+        error.success ? error.data.code : 'UNKNOWN',
+        `${method} ${path}: ${response.status} ${error.success ? `${error.data.code}: ${error.data.message}` : 'no error body'}`,
+      );
+    }
+    return schema.parse(json);
+  };
+}
+
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const opts = harnessOptionsSchema.parse(options);
   const dataDir = await mkdtemp(join(tmpdir(), 'brewtel-harness-'));
@@ -262,23 +285,7 @@ export function harnessOver(
   const machines = (backend.fleet ? backend.fleet.machines() : []).map((m) => ({ deviceId: m.deviceId, region: m.region }));
   for (const m of machines) fleetOf.set(m.deviceId, backend.fleet!);
 
-  const api = async <T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> => {
-    const response = await fetch(`${httpUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${backend.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const json: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = errorBodySchema.safeParse(json);
-      throw new HarnessApiError(
-        response.status,
-        error.success ? error.data.code : 'UNKNOWN',
-        `${method} ${path}: ${response.status} ${error.success ? `${error.data.code}: ${error.data.message}` : 'no error body'}`,
-      );
-    }
-    return schema.parse(json);
-  };
+  const api = apiCaller(httpUrl, backend.adminToken);
 
   const storedCount = (region: RegionId, kind: EventKind | undefined): Promise<number> => backend.storedCount(region, kind);
 

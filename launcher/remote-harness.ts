@@ -6,13 +6,13 @@
  */
 import { pino } from 'pino';
 import { z } from 'zod';
-import { deviceEventsResponseSchema, errorBodySchema, regionsResponseSchema } from '../schema/api.ts';
+import { deviceEventsResponseSchema, regionsResponseSchema } from '../schema/api.ts';
 import type { RegionId } from '../schema/regions.ts';
 import { startFleet, type Fleet } from '../firmware-sim/fleet.ts';
 import { provisionMachines } from '../firmware-sim/provision.ts';
 import { isTransportUrl } from '../mqtt-wire/transport.ts';
 import type { ServerStats } from '../server/server.ts';
-import { harnessOptionsSchema, harnessOver, HarnessApiError, type Harness, type HarnessBackend, type HarnessOptions } from './harness.ts';
+import { apiCaller, harnessOptionsSchema, harnessOver, type Harness, type HarnessBackend, type HarnessOptions } from './harness.ts';
 
 export const remoteTargetSchema = z.object({
   httpUrl: z.url(),
@@ -27,19 +27,8 @@ export async function connectHarness(target: RemoteTarget, options: RemoteOption
   const { httpUrl, adminToken, mqttUrl } = remoteTargetSchema.parse(target);
   const opts = harnessOptionsSchema.parse(options);
   const logger = pino({ level: opts.logLevel });
-  const get = async <T>(path: string, schema: z.ZodType<T>): Promise<T> => {
-    const response = await fetch(`${httpUrl}${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
-    const json: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = errorBodySchema.safeParse(json);
-      throw new HarnessApiError(
-        response.status,
-        error.success ? error.data.code : 'UNKNOWN',
-        `GET ${path}: ${response.status} ${error.success ? error.data.code : 'no error body'}`,
-      );
-    }
-    return schema.parse(json);
-  };
+  const api = apiCaller(httpUrl, adminToken);
+  const get = <T>(path: string, schema: z.ZodType<T>): Promise<T> => api('GET', path, schema);
   const regionStats = async (region: RegionId) => {
     const { regions } = await get('/api/v1/regions', regionsResponseSchema);
     const stats = regions.find((r) => r.region === region);
