@@ -4,6 +4,8 @@
  *
  * - A client sends a control packet at least every keepalive period; with nothing else to send, a
  *   PINGREQ [MQTT-3.1.2-23] (v5: the Server Keep Alive from the CONNACK replaces ours [MQTT-3.2.2-21]).
+ *   The rule is checked once per tick, so the ping goes one tick early rather than up to a tick
+ *   late: with a Server Keep Alive of 1 s a late ping would reach a server past its 1.5 s bound.
  * - It also pings once the server has been silent for a whole period, so a server that only ever
  *   hears from us (QoS 0, or acknowledgements) is still asked whether it is there.
  * - A server silent for one and a half periods is gone: the same bound a server applies to a client
@@ -12,10 +14,20 @@
  */
 export type KeepaliveAction = 'none' | 'ping' | 'dead';
 
-export function keepaliveAction(now: number, keepaliveMs: number, lastSentAt: number, lastHeardAt: number, awaitingPong: boolean): KeepaliveAction {
+/** How often the shared ticker checks every client. */
+export const TICK_MS = 1_000;
+
+export function keepaliveAction(
+  now: number,
+  keepaliveMs: number,
+  lastSentAt: number,
+  lastHeardAt: number,
+  awaitingPong: boolean,
+  tickMs = TICK_MS,
+): KeepaliveAction {
   if (keepaliveMs === 0) return 'none';
   if (now - lastHeardAt > keepaliveMs * 1.5) return 'dead';
-  if (now - lastSentAt >= keepaliveMs) return 'ping';
+  if (now - lastSentAt >= keepaliveMs - tickMs) return 'ping';
   if (now - lastHeardAt >= keepaliveMs && !awaitingPong) return 'ping';
   return 'none';
 }
@@ -23,8 +35,6 @@ export function keepaliveAction(now: number, keepaliveMs: number, lastSentAt: nu
 export interface Ticking {
   tick(now: number): void;
 }
-
-const TICK_MS = 1_000;
 
 /**
  * One timer for every client in the process instead of one or two per client: ten thousand machines

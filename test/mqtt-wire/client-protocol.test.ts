@@ -293,6 +293,11 @@ describe('the keepalive rule', () => {
     expect(keepaliveAction(100_000, K, 99_000, 90_000, true)).toBe('none');
     expect(keepaliveAction(100_000, K, 99_000, 84_999, true)).toBe('dead');
     expect(keepaliveAction(100_000, 0, 0, 0, false)).toBe('none');
+    // Checked once a tick: quiet for all but the last tick of a period already pings, so the next
+    // check cannot come too late; a period no longer than a tick pings at every tick.
+    expect(keepaliveAction(100_000, K, 90_500, 99_000, false, 1_000)).toBe('ping');
+    expect(keepaliveAction(100_000, K, 91_500, 99_000, false, 1_000)).toBe('none');
+    expect(keepaliveAction(100_000, 1_000, 100_000, 100_000, false, 1_000)).toBe('ping');
   });
 
   it('closes a connection to a server that stopped answering', async () => {
