@@ -56,6 +56,8 @@ export interface HookDeps {
   policy?: TopicPolicy;
   /** Consulted after a successful authentication: a server reference sends the client elsewhere. */
   redirect?: RedirectHook | null;
+  /** True once the broker is going away: logins are refused, even those already being checked. */
+  stoppingLogins?: () => boolean;
 }
 
 type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>;
@@ -162,7 +164,15 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
     done(null, true);
   }
 
+  // Expected while the broker stops (the registry behind it may be gone already), so not a warning.
+  const refuseWhileStopping = (client: Client, done: Done): void => {
+    logger.debug({ clientId: client.id }, 'connection refused: the broker is shutting down');
+    deny(client, refuse(ConnackReturnCode.SERVER_UNAVAILABLE, 'broker shutting down', ReasonCode.SERVER_SHUTTING_DOWN), done);
+  };
+  const stopping = deps.stoppingLogins ?? (() => false);
+
   function check(client: Client, username: string | undefined, password: Buffer | undefined, address: string, done: Done): void {
+    if (stopping()) return refuseWhileStopping(client, done);
     const failed = (error: unknown): void => {
       counters.authFailures++;
       logger.error({ clientId: client.id, username, err: error }, 'authentication failed unexpectedly');
@@ -171,6 +181,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
     authenticator
       .authenticate({ clientId: client.id, username, password, certificateName: certificateNameOf(client) })
       .then((outcome) => {
+        if (stopping()) return refuseWhileStopping(client, done);
         if (outcome.ok) {
           throttle.succeeded(address, username ?? '');
           return admit(client, outcome.identity, done);

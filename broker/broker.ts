@@ -51,6 +51,12 @@ export interface RunningBroker {
   stats(): BrokerStats;
   /** The same numbers in Prometheus text format, without the HTTP listener. */
   metrics(): Promise<string>;
+  /**
+   * The first step of stopping: every CONNECT from now on is refused with 0x8B (server shutting
+   * down), those still waiting on the registry too, while connected clients stay. A stack stops
+   * logins before the server behind the registry goes, then closes the broker after it.
+   */
+  stopLogins(): void;
   close(): Promise<void>;
 }
 
@@ -100,6 +106,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   let aedes: Aedes | null = null;
   const inFlightOut = createInFlightOut(config.limits.maxInFlightOut);
   const permissive = config.unsafePermissiveTestMode;
+  let loginsStopped = false;
   const { hooks, endSession, isDevice } = createAedesHooks({
     inFlightOut,
     authenticator: permissive || verifier === null ? permissiveAuthenticator : createAuthenticator(config.serviceAccounts, verifier),
@@ -109,6 +116,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     publishRate: createPublishRateLimit(config.limits),
     maxConnections: config.limits.maxConnections,
     connectedClients: () => aedes?.connectedClients ?? 0,
+    stoppingLogins: () => loginsStopped,
     counters,
     logger,
   });
@@ -193,8 +201,12 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   };
 
   const listeners: Listener[] = [];
-  const close = async (): Promise<void> => {
+  const stopLogins = (): void => {
+    loginsStopped = true;
     verifier?.close();
+  };
+  const close = async (): Promise<void> => {
+    stopLogins();
     const closing = listeners.map((l) => l.close());
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     await cluster?.close();
@@ -228,6 +240,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
       metricsUrl: metrics ? `http://${host}:${metrics.port}/metrics` : null,
       stats,
       metrics: () => registry.metrics(),
+      stopLogins,
       close,
     };
   } catch (error) {

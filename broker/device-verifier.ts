@@ -188,7 +188,8 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
         if (answer.outcome === 'valid' && revocations.has(deviceId, Date.now())) return { outcome: 'invalid' };
         if (answer.outcome === 'valid') remember(deviceId, credential, answer.region);
         else if (answer.outcome === 'invalid') rememberRefusal(key);
-        else logger.warn({ deviceId, reason: answer.reason }, 'device registry unavailable');
+        // Aborted by close(): the broker is stopping, and no device was turned away for it.
+        else if (!closing.signal.aborted) logger.warn({ deviceId, reason: answer.reason }, 'device registry unavailable');
         return answer;
       })
       .finally(() => inFlight.delete(key));

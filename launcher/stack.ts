@@ -88,11 +88,12 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
   const brokerToken = secretToken();
   const ingestAccount = { username: 'svc-ingest', password: secretToken(), role: 'ingest' as const };
 
-  // Stopped in this order, whatever order they started in: the fleet stops publishing, the server
-  // lets ingest commit what it holds while the broker is still there, then the broker goes.
+  // Stopped in this order, whatever order they started in: the fleet stops publishing, the broker
+  // stops taking logins (machines still connecting would otherwise ask a registry that is going),
+  // the server lets ingest commit what it holds while the broker is still there, then the broker goes.
   const running: { fleet?: Fleet; server?: RunningServer; broker?: TcpBroker } = {};
   const unwind = async (): Promise<void> => {
-    const steps = [() => running.fleet?.stop(), () => running.server?.close(), () => running.broker?.close()];
+    const steps = [() => running.fleet?.stop(), () => running.broker?.stopLogins(), () => running.server?.close(), () => running.broker?.close()];
     for (const step of steps) {
       await Promise.resolve(step()).catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { rename, rm, writeFile } from 'node:fs/promises';
 
 /**
@@ -48,5 +49,32 @@ export async function replaceOwnerOnlyFile(file: string, content: string): Promi
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Reads a generated secret (a key file) or, when there is none, writes `generate()` into it and returns
+ * that. The content goes into a private temporary file first and is hard-linked to its name, so the
+ * name appears with the whole secret or not at all: two processes starting together on one data
+ * folder both end with the first one's secret, and neither ever reads a created but still empty file.
+ */
+export function readOrCreateSecretFile(file: string, generate: () => string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  ensureOwnerOnlyDir(path.dirname(file));
+  const secret = generate();
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temporary, `${secret}\n`, { mode: OWNER_ONLY_FILE, flag: 'wx' });
+  try {
+    linkSync(temporary, file);
+    return secret;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return readFileSync(file, 'utf8').trim();
+  } finally {
+    rmSync(temporary, { force: true });
   }
 }

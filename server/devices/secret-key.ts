@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureOwnerOnlyDir, OWNER_ONLY_FILE } from '../owner-only-files.ts';
+import { readOrCreateSecretFile } from '../owner-only-files.ts';
 
 /** Where the device secret key lives when configuration does not say: beside the stores, never in one. */
 export function deviceSecretKeyFile(config: { dataDir: string; deviceSecretKeyFile?: string | undefined }): string {
@@ -15,20 +14,7 @@ export function deviceSecretKeyFile(config: { dataDir: string; deviceSecretKeyFi
  * provisioned again), so it is backed up apart from the stores.
  */
 export function loadDeviceSecretKey(file: string): Buffer {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    ensureOwnerOnlyDir(path.dirname(file));
-    text = randomBytes(32).toString('base64url');
-    // wx: two processes starting together must not overwrite each other's key.
-    try {
-      writeFileSync(file, `${text}\n`, { mode: OWNER_ONLY_FILE, flag: 'wx' });
-    } catch {
-      text = readFileSync(file, 'utf8').trim();
-    }
-  }
+  const text = readOrCreateSecretFile(file, () => randomBytes(32).toString('base64url'));
   const key = Buffer.from(text, 'base64url');
   if (key.length < 32) throw new Error(`${file} holds no usable device secret key (32 bytes, base64url)`);
   return key;

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readOrCreateSecretFile } from '../owner-only-files.ts';
 
 /**
  * The audit chains' HMAC key: the configured one, else a random one generated once into
@@ -9,19 +9,7 @@ import path from 'node:path';
 export function loadAuditKey(configured: string | undefined, dataDir: string): Buffer {
   if (configured !== undefined) return Buffer.from(configured, 'utf8');
   const file = path.join(dataDir, 'audit.key');
-  let key: string;
-  try {
-    key = readFileSync(file, 'utf8').trim();
-  } catch {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    key = randomBytes(32).toString('base64url');
-    // wx: two processes starting together must not overwrite each other's key.
-    try {
-      writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
-    } catch {
-      key = readFileSync(file, 'utf8').trim();
-    }
-  }
+  const key = readOrCreateSecretFile(file, () => randomBytes(32).toString('base64url'));
   if (key.length < 32) throw new Error(`${file} holds no usable audit key (at least 32 characters)`);
   return Buffer.from(key, 'utf8');
 }

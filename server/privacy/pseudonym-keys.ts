@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RegionId } from '../../schema/regions.ts';
-import { ensureOwnerOnlyDir, OWNER_ONLY_FILE } from '../owner-only-files.ts';
+import { readOrCreateSecretFile } from '../owner-only-files.ts';
 
 /**
  * Each region's pseudonym secret: the configured one, else a random one generated once into the data
@@ -17,19 +16,7 @@ export function loadPseudonymSecrets(regions: readonly RegionId[], configured: R
       continue;
     }
     const file = path.join(dataDir, `pseudonym-${region}.key`);
-    let secret: string;
-    try {
-      secret = readFileSync(file, 'utf8').trim();
-    } catch {
-      ensureOwnerOnlyDir(dataDir);
-      secret = randomBytes(32).toString('base64url');
-      // wx: two processes starting together must not overwrite each other's secret.
-      try {
-        writeFileSync(file, `${secret}\n`, { mode: OWNER_ONLY_FILE, flag: 'wx' });
-      } catch {
-        secret = readFileSync(file, 'utf8').trim();
-      }
-    }
+    const secret = readOrCreateSecretFile(file, () => randomBytes(32).toString('base64url'));
     secrets.set(region, secret);
   }
   return secrets;
