@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { provisionDeviceResponseSchema } from './api.ts';
+import { deviceIdSchema } from './ids.ts';
+import { regionIdSchema } from './regions.ts';
+
+/**
+ * HTTP contract of the global directory (`/api/v1/directory`), the one service a deployment of
+ * regional planes shares. It holds only what routing needs: device id -> home region, and each
+ * region's plane endpoints from its configuration. It never sees an event, a consent record, an
+ * owner or a device secret: provisioning is forwarded to the home plane, which keeps the secret's
+ * hash, and the directory passes the plane's one-time answer back without keeping it.
+ */
+
+/** Where one region's plane is reached: its broker for devices, its API for people and services. */
+export const planeEndpointsSchema = z.strictObject({
+  region: regionIdSchema,
+  /** MQTT URL devices of this region connect to (mqtt:// or mqtts://). */
+  mqttUrl: z.url(),
+  /** Base URL of the plane's server (its `/api/v1`, dashboard and health). */
+  apiUrl: z.url(),
+});
+export type PlaneEndpoints = z.infer<typeof planeEndpointsSchema>;
+
+/** `GET /api/v1/directory/devices/:id`: where a device belongs; 404 DEVICE_NOT_FOUND when unknown. */
+export const deviceHomeSchema = planeEndpointsSchema.extend({ deviceId: deviceIdSchema });
+export type DeviceHome = z.infer<typeof deviceHomeSchema>;
+
+/** `POST /api/v1/directory/devices` (and `:batch`): the home plane's answer plus the endpoints to use. */
+export const directoryProvisionResponseSchema = provisionDeviceResponseSchema.extend({
+  mqttUrl: z.url(),
+  apiUrl: z.url(),
+});
+export type DirectoryProvisionResponse = z.infer<typeof directoryProvisionResponseSchema>;
+export const directoryProvisionBatchResponseSchema = z.object({ devices: z.array(directoryProvisionResponseSchema) });
+
+/** `GET /api/v1/directory/planes`: every plane's endpoints, its health and its counts (never a row). */
+export const planeStatusSchema = planeEndpointsSchema.extend({
+  state: z.enum(['up', 'degraded', 'down']),
+  /** Counts from the plane's `GET /api/v1/regions` for its region; null while the plane is down. */
+  stored: z.int().nullable(),
+  refused: z.int().nullable(),
+  devices: z.int(),
+});
+export const planesResponseSchema = z.object({ planes: z.array(planeStatusSchema) });
+export type PlaneStatus = z.infer<typeof planeStatusSchema>;
