@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
-import { errorBodySchema, provisionDeviceResponseSchema, type ProvisionDeviceResponse, type StoredEvent } from '../schema/api.ts';
+import { provisionDeviceResponseSchema, type ProvisionDeviceResponse, type StoredEvent } from '../schema/api.ts';
 import { commandResultSchema, type CommandName, type CommandResult } from '../schema/commands.ts';
 import { consentCategoriesSchema, consentRecordSchema, type ConsentCategories, type ConsentRecord } from '../schema/consent.ts';
 import { eventKindSchema, type EventKind } from '../schema/events.ts';
@@ -25,6 +25,7 @@ import type { ServerStats } from '../server/server.ts';
 import type { RegionStore, Stores } from '../server/store/types.ts';
 import { isTransportUrl } from '../mqtt-wire/transport.ts';
 import { launcherConfigSchema } from './config.ts';
+import { apiCaller } from './harness-api.ts';
 import { holdRegionStore } from './region-outage.ts';
 import { startStack, type Stack } from './stack.ts';
 import { logLevelSchema } from '../schema/log-level.ts';
@@ -141,42 +142,10 @@ export interface Harness extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** A refusal or an unexpected answer of the server, with its stable error code. */
-export class HarnessApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HarnessApiError';
-  }
-}
+// The package's entry point: callers catch this class by name.
+export { HarnessApiError } from './harness-api.ts';
 
 const POLL_MS = 50;
-
-export type ApiCall = <T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown) => Promise<T>;
-
-/** Calls the server's HTTP API as the admin; an error answer becomes a HarnessApiError with its code. */
-export function apiCaller(httpUrl: string, adminToken: string): ApiCall {
-  return async (method, path, schema, body) => {
-    const response = await fetch(`${httpUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const json: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = errorBodySchema.safeParse(json);
-      throw new HarnessApiError(
-        response.status,
-        error.success ? error.data.code : 'UNKNOWN',
-        `${method} ${path}: ${response.status} ${error.success ? `${error.data.code}: ${error.data.message}` : 'no error body'}`,
-      );
-    }
-    return schema.parse(json);
-  };
-}
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const opts = harnessOptionsSchema.parse(options);

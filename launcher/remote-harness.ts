@@ -12,7 +12,8 @@ import { startFleet, type Fleet } from '../firmware-sim/fleet.ts';
 import { provisionMachines } from '../firmware-sim/provision.ts';
 import { isTransportUrl } from '../mqtt-wire/transport.ts';
 import type { ServerStats } from '../server/server.ts';
-import { apiCaller, harnessOptionsSchema, harnessOver, type Harness, type HarnessBackend, type HarnessOptions } from './harness.ts';
+import { apiCaller } from './harness-api.ts';
+import { harnessOptionsSchema, harnessOver, type Harness, type HarnessBackend, type HarnessOptions } from './harness.ts';
 
 export const remoteTargetSchema = z.object({
   httpUrl: z.url(),

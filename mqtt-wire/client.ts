@@ -3,8 +3,8 @@ import mqttPacket, { type IPublishPacket, type ISubscription, type Packet } from
 import { backoffDelay } from './backoff.ts';
 import type { MqttClientHandlers, MqttClientOptions, PublishOptions, SubscribeDone } from './client-options.ts';
 import { isFailure, ReasonCode, V5_DEFAULTS, type ProtocolVersion } from './codes.ts';
-import { connectPacket } from './connect-packet.ts';
-import { MqttError } from './errors.ts';
+import { clientConnect } from './connect-packet.ts';
+import { idsExhausted, MqttError, notConnected } from './errors.ts';
 import { FrameReader, type FrameSink } from './frame-reader.ts';
 import { keepaliveAction, sharedTicker, type Ticking } from './keepalive.ts';
 import { OutgoingPublishes, type Done, type Outgoing } from './outgoing.ts';
@@ -18,9 +18,6 @@ export type { Done } from './outgoing.ts';
 
 const GENERATE = { 4: { protocolVersion: 4 }, 5: { protocolVersion: 5 } } as const;
 const END_TIMEOUT_MS = 2_000;
-const NEVER_EXPIRES = 0xffff_ffff;
-const notConnected = (): MqttError => new MqttError('not connected', 'ENOTCONN');
-const idsExhausted = (): MqttError => new MqttError('every packet identifier is in use', 'EBUSY');
 
 /**
  * The one MQTT client of brewtel's devices and services, 3.1.1 or 5: CONNECT with a will and a
@@ -112,17 +109,7 @@ export class MqttClient implements FrameSink, Ticking {
     });
     stream.on('error', (error: Error) => this.handlers.error(error));
     stream.on('close', () => this.onClose(stream));
-    const { clientId, clean = false, properties } = this.options;
-    const keepSession = version === 5 && !clean && properties?.sessionExpiryInterval === undefined;
-    this.write(
-      connectPacket({
-        ...this.options,
-        protocolVersion: version,
-        clientId: clientId === '' ? (this.assignedClientId ?? '') : clientId,
-        clean,
-        properties: keepSession ? { sessionExpiryInterval: NEVER_EXPIRES, ...properties } : properties,
-      }),
-    );
+    this.write(clientConnect(this.options, version, this.assignedClientId));
     sharedTicker.add(this);
   }
 

@@ -1,4 +1,5 @@
 import type { IConnectPacket, QoS } from 'mqtt-packet';
+import type { MqttClientOptions } from './client-options.ts';
 import type { ProtocolVersion } from './codes.ts';
 
 export type ConnectProperties = Omit<
@@ -68,4 +69,24 @@ export function connectPacket(fields: ConnectFields): IConnectPacket {
       : {}),
     ...(Object.keys(properties).length > 0 ? { properties } : {}),
   };
+}
+
+const NEVER_EXPIRES = 0xffff_ffff;
+
+/**
+ * The CONNECT a client sends for its options. An empty client id asks a v5 server to assign one,
+ * and the assigned one is kept for the reconnects. A v5 CONNECT with clean false and no session
+ * expiry would end the session at the first disconnect (v5 §3.1.2.11.2), so what 3.1.1 calls a
+ * persistent session goes out as Session Expiry Interval 0xFFFFFFFF (never).
+ */
+export function clientConnect(options: MqttClientOptions, protocolVersion: ProtocolVersion, assignedClientId: string | undefined): IConnectPacket {
+  const { clientId, clean = false, properties } = options;
+  const keepSession = protocolVersion === 5 && !clean && properties?.sessionExpiryInterval === undefined;
+  return connectPacket({
+    ...options,
+    protocolVersion,
+    clientId: clientId === '' ? (assignedClientId ?? '') : clientId,
+    clean,
+    properties: keepSession ? { sessionExpiryInterval: NEVER_EXPIRES, ...properties } : properties,
+  });
 }

@@ -25,3 +25,6 @@ export class MqttError extends Error {
     this.reasonString = properties?.reasonString;
   }
 }
+
+export const notConnected = (): MqttError => new MqttError('not connected', 'ENOTCONN');
+export const idsExhausted = (): MqttError => new MqttError('every packet identifier is in use', 'EBUSY');
