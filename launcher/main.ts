@@ -12,6 +12,7 @@ import type { Fleet } from '../firmware-sim/fleet.ts';
 import { describeStartupError } from './startup-errors.ts';
 import type { LauncherConfig } from './config.ts';
 import { runIfEntry } from '../cli/entry.ts';
+import { announceReady } from '../cli/ready.ts';
 import type { Env } from '../cli/flags.ts';
 
 /** `brewtel start` and `npm start`: resolves with the exit code once the stack has stopped. */
@@ -110,6 +111,7 @@ async function run(config: LauncherConfig): Promise<number> {
         services = stack;
         line.end();
         printBanner(stack, config);
+        announceReady({ httpUrl: stack.server.httpUrl, mqttUrl: stack.mqttUrl });
       },
       onProvisioning: (done, total) => {
         phase = { name: 'provisioning', done, total };
