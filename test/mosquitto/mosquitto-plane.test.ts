@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics } from '../../schema/topics.ts';
+import { type AclSubject, publishVerdict } from '../../broker/acl-policy.ts';
+import { COMMAND_NAMES } from '../../schema/commands.ts';
+import { CONTROL_TOPICS } from '../../schema/control.ts';
+import { EVENT_KINDS } from '../../schema/events.ts';
+import { TOPIC_ROOT, topics } from '../../schema/topics.ts';
 import { serverConfigSchema } from '../../server/config.ts';
 import { parsePasswordFile } from '../../server/mosquitto/password-file.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
@@ -75,6 +79,23 @@ async function refused(url: string, username: string, password: string): Promise
   }
 }
 
+/** Whether our policy lets `subject` publish on `topic` at all; Mosquitto's ACL file cannot look at the retain flag. */
+function topicAllowed(subject: AclSubject, topic: string): boolean {
+  const plain = publishVerdict(subject, topic, { retain: false, empty: false });
+  return plain !== 'deny' || publishVerdict(subject, topic, { retain: true, empty: true }) === 'allow';
+}
+
+const candidateTopics = (id: string): string[] => [
+  ...EVENT_KINDS.map((kind) => topics.event(id, kind)),
+  `${TOPIC_ROOT}/${id}/evt/unknown`,
+  topics.state(id),
+  topics.consent(id),
+  ...COMMAND_NAMES.flatMap((name) => [topics.command(id, name), topics.commandResult(id, name)]),
+  topics.command(id, 'unknown'),
+  topics.commandResult(id, 'unknown'),
+  `${TOPIC_ROOT}/${id}/elsewhere`,
+];
+
 describe.skipIf(!available)('a plane whose broker is Mosquitto, its files kept in step by the server', () => {
   let a: { id: string; secret: string };
   let b: { id: string; secret: string };
@@ -118,14 +139,41 @@ describe.skipIf(!available)('a plane whose broker is Mosquitto, its files kept i
     expect(heardByB).toEqual([topics.consent(b.id)]);
   });
 
+  it("grants on Mosquitto the publish rights our broker's policy grants, topic by topic (retain aside)", async () => {
+    const device = await connectAs(broker.deviceUrl, b.id, b.secret);
+    const service = await connectAs(broker.serviceUrl, 'svc-ingest', servicePassword, `svc-acl-${run}`);
+    const all = [...candidateTopics(b.id), ...candidateTopics(a.id), ...Object.values(CONTROL_TOPICS), '$SYS/broker/uptime', 'elsewhere/topic'];
+    const subjects: [MqttClient, AclSubject][] = [
+      [device, { kind: 'device', deviceId: b.id }],
+      [service, { kind: 'service', role: 'ingest' }],
+    ];
+    for (const [client, subject] of subjects) {
+      const onMosquitto: string[] = [];
+      // MQTT 5: a refused QoS 1 publish is answered PUBACK 0x87 and the connection stays up.
+      for (const topic of all)
+        if (
+          await client.publishAsync(topic, 'x', { qos: 1 }).then(
+            () => true,
+            () => false,
+          )
+        )
+          onMosquitto.push(topic);
+      expect(onMosquitto, subject.kind).toEqual(all.filter((topic) => topicAllowed(subject, topic)));
+      expect(client.connected).toBe(true);
+    }
+  });
+
   it('erasure removes the line, and after the reload the device is turned away', async () => {
     const deviceA = await connectAs(broker.deviceUrl, a.id, a.secret);
-    const closed = new Promise<void>((resolve) => deviceA.once('close', () => resolve()));
+    let closed = false;
+    deviceA.once('close', () => {
+      closed = true;
+    });
     const erased = await callApi(server.httpUrl, 'DELETE', `/api/v1/devices/${a.id}`, ADMIN);
     expect(erased.status).toBe(200);
     expect([...parsePasswordFile(await readFile(broker.passwordFile, 'utf8')).keys()].sort()).toEqual(['svc-ingest', b.id].sort());
     // Mosquitto closes the session of an account its reload no longer finds.
-    await closed;
+    await waitUntil("A's session closed by the reload", () => closed, 5_000);
     expect(await refused(broker.deviceUrl, a.id, a.secret)).toBe(true);
     expect(await refused(broker.deviceUrl, b.id, b.secret)).toBe(false);
     expect(await metricValue(server.httpUrl, 'brewtel_mosquitto_sync_total')).toBeGreaterThanOrEqual(6);
