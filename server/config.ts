@@ -39,6 +39,34 @@ export const mqttConfigSchema = z.object({
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;
 export type MqttConfigInput = z.input<typeof mqttConfigSchema>;
 
+/** A service account the server adds to Mosquitto's password file (and grants its rights in the ACL). */
+export const mosquittoServiceAccountSchema = z.object({
+  // svc- is the namespace device ids can never take, so no device can be provisioned under its name.
+  username: z.string().regex(/^svc-[A-Za-z0-9_.-]+$/, 'a service account is svc- followed by letters, digits, _ . or -'),
+  password: z.string().min(1),
+});
+
+/**
+ * A plane whose broker is Mosquitto: the server keeps Mosquitto's password file and ACL file in step
+ * with the registry (server/mosquitto/). Both files are written whole (0600, renamed over the old
+ * one), so Mosquitto must run as the same user as the server; after each write the process named by
+ * pidFile gets SIGHUP, on which Mosquitto reloads both files and drops clients no longer allowed.
+ */
+export const mosquittoConfigSchema = z.object({
+  passwordFile: z.string().min(1),
+  aclFile: z.string().min(1),
+  /** Mosquitto's pid_file; when not set nobody is signalled and reloading is the operator's job. */
+  pidFile: z.string().min(1).optional(),
+  /** Accounts besides config.mqtt's (which is always written when set): other server processes' own. */
+  serviceAccounts: z.array(mosquittoServiceAccountSchema).default([]),
+  /** PBKDF2 iterations of new password lines; 101 is mosquitto_passwd's default (secrets are 256 random bits). */
+  iterations: z.int().min(1).max(1_000_000).default(101),
+  /** How long a write waits for another server process's lock on the password file before it gives up (logged). */
+  lockTimeoutMs: z.int().min(10).default(5_000),
+});
+export type MosquittoConfig = z.infer<typeof mosquittoConfigSchema>;
+export type MosquittoConfigInput = z.input<typeof mosquittoConfigSchema>;
+
 /**
  * MQTT 5 Message Expiry of commands (v5 §3.3.2.3.3): a broker holding one for a device that is away
  * drops it once it is this old [MQTT-3.3.2-5], so a machine back a day later does not brew
@@ -202,6 +230,8 @@ export const serverConfigSchema = z
       .prefault({}),
     /** The broker ingest subscribes to; may be left out and given later through attachIngest(). */
     mqtt: mqttConfigSchema.optional(),
+    /** Keep a Mosquitto broker's password and ACL files in step with the registry; null: the broker asks the registry itself (ours). */
+    mosquitto: mosquittoConfigSchema.nullable().default(null),
     /** Bearer token with the admin role. */
     adminToken: z.string().min(16),
     /** Bearer token the broker presents when it asks whether a device secret is valid. */
@@ -289,6 +319,10 @@ export const serverConfigSchema = z
   .refine((c) => c.tokens.every((t) => t.region === undefined || c.regions.includes(t.region)), {
     message: "an operator token's region must be a configured region",
     path: ['tokens'],
+  })
+  .refine((c) => c.mosquitto === null || c.mqtt === undefined || c.mqtt.username.startsWith('svc-'), {
+    message: 'with Mosquitto the ingest account must be a svc- name, which no device id can take',
+    path: ['mqtt', 'username'],
   });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;

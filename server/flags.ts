@@ -19,6 +19,9 @@ Runs the server alone: HTTP API, dashboard, ingest from a broker, one store per 
                                 its service account (default svc-ingest) and client id
   --mqtt-share-group G          take events through $share/G/…, for several servers on one broker
   --mqtt-version 3.1.1|5        ingest and outbound connection (default 5)
+  --mosquitto-password-file F, --mosquitto-acl-file F, --mosquitto-pid-file F
+                                keep a Mosquitto broker's password and ACL files in step with the
+                                registry and SIGHUP the pid in F after each write (docs/planes.md)
   --token SPEC                  another API token, repeatable: operator:REGION:TOKEN, auditor:TOKEN, admin:TOKEN
   --clock-ahead-ms N, --clock-behind-ms N
                                 the device-clock window
@@ -55,6 +58,9 @@ export function readServerConfig(argv: readonly string[], env: Env): FlagResult<
     'mqtt-client-id': { type: 'string' },
     'mqtt-share-group': { type: 'string' },
     'mqtt-version': { type: 'string' },
+    'mosquitto-password-file': { type: 'string' },
+    'mosquitto-acl-file': { type: 'string' },
+    'mosquitto-pid-file': { type: 'string' },
     'log-level': { type: 'string' },
     token: { type: 'string', multiple: true },
     'clock-ahead-ms': { type: 'string' },
@@ -93,6 +99,7 @@ export function readServerConfig(argv: readonly string[], env: Env): FlagResult<
         // The label people type, read into the protocol level; anything else is left for the schema to refuse.
         ...(values['mqtt-version'] ? { protocolVersion: (protocolLevelOf(values['mqtt-version']) ?? values['mqtt-version']) as ProtocolVersion } : {}),
       },
+      ...mosquittoInput(values['mosquitto-password-file'], values['mosquitto-acl-file'], values['mosquitto-pid-file']),
       adminToken: tokenFromEnv('BREWTEL_ADMIN_TOKEN'),
       brokerToken: tokenFromEnv('BREWTEL_BROKER_TOKEN'),
       privacy: {
@@ -114,6 +121,13 @@ export function readServerConfig(argv: readonly string[], env: Env): FlagResult<
   const parsed = serverConfigSchema.safeParse(input);
   if (!parsed.success) return { help: false, error: `invalid configuration:\n${z.prettifyError(parsed.error)}` };
   return { help: false, config: { config: parsed.data, generated } };
+}
+
+/** Both files or neither: one without the other would leave Mosquitto with rights nobody keeps. */
+function mosquittoInput(passwordFile: string | undefined, aclFile: string | undefined, pidFile: string | undefined): Pick<ServerConfigInput, 'mosquitto'> {
+  if (passwordFile === undefined && aclFile === undefined && pidFile === undefined) return {};
+  if (passwordFile === undefined || aclFile === undefined) throw new Error('--mosquitto-password-file and --mosquitto-acl-file go together');
+  return { mosquitto: { passwordFile, aclFile, ...(pidFile === undefined ? {} : { pidFile }) } };
 }
 
 /** `REGION=VALUE` entries of a repeatable flag into a record. */

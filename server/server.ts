@@ -22,6 +22,7 @@ import { openPublishConnection, type PublishConnection } from './ingest/publish-
 import { IngestStats, type ServerStats } from './ingest/stats.ts';
 import { LOG_REDACTION } from './log-redaction.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { createMosquittoSync, type MosquittoSync } from './mosquitto/mosquitto-sync.ts';
 import { PortInUseError } from './port-in-use-error.ts';
 import { AuditLogs, auditConsent } from './privacy/audit-logs.ts';
 import { createPrivacy } from './privacy/create-privacy.ts';
@@ -73,7 +74,7 @@ interface MqttSide {
 
 /**
  * Starts its components in dependency order and stops them in reverse (server/components.ts):
- * stores (migrated) -> privacy (owner keys) -> audit -> HTTP listening -> ingest (pipeline, then its
+ * stores (migrated) -> Mosquitto's files (when config.mosquitto is set) -> privacy (owner keys) -> audit -> HTTP listening -> ingest (pipeline, then its
  * MQTT session: now when config.mqtt is set, else on attachIngest) -> retention sweeper -> peer
  * watch. Stopping ingest lets in-flight batches commit and their PUBACKs leave before its MQTT
  * session closes. The broker may not be up yet; ingest keeps reconnecting, and whenIngestReady()
@@ -116,6 +117,8 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   let privacy: PrivacyDeps;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let ingest: Ingest | undefined;
+  let deviceSecrets: SecretHasher;
+  let mosquitto: MosquittoSync | null = null;
 
   const components: Component[] = [
     {
@@ -127,7 +130,27 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
         );
         directory = new DirectoryCache(stores.directory);
         liveFeed = new LiveFeed(async (deviceId) => (await directory.lookup(deviceId))?.region ?? null, logger.child({ component: 'dashboard' }));
+        deviceSecrets = new SecretHasher(loadDeviceSecretKey(deviceSecretKeyFile(config)));
         return () => stores.close();
+      },
+    },
+    {
+      // Before HTTP, so the first provisioning already reaches Mosquitto's password file.
+      name: 'mosquitto',
+      async start() {
+        if (config.mosquitto === null) return;
+        const sync = createMosquittoSync({
+          config: config.mosquitto,
+          services: [...(config.mqtt ? [{ username: config.mqtt.username, password: config.mqtt.password }] : []), ...config.mosquitto.serviceAccounts],
+          shareGroup: config.mqtt?.shareGroup,
+          listDevices: () => stores.directory.list(),
+          canLogIn: (entry) => deviceSecrets.canVerify(entry.secretHash),
+          metrics,
+          logger: logger.child({ component: 'mosquitto' }),
+        });
+        await sync.reconcile();
+        mosquitto = sync;
+        return () => sync.settle();
       },
     },
     {
@@ -148,7 +171,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     {
       name: 'privacy',
       async start() {
-        privacy = createPrivacy(config, stores, directory, consent, audit, erasureAtTheEdges(config, commands, outbound, metrics, privacyLogger));
+        privacy = createPrivacy(config, stores, directory, consent, audit, erasureAtTheEdges(config, commands, outbound, mosquitto, metrics, privacyLogger));
         try {
           const sealed = await sealLegacyOwners(privacy);
           if (sealed > 0) privacyLogger.info({ owners: sealed }, 'sealed owner rows written before owner data was encrypted');
@@ -168,7 +191,8 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
             advertised,
             stores,
             directory,
-            deviceSecrets: new SecretHasher(loadDeviceSecretKey(deviceSecretKeyFile(config))),
+            deviceSecrets,
+            ...(mosquitto ? { brokerCredentials: mosquitto } : {}),
             consent,
             metrics,
             deviceStates,
@@ -293,6 +317,7 @@ function erasureAtTheEdges(
   config: ServerConfig,
   commands: CommandSender,
   outbound: () => PublishConnection | null,
+  mosquitto: MosquittoSync | null,
   metrics: Metrics,
   privacyLogger: Logger,
 ): Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker'> {
@@ -309,6 +334,8 @@ function erasureAtTheEdges(
       clearRetainedMessages(connection, deviceId).catch((err: unknown) => privacyLogger.warn({ err, deviceId }, 'retained messages not cleared'));
     },
     async revokeAtBroker(deviceId) {
+      // Mosquitto drops the line's client on the reload that follows; the notice serves our broker.
+      await mosquitto?.removed([deviceId]);
       const outcome = await publishRevocation(outbound(), deviceId, config.consentPublishTimeoutMs);
       metrics.revocationNotices.inc({ outcome });
       if (outcome === 'acknowledged') privacyLogger.info({ deviceId }, 'broker told: credentials revoked');

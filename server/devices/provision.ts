@@ -4,12 +4,15 @@ import type { RegionId } from '../../schema/regions.ts';
 import type { ConsentService } from '../consent/consent-service.ts';
 import type { ConsentRow, DirectoryEntry, RegionStore } from '../store/types.ts';
 import { mintDeviceId, mintSecret, type SecretHasher } from './credentials.ts';
+import type { BrokerCredentials } from './broker-credentials.ts';
 import type { DirectoryCache } from './directory-cache.ts';
 
 export interface ProvisionDeps {
   directory: DirectoryCache;
   consent: ConsentService;
   deviceSecrets: SecretHasher;
+  /** A broker with its own copy of the credentials (Mosquitto), told while the secret is still at hand. */
+  brokerCredentials?: BrokerCredentials | undefined;
 }
 
 /**
@@ -38,6 +41,8 @@ export async function provisionDevice(
   const entry = { deviceId, region: request.region, secretHash, createdAt };
   await deps.directory.directory.register(entry);
   deps.directory.remember(entry);
+  // After the directory entry: a reconciling process that reads the registry keeps this line.
+  await deps.brokerCredentials?.added([{ deviceId, secret }]);
   return { id: deviceId, region: request.region, secret, consent };
 }
 
@@ -100,5 +105,6 @@ export async function provisionDevices(
   }));
   await deps.directory.directory.registerMany(entries);
   for (const entry of entries) deps.directory.remember(entry);
+  await deps.brokerCredentials?.added(minted.map((d) => ({ deviceId: d.deviceId, secret: d.secret })));
   return minted.map((d) => ({ id: d.deviceId, region: d.region, secret: d.secret, consent: consentOf.get(d.deviceId)! }));
 }

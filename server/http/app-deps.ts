@@ -2,6 +2,7 @@ import type { CommandSender } from '../commands/command-sender.ts';
 import type { ConsentService } from '../consent/consent-service.ts';
 import type { ServerConfig } from '../config.ts';
 import type { LiveFeed } from '../dashboard/live-feed.ts';
+import type { BrokerCredentials } from '../devices/broker-credentials.ts';
 import type { SecretHasher } from '../devices/credentials.ts';
 import type { DirectoryCache } from '../devices/directory-cache.ts';
 import type { DeviceStates } from '../ingest/device-states.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   directory: DirectoryCache;
   /** Hashes and checks device secrets under the server-held key (never in a store). */
   deviceSecrets: SecretHasher;
+  /** Told of provisioned devices while their secret is at hand (Mosquitto's password file); absent for our broker. */
+  brokerCredentials?: BrokerCredentials | undefined;
   consent: ConsentService;
   metrics: Metrics;
   deviceStates: DeviceStates;
