@@ -5,6 +5,7 @@ import type { TcpBroker } from '../../broker/broker.ts';
 import type { PlaneConfigInput } from '../../broker/config.ts';
 import { createFleet, type Fleet } from '../../firmware-sim/fleet.ts';
 import type { MachineIdentity } from '../../firmware-sim/fleet-options.ts';
+import { provisionMachines } from '../../firmware-sim/provision.ts';
 import { topics } from '../../schema/topics.ts';
 import { brokerFor, INGEST, startDeviceRegistry, type DeviceRegistry } from '../broker/support.ts';
 import { startDirectoryDouble, type DirectoryDouble } from '../support/directory-double.ts';
@@ -149,4 +150,33 @@ describe('machines at the wrong plane end up at home', () => {
     expect(atUs.seen.filter((id) => id.startsWith('cm-fp-eu'))).toEqual([]);
     expect([...directory.lookups.values()].reduce((a, b) => a + b, 0)).toBe(lookupsBefore);
   }, 30_000);
+});
+
+describe('machines provisioned through the directory', () => {
+  let directory: DirectoryDouble | undefined;
+  afterAll(async () => {
+    await directory?.close();
+  });
+
+  it("carry their home plane's MQTT URL, which a fleet uses over (or without) its brokerUrl", async () => {
+    directory = await startDirectoryDouble();
+    directory.planes.set('eu', 'mqtt://127.0.0.1:41883');
+    directory.planes.set('us', 'mqtts://us.plane.test:8883');
+    const machines = await provisionMachines({
+      apiUrl: directory.url,
+      token: directory.token,
+      count: 4,
+      regions: ['eu', 'us'],
+      seed: 3,
+      throughDirectory: true,
+    });
+    expect(machines.map((m) => [m.region, m.mqttUrl])).toEqual([
+      ['eu', 'mqtt://127.0.0.1:41883'],
+      ['us', 'mqtts://us.plane.test:8883'],
+      ['eu', 'mqtt://127.0.0.1:41883'],
+      ['us', 'mqtts://us.plane.test:8883'],
+    ]);
+    const { mqttUrl: _, ...withoutUrl } = machines[0]!;
+    expect(() => createFleet({ machines: [withoutUrl], seed: 1, speed: 1 }, logger)).toThrow(/brokerUrl/);
+  });
 });
