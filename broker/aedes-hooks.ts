@@ -170,8 +170,9 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
    * A device of another plane. No secret was checked, so this is neither a failed login for the
    * throttle (a fleet behind one NAT sent to the wrong plane would lock that address out) nor a
    * successful one (it must not wipe the failures of its source). MQTT 5: CONNACK 0x9C with the home
-   * plane's URL as Server Reference (v5 §4.11, [MQTT-3.2.2-22]); 3.1.1: CONNACK 3, then it asks the
-   * directory. Logged with the region and the reference, nothing about the device's owner.
+   * plane's URL as Server Reference (v5 §4.11, §3.2.2.3.16), which aedes sends for this error and then
+   * closes the connection [MQTT-3.2.2-7]; 3.1.1: CONNACK 3, then it asks the directory. Logged with
+   * the region and the reference, nothing about the device's owner.
    */
   function sendHome(client: Client, home: NonNullable<AuthRefusal['misdirected']>, done: Done): void {
     counters.misdirected++;

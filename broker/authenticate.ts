@@ -119,7 +119,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
    * Reached only for a device login this plane's registry refused (device() answers every other
    * one, and checked the id's form). A device at home in another plane is turned away before any of
    * its packets is read as data, with where it belongs: MQTT 5 §4.11 (CONNACK 0x9C and the home
-   * plane's MQTT URL as Server Reference [MQTT-3.2.2-22]); 3.1.1 has no way to say where, so it gets
+   * plane's MQTT URL as Server Reference, v5 §3.2.2.3.16); 3.1.1 has no way to say where, so it gets
    * CONNACK 3 and asks the directory itself. Unknown to the directory too, or no answer from it: the
    * refusal it would get without planes. Nothing is ever let in here, since no secret was verified.
    */

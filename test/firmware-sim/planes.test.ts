@@ -16,6 +16,8 @@ const SECRET = 'plane-secret-0123456789';
 const EU_V5 = 'cm-fp-eu-v5';
 const EU_V311 = 'cm-fp-eu-v311';
 const EU_HOME = 'cm-fp-eu-home';
+/** Not in the big fleet: the machine of the broker-without-a-directory case. */
+const EU_SPARE = 'cm-fp-eu-spare';
 const US_V5 = 'cm-fp-us-v5';
 const US_V311 = 'cm-fp-us-v311';
 /** In no registry and not in the directory. */
@@ -58,12 +60,12 @@ describe('machines at the wrong plane end up at home', () => {
 
   beforeAll(async () => {
     const devices = (region: string, ids: string[]) => Object.fromEntries(ids.map((id) => [id, { secret: SECRET, region }]));
-    euRegistry = await startDeviceRegistry(devices('eu', [EU_V5, EU_V311, EU_HOME]));
+    euRegistry = await startDeviceRegistry(devices('eu', [EU_V5, EU_V311, EU_HOME, EU_SPARE]));
     usRegistry = await startDeviceRegistry(devices('us', [US_V5, US_V311]));
     directory = await startDirectoryDouble();
     eu = await brokerFor(euRegistry, logger, { plane: plane('eu') });
     us = await brokerFor(usRegistry, logger, { plane: plane('us') });
-    for (const id of [EU_V5, EU_V311, EU_HOME]) directory.place(id, 'eu', eu.mqttUrl);
+    for (const id of [EU_V5, EU_V311, EU_HOME, EU_SPARE]) directory.place(id, 'eu', eu.mqttUrl);
     for (const id of [US_V5, US_V311]) directory.place(id, 'us', us.mqttUrl);
     atEu = await watch(eu.mqttUrl, 'eu');
     atUs = await watch(us.mqttUrl, 'us');
@@ -130,6 +132,23 @@ describe('machines at the wrong plane end up at home', () => {
     // Each plane: its machines plus the (3.1.1) watcher.
     expect(eu.stats().connectionsByProtocol).toEqual({ '3.1.1': 2, '5': 2 });
     expect(us.stats().connectionsByProtocol).toEqual({ '3.1.1': 2, '5': 1 });
+  }, 30_000);
+
+  it('a v5 machine at a broker without a directory of its own (refused 0x86) asks the directory and moves home', async () => {
+    const plain = await brokerFor(usRegistry, logger);
+    const machines: MachineIdentity[] = [{ deviceId: EU_SPARE, secret: SECRET, region: 'eu', profile: 'leaky', usage: 'cafe', mqttVersion: 5 }];
+    const lone = createFleet(
+      { brokerUrl: plain.mqttUrl, directory: { url: directory.url, token: directory.token }, seed: 5, speed: 100_000, machines },
+      logger,
+    );
+    try {
+      await waitFor(() => lone.stats().connected === 1, 15_000, 'the machine connected');
+      expect(lone.stats()).toMatchObject({ relocated: 1, redirected: 0, refusals: { connack: { '0x86': 1 } } });
+      expect(plain.stats().messagesIn).toBe(0);
+    } finally {
+      await lone.stop();
+      await plain.close();
+    }
   }, 30_000);
 
   it('directory gone: after its broker restarts, every eu machine reconnects to eu on its own', async () => {
