@@ -41,6 +41,8 @@ export interface HookCounters {
   limitDisconnects: Record<LimitReason, number>;
   /** CONNECTs answered with another server's address (v5: CONNACK 0x9C) by the redirect hook. */
   redirects: number;
+  /** Device logins turned away because the directory says they live in another plane (v5 0x9C, 3.1.1 CONNACK 3). */
+  misdirected: number;
 }
 
 export interface HookDeps {
@@ -164,6 +166,26 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
     done(null, true);
   }
 
+  /**
+   * A device of another plane. No secret was checked, so this is neither a failed login for the
+   * throttle (a fleet behind one NAT sent to the wrong plane would lock that address out) nor a
+   * successful one (it must not wipe the failures of its source). MQTT 5: CONNACK 0x9C with the home
+   * plane's URL as Server Reference (v5 §4.11, §3.2.2.3.16), which aedes sends for this error and then
+   * closes the connection [MQTT-3.2.2-7]; 3.1.1: CONNACK 3, then it asks the directory. Logged with
+   * the region and the reference, nothing about the device's owner.
+   */
+  function sendHome(client: Client, home: NonNullable<AuthRefusal['misdirected']>, done: Done): void {
+    counters.misdirected++;
+    logger.info(
+      { clientId: client.id, homeRegion: home.region, serverReference: home.serverReference, version: client.version },
+      'device of another plane sent home',
+    );
+    done(
+      aedesRefusal(ConnackReturnCode.SERVER_UNAVAILABLE, 'use another server', client.version === 5 ? { serverReference: home.serverReference } : {}),
+      false,
+    );
+  }
+
   // Expected while the broker stops (the registry behind it may be gone already), so not a warning.
   const refuseWhileStopping = (client: Client, done: Done): void => {
     logger.debug({ clientId: client.id }, 'connection refused: the broker is shutting down');
@@ -186,6 +208,7 @@ export function createAedesHooks(deps: HookDeps): AedesHooks {
           throttle.succeeded(address, username ?? '');
           return admit(client, outcome.identity, done);
         }
+        if (outcome.misdirected) return sendHome(client, outcome.misdirected, done);
         counters.authFailures++;
         // An unreachable or busy registry is not the client's fault.
         if (outcome.code !== ConnackReturnCode.SERVER_UNAVAILABLE) throttle.failed(address, username ?? '', Date.now());

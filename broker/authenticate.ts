@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { deviceAuthRequestSchema } from '../schema/api.ts';
-import { deviceIdSchema } from '../schema/ids.ts';
+import { deviceIdSchema, type DeviceId } from '../schema/ids.ts';
+import type { RegionId } from '../schema/regions.ts';
 import type { ServiceAccount } from './config.ts';
 import type { DeviceVerifier } from './device-verifier.ts';
+import type { HomePlanes } from './home-plane.ts';
 import type { Identity } from './identity.ts';
 import { ConnackReturnCode, ReasonCode, V5_OF_CONNACK, type ConnackRefusal } from '../mqtt-wire/codes.ts';
 
@@ -12,7 +14,14 @@ import { ConnackReturnCode, ReasonCode, V5_OF_CONNACK, type ConnackRefusal } fro
  * code, the MQTT 5 reason code (finer: a busy registry is 0x89, not 0x88) and a reason for the
  * log; none of them ever contains the password.
  */
-export type AuthRefusal = { ok: false; code: ConnackRefusal; reasonCode: number; reason: string };
+export type AuthRefusal = {
+  ok: false;
+  code: ConnackRefusal;
+  reasonCode: number;
+  reason: string;
+  /** Set when the device lives in another plane: where it belongs and the MQTT URL to send it to. */
+  misdirected?: { region: RegionId; serverReference: string };
+};
 export type AuthOutcome = { ok: true; identity: Identity } | AuthRefusal;
 
 export interface ConnectCredentials {
@@ -29,9 +38,15 @@ export interface Authenticator {
 
 const SERVICE_PREFIX = 'svc-';
 
-type Step = (credentials: ConnectCredentials) => AuthOutcome | Promise<AuthOutcome> | null;
+type Step = (credentials: ConnectCredentials) => AuthOutcome | Promise<AuthOutcome> | null | Promise<AuthOutcome | null>;
 
-export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], devices: DeviceVerifier): Authenticator {
+/** This broker's plane and the directory that knows every device's home plane (see broker/home-plane.ts). */
+export interface PlaneRouting {
+  region: RegionId;
+  homes: HomePlanes;
+}
+
+export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], devices: DeviceVerifier, plane: PlaneRouting | null = null): Authenticator {
   const accounts = new Map(serviceAccounts.map((a) => [a.username, { role: a.role, digest: digest(a.password) }]));
 
   // The CA that issued the certificate vouches for the device, so no secret is needed; the client id
@@ -81,7 +96,8 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
     return clientId === username ? null : refuse(ConnackReturnCode.IDENTIFIER_REJECTED, 'client id differs from device id');
   }
 
-  async function device({ username, password }: ConnectCredentials): Promise<AuthOutcome> {
+  // With a plane, a device this registry does not know is not refused yet: homePlane() decides.
+  async function device({ username, password }: ConnectCredentials): Promise<AuthOutcome | null> {
     const request = deviceAuthRequestSchema.safeParse({ deviceId: username, secret: password?.toString('utf8') });
     if (!request.success) return refuse(ConnackReturnCode.BAD_USERNAME_OR_PASSWORD, 'malformed device credentials');
     const verification = await devices.verify(request.data.deviceId, request.data.secret);
@@ -89,6 +105,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
       case 'valid':
         return { ok: true, identity: { kind: 'device', deviceId: request.data.deviceId, region: verification.region } };
       case 'invalid':
+        if (plane) return null;
         return refuse(
           ConnackReturnCode.BAD_USERNAME_OR_PASSWORD,
           verification.remembered ? 'device secret refused from memory (just rejected, or revoked)' : 'device secret rejected by registry',
@@ -98,7 +115,33 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
     }
   }
 
-  const steps: readonly Step[] = [certificate, requireCredentials, serviceAccount, deviceOwnsClientId, device];
+  /**
+   * Reached only for a device login this plane's registry refused (device() answers every other
+   * one, and checked the id's form). A device at home in another plane is turned away before any of
+   * its packets is read as data, with where it belongs: MQTT 5 §4.11 (CONNACK 0x9C and the home
+   * plane's MQTT URL as Server Reference, v5 §3.2.2.3.16); 3.1.1 has no way to say where, so it gets
+   * CONNACK 3 and asks the directory itself. Unknown to the directory too, or no answer from it: the
+   * refusal it would get without planes. Nothing is ever let in here, since no secret was verified.
+   */
+  async function homePlane({ username }: ConnectCredentials): Promise<AuthOutcome | null> {
+    if (!plane) return null;
+    const home = await plane.homes.lookup(username as DeviceId);
+    if (home.outcome === 'home' && home.region !== plane.region) {
+      return {
+        ...refuse(ConnackReturnCode.SERVER_UNAVAILABLE, `device belongs to plane ${home.region}`, ReasonCode.USE_ANOTHER_SERVER),
+        misdirected: { region: home.region, serverReference: home.mqttUrl },
+      };
+    }
+    const why =
+      home.outcome === 'home'
+        ? 'device secret rejected by registry'
+        : home.outcome === 'unknown'
+          ? 'device unknown here and to the directory'
+          : `device unknown here, directory unavailable: ${home.reason}`;
+    return refuse(ConnackReturnCode.BAD_USERNAME_OR_PASSWORD, why);
+  }
+
+  const steps: readonly Step[] = [certificate, requireCredentials, serviceAccount, deviceOwnsClientId, device, homePlane];
 
   return {
     async authenticate(credentials) {

@@ -36,6 +36,12 @@ export interface BrokerStats {
   forwardsTooLarge: number;
   /** CONNECTs sent to another server by the redirect hook (v5 CONNACK 0x9C, 3.1.1 CONNACK 3). */
   redirects: number;
+  /** Device logins of another plane sent to their home plane (v5 CONNACK 0x9C, 3.1.1 CONNACK 3); see docs/planes.md. */
+  misdirected: number;
+  /** Plane directory lookups sent, those without a usable answer, and those answered from the cache (0 without a plane). */
+  directoryLookups: number;
+  directoryUnavailable: number;
+  directoryCacheHits: number;
   /** Clients cut off (or refused at CONNECT) for a limit, by reason. */
   limitDisconnects: Record<LimitReason, number>;
 }

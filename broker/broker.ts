@@ -17,6 +17,7 @@ import { createClusterBackends } from './cluster.ts';
 import { sessionsAcrossNodes } from './cluster-sessions.ts';
 import { brokerConfigSchema, type BrokerConfig, type BrokerConfigInput } from './config.ts';
 import { createDeviceVerifier } from './device-verifier.ts';
+import { createHomePlanes } from './home-plane.ts';
 import { listenTcp, listenTls, listenWebSocket, type Listener } from './listeners.ts';
 import { createBrokerMetrics } from './metrics.ts';
 import { listenMetrics } from './metrics-listener.ts';
@@ -89,6 +90,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     retainRefused: 0,
     limitDisconnects: { publish_rate: 0, max_in_flight_in: 0, max_in_flight_in_bytes: 0, max_in_flight_out: 0, max_connections: 0 },
     redirects: 0,
+    misdirected: 0,
     forwardsTooLarge: 0,
     messagesIn: 0,
     messagesOut: 0,
@@ -102,6 +104,10 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   const revocations = createRevocations({ horizonMs: 10 * 60_000, maxEntries: 100_000 });
   const verifier =
     config.deviceAuth === null ? null : createDeviceVerifier({ deviceAuth: config.deviceAuth, authChecks: config.authChecks }, revocations, logger);
+  // Asked only after this plane's registry refused a device, so a directory that is down costs the
+  // devices at home here nothing.
+  const homes = config.plane === null || verifier === null ? null : createHomePlanes(config.plane.directory, logger);
+  const plane = config.plane !== null && homes !== null ? { region: config.plane.region, homes } : null;
   // aedes is created after the hooks that need its client count; the closure reads it late.
   let aedes: Aedes | null = null;
   const inFlightOut = createInFlightOut(config.limits.maxInFlightOut);
@@ -109,7 +115,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   let loginsStopped = false;
   const { hooks, endSession, isDevice } = createAedesHooks({
     inFlightOut,
-    authenticator: permissive || verifier === null ? permissiveAuthenticator : createAuthenticator(config.serviceAccounts, verifier),
+    authenticator: permissive || verifier === null ? permissiveAuthenticator : createAuthenticator(config.serviceAccounts, verifier, plane),
     policy: permissive ? permissivePolicy : undefined,
     redirect: config.redirect,
     throttle: createLoginThrottle(config.authThrottle),
@@ -157,6 +163,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
       connections: broker.connectedClients,
       connectionsByProtocol: connectionsByProtocol(broker),
       ...counters,
+      ...(homes?.stats() ?? { directoryLookups: 0, directoryUnavailable: 0, directoryCacheHits: 0 }),
       limitDisconnects: { ...counters.limitDisconnects },
       authNegativeCacheHits: checks.negativeHits,
       authChecksBusy: checks.busy,
@@ -204,6 +211,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   const stopLogins = (): void => {
     loginsStopped = true;
     verifier?.close();
+    homes?.close();
   };
   const close = async (): Promise<void> => {
     stopLogins();

@@ -43,6 +43,14 @@ ${BROKER_OPTIONS_USAGE}
   --device-auth-token TOKEN   bearer token for that check (or BREWTEL_DEVICE_AUTH_TOKEN)
   --device-certificate-url URL  where a client-certificate login asks whether its device exists and is
                               not revoked (default: device-certificate next to --device-auth-url)
+  --plane-region REGION       this broker is REGION's plane (docs/planes.md): a device this plane's
+                              registry does not know is looked up in the directory and, if it lives
+                              in another plane, sent there (MQTT 5: CONNACK 0x9C + Server Reference;
+                              3.1.1: CONNACK 3); needs --directory-url
+  --directory-url URL         the plane directory's base URL (GET URL/api/v1/directory/devices/ID)
+  --directory-token TOKEN     bearer token for the directory (or BREWTEL_DIRECTORY_TOKEN)
+  --directory-timeout-ms N    one lookup's deadline (default 2000)
+  --directory-cache-ms N      how long a lookup's answer is remembered (default 60000; 0: never)
   --service-account NAME:PW   a service account with the ingest role; repeatable
                               (or BREWTEL_SERVICE_ACCOUNTS=NAME:PW,NAME:PW)
   --log-level LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
@@ -141,6 +149,11 @@ export function readBrokerConfig(argv: readonly string[], env: Env): FlagResult<
     'device-auth-url': { type: 'string' },
     'device-auth-token': { type: 'string' },
     'device-certificate-url': { type: 'string' },
+    'plane-region': { type: 'string' },
+    'directory-url': { type: 'string' },
+    'directory-token': { type: 'string' },
+    'directory-timeout-ms': { type: 'string' },
+    'directory-cache-ms': { type: 'string' },
     'service-account': { type: 'string', multiple: true },
     'log-level': { type: 'string' },
     'unsafe-permissive-test-mode': { type: 'boolean' },
@@ -165,6 +178,7 @@ export function readBrokerConfig(argv: readonly string[], env: Env): FlagResult<
             token: values['device-auth-token'] ?? env.BREWTEL_DEVICE_AUTH_TOKEN ?? '',
             ...(values['device-certificate-url'] === undefined ? {} : { certificateUrl: values['device-certificate-url'] }),
           },
+    plane: planeFromFlags(values, env),
     unsafePermissiveTestMode: permissive,
     logLevel: values['log-level'] as BrokerConfigInput['logLevel'],
   };
@@ -185,6 +199,11 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'deviceAuth.url': '--device-auth-url',
   'deviceAuth.token': '--device-auth-token',
   'deviceAuth.certificateUrl': '--device-certificate-url',
+  'plane.region': '--plane-region',
+  'plane.directory.url': '--directory-url',
+  'plane.directory.token': '--directory-token',
+  'plane.directory.timeoutMs': '--directory-timeout-ms',
+  'plane.directory.cacheTtlMs': '--directory-cache-ms',
   serviceAccounts: '--service-account',
   'tls.port': '--tls-port',
   'tls.certFile': '--tls-cert',
@@ -215,6 +234,22 @@ const FLAG_OF_FIELD: Record<string, string> = {
   'authChecks.verifiedCacheMax': '--auth-cache-max',
   logLevel: '--log-level',
 };
+
+type PlaneFlags = Partial<Record<'plane-region' | 'directory-url' | 'directory-token' | 'directory-timeout-ms' | 'directory-cache-ms', string>>;
+
+/** No plane unless a region or a directory is named; one without the other is an error the schema reports. */
+function planeFromFlags(values: PlaneFlags, env: Env): BrokerConfigInput['plane'] {
+  if (values['plane-region'] === undefined && values['directory-url'] === undefined) return null;
+  return {
+    region: values['plane-region'] ?? '',
+    directory: {
+      url: values['directory-url'] ?? '',
+      token: values['directory-token'] ?? env.BREWTEL_DIRECTORY_TOKEN ?? '',
+      timeoutMs: integer(values['directory-timeout-ms']),
+      cacheTtlMs: integer(values['directory-cache-ms']),
+    },
+  };
+}
 
 /** Leaves anything that is not a plain integer for the schema to reject with its own message. */
 function integer(value: string | undefined): number | undefined {

@@ -76,6 +76,17 @@ export function createBrokerMetrics(stats: () => BrokerStats): Registry {
   counter('brewtel_broker_revoked_sessions_total', 'Live sessions closed because their device was erased.', (s) => s.revokedSessions);
   counter('brewtel_broker_forwards_too_large_total', "Deliveries discarded: larger than the MQTT 5 client's Maximum Packet Size.", (s) => s.forwardsTooLarge);
   counter('brewtel_broker_redirects_total', 'Logins sent to another server by the redirect hook (MQTT 5 CONNACK 0x9C).', (s) => s.redirects);
+  counter(
+    'brewtel_broker_misdirected_total',
+    'Device logins of another plane sent to their home plane (MQTT 5 CONNACK 0x9C, 3.1.1 CONNACK 3).',
+    (s) => s.misdirected,
+  );
+  counter('brewtel_broker_directory_lookups_total', 'Requests to the plane directory after an unknown device login.', (s) => s.directoryLookups);
+  counter(
+    'brewtel_broker_directory_unavailable_total',
+    'Plane directory lookups without a usable answer (down, slow, busy, malformed).',
+    (s) => s.directoryUnavailable,
+  );
   counter('brewtel_broker_oversize_packets_total', 'Connections dropped for a packet above the size cap.', (s) => s.oversizePackets);
   new Counter({
     name: 'brewtel_broker_limit_disconnects_total',

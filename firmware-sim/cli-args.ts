@@ -23,7 +23,12 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
   --leaky N               how many self-provisioned machines run the leaky firmware (default 0)
   --profile P             every machine runs this firmware: compliant or leaky (the story's machine:
                           ignores consent, leaks owner name, exact location and card data)
-  --credentials FILE      use machines from a JSON array of {deviceId, secret, region, profile?, usage?}
+  --credentials FILE      use machines from a JSON array of {deviceId, secret, region, profile?, usage?,
+                          mqttUrl?} (mqttUrl: that machine's own broker, its home plane's)
+  --directory URL         regional planes: a machine a broker turns away (3.1.1 CONNACK 3, or not
+                          authorized) asks this directory where it lives and goes there; machines keep
+                          the plane they reached (docs/planes.md)
+  --directory-token T     bearer token for the directory (or BREWTEL_DIRECTORY_TOKEN)
   --save-credentials FILE write the self-provisioned machines there (owner-only file mode)
   --mqtt-version V        3.1.1 or 5 (default 5), for every machine whose credentials name none
                           (a credentials entry may carry "mqttVersion": "3.1.1" or "5")
@@ -63,6 +68,8 @@ export const cliConfigSchema = z
     leaky: z.coerce.number().int().min(0).default(0),
     profile: firmwareProfileSchema.optional(),
     credentials: z.string().min(1).optional(),
+    directory: z.url().optional(),
+    directoryToken: z.string().min(1).optional(),
     saveCredentials: z.string().min(1).optional(),
     connectConcurrency: positiveInt.default(50),
     connectRate: connectRateFlagSchema.default(0),
@@ -93,7 +100,8 @@ export const cliConfigSchema = z
   )
   .refine((c) => c.replay === undefined || (c.api === undefined && c.record === undefined), '--replay takes no --api or --record')
   .refine((c) => c.api === undefined || c.token !== undefined, 'self-provisioning needs --token (or BREWTEL_TOKEN)')
-  .refine((c) => c.leaky <= (c.machines ?? 10), 'more leaky machines than machines');
+  .refine((c) => c.leaky <= (c.machines ?? 10), 'more leaky machines than machines')
+  .refine((c) => c.directory === undefined || c.directoryToken !== undefined, '--directory needs --directory-token (or BREWTEL_DIRECTORY_TOKEN)');
 export type CliConfig = z.output<typeof cliConfigSchema>;
 
 /** Flags first, then the environment for the token; one line of error text when something is wrong. */
@@ -109,6 +117,8 @@ export function parseCli(argv: readonly string[], env: Env): FlagResult<CliConfi
     regions: { type: 'string' },
     leaky: { type: 'string' },
     credentials: { type: 'string' },
+    directory: { type: 'string' },
+    'directory-token': { type: 'string' },
     'save-credentials': { type: 'string' },
     'connect-concurrency': { type: 'string' },
     'connect-rate': { type: 'string' },
@@ -129,6 +139,7 @@ export function parseCli(argv: readonly string[], env: Env): FlagResult<CliConfi
     ...values,
     token: values.token ?? env.BREWTEL_TOKEN ?? env.BREWTEL_ADMIN_TOKEN,
     saveCredentials: values['save-credentials'],
+    directoryToken: values['directory-token'] ?? env.BREWTEL_DIRECTORY_TOKEN,
     connectConcurrency: values['connect-concurrency'],
     connectRate: values['connect-rate'],
     logLevel: values['log-level'],

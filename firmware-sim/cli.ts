@@ -67,6 +67,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
       faults: config.faults,
       machineFaults: config.machineFaults,
       recordTo: config.record,
+      ...(config.directory === undefined ? {} : { directory: { url: config.directory, token: config.directoryToken! } }),
     },
     logger,
   );
@@ -182,11 +183,11 @@ function printSummary(stats: FleetStats, started: number, speed: number): void {
 
 /** The replay's summary ends with this too; `npm run sim` adds how long connecting took (connect_s). */
 function summaryLine(stats: FleetStats): string {
-  const { machines, connected, published, suppressed, failed, pending, buffered, dropped, redirected } = stats;
+  const { machines, connected, published, suppressed, failed, pending, buffered, dropped, redirected, relocated } = stats;
   const byCode = refusalsByCode(stats);
   const refused = byCode.reduce((n, [, count]) => n + count, 0);
   const codes = byCode.map(([key, count]) => ` ${key}=${count}`).join('');
-  return `machines=${machines} connected=${connected} published=${published} suppressed=${suppressed} failed=${failed} pending=${pending} buffered=${buffered} dropped=${dropped} redirected=${redirected} refused=${refused}${codes}`;
+  return `machines=${machines} connected=${connected} published=${published} suppressed=${suppressed} failed=${failed} pending=${pending} buffered=${buffered} dropped=${dropped} redirected=${redirected} relocated=${relocated} refused=${refused}${codes}`;
 }
 
 /** `puback_0x87`, `connack_0x86`, `disconnect_0x96`: where the broker refused, and with which reason code. */

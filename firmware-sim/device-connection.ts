@@ -13,7 +13,9 @@ import type { FleetCounters } from './fleet-stats.ts';
 import { DEFAULT_MQTT_VERSION } from './mqtt-version.ts';
 import { OfflineBuffer } from './offline-buffer.ts';
 import type { RunRecorder } from './run-recording.ts';
-import { ServerRedirects } from './server-redirects.ts';
+import type { DirectoryClient } from './directory-client.ts';
+import { HomePlaneLookup } from './home-plane-lookup.ts';
+import { MAX_REDIRECTS_IN_A_ROW, ServerRedirects } from './server-redirects.ts';
 
 export interface DeviceConnectionOptions {
   brokerUrl: string;
@@ -47,6 +49,8 @@ export interface DeviceConnectionOptions {
    * 3.1.1 has no aliases.
    */
   topicAliases?: boolean;
+  /** Regional planes (docs/planes.md): asked where the machine lives when a broker does not know it; it keeps the plane it reached. */
+  directory?: DirectoryClient;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 20;
@@ -100,6 +104,7 @@ export class DeviceConnection {
   private readonly commandPrefix: string;
   private readonly offline: OfflineBuffer<Queued>;
   private readonly redirects: ServerRedirects;
+  private readonly homeLookup: HomePlaneLookup | null;
   private readonly maxInFlight: number;
   private inFlight = 0;
   private stopping = false;
@@ -118,8 +123,11 @@ export class DeviceConnection {
     this.commandPrefix = topics.command(deviceId, '');
     this.offline = new OfflineBuffer(options.offlineBufferSize);
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    this.redirects = new ServerRedirects(options.brokerUrl);
+    this.redirects = new ServerRedirects(options.brokerUrl, MAX_REDIRECTS_IN_A_ROW, options.directory !== undefined);
     const mqttVersion = options.mqttVersion ?? DEFAULT_MQTT_VERSION;
+    const { directory, logger } = options;
+    const move = (url: string): boolean => this.moveToPlane(url);
+    this.homeLookup = directory ? new HomePlaneLookup({ directory, deviceId, version: mqttVersion, counters, logger, move }) : null;
     // One callback per kind, made once: the PUBACK path allocates nothing. The window is refilled
     // before the counters wake anyone waiting on them, so a waiter sees the buffer already drained.
     this.ackCallbacks = Object.fromEntries(
@@ -167,6 +175,7 @@ export class DeviceConnection {
           if (error instanceof MqttError && error.from === 'CONNACK' && error.reasonCode !== undefined) {
             if (this.followRedirect(error.reasonCode, error.serverReference)) return;
             counters.refused('connack', error.reasonCode);
+            this.homeLookup?.refused(error.reasonCode, this.redirects.current);
           }
           this.complain(error);
         },
@@ -375,6 +384,15 @@ export class DeviceConnection {
     this.options.counters.redirected++;
     this.redirecting = true;
     this.options.logger.debug({ deviceId: this.options.deviceId, reasonCode, serverReference: url }, 'following the broker to another server');
+    this.link.restart(0);
+    return true;
+  }
+
+  /** To the home plane the directory named (home-plane-lookup.ts), at once and from now on. */
+  private moveToPlane(url: string): boolean {
+    if (this.stopping || this.isConnected) return false;
+    this.redirects.relocate(url);
+    this.link.useUrl(url);
     this.link.restart(0);
     return true;
   }

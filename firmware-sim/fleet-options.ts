@@ -7,6 +7,7 @@ import { machineFaultRatesSchema } from './machine-faults.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
 import { DEFAULT_SESSION_EXPIRY_S, DEFAULT_WILL_DELAY_S } from './device-connection.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
+import { directoryOptionsSchema } from './directory-client.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
 
 /** A machine's credentials and character, as provisioning returns them or a credentials file holds them. */
@@ -21,6 +22,8 @@ export const machineIdentitySchema = z.object({
   usage: usageProfileNameSchema.optional(),
   /** This machine's MQTT version ('3.1.1' or '5'), over the fleet's; a mixed fleet is a list with both. */
   mqttVersion: mqttVersionSchema.optional(),
+  /** This machine's broker, over the fleet's `brokerUrl`: its home plane's, as provisioning through the directory returns it. */
+  mqttUrl: z.string().refine(isTransportUrl, 'a broker URL such as mqtt://127.0.0.1:1883').optional(),
 });
 export type MachineIdentity = z.infer<typeof machineIdentitySchema>;
 
@@ -33,8 +36,11 @@ export const connectRateFlagSchema = z
   .pipe(z.string().regex(/^\d+(\.\d+)?(\/s)?$/, 'expected a rate such as 200/s (0: as fast as the broker answers)'))
   .transform((text) => Number(text.replace('/s', '')));
 
+const BROKER_URL = 'a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, tcp, tls, ws or wss)';
+
 export const fleetOptionsSchema = z.object({
-  brokerUrl: z.string().refine(isTransportUrl, 'a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, tcp, tls, ws or wss)'),
+  /** Every machine's broker, except those that name their own (`mqttUrl`); needed unless all do. */
+  brokerUrl: z.string().refine(isTransportUrl, BROKER_URL).optional(),
   machines: machineIdentityListSchema.refine((machines) => new Set(machines.map((m) => m.deviceId)).size === machines.length, 'device ids must be unique'),
   seed: z.int(),
   /** Simulated milliseconds per real millisecond, e.g. 3600 = an hour per second. */
@@ -69,6 +75,24 @@ export const fleetOptionsSchema = z.object({
   topicAliases: z.boolean().default(true),
   /** How long stop() waits for outstanding acknowledgements before closing anyway. */
   drainTimeoutMs: z.int().min(0).default(5_000),
+  /**
+   * Regional planes (docs/planes.md): the global directory, asked by a machine a broker turned away
+   * (3.1.1 CONNACK 3, or not authorized) where it belongs. With one, a machine keeps the plane it
+   * reached; without one, nothing changes.
+   */
+  directory: directoryOptionsSchema.optional(),
 });
+
+/**
+ * Each machine's broker: its own `mqttUrl`, else the fleet's. Checked here rather than by a refine on
+ * the schema, whose fields the launcher picks from (zod cannot pick from a refined object).
+ */
+export function brokerUrlsOf(opts: ParsedFleetOptions): string[] {
+  return opts.machines.map((machine) => {
+    const url = machine.mqttUrl ?? opts.brokerUrl;
+    if (url === undefined) throw new Error(`brokerUrl: ${BROKER_URL}, needed for machines without their own mqttUrl (${machine.deviceId})`);
+    return url;
+  });
+}
 export type FleetOptions = z.input<typeof fleetOptionsSchema>;
 export type ParsedFleetOptions = z.output<typeof fleetOptionsSchema>;

@@ -35,6 +35,11 @@ export interface FleetStats {
   refusals: RefusalCounts;
   /** MQTT 5 CONNACK redirects (0x9C, 0x9D) followed to the server they named; one not followed is a refusal. */
   redirected: number;
+  /** Machines a broker turned away that moved to the home plane the directory named (docs/planes.md). */
+  relocated: number;
+  /** Directory lookups the machines made after a refusal, and those without an answer (the machine then stays). */
+  directoryLookups: number;
+  directoryUnavailable: number;
   /** MQTT bytes the machines wrote to their connections, every packet (TLS and WebSocket framing not counted). */
   bytesWritten: number;
 }
@@ -79,6 +84,9 @@ export class FleetCounters implements WireTally {
   /** Keyed by code, without a prototype: a code is a number the broker chose, never a property name. */
   readonly refusals: RefusalCounts = { puback: Object.create(null), connack: Object.create(null), disconnect: Object.create(null) };
   redirected = 0;
+  relocated = 0;
+  directoryLookups = 0;
+  directoryUnavailable = 0;
   /** Added to by every machine's MQTT client (WireTally); bytes keep counting after freeze(), they were sent. */
   bytesWritten = 0;
   private frozen = false;
@@ -167,6 +175,9 @@ export class FleetCounters implements WireTally {
       injected: { ...this.injected },
       refusals: { puback: { ...this.refusals.puback }, connack: { ...this.refusals.connack }, disconnect: { ...this.refusals.disconnect } },
       redirected: this.redirected,
+      relocated: this.relocated,
+      directoryLookups: this.directoryLookups,
+      directoryUnavailable: this.directoryUnavailable,
       bytesWritten: this.bytesWritten,
     };
   }

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { FleetCounters, type FleetStats } from './fleet-stats.ts';
 import { faultRatesSchema, NO_FAULTS, type FaultRatesInput } from '../schema/fault-rates.ts';
 import { rampConnections } from './connect-ramp.ts';
-import { fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
+import { createDirectoryClient } from './directory-client.ts';
+import { brokerUrlsOf, fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
 import { MachineRunner } from './machine-runner.ts';
 import { recordRun } from './run-recording.ts';
 import { createScaledClock } from './sim-clock.ts';
@@ -47,6 +48,7 @@ const GOODBYE_TIMEOUT_MS = 2_000;
  */
 export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   const opts = fleetOptionsSchema.parse(options);
+  const brokerUrls = brokerUrlsOf(opts);
   const clock = createScaledClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
   const counters = new FleetCounters(opts.machines.length, opts.backlogMax);
   const runners: MachineRunner[] = [];
@@ -57,6 +59,8 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   const brewRateOf = new Map<string, number>();
   const runnerOf = new Map<string, MachineRunner>();
   const recorder = opts.recordTo === undefined ? undefined : recordRun(opts.recordTo);
+  // One for the fleet: its bound on concurrent lookups holds for every machine together.
+  const directory = opts.directory === undefined ? undefined : createDirectoryClient(opts.directory);
 
   const ramp = rampConnections({ count: opts.machines.length, maxWindow: opts.connectConcurrency, ratePerS: opts.connectRatePerS }, (index) => {
     const identity = opts.machines[index]!;
@@ -64,7 +68,8 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
       identity,
       index,
       fleetSeed: opts.seed,
-      brokerUrl: opts.brokerUrl,
+      brokerUrl: brokerUrls[index]!,
+      ...(directory ? { directory } : {}),
       mqttVersion: identity.mqttVersion ?? opts.mqttVersion,
       offlineBufferSize: opts.offlineBufferSize,
       sessionExpiryS: opts.sessionExpirySeconds,

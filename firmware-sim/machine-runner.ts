@@ -3,6 +3,7 @@ import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import type { ConsentRecord } from '../schema/consent.ts';
 import { CommandHandler, replyTo } from './command-handler.ts';
 import { DeviceConnection, type CommandRequest } from './device-connection.ts';
+import type { DirectoryClient } from './directory-client.ts';
 import type { FaultRates } from '../schema/fault-rates.ts';
 import { anyFaults } from './fault-injection.ts';
 import { FaultyLink } from './faulty-link.ts';
@@ -29,6 +30,8 @@ export interface MachineRunnerOptions {
   sessionExpiryS?: number;
   willDelayS?: number;
   topicAliases?: boolean;
+  /** Where to ask for the machine's home plane when a broker turns it away (regional planes). */
+  directory?: DirectoryClient;
   offlineBufferSize: number;
   recorder?: RunRecorder;
   /** This machine's, read on every event, so rates can change while it runs. */
@@ -74,6 +77,7 @@ export class MachineRunner {
       sessionExpiryS: options.sessionExpiryS,
       willDelayS: options.willDelayS,
       topicAliases: options.topicAliases,
+      ...(options.directory ? { directory: options.directory } : {}),
       deviceId: identity.deviceId,
       secret: identity.secret,
       counters,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { errorBodySchema, PROVISION_BATCH_MAX, provisionBatchResponseSchema, type ProvisionBatchRequest, type ProvisionDeviceRequest } from '../schema/api.ts';
+import { directoryProvisionBatchResponseSchema } from '../schema/directory.ts';
 import { regionListSchema } from '../schema/regions.ts';
 import { chooseConsent, consentMixSchema } from './consent-mix.ts';
 import type { MachineIdentity } from './fleet-options.ts';
@@ -20,6 +21,12 @@ export const provisionOptionsSchema = z
     batchSize: z.int().min(1).max(PROVISION_BATCH_MAX).default(PROVISION_BATCH_MAX),
     /** Batch requests in flight at once (the server writes each region's part in one transaction). */
     concurrency: z.int().min(1).max(64).default(2),
+    /**
+     * Regional planes: `apiUrl` is the global directory, which forwards each device to its home plane
+     * (`POST /api/v1/directory/devices:batch`) and answers with that plane's MQTT URL, kept as the
+     * machine's own `mqttUrl`.
+     */
+    throughDirectory: z.boolean().default(false),
   })
   .refine((o) => o.leaky <= o.count, { message: 'leaky cannot exceed count', path: ['leaky'] });
 export type ProvisionOptions = z.input<typeof provisionOptionsSchema>;
@@ -65,7 +72,7 @@ export async function provisionMachines(
   signal?: AbortSignal,
 ): Promise<MachineIdentity[]> {
   const opts = provisionOptionsSchema.parse(options);
-  const endpoint = new URL('/api/v1/devices:batch', opts.apiUrl);
+  const endpoint = new URL(opts.throughDirectory ? '/api/v1/directory/devices:batch' : '/api/v1/devices:batch', opts.apiUrl);
   const identities = new Array<MachineIdentity>(opts.count);
   let provisioned = 0;
 
@@ -100,7 +107,9 @@ export async function provisionMachines(
       const error = errorBodySchema.safeParse(json);
       throw new Error(`provisioning failed: HTTP ${response.status} ${error.success ? error.data.code : 'unknown_error'}`);
     }
-    const created = provisionBatchResponseSchema.parse(json).devices;
+    const created: Array<{ id: string; secret: string; region: string; mqttUrl?: string }> = opts.throughDirectory
+      ? directoryProvisionBatchResponseSchema.parse(json).devices
+      : provisionBatchResponseSchema.parse(json).devices;
     if (created.length !== devices.length) throw new Error(`provisioning failed: asked for ${devices.length} devices, got ${created.length}`);
     created.forEach((device, i) => {
       const index = first + i;
@@ -110,6 +119,7 @@ export async function provisionMachines(
         region: device.region,
         profile: isLeaky(index, opts.leaky, opts.count) ? 'leaky' : 'compliant',
         usage: defaultUsageFor(opts.seed, index),
+        ...(device.mqttUrl === undefined ? {} : { mqttUrl: device.mqttUrl }),
       };
     });
     provisioned += created.length;

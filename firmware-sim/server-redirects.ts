@@ -15,6 +15,11 @@ export const MAX_REDIRECTS_IN_A_ROW = 3;
  * machine goes back to its own broker. 0x9D is permanent: the reference becomes the machine's broker
  * for as long as it runs (it is not written to any credentials file).
  *
+ * A machine of a regional plane deployment (one with a directory) keeps the plane it reached instead
+ * (`keepWhereConnected`): a 0x9C that ended in a connection makes that server its broker too, and a
+ * directory answer moves it (`relocate`). So when its plane's broker restarts it comes back there
+ * without anyone to ask, the directory included (docs/planes.md).
+ *
  * The spec leaves the format of a reference open (a space separated list of references). Ours are
  * URLs the transport opener takes (`mqtt://host:port`, `mqtts://…`, `ws://…/mqtt`, `wss://…`); the
  * first such entry of the list is used, and a reference with none is not followed.
@@ -22,11 +27,28 @@ export const MAX_REDIRECTS_IN_A_ROW = 3;
 export class ServerRedirects {
   private inARow = 0;
   private following: string | null = null;
+  /** Where the attempt under way goes. */
+  private target: string;
 
   constructor(
     private home: string,
     private readonly max = MAX_REDIRECTS_IN_A_ROW,
-  ) {}
+    private readonly keepWhereConnected = false,
+  ) {
+    this.target = home;
+  }
+
+  /** Where the machine goes from now on (and after every connection that ends), as its directory said. */
+  relocate(url: string): void {
+    this.home = url;
+    this.target = url;
+    this.following = null;
+  }
+
+  /** The machine's own broker now: where it goes once a redirect followed has ended. */
+  get current(): string {
+    return this.home;
+  }
 
   /** A refused CONNECT: the URL to connect to at once, or null when this refusal is not a redirect to follow. */
   refused(reasonCode: number, serverReference: string | undefined): string | null {
@@ -44,12 +66,14 @@ export class ServerRedirects {
 
   connected(): void {
     this.inARow = 0;
+    if (this.keepWhereConnected) this.home = this.target;
   }
 
   /** A connection or an attempt ended: where the next one goes. */
   closed(): string {
     const next = this.following ?? this.home;
     this.following = null;
+    this.target = next;
     return next;
   }
 }

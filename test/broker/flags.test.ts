@@ -29,7 +29,22 @@ describe('broker flags', () => {
     });
   });
 
+  it('a plane: region and directory from flags, its token from the environment; none by default', () => {
+    expect(readBrokerConfig(required, {})).toMatchObject({ config: { plane: null } });
+    const result = readBrokerConfig([...required, '--plane-region', 'eu', '--directory-url', 'http://127.0.0.1:8090', '--directory-cache-ms', '0'], {
+      BREWTEL_DIRECTORY_TOKEN: 'directory-token-0123456789',
+    });
+    expect(result).toMatchObject({
+      config: {
+        plane: { region: 'eu', directory: { url: 'http://127.0.0.1:8090', token: 'directory-token-0123456789', cacheTtlMs: 0, timeoutMs: 2_000 } },
+      },
+    });
+  });
+
   it.each([
+    [['--plane-region', 'eu'], '--directory-url'],
+    [['--directory-url', 'http://127.0.0.1:8090', '--directory-token', 'directory-token-0123456789'], '--plane-region'],
+    [['--plane-region', 'eu', '--directory-url', 'http://127.0.0.1:8090'], '--directory-token'],
     [['--port', 'abc'], '--port'],
     [['--ws-port', '70000'], '--ws-port'],
     [['--service-account', 'svc-x:short'], '--service-account'],

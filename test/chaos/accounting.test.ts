@@ -20,6 +20,9 @@ const device = (over: Partial<FleetStats>): FleetStats => ({
   injected: { drop: 0, duplicate: 0, reorder: 0, delay: 0, disconnect: 0, malformed: 0 },
   refusals: { puback: {}, connack: {}, disconnect: {} },
   redirected: 0,
+  relocated: 0,
+  directoryLookups: 0,
+  directoryUnavailable: 0,
   bytesWritten: 0,
   ...over,
 });

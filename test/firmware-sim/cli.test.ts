@@ -102,11 +102,15 @@ describe('npm run sim against a real broker', () => {
       recording,
     ]);
     const last = stdout.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 refused=0 connect_s=[\d.]+$/);
+    expect(last).toMatch(
+      /^machines=2 connected=2 published=\d+ suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 relocated=0 refused=0 connect_s=[\d.]+$/,
+    );
     const published = Number(/published=(\d+)/.exec(last)![1]);
     expect(published).toBeGreaterThan(0);
 
     const replayed = (await runCli(['--broker', brokerUrl, '--replay', recording, '--replay-pace', '0'])).trim().split('\n').at(-1)!;
-    expect(replayed).toBe(`machines=2 connected=0 published=${published} suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 refused=0`);
+    expect(replayed).toBe(
+      `machines=2 connected=0 published=${published} suppressed=0 failed=0 pending=0 buffered=0 dropped=0 redirected=0 relocated=0 refused=0`,
+    );
   });
 });

@@ -56,3 +56,42 @@ describe('server redirects', () => {
     expect(loop().filter((url) => url !== null)).toHaveLength(MAX_REDIRECTS_IN_A_ROW);
   });
 });
+
+/** Regional planes (docs/planes.md): a machine with a directory keeps the plane it reached. */
+describe('server redirects of a machine that keeps its plane', () => {
+  const WRONG_PLANE = 'mqtt://127.0.0.1:41883';
+  // What a plane broker sends: the directory's mqttUrl for the home plane, as is.
+  const HOME_PLANE = 'mqtt://127.0.0.1:51883/';
+
+  it('a 0x9C that ended in a connection makes that plane its broker, after any drop', () => {
+    const redirects = new ServerRedirects(WRONG_PLANE, MAX_REDIRECTS_IN_A_ROW, true);
+    expect(redirects.refused(0x9c, HOME_PLANE)).toBe(HOME_PLANE);
+    expect(redirects.closed()).toBe(HOME_PLANE);
+    redirects.connected();
+    expect(redirects.closed()).toBe(HOME_PLANE);
+    expect(redirects.closed()).toBe(HOME_PLANE);
+    expect(redirects.current).toBe(HOME_PLANE);
+  });
+
+  it('a 0x9C that did not connect leaves the plane it knows', () => {
+    const redirects = new ServerRedirects(HOME_PLANE, MAX_REDIRECTS_IN_A_ROW, true);
+    expect(redirects.refused(0x9c, WRONG_PLANE)).toBe(WRONG_PLANE);
+    expect(redirects.closed()).toBe(WRONG_PLANE);
+    // That attempt failed without a CONNACK (the server was down): back to the known plane.
+    expect(redirects.closed()).toBe(HOME_PLANE);
+  });
+
+  it('relocate: the directory moves it, for this attempt and every later one', () => {
+    const redirects = new ServerRedirects(WRONG_PLANE, MAX_REDIRECTS_IN_A_ROW, true);
+    redirects.relocate(HOME_PLANE);
+    expect(redirects.closed()).toBe(HOME_PLANE);
+    redirects.connected();
+    expect(redirects.closed()).toBe(HOME_PLANE);
+  });
+
+  it('plane URLs in our form are followed: IPv6, TLS, a trailing slash', () => {
+    for (const reference of ['mqtt://[::1]:1883', 'mqtts://eu.plane.example:8883', HOME_PLANE]) {
+      expect(new ServerRedirects(WRONG_PLANE).refused(0x9c, reference)).toBe(reference);
+    }
+  });
+});
