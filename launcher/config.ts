@@ -80,6 +80,11 @@ export const launcherConfigSchema = z
      * drives this stack through the HTTP API from the browser (see README "Guided tour").
      */
     tour: z.boolean().default(false),
+    /**
+     * One plane per region (broker, server, store) as a process of its own, plus the global directory,
+     * instead of one process for all (docs/planes.md).
+     */
+    planes: z.boolean().default(false),
     /** The embedded broker's TLS listener, limits, metrics and cluster mode, as broker/main.ts takes them. */
     broker: brokerOptionsSchema.prefault({}),
     /** The embedded server's settings: retention, pseudonym secrets, quarantine payloads, ingest limits, … */
@@ -90,6 +95,7 @@ export const launcherConfigSchema = z
   .refine((c) => Object.keys(c.stores).every((r) => c.regions.includes(r)), { message: 'every store URL must belong to a configured region', path: ['stores'] })
   .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
   .refine((c) => !c.tour || c.machines >= 2, { message: 'the tour needs a fleet of at least 2 machines', path: ['tour'] })
+  .refine((c) => !(c.tour && c.planes), { message: 'the tour runs on the single-process stack, not with --planes', path: ['planes'] })
   .refine((c) => !c.tour || c.leaky !== 0, { message: 'the tour shows the leaky machine: --leaky must be at least 1', path: ['tour'] })
   .transform((c) => ({ ...c, leaky: c.leaky ?? Math.min(1, c.machines) }));
 export type LauncherConfig = z.infer<typeof launcherConfigSchema>;
@@ -111,6 +117,7 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   tokens: '--token',
   logLevel: '--log-level',
   tour: '--tour',
+  planes: '--planes',
   mqttVersion: '--mqtt-version',
   connectRate: '--connect-rate',
 };

@@ -28,6 +28,9 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default warn)
   --token SPEC        another API token, repeatable: operator:REGION:TOKEN, auditor:TOKEN or admin:TOKEN
   --tour              print the guided tour's address (the dashboard walks through the story, chapter by chapter)
+  --planes            one plane per region (its broker, server and store) as a process of its own, plus
+                      the global directory; the fleet is provisioned through the directory and each
+                      machine connects to its home plane (docs/planes.md)
   --config FILE       settings file, JSON or YAML (default: brewtel.config.json|yaml in the working
                       directory); flags and the environment override it; see brewtel config print
   -h, --help          this text
@@ -73,6 +76,7 @@ export function readLauncherSettings(argv: readonly string[], env: Env, options:
     'log-level': { type: 'string' },
     token: { type: 'string', multiple: true },
     tour: { type: 'boolean' },
+    planes: { type: 'boolean' },
     'mqtt-version': { type: 'string' },
     'connect-rate': { type: 'string' },
     config: { type: 'string' },
@@ -115,6 +119,7 @@ export function readLauncherSettings(argv: readonly string[], env: Env, options:
     logLevel: values['log-level'],
     tokens: flagTokens.length > 0 ? flagTokens : undefined,
     tour: values.tour === true ? true : undefined,
+    planes: values.planes === true ? true : undefined,
     mqttVersion: values['mqtt-version'],
     connectRate: values['connect-rate'],
     broker,

@@ -13,6 +13,7 @@ import { describeStartupError } from './startup-errors.ts';
 import type { LauncherConfig } from './config.ts';
 import { runIfEntry } from '../cli/entry.ts';
 import { announceReady } from '../cli/ready.ts';
+import { runPlanes } from './planes-run.ts';
 import type { Env } from '../cli/flags.ts';
 
 /** `brewtel start` and `npm start`: resolves with the exit code once the stack has stopped. */
@@ -26,7 +27,23 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     console.error(`error: ${flags.error}\n(see brewtel start --help)`);
     return 2;
   }
-  return run(flags.config);
+  return flags.config.planes ? runAsPlanes(flags.config, env) : run(flags.config);
+}
+
+/** `--planes`: the same signals and logs; the stack is processes (launcher/planes-run.ts). */
+async function runAsPlanes(config: LauncherConfig, env: Env): Promise<number> {
+  const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
+  const interrupt = new AbortController();
+  const onInterrupt = (): void => interrupt.abort('Ctrl-C');
+  const onTerminate = (): void => interrupt.abort('SIGTERM');
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onTerminate);
+  try {
+    return await runPlanes(config, env, logger, interrupt.signal);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
+  }
 }
 
 /** Non-TTY output gets a line every this many ticks once the fleet is up (every tick while starting). */

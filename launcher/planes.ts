@@ -24,6 +24,8 @@ export interface RunningPlanes {
   planes: RunningPlane[];
   directoryUrl: string;
   adminToken: string;
+  /** What brokers and machines look device homes up with at the directory, and nothing else. */
+  lookupToken: string;
   /** Stops the directory and every plane, planes in parallel; resolves once all have exited. */
   stop(): Promise<void>;
 }
@@ -63,8 +65,14 @@ export async function planeLayout(config: LauncherConfig): Promise<{ directoryPo
 
 const urlHost = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
 
+/** How a plane reaches the directory: its broker looks misdirected devices up with the lookup token. */
+export interface PlaneDirectory {
+  url: string;
+  lookupToken: string;
+}
+
 /** The plane's own config file: the user's settings for its one region, no fleet, no WebSocket. */
-function planeConfig(config: LauncherConfig, plane: PlaneLayout, dataDir: string): Record<string, unknown> {
+function planeConfig(config: LauncherConfig, plane: PlaneLayout, dataDir: string, directory: PlaneDirectory | null): Record<string, unknown> {
   const store = config.stores[plane.region];
   return {
     regions: [plane.region],
@@ -77,7 +85,10 @@ function planeConfig(config: LauncherConfig, plane: PlaneLayout, dataDir: string
     stores: store === undefined ? {} : { [plane.region]: store },
     logLevel: config.logLevel,
     speed: config.speed,
-    broker: config.broker,
+    broker:
+      directory === null
+        ? config.broker
+        : { ...config.broker, plane: { region: plane.region, directory: { url: directory.url, token: directory.lookupToken } } },
     server: config.server,
   };
 }
@@ -92,30 +103,71 @@ export async function startPlane(
   root: string,
   env: NodeJS.ProcessEnv,
   logger: Logger,
-  options: ChildCommandOptions = {},
+  options: ChildCommandOptions & { directory?: PlaneDirectory | null } = {},
 ): Promise<ChildCommand> {
   ensureOwnerOnlyDir(root);
   const file = join(root, `${plane.region}.config.json`);
-  await replaceOwnerOnlyFile(file, `${JSON.stringify(planeConfig(config, plane, join(root, plane.region)), null, 2)}\n`);
+  await replaceOwnerOnlyFile(file, `${JSON.stringify(planeConfig(config, plane, join(root, plane.region), options.directory ?? null), null, 2)}\n`);
   return startChildCommand(`plane ${plane.region}`, ['start', '--config', file], env, logger, options);
 }
 
+const token = (): string => randomBytes(24).toString('base64url');
+// Settings the children must take from their files, not from what this process was given.
+const OWN_TOKEN_VARIABLES = [
+  'BREWTEL_ADMIN_TOKEN',
+  'BREWTEL_TOKENS',
+  'BREWTEL_DIRECTORY_ADMIN_TOKEN',
+  'BREWTEL_DIRECTORY_LOOKUP_TOKEN',
+  'BREWTEL_DIRECTORY_TOKEN',
+];
+
+/**
+ * The planes and the directory between them. One admin token for all (the demo's operator signs in
+ * to every plane's dashboard with it); each plane gets an operator token of its own region, which
+ * the directory provisions with there; the brokers and the machines look homes up with a lookup
+ * token that can do nothing else.
+ */
 export async function startPlanes(config: LauncherConfig, env: NodeJS.ProcessEnv, logger: Logger): Promise<RunningPlanes> {
-  const adminToken = config.adminToken ?? randomBytes(24).toString('base64url');
+  const adminToken = config.adminToken ?? token();
+  const lookupToken = token();
   const root = join(config.dataDir, 'planes');
+  ensureOwnerOnlyDir(root);
   const layout = await planeLayout(config);
-  // The admin token goes by environment (it beats a config file), never on a command line.
-  const childEnv = { ...env, BREWTEL_ADMIN_TOKEN: adminToken, BREWTEL_TOKENS: '' };
+  const baseEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !OWN_TOKEN_VARIABLES.includes(name)));
+  const directoryUrl = `http://${urlHost(config.host)}:${layout.directoryPort}`;
+  const directory = { url: directoryUrl, lookupToken };
+  const planeTokens = new Map(layout.planes.map((plane) => [plane.region, token()]));
   const children: ChildCommand[] = [];
   const stop = async (): Promise<void> => {
-    await Promise.all(children.map((child) => child.stop()));
+    await Promise.all(children.splice(0).map((child) => child.stop()));
   };
   try {
-    for (const plane of layout.planes) children.push(await startPlane(config, plane, root, childEnv, logger));
+    for (const plane of layout.planes) {
+      // Tokens go by environment (it beats a config file), never on a command line.
+      const planeEnv = { ...baseEnv, BREWTEL_ADMIN_TOKEN: adminToken, BREWTEL_TOKENS: `operator:${plane.region}:${planeTokens.get(plane.region)}` };
+      children.push(await startPlane(config, plane, root, planeEnv, logger, { directory }));
+    }
+    const directoryFile = join(root, 'directory.config.json');
+    const host = urlHost(config.host);
+    const directoryConfig = {
+      planes: layout.planes.map((plane) => ({
+        region: plane.region,
+        mqttUrl: `mqtt://${host}:${plane.mqttPort}`,
+        apiUrl: `http://${host}:${plane.httpPort}`,
+        token: planeTokens.get(plane.region),
+      })),
+      adminToken,
+      lookupToken,
+      dataDir: join(root, 'directory'),
+      http: { host: config.host, port: layout.directoryPort },
+      logLevel: config.logLevel,
+    };
+    // 0600: it holds the directory's tokens.
+    await replaceOwnerOnlyFile(directoryFile, `${JSON.stringify(directoryConfig, null, 2)}\n`);
+    children.push(startChildCommand('directory', ['directory', '--config', directoryFile], baseEnv, logger));
     const ready = await Promise.all(children.map((child) => child.ready));
     const planes = layout.planes.map((plane, i) => ({ region: plane.region, httpUrl: ready[i]!.httpUrl, mqttUrl: ready[i]!.mqttUrl ?? '' }));
-    const directoryUrl = `http://${urlHost(config.host)}:${layout.directoryPort}`;
-    return { planes, directoryUrl, adminToken, stop };
+    return { planes, directoryUrl: ready.at(-1)!.httpUrl, adminToken, lookupToken, stop };
   } catch (error) {
     await stop();
     throw error;
