@@ -1,14 +1,14 @@
 import type { z } from 'zod';
 import { errorBodySchema, healthResponseSchema, provisionBatchResponseSchema, provisionDeviceResponseSchema, regionsResponseSchema } from '../../schema/api.ts';
 import type { ProvisionDeviceRequest, ProvisionDeviceResponse } from '../../schema/api.ts';
-import { ERRORS, HttpError, type ErrorCode } from '../http/errors.ts';
+import { HttpError } from '../http/errors.ts';
 import type { PlaneConfig } from './config.ts';
 
 /**
  * The directory's calls to one plane's server over HTTP. Every failure becomes the coded error of that
  * plane's region alone: unreachable, timed out or 5xx is 503 PLANE_UNAVAILABLE; the plane refusing the
- * directory's token, or answering outside the contract, is 502 PLANE_REJECTED; any other refusal of
- * the plane (a 4xx with its coded body) is passed on as the plane gave it. Bodies are never logged:
+ * directory's call (its token, a region it does not hold) or answering outside the contract is 502
+ * PLANE_REJECTED; the plane's rate limit is passed on as 429 RATE_LIMITED. Bodies are never logged:
  * a provisioning answer carries the device's one-time secret.
  */
 export interface PlaneClient {
@@ -54,13 +54,14 @@ export function planeClient(plane: PlaneConfig, options: PlaneClientOptions): Pl
       throw new HttpError('PLANE_REJECTED', `the plane of region ${plane.region} answered outside the contract`);
     }
     if (response.status >= 500) throw unavailable(`it answered ${response.status}`);
-    if (response.status === 401 || response.status === 403) {
-      throw new HttpError('PLANE_REJECTED', `the plane of region ${plane.region} refused the directory's token (${response.status}); check its configuration`);
+    // A plane's rate limit is the one refusal a well-formed call can meet: passed on, so the caller waits.
+    if (response.status === 429) {
+      const error = errorBodySchema.safeParse(json);
+      throw new HttpError('RATE_LIMITED', error.success ? error.data.message : `the plane of region ${plane.region} asks to retry later`);
     }
-    // Planes run this server, so their codes are this registry's; one it does not hold is outside the contract.
-    const error = errorBodySchema.safeParse(json);
-    if (error.success && isCode(error.data.code) && ERRORS[error.data.code] === response.status) throw new HttpError(error.data.code, error.data.message);
-    throw new HttpError('PLANE_REJECTED', `the plane of region ${plane.region} answered ${response.status} outside the contract`);
+    // Anything else (401/403: the directory's token; 400 UNKNOWN_REGION: a plane of another region)
+    // means this plane's configuration is wrong, not the caller's request.
+    throw new HttpError('PLANE_REJECTED', `the plane of region ${plane.region} refused the directory's call (${response.status}); check its configuration`);
   }
 
   /** A plane's answer must be for the region asked: anything else is a misconfigured plane, not a home. */
@@ -107,5 +108,3 @@ export function planeClient(plane: PlaneConfig, options: PlaneClientOptions): Pl
     },
   };
 }
-
-const isCode = (code: string): code is ErrorCode => Object.hasOwn(ERRORS, code);
