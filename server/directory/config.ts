@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { logLevelSchema } from '../../schema/log-level.ts';
 import { planeEndpointsSchema } from '../../schema/directory.ts';
+import { httpRateLimitSchema } from '../config.ts';
 
 /**
  * One region's plane as the directory knows it: where devices and people reach it, and the bearer
@@ -38,6 +39,8 @@ export const directoryConfigSchema = z
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.int().min(0).max(65535).default(8090),
+        /** The server's request limits (per address, per token), so a leaked lookup token cannot flood the directory. */
+        rateLimit: httpRateLimitSchema.prefault({}),
       })
       .prefault({}),
     /** A plane that has not answered a provisioning call within this time is reported unavailable (503) for its region. */
