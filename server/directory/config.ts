@@ -45,7 +45,7 @@ export const directoryConfigSchema = z
       .prefault({}),
     /** A plane that has not answered a provisioning call within this time is reported unavailable (503) for its region. */
     planeTimeoutMs: z.int().min(1).default(10_000),
-    /** A plane whose `GET /health` has not answered within this time shows as down in the planes status. */
+    /** A plane whose `GET /health` has not answered within this time shows as down in the planes status; the directory's own store likewise in its /health. */
     healthTimeoutMs: z.int().min(1).default(1_000),
     logLevel: logLevelSchema.default('info'),
   })

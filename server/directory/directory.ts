@@ -40,7 +40,11 @@ export async function startDirectory(config: DirectoryConfig, logger: Logger): P
     {
       name: 'http',
       async start() {
-        const app = await buildDirectoryApp(config, { planes, homes, logger: logger.child({ component: 'provision' }) }, logger.child({ component: 'http' }));
+        const app = await buildDirectoryApp(
+          config,
+          { planes, homes, healthTimeoutMs: config.healthTimeoutMs, logger: logger.child({ component: 'provision' }) },
+          logger.child({ component: 'http' }),
+        );
         try {
           url = await app.listen({ host: config.http.host, port: config.http.port });
         } catch (err) {

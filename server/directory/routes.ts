@@ -19,6 +19,26 @@ import { provisionBatch, provisionOne, type ProvisionDeps } from './provision.ts
 export interface DirectoryRouteDeps extends ProvisionDeps {
   planes: ReadonlyMap<RegionId, PlaneClient>;
   homes: HomeStore;
+  /** A store that does not answer its health ping within this time is reported down. */
+  healthTimeoutMs: number;
+}
+
+async function answersWithin(ping: () => Promise<void>, timeoutMs: number): Promise<'up' | 'down'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'down'>((resolve) => {
+    timer = setTimeout(() => resolve('down'), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      ping().then(
+        () => 'up' as const,
+        () => 'down' as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -118,10 +138,7 @@ export const directoryRoutes: FastifyPluginAsyncZod<DirectoryRouteDeps> = async 
       },
     },
     async (_request, reply) => {
-      const store = await deps.homes.ping().then(
-        () => 'up' as const,
-        () => 'down' as const,
-      );
+      const store = await answersWithin(() => deps.homes.ping(), deps.healthTimeoutMs);
       return reply.code(store === 'up' ? 200 : 503).send({ status: store === 'up' ? 'ok' : 'degraded', store });
     },
   );
