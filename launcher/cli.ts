@@ -18,6 +18,10 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   sim: { summary: 'a fleet of simulated machines against any MQTT broker (npm run sim)', load: async () => (await import('../firmware-sim/cli.ts')).main },
   broker: { summary: 'the MQTT broker alone', load: async () => (await import('../broker/main.ts')).main },
   server: { summary: 'the server alone: HTTP API, dashboard, ingest, regional stores', load: async () => (await import('../server/main.ts')).main },
+  directory: {
+    summary: 'the global directory of regional planes: device id -> home region, provisioning to the home plane',
+    load: async () => (await import('../server/directory/main.ts')).main,
+  },
   config: {
     summary: "print the effective configuration with its sources, or the config file's JSON Schema",
     load: async () => (await import('./config-cli.ts')).main,

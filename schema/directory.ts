@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { provisionDeviceResponseSchema } from './api.ts';
+import { errorBodySchema, provisionDeviceResponseSchema } from './api.ts';
 import { deviceIdSchema } from './ids.ts';
 import { regionIdSchema } from './regions.ts';
 
@@ -31,15 +31,40 @@ export const directoryProvisionResponseSchema = provisionDeviceResponseSchema.ex
   apiUrl: z.url(),
 });
 export type DirectoryProvisionResponse = z.infer<typeof directoryProvisionResponseSchema>;
-export const directoryProvisionBatchResponseSchema = z.object({ devices: z.array(directoryProvisionResponseSchema) });
+
+/** A region of a batch the directory could not provision: which entries, and the coded error of that region alone. */
+export const directoryBatchFailureSchema = z.object({
+  region: regionIdSchema,
+  /** Positions (0-based) in the request's `devices` of the entries not provisioned. */
+  indexes: z.array(z.int().min(0)),
+  error: errorBodySchema,
+});
+export type DirectoryBatchFailure = z.infer<typeof directoryBatchFailureSchema>;
+
+/**
+ * `POST /api/v1/directory/devices:batch`: every device provisioned, in request order, and the regions
+ * that failed. 201 when `failed` is empty; 207 when some regions were provisioned and others not (the
+ * secrets of those that were are only in this answer, so it is never swallowed by an error); when no
+ * region could be provisioned, the first region's error alone.
+ */
+export const directoryProvisionBatchResponseSchema = z.object({
+  devices: z.array(directoryProvisionResponseSchema),
+  failed: z.array(directoryBatchFailureSchema),
+});
+export type DirectoryProvisionBatchResponse = z.infer<typeof directoryProvisionBatchResponseSchema>;
 
 /** `GET /api/v1/directory/planes`: every plane's endpoints, its health and its counts (never a row). */
 export const planeStatusSchema = planeEndpointsSchema.extend({
+  /** From the plane's `GET /health`: 200 up, 503 degraded (a store or its broker link down), no answer down. */
   state: z.enum(['up', 'degraded', 'down']),
   /** Counts from the plane's `GET /api/v1/regions` for its region; null while the plane is down. */
   stored: z.int().nullable(),
   refused: z.int().nullable(),
+  /** Devices the directory has recorded with this home region. */
   devices: z.int(),
 });
 export const planesResponseSchema = z.object({ planes: z.array(planeStatusSchema) });
 export type PlaneStatus = z.infer<typeof planeStatusSchema>;
+
+/** `GET /health` of the directory itself: its own store (the planes are in `/api/v1/directory/planes`); 503 when down. */
+export const directoryHealthSchema = z.object({ status: z.enum(['ok', 'degraded']), store: z.enum(['up', 'down']) });

@@ -24,6 +24,9 @@ const CONFIG_SECRETS = [
   'broker.deviceAuth.token',
   'broker.serviceAccounts[*].password',
   'broker.cluster.redisUrl',
+  'lookupToken',
+  'storeUrl',
+  'planes[*].token',
 ];
 
 /**

@@ -16,6 +16,8 @@ export const ERRORS = {
   /** A regional operator asked for another region's data. */
   REGION_FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** The global directory knows no device of this id (unlike NOT_FOUND, which a wrong URL answers too). */
+  DEVICE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   /** The client sent no complete request within the server's request timeout. */
   REQUEST_TIMEOUT: 408,
@@ -37,9 +39,13 @@ export const ERRORS = {
   /** The request line and headers together are larger than the server accepts. */
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
+  /** The global directory's call was refused by a region's plane (its configured token) or answered outside the contract. */
+  PLANE_REJECTED: 502,
   /** The method is not one HTTP defines (the request could not be parsed). */
   METHOD_NOT_IMPLEMENTED: 501,
   STORE_UNAVAILABLE: 503,
+  /** The global directory could not reach a region's plane (down, unreachable, timed out or failing); other regions are unaffected. */
+  PLANE_UNAVAILABLE: 503,
   /** The server holds as many live streams as it serves at once. */
   STREAM_CAPACITY_REACHED: 503,
   /** A command could not be sent: the server has no broker connection yet. */

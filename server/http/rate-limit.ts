@@ -28,7 +28,12 @@ const isBrokerDeviceAuth = (request: FastifyRequest, identified: Identified | nu
  * count against their address). Keys are the normalised client address and the token's SHA-256, never
  * the token; each bucket is an LRU of bounded size.
  */
-export async function installRateLimits(app: FastifyInstance, config: HttpRateLimitConfig, identify: Identify, metrics: Metrics): Promise<Admit> {
+export async function installRateLimits(
+  app: FastifyInstance,
+  config: HttpRateLimitConfig,
+  identify: Identify,
+  metrics: Pick<Metrics, 'httpRateLimited'>,
+): Promise<Admit> {
   // No global hook: the two buckets are checked by one hook of ours, so both always count.
   await app.register(rateLimit, { global: false });
   const bucket = (max: number, key: (request: FastifyRequest) => string, tracked: number): Check => {

@@ -124,4 +124,11 @@ describe('batch provisioning', () => {
     const last = machines.at(-1)!;
     expect((await call('POST', '/api/v1/broker/device-auth', BROKER, { deviceId: last.deviceId, secret: last.secret })).status).toBe(200);
   });
+
+  it("lets an operator read its own region's counts in GET /api/v1/regions (what the global directory's planes view needs), and no other's", async () => {
+    const answer = await call('GET', '/api/v1/regions', OPERATOR_EU);
+    expect(answer.status).toBe(200);
+    expect((answer.json.regions as { region: string }[]).map((r) => r.region)).toEqual(['eu']);
+    expect(((await call('GET', '/api/v1/regions', ADMIN)).json.regions as { region: string }[]).map((r) => r.region)).toEqual(['eu', 'us']);
+  });
 });
