@@ -36,6 +36,35 @@ export const serviceAccountSchema = z.object({
 export type ServiceAccount = z.infer<typeof serviceAccountSchema>;
 
 /**
+ * The regional plane this broker belongs to (docs/planes.md). A device login this plane's registry
+ * refuses as unknown is looked up in the global directory: a device at home in another plane is sent
+ * there (MQTT 5: CONNACK 0x9C with that plane's MQTT URL as Server Reference; 3.1.1: CONNACK 3) and
+ * nothing it sends is accepted here. Unknown to the directory too, or no answer from it: the usual
+ * refusal. Null (the default): no directory, every unknown device is simply refused.
+ */
+export const planeSchema = z.object({
+  /** This plane's region: a directory answer naming it is no reason to redirect. */
+  region: regionIdSchema,
+  directory: z.object({
+    /** The directory's base URL; lookups go to `{url}/api/v1/directory/devices/{deviceId}`. */
+    url: z.url(),
+    /** Bearer token for the directory. */
+    token: z.string().min(16),
+    /** One lookup's deadline, the wait for a free request slot included. */
+    timeoutMs: z.int().min(1).default(2_000),
+    /** How long an answer (home plane, or unknown) is remembered; 0 asks every time. */
+    cacheTtlMs: z.int().min(0).default(60_000),
+    /** Devices remembered at most; the oldest go first. */
+    cacheMax: z.int().min(1).default(10_000),
+    /** Requests to the directory at once, and lookups waiting for one; more are refused as if it were down. */
+    maxConcurrent: z.int().min(1).default(8),
+    maxQueued: z.int().min(0).default(1_000),
+  }),
+});
+export type PlaneConfig = z.infer<typeof planeSchema>;
+export type PlaneConfigInput = z.input<typeof planeSchema>;
+
+/**
  * What an operator tunes on any broker process, the standalone one (broker/main.ts) and the one
  * `npm start` embeds alike: the TLS listener, limits, metrics and cluster mode.
  */
@@ -185,37 +214,9 @@ export const brokerOptionsSchema = z.object({
     .default(null),
   /** Prometheus text at http://{host}:{metricsPort}/metrics; null switches the listener off. */
   metricsPort: z.int().min(0).max(65535).nullable().default(null),
+  plane: planeSchema.nullable().default(null),
 });
 export type BrokerOptionsInput = z.input<typeof brokerOptionsSchema>;
-
-/**
- * The regional plane this broker belongs to (docs/planes.md). A device login this plane's registry
- * refuses as unknown is looked up in the global directory: a device at home in another plane is sent
- * there (MQTT 5: CONNACK 0x9C with that plane's MQTT URL as Server Reference; 3.1.1: CONNACK 3) and
- * nothing it sends is accepted here. Unknown to the directory too, or no answer from it: the usual
- * refusal. Null (the default): no directory, every unknown device is simply refused.
- */
-export const planeSchema = z.object({
-  /** This plane's region: a directory answer naming it is no reason to redirect. */
-  region: regionIdSchema,
-  directory: z.object({
-    /** The directory's base URL; lookups go to `{url}/api/v1/directory/devices/{deviceId}`. */
-    url: z.url(),
-    /** Bearer token for the directory. */
-    token: z.string().min(16),
-    /** One lookup's deadline, the wait for a free request slot included. */
-    timeoutMs: z.int().min(1).default(2_000),
-    /** How long an answer (home plane, or unknown) is remembered; 0 asks every time. */
-    cacheTtlMs: z.int().min(0).default(60_000),
-    /** Devices remembered at most; the oldest go first. */
-    cacheMax: z.int().min(1).default(10_000),
-    /** Requests to the directory at once, and lookups waiting for one; more are refused as if it were down. */
-    maxConcurrent: z.int().min(1).default(8),
-    maxQueued: z.int().min(0).default(1_000),
-  }),
-});
-export type PlaneConfig = z.infer<typeof planeSchema>;
-export type PlaneConfigInput = z.input<typeof planeSchema>;
 
 export const brokerConfigSchema = z
   .object({
@@ -250,7 +251,6 @@ export const brokerConfigSchema = z
       .custom<RedirectHook>((value) => typeof value === 'function', 'a function (identity) => server reference | null')
       .nullable()
       .default(null),
-    plane: planeSchema.nullable().default(null),
     /**
      * For protocol test suites written by others, never for devices: anonymous clients, every topic,
      * no device registry. Refused on any address but loopback (broker/permissive-test-mode.ts).

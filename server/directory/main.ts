@@ -4,6 +4,7 @@
  */
 import pino from 'pino';
 import { runIfEntry } from '../../cli/entry.ts';
+import { announceReady } from '../../cli/ready.ts';
 import type { Env } from '../../cli/flags.ts';
 import { LOG_REDACTION } from '../log-redaction.ts';
 import { PortInUseError } from '../port-in-use-error.ts';
@@ -35,6 +36,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     throw err;
   }
   for (const line of generated) console.log(`generated ${line}  (shown once; set it to keep it across restarts)`);
+  announceReady({ httpUrl: directory.url });
   console.log(`brewtel directory: ${directory.url}, planes ${config.planes.map((p) => `${p.region}=${p.apiUrl}`).join(' ')}`);
   const running = directory;
   return new Promise<number>((resolve) => {
