@@ -21,6 +21,7 @@ export const launcherServerSettingsSchema = z.object({
   brokerAuth: server.brokerAuth,
   commands: server.commands,
   deviceSecretKeyFile: server.deviceSecretKeyFile,
+  globalDirectory: server.globalDirectory,
   consentPublishTimeoutMs: server.consentPublishTimeoutMs,
   healthTimeoutMs: server.healthTimeoutMs,
 });

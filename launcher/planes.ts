@@ -69,6 +69,8 @@ const urlHost = (host: string): string => (host === '0.0.0.0' || host === '::' ?
 export interface PlaneDirectory {
   url: string;
   lookupToken: string;
+  /** The plane's own token at the directory: it removes the plane's erased devices there. */
+  planeToken: string;
 }
 
 /** The plane's own config file: the user's settings for its one region, no fleet, no WebSocket. */
@@ -89,7 +91,7 @@ function planeConfig(config: LauncherConfig, plane: PlaneLayout, dataDir: string
       directory === null
         ? config.broker
         : { ...config.broker, plane: { region: plane.region, directory: { url: directory.url, token: directory.lookupToken } } },
-    server: config.server,
+    server: directory === null ? config.server : { ...config.server, globalDirectory: { url: directory.url, token: directory.planeToken } },
   };
 }
 
@@ -135,7 +137,6 @@ export async function startPlanes(config: LauncherConfig, env: NodeJS.ProcessEnv
   const layout = await planeLayout(config);
   const baseEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !OWN_TOKEN_VARIABLES.includes(name)));
   const directoryUrl = `http://${urlHost(config.host)}:${layout.directoryPort}`;
-  const directory = { url: directoryUrl, lookupToken };
   const planeTokens = new Map(layout.planes.map((plane) => [plane.region, token()]));
   const children: ChildCommand[] = [];
   const stop = async (): Promise<void> => {
@@ -145,6 +146,7 @@ export async function startPlanes(config: LauncherConfig, env: NodeJS.ProcessEnv
     for (const plane of layout.planes) {
       // Tokens go by environment (it beats a config file), never on a command line.
       const planeEnv = { ...baseEnv, BREWTEL_ADMIN_TOKEN: adminToken, BREWTEL_TOKENS: `operator:${plane.region}:${planeTokens.get(plane.region)}` };
+      const directory = { url: directoryUrl, lookupToken, planeToken: planeTokens.get(plane.region)! };
       children.push(await startPlane(config, plane, root, planeEnv, logger, { directory }));
     }
     const directoryFile = join(root, 'directory.config.json');

@@ -232,6 +232,15 @@ export const serverConfigSchema = z
     mqtt: mqttConfigSchema.optional(),
     /** Keep a Mosquitto broker's password and ACL files in step with the registry; null: the broker asks the registry itself (ours). */
     mosquitto: mosquittoConfigSchema.nullable().default(null),
+    /**
+     * This server is a regional plane (docs/planes.md) and the global directory routes to it: after an
+     * erasure it removes the erased devices' entries there, with the plane's token at the directory.
+     * Null: no directory beside this server's own.
+     */
+    globalDirectory: z
+      .object({ url: z.url(), token: z.string().min(16), timeoutMs: z.int().min(1).default(5_000) })
+      .nullable()
+      .default(null),
     /** Bearer token with the admin role. */
     adminToken: z.string().min(16),
     /** Bearer token the broker presents when it asks whether a device secret is valid. */

@@ -32,6 +32,7 @@ import { watchPeerChanges } from './privacy/peer-changes.ts';
 import { startRetentionSweeper } from './privacy/retention-sweeper.ts';
 import { openStores } from './store/open-stores.ts';
 import type { Stores } from './store/types.ts';
+import { forgetAtGlobalDirectory } from './privacy/global-directory-removal.ts';
 import { startComponents, type Component } from './components.ts';
 
 export type { ServerStats } from './ingest/stats.ts';
@@ -320,8 +321,12 @@ function erasureAtTheEdges(
   mosquitto: MosquittoSync | null,
   metrics: Metrics,
   privacyLogger: Logger,
-): Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker'> {
+): Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker' | 'forgetAtGlobalDirectory'> {
+  const globalDirectory = config.globalDirectory;
   return {
+    ...(globalDirectory === null
+      ? {}
+      : { forgetAtGlobalDirectory: (deviceIds) => forgetAtGlobalDirectory(globalDirectory, deviceIds, metrics, privacyLogger) }),
     wipeLocalData(deviceId) {
       commands.send(deviceId, 'wipe-local-data', {}, config.consentPublishTimeoutMs).then(
         (outcome) => privacyLogger.info({ deviceId, status: outcome.status }, 'wipe-local-data sent to erased device'),

@@ -97,6 +97,12 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    directoryRemovals: new Counter({
+      name: 'brewtel_global_directory_removals_total',
+      help: "Erased devices removed from the global directory's routing entries, by outcome (removed, failed).",
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     mosquittoSync: new Counter({
       name: 'brewtel_mosquitto_sync_total',
       help: "Writes of Mosquitto's password and ACL files and reload signals, by step (write, reload) and outcome (ok, failed, not_running: no pid file).",

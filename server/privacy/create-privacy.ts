@@ -19,7 +19,7 @@ export function createPrivacy(
   directory: DirectoryCache,
   consent: ConsentService,
   audit: AuditLogs,
-  broker: Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker'> = {},
+  broker: Pick<PrivacyDeps, 'wipeLocalData' | 'clearRetainedMessages' | 'revokeAtBroker' | 'forgetAtGlobalDirectory'> = {},
 ): PrivacyDeps {
   return {
     ...broker,

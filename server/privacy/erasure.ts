@@ -95,6 +95,14 @@ const ERASURE_STEPS: readonly ErasureStep[] = [
     },
   },
   {
+    // After the rows: the entry only routes, and a device refused everywhere needs no route. Never
+    // fails the erasure (what the directory keeps is not personal); a failure is counted and logged.
+    name: 'forget-at-global-directory',
+    async run(deps, e) {
+      await deps.forgetAtGlobalDirectory?.(e.deviceIds);
+    },
+  },
+  {
     name: 'audit',
     async run(deps, e) {
       await deps.audit.region(e.region).append({

@@ -34,4 +34,6 @@ export interface PrivacyDeps {
    * or a bounded wait ran out (logged; the notice is still resent on reconnect); never rejects.
    */
   revokeAtBroker?(deviceId: string): Promise<void>;
+  /** A plane's last erasure step: the global directory forgets where the erased devices lived. */
+  forgetAtGlobalDirectory?(deviceIds: readonly string[]): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceListResponseSchema, healthResponseSchema, provisionDeviceResponseSchema } from '../../schema/api.ts';
+import { directoryProvisionResponseSchema } from '../../schema/directory.ts';
 import { launcherConfigSchema } from '../../launcher/config.ts';
 import { startPlanes, type RunningPlanes } from '../../launcher/planes.ts';
 
@@ -48,5 +49,23 @@ describe('startPlanes', () => {
     await expect(stat(join(dataDir, 'planes', 'us', 'eu.db'))).rejects.toThrow();
     expect(((await stat(join(dataDir, 'planes', 'eu.config.json'))).mode & 0o777).toString(8)).toBe('600');
     expect(await readFile(join(dataDir, 'planes', 'eu.config.json'), 'utf8')).not.toContain(planes!.adminToken);
+  });
+
+  it('provisions through the directory at the home plane, and an erasure there removes the directory’s entry', async () => {
+    const [eu, us] = planes!.planes;
+    const { directoryUrl, lookupToken } = planes!;
+    const created = directoryProvisionResponseSchema.parse(
+      await api(`${directoryUrl}/api/v1/directory/devices`, { method: 'POST', body: JSON.stringify({ region: 'us' }) }),
+    );
+    expect(created.apiUrl).toBe(us!.httpUrl);
+    const listed = (url: string) => api(`${url}/api/v1/devices`).then((body) => deviceListResponseSchema.parse(body).devices.map((d) => d.id));
+    expect(await listed(us!.httpUrl)).toContain(created.id);
+    expect(await listed(eu!.httpUrl)).not.toContain(created.id);
+    const lookup = () => fetch(`${directoryUrl}/api/v1/directory/devices/${created.id}`, { headers: { authorization: `Bearer ${lookupToken}` } });
+    expect((await lookup()).status).toBe(200);
+
+    const erased = await fetch(`${us!.httpUrl}/api/v1/devices/${created.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${planes!.adminToken}` } });
+    expect(erased.status).toBeLessThan(300);
+    expect((await lookup()).status).toBe(404);
   });
 });
