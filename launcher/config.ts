@@ -23,6 +23,7 @@ export const launcherServerSettingsSchema = z.object({
   deviceSecretKeyFile: server.deviceSecretKeyFile,
   consentPublishTimeoutMs: server.consentPublishTimeoutMs,
   healthTimeoutMs: server.healthTimeoutMs,
+  transfers: server.transfers,
 });
 
 /** The demo fleet's settings beyond its size, seed, speed and MQTT version: firmware-sim/fleet-options.ts's own. */

@@ -15,6 +15,8 @@ export const ERRORS = {
   FORBIDDEN: 403,
   /** A regional operator asked for another region's data. */
   REGION_FORBIDDEN: 403,
+  /** No transfer rule in force allows this flow (rule, source region or category): nothing left the plane. */
+  TRANSFER_NOT_ALLOWED: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   /** The client sent no complete request within the server's request timeout. */
@@ -39,6 +41,8 @@ export const ERRORS = {
   INTERNAL: 500,
   /** The method is not one HTTP defines (the request could not be parsed). */
   METHOD_NOT_IMPLEMENTED: 501,
+  /** A transfer rule's destination did not take the batch (unreachable, timed out or not 2xx). */
+  TRANSFER_DESTINATION_FAILED: 502,
   STORE_UNAVAILABLE: 503,
   /** The server holds as many live streams as it serves at once. */
   STREAM_CAPACITY_REACHED: 503,
