@@ -95,7 +95,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     if (withCli) {
       const failing = await cli(AUDITOR);
       expect(failing.code).toBe(1);
-      expect(failing.stdout.trim().split('\n').at(-1)).toBe('residency_violations=0 unconsented_rows=0 retention_overdue=4 audit_chain=ok transfers_outside_rules=0');
+      expect(failing.stdout.trim().split('\n').at(-1)).toBe(
+        'residency_violations=0 unconsented_rows=0 retention_overdue=4 audit_chain=ok transfers_outside_rules=0',
+      );
     }
 
     const swept = await stack.api('POST', '/api/v1/retention/sweep', ADMIN);
@@ -117,7 +119,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
       const passing = await cli(ADMIN);
       expect(passing.code).toBe(0);
       expect(passing.stdout).toContain('region eu');
-      expect(passing.stdout.trim().split('\n').at(-1)).toBe('residency_violations=0 unconsented_rows=0 retention_overdue=0 audit_chain=ok transfers_outside_rules=0');
+      expect(passing.stdout.trim().split('\n').at(-1)).toBe(
+        'residency_violations=0 unconsented_rows=0 retention_overdue=0 audit_chain=ok transfers_outside_rules=0',
+      );
     }
   });
 
@@ -138,7 +142,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     if (withCli) {
       const result = await cli(ADMIN);
       expect(result.code).toBe(1);
-      expect(result.stdout.trim().split('\n').at(-1)).toBe('residency_violations=1 unconsented_rows=2 retention_overdue=0 audit_chain=broken transfers_outside_rules=0');
+      expect(result.stdout.trim().split('\n').at(-1)).toBe(
+        'residency_violations=1 unconsented_rows=2 retention_overdue=0 audit_chain=broken transfers_outside_rules=0',
+      );
     }
   });
 
