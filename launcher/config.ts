@@ -24,6 +24,7 @@ export const launcherServerSettingsSchema = z.object({
   globalDirectory: server.globalDirectory,
   consentPublishTimeoutMs: server.consentPublishTimeoutMs,
   healthTimeoutMs: server.healthTimeoutMs,
+  transfers: server.transfers,
 });
 
 /** The demo fleet's settings beyond its size, seed, speed and MQTT version: firmware-sim/fleet-options.ts's own. */

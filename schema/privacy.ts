@@ -4,6 +4,7 @@ import { consentCategoriesSchema } from './consent.ts';
 import { deviceIdSchema } from './ids.ts';
 import { refusalExplanationSchema } from './refusal-explanation.ts';
 import { regionIdSchema } from './regions.ts';
+import { transferComplianceSchema } from './transfers.ts';
 
 /**
  * Privacy operations over HTTP: owners, data-subject rights (export, erasure), the audit log and the
@@ -222,11 +223,15 @@ export const complianceReportSchema = z.object({
   regions: z.array(regionComplianceSchema),
   /** Null for a regional operator, who sees its own region only. */
   directory: z.object({ unroutedRefused: z.int(), auditChain: auditChainStatusSchema }).nullable(),
+  /** The transfer rules in force from these regions and what went out under each (schema/transfers.ts). */
+  transfers: transferComplianceSchema,
   totals: z.object({
     residencyViolations: z.int(),
     unconsentedRows: z.int(),
     retentionOverdue: z.int(),
     auditChain: z.enum(['ok', 'broken']),
+    /** Sent transfer batches no rule in force covers: must be 0. */
+    transfersOutsideRules: z.int(),
   }),
   /** True when every hard invariant holds. */
   ok: z.boolean(),

@@ -39,9 +39,18 @@ function formatReport(report: ComplianceReport): string[] {
     const chain = report.directory.auditChain;
     lines.push(`directory  unrouted refused ${report.directory.unroutedRefused}  audit chain ${chain.status} (${chain.entries} entries)`);
   }
+  const x = report.transfers;
+  for (const rule of x.rules) {
+    const n = x.perRule.find((c) => c.rule === rule.name);
+    lines.push(
+      `transfer rule ${rule.name}  ${rule.from} -> ${rule.to}  ${rule.categories.join(',')}  basis: ${rule.legalBasis}`,
+      `  batches ${n?.batches ?? 0}  aggregates ${n?.aggregates ?? 0}  refusals ${n?.refusals ?? 0}  failed ${n?.failed ?? 0}`,
+    );
+  }
+  lines.push(`transfers refused without a rule ${x.refusedWithoutRule}`);
   const t = report.totals;
   lines.push(
-    `residency_violations=${t.residencyViolations} unconsented_rows=${t.unconsentedRows} retention_overdue=${t.retentionOverdue} audit_chain=${t.auditChain}`,
+    `residency_violations=${t.residencyViolations} unconsented_rows=${t.unconsentedRows} retention_overdue=${t.retentionOverdue} audit_chain=${t.auditChain} transfers_outside_rules=${t.transfersOutsideRules}`,
   );
   return lines;
 }

@@ -3,6 +3,7 @@ import { commandNameV1Schema, type CommandName } from '../schema/commands.ts';
 import { RETENTION_CATEGORIES } from '../schema/privacy.ts';
 import { DEFAULT_REGIONS, regionIdSchema, regionListSchema } from '../schema/regions.ts';
 import { logLevelSchema } from '../schema/log-level.ts';
+import { transferRuleSchema } from '../schema/transfers.ts';
 
 /** The widest device-clock window configuration may set: a century either way. */
 export const MAX_CLOCK_WINDOW_MS = 100 * 365 * 86_400_000;
@@ -168,6 +169,20 @@ export const httpStreamLimitsSchema = z.object({
 });
 export type HttpStreamLimits = z.infer<typeof httpStreamLimitsSchema>;
 
+/**
+ * Transfer rules: by default nothing leaves a region's plane; each rule allows one named flow of
+ * aggregates (schema/transfers.ts), audited in the source region's chain and counted in the report.
+ */
+export const transfersConfigSchema = z
+  .object({
+    rules: z.array(transferRuleSchema).default([]),
+    /** How long a batch POST to a rule's destination may take before it counts as failed. */
+    timeoutMs: z.int().min(1).default(10_000),
+  })
+  .refine((t) => new Set(t.rules.map((r) => r.name)).size === t.rules.length, { message: 'transfer rule names must be unique', path: ['rules'] })
+  .refine((t) => t.rules.every((r) => r.from !== r.to), { message: 'a transfer rule goes to another region or to global', path: ['rules'] });
+export type TransfersConfig = z.infer<typeof transfersConfigSchema>;
+
 /** API roles. A broker token is configured on its own (brokerToken); the others come from `tokens`. */
 export const ROLES = ['admin', 'operator', 'auditor', 'broker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -320,6 +335,7 @@ export const serverConfigSchema = z
     /** A store that does not answer a health ping within this time is reported down. */
     healthTimeoutMs: z.int().min(1).default(1_000),
     logLevel: logLevelSchema.default('info'),
+    transfers: transfersConfigSchema.prefault({}),
   })
   .refine((c) => Object.keys(c.stores).every((r) => c.regions.includes(r)), {
     message: 'every store URL must belong to a configured region',
@@ -328,6 +344,10 @@ export const serverConfigSchema = z
   .refine((c) => c.tokens.every((t) => t.region === undefined || c.regions.includes(t.region)), {
     message: "an operator token's region must be a configured region",
     path: ['tokens'],
+  })
+  .refine((c) => c.transfers.rules.every((r) => c.regions.includes(r.from)), {
+    message: "a transfer rule's source must be one of this server's regions",
+    path: ['transfers', 'rules'],
   })
   .refine((c) => c.mosquitto === null || c.mqtt === undefined || c.mqtt.username.startsWith('svc-'), {
     message: 'with Mosquitto the ingest account must be a svc- name, which no device id can take',

@@ -8,6 +8,7 @@ import { installRateLimits, type Admit } from './rate-limit.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { brokerAuthRoutes } from './routes/broker-auth.ts';
 import { complianceRoutes } from './routes/compliance.ts';
+import { transferRoutes } from './routes/transfers.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { dashboardStatic } from '../dashboard/static-route.ts';
@@ -67,6 +68,7 @@ export async function buildApp(deps: AppDeps, logger: Logger): Promise<FastifyIn
   await app.register(ownerRoutes, deps);
   await app.register(auditRoutes, deps);
   await app.register(complianceRoutes, deps);
+  await app.register(transferRoutes, deps);
   await app.register(commandRoutes, deps);
   await app.register(fleetRoutes, deps);
   await app.register(fleetControlRoutes, deps);

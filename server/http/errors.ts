@@ -15,6 +15,8 @@ export const ERRORS = {
   FORBIDDEN: 403,
   /** A regional operator asked for another region's data. */
   REGION_FORBIDDEN: 403,
+  /** No transfer rule in force allows this flow (rule, source region or category): nothing left the plane. */
+  TRANSFER_NOT_ALLOWED: 403,
   NOT_FOUND: 404,
   /** The global directory knows no device of this id (unlike NOT_FOUND, which a wrong URL answers too). */
   DEVICE_NOT_FOUND: 404,
@@ -43,6 +45,8 @@ export const ERRORS = {
   PLANE_REJECTED: 502,
   /** The method is not one HTTP defines (the request could not be parsed). */
   METHOD_NOT_IMPLEMENTED: 501,
+  /** A transfer rule's destination did not take the batch (unreachable, timed out or not 2xx). */
+  TRANSFER_DESTINATION_FAILED: 502,
   STORE_UNAVAILABLE: 503,
   /** The global directory could not reach a region's plane (down, unreachable, timed out or failing); other regions are unaffected. */
   PLANE_UNAVAILABLE: 503,

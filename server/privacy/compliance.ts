@@ -1,10 +1,12 @@
 import type { ComplianceReport } from '../../schema/privacy.ts';
 import type { RegionId } from '../../schema/regions.ts';
+import type { TransferRule } from '../../schema/transfers.ts';
 import type { DirectoryEntry } from '../store/types.ts';
 import type { PrivacyDeps } from './privacy-deps.ts';
 import { retentionCuts, retentionOf } from './retention.ts';
+import { transferCompliance } from './transfer-report.ts';
 
-type ReportDeps = Pick<PrivacyDeps, 'config' | 'stores' | 'audit'>;
+type ReportDeps = Pick<PrivacyDeps, 'config' | 'stores' | 'audit'> & { transferRules: readonly TransferRule[] };
 
 /** Events of devices the directory places in another region (or nowhere): residency broken. */
 export function residencyViolations(region: RegionId, eventsByDevice: Readonly<Record<string, number>>, homes: ReadonlyMap<string, RegionId>): number {
@@ -42,6 +44,7 @@ export async function complianceReport(deps: ReportDeps, regions: readonly Regio
       };
     }),
   );
+  const transfers = await transferCompliance(deps, deps.transferRules, regions);
   const directory = includeDirectory ? { unroutedRefused: await deps.stores.directory.countRefusals(), auditChain: await deps.audit.directory.verify() } : null;
   const sum = (pick: (r: (typeof perRegion)[number]) => number): number => perRegion.reduce((n, r) => n + pick(r), 0);
   const chainBroken = perRegion.some((r) => r.auditChain.status === 'broken') || directory?.auditChain.status === 'broken';
@@ -50,12 +53,14 @@ export async function complianceReport(deps: ReportDeps, regions: readonly Regio
     unconsentedRows: sum((r) => r.unconsentedRows),
     retentionOverdue: sum((r) => r.retentionOverdue),
     auditChain: chainBroken ? ('broken' as const) : ('ok' as const),
+    transfersOutsideRules: transfers.outsideRules,
   };
   return {
     generatedAt: now.toISOString(),
     regions: perRegion,
     directory,
+    transfers,
     totals,
-    ok: totals.residencyViolations === 0 && totals.unconsentedRows === 0 && totals.retentionOverdue === 0 && !chainBroken,
+    ok: totals.residencyViolations === 0 && totals.unconsentedRows === 0 && totals.retentionOverdue === 0 && totals.transfersOutsideRules === 0 && !chainBroken,
   };
 }

@@ -1,5 +1,6 @@
 import { sqltag as sql } from '@prisma/client/runtime/client';
 import type { StoreClient } from './connect.ts';
+import { brewStatistics } from './brew-statistics.ts';
 import { eraseRows } from './erase-rows.ts';
 import { createOwnershipStore } from './ownership-store.ts';
 import type { PrivacyStore, RegionFacts, RetentionCut } from './types.ts';
@@ -72,6 +73,8 @@ export function createPrivacyStore(client: StoreClient): PrivacyStore {
     countEventsOlder: (cut) => client.event.count({ where: olderThan(cut) }),
 
     countRefusalsOlder: (before) => client.refusal.count({ where: { receivedAt: { lt: before } } }),
+
+    brewStatistics: () => brewStatistics(client),
 
     async facts(): Promise<RegionFacts> {
       const [devices, owners, tombstones, byKind, byReason, byDevice, unconsented] = await Promise.all([

@@ -2,6 +2,7 @@ import type { ConsentCategories } from '../../schema/consent.ts';
 import type { EventKind } from '../../schema/events.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import type { RefusalExplanation } from '../../schema/refusal-explanation.ts';
+import type { BrewStatistic } from '../../schema/transfers.ts';
 
 /**
  * The storage seam of the server. Ingest, the HTTP routes and the consent service see only these
@@ -233,6 +234,8 @@ export interface PrivacyStore {
   countEventsOlder(cut: RetentionCut): Promise<number>;
   countRefusalsOlder(before: Date): Promise<number>;
   facts(): Promise<RegionFacts>;
+  /** Brews per recipe and UTC day: the `brew-statistics` aggregate a transfer rule may let out. */
+  brewStatistics(): Promise<BrewStatistic[]>;
 }
 
 export interface EventQuery {

@@ -95,7 +95,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     if (withCli) {
       const failing = await cli(AUDITOR);
       expect(failing.code).toBe(1);
-      expect(failing.stdout.trim().split('\n').at(-1)).toBe('residency_violations=0 unconsented_rows=0 retention_overdue=4 audit_chain=ok');
+      expect(failing.stdout.trim().split('\n').at(-1)).toBe(
+        'residency_violations=0 unconsented_rows=0 retention_overdue=4 audit_chain=ok transfers_outside_rules=0',
+      );
     }
 
     const swept = await stack.api('POST', '/api/v1/retention/sweep', ADMIN);
@@ -117,7 +119,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
       const passing = await cli(ADMIN);
       expect(passing.code).toBe(0);
       expect(passing.stdout).toContain('region eu');
-      expect(passing.stdout.trim().split('\n').at(-1)).toBe('residency_violations=0 unconsented_rows=0 retention_overdue=0 audit_chain=ok');
+      expect(passing.stdout.trim().split('\n').at(-1)).toBe(
+        'residency_violations=0 unconsented_rows=0 retention_overdue=0 audit_chain=ok transfers_outside_rules=0',
+      );
     }
   });
 
@@ -134,11 +138,13 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     await stores.eu!.insertEvents([{ ...row('eu', 'brew', 0), consentVersion: 99 }]);
     await sql(stack.storeUrls.us!, `UPDATE "AuditEntry" SET "detail" = '{}' WHERE "seq" = 1`);
     const report = (await stack.api('GET', '/api/v1/compliance', ADMIN)).json as ComplianceReport;
-    expect(report.totals).toEqual({ residencyViolations: 1, unconsentedRows: 2, retentionOverdue: 0, auditChain: 'broken' });
+    expect(report.totals).toEqual({ residencyViolations: 1, unconsentedRows: 2, retentionOverdue: 0, auditChain: 'broken', transfersOutsideRules: 0 });
     if (withCli) {
       const result = await cli(ADMIN);
       expect(result.code).toBe(1);
-      expect(result.stdout.trim().split('\n').at(-1)).toBe('residency_violations=1 unconsented_rows=2 retention_overdue=0 audit_chain=broken');
+      expect(result.stdout.trim().split('\n').at(-1)).toBe(
+        'residency_violations=1 unconsented_rows=2 retention_overdue=0 audit_chain=broken transfers_outside_rules=0',
+      );
     }
   });
 

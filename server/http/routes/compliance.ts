@@ -19,7 +19,7 @@ export const complianceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps
     async (request) => {
       const principal = principalOf(request);
       const regions = visibleRegions(principal, [...deps.stores.regions.keys()]);
-      return fromStore(complianceReport(deps.privacy, regions, principal.region === undefined));
+      return fromStore(complianceReport({ ...deps.privacy, transferRules: deps.config.transfers.rules }, regions, principal.region === undefined));
     },
   );
 
