@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { errorBodySchema, PROVISION_BATCH_MAX, provisionBatchResponseSchema, type ProvisionBatchRequest, type ProvisionDeviceRequest } from '../schema/api.ts';
-import { directoryProvisionBatchResponseSchema } from '../schema/directory.ts';
+import { directoryProvisionBatchResponseSchema, type DirectoryProvisionBatchResponse } from '../schema/directory.ts';
 import { regionListSchema } from '../schema/regions.ts';
 import { chooseConsent, consentMixSchema } from './consent-mix.ts';
 import type { MachineIdentity } from './fleet-options.ts';
@@ -108,7 +108,7 @@ export async function provisionMachines(
       throw new Error(`provisioning failed: HTTP ${response.status} ${error.success ? error.data.code : 'unknown_error'}`);
     }
     const created: Array<{ id: string; secret: string; region: string; mqttUrl?: string }> = opts.throughDirectory
-      ? directoryProvisionBatchResponseSchema.parse(json).devices
+      ? directoryDevices(directoryProvisionBatchResponseSchema.parse(json))
       : provisionBatchResponseSchema.parse(json).devices;
     if (created.length !== devices.length) throw new Error(`provisioning failed: asked for ${devices.length} devices, got ${created.length}`);
     created.forEach((device, i) => {
@@ -137,4 +137,11 @@ export async function provisionMachines(
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, batches) }, worker));
   // After an abort, batches that were never sent leave holes.
   return provisioned === opts.count ? identities : identities.filter((identity) => identity !== undefined);
+}
+
+/** A batch the directory could provision only in part (207) fails with the regions whose plane refused or was down. */
+function directoryDevices(answer: DirectoryProvisionBatchResponse): DirectoryProvisionBatchResponse['devices'] {
+  if (answer.failed.length === 0) return answer.devices;
+  const regions = answer.failed.map((f) => `${f.region} (${f.error.code})`).join(', ');
+  throw new Error(`provisioning failed: the directory could not provision in ${regions}`);
 }

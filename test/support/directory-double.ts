@@ -84,7 +84,7 @@ export async function startDirectoryDouble(): Promise<DirectoryDouble> {
           apiUrl: `http://${region}.plane.test/`,
         };
       });
-      answer(201, { devices });
+      answer(201, { devices, failed: [] });
     });
   }
 
