@@ -1,91 +1,23 @@
-import type { Logger } from 'pino';
-import { consentRecordSchema, type ConsentRecord } from '../schema/consent.ts';
-import { ENVELOPE_VERSION, EVENT_KINDS, EVENT_USER_PROPERTIES, type EventKind } from '../schema/events.ts';
+import { consentRecordSchema } from '../schema/consent.ts';
+import { EVENT_KINDS, type EventKind } from '../schema/events.ts';
 import { parseTopic, topics } from '../schema/topics.ts';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from '../mqtt-wire/backoff.ts';
+import { DEFAULT_BACKOFF } from '../mqtt-wire/backoff.ts';
 import { MqttClient, type Done } from '../mqtt-wire/client.ts';
 import type { PublishOptions } from '../mqtt-wire/client-options.ts';
-import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import { MqttError } from '../mqtt-wire/errors.ts';
 import type { Properties } from '../mqtt-wire/properties.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
 import { DEFAULT_MQTT_VERSION } from './mqtt-version.ts';
 import { OfflineBuffer } from './offline-buffer.ts';
-import type { RunRecorder } from './run-recording.ts';
-import type { DirectoryClient } from './directory-client.ts';
 import { HomePlaneLookup } from './home-plane-lookup.ts';
 import { MAX_REDIRECTS_IN_A_ROW, ServerRedirects } from './server-redirects.ts';
+import { type CommandRequest, EventOptions, NO_REQUEST, RETAINED, replyRoute, TEXT_PAYLOAD } from './device-publish-options.ts';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SESSION_EXPIRY_S, DEFAULT_WILL_DELAY_S, type DeviceConnectionOptions } from './device-connection-options.ts';
 
-export interface DeviceConnectionOptions {
-  brokerUrl: string;
-  deviceId: string;
-  secret: string;
-  counters: FleetCounters;
-  logger: Logger;
-  onConsent: (record: ConsentRecord) => void;
-  /** A message on one of the device's `cmd/{name}` topics, raw: parsing is the machine's business. */
-  onCommand: (name: string, payload: Buffer, request: CommandRequest) => void;
-  /** Events kept while offline or while the in-flight window is full; beyond this the oldest are dropped (and counted). */
-  offlineBufferSize: number;
-  /**
-   * Events handed to the MQTT client and not yet acknowledged, at most. Beyond it events wait in the
-   * offline buffer, so the client's own store never becomes a second, unbounded queue behind a slow broker.
-   */
-  maxInFlight?: number;
-  /** Gets every payload as the machine hands it to the link, before any buffering. */
-  recorder?: RunRecorder;
-  backoff?: BackoffPolicy;
-  connectTimeoutMs?: number;
-  /** 4 = MQTT 3.1.1, 5 = MQTT 5.0 (the default). */
-  mqttVersion?: ProtocolVersion;
-  /** v5: how long the broker keeps the session after the link drops (default a day); 3.1.1 keeps it forever. */
-  sessionExpiryS?: number;
-  /** v5: how long the broker waits before publishing the `offline` will (default 30 s); 3.1.1 publishes it at once. */
-  willDelayS?: number;
-  /**
-   * v5: replace each topic by a two-byte alias after its first PUBLISH on a connection, as far as
-   * the broker's CONNACK allows (Topic Alias Maximum; none announced, none used). Default on;
-   * 3.1.1 has no aliases.
-   */
-  topicAliases?: boolean;
-  /** Regional planes (docs/planes.md): asked where the machine lives when a broker does not know it; it keeps the plane it reached. */
-  directory?: DirectoryClient;
-}
-
-const DEFAULT_MAX_IN_FLIGHT = 20;
-/**
- * A day: what the session holds (subscriptions, commands queued while away) is worth keeping that
- * long; events wait on the machine, consent is retained, commands expire sooner anyway. A machine
- * gone longer starts a new session and subscribes again.
- */
-export const DEFAULT_SESSION_EXPIRY_S = 86_400;
-/** Longer than a reboot (about ten seconds) and a reconnect after a blip, so neither flaps `offline`. */
-export const DEFAULT_WILL_DELAY_S = 30;
 const KEEPALIVE_S = 60;
 /** Our broker caps packets at 256 KiB; a stream announcing several MiB is garbage, not a message. */
 const MAX_PACKET_BYTES = 4 * 1024 * 1024;
-/** Shared by every machine: the publish path allocates no options object. */
-const EVENT: PublishOptions = { qos: 1, retain: false };
-const RETAINED: PublishOptions = { qos: 1, retain: true };
-/** v5: the state is UTF-8 text (`online`/`offline`), not JSON. */
-const TEXT_PAYLOAD = { payloadFormatIndicator: true } as const;
-/** v5: the payload is UTF-8 JSON (v5 §3.3.2.3.2, §3.3.2.3.9); 3.1.1 leaves properties out. */
-const JSON_PAYLOAD = { payloadFormatIndicator: true, contentType: 'application/json' } as const;
-/** Events with v5 properties but no envelope to read user properties from (replays, injected faults). */
-const JSON_EVENT: PublishOptions = { qos: 1, retain: false, properties: JSON_PAYLOAD };
-
-/**
- * MQTT 5 request/response (v5 §4.10): where the command asked to be answered and what to echo. Empty
- * for a 3.1.1 command; the answer then goes to `cmd-result/{name}`.
- */
-export interface CommandRequest {
-  responseTopic?: string;
-  correlationData?: Buffer;
-}
-
-const NO_REQUEST: CommandRequest = {};
-
 interface Queued {
   kind: EventKind;
   payload: string;
@@ -113,7 +45,7 @@ export class DeviceConnection {
   private subscribed = false;
   /** Set while a refused attempt is being followed to the server it named: not yet an outcome for firstAttempt. */
   private redirecting = false;
-  private lastConsentOptions: { version: number; options: PublishOptions } | null = null;
+  private readonly eventOptions = new EventOptions();
   /** Waiting for the outcome of the next attempt (see firstAttempt); null when nobody waits. */
   private attemptWaiters: Array<(connected: boolean) => void> | null = null;
 
@@ -214,14 +146,14 @@ export class DeviceConnection {
 
   /** Sends now when connected; otherwise keeps the event for the next connection (store-and-forward). */
   publish(kind: EventKind, envelope: OutgoingEnvelope): void {
-    this.send(kind, JSON.stringify(envelope), this.eventOptions(envelope.consentVersion));
+    this.send(kind, JSON.stringify(envelope), this.eventOptions.forConsent(this.link.protocolVersion, envelope.consentVersion));
   }
 
   /**
    * Sends an already serialised payload, e.g. a replayed or deliberately malformed one; without the
    * envelope's user properties unless `options` carries them (a replay does not know the consent applied).
    */
-  send(kind: EventKind, payload: string, options: PublishOptions = this.plainEventOptions): void {
+  send(kind: EventKind, payload: string, options: PublishOptions = this.eventOptions.plain(this.link.protocolVersion)): void {
     this.options.recorder?.record(this.options.deviceId, kind, payload);
     // Behind anything already waiting, so order holds.
     if (this.isConnected && this.inFlight < this.maxInFlight && this.offline.size === 0) {
@@ -249,7 +181,7 @@ export class DeviceConnection {
    * it (or the attempt failed), so a reboot can wait until its own answer is out.
    */
   reply(name: string, payload: string, done: () => void = () => {}, request: CommandRequest = NO_REQUEST): void {
-    const { topic, options } = this.replyRoute(name, request);
+    const { topic, options } = replyRoute(this.options.deviceId, this.link.protocolVersion, name, request, this.options.logger);
     this.link.publish(topic, payload, options, (error) => {
       if (error) {
         countPubackRefusal(this.options.counters, error);
@@ -257,29 +189,6 @@ export class DeviceConnection {
       }
       done();
     });
-  }
-
-  /**
-   * A v5 command names its Response Topic; the machine answers there, echoing the Correlation Data,
-   * but only on a topic of its own answers (`coffee/v1/{own id}/cmd-result/…`): a command must not
-   * make a machine publish anywhere else, and the broker's ACL would refuse it anyway (PUBACK 0x87).
-   */
-  private replyRoute(name: string, request: CommandRequest): { topic: string; options: PublishOptions } {
-    const own = topics.commandResult(this.options.deviceId, name);
-    if (this.link.protocolVersion !== 5) return { topic: own, options: EVENT };
-    const asked = request.responseTopic === undefined ? undefined : parseTopic(request.responseTopic);
-    const usable = asked?.type === 'command-result' && asked.deviceId === this.options.deviceId;
-    if (request.responseTopic !== undefined && !usable) {
-      this.options.logger.warn(
-        { deviceId: this.options.deviceId, command: name, code: 'response_topic_refused' },
-        'answering on cmd-result instead of the response topic asked',
-      );
-    }
-    const correlation = request.correlationData === undefined ? {} : { correlationData: request.correlationData };
-    return {
-      topic: usable ? request.responseTopic! : own,
-      options: { qos: 1, retain: false, properties: { ...JSON_PAYLOAD, ...correlation } },
-    };
   }
 
   /** Forgets what waits for a connection (a wipe of local data); returns how many events were discarded. */
@@ -325,26 +234,6 @@ export class DeviceConnection {
     this.inFlight++;
     this.options.counters.sent();
     this.link.publish(topics.event(this.options.deviceId, kind), payload, options, this.ackCallbacks[kind]);
-  }
-
-  /**
-   * v5: payload format UTF-8, content type JSON and the user properties of schema/events.ts. Made once
-   * per consent version and reused (a machine holds one at a time), so an event allocates no options.
-   */
-  private eventOptions(consentVersion: number): PublishOptions {
-    if (this.link.protocolVersion !== 5) return EVENT;
-    if (this.lastConsentOptions?.version !== consentVersion) {
-      const userProperties = {
-        [EVENT_USER_PROPERTIES.contractVersion]: String(ENVELOPE_VERSION),
-        [EVENT_USER_PROPERTIES.consentVersion]: String(consentVersion),
-      };
-      this.lastConsentOptions = { version: consentVersion, options: { qos: 1, retain: false, properties: { ...JSON_PAYLOAD, userProperties } } };
-    }
-    return this.lastConsentOptions.options;
-  }
-
-  private get plainEventOptions(): PublishOptions {
-    return this.link.protocolVersion === 5 ? JSON_EVENT : EVENT;
   }
 
   /**

@@ -5,7 +5,7 @@ import { regionIdSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from '../schema/fault-rates.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
-import { DEFAULT_SESSION_EXPIRY_S, DEFAULT_WILL_DELAY_S } from './device-connection.ts';
+import { DEFAULT_SESSION_EXPIRY_S, DEFAULT_WILL_DELAY_S } from './device-connection-options.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { directoryOptionsSchema } from './directory-client.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
