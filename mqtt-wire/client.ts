@@ -9,7 +9,7 @@ import { FrameReader, type FrameSink } from './frame-reader.ts';
 import { keepaliveAction, sharedTicker, type Ticking } from './keepalive.ts';
 import { OutgoingPublishes, type Done, type Outgoing } from './outgoing.ts';
 import type { Acknowledgement, Connack, ControlPacket, IncomingPublish, Suback } from './packets.ts';
-import { encodePubacks, packAck } from './puback-batch.ts';
+import { DueAcks } from './puback-batch.ts';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.ts';
 import { invalidTopicName } from './topic-name.ts';
 import { openTransport } from './transport.ts';
@@ -46,9 +46,7 @@ export class MqttClient implements FrameSink, Ticking {
   private serverMaxPacket = Infinity;
   private outAliases: OutgoingAliases | null = null;
   private inAliases: IncomingAliases | null = null;
-  /** Acknowledgements due on connection `acksOn`, written together at the end of the turn. */
-  private acks: number[] | null = null;
-  private acksOn = 0;
+  private readonly dueAcks = new DueAcks();
   private ended = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
@@ -155,12 +153,7 @@ export class MqttClient implements FrameSink, Ticking {
   acknowledge(publish: IncomingPublish, reasonCode: number = ReasonCode.SUCCESS): void {
     if (publish.qos === 0 || publish.connection !== this.connectionCount || this.stream === null) return;
     if (publish.qos === 2) return void this.write({ cmd: 'pubrec', messageId: publish.messageId });
-    if (this.acks === null) {
-      this.acks = [];
-      this.acksOn = this.connectionCount;
-      setImmediate(flushAcks, this);
-    }
-    this.acks.push(packAck(publish.messageId, this.protocolVersion === 5 ? reasonCode : 0));
+    if (this.dueAcks.add(this.connectionCount, publish.messageId, this.protocolVersion === 5 ? reasonCode : 0)) setImmediate(flushAcks, this);
   }
 
   /** Stops reading from the socket (messages wait at the broker and in TCP buffers) until resume(). */
@@ -260,10 +253,8 @@ export class MqttClient implements FrameSink, Ticking {
 
   /** Writes the acknowledgements due (from setImmediate, and before a DISCONNECT). */
   writeAcks(): void {
-    const acks = this.acks;
-    this.acks = null;
-    if (acks === null || this.acksOn !== this.connectionCount) return;
-    this.writeBytes(encodePubacks(acks));
+    const bytes = this.dueAcks.take(this.connectionCount);
+    if (bytes !== null) this.writeBytes(bytes);
   }
 
   /** The reconnect timer's end. */
@@ -356,7 +347,7 @@ export class MqttClient implements FrameSink, Ticking {
     if (this.stream !== stream) return;
     this.stream = null;
     this.isConnected = false;
-    this.acks = null;
+    this.dueAcks.clear();
     const subacks = this.subacks;
     this.subacks = null;
     for (const done of subacks?.values() ?? []) done(new MqttError('connection closed', 'ECONNRESET'), []);

@@ -35,3 +35,35 @@ export function encodePubacks(acks: readonly number[]): Buffer {
   }
   return out;
 }
+
+/**
+ * The acknowledgements due on one connection, written together at the end of the turn: one socket
+ * write for every message acknowledged in it. Those due on an older connection are never written
+ * (after a reconnect the broker sends those messages again, maybe under ids that name others now).
+ */
+export class DueAcks {
+  private acks: number[] | null = null;
+  private on = 0;
+
+  /** True for the first of a turn: the owner then schedules the write (take) for the turn's end. */
+  add(connection: number, messageId: number, reasonCode: number): boolean {
+    const first = this.acks === null;
+    if (this.acks === null) {
+      this.acks = [];
+      this.on = connection;
+    }
+    this.acks.push(packAck(messageId, reasonCode));
+    return first;
+  }
+
+  /** The PUBACKs due, encoded, when they belong to `connection`; null otherwise. Empties the batch. */
+  take(connection: number): Buffer | null {
+    const acks = this.acks;
+    this.acks = null;
+    return acks === null || this.on !== connection ? null : encodePubacks(acks);
+  }
+
+  clear(): void {
+    this.acks = null;
+  }
+}
