@@ -4,6 +4,7 @@
  */
 import pino from 'pino';
 import { runIfEntry } from '../cli/entry.ts';
+import { closeOnStopSignal } from '../cli/stop-signals.ts';
 import type { Env } from '../cli/flags.ts';
 import { readServerConfig, USAGE } from './flags.ts';
 import { LOG_REDACTION } from './log-redaction.ts';
@@ -39,25 +40,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
   console.log(`brewtel server: ${server.httpUrl}  (docs ${server.httpUrl}/docs), ingest from ${config.mqtt?.url ?? 'no broker'}`);
   // Supervisors (and tests) know from this line that events published from now on reach ingest.
   void server.whenIngestReady().then(() => console.log('ingest subscribed'));
-  const running = server;
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onTerminate);
-      logger.info({ signal }, 'shutting down');
-      running.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    const onInterrupt = (): void => stop('SIGINT');
-    const onTerminate = (): void => stop('SIGTERM');
-    process.once('SIGINT', onInterrupt);
-    process.once('SIGTERM', onTerminate);
-  });
+  return closeOnStopSignal(() => server.close(), logger);
 }
 
 runIfEntry(import.meta.url, 'brewtel server', main);

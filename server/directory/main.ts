@@ -4,6 +4,7 @@
  */
 import pino from 'pino';
 import { runIfEntry } from '../../cli/entry.ts';
+import { closeOnStopSignal } from '../../cli/stop-signals.ts';
 import { announceReady } from '../../cli/ready.ts';
 import type { Env } from '../../cli/flags.ts';
 import { LOG_REDACTION } from '../log-redaction.ts';
@@ -38,25 +39,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
   for (const line of generated) console.log(`generated ${line}  (shown once; set it to keep it across restarts)`);
   announceReady({ httpUrl: directory.url });
   console.log(`brewtel directory: ${directory.url}, planes ${config.planes.map((p) => `${p.region}=${p.apiUrl}`).join(' ')}`);
-  const running = directory;
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onTerminate);
-      logger.info({ signal }, 'shutting down');
-      running.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    const onInterrupt = (): void => stop('SIGINT');
-    const onTerminate = (): void => stop('SIGTERM');
-    process.once('SIGINT', onInterrupt);
-    process.once('SIGTERM', onTerminate);
-  });
+  return closeOnStopSignal(() => directory.close(), logger);
 }
 
 runIfEntry(import.meta.url, 'brewtel directory', main);

@@ -2,10 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startChildCli } from '../support/child-cli.ts';
-
-const lastLine = (stdout: string): Record<string, string> =>
-  Object.fromEntries((stdout.trim().split('\n').at(-1) ?? '').split(' ').map((pair) => pair.split('=') as [string, string]));
+import { startChildCli, summaryFigures } from '../support/child-cli.ts';
 
 /** `npm start` as a user runs it: Ctrl-C while it provisions or while its fleet connects still ends with the summary. */
 describe('npm start, interrupted', () => {
@@ -27,7 +24,7 @@ describe('npm start, interrupted', () => {
       child.signal('SIGINT');
       expect(await child.exited()).toBe(0);
       expect(child.stdout()).toContain('stopping (Ctrl-C during startup) ...');
-      expect(lastLine(child.stdout())).toMatchObject({ published: '0', connected: '0', connect_s: '-' });
+      expect(summaryFigures(child.stdout())).toMatchObject({ published: '0', connected: '0', connect_s: '-' });
       expect(child.stderr()).toBe('');
     } finally {
       child.kill();
@@ -41,7 +38,7 @@ describe('npm start, interrupted', () => {
       await child.waitFor(/\] connected [1-9]\d*\/40 \(\d+\/s\) \| published/);
       child.signal('SIGINT');
       expect(await child.exited()).toBe(0);
-      const figures = lastLine(child.stdout());
+      const figures = summaryFigures(child.stdout());
       expect(Number(figures.connected)).toBeGreaterThan(0);
       expect(Number(figures.connected)).toBeLessThan(40);
       expect(figures.connect_s).toBe('-');

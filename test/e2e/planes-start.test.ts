@@ -2,10 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startChildCli } from '../support/child-cli.ts';
-
-const lastLine = (stdout: string): Record<string, string> =>
-  Object.fromEntries((stdout.trim().split('\n').at(-1) ?? '').split(' ').map((pair) => pair.split('=') as [string, string]));
+import { startChildCli, summaryFigures } from '../support/child-cli.ts';
 
 /** `npm start -- --planes` as a user runs it: planes and the directory as processes, the fleet at home, the summary at the end. */
 describe('npm start -- --planes', () => {
@@ -38,7 +35,7 @@ describe('npm start -- --planes', () => {
       const out = child.stdout();
       expect(out).toMatch(/plane eu\s+dashboard http:\/\/127\.0\.0\.1:\d+\//);
       expect(out).toMatch(/directory\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\/directory/);
-      const figures = lastLine(out);
+      const figures = summaryFigures(out);
       expect(Number(figures.stored_eu)).toBeGreaterThan(0);
       expect(Number(figures.stored_us)).toBeGreaterThan(0);
       expect(Number(figures.stored) + Number(figures.refused)).toBe(Number(figures.published));

@@ -42,3 +42,7 @@ export function startChildCli(entry: string, args: readonly string[], env: Recor
     },
   };
 }
+
+/** The `key=value` pairs of the last line a command printed: its summary line. */
+export const summaryFigures = (stdout: string): Record<string, string> =>
+  Object.fromEntries((stdout.trim().split('\n').at(-1) ?? '').split(' ').map((pair) => pair.split('=') as [string, string]));
