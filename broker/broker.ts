@@ -25,6 +25,7 @@ import { createInFlightOut } from './in-flight-out.ts';
 import { capInFlightIn, InFlightInExceeded } from './in-flight-in.ts';
 import { cleanIncomingWithSession } from './incoming-session-cleanup.ts';
 import { skipClosedLogins } from './closed-login-guard.ts';
+import { closeBeforeTakeover } from './close-before-takeover.ts';
 import { disconnectOnKeepaliveTimeout } from './keepalive-disconnect.ts';
 import { PERMISSIVE_BANNER, permissiveAuthenticator, permissivePolicy, requireLoopback } from './permissive-test-mode.ts';
 import { protectBrokerMaps, protectClientMaps } from './prototype-safe-maps.ts';
@@ -148,6 +149,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);
   skipClosedLogins(broker, (client) => logger.debug({ clientId: client.id }, 'login not registered: its connection closed while it was set up'));
+  closeBeforeTakeover(broker);
   disconnectOnKeepaliveTimeout(broker);
   limitForwardsToClientMaximum(broker, (client, packet) => {
     counters.forwardsTooLarge++;
