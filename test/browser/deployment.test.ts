@@ -110,12 +110,15 @@ describe.skipIf(!chromiumAvailable())('deployment overview in Chromium', () => {
     // Every call this page made went to the EU plane itself: nothing relayed by the directory or the US plane.
     expect(new Set(requests.map((r) => origin(r.url())))).toEqual(new Set([origin(eu.httpUrl)]));
     expect(requests.some((r) => new URL(r.url()).pathname === '/api/v1/fleet')).toBe(true);
+    // The plane's dashboard leads back to the overview at the directory it was configured with.
+    expect(await page.getByRole('link', { name: 'Deployment' }).getAttribute('href')).toBe(`${planes!.directoryUrl}/`);
   });
 
   it('shows a stopped plane down while the other stays up, and the compliance report incomplete', async () => {
     await plane('us').stop();
     // Signed in already: the tab keeps the directory's token (a key of its own, beside the plane's).
-    await page.goto(`${planes!.directoryUrl}/`);
+    await page.getByRole('link', { name: 'Deployment' }).click();
+    await page.waitForURL(`${planes!.directoryUrl}/`);
     await card('us').locator('[data-health="down"]').waitFor({ timeout: 15_000 });
     await card('eu').locator('[data-health="up"]').waitFor();
     expect(await card('us').getAttribute('data-state')).toBe('down');
