@@ -147,6 +147,7 @@ async function ownersAtHome(
 function printBanner(running: RunningPlanes, config: LauncherConfig): void {
   const lines = [
     'brewtel: one plane per region, each a process of its own, and the global directory',
+    `  overview   ${running.directoryUrl}/   (the deployment: each plane's health and counts, the compliance report; links to each plane's dashboard)`,
     `  directory  ${running.directoryUrl}/api/v1/directory   (planes: ${running.directoryUrl}/api/v1/directory/planes)`,
     ...running.planes.map((plane) => `  plane ${plane.region.padEnd(4)} dashboard ${plane.httpUrl}/   MQTT ${plane.mqttUrl}`),
     `  stores     ${config.dataDir}/planes/<region>/ (each plane its own)`,

@@ -18,6 +18,8 @@ export interface RunningPlane {
   region: RegionId;
   httpUrl: string;
   mqttUrl: string;
+  /** Stops this plane alone, the others and the directory going on: a plane outage. */
+  stop(): Promise<void>;
 }
 
 export interface RunningPlanes {
@@ -168,7 +170,17 @@ export async function startPlanes(config: LauncherConfig, env: NodeJS.ProcessEnv
     await replaceOwnerOnlyFile(directoryFile, `${JSON.stringify(directoryConfig, null, 2)}\n`);
     children.push(startChildCommand('directory', ['directory', '--config', directoryFile], baseEnv, logger));
     const ready = await Promise.all(children.map((child) => child.ready));
-    const planes = layout.planes.map((plane, i) => ({ region: plane.region, httpUrl: ready[i]!.httpUrl, mqttUrl: ready[i]!.mqttUrl ?? '' }));
+    const planes = layout.planes.map((plane, i): RunningPlane => {
+      const child = children[i]!;
+      return {
+        region: plane.region,
+        httpUrl: ready[i]!.httpUrl,
+        mqttUrl: ready[i]!.mqttUrl ?? '',
+        stop: async () => {
+          await child.stop();
+        },
+      };
+    });
     return { planes, directoryUrl: ready.at(-1)!.httpUrl, adminToken, lookupToken, stop };
   } catch (error) {
     await stop();

@@ -64,6 +64,7 @@ export const planeStatusSchema = planeEndpointsSchema.extend({
   devices: z.int(),
 });
 export const planesResponseSchema = z.object({ planes: z.array(planeStatusSchema) });
+export type PlanesResponse = z.infer<typeof planesResponseSchema>;
 export type PlaneStatus = z.infer<typeof planeStatusSchema>;
 
 /** `GET /health` of the directory itself: its own store (the planes are in `/api/v1/directory/planes`); 503 when down. */

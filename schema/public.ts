@@ -8,6 +8,7 @@ export * from './card-data.ts';
 export * from './commands.ts';
 export * from './consent.ts';
 export * from './control.ts';
+export * from './deployment.ts';
 export * from './directory.ts';
 export * from './events.ts';
 export * from './fault-rates.ts';

@@ -26,7 +26,12 @@ function fail(message: string): never {
 step('cleaning dist/');
 rmSync(dist, { recursive: true, force: true });
 
-for (const needed of ['server/store/generated/sqlite/client.ts', 'server/store/generated/postgres/client.ts', 'server/dashboard/dist/index.html']) {
+for (const needed of [
+  'server/store/generated/sqlite/client.ts',
+  'server/store/generated/postgres/client.ts',
+  'server/dashboard/dist/index.html',
+  'server/dashboard/dist/deployment.html',
+]) {
   if (!existsSync(join(root, needed))) fail(`${needed} is missing; run npm run prisma:generate and npm run dashboard:build (npm ci runs both)`);
 }
 

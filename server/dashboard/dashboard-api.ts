@@ -29,6 +29,11 @@ export const sessionResponseSchema = z.object({
   mqttUrl: z.string().nullable(),
   /** How many times faster than real time the simulated fleet's clocks run, when known: device times are simulated. */
   simulatedSpeed: z.number().nullable(),
+  /**
+   * When this server is a regional plane: the global directory's address (`globalDirectory.url`), whose
+   * `/` is the deployment overview (every plane's health and counts). Null otherwise.
+   */
+  deploymentUrl: z.string().nullable(),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
 

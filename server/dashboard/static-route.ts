@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../http/errors.ts';
+import { DASHBOARD_PAGE } from './pages.ts';
 
 /** Where build.ts writes the bundle; a build artifact next to its source, not a setting. */
 export const DIST_DIR = fileURLToPath(new URL('./dist/', import.meta.url));
@@ -47,12 +48,14 @@ function send(request: FastifyRequest, reply: FastifyReply, a: Asset): FastifyRe
 }
 
 /**
- * Serves the built dashboard from memory (it is small). Asset names carry a content hash, so they are
- * cached for a year; the page itself is revalidated every time, so a new build shows at once.
+ * Serves the built dashboard from memory (it is small): `page` at `/` (a plane's dashboard unless told
+ * otherwise; the directory serves its deployment overview, pages.ts), the assets beside it. Asset
+ * names carry a content hash, so they are cached for a year; the page itself is revalidated every
+ * time, so a new build shows at once.
  */
-export const dashboardStatic: FastifyPluginAsync<{ dir?: string }> = async (app, options) => {
+export const dashboardStatic: FastifyPluginAsync<{ dir?: string; page?: string }> = async (app, options) => {
   const dir = options.dir ?? DIST_DIR;
-  const indexBody = await readFile(join(dir, 'index.html')).catch(() => null);
+  const indexBody = await readFile(join(dir, options.page ?? DASHBOARD_PAGE)).catch(() => null);
   const index = indexBody && asset(indexBody, HTML);
   const assets = await loadAssets(dir);
   if (!index) app.log.warn('the dashboard is not built (npm run dashboard:build); / answers 404');

@@ -2,6 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
+import { DEPLOYMENT_PAGE } from '../dashboard/pages.ts';
+import { dashboardStatic } from '../dashboard/static-route.ts';
 import { installAuth, type TokenGrant } from '../http/auth.ts';
 import { frameworkErrorOptions, installErrorHandling } from '../http/error-handler.ts';
 import { installRateLimits, type Admit } from '../http/rate-limit.ts';
@@ -44,6 +46,8 @@ export async function buildDirectoryApp(config: DirectoryConfig, deps: Directory
   });
   admit = await installRateLimits(app, config.http.rateLimit, identify, { httpRateLimited: rateLimited });
   await app.register(directoryRoutes, deps);
+  // The deployment overview at `/`: a page of counts over this API; personal data stays at each plane's own dashboard.
+  await app.register(dashboardStatic, { page: DEPLOYMENT_PAGE });
   await app.ready();
   return app;
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { errorBodySchema, healthResponseSchema, provisionBatchResponseSchema, provisionDeviceResponseSchema, regionsResponseSchema } from '../../schema/api.ts';
 import type { ProvisionDeviceRequest, ProvisionDeviceResponse } from '../../schema/api.ts';
+import { complianceReportSchema, type ComplianceReport } from '../../schema/privacy.ts';
 import { HttpError } from '../http/errors.ts';
 import type { PlaneConfig } from './config.ts';
 
@@ -21,6 +22,8 @@ export interface PlaneClient {
   health(): Promise<'up' | 'degraded' | 'down'>;
   /** The plane's counts for its own region; null when it cannot be read (never throws). */
   counts(): Promise<{ stored: number; refused: number } | null>;
+  /** The plane's compliance report of its own region (the directory's operator token sees no other). */
+  compliance(): Promise<ComplianceReport>;
 }
 
 export interface PlaneClientOptions {
@@ -105,6 +108,13 @@ export function planeClient(plane: PlaneConfig, options: PlaneClientOptions): Pl
       } catch {
         return null;
       }
+    },
+    async compliance() {
+      const report = await answer(await call('GET', '/api/v1/compliance', undefined, options.timeoutMs), 200, complianceReportSchema);
+      if (report.regions.length !== 1 || report.regions[0]?.region !== plane.region) {
+        throw new HttpError('PLANE_REJECTED', `the plane configured for region ${plane.region} reported on other regions`);
+      }
+      return report;
     },
   };
 }

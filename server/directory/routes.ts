@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deviceIdParamsSchema, errorBodySchema, provisionBatchRequestSchema, provisionDeviceRequestSchema } from '../../schema/api.ts';
+import { deploymentComplianceSchema } from '../../schema/deployment.ts';
 import {
   deviceHomeSchema,
   directoryHealthSchema,
@@ -11,6 +12,7 @@ import {
 import type { RegionId } from '../../schema/regions.ts';
 import { assertRegion, principalOf } from '../http/auth.ts';
 import { fromStore, HttpError } from '../http/errors.ts';
+import { deploymentCompliance } from './deployment-compliance.ts';
 import type { HomeStore } from './home-store.ts';
 import type { PlaneClient } from './plane-client.ts';
 import { planesStatus } from './planes-status.ts';
@@ -126,6 +128,19 @@ export const directoryRoutes: FastifyPluginAsyncZod<DirectoryRouteDeps> = async 
       schema: { summary: "Every plane's endpoints, health and counts (never a row)", response: { 200: planesResponseSchema, ...errors } },
     },
     async () => ({ planes: await planesStatus(deps.planes, await fromStore(deps.homes.countByRegion())) }),
+  );
+
+  app.get(
+    '/api/v1/directory/compliance',
+    {
+      config: ADMIN,
+      schema: {
+        summary:
+          "The deployment's compliance report: each plane's counts and invariants from its own report (never a row); a plane that does not answer is listed unavailable",
+        response: { 200: deploymentComplianceSchema, ...errors },
+      },
+    },
+    async () => deploymentCompliance(deps.planes),
   );
 
   app.get(

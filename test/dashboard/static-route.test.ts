@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEPLOYMENT_PAGE } from '../../server/dashboard/pages.ts';
 import { dashboardStatic } from '../../server/dashboard/static-route.ts';
 import { installErrorHandling } from '../../server/http/error-handler.ts';
 
@@ -13,14 +14,15 @@ describe('the dashboard static route', () => {
     dir = await mkdtemp(join(tmpdir(), 'brewtel-dist-'));
     await mkdir(join(dir, 'assets'));
     await writeFile(join(dir, 'index.html'), '<!doctype html><title>t</title>');
+    await writeFile(join(dir, 'deployment.html'), '<!doctype html><title>deployment</title>');
     await writeFile(join(dir, 'assets', 'app-0123.js'), 'console.log(1)');
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  const appWith = async (distDir: string) => {
+  const appWith = async (distDir: string, page?: string) => {
     const app = Fastify();
     installErrorHandling(app);
-    await app.register(dashboardStatic, { dir: distDir });
+    await app.register(dashboardStatic, { dir: distDir, ...(page === undefined ? {} : { page }) });
     return app;
   };
 
@@ -40,6 +42,15 @@ describe('the dashboard static route', () => {
     const missing = await app.inject({ url: '/assets/nope.js' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'NOT_FOUND' });
+    await app.close();
+  });
+
+  it('serves the page it is given at / (the directory its deployment overview), with the same assets', async () => {
+    const app = await appWith(dir, DEPLOYMENT_PAGE);
+    const page = await app.inject({ url: '/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<title>deployment</title>');
+    expect((await app.inject({ url: '/assets/app-0123.js' })).statusCode).toBe(200);
     await app.close();
   });
 

@@ -35,6 +35,8 @@ describe('npm start -- --planes', () => {
       const out = child.stdout();
       expect(out).toMatch(/plane eu\s+dashboard http:\/\/127\.0\.0\.1:\d+\//);
       expect(out).toMatch(/directory\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\/directory/);
+      // Where the deployment overview is: the directory's own page.
+      expect(out).toMatch(/overview\s+http:\/\/127\.0\.0\.1:\d+\/\s/);
       const figures = summaryFigures(out);
       expect(Number(figures.stored_eu)).toBeGreaterThan(0);
       expect(Number(figures.stored_us)).toBeGreaterThan(0);

@@ -110,6 +110,8 @@ describe('routes behind the privacy pages', () => {
       canReadQuarantine: true,
       mqttUrl: 'mqtt://127.0.0.1:18830',
       simulatedSpeed: 360,
+      // Not a regional plane: no directory to lead back to.
+      deploymentUrl: null,
     });
     expect(await session(OPERATOR_US)).toMatchObject({ canManageOwners: true, canReadAudit: false, canReadQuarantine: true, regions: ['us'] });
     expect(await session(AUDITOR)).toMatchObject({ canManageOwners: false, canReadAudit: true, canReadQuarantine: false });

@@ -82,6 +82,8 @@ function Signed(props: { api: Api; session: SessionResponse; signOut(): void }):
           NAV.filter((item) => item.shown(session)).map((item) =>
             h('li', { key: item.href }, h('a', { href: item.href, 'aria-current': route.page === item.page ? 'page' : undefined }, item.label)),
           ),
+          // A plane's way back to the deployment overview at the directory (counts of every plane, no personal data).
+          session.deploymentUrl ? h('li', null, h('a', { href: `${session.deploymentUrl.replace(/\/+$/, '')}/`, 'data-deployment': '' }, 'Deployment')) : null,
         ),
       ),
       h('p', { class: 'who' }, `Signed in as ${who} `, h('button', { type: 'button', onClick: props.signOut }, 'Sign out')),

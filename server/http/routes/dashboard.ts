@@ -36,6 +36,7 @@ export const dashboardRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps)
         kinds: [...EVENT_KINDS],
         mqttUrl: deps.advertised?.mqttUrl ?? deps.config.dashboard.mqttUrl ?? null,
         simulatedSpeed: deps.config.dashboard.simulatedSpeed ?? null,
+        deploymentUrl: deps.config.globalDirectory?.url ?? null,
       };
     },
   );

@@ -7,13 +7,13 @@ import { ApiError, type Api } from '../api.ts';
 type Report = { state: 'loading' } | { state: 'absent' } | { state: 'error'; message: string } | { state: 'ready'; report: ComplianceReport };
 
 /** "534: brew 127 · fault 6 …", or "none". */
-function tally(values: Record<string, number>): string {
+export function tally(values: Record<string, number>): string {
   const entries = Object.entries(values);
   if (entries.length === 0) return 'none';
   return `${entries.reduce((total, [, n]) => total + n, 0)}: ${entries.map(([k, n]) => `${k} ${n}`).join(' · ')}`;
 }
 /** A count that must be zero, marked so that colour is not the only signal. */
-const mustBeZero = (n: number): ComponentChild => h('span', { class: n === 0 ? 'ok' : 'bad' }, n === 0 ? '0 ✓' : `${n} ✗`);
+export const mustBeZero = (n: number): ComponentChild => h('span', { class: n === 0 ? 'ok' : 'bad' }, n === 0 ? '0 ✓' : `${n} ✗`);
 const chain = (c: AuditChainStatus): ComponentChild =>
   h('span', { class: c.status === 'ok' ? 'ok' : 'bad' }, c.status === 'ok' ? `intact (${c.entries} entries)` : `broken at entry ${c.brokenAt ?? '?'}`);
 

@@ -3,13 +3,16 @@ import { h, type ComponentChild } from 'preact';
 import { useState } from 'preact/hooks';
 import { controlValue } from '../dom-values.ts';
 
-export function SignIn(props: { onSignIn(token: string): void; error: string | null; busy: boolean }): ComponentChild {
+const DASHBOARD_HINT = 'Sign in with an API token: the admin token that npm start printed, or an operator or auditor token from the server configuration.';
+
+/** `title` and `hint` name what is signed in to: a plane's dashboard unless told otherwise. */
+export function SignIn(props: { onSignIn(token: string): void; error: string | null; busy: boolean; title?: string; hint?: string }): ComponentChild {
   const [value, setValue] = useState('');
   return h(
     'main',
     { class: 'sign-in', id: 'main' },
-    h('h1', null, 'brewtel dashboard'),
-    h('p', null, 'Sign in with an API token: the admin token that npm start printed, or an operator or auditor token from the server configuration.'),
+    h('h1', null, props.title ?? 'brewtel dashboard'),
+    h('p', null, props.hint ?? DASHBOARD_HINT),
     h(
       'form',
       {
