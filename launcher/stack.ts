@@ -20,7 +20,7 @@ import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from '
  * secrets that this function makes up for them.
  */
 export interface Stack {
-  /** Null when the stack uses a broker of its own (StackOptions.externalBroker). */
+  /** Null when the stack uses a broker of its own (StackOptions.externalBroker, config.externalBroker). */
   broker: TcpBroker | null;
   /** Where devices and ingest reach the broker. */
   mqttUrl: string;

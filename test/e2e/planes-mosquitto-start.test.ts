@@ -55,6 +55,16 @@ describe.skipIf(!available)('npm start -- --planes --plane-broker mosquitto', ()
       child.kill();
     }
   }, 180_000);
+});
+
+describe('npm start -- --planes --plane-broker mosquitto without Mosquitto', () => {
+  let dataDir = '';
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'brewtel-start-nomosq-'));
+  });
+  afterEach(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
 
   it('names the missing binary and exits 1', async () => {
     const child = startChildCli('launcher/main.ts', [

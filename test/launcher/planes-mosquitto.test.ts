@@ -89,6 +89,13 @@ describe.skipIf(!available)('startPlanes with --plane-broker mosquitto', () => {
       expect(lines).toContain('svc-ingest');
       expect(new Set(lines.filter((name) => name !== 'svc-ingest'))).toEqual(new Set(machines.filter((m) => m.region === region).map((m) => m.deviceId)));
       for (const file of ['passwd', 'acl']) expect(((await stat(join(dataDir, 'planes', region, 'mosquitto', file))).mode & 0o777).toString(8)).toBe('600');
+      // Deny by default, and ingest's events through the plane's $share group.
+      const acl = await readFile(join(dataDir, 'planes', region, 'mosquitto', 'acl'), 'utf8');
+      expect(acl).toContain(`user svc-ingest\ntopic read coffee/v1/+/evt/+\ntopic read $share/plane-${region}/coffee/v1/+/evt/+\n`);
+      expect(JSON.parse(await readFile(join(dataDir, 'planes', `${region}.config.json`), 'utf8'))).toMatchObject({
+        externalBroker: { username: 'svc-ingest', shareGroup: `plane-${region}` },
+        server: { mosquitto: { aclFile: join(dataDir, 'planes', region, 'mosquitto', 'acl') } },
+      });
     }
     // Two us machines (one MQTT 5, one 3.1.1) with eu's address, as a factory image copied between regions would give them.
     const usMachines = machines.filter((m) => m.region === 'us');
