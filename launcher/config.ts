@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { brokerOptionsSchema } from '../broker/config.ts';
-import { httpRateLimitSchema, httpStreamLimitsSchema, serverConfigSchema, tokenConfigSchema } from '../server/config.ts';
+import { httpRateLimitSchema, httpStreamLimitsSchema, mqttConfigSchema, serverConfigSchema, tokenConfigSchema } from '../server/config.ts';
 import { fleetOptionsSchema } from '../firmware-sim/fleet-options.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { connectRateFlagSchema } from '../firmware-sim/fleet-options.ts';
 import { logLevelSchema } from '../schema/log-level.ts';
+import { DEFAULT_MOSQUITTO_BIN } from './mosquitto-process.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const server = serverConfigSchema.shape;
@@ -19,6 +20,7 @@ export const launcherServerSettingsSchema = z.object({
   ingest: server.ingest,
   privacy: server.privacy,
   brokerAuth: server.brokerAuth,
+  mosquitto: server.mosquitto,
   commands: server.commands,
   deviceSecretKeyFile: server.deviceSecretKeyFile,
   globalDirectory: server.globalDirectory,
@@ -26,6 +28,19 @@ export const launcherServerSettingsSchema = z.object({
   healthTimeoutMs: server.healthTimeoutMs,
   transfers: server.transfers,
 });
+
+/**
+ * A broker running beside the launcher instead of the embedded one (a Mosquitto plane's, say): ingest
+ * logs in at `url` with the account (its fields as the server's `mqtt` takes them), devices are told
+ * `deviceUrl` (default `url`). The broker decides who may log in.
+ */
+export const externalBrokerSchema = mqttConfigSchema
+  .pick({ url: true, username: true, password: true, shareGroup: true })
+  .extend({ clientId: z.string().min(1).optional(), deviceUrl: z.string().optional() });
+export type ExternalBroker = z.infer<typeof externalBrokerSchema>;
+
+/** What each plane of `--planes` runs as its broker: ours (aedes, sending misdirected devices home) or Mosquitto. */
+export const PLANE_BROKERS = ['aedes', 'mosquitto'] as const;
 
 /** The demo fleet's settings beyond its size, seed, speed and MQTT version: firmware-sim/fleet-options.ts's own. */
 export const launcherFleetSettingsSchema = fleetOptionsSchema
@@ -87,6 +102,12 @@ export const launcherConfigSchema = z
      * instead of one process for all (docs/planes.md).
      */
     planes: z.boolean().default(false),
+    /** Each plane's broker with --planes: ours (default) or a Mosquitto process per plane, its files kept by the plane's server. */
+    planeBroker: z.enum(PLANE_BROKERS).default('aedes'),
+    /** The Mosquitto binary a Mosquitto plane runs. */
+    mosquittoBin: z.string().min(1).default(DEFAULT_MOSQUITTO_BIN),
+    /** A broker of one's own instead of the embedded one; null: the embedded broker. */
+    externalBroker: externalBrokerSchema.nullable().default(null),
     /** The embedded broker's TLS listener, limits, metrics and cluster mode, as broker/main.ts takes them. */
     broker: brokerOptionsSchema.prefault({}),
     /** The embedded server's settings: retention, pseudonym secrets, quarantine payloads, ingest limits, … */
@@ -98,6 +119,8 @@ export const launcherConfigSchema = z
   .refine((c) => (c.leaky ?? 0) <= c.machines, { message: '--leaky cannot exceed --machines', path: ['leaky'] })
   .refine((c) => !c.tour || c.machines >= 2, { message: 'the tour needs a fleet of at least 2 machines', path: ['tour'] })
   .refine((c) => !(c.tour && c.planes), { message: 'the tour runs on the single-process stack, not with --planes', path: ['planes'] })
+  .refine((c) => c.planeBroker === 'aedes' || c.planes, { message: 'a plane broker is chosen for --planes only', path: ['planeBroker'] })
+  .refine((c) => !(c.planes && c.externalBroker !== null), { message: 'with --planes each plane starts its own broker', path: ['externalBroker'] })
   .refine((c) => !c.tour || c.leaky !== 0, { message: 'the tour shows the leaky machine: --leaky must be at least 1', path: ['tour'] })
   .transform((c) => ({ ...c, leaky: c.leaky ?? Math.min(1, c.machines) }));
 export type LauncherConfig = z.infer<typeof launcherConfigSchema>;
@@ -120,6 +143,8 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   logLevel: '--log-level',
   tour: '--tour',
   planes: '--planes',
+  planeBroker: '--plane-broker',
+  mosquittoBin: '--mosquitto-bin',
   mqttVersion: '--mqtt-version',
   connectRate: '--connect-rate',
 };

@@ -31,6 +31,9 @@ Starts the embedded broker, the server (one SQLite store per region) and a demo 
   --planes            one plane per region (its broker, server and store) as a process of its own, plus
                       the global directory; the fleet is provisioned through the directory and each
                       machine connects to its home plane (docs/planes.md)
+  --plane-broker B    each plane's broker with --planes: aedes (default, ours) or mosquitto (a
+                      Mosquitto process per plane, its password file and ACL kept by the plane's server)
+  --mosquitto-bin F   the Mosquitto binary (default /usr/sbin/mosquitto, Debian's mosquitto package)
   --config FILE       settings file, JSON or YAML (default: brewtel.config.json|yaml in the working
                       directory); flags and the environment override it; see brewtel config print
   -h, --help          this text
@@ -77,6 +80,8 @@ export function readLauncherSettings(argv: readonly string[], env: Env, options:
     token: { type: 'string', multiple: true },
     tour: { type: 'boolean' },
     planes: { type: 'boolean' },
+    'plane-broker': { type: 'string' },
+    'mosquitto-bin': { type: 'string' },
     'mqtt-version': { type: 'string' },
     'connect-rate': { type: 'string' },
     config: { type: 'string' },
@@ -120,6 +125,8 @@ export function readLauncherSettings(argv: readonly string[], env: Env, options:
     tokens: flagTokens.length > 0 ? flagTokens : undefined,
     tour: values.tour === true ? true : undefined,
     planes: values.planes === true ? true : undefined,
+    planeBroker: values['plane-broker'],
+    mosquittoBin: values['mosquitto-bin'],
     mqttVersion: values['mqtt-version'],
     connectRate: values['connect-rate'],
     broker,

@@ -6,6 +6,8 @@ import type { RegionId } from '../schema/regions.ts';
 import { ensureOwnerOnlyDir, replaceOwnerOnlyFile } from '../server/owner-only-files.ts';
 import { startChildCommand, type ChildCommand, type ChildCommandOptions } from './child-command.ts';
 import type { LauncherConfig } from './config.ts';
+import { checkMosquittoBinary } from './mosquitto-process.ts';
+import { serviceHost, startMosquittoPlane, type MosquittoPlaneSettings } from './mosquitto-plane.ts';
 
 /**
  * `brewtel start --planes`: one plane per region (its broker, its server, its store) as a process
@@ -75,9 +77,19 @@ export interface PlaneDirectory {
   planeToken: string;
 }
 
-/** The plane's own config file: the user's settings for its one region, no fleet, no WebSocket. */
-function planeConfig(config: LauncherConfig, plane: PlaneLayout, dataDir: string, directory: PlaneDirectory | null): Record<string, unknown> {
+/**
+ * The plane's own config file: the user's settings for its one region, no fleet, no WebSocket. With
+ * Mosquitto as its broker, no broker of ours: ingest logs in at Mosquitto, whose files the server keeps.
+ */
+function planeConfig(
+  config: LauncherConfig,
+  plane: PlaneLayout,
+  dataDir: string,
+  directory: PlaneDirectory | null,
+  mosquitto: MosquittoPlaneSettings | null,
+): Record<string, unknown> {
   const store = config.stores[plane.region];
+  const server = directory === null ? config.server : { ...config.server, globalDirectory: { url: directory.url, token: directory.planeToken } };
   return {
     regions: [plane.region],
     machines: 0,
@@ -90,16 +102,18 @@ function planeConfig(config: LauncherConfig, plane: PlaneLayout, dataDir: string
     logLevel: config.logLevel,
     speed: config.speed,
     broker:
-      directory === null
+      directory === null || mosquitto !== null
         ? config.broker
         : { ...config.broker, plane: { region: plane.region, directory: { url: directory.url, token: directory.lookupToken } } },
-    server: directory === null ? config.server : { ...config.server, globalDirectory: { url: directory.url, token: directory.planeToken } },
+    server: mosquitto === null ? server : { ...server, mosquitto: mosquitto.mosquitto },
+    ...(mosquitto === null ? {} : { externalBroker: mosquitto.externalBroker }),
   };
 }
 
 /**
  * Starts one plane: its settings written to `<root>/<region>.config.json` (0600: it may hold a
- * store URL with a password), its data under `<root>/<region>/`. `env` carries the admin token.
+ * store URL or a broker account with a password), its data under `<root>/<region>/`. `env` carries
+ * the admin token. With `planeBroker: 'mosquitto'`, its Mosquitto first (launcher/mosquitto-plane.ts).
  */
 export async function startPlane(
   config: LauncherConfig,
@@ -111,8 +125,15 @@ export async function startPlane(
 ): Promise<ChildCommand> {
   ensureOwnerOnlyDir(root);
   const file = join(root, `${plane.region}.config.json`);
-  await replaceOwnerOnlyFile(file, `${JSON.stringify(planeConfig(config, plane, join(root, plane.region), options.directory ?? null), null, 2)}\n`);
-  return startChildCommand(`plane ${plane.region}`, ['start', '--config', file], env, logger, options);
+  const dataDir = join(root, plane.region);
+  const start = async (mosquitto: MosquittoPlaneSettings | null): Promise<ChildCommand> => {
+    await replaceOwnerOnlyFile(file, `${JSON.stringify(planeConfig(config, plane, dataDir, options.directory ?? null, mosquitto), null, 2)}\n`);
+    return startChildCommand(`plane ${plane.region}`, ['start', '--config', file], env, logger, options);
+  };
+  if (config.planeBroker === 'aedes') return start(null);
+  ensureOwnerOnlyDir(dataDir);
+  const servicePort = await freePort(serviceHost(plane.host));
+  return startMosquittoPlane(config, { ...plane, servicePort }, dataDir, logger, start, options);
 }
 
 const token = (): string => randomBytes(24).toString('base64url');
@@ -136,6 +157,8 @@ export async function startPlanes(config: LauncherConfig, env: NodeJS.ProcessEnv
   const lookupToken = token();
   const root = join(config.dataDir, 'planes');
   ensureOwnerOnlyDir(root);
+  // Before anything starts: a missing broker binary is a one-line error, not a half-started deployment.
+  if (config.planeBroker === 'mosquitto') checkMosquittoBinary(config.mosquittoBin);
   const layout = await planeLayout(config);
   const baseEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !OWN_TOKEN_VARIABLES.includes(name)));
   const directoryUrl = `http://${urlHost(config.host)}:${layout.directoryPort}`;

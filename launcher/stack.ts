@@ -9,7 +9,7 @@ import { createFleet, type Fleet } from '../firmware-sim/fleet.ts';
 import { provisionMachines } from '../firmware-sim/provision.ts';
 import { deviceListResponseSchema } from '../schema/api.ts';
 import { demoClockAheadMs } from './clock-window.ts';
-import type { LauncherConfig } from './config.ts';
+import type { ExternalBroker, LauncherConfig } from './config.ts';
 import { ensureDemoOwners } from './demo-owners.ts';
 import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from './fleet-credentials.ts';
 
@@ -20,7 +20,7 @@ import { loadFleetCredentials, saveFleetCredentials, type StoredMachine } from '
  * secrets that this function makes up for them.
  */
 export interface Stack {
-  /** Null when the stack uses a broker of its own (StackOptions.externalBroker). */
+  /** Null when the stack uses a broker of its own (StackOptions.externalBroker, config.externalBroker). */
   broker: TcpBroker | null;
   /** Where devices and ingest reach the broker. */
   mqttUrl: string;
@@ -55,10 +55,11 @@ export interface StartupHooks {
 /** What only code sets: the test harness's choices that `npm start` has no flag for. */
 export interface StackOptions {
   /**
-   * A broker already running elsewhere: no embedded broker starts, ingest logs in with this account
-   * and the fleet connects there (the broker then decides who may log in; ours asks the server).
+   * A broker already running elsewhere, over config.externalBroker: no embedded broker starts, ingest
+   * logs in with this account and the fleet connects there (the broker then decides who may log in;
+   * ours asks the server).
    */
-  externalBroker?: { url: string; username: string; password: string } | undefined;
+  externalBroker?: ExternalBroker | undefined;
   /** Give every demo machine a made-up owner (default true; the harness skips it, to start faster). */
   demoOwners?: boolean;
 }
@@ -87,6 +88,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
   const adminToken = config.adminToken ?? secretToken();
   const brokerToken = secretToken();
   const ingestAccount = { username: 'svc-ingest', password: secretToken(), role: 'ingest' as const };
+  const external = startup.externalBroker ?? config.externalBroker ?? undefined;
 
   // Stopped in this order, whatever order they started in: the fleet stops publishing, the broker
   // stops taking logins (machines still connecting would otherwise ask a registry that is going),
@@ -114,6 +116,18 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
         logLevel: config.logLevel,
         ingest: { ...config.server.ingest, clockAheadMs: demoClockAheadMs(config.speed, config.duration) },
         dashboard: config.machines > 0 ? { simulatedSpeed: config.speed } : {},
+        // Known at start, so a Mosquitto sync (config.server.mosquitto) writes the ingest account and its $share group.
+        ...(external === undefined
+          ? {}
+          : {
+              mqtt: {
+                url: external.url,
+                username: external.username,
+                password: external.password,
+                clientId: external.clientId ?? ingestAccount.username,
+                ...(external.shareGroup === undefined ? {} : { shareGroup: external.shareGroup }),
+              },
+            }),
       }),
       logger.child({ room: 'server' }),
     );
@@ -136,18 +150,18 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
         logger.child({ room: 'broker' }),
       ).then(requireTcp);
     let broker: TcpBroker | null = null;
-    let ingest: { url: string; username: string; password: string; clientId: string };
-    if (startup.externalBroker) {
-      ingest = { ...startup.externalBroker, clientId: ingestAccount.username };
-    } else {
+    if (external === undefined) {
       const embedded = await startEmbeddedBroker(config.mqttPort);
       running.broker = broker = embedded;
-      ingest = { url: loopbackUrl(embedded.mqttUrl), username: ingestAccount.username, password: ingestAccount.password, clientId: ingestAccount.username };
+      server.attachIngest({
+        url: loopbackUrl(embedded.mqttUrl),
+        username: ingestAccount.username,
+        password: ingestAccount.password,
+        clientId: ingestAccount.username,
+      });
     }
-    const mqttUrl = broker ? broker.mqttUrl : ingest.url;
+    const mqttUrl = broker ? broker.mqttUrl : (external?.deviceUrl ?? external?.url ?? '');
     server.advertiseMqtt(mqttUrl);
-
-    await server.attachIngest(ingest);
     await server.whenIngestReady();
 
     const stack: Stack = {

@@ -16,6 +16,9 @@ export const transferDestinationSchema = z.union([z.literal('global'), regionIdS
 
 export const transferRuleNameSchema = z.string().regex(/^[a-z][a-z0-9-]{1,47}$/, 'a rule name is 2-48 lowercase letters, digits or -, starting with a letter');
 
+/** Buckets counting fewer than this are suppressed before a batch leaves the plane (server/privacy/small-counts.ts). */
+export const minCountSchema = z.int().min(1).max(1_000_000);
+
 /** One named flow out of a plane, with the legal basis that allows it (shown in the compliance report). */
 export const transferRuleSchema = z.strictObject({
   name: transferRuleNameSchema,
@@ -26,6 +29,8 @@ export const transferRuleSchema = z.strictObject({
   legalBasis: z.string().min(3).max(500),
   /** Where the batch is POSTed; when not set the flow is an export, answered to the admin who asks. */
   destinationUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** This flow's small-count threshold, over the configuration's `transfers.minCount`; 1 sends every bucket. */
+  minCount: minCountSchema.optional(),
 });
 export type TransferRule = z.infer<typeof transferRuleSchema>;
 export type TransferRuleInput = z.input<typeof transferRuleSchema>;
@@ -58,6 +63,10 @@ export const transferBatchSchema = z.strictObject({
   generatedAt: z.iso.datetime(),
   brewStatistics: z.array(brewStatisticSchema).optional(),
   eventCounts: z.record(z.string(), z.int()).optional(),
+  /** The threshold applied: every bucket sent counts at least this many. */
+  minCount: minCountSchema,
+  /** Buckets left out because they counted fewer: the buckets sent are not the plane's totals. */
+  suppressedBuckets: z.int().min(0),
 });
 export type TransferBatch = z.infer<typeof transferBatchSchema>;
 
@@ -73,6 +82,8 @@ export const transferRuleCountsSchema = z.object({
   batches: z.int(),
   /** Aggregate values sent (one per count), never rows. */
   aggregates: z.int(),
+  /** Buckets suppressed because they counted fewer than the rule's minCount. */
+  suppressed: z.int(),
   refusals: z.int(),
   /** Batches the destination did not take. */
   failed: z.int(),

@@ -44,7 +44,7 @@ function formatReport(report: ComplianceReport): string[] {
     const n = x.perRule.find((c) => c.rule === rule.name);
     lines.push(
       `transfer rule ${rule.name}  ${rule.from} -> ${rule.to}  ${rule.categories.join(',')}  basis: ${rule.legalBasis}`,
-      `  batches ${n?.batches ?? 0}  aggregates ${n?.aggregates ?? 0}  refusals ${n?.refusals ?? 0}  failed ${n?.failed ?? 0}`,
+      `  batches ${n?.batches ?? 0}  aggregates ${n?.aggregates ?? 0}  suppressed ${n?.suppressed ?? 0}  refusals ${n?.refusals ?? 0}  failed ${n?.failed ?? 0}`,
     );
   }
   lines.push(`transfers refused without a rule ${x.refusedWithoutRule}`);

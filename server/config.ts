@@ -3,7 +3,7 @@ import { commandNameV1Schema, type CommandName } from '../schema/commands.ts';
 import { RETENTION_CATEGORIES } from '../schema/privacy.ts';
 import { DEFAULT_REGIONS, regionIdSchema, regionListSchema } from '../schema/regions.ts';
 import { logLevelSchema } from '../schema/log-level.ts';
-import { transferRuleSchema } from '../schema/transfers.ts';
+import { minCountSchema, transferRuleSchema } from '../schema/transfers.ts';
 
 /** The widest device-clock window configuration may set: a century either way. */
 export const MAX_CLOCK_WINDOW_MS = 100 * 365 * 86_400_000;
@@ -178,6 +178,13 @@ export const transfersConfigSchema = z
     rules: z.array(transferRuleSchema).default([]),
     /** How long a batch POST to a rule's destination may take before it counts as failed. */
     timeoutMs: z.int().min(1).default(10_000),
+    /**
+     * Buckets counting fewer than this are suppressed before a batch leaves the plane (a rule's own
+     * minCount overrides it). 5 is a minimum cell size common in statistical disclosure control; a
+     * bucket of 1-4 brews of one recipe on one day is likely one or two machines, so one or two
+     * owners. Raise it for a small fleet or a finer rule; 1 sends every bucket.
+     */
+    minCount: minCountSchema.default(5),
   })
   .refine((t) => new Set(t.rules.map((r) => r.name)).size === t.rules.length, { message: 'transfer rule names must be unique', path: ['rules'] })
   .refine((t) => t.rules.every((r) => r.from !== r.to), { message: 'a transfer rule goes to another region or to global', path: ['rules'] });

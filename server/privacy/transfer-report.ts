@@ -37,11 +37,11 @@ function withinRule(rules: readonly TransferRule[], region: RegionId, detail: Re
  * The transfer part of the compliance report over the given regions, counted from their audit chains
  * (the chains' own verification is the report's auditChain; run it first, so appends queued in
  * this process have landed): the rules in force (those from these
- * regions), per rule its batches, aggregates, refusals and failed deliveries.
+ * regions), per rule its batches, aggregates, suppressed buckets, refusals and failed deliveries.
  */
 export async function transferCompliance(deps: { stores: Stores }, rules: readonly TransferRule[], regions: readonly RegionId[]): Promise<TransferCompliance> {
   const inForce = rules.filter((r) => regions.includes(r.from));
-  const perRule = new Map(inForce.map((r) => [r.name, { rule: r.name, batches: 0, aggregates: 0, refusals: 0, failed: 0 }]));
+  const perRule = new Map(inForce.map((r) => [r.name, { rule: r.name, batches: 0, aggregates: 0, suppressed: 0, refusals: 0, failed: 0 }]));
   let refusedWithoutRule = 0;
   let outsideRules = 0;
   for (const region of regions) {
@@ -53,6 +53,8 @@ export async function transferCompliance(deps: { stores: Stores }, rules: readon
         if (counts) {
           counts.batches++;
           counts.aggregates += typeof detail.aggregates === 'number' ? detail.aggregates : 0;
+          // Entries written before suppression existed have none.
+          counts.suppressed += typeof detail.suppressed === 'number' ? detail.suppressed : 0;
         }
       } else if (row.action === TRANSFER_ACTIONS.refused) {
         if (detail.reason === 'no_rule' || !counts) refusedWithoutRule++;

@@ -3,6 +3,7 @@ import { TRANSFER_BATCH_FORMAT, type TransferBatch, type TransferCategory, type 
 import type { TransfersConfig } from '../config.ts';
 import type { Stores } from '../store/types.ts';
 import type { AuditLogs } from './audit-logs.ts';
+import { suppressSmallBrewStatistics, suppressSmallCounts } from './small-counts.ts';
 
 /** Every transfer entry in a region's chain has this target, so the report finds them without a full walk. */
 export const TRANSFER_AUDIT_TARGET = 'transfers';
@@ -84,6 +85,7 @@ const STEPS: ReadonlyArray<{ name: string; run(flow: Flow): Promise<void> | void
       const { rule, categories } = flow;
       const store = flow.deps.stores.regions.get(rule!.from);
       if (!store) throw new Error(`no store for region ${rule!.from}`);
+      const minCount = rule!.minCount ?? flow.deps.transfers.minCount;
       const batch: TransferBatch = {
         format: TRANSFER_BATCH_FORMAT,
         rule: rule!.name,
@@ -92,15 +94,22 @@ const STEPS: ReadonlyArray<{ name: string; run(flow: Flow): Promise<void> | void
         legalBasis: rule!.legalBasis,
         categories: categories!,
         generatedAt: new Date().toISOString(),
+        minCount,
+        suppressedBuckets: 0,
       };
       let aggregates = 0;
+      // Small buckets are dropped here, in the plane, so they are neither sent nor audited as sent.
       if (categories!.includes('brew-statistics')) {
-        batch.brewStatistics = await store.brewStatistics();
-        aggregates += batch.brewStatistics.length;
+        const { kept, suppressed } = suppressSmallBrewStatistics(await store.brewStatistics(), minCount);
+        batch.brewStatistics = kept;
+        batch.suppressedBuckets += suppressed;
+        aggregates += kept.length;
       }
       if (categories!.includes('event-counts')) {
-        batch.eventCounts = (await store.facts()).eventsByKind;
-        aggregates += Object.keys(batch.eventCounts).length;
+        const { kept, suppressed } = suppressSmallCounts((await store.facts()).eventsByKind, minCount);
+        batch.eventCounts = kept;
+        batch.suppressedBuckets += suppressed;
+        aggregates += Object.keys(kept).length;
       }
       flow.batch = batch;
       flow.aggregates = aggregates;
@@ -114,7 +123,7 @@ const STEPS: ReadonlyArray<{ name: string; run(flow: Flow): Promise<void> | void
         actor: flow.actor,
         action: TRANSFER_ACTIONS.sent,
         target: TRANSFER_AUDIT_TARGET,
-        detail: { ...detailOf(flow), aggregates: flow.aggregates! },
+        detail: { ...detailOf(flow), aggregates: flow.aggregates!, suppressed: flow.batch!.suppressedBuckets, minCount: flow.batch!.minCount },
       });
     },
   },

@@ -53,6 +53,8 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
               categories: ['brew-statistics', 'event-counts'],
               legalBasis: BASIS,
               destinationUrl: `${destination.url}/brews`,
+              // Lower than the default 5, so one bucket of this small fixture goes and one stays home.
+              minCount: 3,
             },
             { name: 'eu-counts-export', from: 'eu', to: 'global', categories: ['event-counts'], legalBasis: BASIS },
             { name: 'eu-broken-sink', from: 'eu', to: 'global', categories: ['event-counts'], legalBasis: BASIS, destinationUrl: `${destination.url}/fail` },
@@ -101,7 +103,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
     const auditOf = async (region: string): Promise<AuditEntry[]> =>
       ((await stack.api('GET', `/api/v1/audit?region=${region}&target=transfers`, AUDITOR)).json as { entries: AuditEntry[] }).entries;
 
-    it('sends the counts a rule allows to its destination over HTTP, and nothing personal', async () => {
+    it('sends the counts a rule allows to its destination over HTTP, buckets below its minimum left out, and nothing personal', async () => {
       const { status, json } = await stack.api('POST', '/api/v1/transfers/eu-brew-stats', ADMIN, { from: 'eu' });
       expect(status).toBe(200);
       expect((json as { delivered: unknown }).delivered).toEqual({ url: `${destination.url}/brews`, status: 200 });
@@ -111,12 +113,10 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
       expect(sent.path).toBe('/brews');
       const batch: TransferBatch = transferBatchSchema.parse(JSON.parse(sent.body));
       const day = new Date().toISOString().slice(0, 10);
-      expect(batch.brewStatistics).toEqual([
-        { day, recipe: 'espresso', brews: 3 },
-        { day, recipe: 'latte', brews: 2 },
-      ]);
-      expect(batch.eventCounts).toEqual({ brew: 5, location: 1 });
-      expect(batch).toMatchObject({ rule: 'eu-brew-stats', from: 'eu', to: 'global', legalBasis: BASIS });
+      // 2 lattes and 1 location event are below the rule's 3: suppressed in the plane, only their number is said.
+      expect(batch.brewStatistics).toEqual([{ day, recipe: 'espresso', brews: 3 }]);
+      expect(batch.eventCounts).toEqual({ brew: 5 });
+      expect(batch).toMatchObject({ rule: 'eu-brew-stats', from: 'eu', to: 'global', legalBasis: BASIS, minCount: 3, suppressedBuckets: 2 });
       // No device id of any region, no owner, no position, nothing of us.
       for (const secret of [
         devices.eu!,
@@ -126,6 +126,8 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
         owner.name,
         owner.contact,
         'americano',
+        'latte',
+        '"location"',
         '48.85661',
         '2.35222',
         '"lat"',
@@ -146,7 +148,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
           categories: 'brew-statistics,event-counts',
           legalBasis: BASIS,
           destination: `${destination.url}/brews`,
-          aggregates: 4,
+          aggregates: 2,
+          suppressed: 2,
+          minCount: 3,
         },
       });
       expect(JSON.stringify(entry)).not.toContain(devices.eu!);
@@ -159,12 +163,13 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
       ]);
     });
 
-    it('answers an export rule (no destination) to the admin', async () => {
+    it('answers an export rule (no destination) to the admin, with the default minimum of 5', async () => {
       const { status, json } = await stack.api('POST', '/api/v1/transfers/eu-counts-export', ADMIN, { from: 'eu', categories: ['event-counts'] });
       expect(status).toBe(200);
       const { batch, delivered } = json as { batch: TransferBatch; delivered: null };
       expect(delivered).toBeNull();
-      expect(batch.eventCounts).toEqual({ brew: 5, location: 1 });
+      expect(batch.eventCounts).toEqual({ brew: 5 });
+      expect(batch).toMatchObject({ minCount: 5, suppressedBuckets: 1 });
       expect(batch.brewStatistics).toBeUndefined();
     });
 
@@ -202,7 +207,7 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
       expect(actions).toEqual(['transfer.sent', 'transfer.failed']);
     });
 
-    it('lists the rules in force and counts batches, aggregates, refusals and failures in the compliance report', async () => {
+    it('lists the rules in force and counts batches, aggregates, suppressed buckets, refusals and failures in the compliance report', async () => {
       const report = (await stack.api('GET', '/api/v1/compliance', AUDITOR)).json as ComplianceReport;
       expect(report.transfers.rules.map((r) => [r.name, r.from, r.to, r.legalBasis])).toEqual([
         ['eu-brew-stats', 'eu', 'global', BASIS],
@@ -210,9 +215,9 @@ describe.each<StoreFlavour>(['sqlite', ...(withPostgres ? (['postgres'] as const
         ['eu-broken-sink', 'eu', 'global', BASIS],
       ]);
       expect(report.transfers.perRule).toEqual([
-        { rule: 'eu-brew-stats', batches: 1, aggregates: 4, refusals: 2, failed: 0 },
-        { rule: 'eu-counts-export', batches: 1, aggregates: 2, refusals: 1, failed: 0 },
-        { rule: 'eu-broken-sink', batches: 1, aggregates: 2, refusals: 0, failed: 1 },
+        { rule: 'eu-brew-stats', batches: 1, aggregates: 2, suppressed: 2, refusals: 2, failed: 0 },
+        { rule: 'eu-counts-export', batches: 1, aggregates: 1, suppressed: 1, refusals: 1, failed: 0 },
+        { rule: 'eu-broken-sink', batches: 1, aggregates: 1, suppressed: 1, refusals: 0, failed: 1 },
       ]);
       expect(report.transfers.refusedWithoutRule).toBe(1);
       expect(report.totals.transfersOutsideRules).toBe(0);
@@ -225,8 +230,14 @@ describe('transfer rule configuration', () => {
   const base = { adminToken: 'admin-token-0123456789abcdef', brokerToken: 'broker-token-0123456789abcdef', regions: ['eu', 'us'] };
   const rule = { name: 'eu-stats', from: 'eu', to: 'global', categories: ['brew-statistics'], legalBasis: BASIS };
 
-  it('has no rule by default', () => {
-    expect(serverConfigSchema.parse(base).transfers.rules).toEqual([]);
+  it('has no rule by default, and suppresses buckets below 5 unless told otherwise', () => {
+    expect(serverConfigSchema.parse(base).transfers).toMatchObject({ rules: [], minCount: 5 });
+    expect(serverConfigSchema.parse({ ...base, transfers: { minCount: 10, rules: [{ ...rule, minCount: 20 }] } }).transfers).toMatchObject({
+      minCount: 10,
+      rules: [{ minCount: 20 }],
+    });
+    expect(serverConfigSchema.safeParse({ ...base, transfers: { minCount: 0 } }).success).toBe(false);
+    expect(serverConfigSchema.safeParse({ ...base, transfers: { rules: [{ ...rule, minCount: 0.5 }] } }).success).toBe(false);
   });
 
   it('refuses a rule from a region the server does not hold, a duplicate name, a personal category, a rule to its own region', () => {
