@@ -76,6 +76,9 @@ export interface PlaneDirectory {
 /** The plane's own config file: the user's settings for its one region, no fleet, no WebSocket. */
 function planeConfig(config: LauncherConfig, plane: PlaneLayout, dataDir: string, directory: PlaneDirectory | null): Record<string, unknown> {
   const store = config.stores[plane.region];
+  // A transfer rule is a flow out of its source region's plane: only that plane holds it (and another would refuse its source).
+  const transfers = { ...config.server.transfers, rules: config.server.transfers.rules.filter((rule) => rule.from === plane.region) };
+  const server = { ...config.server, transfers };
   return {
     regions: [plane.region],
     machines: 0,
@@ -91,7 +94,7 @@ function planeConfig(config: LauncherConfig, plane: PlaneLayout, dataDir: string
       directory === null
         ? config.broker
         : { ...config.broker, plane: { region: plane.region, directory: { url: directory.url, token: directory.lookupToken } } },
-    server: directory === null ? config.server : { ...config.server, globalDirectory: { url: directory.url, token: directory.planeToken } },
+    server: directory === null ? server : { ...server, globalDirectory: { url: directory.url, token: directory.planeToken } },
   };
 }
 

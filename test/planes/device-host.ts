@@ -7,7 +7,8 @@
  * reads back what each plane holds. Two machines of each region (one MQTT 5, one 3.1.1) are sent to
  * the other region's broker first, as a misconfigured or stale machine would be: the only thing this
  * host ever sends a plane about another region's device is such a CONNECT. Everything else it says
- * to a plane concerns that plane's own devices. Prints progress lines, then one JSON line.
+ * to a plane concerns that plane's own devices. At the end, as an operator would, it asks every plane
+ * for a batch of the one transfer rule (in force at one plane). Prints progress lines, then one JSON line.
  */
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -24,6 +25,8 @@ const inputSchema = z.object({
   leakyPerRegion: z.int().min(0),
   seconds: z.number().positive(),
   seed: z.int(),
+  /** A transfer rule in force at one plane only: asked of every plane, so the others must refuse it. */
+  transferRule: z.string(),
 });
 
 export interface RegionOutcome {
@@ -42,6 +45,8 @@ export interface RegionOutcome {
   erasedAtDirectory: number;
   /** The MQTT URLs provisioning through the directory gave this region's machines. */
   provisionedMqttUrls: string[];
+  /** What the plane answered when asked for a batch of the transfer rule from its region. */
+  transfer: number;
   /** Machines pointed at the other region's broker first; events of each stored at home. */
   misdirected: Array<{ deviceId: string; mqttVersion: '3.1.1' | '5'; storedAtHome: number }>;
 }
@@ -150,6 +155,9 @@ async function main(): Promise<void> {
   console.log('consent withdrawn, owner erased');
   await new Promise((resolve) => setTimeout(resolve, (input.seconds * 1000) / 2));
   await Promise.all([...fleets, astray].map((fleet) => fleet.stop()));
+  const transfers = await Promise.all(
+    input.planes.map(async (plane) => (await call(`${plane.httpUrl}/api/v1/transfers/${input.transferRule}`, 'POST', { from: plane.region })).status),
+  );
   const outcome: Record<string, RegionOutcome> = {};
   for (const [i, { plane, machines, owners }] of prepared.entries()) {
     const listed = deviceListResponseSchema.parse((await call(`${plane.httpUrl}/api/v1/devices`)).json);
@@ -167,6 +175,7 @@ async function main(): Promise<void> {
       refused: counts?.refused ?? 0,
       ...changes[i]!,
       erasedDeviceId,
+      transfer: transfers[i]!,
       erasedAtDirectory: (await call(`${input.directoryUrl}/api/v1/directory/devices/${erasedDeviceId}`, 'GET', undefined, lookupToken)).status,
       provisionedMqttUrls: [...new Set(machines.map((m) => m.mqttUrl ?? ''))],
       misdirected: await Promise.all(

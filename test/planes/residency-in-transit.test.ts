@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildCommand } from '../../launcher/child-command.ts';
-import { launcherConfigSchema } from '../../launcher/config.ts';
+import { launcherConfigSchema, type LauncherConfig } from '../../launcher/config.ts';
+import { transferBatchSchema } from '../../schema/transfers.ts';
 import { childBaseEnv, planeTokens, startDirectoryOf, startPlaneOf, type PlaneLayout } from '../../launcher/planes.ts';
 import { createLab, labUnavailable, type Capture, type NetnsLab } from '../support/netns-lab.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -33,6 +34,9 @@ const REGIONS = ['eu', 'us'] as const;
 const PLANE_HTTP = 8080;
 const PLANE_MQTT = 1883;
 const DIRECTORY_HTTP = 8090;
+const GLOBAL_HTTP = 9000;
+/** The one configured flow out of a plane: eu's brew statistics to the deployment-wide view on the `global` host. */
+const TRANSFER_RULE = 'eu-brew-stats';
 const unavailable = await labUnavailable();
 if (unavailable !== null && process.env.CI === 'true') throw new Error(`the planes lab cannot be built under CI: ${unavailable}`);
 
@@ -45,7 +49,9 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
   const adminToken = `planes-lab-token-${process.pid}-0123456789`;
   const tokens = planeTokens(REGIONS, adminToken);
   const baseEnv = childBaseEnv(process.env);
-  const config = launcherConfigSchema.parse({ regions: [...REGIONS], machines: 0, logLevel: 'warn' });
+  let config: LauncherConfig;
+  let sink: ChildProcess | null = null;
+  let received = '';
   const logger = pino({ level: 'silent' });
   let directoryUrl = '';
   const startHome = async (region: string): Promise<ChildCommand> => {
@@ -58,8 +64,17 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'brewtel-planes-lab-'));
-    lab = await createLab(['plane-eu', 'plane-us', 'directory', 'devices']);
+    lab = await createLab(['plane-eu', 'plane-us', 'directory', 'devices', 'global']);
     const directoryHost = lab.hosts.directory!.address;
+    const transfer = {
+      name: TRANSFER_RULE,
+      from: 'eu',
+      to: 'global',
+      categories: ['brew-statistics', 'event-counts'],
+      legalBasis: 'aggregated counts, not personal data (GDPR Recital 26)',
+      destinationUrl: `http://${lab.hosts.global!.address}:${GLOBAL_HTTP}/brews`,
+    };
+    config = launcherConfigSchema.parse({ regions: [...REGIONS], machines: 0, logLevel: 'warn', server: { transfers: { rules: [transfer] } } });
     directoryUrl = `http://${directoryHost}:${DIRECTORY_HTTP}`;
     for (const region of REGIONS) {
       // Ports of the plane's own host: nothing else listens in its namespace.
@@ -67,6 +82,24 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
       captures.set(`plane-${region}`, await lab.capture(`plane-${region}`, dir));
     }
     captures.set('directory', await lab.capture('directory', dir));
+    captures.set('global', await lab.capture('global', dir));
+    sink = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.hosts.global!.netns,
+        process.execPath,
+        '--import',
+        'tsx',
+        'test/planes/transfer-sink.ts',
+        lab.hosts.global!.address,
+        `${GLOBAL_HTTP}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    sink.stdout!.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    await waitUntil('the transfer destination to listen', () => received.includes('listening') || sink?.exitCode !== null, 30_000);
     for (const region of REGIONS) await startHome(region);
     // As `brewtel start --planes` starts it (launcher/planes.ts), on a host of its own.
     const directory = await startDirectoryOf(
@@ -87,6 +120,7 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
 
   afterAll(async () => {
     await Promise.all([...children.values()].map((child) => child.stop()));
+    sink?.kill('SIGKILL');
     for (const capture of captures.values()) await capture.stop().catch(() => undefined);
     await lab?.teardown();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -98,7 +132,7 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
       httpUrl: `http://${layouts.get(region)!.host}:${PLANE_HTTP}`,
       mqttUrl: `mqtt://${layouts.get(region)!.host}:${PLANE_MQTT}`,
     }));
-    const input = { directoryUrl, planes: homes, perRegion: 6, leakyPerRegion: 1, seconds: 8, seed: process.pid };
+    const input = { directoryUrl, planes: homes, perRegion: 6, leakyPerRegion: 1, seconds: 8, seed: process.pid, transferRule: TRANSFER_RULE };
     const driver = spawn(
       'ip',
       ['netns', 'exec', lab.hosts.devices!.netns, process.execPath, '--import', 'tsx', 'test/planes/device-host.ts', JSON.stringify(input)],
@@ -147,6 +181,7 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
       expect(own.refused).toBeGreaterThan(0);
       expect(own.consentWithdrawn).toBe(200);
       expect(own.ownerErased).toBeLessThan(300);
+      expect(own.transfer, `the ${TRANSFER_RULE} rule asked of the ${region} plane`).toBe(region === 'eu' ? 200 : 403);
       expect(own.erasedAtDirectory, 'the erased device is gone from the directory too').toBe(404);
       for (const astray of own.misdirected) expect(astray.storedAtHome, `${astray.deviceId} (${astray.mqttVersion}) stored at home`).toBeGreaterThan(0);
       const host = `plane-${region}`;
@@ -176,6 +211,12 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
       }
     }
     checkFlows(wires, outcome);
+    // What arrived at the destination: one batch of eu's aggregates, no row of anyone's.
+    const batches = received
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { path: string; body: string });
+    expect(batches.map((b) => [b.path, transferBatchSchema.parse(JSON.parse(b.body)).from])).toEqual([['/brews', 'eu']]);
   }, 180_000);
 
   /** The only traffic between the hosts is the design's, and the directory never carries an owner or an event. */
@@ -186,6 +227,7 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
       services: new Map<string, readonly number[]>([
         ...REGIONS.map((r): [string, number[]] => [address(`plane-${r}`), [PLANE_HTTP, PLANE_MQTT]]),
         [address('directory'), [DIRECTORY_HTTP]],
+        [address('global'), [GLOBAL_HTTP]],
       ]),
     };
     for (const [host, wire] of wires) {
@@ -193,9 +235,15 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
     }
     for (const region of REGIONS) {
       const plane = `plane-${region}`;
-      expect([...flowsOf(wires.get(plane)!, network)].sort(), `flows on ${plane}'s interface`).toEqual(
-        [`devices→${plane}:${PLANE_MQTT}`, `devices→${plane}:${PLANE_HTTP}`, `directory→${plane}:${PLANE_HTTP}`, `${plane}→directory:${DIRECTORY_HTTP}`].sort(),
-      );
+      // The configured transfer is the one flow out of a plane that is neither a machine's nor the directory's.
+      const transfer = region === 'eu' ? [`${plane}→global:${GLOBAL_HTTP}`] : [];
+      const expected = [
+        `devices→${plane}:${PLANE_MQTT}`,
+        `devices→${plane}:${PLANE_HTTP}`,
+        `directory→${plane}:${PLANE_HTTP}`,
+        `${plane}→directory:${DIRECTORY_HTTP}`,
+      ];
+      expect([...flowsOf(wires.get(plane)!, network)].sort(), `flows on ${plane}'s interface`).toEqual([...expected, ...transfer].sort());
     }
     const directory = wires.get('directory')!;
     expect([...flowsOf(directory, network)].sort(), "flows on the directory's interface").toEqual(
@@ -215,6 +263,13 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
     expect(
       owners.filter((text) => directory.streams.some((s) => s.bytes.includes(text))),
       "owner data on the directory's interface",
+    ).toEqual([]);
+    const global = wires.get('global')!;
+    expect([...flowsOf(global, network)], "flows on the transfer destination's interface").toEqual([`plane-eu→global:${GLOBAL_HTTP}`]);
+    const rows = [...everyone.flatMap((o) => o.deviceIds), ...owners];
+    expect(
+      rows.filter((text) => global.streams.some((s) => s.bytes.includes(text))),
+      'a device or an owner in a transfer',
     ).toEqual([]);
   }
 });

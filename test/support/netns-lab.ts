@@ -118,8 +118,11 @@ export async function createLab(hostNames: readonly string[]): Promise<NetnsLab>
     async capture(host, dir) {
       const { netns, iface, name } = hostOf(host);
       const file = join(dir, `${name}.pcap`);
+      // --immediate-mode: each packet handed over as it arrives, not when the kernel's buffer block
+      // times out (about a second), so the last packets before a stop are not lost with the block;
       // -U: written packet by packet, so what was seen is on disk when tcpdump is told to stop.
-      const tcpdump: ChildProcess = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-i', iface, '-s', '0', '-U', '-n', '-w', file], {
+      const args = ['tcpdump', '-i', iface, '-s', '0', '--immediate-mode', '-U', '-n', '-w', file];
+      const tcpdump: ChildProcess = spawn('ip', ['netns', 'exec', netns, ...args], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
