@@ -89,7 +89,10 @@ function planeConfig(
   mosquitto: MosquittoPlaneSettings | null,
 ): Record<string, unknown> {
   const store = config.stores[plane.region];
-  const server = directory === null ? config.server : { ...config.server, globalDirectory: { url: directory.url, token: directory.planeToken } };
+  // A transfer rule is a flow out of its source region's plane: only that plane holds it (and another would refuse its source).
+  const transfers = { ...config.server.transfers, rules: config.server.transfers.rules.filter((rule) => rule.from === plane.region) };
+  const server =
+    directory === null ? { ...config.server, transfers } : { ...config.server, transfers, globalDirectory: { url: directory.url, token: directory.planeToken } };
   return {
     regions: [plane.region],
     machines: 0,
@@ -147,51 +150,99 @@ const OWN_TOKEN_VARIABLES = [
 ];
 
 /**
- * The planes and the directory between them. One admin token for all (the demo's operator signs in
- * to every plane's dashboard with it); each plane gets an operator token of its own region, which
- * the directory provisions with there; the brokers and the machines look homes up with a lookup
- * token that can do nothing else.
+ * The tokens of one deployment of planes. One admin token for all (the demo's operator signs in to
+ * every plane's dashboard with it); each plane gets an operator token of its own region, which the
+ * directory provisions with there; the brokers and the machines look homes up with a lookup token
+ * that can do nothing else.
  */
+export interface PlaneTokens {
+  adminToken: string;
+  lookupToken: string;
+  planes: ReadonlyMap<RegionId, string>;
+}
+
+export function planeTokens(regions: readonly RegionId[], adminToken?: string): PlaneTokens {
+  return { adminToken: adminToken ?? token(), lookupToken: token(), planes: new Map(regions.map((region) => [region, token()])) };
+}
+
+/** `env` without the token variables of this process: each child gets its own, or takes them from its file. */
+export function childBaseEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !OWN_TOKEN_VARIABLES.includes(name)));
+}
+
+/**
+ * Starts plane `plane.region` as the directory at `directoryUrl` knows it. Tokens go by
+ * environment (it beats a config file), never on a command line.
+ */
+export function startPlaneOf(
+  config: LauncherConfig,
+  plane: PlaneLayout,
+  directoryUrl: string,
+  tokens: PlaneTokens,
+  root: string,
+  baseEnv: NodeJS.ProcessEnv,
+  logger: Logger,
+  options: ChildCommandOptions = {},
+): Promise<ChildCommand> {
+  const planeToken = tokens.planes.get(plane.region);
+  if (planeToken === undefined) throw new Error(`no token for plane ${plane.region}`);
+  const env = { ...baseEnv, BREWTEL_ADMIN_TOKEN: tokens.adminToken, BREWTEL_TOKENS: `operator:${plane.region}:${planeToken}` };
+  return startPlane(config, plane, root, env, logger, { ...options, directory: { url: directoryUrl, lookupToken: tokens.lookupToken, planeToken } });
+}
+
+/** Where the directory listens. */
+export interface DirectoryLayout {
+  host: string;
+  port: number;
+}
+
+/** The directory of `planes`, its settings written to `<root>/directory.config.json` (0600: it holds the directory's tokens). */
+export async function startDirectoryOf(
+  config: LauncherConfig,
+  planes: readonly PlaneLayout[],
+  at: DirectoryLayout,
+  tokens: PlaneTokens,
+  root: string,
+  baseEnv: NodeJS.ProcessEnv,
+  logger: Logger,
+  options: ChildCommandOptions = {},
+): Promise<ChildCommand> {
+  ensureOwnerOnlyDir(root);
+  const file = join(root, 'directory.config.json');
+  const directoryConfig = {
+    planes: planes.map((plane) => ({
+      region: plane.region,
+      mqttUrl: `mqtt://${urlHost(plane.host)}:${plane.mqttPort}`,
+      apiUrl: `http://${urlHost(plane.host)}:${plane.httpPort}`,
+      token: tokens.planes.get(plane.region),
+    })),
+    adminToken: tokens.adminToken,
+    lookupToken: tokens.lookupToken,
+    dataDir: join(root, 'directory'),
+    http: { host: at.host, port: at.port },
+    logLevel: config.logLevel,
+  };
+  await replaceOwnerOnlyFile(file, `${JSON.stringify(directoryConfig, null, 2)}\n`);
+  return startChildCommand('directory', ['directory', '--config', file], baseEnv, logger, options);
+}
+
+/** The planes and the directory between them, all on this machine. */
 export async function startPlanes(config: LauncherConfig, env: NodeJS.ProcessEnv, logger: Logger): Promise<RunningPlanes> {
-  const adminToken = config.adminToken ?? token();
-  const lookupToken = token();
+  const tokens = planeTokens(config.regions, config.adminToken);
   const root = join(config.dataDir, 'planes');
   ensureOwnerOnlyDir(root);
   // Before anything starts: a missing broker binary is a one-line error, not a half-started deployment.
   if (config.planeBroker === 'mosquitto') checkMosquittoBinary(config.mosquittoBin);
   const layout = await planeLayout(config);
-  const baseEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !OWN_TOKEN_VARIABLES.includes(name)));
+  const baseEnv = childBaseEnv(env);
   const directoryUrl = `http://${urlHost(config.host)}:${layout.directoryPort}`;
-  const planeTokens = new Map(layout.planes.map((plane) => [plane.region, token()]));
   const children: ChildCommand[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(children.splice(0).map((child) => child.stop()));
   };
   try {
-    for (const plane of layout.planes) {
-      // Tokens go by environment (it beats a config file), never on a command line.
-      const planeEnv = { ...baseEnv, BREWTEL_ADMIN_TOKEN: adminToken, BREWTEL_TOKENS: `operator:${plane.region}:${planeTokens.get(plane.region)}` };
-      const directory = { url: directoryUrl, lookupToken, planeToken: planeTokens.get(plane.region)! };
-      children.push(await startPlane(config, plane, root, planeEnv, logger, { directory }));
-    }
-    const directoryFile = join(root, 'directory.config.json');
-    const host = urlHost(config.host);
-    const directoryConfig = {
-      planes: layout.planes.map((plane) => ({
-        region: plane.region,
-        mqttUrl: `mqtt://${host}:${plane.mqttPort}`,
-        apiUrl: `http://${host}:${plane.httpPort}`,
-        token: planeTokens.get(plane.region),
-      })),
-      adminToken,
-      lookupToken,
-      dataDir: join(root, 'directory'),
-      http: { host: config.host, port: layout.directoryPort },
-      logLevel: config.logLevel,
-    };
-    // 0600: it holds the directory's tokens.
-    await replaceOwnerOnlyFile(directoryFile, `${JSON.stringify(directoryConfig, null, 2)}\n`);
-    children.push(startChildCommand('directory', ['directory', '--config', directoryFile], baseEnv, logger));
+    for (const plane of layout.planes) children.push(await startPlaneOf(config, plane, directoryUrl, tokens, root, baseEnv, logger));
+    children.push(await startDirectoryOf(config, layout.planes, { host: config.host, port: layout.directoryPort }, tokens, root, baseEnv, logger));
     const ready = await Promise.all(children.map((child) => child.ready));
     const planes = layout.planes.map((plane, i): RunningPlane => {
       const child = children[i]!;
@@ -204,7 +255,7 @@ export async function startPlanes(config: LauncherConfig, env: NodeJS.ProcessEnv
         },
       };
     });
-    return { planes, directoryUrl: ready.at(-1)!.httpUrl, adminToken, lookupToken, stop };
+    return { planes, directoryUrl: ready.at(-1)!.httpUrl, adminToken: tokens.adminToken, lookupToken: tokens.lookupToken, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -60,6 +60,13 @@ export async function labUnavailable(): Promise<string | null> {
 }
 
 const ip = (...args: string[]) => run('ip', args);
+/**
+ * The lab speaks IPv4 only: without IPv6 a link coming up sends no router solicitations or
+ * neighbour discovery, so every frame a capture holds is ARP or a packet a test's hosts sent.
+ * Set before the namespace gets its interface, so the interface inherits it.
+ */
+const noIpv6 = (netns: string) =>
+  run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
 
 export async function createLab(hostNames: readonly string[]): Promise<NetnsLab> {
   // Unique per process, so labs of parallel test files (or runs) never share a name or a subnet.
@@ -75,6 +82,7 @@ export async function createLab(hostNames: readonly string[]): Promise<NetnsLab>
   try {
     await ip('netns', 'add', router);
     made.push(router);
+    await noIpv6(router);
     await ip('-n', router, 'link', 'set', 'lo', 'up');
     await run('ip', ['netns', 'exec', router, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
     for (const [i, name] of hostNames.entries()) {
@@ -84,6 +92,7 @@ export async function createLab(hostNames: readonly string[]): Promise<NetnsLab>
       const subnet = `10.${net}.${i + 1}`;
       await ip('netns', 'add', netns);
       made.push(netns);
+      await noIpv6(netns);
       await ip('link', 'add', iface, 'netns', netns, 'type', 'veth', 'peer', 'name', routerSide, 'netns', router);
       await ip('-n', netns, 'link', 'set', 'lo', 'up');
       await ip('-n', netns, 'addr', 'add', `${subnet}.2/24`, 'dev', iface);
@@ -109,8 +118,11 @@ export async function createLab(hostNames: readonly string[]): Promise<NetnsLab>
     async capture(host, dir) {
       const { netns, iface, name } = hostOf(host);
       const file = join(dir, `${name}.pcap`);
+      // --immediate-mode: each packet handed over as it arrives, not when the kernel's buffer block
+      // times out (about a second), so the last packets before a stop are not lost with the block;
       // -U: written packet by packet, so what was seen is on disk when tcpdump is told to stop.
-      const tcpdump: ChildProcess = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-i', iface, '-s', '0', '-U', '-n', '-w', file], {
+      const args = ['tcpdump', '-i', iface, '-s', '0', '--immediate-mode', '-U', '-n', '-w', file];
+      const tcpdump: ChildProcess = spawn('ip', ['netns', 'exec', netns, ...args], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
