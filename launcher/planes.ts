@@ -92,7 +92,9 @@ function planeConfig(
   // A transfer rule is a flow out of its source region's plane: only that plane holds it (and another would refuse its source).
   const transfers = { ...config.server.transfers, rules: config.server.transfers.rules.filter((rule) => rule.from === plane.region) };
   const server =
-    directory === null ? { ...config.server, transfers } : { ...config.server, transfers, globalDirectory: { url: directory.url, token: directory.planeToken } };
+    directory === null
+      ? { ...config.server, transfers }
+      : { ...config.server, transfers, globalDirectory: { url: directory.url, token: directory.planeToken } };
   return {
     regions: [plane.region],
     machines: 0,
