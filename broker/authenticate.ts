@@ -67,7 +67,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
         case 'valid':
           return { ok: true, identity: { kind: 'device', deviceId: deviceId.data, region: verification.region } };
         case 'invalid':
-          if (plane) return homePlane(deviceId.data, 'certificate');
+          if (plane) return homePlane(plane, deviceId.data, 'certificate');
           return refuse(ConnackReturnCode.NOT_AUTHORIZED, 'certificate device unknown or revoked at the registry');
         case 'unavailable':
           return unavailable(verification);
@@ -128,10 +128,10 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
    * directory leaves it the usual refusal. Unknown to the directory too, or no answer from it: the
    * refusal it would get without planes. Nothing is ever let in here: no credential was accepted.
    */
-  async function homePlane(deviceId: DeviceId, login: 'secret' | 'certificate'): Promise<AuthOutcome> {
-    const home = await plane!.homes.lookup(deviceId);
+  async function homePlane(routing: PlaneRouting, deviceId: DeviceId, login: 'secret' | 'certificate'): Promise<AuthOutcome> {
+    const home = await routing.homes.lookup(deviceId);
     const usual = login === 'secret' ? ConnackReturnCode.BAD_USERNAME_OR_PASSWORD : ConnackReturnCode.NOT_AUTHORIZED;
-    if (home.outcome === 'home' && home.region !== plane!.region) {
+    if (home.outcome === 'home' && home.region !== routing.region) {
       const reference = login === 'secret' ? home.mqttUrl : (home.mqttsUrl ?? (isTlsMqttUrl(home.mqttUrl) ? home.mqttUrl : undefined));
       if (reference === undefined) return refuse(usual, `certificate device of plane ${home.region}, which the directory names no TLS listener for`);
       return {
@@ -148,7 +148,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
     return refuse(usual, why);
   }
 
-  const passwordHome = ({ username }: ConnectCredentials): Promise<AuthOutcome> | null => (plane ? homePlane(username as DeviceId, 'secret') : null);
+  const passwordHome = ({ username }: ConnectCredentials): Promise<AuthOutcome> | null => (plane ? homePlane(plane, username as DeviceId, 'secret') : null);
 
   const steps: readonly Step[] = [certificate, requireCredentials, serviceAccount, deviceOwnsClientId, device, passwordHome];
 

@@ -4,7 +4,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireTcp, startBroker, type TcpBroker } from '../../broker/broker.ts';
 import { freePort } from '../../launcher/planes.ts';
 import { deviceHomeSchema, directoryProvisionResponseSchema } from '../../schema/directory.ts';
-import { topics } from '../../schema/topics.ts';
 import type { RunningDirectory } from '../../server/directory/directory.ts';
 import type { RunningServer } from '../../server/server.ts';
 import { call, DIRECTORY_ADMIN, LOOKUP, planeOperator, removeDir, startPlane, startTestDirectory, tempDir } from '../directory/planes.ts';
@@ -94,27 +93,25 @@ describe.skipIf(!opensslPresent)('a plane broker sends client-certificate device
     await removeDir(dir);
   });
 
-  /** A certificate login (no username, no password) over TLS; with `pushy`, a PUBLISH right behind the CONNECT. */
-  const certificateLogin = (port: number, deviceId: string, version: 4 | 5, { ca = 'ca', pushy = false } = {}): RawClient => {
+  /**
+   * A certificate login (no username, no password) over TLS. No PUBLISH is pipelined behind the
+   * CONNECT here (test/broker/planes.test.ts does that over TCP): aedes destroys a refused
+   * connection with such bytes unread, and over TLS the CONNACK is then sometimes lost to the reset.
+   */
+  const certificateLogin = (port: number, deviceId: string, version: 4 | 5, ca = 'ca'): RawClient => {
     const raw = rawClient(port, {
       clientId: deviceId,
       version,
       tls: { ca: pem('ca/ca.crt'), cert: pem(`${ca}/${deviceId}.crt`), key: pem(`${ca}/${deviceId}.key`) },
     });
     raws.push(raw);
-    if (pushy)
-      raw.socket.once('secureConnect', () =>
-        setImmediate(() =>
-          raw.send({ cmd: 'publish', topic: topics.event(deviceId, 'brew'), payload: Buffer.from('{}'), qos: 1, messageId: 1, retain: false, dup: false }),
-        ),
-      );
     return raw;
   };
   const portOf = (url: string): number => Number(new URL(url).port);
 
-  it('MQTT 5: CONNACK 0x9C with the home plane TLS listener as Server Reference; nothing it sent is accepted; home lets it in', async () => {
+  it('MQTT 5: CONNACK 0x9C with the home plane TLS listener as Server Reference, not let in; home lets it in', async () => {
     const before = us.stats();
-    const raw = certificateLogin(portOf(us.mqttsUrl!), ids.euV5, 5, { pushy: true });
+    const raw = certificateLogin(portOf(us.mqttsUrl!), ids.euV5, 5);
     const connack = await raw.connack;
     expect(connack.reasonCode).toBe(0x9c);
     expect(connack.properties?.serverReference).toBe(eu.mqttsUrl);
@@ -131,7 +128,7 @@ describe.skipIf(!opensslPresent)('a plane broker sends client-certificate device
 
   it('MQTT 3.1.1: CONNACK 3; the directory then names the home TLS listener, where the certificate logs it in', async () => {
     const before = us.stats().misdirected;
-    const raw = certificateLogin(portOf(us.mqttsUrl!), ids.euV311, 4, { pushy: true });
+    const raw = certificateLogin(portOf(us.mqttsUrl!), ids.euV311, 4);
     expect((await raw.connack).returnCode).toBe(3);
     await raw.closed;
     expect(raw.packets.map((p) => p.cmd)).toEqual(['connack']);
@@ -146,7 +143,7 @@ describe.skipIf(!opensslPresent)('a plane broker sends client-certificate device
 
   it('a certificate from a CA the plane does not trust names no device: refused without credentials, the directory not asked', async () => {
     const before = us.stats();
-    const raw = certificateLogin(portOf(us.mqttsUrl!), ids.euOtherCa, 5, { ca: 'other' });
+    const raw = certificateLogin(portOf(us.mqttsUrl!), ids.euOtherCa, 5, 'other');
     expect((await raw.connack).reasonCode).toBe(0x87);
     expect(raw.packets.find((p) => p.cmd === 'connack')).not.toHaveProperty('properties.serverReference');
     const after = us.stats();

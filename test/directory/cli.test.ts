@@ -39,6 +39,8 @@ describe('brewtel directory flags', () => {
     expect(readDirectoryConfig(['--plane', 'eu=mqtt://h:1883,http://h:8080,mqtts://h:8883'], env)).toMatchObject({
       config: { config: { planes: [{ region: 'eu', mqttUrl: 'mqtt://h:1883', mqttsUrl: 'mqtts://h:8883' }] } },
     });
+    // Certificate devices are sent there, so it must be MQTT over TLS.
+    expect(readDirectoryConfig(['--plane', 'eu=mqtt://h:1883,http://h:8080,mqtt://h:1884'], env)).toMatchObject({ error: expect.stringContaining('mqttsUrl') });
     expect(readDirectoryConfig([], env)).toMatchObject({ help: false, error: expect.stringContaining('planes') });
     expect(readDirectoryConfig(['--bogus'], env)).toMatchObject({ help: false, error: expect.stringContaining('bogus') });
     expect(readDirectoryConfig(['--help'], env)).toEqual({ help: true });
