@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { deviceAuthRequestSchema } from '../schema/api.ts';
+import { isTlsMqttUrl } from '../mqtt-wire/transport.ts';
 import { deviceIdSchema, type DeviceId } from '../schema/ids.ts';
 import type { RegionId } from '../schema/regions.ts';
 import type { ServiceAccount } from './config.ts';
@@ -52,7 +53,8 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
   // The CA that issued the certificate vouches for the device, so no secret is needed; the client id
   // (and a username, if sent) must still name that device, or it could take over another's session.
   // A certificate outlives an erasure, so the registry is still asked whether the device exists and
-  // is not revoked (answers are cached and dropped on revocation like secret checks).
+  // is not revoked (answers are cached and dropped on revocation like secret checks). With a plane, a
+  // certificate device this registry does not know is looked up like a password device (homePlane).
   function certificate({ clientId, username, certificateName }: ConnectCredentials): Promise<AuthOutcome> | AuthOutcome | null {
     if (certificateName === undefined) return null;
     const deviceId = deviceIdSchema.safeParse(certificateName);
@@ -65,6 +67,7 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
         case 'valid':
           return { ok: true, identity: { kind: 'device', deviceId: deviceId.data, region: verification.region } };
         case 'invalid':
+          if (plane) return homePlane(plane, deviceId.data, 'certificate');
           return refuse(ConnackReturnCode.NOT_AUTHORIZED, 'certificate device unknown or revoked at the registry');
         case 'unavailable':
           return unavailable(verification);
@@ -116,32 +119,38 @@ export function createAuthenticator(serviceAccounts: readonly ServiceAccount[], 
   }
 
   /**
-   * Reached only for a device login this plane's registry refused (device() answers every other
-   * one, and checked the id's form). A device at home in another plane is turned away before any of
-   * its packets is read as data, with where it belongs: MQTT 5 §4.11 (CONNACK 0x9C and the home
-   * plane's MQTT URL as Server Reference, v5 §3.2.2.3.16); 3.1.1 has no way to say where, so it gets
-   * CONNACK 3 and asks the directory itself. Unknown to the directory too, or no answer from it: the
-   * refusal it would get without planes. Nothing is ever let in here, since no secret was verified.
+   * Reached only for a device login this plane's registry refused (device() and certificate() answer
+   * every other one, and checked the id's form). A device at home in another plane is turned away
+   * before any of its packets is read as data, with where it belongs: MQTT 5 §4.11 (CONNACK 0x9C and
+   * the home plane's MQTT URL as Server Reference, v5 §3.2.2.3.16); 3.1.1 has no way to say where, so
+   * it gets CONNACK 3 and asks the directory itself. A certificate device is sent to the home plane's
+   * TLS listener, the only place its certificate can log it in; a home plane without one known to the
+   * directory leaves it the usual refusal. Unknown to the directory too, or no answer from it: the
+   * refusal it would get without planes. Nothing is ever let in here: no credential was accepted.
    */
-  async function homePlane({ username }: ConnectCredentials): Promise<AuthOutcome | null> {
-    if (!plane) return null;
-    const home = await plane.homes.lookup(username as DeviceId);
-    if (home.outcome === 'home' && home.region !== plane.region) {
+  async function homePlane(routing: PlaneRouting, deviceId: DeviceId, login: 'secret' | 'certificate'): Promise<AuthOutcome> {
+    const home = await routing.homes.lookup(deviceId);
+    const usual = login === 'secret' ? ConnackReturnCode.BAD_USERNAME_OR_PASSWORD : ConnackReturnCode.NOT_AUTHORIZED;
+    if (home.outcome === 'home' && home.region !== routing.region) {
+      const reference = login === 'secret' ? home.mqttUrl : (home.mqttsUrl ?? (isTlsMqttUrl(home.mqttUrl) ? home.mqttUrl : undefined));
+      if (reference === undefined) return refuse(usual, `certificate device of plane ${home.region}, which the directory names no TLS listener for`);
       return {
         ...refuse(ConnackReturnCode.SERVER_UNAVAILABLE, `device belongs to plane ${home.region}`, ReasonCode.USE_ANOTHER_SERVER),
-        misdirected: { region: home.region, serverReference: home.mqttUrl },
+        misdirected: { region: home.region, serverReference: reference },
       };
     }
     const why =
       home.outcome === 'home'
-        ? 'device secret rejected by registry'
+        ? `device ${login} rejected by registry`
         : home.outcome === 'unknown'
           ? 'device unknown here and to the directory'
           : `device unknown here, directory unavailable: ${home.reason}`;
-    return refuse(ConnackReturnCode.BAD_USERNAME_OR_PASSWORD, why);
+    return refuse(usual, why);
   }
 
-  const steps: readonly Step[] = [certificate, requireCredentials, serviceAccount, deviceOwnsClientId, device, homePlane];
+  const passwordHome = ({ username }: ConnectCredentials): Promise<AuthOutcome> | null => (plane ? homePlane(plane, username as DeviceId, 'secret') : null);
+
+  const steps: readonly Step[] = [certificate, requireCredentials, serviceAccount, deviceOwnsClientId, device, passwordHome];
 
   return {
     async authenticate(credentials) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isTransportUrl } from '../mqtt-wire/transport.ts';
+import { isTlsMqttUrl, isTransportUrl } from '../mqtt-wire/transport.ts';
 import { deviceHomeSchema } from '../schema/directory.ts';
 import type { DeviceId } from '../schema/ids.ts';
 import type { RegionId } from '../schema/regions.ts';
@@ -17,7 +17,8 @@ import { createRegistryHttp, type RegistryAnswer } from './registry-http.ts';
  * never remembered, so the next login asks again once the directory is back.
  */
 export type HomeLookup =
-  | { outcome: 'home'; region: RegionId; mqttUrl: string }
+  /** mqttsUrl: the plane's TLS listener for certificate devices, when the directory names one. */
+  | { outcome: 'home'; region: RegionId; mqttUrl: string; mqttsUrl?: string }
   /** The directory does not know the device either (404). */
   | { outcome: 'unknown' }
   /** No usable answer: unreachable, timed out, busy, a status other than 200/404, or a malformed body. */
@@ -85,7 +86,9 @@ export function createHomePlanes(settings: DirectorySettings, logger: Logger): H
     const home = deviceHomeSchema.safeParse(answer.json);
     // The reference is sent to the device as is, so it must be a URL our devices can open.
     if (!home.success || home.data.deviceId !== deviceId || !isTransportUrl(home.data.mqttUrl)) return { outcome: 'unavailable', reason: 'malformed answer' };
-    return { outcome: 'home', region: home.data.region, mqttUrl: home.data.mqttUrl };
+    const { region, mqttUrl, mqttsUrl } = home.data;
+    if (mqttsUrl !== undefined && !isTlsMqttUrl(mqttsUrl)) return { outcome: 'unavailable', reason: 'malformed answer' };
+    return { outcome: 'home', region, mqttUrl, ...(mqttsUrl ? { mqttsUrl } : {}) };
   }
 
   function lookup(deviceId: DeviceId): Promise<HomeLookup> {

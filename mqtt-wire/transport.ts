@@ -15,6 +15,11 @@ export function isTransportUrl(text: string): boolean {
   return SCHEMES.has(u.protocol) && u.hostname !== '';
 }
 
+/** Whether the URL is MQTT straight over TLS (`mqtts://`, `tls://`), where a client certificate can be presented. */
+export function isTlsMqttUrl(text: string): boolean {
+  return isTransportUrl(text) && ['mqtts:', 'tls:'].includes(new URL(text).protocol);
+}
+
 /**
  * Opens the byte stream an MQTT client speaks over, from the broker URL: `mqtt://`/`tcp://` (port
  * 1883), `mqtts://`/`tls://` (8883), `ws://`/`wss://` (the URL's path, e.g. `/mqtt`). Nagle is off

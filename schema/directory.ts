@@ -16,6 +16,12 @@ export const planeEndpointsSchema = z.strictObject({
   region: regionIdSchema,
   /** MQTT URL devices of this region connect to (mqtt:// or mqtts://). */
   mqttUrl: z.url(),
+  /**
+   * The plane's MQTT-over-TLS URL (mqtts://), where devices may log in with a client certificate.
+   * Only needed when mqttUrl is not that listener: a certificate device at the wrong plane is sent
+   * here, else to mqttUrl when that is mqtts:// (docs/planes.md, "Devices at the wrong plane").
+   */
+  mqttsUrl: z.url({ protocol: /^(mqtts|tls)$/, hostname: /./ }).optional(),
   /** Base URL of the plane's server (its `/api/v1`, dashboard and health). */
   apiUrl: z.url(),
 });
@@ -28,6 +34,7 @@ export type DeviceHome = z.infer<typeof deviceHomeSchema>;
 /** `POST /api/v1/directory/devices` (and `:batch`): the home plane's answer plus the endpoints to use. */
 export const directoryProvisionResponseSchema = provisionDeviceResponseSchema.extend({
   mqttUrl: z.url(),
+  mqttsUrl: planeEndpointsSchema.shape.mqttsUrl,
   apiUrl: z.url(),
 });
 export type DirectoryProvisionResponse = z.infer<typeof directoryProvisionResponseSchema>;

@@ -9,8 +9,9 @@ export const USAGE = `Usage: brewtel directory [options]   (in the repository: n
 Runs the global directory of a deployment of regional planes: device id -> home region, and each
 plane's endpoints. Provisioning goes through it to the home plane; brokers and devices look homes up.
 
-  --plane REGION=MQTT_URL,API_URL
-                                a region's plane: its broker for devices, its server's base URL (repeatable)
+  --plane REGION=MQTT_URL,API_URL[,MQTTS_URL]
+                                a region's plane: its broker for devices, its server's base URL, and its
+                                TLS listener for certificate devices when MQTT_URL is not (repeatable)
   --config FILE                 a JSON file with any of the settings (planes with their tokens, too);
                                 flags and the environment override it
   --http-host H                 address of the HTTP listener (default 127.0.0.1)
@@ -94,12 +95,13 @@ export function readDirectoryConfig(argv: readonly string[], env: Env): FlagResu
   return { help: false, config: { config: parsed.data, generated } };
 }
 
-/** `REGION=MQTT_URL,API_URL`; the URLs themselves are checked by the schema. */
-function parsePlane(spec: string): { region: string; mqttUrl: string; apiUrl: string } {
+/** `REGION=MQTT_URL,API_URL[,MQTTS_URL]`; the URLs themselves are checked by the schema. */
+function parsePlane(spec: string): { region: string; mqttUrl: string; apiUrl: string; mqttsUrl?: string } {
   const at = spec.indexOf('=');
   const urls = spec.slice(at + 1).split(',');
-  if (at <= 0 || urls.length !== 2) throw new Error('--plane expects REGION=MQTT_URL,API_URL');
-  return { region: spec.slice(0, at), mqttUrl: urls[0]!.trim(), apiUrl: urls[1]!.trim() };
+  if (at <= 0 || urls.length < 2 || urls.length > 3) throw new Error('--plane expects REGION=MQTT_URL,API_URL[,MQTTS_URL]');
+  const mqttsUrl = urls[2]?.trim();
+  return { region: spec.slice(0, at), mqttUrl: urls[0]!.trim(), apiUrl: urls[1]!.trim(), ...(mqttsUrl ? { mqttsUrl } : {}) };
 }
 
 function readConfigFile(file: string): z.infer<typeof fileSchema> {

@@ -41,7 +41,8 @@ const steps = {
   },
 
   withEndpoints(plane: PlaneClient, device: ProvisionDeviceResponse): DirectoryProvisionResponse {
-    return { ...device, mqttUrl: plane.plane.mqttUrl, apiUrl: plane.plane.apiUrl };
+    const { mqttUrl, mqttsUrl, apiUrl } = plane.plane;
+    return { ...device, mqttUrl, ...(mqttsUrl ? { mqttsUrl } : {}), apiUrl };
   },
 };
 

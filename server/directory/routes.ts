@@ -96,7 +96,8 @@ export const directoryRoutes: FastifyPluginAsyncZod<DirectoryRouteDeps> = async 
       const home = await fromStore(deps.homes.lookup(request.params.id));
       const plane = home && deps.planes.get(home.region);
       if (!home || !plane) throw new HttpError('DEVICE_NOT_FOUND', 'the directory knows no device of this id');
-      return { deviceId: home.deviceId, region: home.region, mqttUrl: plane.plane.mqttUrl, apiUrl: plane.plane.apiUrl };
+      const { mqttUrl, mqttsUrl, apiUrl } = plane.plane;
+      return { deviceId: home.deviceId, region: home.region, mqttUrl, ...(mqttsUrl ? { mqttsUrl } : {}), apiUrl };
     },
   );
 

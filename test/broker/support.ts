@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { pino, type Logger } from 'pino';
@@ -174,12 +175,14 @@ export interface RawLogin {
   /** MQTT 5 CONNECT properties (session expiry, maximum packet size, …). */
   properties?: mqttPacket.IConnectPacket['properties'];
   will?: mqttPacket.IConnectPacket['will'];
+  /** Over TLS (the broker's TLS port), with these options: the CA to trust, a client certificate. */
+  tls?: ConnectionOptions;
 }
 
 /** Speaks MQTT 3.1.1 or 5 by hand, so a test can leave a QoS exchange unfinished on purpose. */
 export function rawClient(port: number, login: RawLogin): RawClient {
   const version = login.version ?? 4;
-  const socket = connectTcp(port, '127.0.0.1');
+  const socket = login.tls ? connectTls({ ...login.tls, port, host: '127.0.0.1' }) : connectTcp(port, '127.0.0.1');
   socket.on('error', () => undefined);
   const parser = mqttPacket.parser({ protocolVersion: version });
   const packets: mqttPacket.Packet[] = [];
@@ -193,7 +196,7 @@ export function rawClient(port: number, login: RawLogin): RawClient {
   });
   connack.catch(() => undefined);
   const send = (packet: mqttPacket.Packet): void => void socket.write(mqttPacket.generate(packet, { protocolVersion: version }));
-  socket.once('connect', () =>
+  socket.once(login.tls ? 'secureConnect' : 'connect', () =>
     send({
       cmd: 'connect',
       protocolId: 'MQTT',

@@ -34,7 +34,13 @@ describe('brewtel directory flags', () => {
       help: false,
       error: 'the plane of region eu needs its token in BREWTEL_PLANE_TOKEN_EU',
     });
-    expect(readDirectoryConfig(['--plane', 'eu=mqtt://h:1883'], env)).toEqual({ help: false, error: '--plane expects REGION=MQTT_URL,API_URL' });
+    expect(readDirectoryConfig(['--plane', 'eu=mqtt://h:1883'], env)).toEqual({ help: false, error: '--plane expects REGION=MQTT_URL,API_URL[,MQTTS_URL]' });
+    // The third URL is the plane's TLS listener, where certificate devices are sent.
+    expect(readDirectoryConfig(['--plane', 'eu=mqtt://h:1883,http://h:8080,mqtts://h:8883'], env)).toMatchObject({
+      config: { config: { planes: [{ region: 'eu', mqttUrl: 'mqtt://h:1883', mqttsUrl: 'mqtts://h:8883' }] } },
+    });
+    // Certificate devices are sent there, so it must be MQTT over TLS.
+    expect(readDirectoryConfig(['--plane', 'eu=mqtt://h:1883,http://h:8080,mqtt://h:1884'], env)).toMatchObject({ error: expect.stringContaining('mqttsUrl') });
     expect(readDirectoryConfig([], env)).toMatchObject({ help: false, error: expect.stringContaining('planes') });
     expect(readDirectoryConfig(['--bogus'], env)).toMatchObject({ help: false, error: expect.stringContaining('bogus') });
     expect(readDirectoryConfig(['--help'], env)).toEqual({ help: true });
