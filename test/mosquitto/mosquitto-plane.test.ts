@@ -21,7 +21,8 @@ import { mosquittoInstalled, startMosquitto, type MosquittoProcess } from './mos
 const ADMIN = 'admin-token-0123456789abcdef';
 const available = mosquittoInstalled();
 const run = randomBytes(4).toString('hex');
-const servicePassword = randomBytes(24).toString('base64url');
+// Hex: a base64url password may start with '-', which a command line takes for an option.
+const servicePassword = randomBytes(24).toString('hex');
 
 let dir: string;
 let broker: MosquittoProcess;

@@ -20,7 +20,8 @@ const available = mosquittoInstalled() && (await postgresReachable());
 if (!available && process.env.CI === 'true') throw new Error('the authenticated scale-out test needs PostgreSQL on 127.0.0.1:5432 under CI');
 
 const run = randomBytes(4).toString('hex');
-const servicePassword = randomBytes(24).toString('base64url');
+// Hex: a base64url password may start with '-', which a command line takes for an option.
+const servicePassword = randomBytes(24).toString('hex');
 const servers: ServerProcess[] = [];
 let broker: MosquittoProcess | undefined;
 let dir: string | undefined;
