@@ -25,6 +25,7 @@ import { createInFlightOut } from './in-flight-out.ts';
 import { capInFlightIn, InFlightInExceeded } from './in-flight-in.ts';
 import { cleanIncomingWithSession } from './incoming-session-cleanup.ts';
 import { skipClosedLogins } from './closed-login-guard.ts';
+import { lingerWhenRefused } from './refusal-linger.ts';
 import { closeBeforeTakeover } from './close-before-takeover.ts';
 import { disconnectOnKeepaliveTimeout } from './keepalive-disconnect.ts';
 import { PERMISSIVE_BANNER, permissiveAuthenticator, permissivePolicy, requireLoopback } from './permissive-test-mode.ts';
@@ -192,6 +193,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   const accept = (stream: Duplex, request?: IncomingMessage): void => {
     if (stream instanceof Socket) coalesceWrites(stream);
     const client = broker.handle(stream, request);
+    if (stream instanceof Socket) lingerWhenRefused(stream, () => Reflect.get(client, '_authorized') === true);
     protectClientMaps(client);
     makeDisconnectFinal(client);
     // Added after aedes' 'readable' listener, so it observes each chunk aedes reads without taking
