@@ -48,6 +48,22 @@ export const provisionBatchResponseSchema = z.object({
 });
 export type ProvisionBatchResponse = z.infer<typeof provisionBatchResponseSchema>;
 
+/** Most devices one `PUT /api/v1/devices/consent:batch` sets; a longer list is refused (400 BATCH_TOO_LARGE). */
+export const CONSENT_BATCH_MAX = 1_000;
+
+/**
+ * Consent choices of many devices of this plane in one call (one transaction per region): each entry
+ * is recorded as the single `PUT /api/v1/devices/:id/consent` records it, a device listed once.
+ */
+export const consentBatchRequestSchema = z.strictObject({
+  devices: z.array(z.strictObject({ id: deviceIdSchema, consent: consentCategoriesSchema })).min(1),
+});
+export type ConsentBatchRequest = z.infer<typeof consentBatchRequestSchema>;
+
+/** The new record of every device of the batch, in the order of the request. */
+export const consentBatchResponseSchema = z.object({ records: z.array(consentRecordSchema) });
+export type ConsentBatchResponse = z.infer<typeof consentBatchResponseSchema>;
+
 export const deviceSummarySchema = z.object({
   id: deviceIdSchema,
   region: regionIdSchema,

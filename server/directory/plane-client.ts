@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { errorBodySchema, healthResponseSchema, provisionBatchResponseSchema, provisionDeviceResponseSchema, regionsResponseSchema } from '../../schema/api.ts';
-import type { ProvisionDeviceRequest, ProvisionDeviceResponse } from '../../schema/api.ts';
+import type { ProvisionDeviceResponse } from '../../schema/api.ts';
+import type { DirectoryProvisionRequest } from '../../schema/directory.ts';
 import { complianceReportSchema, type ComplianceReport } from '../../schema/privacy.ts';
 import { HttpError } from '../http/errors.ts';
 import type { PlaneConfig } from './config.ts';
@@ -14,8 +15,8 @@ import type { PlaneConfig } from './config.ts';
  */
 export interface PlaneClient {
   readonly plane: PlaneConfig;
-  provision(request: ProvisionDeviceRequest): Promise<ProvisionDeviceResponse>;
-  provisionBatch(requests: readonly ProvisionDeviceRequest[]): Promise<ProvisionDeviceResponse[]>;
+  provision(request: DirectoryProvisionRequest): Promise<ProvisionDeviceResponse>;
+  provisionBatch(requests: readonly DirectoryProvisionRequest[]): Promise<ProvisionDeviceResponse[]>;
   /** Takes back a device the directory could not record (its answer never reached anyone). */
   deleteDevice(deviceId: string): Promise<void>;
   /** 'up' on 200, 'degraded' on a 503 health answer, 'down' otherwise (never throws). */
