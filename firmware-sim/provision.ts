@@ -109,7 +109,12 @@ export async function provisionMachines(
     }
     await Promise.all(
       [...byPlane].map(async ([apiUrl, entries]) => {
-        const response = await send(new URL(`${apiUrl.replace(/\/+$/, '')}/api/v1/devices/consent:batch`), 'PUT', { devices: entries }, opts.planeToken ?? opts.token);
+        const response = await send(
+          new URL(`${apiUrl.replace(/\/+$/, '')}/api/v1/devices/consent:batch`),
+          'PUT',
+          { devices: entries },
+          opts.planeToken ?? opts.token,
+        );
         const json: unknown = await response.json().catch(() => null);
         if (!response.ok) throw new Error(`provisioning failed: consent at ${apiUrl}: ${failure(response.status, json)}`);
         if (consentBatchResponseSchema.parse(json).records.length !== entries.length)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBodySchema, provisionDeviceResponseSchema } from './api.ts';
+import { errorBodySchema, provisionCredentialsSchema } from './api.ts';
 import { deviceIdSchema } from './ids.ts';
 import { regionIdSchema } from './regions.ts';
 
@@ -39,10 +39,10 @@ export const directoryProvisionBatchRequestSchema = z.strictObject({ devices: z.
 export type DirectoryProvisionBatchRequest = z.infer<typeof directoryProvisionBatchRequestSchema>;
 
 /**
- * `POST /api/v1/directory/devices` (and `:batch`): the home plane's credentials (never its consent
- * record, which stays in the plane) plus the endpoints to use.
+ * `POST /api/v1/directory/devices` (and `:batch`): the home plane's credentials plus the endpoints to
+ * use. The directory asks the plane with `?omit=consent`, so the plane's consent record stays there.
  */
-export const directoryProvisionResponseSchema = provisionDeviceResponseSchema.omit({ consent: true }).extend({
+export const directoryProvisionResponseSchema = provisionCredentialsSchema.extend({
   mqttUrl: z.url(),
   apiUrl: z.url(),
 });

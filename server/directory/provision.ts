@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { PROVISION_BATCH_MAX, type ErrorBody, type ProvisionDeviceResponse } from '../../schema/api.ts';
+import { PROVISION_BATCH_MAX, type ErrorBody, type ProvisionCredentials } from '../../schema/api.ts';
 import type { DirectoryBatchFailure, DirectoryProvisionBatchResponse, DirectoryProvisionRequest, DirectoryProvisionResponse } from '../../schema/directory.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import { HttpError } from '../http/errors.ts';
@@ -16,8 +16,8 @@ export interface ProvisionDeps {
  * Provisioning through the directory, as named steps: find the home plane, have it provision (it
  * mints the id and the secret and keeps the secret's hash), record id -> region here, answer with
  * the plane's endpoints. The request carries only the region, so the plane provisions with nothing
- * consented; the plane's first consent record is dropped from its answer, so no consent record leaves
- * through the directory. The secret passes through in memory only: it is in no step's log line and
+ * consented, and is asked to answer without its first consent record (`?omit=consent`), so no consent
+ * record crosses the directory. The secret passes through in memory only: it is in no step's log line and
  * never reaches the home store.
  */
 const steps = {
@@ -28,7 +28,7 @@ const steps = {
   },
 
   /** A device the plane made but the directory could not record is taken back, so no device is left unroutable. */
-  async record(deps: ProvisionDeps, plane: PlaneClient, devices: readonly ProvisionDeviceResponse[]): Promise<void> {
+  async record(deps: ProvisionDeps, plane: PlaneClient, devices: readonly ProvisionCredentials[]): Promise<void> {
     const createdAt = new Date();
     try {
       await deps.homes.record(devices.map((d) => ({ deviceId: d.id, region: d.region, createdAt })));
@@ -42,7 +42,7 @@ const steps = {
     }
   },
 
-  withEndpoints(plane: PlaneClient, device: ProvisionDeviceResponse): DirectoryProvisionResponse {
+  withEndpoints(plane: PlaneClient, device: ProvisionCredentials): DirectoryProvisionResponse {
     return { id: device.id, region: device.region, secret: device.secret, mqttUrl: plane.plane.mqttUrl, apiUrl: plane.plane.apiUrl };
   },
 };

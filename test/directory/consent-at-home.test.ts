@@ -65,6 +65,20 @@ describe('consent set at the home plane after provisioning through the directory
     expect(consentRecordSchema.parse(single.json).version).toBe(3);
   });
 
+  it('answers the directory’s provisioning (`?omit=consent`) with the credentials only, so no consent record reaches it', async () => {
+    for (const [path, body] of [
+      ['/api/v1/devices?omit=consent', { region: 'eu' }],
+      ['/api/v1/devices:batch?omit=consent', { devices: [{ region: 'eu' }] }],
+    ] as const) {
+      const answer = await call(eu.httpUrl, 'POST', path, planeOperator('eu'), body);
+      expect(answer.status).toBe(201);
+      const device = 'devices' in body ? (answer.json as { devices: object[] }).devices[0] : answer.json;
+      expect(Object.keys(device as object).sort()).toEqual(['id', 'region', 'secret']);
+    }
+    const plain = await call(eu.httpUrl, 'POST', '/api/v1/devices', planeOperator('eu'), { region: 'eu' });
+    expect(plain.json).toHaveProperty('consent.version', 1);
+  });
+
   it('refuses the whole batch, writing nothing, for a device the plane does not hold, one listed twice, or too many', async () => {
     const before = await Promise.all(euIds.map((id) => consentOf(eu, 'eu', id)));
     // The us device is not eu's: its home plane is the only one that may set its consent.

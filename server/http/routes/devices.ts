@@ -14,9 +14,15 @@ import {
   PROVISION_BATCH_MAX,
   provisionBatchRequestSchema,
   provisionBatchResponseSchema,
+  provisionCredentialsBatchSchema,
+  provisionCredentialsSchema,
   provisionDeviceRequestSchema,
   provisionDeviceResponseSchema,
+  provisionQuerySchema,
+  type ProvisionCredentials,
+  type ProvisionDeviceResponse,
 } from '../../../schema/api.ts';
+import { z } from 'zod';
 import { consentCategoriesSchema, consentRecordSchema, type ConsentRecord } from '../../../schema/consent.ts';
 import { deviceStateSchema } from '../../../schema/topics.ts';
 import { erasureResponseSchema } from '../../../schema/privacy.ts';
@@ -42,6 +48,8 @@ const deviceDetailSchema = deviceSummarySchema.extend({
   state: deviceStateSchema.nullable(),
 });
 
+const withoutConsent = ({ id, region, secret }: ProvisionDeviceResponse): ProvisionCredentials => ({ id, region, secret });
+
 export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
   const view = createDeviceView(deps);
   const device = (request: FastifyRequest, id: string): Promise<DirectoryEntry> => view.device(principalOf(request), id);
@@ -52,15 +60,16 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       config: staff,
       schema: {
         summary: 'Provision a device in a home region; the secret is shown only in this answer',
+        querystring: provisionQuerySchema,
         body: provisionDeviceRequestSchema,
-        response: { 201: provisionDeviceResponseSchema, ...errors },
+        response: { 201: z.union([provisionDeviceResponseSchema, provisionCredentialsSchema]), ...errors },
       },
     },
     async (request, reply) => {
       assertRegion(principalOf(request), request.body.region);
       const store = view.store(request.body.region);
       const created = await fromStore(provisionDevice(deps, store, request.body, principalOf(request).subject));
-      return reply.code(201).send(created);
+      return reply.code(201).send(request.query.omit === 'consent' ? withoutConsent(created) : created);
     },
   );
 
@@ -73,8 +82,9 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       bodyLimit: 256 * 1024,
       schema: {
         summary: `Provision up to ${PROVISION_BATCH_MAX} devices in one call (one transaction per region); each secret is shown only in this answer`,
+        querystring: provisionQuerySchema,
         body: provisionBatchRequestSchema,
-        response: { 201: provisionBatchResponseSchema, ...errors },
+        response: { 201: z.union([provisionBatchResponseSchema, provisionCredentialsBatchSchema]), ...errors },
       },
     },
     async (request, reply) => {
@@ -87,7 +97,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
         view.store(region);
       }
       const created = await fromStore(provisionDevices(deps, (region) => view.store(region), devices, principal.subject));
-      return reply.code(201).send({ devices: created });
+      return reply.code(201).send({ devices: request.query.omit === 'consent' ? created.map(withoutConsent) : created });
     },
   );
 
