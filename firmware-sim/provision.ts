@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import { errorBodySchema, PROVISION_BATCH_MAX, provisionBatchResponseSchema, type ProvisionBatchRequest, type ProvisionDeviceRequest } from '../schema/api.ts';
-import { directoryProvisionBatchResponseSchema, type DirectoryProvisionBatchResponse } from '../schema/directory.ts';
+import {
+  consentBatchResponseSchema,
+  errorBodySchema,
+  PROVISION_BATCH_MAX,
+  provisionBatchResponseSchema,
+  type ConsentBatchRequest,
+  type ProvisionDeviceRequest,
+} from '../schema/api.ts';
+import { NO_CONSENT, type ConsentCategories } from '../schema/consent.ts';
+import { directoryProvisionBatchResponseSchema, type DirectoryProvisionBatchRequest, type DirectoryProvisionBatchResponse } from '../schema/directory.ts';
 import { regionListSchema } from '../schema/regions.ts';
 import { chooseConsent, consentMixSchema } from './consent-mix.ts';
 import type { MachineIdentity } from './fleet-options.ts';
@@ -23,10 +31,13 @@ export const provisionOptionsSchema = z
     concurrency: z.int().min(1).max(64).default(2),
     /**
      * Regional planes: `apiUrl` is the global directory, which forwards each device to its home plane
-     * (`POST /api/v1/directory/devices:batch`) and answers with that plane's MQTT URL, kept as the
-     * machine's own `mqttUrl`.
+     * (`POST /api/v1/directory/devices:batch`, the region only) and answers with that plane's MQTT URL,
+     * kept as the machine's own `mqttUrl`, and its API URL, where the owner's consent choice is then
+     * set directly (`PUT /api/v1/devices/consent:batch`): no consent passes through the directory.
      */
     throughDirectory: z.boolean().default(false),
+    /** Bearer token valid at every home plane's API (the demo's one admin token), for the consent; `token` when omitted. */
+    planeToken: z.string().min(1).optional(),
   })
   .refine((o) => o.leaky <= o.count, { message: 'leaky cannot exceed count', path: ['leaky'] });
 export type ProvisionOptions = z.input<typeof provisionOptionsSchema>;
@@ -76,14 +87,10 @@ export async function provisionMachines(
   const identities = new Array<MachineIdentity>(opts.count);
   let provisioned = 0;
 
-  const post = async (request: ProvisionBatchRequest): Promise<Response> => {
+  const send = async (url: URL, method: 'POST' | 'PUT', request: unknown, token: string): Promise<Response> => {
     const body = JSON.stringify(request);
     for (let attempt = 1; ; attempt += 1) {
-      const response = await fetch(endpoint, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
-        body,
-      });
+      const response = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
       if (response.status !== 429 || attempt === MAX_RATE_LIMITED_ATTEMPTS || signal?.aborted === true) return response;
       // The server's rate limit: wait as long as it says, then go on (a large run is paced, not failed).
       await response.body?.cancel();
@@ -91,26 +98,52 @@ export async function provisionMachines(
     }
   };
 
-  const requestFor = (index: number): ProvisionDeviceRequest => ({
-    region: opts.regions[index % opts.regions.length]!,
-    consent: chooseConsent(createRng(deriveSeed(opts.seed, index, 'consent')), opts.consentMix),
-  });
+  /** The owners' choices, at each device's home plane: machines whose owner consented to nothing keep the plane's first record. */
+  const consentAtHome = async (devices: ReadonlyArray<{ id: string; apiUrl: string; consent: ConsentCategories }>): Promise<void> => {
+    const byPlane = new Map<string, ConsentBatchRequest['devices']>();
+    for (const { id, apiUrl, consent } of devices) {
+      if (isNothing(consent)) continue;
+      const entries = byPlane.get(apiUrl) ?? [];
+      entries.push({ id, consent });
+      byPlane.set(apiUrl, entries);
+    }
+    await Promise.all(
+      [...byPlane].map(async ([apiUrl, entries]) => {
+        const response = await send(
+          new URL(`${apiUrl.replace(/\/+$/, '')}/api/v1/devices/consent:batch`),
+          'PUT',
+          { devices: entries },
+          opts.planeToken ?? opts.token,
+        );
+        const json: unknown = await response.json().catch(() => null);
+        if (!response.ok) throw new Error(`provisioning failed: consent at ${apiUrl}: ${failure(response.status, json)}`);
+        if (consentBatchResponseSchema.parse(json).records.length !== entries.length)
+          throw new Error(`provisioning failed: consent at ${apiUrl} answered another length`);
+      }),
+    );
+  };
+
+  const requestFor = (index: number) =>
+    ({
+      region: opts.regions[index % opts.regions.length]!,
+      consent: chooseConsent(createRng(deriveSeed(opts.seed, index, 'consent')), opts.consentMix),
+    }) satisfies ProvisionDeviceRequest;
 
   const provisionBatch = async (first: number): Promise<void> => {
     const end = Math.min(first + opts.batchSize, opts.count);
     const devices = Array.from({ length: end - first }, (_, i) => requestFor(first + i));
-    const response = await post({ devices });
+    const response = opts.throughDirectory
+      ? await send(endpoint, 'POST', { devices: devices.map(({ region }) => ({ region })) } satisfies DirectoryProvisionBatchRequest, opts.token)
+      : await send(endpoint, 'POST', { devices }, opts.token);
     // Rate limited and then told to stop: nothing was created, nothing to report.
     if (response.status === 429 && signal?.aborted === true) return void (await response.body?.cancel());
     const json: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = errorBodySchema.safeParse(json);
-      throw new Error(`provisioning failed: HTTP ${response.status} ${error.success ? error.data.code : 'unknown_error'}`);
-    }
-    const created: Array<{ id: string; secret: string; region: string; mqttUrl?: string }> = opts.throughDirectory
+    if (!response.ok) throw new Error(`provisioning failed: ${failure(response.status, json)}`);
+    const created: Array<{ id: string; secret: string; region: string; mqttUrl?: string; apiUrl?: string }> = opts.throughDirectory
       ? directoryDevices(directoryProvisionBatchResponseSchema.parse(json))
       : provisionBatchResponseSchema.parse(json).devices;
     if (created.length !== devices.length) throw new Error(`provisioning failed: asked for ${devices.length} devices, got ${created.length}`);
+    if (opts.throughDirectory) await consentAtHome(created.map((device, i) => ({ id: device.id, apiUrl: device.apiUrl!, consent: devices[i]!.consent })));
     created.forEach((device, i) => {
       const index = first + i;
       identities[index] = {
@@ -138,6 +171,14 @@ export async function provisionMachines(
   // After an abort, batches that were never sent leave holes.
   return provisioned === opts.count ? identities : identities.filter((identity) => identity !== undefined);
 }
+
+const failure = (status: number, json: unknown): string => {
+  const error = errorBodySchema.safeParse(json);
+  return `HTTP ${status} ${error.success ? error.data.code : 'unknown_error'}`;
+};
+
+const isNothing = (c: ConsentCategories): boolean =>
+  c.usage === NO_CONSENT.usage && c.location === NO_CONSENT.location && c.payment === NO_CONSENT.payment && c.diagnostics === NO_CONSENT.diagnostics;
 
 /** A batch the directory could provision only in part (207) fails with the regions whose plane refused or was down. */
 function directoryDevices(answer: DirectoryProvisionBatchResponse): DirectoryProvisionBatchResponse['devices'] {

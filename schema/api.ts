@@ -33,6 +33,15 @@ export const provisionDeviceResponseSchema = z.object({
 });
 export type ProvisionDeviceResponse = z.infer<typeof provisionDeviceResponseSchema>;
 
+/**
+ * `?omit=consent` on `POST /api/v1/devices` (and `:batch`): the answer leaves out the first consent
+ * record. The global directory provisions so, and no consent record crosses its interface.
+ */
+export const provisionQuerySchema = z.object({ omit: z.literal('consent').optional() });
+/** The answer under `?omit=consent`: the device's credentials only. */
+export const provisionCredentialsSchema = provisionDeviceResponseSchema.omit({ consent: true });
+export type ProvisionCredentials = z.infer<typeof provisionCredentialsSchema>;
+
 /** Most devices one `POST /api/v1/devices:batch` provisions; a longer list is refused (400 BATCH_TOO_LARGE). */
 export const PROVISION_BATCH_MAX = 1_000;
 
@@ -47,6 +56,23 @@ export const provisionBatchResponseSchema = z.object({
   devices: z.array(provisionDeviceResponseSchema),
 });
 export type ProvisionBatchResponse = z.infer<typeof provisionBatchResponseSchema>;
+export const provisionCredentialsBatchSchema = z.object({ devices: z.array(provisionCredentialsSchema) });
+
+/** Most devices one `PUT /api/v1/devices/consent:batch` sets; a longer list is refused (400 BATCH_TOO_LARGE). */
+export const CONSENT_BATCH_MAX = 1_000;
+
+/**
+ * Consent choices of many devices of this plane in one call (one transaction per region): each entry
+ * is recorded as the single `PUT /api/v1/devices/:id/consent` records it, a device listed once.
+ */
+export const consentBatchRequestSchema = z.strictObject({
+  devices: z.array(z.strictObject({ id: deviceIdSchema, consent: consentCategoriesSchema })).min(1),
+});
+export type ConsentBatchRequest = z.infer<typeof consentBatchRequestSchema>;
+
+/** The new record of every device of the batch, in the order of the request. */
+export const consentBatchResponseSchema = z.object({ records: z.array(consentRecordSchema) });
+export type ConsentBatchResponse = z.infer<typeof consentBatchResponseSchema>;
 
 export const deviceSummarySchema = z.object({
   id: deviceIdSchema,

@@ -1,14 +1,16 @@
 import { z } from 'zod';
-import { errorBodySchema, provisionDeviceResponseSchema } from './api.ts';
+import { errorBodySchema, provisionCredentialsSchema } from './api.ts';
 import { deviceIdSchema } from './ids.ts';
 import { regionIdSchema } from './regions.ts';
 
 /**
  * HTTP contract of the global directory (`/api/v1/directory`), the one service a deployment of
  * regional planes shares. It holds only what routing needs: device id -> home region, and each
- * region's plane endpoints from its configuration. It never sees an event, a consent record, an
- * owner or a device secret: provisioning is forwarded to the home plane, which keeps the secret's
- * hash, and the directory passes the plane's one-time answer back without keeping it.
+ * region's plane endpoints from its configuration. It never sees an event, a consent record or an
+ * owner: provisioning carries only the home region, the home plane provisions with nothing consented
+ * (privacy by default), and whoever provisions sets the owner's choices at that plane's API directly
+ * (`PUT {apiUrl}/api/v1/devices/consent:batch`). The one-time device secret passes through: the plane
+ * keeps its hash, and the directory hands the plane's answer back without keeping it.
  */
 
 /** Where one region's plane is reached: its broker for devices, its API for people and services. */
@@ -31,8 +33,22 @@ export type PlaneEndpoints = z.infer<typeof planeEndpointsSchema>;
 export const deviceHomeSchema = planeEndpointsSchema.extend({ deviceId: deviceIdSchema });
 export type DeviceHome = z.infer<typeof deviceHomeSchema>;
 
-/** `POST /api/v1/directory/devices` (and `:batch`): the home plane's answer plus the endpoints to use. */
-export const directoryProvisionResponseSchema = provisionDeviceResponseSchema.extend({
+/**
+ * `POST /api/v1/directory/devices`: the home region only. A body with `consent` is refused with
+ * 400 CONSENT_AT_HOME_PLANE (routes.ts), so a client that used to send it learns where it goes.
+ */
+export const directoryProvisionRequestSchema = z.strictObject({ region: regionIdSchema });
+export type DirectoryProvisionRequest = z.infer<typeof directoryProvisionRequestSchema>;
+
+/** `POST /api/v1/directory/devices:batch`: up to PROVISION_BATCH_MAX entries, each as for one device. */
+export const directoryProvisionBatchRequestSchema = z.strictObject({ devices: z.array(directoryProvisionRequestSchema).min(1) });
+export type DirectoryProvisionBatchRequest = z.infer<typeof directoryProvisionBatchRequestSchema>;
+
+/**
+ * `POST /api/v1/directory/devices` (and `:batch`): the home plane's credentials plus the endpoints to
+ * use. The directory asks the plane with `?omit=consent`, so the plane's consent record stays there.
+ */
+export const directoryProvisionResponseSchema = provisionCredentialsSchema.extend({
   mqttUrl: z.url(),
   mqttsUrl: planeEndpointsSchema.shape.mqttsUrl,
   apiUrl: z.url(),

@@ -67,20 +67,34 @@ export class ConsentService {
   }
 
   /**
+   * change() for many devices of one region (each listed once), written in one transaction: it waits
+   * for appends under way to any of them and holds their later ones until it is done. Resolves with
+   * the new records in the order of `changes`.
+   */
+  changeMany(region: RegionId, changes: readonly ConsentChange[]): Promise<ConsentRecord[]> {
+    const ids = changes.map((change) => change.deviceId);
+    const previous = Promise.allSettled(ids.map((id) => this.#appendChains.get(id)));
+    const next = previous.then(() => this.#appendMany(region, changes));
+    for (const id of ids) this.#appendChains.set(id, next);
+    void next
+      .finally(() => {
+        for (const id of ids) if (this.#appendChains.get(id) === next) this.#appendChains.delete(id);
+      })
+      .catch(() => undefined);
+    return next.then(async (rows) => {
+      const records = rows.map(toConsentRecord);
+      await Promise.all(records.map((record) => this.#publish(record)));
+      return records;
+    });
+  }
+
+  /**
    * Batch provisioning wrote these first versions itself (in the region's transaction): cache them,
    * audit them and push them to their devices, as change() does for one.
    */
   async provisioned(rows: readonly ConsentRow[], region: RegionId): Promise<ConsentRecord[]> {
     for (const row of rows) this.#ledgers.set(row.deviceId, Promise.resolve([row]));
-    await Promise.all(
-      rows.map(async (row) => {
-        try {
-          await this.audit(row, region);
-        } catch (err) {
-          this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
-        }
-      }),
-    );
+    await Promise.all(rows.map((row) => this.#audited(row, region)));
     const records = rows.map(toConsentRecord);
     await Promise.all(records.map((record) => this.#publish(record)));
     return records;
@@ -116,14 +130,45 @@ export class ConsentService {
       throw err;
     }
     this.#ledgers.set(change.deviceId, Promise.resolve([...ledger, row]));
-    // After the cache update: ingest enforces the new record even if the audit store is slow. The
-    // change has happened, so a failing audit store is reported loudly but does not undo it.
+    // After the cache update: ingest enforces the new record even if the audit store is slow.
+    await this.#audited(row, change.region);
+    return row;
+  }
+
+  /** The batch's versions in one transaction of the region's store, then each cached and audited as #append does. */
+  async #appendMany(region: RegionId, changes: readonly ConsentChange[]): Promise<ConsentRow[]> {
+    const ledgers = await Promise.all(changes.map((change) => this.ledger(change.deviceId, region)));
+    const issuedAt = new Date();
+    const rows = changes.map(
+      (change, i): ConsentRow => ({
+        deviceId: change.deviceId,
+        version: (latest(ledgers[i]!)?.version ?? 0) + 1,
+        issuedAt,
+        categories: { ...change.categories },
+        actor: change.actor,
+        channel: change.channel,
+      }),
+    );
     try {
-      await this.audit(row, change.region);
+      await this.#store(region).appendConsents(rows);
+    } catch (err) {
+      for (const change of changes) this.forget(change.deviceId);
+      throw err;
+    }
+    rows.forEach((row, i) => {
+      this.#ledgers.set(row.deviceId, Promise.resolve([...ledgers[i]!, row]));
+    });
+    await Promise.all(rows.map((row) => this.#audited(row, region)));
+    return rows;
+  }
+
+  /** The change has happened, so a failing audit store is reported loudly but does not undo it. */
+  async #audited(row: ConsentRow, region: RegionId): Promise<void> {
+    try {
+      await this.audit(row, region);
     } catch (err) {
       this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
     }
-    return row;
   }
 
   /**

@@ -1,6 +1,13 @@
 import type { z } from 'zod';
-import { errorBodySchema, healthResponseSchema, provisionBatchResponseSchema, provisionDeviceResponseSchema, regionsResponseSchema } from '../../schema/api.ts';
-import type { ProvisionDeviceRequest, ProvisionDeviceResponse } from '../../schema/api.ts';
+import {
+  errorBodySchema,
+  healthResponseSchema,
+  provisionCredentialsBatchSchema,
+  provisionCredentialsSchema,
+  regionsResponseSchema,
+  type ProvisionCredentials,
+} from '../../schema/api.ts';
+import type { DirectoryProvisionRequest } from '../../schema/directory.ts';
 import { complianceReportSchema, type ComplianceReport } from '../../schema/privacy.ts';
 import { HttpError } from '../http/errors.ts';
 import type { PlaneConfig } from './config.ts';
@@ -14,8 +21,8 @@ import type { PlaneConfig } from './config.ts';
  */
 export interface PlaneClient {
   readonly plane: PlaneConfig;
-  provision(request: ProvisionDeviceRequest): Promise<ProvisionDeviceResponse>;
-  provisionBatch(requests: readonly ProvisionDeviceRequest[]): Promise<ProvisionDeviceResponse[]>;
+  provision(request: DirectoryProvisionRequest): Promise<ProvisionCredentials>;
+  provisionBatch(requests: readonly DirectoryProvisionRequest[]): Promise<ProvisionCredentials[]>;
   /** Takes back a device the directory could not record (its answer never reached anyone). */
   deleteDevice(deviceId: string): Promise<void>;
   /** 'up' on 200, 'degraded' on a 503 health answer, 'down' otherwise (never throws). */
@@ -68,7 +75,7 @@ export function planeClient(plane: PlaneConfig, options: PlaneClientOptions): Pl
   }
 
   /** A plane's answer must be for the region asked: anything else is a misconfigured plane, not a home. */
-  const inRegion = (device: ProvisionDeviceResponse): ProvisionDeviceResponse => {
+  const inRegion = (device: ProvisionCredentials): ProvisionCredentials => {
     if (device.region !== plane.region) throw new HttpError('PLANE_REJECTED', `the plane configured for region ${plane.region} provisioned in another region`);
     return device;
   };
@@ -76,11 +83,11 @@ export function planeClient(plane: PlaneConfig, options: PlaneClientOptions): Pl
   return {
     plane,
     async provision(request) {
-      return inRegion(await answer(await call('POST', '/api/v1/devices', request, options.timeoutMs), 201, provisionDeviceResponseSchema));
+      return inRegion(await answer(await call('POST', '/api/v1/devices?omit=consent', request, options.timeoutMs), 201, provisionCredentialsSchema));
     },
     async provisionBatch(requests) {
-      const response = await call('POST', '/api/v1/devices:batch', { devices: requests }, options.timeoutMs);
-      const { devices } = await answer(response, 201, provisionBatchResponseSchema);
+      const response = await call('POST', '/api/v1/devices:batch?omit=consent', { devices: requests }, options.timeoutMs);
+      const { devices } = await answer(response, 201, provisionCredentialsBatchSchema);
       if (devices.length !== requests.length) throw new HttpError('PLANE_REJECTED', `the plane of region ${plane.region} answered a batch of another length`);
       return devices.map(inRegion);
     },

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { PROVISION_BATCH_MAX, type ErrorBody, type ProvisionDeviceRequest, type ProvisionDeviceResponse } from '../../schema/api.ts';
-import type { DirectoryBatchFailure, DirectoryProvisionBatchResponse, DirectoryProvisionResponse } from '../../schema/directory.ts';
+import { PROVISION_BATCH_MAX, type ErrorBody, type ProvisionCredentials } from '../../schema/api.ts';
+import type { DirectoryBatchFailure, DirectoryProvisionBatchResponse, DirectoryProvisionRequest, DirectoryProvisionResponse } from '../../schema/directory.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import { HttpError } from '../http/errors.ts';
 import type { HomeStore } from './home-store.ts';
@@ -15,7 +15,9 @@ export interface ProvisionDeps {
 /**
  * Provisioning through the directory, as named steps: find the home plane, have it provision (it
  * mints the id and the secret and keeps the secret's hash), record id -> region here, answer with
- * the plane's endpoints. The secret passes through in memory only: it is in no step's log line and
+ * the plane's endpoints. The request carries only the region, so the plane provisions with nothing
+ * consented, and is asked to answer without its first consent record (`?omit=consent`), so no consent
+ * record crosses the directory. The secret passes through in memory only: it is in no step's log line and
  * never reaches the home store.
  */
 const steps = {
@@ -26,7 +28,7 @@ const steps = {
   },
 
   /** A device the plane made but the directory could not record is taken back, so no device is left unroutable. */
-  async record(deps: ProvisionDeps, plane: PlaneClient, devices: readonly ProvisionDeviceResponse[]): Promise<void> {
+  async record(deps: ProvisionDeps, plane: PlaneClient, devices: readonly ProvisionCredentials[]): Promise<void> {
     const createdAt = new Date();
     try {
       await deps.homes.record(devices.map((d) => ({ deviceId: d.id, region: d.region, createdAt })));
@@ -40,15 +42,15 @@ const steps = {
     }
   },
 
-  withEndpoints(plane: PlaneClient, device: ProvisionDeviceResponse): DirectoryProvisionResponse {
+  withEndpoints(plane: PlaneClient, device: ProvisionCredentials): DirectoryProvisionResponse {
     const { mqttUrl, mqttsUrl, apiUrl } = plane.plane;
-    return { ...device, mqttUrl, ...(mqttsUrl ? { mqttsUrl } : {}), apiUrl };
+    return { id: device.id, region: device.region, secret: device.secret, mqttUrl, ...(mqttsUrl ? { mqttsUrl } : {}), apiUrl };
   },
 };
 
-export async function provisionOne(deps: ProvisionDeps, request: ProvisionDeviceRequest): Promise<DirectoryProvisionResponse> {
+export async function provisionOne(deps: ProvisionDeps, request: DirectoryProvisionRequest): Promise<DirectoryProvisionResponse> {
   const plane = steps.planeFor(deps, request.region);
-  const device = await plane.provision(request);
+  const device = await plane.provision({ region: request.region });
   await steps.record(deps, plane, [device]);
   deps.logger.info({ region: plane.plane.region, devices: 1 }, 'provisioned through the directory');
   return steps.withEndpoints(plane, device);
@@ -65,7 +67,7 @@ export interface BatchOutcome {
  * its coded error and the others are provisioned all the same. A region without a plane refuses the
  * whole batch before anything is provisioned, as the plane's own batch does for an unknown region.
  */
-export async function provisionBatch(deps: ProvisionDeps, requests: readonly ProvisionDeviceRequest[]): Promise<BatchOutcome> {
+export async function provisionBatch(deps: ProvisionDeps, requests: readonly DirectoryProvisionRequest[]): Promise<BatchOutcome> {
   if (requests.length > PROVISION_BATCH_MAX) {
     throw new HttpError('BATCH_TOO_LARGE', `at most ${PROVISION_BATCH_MAX} devices per batch; this one lists ${requests.length}`);
   }
@@ -84,7 +86,7 @@ export async function provisionBatch(deps: ProvisionDeps, requests: readonly Pro
     [...groups].map(async ([region, indexes]) => {
       const plane = planes.get(region)!;
       try {
-        const devices = await plane.provisionBatch(indexes.map((i) => requests[i]!));
+        const devices = await plane.provisionBatch(indexes.map((i) => ({ region: requests[i]!.region })));
         await steps.record(deps, plane, devices);
         devices.forEach((device, k) => {
           results[indexes[k]!] = steps.withEndpoints(plane, device);

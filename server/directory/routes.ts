@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { deviceIdParamsSchema, errorBodySchema, provisionBatchRequestSchema, provisionDeviceRequestSchema } from '../../schema/api.ts';
+import { deviceIdParamsSchema, errorBodySchema } from '../../schema/api.ts';
 import { deploymentComplianceSchema } from '../../schema/deployment.ts';
 import {
   deviceHomeSchema,
   directoryHealthSchema,
+  directoryProvisionBatchRequestSchema,
   directoryProvisionBatchResponseSchema,
+  directoryProvisionRequestSchema,
   directoryProvisionResponseSchema,
   planesResponseSchema,
 } from '../../schema/directory.ts';
@@ -52,6 +54,23 @@ async function answersWithin(ping: () => Promise<void>, timeoutMs: number): Prom
 const ADMIN = { access: { roles: ['admin'] } } as const;
 const LOOKUP = { access: { roles: ['admin', 'broker', 'operator'] } } as const;
 const PLANE = { access: { roles: ['admin', 'operator'] } } as const;
+/** Where a provisioning client's consent choices go instead of the directory. */
+const CONSENT_ELSEWHERE =
+  "consent is set at the device's home plane (PUT {apiUrl}/api/v1/devices/consent:batch with the answer's apiUrl), never through the directory";
+
+const hasConsent = (entry: unknown): boolean => typeof entry === 'object' && entry !== null && 'consent' in entry;
+
+/**
+ * Before validation, so an old client sending its owners' choices learns where they go instead of
+ * reading a bare unrecognised-key message; the body is not logged.
+ */
+async function refuseConsent(request: { body: unknown }): Promise<void> {
+  const { body } = request;
+  const devices = typeof body === 'object' && body !== null && 'devices' in body ? body.devices : undefined;
+  const offered = Array.isArray(devices) ? devices.some(hasConsent) : hasConsent(body);
+  if (offered) throw new HttpError('CONSENT_AT_HOME_PLANE', CONSENT_ELSEWHERE);
+}
+
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 502: errorBodySchema, 503: errorBodySchema };
 
 export const directoryRoutes: FastifyPluginAsyncZod<DirectoryRouteDeps> = async (app, deps) => {
@@ -59,9 +78,11 @@ export const directoryRoutes: FastifyPluginAsyncZod<DirectoryRouteDeps> = async 
     '/api/v1/directory/devices',
     {
       config: ADMIN,
+      preValidation: refuseConsent,
       schema: {
-        summary: "Provision a device in its home region's plane; the answer carries the plane's endpoints and the one-time secret",
-        body: provisionDeviceRequestSchema,
+        summary:
+          "Provision a device in its home region's plane, with nothing consented; the answer carries the plane's endpoints and the one-time secret (consent is set at the plane)",
+        body: directoryProvisionRequestSchema,
         response: { 201: directoryProvisionResponseSchema, ...errors },
       },
     },
@@ -74,9 +95,10 @@ export const directoryRoutes: FastifyPluginAsyncZod<DirectoryRouteDeps> = async 
     {
       config: ADMIN,
       bodyLimit: 256 * 1024,
+      preValidation: refuseConsent,
       schema: {
         summary: 'Provision devices of several regions, one call per home plane; 207 lists the regions whose plane failed',
-        body: provisionBatchRequestSchema,
+        body: directoryProvisionBatchRequestSchema,
         response: { 201: directoryProvisionBatchResponseSchema, 207: directoryProvisionBatchResponseSchema, ...errors },
       },
     },

@@ -10,6 +10,8 @@ export const ERRORS = {
   UNKNOWN_REGION: 400,
   /** A batch request lists more entries than one call may (PROVISION_BATCH_MAX devices, OWNER_BATCH_MAX owners). */
   BATCH_TOO_LARGE: 400,
+  /** Consent was sent to the global directory: the owner's choices are set at the home plane's API, never relayed. */
+  CONSENT_AT_HOME_PLANE: 400,
   UNAUTHORIZED: 401,
   DEVICE_AUTH_FAILED: 401,
   FORBIDDEN: 403,

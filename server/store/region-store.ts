@@ -14,6 +14,19 @@ import { type ConsentRow, type EventQuery, type EventRow, type QuarantineEntry, 
 const WAL_TRUNCATE_ATTEMPTS = 10;
 const WAL_TRUNCATE_RETRY_MS = 50;
 
+const CONSENT_COLUMNS = ['deviceId', 'version', 'issuedAt', 'usage', 'location', 'payment', 'diagnostics', 'actor', 'channel'] as const;
+const consentTuple = (r: ConsentRow) => [
+  r.deviceId,
+  r.version,
+  r.issuedAt,
+  r.categories.usage,
+  r.categories.location,
+  r.categories.payment,
+  r.categories.diagnostics,
+  r.actor,
+  r.channel,
+];
+
 /** A region's own database: its devices and owners, their consent ledger, events, refusals, tombstones and audit log. */
 export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
   const { client } = db;
@@ -45,25 +58,9 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
 
     async addDevicesWithConsent(devices, consents): Promise<void> {
       const deviceRows = devices.map((d) => [d.deviceId, d.createdAt]);
-      const consentRows = consents.map((r) => [
-        r.deviceId,
-        r.version,
-        r.issuedAt,
-        r.categories.usage,
-        r.categories.location,
-        r.categories.payment,
-        r.categories.diagnostics,
-        r.actor,
-        r.channel,
-      ]);
       const statements = [
         ...multiRowInserts('Device', ['id', 'createdAt'], deviceRows, db.maxParams),
-        ...multiRowInserts(
-          'ConsentRecord',
-          ['deviceId', 'version', 'issuedAt', 'usage', 'location', 'payment', 'diagnostics', 'actor', 'channel'],
-          consentRows,
-          db.maxParams,
-        ),
+        ...multiRowInserts('ConsentRecord', CONSENT_COLUMNS, consents.map(consentTuple), db.maxParams),
       ];
       // Always one transaction, even for a single statement: all devices of the batch or none.
       if (statements.length > 0) await client.$transaction(statements.map((statement) => client.$executeRaw(statement)));
@@ -77,6 +74,16 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
             ON CONFLICT ("deviceId", "version") DO NOTHING`,
       );
       if (inserted === 0) throw new StoreConflictError(`consent version ${row.version} already exists for this device`);
+    },
+
+    async appendConsents(rows): Promise<void> {
+      const statements = multiRowInserts('ConsentRecord', CONSENT_COLUMNS, rows.map(consentTuple), db.maxParams, '"deviceId", "version"');
+      // Interactive, so a version already taken (another process's append) rolls back the whole batch.
+      await client.$transaction(async (tx) => {
+        let inserted = 0;
+        for (const statement of statements) inserted += await tx.$executeRaw(statement);
+        if (inserted < rows.length) throw new StoreConflictError('a consent version of the batch already exists');
+      });
     },
 
     async consentHistory(deviceId: string): Promise<ConsentRow[]> {

@@ -262,6 +262,8 @@ export interface RegionStore extends PrivacyStore, AuditStore {
   addDevicesWithConsent(devices: readonly { deviceId: string; createdAt: Date }[], consents: readonly ConsentRow[]): Promise<void>;
   /** Appends to the ledger; rejects with a StoreConflictError when the version is not new. */
   appendConsent(row: ConsentRow): Promise<void>;
+  /** Appends to the ledgers of several devices in one transaction; a version not new rejects them all (StoreConflictError). */
+  appendConsents(rows: readonly ConsentRow[]): Promise<void>;
   /** The whole ledger of one device, oldest version first. */
   consentHistory(deviceId: string): Promise<ConsentRow[]>;
   /** Newest first. */

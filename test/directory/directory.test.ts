@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceListResponseSchema, errorBodySchema, provisionDeviceResponseSchema } from '../../schema/api.ts';
+import { consentRecordSchema, NO_CONSENT } from '../../schema/consent.ts';
 import { deviceHomeSchema, directoryProvisionBatchResponseSchema, directoryProvisionResponseSchema, planesResponseSchema } from '../../schema/directory.ts';
 import type { RunningDirectory } from '../../server/directory/directory.ts';
 import type { RunningServer } from '../../server/server.ts';
@@ -36,24 +37,29 @@ describe('the global directory in front of two planes', () => {
   const planeDevices = async (server: RunningServer, region: string): Promise<string[]> =>
     deviceListResponseSchema.parse((await call(server.httpUrl, 'GET', '/api/v1/devices', planeAdmin(region))).json).devices.map((d) => d.id);
 
-  it('provisions one device in its home plane and answers with that plane’s endpoints', async () => {
-    const answer = await dir('POST', '/api/v1/directory/devices', DIRECTORY_ADMIN, { region: 'eu', consent: CONSENT });
+  it('provisions one device in its home plane with nothing consented, and answers with that plane’s endpoints and no consent record', async () => {
+    const answer = await dir('POST', '/api/v1/directory/devices', DIRECTORY_ADMIN, { region: 'eu' });
     expect(answer.status).toBe(201);
+    expect(Object.keys(answer.json as object).sort()).toEqual(['apiUrl', 'id', 'mqttUrl', 'region', 'secret']);
     const device = directoryProvisionResponseSchema.parse(answer.json);
     secrets.push(device.secret);
-    expect(device).toMatchObject({ region: 'eu', mqttUrl: 'mqtt://eu.planes.test:1883', apiUrl: eu.httpUrl, consent: { categories: CONSENT, version: 1 } });
+    expect(device).toMatchObject({ region: 'eu', mqttUrl: 'mqtt://eu.planes.test:1883', apiUrl: eu.httpUrl });
     expect(await planeDevices(eu, 'eu')).toContain(device.id);
     expect(await planeDevices(us, 'us')).not.toContain(device.id);
+    // Privacy by default at the plane: its first record consents to nothing.
+    const detail = (await call(eu.httpUrl, 'GET', `/api/v1/devices/${device.id}`, planeAdmin('eu'))).json as { consent: unknown };
+    expect(consentRecordSchema.parse(detail.consent)).toMatchObject({ version: 1, categories: NO_CONSENT });
 
     const home = await dir('GET', `/api/v1/directory/devices/${device.id}`, LOOKUP);
     expect(home.status).toBe(200);
     expect(deviceHomeSchema.parse(home.json)).toEqual({ deviceId: device.id, region: 'eu', mqttUrl: 'mqtt://eu.planes.test:1883', apiUrl: eu.httpUrl });
   });
 
-  it('provisions a batch across both regions, each device only in its home plane, in request order', async () => {
-    const requests = Array.from({ length: 7 }, (_, i) => ({ region: i % 3 === 0 ? 'us' : 'eu', ...(i % 2 === 0 ? { consent: CONSENT } : {}) }));
+  it('provisions a batch across both regions, each device only in its home plane, in request order, with no consent record in the answer', async () => {
+    const requests = Array.from({ length: 7 }, (_, i) => ({ region: i % 3 === 0 ? 'us' : 'eu' }));
     const answer = await dir('POST', '/api/v1/directory/devices:batch', DIRECTORY_ADMIN, { devices: requests });
     expect(answer.status).toBe(201);
+    expect(JSON.stringify(answer.json)).not.toContain('consent');
     const { devices, failed } = directoryProvisionBatchResponseSchema.parse(answer.json);
     expect(failed).toEqual([]);
     expect(devices.map((d) => d.region)).toEqual(requests.map((r) => r.region));
@@ -81,6 +87,7 @@ describe('the global directory in front of two planes', () => {
       const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').all('DeviceHome') as { name: string }[]).map((c) => c.name);
       expect(columns.sort()).toEqual(['createdAt', 'deviceId', 'region']);
       expect((db.prepare('SELECT COUNT(*) AS n FROM DeviceHome').get() as { n: number }).n).toBe(8);
+      // The store shares the plane's schema; the tables of consent, owners and events stay empty here.
       for (const table of ['DirectoryEntry', 'Device', 'Owner', 'ConsentRecord', 'Event']) {
         expect((db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n).toBe(0);
       }
@@ -103,6 +110,17 @@ describe('the global directory in front of two planes', () => {
     expect(await dir('POST', '/api/v1/directory/devices', LOOKUP, { region: 'eu' })).toMatchObject({ status: 403, json: { code: 'FORBIDDEN' } });
     expect(await dir('GET', '/api/v1/directory/devices/cm-nosuchdevice', '')).toMatchObject({ status: 401, json: { code: 'UNAUTHORIZED' } });
     expect(await dir('GET', '/api/v1/directory/planes', LOOKUP)).toMatchObject({ status: 403, json: { code: 'FORBIDDEN' } });
+    // Consent is the home plane's business: refused with a code saying so, in a single call and in any entry of a batch, before anything is provisioned.
+    const devicesBefore = (await planeDevices(eu, 'eu')).length;
+    for (const [path, body] of [
+      ['/api/v1/directory/devices', { region: 'eu', consent: CONSENT }],
+      ['/api/v1/directory/devices:batch', { devices: [{ region: 'eu' }, { region: 'eu', consent: CONSENT }] }],
+    ] as const) {
+      const refused = await dir('POST', path, DIRECTORY_ADMIN, body);
+      expect(refused).toMatchObject({ status: 400, json: { code: 'CONSENT_AT_HOME_PLANE' } });
+      expect(errorBodySchema.parse(refused.json).message).toContain('/api/v1/devices/consent:batch');
+    }
+    expect((await planeDevices(eu, 'eu')).length).toBe(devicesBefore);
     const bad = await dir('POST', '/api/v1/directory/devices', DIRECTORY_ADMIN, { region: 'eu', owner: 'Ada' });
     expect(bad.status).toBe(400);
     expect(errorBodySchema.parse(bad.json).code).toBe('VALIDATION_FAILED');

@@ -177,7 +177,7 @@ describe('machines provisioned through the directory', () => {
     await directory?.close();
   });
 
-  it("carry their home plane's MQTT URL, which a fleet uses over (or without) its brokerUrl", async () => {
+  it("carry their home plane's MQTT URL, which a fleet uses over (or without) its brokerUrl, and have their consent set at that plane", async () => {
     directory = await startDirectoryDouble();
     directory.planes.set('eu', 'mqtt://127.0.0.1:41883');
     directory.planes.set('us', 'mqtts://us.plane.test:8883');
@@ -195,6 +195,10 @@ describe('machines provisioned through the directory', () => {
       ['eu', 'mqtt://127.0.0.1:41883'],
       ['us', 'mqtts://us.plane.test:8883'],
     ]);
+    // The directory heard regions only; each owner's choice went to the machine's home plane API.
+    expect(directory.provisionBodies.join('')).not.toContain('consent');
+    expect(directory.consents.size).toBeGreaterThan(0);
+    for (const [id, { region }] of directory.consents) expect(machines.find((m) => m.deviceId === id)?.region).toBe(region);
     const { mqttUrl: _, ...withoutUrl } = machines[0]!;
     expect(() => createFleet({ machines: [withoutUrl], seed: 1, speed: 1 }, logger)).toThrow(/brokerUrl/);
   });

@@ -264,6 +264,13 @@ describe.skipIf(unavailable !== null)(`planes on separate hosts${unavailable ? `
       owners.filter((text) => directory.streams.some((s) => s.bytes.includes(text))),
       "owner data on the directory's interface",
     ).toEqual([]);
+    // No consent record either: provisioning through it carries regions and credentials only, and the
+    // owners' choices go to their home plane's API. The JSON keys of a consent record and its categories:
+    const consentKeys = ['"consent"', '"categories"', '"usage":', '"diagnostics":'];
+    expect(
+      consentKeys.filter((text) => directory.streams.some((s) => s.bytes.includes(text))),
+      "consent on the directory's interface",
+    ).toEqual([]);
     const global = wires.get('global')!;
     expect([...flowsOf(global, network)], "flows on the transfer destination's interface").toEqual([`plane-eu→global:${GLOBAL_HTTP}`]);
     const rows = [...everyone.flatMap((o) => o.deviceIds), ...owners];

@@ -1,6 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
+  CONSENT_BATCH_MAX,
+  consentBatchRequestSchema,
+  consentBatchResponseSchema,
   deviceEventsQuerySchema,
   deviceEventsResponseSchema,
   deviceIdParamsSchema,
@@ -11,16 +14,23 @@ import {
   PROVISION_BATCH_MAX,
   provisionBatchRequestSchema,
   provisionBatchResponseSchema,
+  provisionCredentialsBatchSchema,
+  provisionCredentialsSchema,
   provisionDeviceRequestSchema,
   provisionDeviceResponseSchema,
+  provisionQuerySchema,
+  type ProvisionCredentials,
+  type ProvisionDeviceResponse,
 } from '../../../schema/api.ts';
-import { consentCategoriesSchema, consentRecordSchema } from '../../../schema/consent.ts';
+import { z } from 'zod';
+import { consentCategoriesSchema, consentRecordSchema, type ConsentRecord } from '../../../schema/consent.ts';
 import { deviceStateSchema } from '../../../schema/topics.ts';
 import { erasureResponseSchema } from '../../../schema/privacy.ts';
 import { toConsentRecord } from '../../consent/publisher.ts';
 import { eraseDevice } from '../../privacy/erasure.ts';
 import { toStoredEvent } from '../../privacy/owner-export.ts';
 import { provisionDevice, provisionDevices } from '../../devices/provision.ts';
+import type { RegionId } from '../../../schema/regions.ts';
 import type { DirectoryEntry } from '../../store/types.ts';
 import { createDeviceView } from '../device-view.ts';
 import type { AppDeps } from '../app-deps.ts';
@@ -38,6 +48,8 @@ const deviceDetailSchema = deviceSummarySchema.extend({
   state: deviceStateSchema.nullable(),
 });
 
+const withoutConsent = ({ id, region, secret }: ProvisionDeviceResponse): ProvisionCredentials => ({ id, region, secret });
+
 export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
   const view = createDeviceView(deps);
   const device = (request: FastifyRequest, id: string): Promise<DirectoryEntry> => view.device(principalOf(request), id);
@@ -48,15 +60,16 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       config: staff,
       schema: {
         summary: 'Provision a device in a home region; the secret is shown only in this answer',
+        querystring: provisionQuerySchema,
         body: provisionDeviceRequestSchema,
-        response: { 201: provisionDeviceResponseSchema, ...errors },
+        response: { 201: z.union([provisionDeviceResponseSchema, provisionCredentialsSchema]), ...errors },
       },
     },
     async (request, reply) => {
       assertRegion(principalOf(request), request.body.region);
       const store = view.store(request.body.region);
       const created = await fromStore(provisionDevice(deps, store, request.body, principalOf(request).subject));
-      return reply.code(201).send(created);
+      return reply.code(201).send(request.query.omit === 'consent' ? withoutConsent(created) : created);
     },
   );
 
@@ -69,8 +82,9 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       bodyLimit: 256 * 1024,
       schema: {
         summary: `Provision up to ${PROVISION_BATCH_MAX} devices in one call (one transaction per region); each secret is shown only in this answer`,
+        querystring: provisionQuerySchema,
         body: provisionBatchRequestSchema,
-        response: { 201: provisionBatchResponseSchema, ...errors },
+        response: { 201: z.union([provisionBatchResponseSchema, provisionCredentialsBatchSchema]), ...errors },
       },
     },
     async (request, reply) => {
@@ -83,7 +97,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
         view.store(region);
       }
       const created = await fromStore(provisionDevices(deps, (region) => view.store(region), devices, principal.subject));
-      return reply.code(201).send({ devices: created });
+      return reply.code(201).send({ devices: request.query.omit === 'consent' ? created.map(withoutConsent) : created });
     },
   );
 
@@ -165,6 +179,63 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
           channel: request.query.channel,
         }),
       );
+    },
+  );
+
+  // The literal path `/api/v1/devices/consent:batch`; as a static segment it wins over `:id`.
+  app.put(
+    '/api/v1/devices/consent::batch',
+    {
+      config: staff,
+      // 1,000 entries of an id and four choices are about 120 KB.
+      bodyLimit: 256 * 1024,
+      schema: {
+        summary: `Record a new consent version for up to ${CONSENT_BATCH_MAX} devices (one transaction per region); each is pushed and enforced as the single route's is`,
+        querystring: consentChangeQuerySchema,
+        body: consentBatchRequestSchema,
+        response: { 200: consentBatchResponseSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const { devices } = request.body;
+      if (devices.length > CONSENT_BATCH_MAX)
+        throw new HttpError('BATCH_TOO_LARGE', `at most ${CONSENT_BATCH_MAX} devices per batch; this one lists ${devices.length}`);
+      const seen = new Set<string>();
+      devices.forEach(({ id }, i) => {
+        if (seen.has(id)) throw new HttpError('VALIDATION_FAILED', `devices[${i}]: device ${id} is listed more than once in the batch`);
+        seen.add(id);
+      });
+      // Every device is checked (known, not erased, in the caller's regions) before anything is written.
+      const entries = await Promise.all(
+        devices.map(({ id }, i) =>
+          device(request, id).catch((err: unknown) => {
+            throw err instanceof HttpError ? new HttpError(err.code, `devices[${i}]: ${err.message}`) : err;
+          }),
+        ),
+      );
+      const byRegion = new Map<RegionId, number[]>();
+      entries.forEach((entry, i) => {
+        const indexes = byRegion.get(entry.region);
+        if (indexes) indexes.push(i);
+        else byRegion.set(entry.region, [i]);
+      });
+      const actor = principalOf(request).subject;
+      const records = new Array<ConsentRecord>(devices.length);
+      for (const [region, indexes] of byRegion) {
+        view.store(region);
+        const changes = indexes.map((i) => ({
+          deviceId: entries[i]!.deviceId,
+          region,
+          categories: devices[i]!.consent,
+          actor,
+          channel: request.query.channel,
+        }));
+        const written = await fromStore(deps.consent.changeMany(region, changes));
+        written.forEach((record, k) => {
+          records[indexes[k]!] = record;
+        });
+      }
+      return { records };
     },
   );
 

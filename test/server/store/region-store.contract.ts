@@ -118,6 +118,24 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
       expect(await eu().consentHistory(newDeviceId())).toEqual([]);
     });
 
+    it('appends to several ledgers in one transaction, and writes none of them when a version is taken', async () => {
+      const [a, b] = [newDeviceId(), newDeviceId()];
+      for (const id of [a, b]) await eu().addDevice(id, new Date());
+      const row = (deviceId: string, version: number): ConsentRow => ({
+        deviceId,
+        version,
+        issuedAt: new Date(Date.UTC(2026, 10, version)),
+        categories: { usage: version > 1, location: 'none', payment: false, diagnostics: false },
+        actor: 'admin',
+        channel: 'api',
+      });
+      await eu().appendConsents([row(a, 1), row(b, 1)]);
+      await expect(eu().appendConsents([row(a, 2), row(b, 1)])).rejects.toBeInstanceOf(StoreConflictError);
+      expect(await eu().consentHistory(a)).toEqual([row(a, 1)]);
+      await eu().appendConsents([row(a, 2), row(b, 2)]);
+      expect(await eu().consentHistory(b)).toEqual([row(b, 1), row(b, 2)]);
+    });
+
     it('keeps the regions in separate databases', async () => {
       const device = newDeviceId();
       const usBefore = await us().counts();
