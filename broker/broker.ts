@@ -32,6 +32,8 @@ import { listenForRevocations, type RevocationCounters } from './revocation-list
 import { createRevocations } from './revocations.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
 import { indexRetainedMessages } from './retained-index.ts';
+import { indexOutgoingQueues } from './outgoing-index.ts';
+import { queueEmitterInFifo } from './emitter-queue.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
 import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
@@ -144,6 +146,9 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   protectBrokerMaps(broker);
   // Before any client: every retained message goes through the index from the first one.
   indexRetainedMessages(Reflect.get(broker, 'persistence'));
+  // Before flagRedeliveries, which wraps the outgoing stream these queues answer.
+  indexOutgoingQueues(Reflect.get(broker, 'persistence'));
+  queueEmitterInFifo(Reflect.get(broker, 'mq'));
   flagRedeliveries(Reflect.get(broker, 'persistence'));
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);
