@@ -33,7 +33,7 @@ import { createRevocations } from './revocations.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
 import { indexRetainedMessages } from './retained-index.ts';
 import { indexOutgoingQueues } from './outgoing-index.ts';
-import { queueEmitterInFifo } from './emitter-queue.ts';
+import { steadyEmitterQueue } from './emitter-queue.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
 import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
@@ -148,7 +148,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   indexRetainedMessages(Reflect.get(broker, 'persistence'));
   // Before flagRedeliveries, which wraps the outgoing stream these queues answer.
   indexOutgoingQueues(Reflect.get(broker, 'persistence'));
-  queueEmitterInFifo(Reflect.get(broker, 'mq'));
+  steadyEmitterQueue(Reflect.get(broker, 'mq'));
   flagRedeliveries(Reflect.get(broker, 'persistence'));
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);

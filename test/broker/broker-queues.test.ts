@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Fifo } from '../../broker/fifo.ts';
 import { OutgoingQueue } from '../../broker/outgoing-index.ts';
-import { queueEmitterInFifo } from '../../broker/emitter-queue.ts';
+import { steadyEmitterQueue } from '../../broker/emitter-queue.ts';
 import mqemitter from 'mqemitter';
 
 type Packet = { brokerId?: string; brokerCounter?: number; messageId?: number; tag: number };
@@ -88,7 +88,7 @@ describe('Fifo (broker/fifo.ts)', () => {
 
   it("takes over mqemitter's queue: a message beyond the concurrency waits, then is delivered in order", async () => {
     const emitter = mqemitter({ concurrency: 1 });
-    expect(queueEmitterInFifo(emitter)).toBe(true);
+    expect(steadyEmitterQueue(emitter)).toBe(true);
     const seen: number[] = [];
     const releases: Array<() => void> = [];
     emitter.on('t', (message, done) => {
@@ -105,6 +105,25 @@ describe('Fifo (broker/fifo.ts)', () => {
     expect(seen).toEqual([0, 1, 2]);
     expect(Reflect.get(emitter, 'length')).toBe(0);
     // Not an emitter, or one already in use: left alone.
-    expect(queueEmitterInFifo({})).toBe(false);
+    expect(steadyEmitterQueue({})).toBe(false);
+  });
+
+  it('drains a deep queue of messages nobody subscribes to without growing the stack (each completes synchronously)', async () => {
+    const emitter = mqemitter({ concurrency: 1 });
+    steadyEmitterQueue(emitter);
+    let hold: () => void = () => undefined;
+    emitter.on('held', (_message, done) => {
+      hold = done;
+    });
+    emitter.emit({ topic: 'held' });
+    const count = 50_000;
+    let completed = 0;
+    const all = new Promise<void>((resolve) => {
+      for (let n = 0; n < count; n++) emitter.emit({ topic: 'nobody' }, () => ++completed === count && resolve());
+    });
+    // Plain mqemitter runs the whole queue on this one stack here: RangeError, Maximum call stack size exceeded.
+    hold();
+    await all;
+    expect(completed).toBe(count);
   });
 });
