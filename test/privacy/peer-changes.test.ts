@@ -65,7 +65,11 @@ describe('changes made by another server process', () => {
   it("keeps a ledger that already holds the version the poll reports (this process's own append), drops one that does not", async () => {
     const reads: string[] = [];
     const eu = b.regions.get('eu')!;
-    const counting = new Map([['eu', { ...eu, consentHistory: (id: string) => (reads.push(id), eu.consentHistory(id)) }]]);
+    const consentHistory = (id: string) => {
+      reads.push(id);
+      return eu.consentHistory(id);
+    };
+    const counting = new Map([['eu', { ...eu, consentHistory }]]);
     const consent = new ConsentService(counting, noBroker, 100, logger);
     const deviceId = 'cm-ownownownownown1';
     await eu.addDevice(deviceId, new Date());
