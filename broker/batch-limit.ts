@@ -2,16 +2,12 @@ import { BUSY } from './concurrency-limit.ts';
 
 /**
  * Like createConcurrencyLimit, but for requests that can carry several items: at most `maxActive`
- * requests at once. Items wait, at most `maxQueued` of them, each for at most `maxWaitMs`: those
- * that arrive while a request slot is free go out at the end of the current event-loop turn, the
- * batchable ones together (one turn's wait, no timer); those that arrive while every slot is taken
- * go when a slot frees. Either way one request takes up to `maxBatch` waiting items (the batchable
- * ones together; any other goes alone). So a login storm costs one request per up-to-`maxBatch`
- * logins instead of one per login, also when the registry keeps up (a fleet's CONNECTs read in one
- * turn share a request: sent alone, each cost an HTTP request and a directory read on each side,
- * most of the CPU of a connect in `npm start -- --machines 10000`), and a quiet broker's single
- * login waits only for the end of its turn. An item that finds the queue full, or does not get a
- * slot in time, is never sent: its caller gets `BUSY`.
+ * requests at once; an item that finds a request slot free is sent at once, alone (no added latency
+ * when the registry keeps up); items that arrive while every slot is taken wait, at most `maxQueued`
+ * of them, each for at most `maxWaitMs`, and a slot that frees takes up to `maxBatch` waiting items
+ * (the batchable ones together; any other goes alone) in one request. So a login storm costs one request per up-to-`maxBatch` logins instead
+ * of one per login, while a quiet broker behaves exactly as before. An item that finds the queue full,
+ * or does not get a slot in time, is never sent: its caller gets `BUSY`.
  */
 export interface BatchLimit<I, R> {
   run(item: I): Promise<R | typeof BUSY>;
@@ -65,17 +61,6 @@ export function createBatchLimit<I, R>(settings: BatchLimitSettings, batchable: 
 
   const release = (): void => {
     active--;
-    sendNext();
-  };
-
-  // Items that arrived while a slot was free, sent once the turn that brought them is over.
-  let turnEndPending = false;
-  const atTurnEnd = (): void => {
-    turnEndPending = false;
-    while (active < settings.maxActive && waiting.size > 0) sendNext();
-  };
-
-  const sendNext = (): void => {
     const first = waiting.values().next();
     if (first.done) return;
     const together = batchable(first.value.item);
@@ -93,9 +78,11 @@ export function createBatchLimit<I, R>(settings: BatchLimitSettings, batchable: 
   return {
     run(item) {
       return new Promise<R | typeof BUSY>((resolve, reject) => {
-        // What the free slots take at the turn's end is not queued: with maxQueued 0 a free slot still sends.
-        const room = settings.maxQueued + (settings.maxActive - active) * settings.maxBatch;
-        if (waiting.size >= room) {
+        if (active < settings.maxActive) {
+          dispatch([{ item, resolve, reject }]);
+          return;
+        }
+        if (waiting.size >= settings.maxQueued) {
           resolve(BUSY);
           return;
         }
@@ -105,10 +92,6 @@ export function createBatchLimit<I, R>(settings: BatchLimitSettings, batchable: 
           resolve(BUSY);
         }, settings.maxWaitMs).unref();
         waiting.add(entry);
-        if (active < settings.maxActive && !turnEndPending) {
-          turnEndPending = true;
-          setImmediate(atTurnEnd);
-        }
       });
     },
     active: () => active,

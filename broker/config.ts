@@ -176,8 +176,8 @@ export const brokerOptionsSchema = z.object({
   /**
    * What a device login may cost. A secret check is an HTTP request to the registry: at most
    * maxConcurrent requests run at once, up to maxQueued CONNECTs wait (each no longer than
-   * deviceAuth.timeoutMs) and the rest get CONNACK 3 at once; those read in one turn, and those
-   * that waited, share requests (batchMax). A pair the registry just refused is refused again from memory for negativeCacheMs
+   * deviceAuth.timeoutMs) and the rest get CONNACK 3 at once; those that waited share requests
+   * (batchMax). A pair the registry just refused is refused again from memory for negativeCacheMs
    * without asking it.
    */
   authChecks: z

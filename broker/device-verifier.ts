@@ -18,13 +18,11 @@ import type { Revocations } from './revocations.ts';
  * - a refused pair is refused again from memory for `negativeCacheMs` (at most `negativeCacheMax`);
  * - concurrent checks of the same pair share one request, and at most `maxConcurrent` requests run
  *   at once; up to `maxQueued` logins wait (no longer than `timeoutMs`), the rest answer `busy` at
- *   once. Logins that arrive in one event-loop turn while a request slot is free, and those that
- *   waited for a slot, go together, up to `batchMax` per request, to the registry's batch route
- *   (`url` + `:batch`), so a reconnect storm costs one request per up-to-`batchMax` logins
- *   (broker/batch-limit.ts). With
+ *   once. A login that finds a request slot free is sent at once; the logins that waited meanwhile go
+ *   together, up to `batchMax` per request, to the registry's batch route (`url` + `:batch`), so a
+ *   reconnect storm costs one request per up-to-`batchMax` logins (broker/batch-limit.ts). With
  *   `batchMax` 1 every login is its own request to `url`, for registries without the batch route.
- *   `inFlight` holds one entry per login sent or waiting, so it is bounded by the slots (each of up
- *   to `batchMax` logins) and the queue.
+ *   `inFlight` holds one entry per login sent or waiting, so it is bounded by the slots and the queue.
  * `forget` drops a revoked device's cached answer; while `revocations` holds the device it is refused
  * without a request, and an answer that was under way when it was revoked is not believed.
  */

@@ -54,9 +54,10 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
       answers = await Promise.all(logins.map((l) => verifier.verify(l.deviceId, l.secret)));
     });
     expect(answers).toEqual(logins.map((l) => l.expected));
-    // All 30 arrived in one turn while a slot was free: one request at the end of that turn.
-    expect(seen.requests).toBe(1);
-    expect(seen.batches).toEqual([COUNT]);
+    // Two go out at once, alone; the 28 that waited share the slots as they free up.
+    expect(seen.requests).toBeLessThanOrEqual(4);
+    expect(seen.batches.reduce((a, b) => a + b, 0)).toBe(COUNT);
+    expect(seen.batches.slice(0, 2)).toEqual([1, 1]);
   });
 
   it('puts at most batchMax logins in one request', async () => {
@@ -66,9 +67,9 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
       answers = await Promise.all(logins.map((l) => verifier.verify(l.deviceId, l.secret)));
     });
     expect(answers).toEqual(logins.map((l) => l.expected));
-    // In batches of at most four, one slot: each batch as the one before is answered.
-    expect(seen.batches).toEqual([4, 4, 4, 4, 4, 4, 4, 2]);
-    expect(seen.requests).toBe(8);
+    // One alone, then 29 in batches of at most four.
+    expect(seen.batches).toEqual([1, 4, 4, 4, 4, 4, 4, 4, 1]);
+    expect(seen.requests).toBe(9);
   });
 
   it('sends every login alone to the single route with batchMax 1', async () => {
@@ -91,8 +92,7 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
       ]);
       expect(answers.map((a) => a.outcome)).toEqual(Array(6).fill('valid'));
     });
-    // Two distinct pairs in one request; the five checks of the second share its one item.
-    expect(seen.batches).toEqual([2]);
+    expect(seen.batches).toEqual([1, 1]);
   });
 
   it('refuses a secret no registry could accept without asking, rather than spoil a batch', async () => {
