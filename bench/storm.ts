@@ -2,7 +2,7 @@
  * `npm run bench:storm [-- --machines N] [--mqtt-version 3.1.1|5] [--cpu-prof DIR] [--skip-mosquitto] [--auth-batch-max N]`:
  * a reconnect storm through our own stack. N devices (default 10,000), provisioned through a real
  * server (its own process: HTTP API, registry, ingest), log in with their secrets to our broker (its
- * own process, authentication on, default limits, as `tsx broker/main.ts` runs), each with a
+ * own process, authentication on, default limits but `--max-connections` N + 64, as `tsx broker/main.ts` runs), each with a
  * persistent session (v5: session expiry a day). The broker is killed (SIGKILL) and started again on
  * the same port; the devices come back with their jittered backoff (mqtt-wire/backoff.ts). Measured:
  * - reconnect_s: from the new broker listening until every device is connected again (goal < 20 s);
@@ -233,6 +233,9 @@ async function main(): Promise<void> {
         deviceAuthUrl: `${server!.httpUrl}/api/v1/broker/device-auth`,
         deviceAuthToken: brokerToken,
         ingest,
+        // Every authenticated client counts against the limit, svc-ingest included: room for the
+        // fleet and the server's connections, as npm start gives its own fleet.
+        extraArgs: ['--max-connections', String(MACHINES + 64)],
         // Profiled: the restarted broker, the one that takes the storm.
         nodeArgs: restarts > 0 ? profile : [],
       });

@@ -34,6 +34,8 @@ import { listenForRevocations, type RevocationCounters } from './revocation-list
 import { createRevocations } from './revocations.ts';
 import { createPacketSizeGuard } from './packet-size-guard.ts';
 import { indexRetainedMessages } from './retained-index.ts';
+import { indexOutgoingQueues } from './outgoing-index.ts';
+import { steadyEmitterQueue } from './emitter-queue.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
 import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
@@ -146,6 +148,9 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   protectBrokerMaps(broker);
   // Before any client: every retained message goes through the index from the first one.
   indexRetainedMessages(Reflect.get(broker, 'persistence'));
+  // Before flagRedeliveries, which wraps the outgoing stream these queues answer.
+  indexOutgoingQueues(Reflect.get(broker, 'persistence'));
+  steadyEmitterQueue(Reflect.get(broker, 'mq'));
   flagRedeliveries(Reflect.get(broker, 'persistence'));
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);

@@ -3,10 +3,12 @@ import type { ConsentCategories, ConsentRecord } from '../../schema/consent.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import type { ConsentRow, RegionStore } from '../store/types.ts';
 
-/** Records a ledger append in the audit log of the device's region. */
-export type ConsentAudit = (row: ConsentRow, region: RegionId) => Promise<unknown>;
+/** Records ledger appends of one region in its audit log, in order (a batch as one write). */
+export type ConsentAudit = (rows: readonly ConsentRow[], region: RegionId) => Promise<unknown>;
 import { latest } from './decide.ts';
 import { toConsentRecord, type ConsentPublisher } from './publisher.ts';
+
+const noop = (): void => undefined;
 
 export interface ConsentChange {
   deviceId: string;
@@ -25,6 +27,8 @@ export interface ConsentChange {
 export class ConsentService {
   readonly #ledgers = new Map<string, Promise<ConsentRow[]>>();
   readonly #appendChains = new Map<string, Promise<unknown>>();
+  /** The newest version each cached ledger holds, known without awaiting it (forgetOlderThan). */
+  readonly #held = new Map<string, number>();
 
   constructor(
     private readonly regions: ReadonlyMap<RegionId, RegionStore>,
@@ -37,8 +41,12 @@ export class ConsentService {
   ledger(deviceId: string, region: RegionId): Promise<readonly ConsentRow[]> {
     let cached = this.#ledgers.get(deviceId);
     if (!cached) {
-      cached = this.#store(region).consentHistory(deviceId);
-      this.#ledgers.set(deviceId, cached);
+      const read = this.#store(region).consentHistory(deviceId);
+      cached = read;
+      this.#ledgers.set(deviceId, read);
+      void read.then((rows) => {
+        if (this.#ledgers.get(deviceId) === read) this.#hold(deviceId, rows);
+      }, noop);
       // A failed read must not stick: the next use retries the store.
       cached.catch(() => this.#ledgers.delete(deviceId));
     }
@@ -93,8 +101,17 @@ export class ConsentService {
    * audit them and push them to their devices, as change() does for one.
    */
   async provisioned(rows: readonly ConsentRow[], region: RegionId): Promise<ConsentRecord[]> {
-    for (const row of rows) this.#ledgers.set(row.deviceId, Promise.resolve([row]));
-    await Promise.all(rows.map((row) => this.#audited(row, region)));
+    for (const row of rows) {
+      this.#ledgers.set(row.deviceId, Promise.resolve([row]));
+      this.#hold(row.deviceId, [row]);
+    }
+    // One audit write for the batch: one per device took two statements each, and provisioning
+    // 10,000 devices spent most of its time there.
+    try {
+      await this.audit(rows, region);
+    } catch (err) {
+      this.logger.error({ err, devices: rows.length }, 'consent changes of a provisioning batch not audited');
+    }
     const records = rows.map(toConsentRecord);
     await Promise.all(records.map((record) => this.#publish(record)));
     return records;
@@ -111,6 +128,22 @@ export class ConsentService {
   /** Drops a device from the cache (erasure, or a change made by another process). */
   forget(deviceId: string): void {
     this.#ledgers.delete(deviceId);
+    this.#held.delete(deviceId);
+  }
+
+  /**
+   * A store holds `version` for the device: the cache is dropped unless it holds that version
+   * already. The poll for other processes' changes (peer-changes.ts) sees this process's own
+   * appends too, and forgetting those made every provisioned device's ledger be read again.
+   */
+  forgetOlderThan(deviceId: string, version: number): void {
+    if ((this.#held.get(deviceId) ?? 0) < version) this.forget(deviceId);
+  }
+
+  #hold(deviceId: string, rows: readonly ConsentRow[]): void {
+    const version = latest(rows)?.version;
+    if (version === undefined) this.#held.delete(deviceId);
+    else this.#held.set(deviceId, version);
   }
 
   async #append(change: ConsentChange): Promise<ConsentRow> {
@@ -130,12 +163,18 @@ export class ConsentService {
       throw err;
     }
     this.#ledgers.set(change.deviceId, Promise.resolve([...ledger, row]));
-    // After the cache update: ingest enforces the new record even if the audit store is slow.
-    await this.#audited(row, change.region);
+    this.#hold(change.deviceId, [...ledger, row]);
+    // After the cache update: ingest enforces the new record even if the audit store is slow. The
+    // change has happened, so a failing audit store is reported loudly but does not undo it.
+    try {
+      await this.audit([row], change.region);
+    } catch (err) {
+      this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
+    }
     return row;
   }
 
-  /** The batch's versions in one transaction of the region's store, then each cached and audited as #append does. */
+  /** The batch's versions in one transaction of the region's store, then cached and audited (one write) as #append does. */
   async #appendMany(region: RegionId, changes: readonly ConsentChange[]): Promise<ConsentRow[]> {
     const ledgers = await Promise.all(changes.map((change) => this.ledger(change.deviceId, region)));
     const issuedAt = new Date();
@@ -156,19 +195,16 @@ export class ConsentService {
       throw err;
     }
     rows.forEach((row, i) => {
-      this.#ledgers.set(row.deviceId, Promise.resolve([...ledgers[i]!, row]));
+      const ledger = [...ledgers[i]!, row];
+      this.#ledgers.set(row.deviceId, Promise.resolve(ledger));
+      this.#hold(row.deviceId, ledger);
     });
-    await Promise.all(rows.map((row) => this.#audited(row, region)));
-    return rows;
-  }
-
-  /** The change has happened, so a failing audit store is reported loudly but does not undo it. */
-  async #audited(row: ConsentRow, region: RegionId): Promise<void> {
     try {
-      await this.audit(row, region);
+      await this.audit(rows, region);
     } catch (err) {
-      this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
+      this.logger.error({ err, devices: rows.length }, 'consent changes of a batch not audited');
     }
+    return rows;
   }
 
   /**

@@ -56,12 +56,14 @@ export class AuditLogs {
 }
 
 /** The consent service's audit hook: every ledger append, with who, channel and version. */
-export function auditConsent(logs: AuditLogs): (row: ConsentRow, region: RegionId) => Promise<unknown> {
-  return (row, region) =>
-    logs.region(region).append({
-      actor: row.actor,
-      action: 'consent.change',
-      target: row.deviceId,
-      detail: { version: row.version, channel: row.channel, ...row.categories },
-    });
+export function auditConsent(logs: AuditLogs): (rows: readonly ConsentRow[], region: RegionId) => Promise<unknown> {
+  return (rows, region) =>
+    logs.region(region).appendMany(
+      rows.map((row) => ({
+        actor: row.actor,
+        action: 'consent.change',
+        target: row.deviceId,
+        detail: { version: row.version, channel: row.channel, ...row.categories },
+      })),
+    );
 }

@@ -24,7 +24,7 @@ export function watchPeerChanges(
     for (const [region, store] of deps.regions) {
       try {
         const changed = await store.changedSince(since);
-        for (const id of changed.consent) deps.consent.forget(id);
+        for (const { deviceId, version } of changed.consent) deps.consent.forgetOlderThan(deviceId, version);
         if (changed.tombstoned.length > 0) await deps.tombstones.add(region, changed.tombstoned);
         for (const id of changed.tombstoned) deps.directory?.forget(id);
       } catch (err) {

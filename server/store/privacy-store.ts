@@ -56,10 +56,12 @@ export function createPrivacyStore(client: StoreClient): PrivacyStore {
 
     async changedSince(since) {
       const [consent, tombstoned] = await Promise.all([
-        client.consentRecord.findMany({ where: { issuedAt: { gte: since } }, select: { deviceId: true }, distinct: ['deviceId'] }),
+        client.consentRecord.findMany({ where: { issuedAt: { gte: since } }, select: { deviceId: true, version: true } }),
         client.tombstone.findMany({ where: { erasedAt: { gte: since } }, select: { deviceId: true } }),
       ]);
-      return { consent: consent.map((r) => r.deviceId), tombstoned: tombstoned.map((r) => r.deviceId) };
+      const newest = new Map<string, number>();
+      for (const r of consent) newest.set(r.deviceId, Math.max(r.version, newest.get(r.deviceId) ?? 0));
+      return { consent: [...newest].map(([deviceId, version]) => ({ deviceId, version })), tombstoned: tombstoned.map((r) => r.deviceId) };
     },
 
     async sweepEvents(cut) {

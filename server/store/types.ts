@@ -226,8 +226,11 @@ export interface PrivacyStore {
    */
   erase(request: ErasureRequest): Promise<ErasureCounts>;
   tombstoned(): Promise<string[]>;
-  /** Devices whose ledger got a version, or that were tombstoned, at or after `since` (other processes' changes). */
-  changedSince(since: Date): Promise<{ consent: string[]; tombstoned: string[] }>;
+  /**
+   * Devices whose ledger got a version (with the newest one), or that were tombstoned, at or after
+   * `since` (other processes' changes, and this one's).
+   */
+  changedSince(since: Date): Promise<{ consent: Array<{ deviceId: string; version: number }>; tombstoned: string[] }>;
   /** Deletes events of the cut's kinds older than its cut-off (by device time or arrival, whichever is older). */
   sweepEvents(cut: RetentionCut): Promise<number>;
   sweepRefusals(before: Date): Promise<number>;

@@ -61,4 +61,26 @@ describe('changes made by another server process', () => {
       await watcher.stop();
     }
   });
+
+  it("keeps a ledger that already holds the version the poll reports (this process's own append), drops one that does not", async () => {
+    const reads: string[] = [];
+    const eu = b.regions.get('eu')!;
+    const consentHistory = (id: string) => {
+      reads.push(id);
+      return eu.consentHistory(id);
+    };
+    const counting = new Map([['eu', { ...eu, consentHistory }]]);
+    const consent = new ConsentService(counting, noBroker, 100, logger);
+    const deviceId = 'cm-ownownownownown1';
+    await eu.addDevice(deviceId, new Date());
+    await consent.change({ deviceId, region: 'eu', categories: ALL_CONSENT, actor: 'test', channel: 'api' });
+    expect(reads).toEqual([deviceId]);
+    consent.forgetOlderThan(deviceId, 1);
+    expect((await consent.current(deviceId, 'eu'))?.version).toBe(1);
+    expect(reads).toHaveLength(1);
+    // Another process appended version 2: read again.
+    consent.forgetOlderThan(deviceId, 2);
+    await consent.current(deviceId, 'eu');
+    expect(reads).toHaveLength(2);
+  });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionMachines } from '../../../firmware-sim/provision.ts';
 import { consentRecordSchema } from '../../../schema/consent.ts';
 import { PROVISION_BATCH_MAX, provisionBatchResponseSchema } from '../../../schema/api.ts';
+import { auditListResponseSchema } from '../../../schema/privacy.ts';
 import { serverConfigSchema } from '../../../server/config.ts';
 import { startServer, type RunningServer } from '../../../server/server.ts';
 import { callApi, expectApiError } from './helpers.ts';
@@ -14,6 +15,7 @@ const logger = pino({ level: 'silent' });
 const ADMIN = 'admin-token-0123456789abcdef';
 const BROKER = 'broker-token-0123456789abcdef';
 const OPERATOR_EU = 'operator-eu-token-0123456789';
+const AUDITOR = 'auditor-token-0123456789abcd';
 
 /** `POST /api/v1/devices:batch` on a real server (HTTP on port 0, SQLite stores), and the simulator's provisioning on it. */
 describe('batch provisioning', () => {
@@ -30,7 +32,10 @@ describe('batch provisioning', () => {
         adminToken: ADMIN,
         brokerToken: BROKER,
         logLevel: 'silent',
-        tokens: [{ token: OPERATOR_EU, role: 'operator', region: 'eu' }],
+        tokens: [
+          { token: OPERATOR_EU, role: 'operator', region: 'eu' },
+          { token: AUDITOR, role: 'auditor' },
+        ],
       }),
       logger,
     );
@@ -73,6 +78,16 @@ describe('batch provisioning', () => {
         json: { deviceId: device.id, region: device.region },
       });
     }
+
+    // Each first consent record is audited as a single change is (written for the batch at once),
+    // and the chains still verify.
+    for (const i of [0, 1, 999]) {
+      const device = devices[i]!;
+      const audit = await call('GET', `/api/v1/audit?region=${device.region}&target=${device.id}&limit=10`, AUDITOR);
+      expect(auditListResponseSchema.parse(audit.json).entries.map((e) => [e.action, e.actor, e.detail.version])).toEqual([['consent.change', 'admin', 1]]);
+    }
+    const verify = await call('GET', '/api/v1/audit/verify', AUDITOR);
+    expect((verify.json.chains as { status: string }[]).every((c) => c.status === 'ok')).toBe(true);
   });
 
   it('refuses a batch over the limit with 400 BATCH_TOO_LARGE and provisions none of it', async () => {
