@@ -5,7 +5,7 @@
  * our broker (default 2, Redis), each time with authentication on and one server (its own process:
  * API, registry, ingest on SQLite, ingest logged in to the first node). Each case starts fresh: the
  * slices provision their machines through the server's API, connect, run S seconds (default 20) at
- * speed X (default 3600, an hour a second: about 1.5 events per machine and second, so the
+ * speed X (default 3600, an hour a second: one to a few events per machine and second, so the
  * processes are busy; the simulator's own default is 60), then stop with SIGINT. Measured per case:
  * - ready_s: from starting the simulators until every machine is connected (process start,
  *   provisioning, connecting); connect_s: from the first slice done provisioning until then;
@@ -53,11 +53,15 @@ if (PROCESSES > MACHINES) throw new Error('--processes: at most --machines');
 
 const progress = liveLine(process.stderr);
 const interrupt = new AbortController();
-process.once('SIGINT', () => {
-  progress.end();
-  process.stderr.write('processes: stopping (Ctrl-C), summary of what was measured so far follows\n');
-  interrupt.abort();
-});
+// SIGTERM too: `npm run` passes a terminal's Ctrl-C on to its script as SIGTERM.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (interrupt.signal.aborted) return;
+    progress.end();
+    process.stderr.write(`processes: stopping (${signal === 'SIGINT' ? 'Ctrl-C' : signal}), summary of what was measured so far follows\n`);
+    interrupt.abort();
+  });
+}
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 const mb = (n: number): string => n.toFixed(0);
 const load = (): string => loadavg()[0]!.toFixed(2);
