@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -77,6 +77,21 @@ describe('npm run sim --slice: one fleet in two processes', () => {
           20_000,
           200,
         );
+      }
+
+      // The whole fleet in one credentials file: slice 2/3 takes fleet indices 2 and 3 from it.
+      const fleetFile = join(dataDir, 'fleet.json');
+      await writeFile(fleetFile, JSON.stringify([...first, ...second]), { mode: 0o600 });
+      const third = startChildCli('firmware-sim/cli.ts', [
+        ...['--broker', stack.mqttUrl, '--credentials', fleetFile, '--slice', '2/3', '--seed', String(SEED)],
+        ...['--speed', '3600', '--duration', '1', '--log-level', 'silent'],
+      ]);
+      try {
+        expect(await third.exited(60_000)).toBe(0);
+        expect(third.stderr()).toContain(`slice 2/3: fleet indices 2-3 of ${FLEET} machines`);
+        expect(summaryFigures(third.stdout())).toMatchObject({ machines: '2', connected: '2' });
+      } finally {
+        third.kill();
       }
     } finally {
       for (const { child } of slices) child.kill();
