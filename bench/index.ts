@@ -3,7 +3,7 @@
  * sequence, each in its own process with a deadline, then one table, the results written to
  * bench/results/latest.{json,md} (quick.{json,md} for the quick form) and one summary line.
  *
- * Full form (run it on a quiet machine; about 15-25 minutes on 2 cores):
+ * Full form (run it on a quiet machine; about 20-30 minutes on 2 cores):
  *   broker vs Mosquitto; ingest end to end on SQLite and PostgreSQL with the broker and store
  *   ceilings and p50/p99 latency at 2,000/s, plus latency at 500/s and 10,000/s; ingest CPU per
  *   event by stage; end-to-end ingest at 1x, 4x and 16x fleet size (60, 240, 960 devices); the simulator
