@@ -20,6 +20,7 @@ const HEADLINE: Record<string, string[]> = {
   'bench:broker': ['qos1_eps', 'mosquitto_qos1_eps', 'ratio', 'p99_ms'],
   'bench:ingest': ['store', 'e2e_eps', 'ceiling_eps', 'ratio', 'p50_ms', 'p99_ms'],
   'bench:sim': ['machines', 'events_per_s', 'rss_mb', 'mb_per_machine', 'ratio'],
+  'bench:processes': ['machines', 'single_ready_s', 'multi_ready_s', 'single_stored_eps', 'multi_stored_eps', 'eps_ratio'],
 };
 
 export function tableRows(results: readonly StepResult[]): string[][] {

@@ -1,13 +1,14 @@
 /**
- * `npm run bench [-- --quick] [-- --only broker,ingest,sim]`: every benchmark of the project in
+ * `npm run bench [-- --quick] [-- --only broker,ingest,sim,processes]`: every benchmark of the project in
  * sequence, each in its own process with a deadline, then one table, the results written to
  * bench/results/latest.{json,md} (quick.{json,md} for the quick form) and one summary line.
  *
- * Full form (run it on a quiet machine; about 15-25 minutes on 2 cores):
+ * Full form (run it on a quiet machine; about 20-30 minutes on 2 cores):
  *   broker vs Mosquitto; ingest end to end on SQLite and PostgreSQL with the broker and store
  *   ceilings and p50/p99 latency at 2,000/s, plus latency at 500/s and 10,000/s; ingest CPU per
  *   event by stage; end-to-end ingest at 1x, 4x and 16x fleet size (60, 240, 960 devices); the simulator
- *   at 1x, 4x and 16x fleet size (500, 2,000, 8,000 machines).
+ *   at 1x, 4x and 16x fleet size (500, 2,000, 8,000 machines); one fleet of 4,000 as one simulator
+ *   process against one broker node and as two slices against a two-node broker cluster.
  * Quick form: the same steps with tiny counts, to check the suite runs (numbers mean little).
  * A step whose npm script does not exist yet is listed as skipped.
  */
@@ -20,7 +21,7 @@ import { runStep, type BenchStep, type StepResult } from './bench-step.ts';
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'broker,ingest,sim' },
+    only: { type: 'string', default: 'broker,ingest,sim,processes' },
     'out-dir': { type: 'string' },
   },
 });
@@ -75,6 +76,13 @@ const plan: (BenchStep & { group: string })[] = [
     args: ['--machines', String(FLEET_BASE * scale), '--seconds', QUICK ? '2' : '15'],
     scale,
   })),
+  {
+    group: 'processes',
+    name: 'one fleet, 1 process vs 2 slices + 2 broker nodes',
+    script: 'bench:processes',
+    args: QUICK ? ['--machines', '100', '--seconds', '3'] : [],
+    scale: null,
+  },
 ];
 
 const scripts = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_REGIONS, regionListSchema } from '../schema/regions.ts';
 import { faultRatesSchema } from '../schema/fault-rates.ts';
 import { connectRateFlagSchema } from './fleet-options.ts';
+import { fleetSliceSchema } from './fleet-slice.ts';
 import { machineFaultRatesSchema } from './machine-faults.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { firmwareProfileSchema } from './machine-model.ts';
@@ -15,6 +16,9 @@ Runs a fleet of simulated coffee machines against any MQTT broker.
   --broker URL            MQTT broker, e.g. mqtt://127.0.0.1:1883 (required)
   --machines N            number of machines (default 10; with --credentials: all in the file)
   --seed S                fleet seed: same seed, same behaviour (default 1)
+  --slice K/N             run only slice K of N of the fleet of --machines (fleet indices
+                          floor((K-1)M/N) to floor(KM/N)-1), each machine as it would run in one
+                          process; start N processes, K = 1..N, with the same --machines and --seed
   --speed X               simulated seconds per real second (default 60)
   --duration SECONDS      stop after this long and print a summary (default: until Ctrl-C)
   --api URL --token T     self-provision the machines through the server's API
@@ -56,6 +60,7 @@ export const cliConfigSchema = z
     broker: z.string().regex(/^(mqtts?|wss?|tcp|tls):\/\/.+/, 'expected a broker URL such as mqtt://127.0.0.1:1883'),
     machines: positiveInt.optional(),
     seed: z.coerce.number().int().default(1),
+    slice: fleetSliceSchema.optional(),
     speed: z.coerce.number().positive().max(1_000_000).default(60),
     duration: z.coerce.number().positive().optional(),
     api: z.url().optional(),
@@ -101,6 +106,11 @@ export const cliConfigSchema = z
   .refine((c) => c.replay === undefined || (c.api === undefined && c.record === undefined), '--replay takes no --api or --record')
   .refine((c) => c.api === undefined || c.token !== undefined, 'self-provisioning needs --token (or BREWTEL_TOKEN)')
   .refine((c) => c.leaky <= (c.machines ?? 10), 'more leaky machines than machines')
+  .refine((c) => c.slice === undefined || c.replay === undefined, { message: '--replay runs no fleet to slice', path: ['slice'] })
+  .refine((c) => c.slice === undefined || c.credentials !== undefined || c.slice.of <= (c.machines ?? 10), {
+    message: 'more slices than machines',
+    path: ['slice'],
+  })
   .refine((c) => c.directory === undefined || c.directoryToken !== undefined, '--directory needs --directory-token (or BREWTEL_DIRECTORY_TOKEN)');
 export type CliConfig = z.output<typeof cliConfigSchema>;
 
@@ -110,6 +120,7 @@ export function parseCli(argv: readonly string[], env: Env): FlagResult<CliConfi
     broker: { type: 'string' },
     machines: { type: 'string' },
     seed: { type: 'string' },
+    slice: { type: 'string' },
     speed: { type: 'string' },
     duration: { type: 'string' },
     api: { type: 'string' },

@@ -9,6 +9,7 @@ import { createFleet } from './fleet.ts';
 import { FleetCounters, type FleetStats } from './fleet-stats.ts';
 import { connectSeconds, liveLine, phaseProgress, RateMeter, type LiveLine } from './live-progress.ts';
 import { machineIdentityListSchema, type MachineIdentity } from './fleet-options.ts';
+import { sliceRange, type SliceRange } from './fleet-slice.ts';
 import { replaceOwnerOnlyFile } from './owner-only-files.ts';
 import { provisionMachines } from './provision.ts';
 import { replayRun } from './replay.ts';
@@ -45,11 +46,15 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
   });
 
   if (config.replay !== undefined) return replay(config, logger);
-  const wanted = config.machines ?? DEFAULT_MACHINES;
-  const machines = await loadMachines(config, progress, interrupt.signal);
+  const { machines, range, fleetSize } = await loadMachines(config, progress, interrupt.signal);
+  if (config.slice !== undefined) {
+    process.stderr.write(
+      `sim: slice ${config.slice.index}/${config.slice.of}: fleet indices ${range.first}-${range.first + range.count - 1} of ${fleetSize} machines\n`,
+    );
+  }
   if (interrupt.signal.aborted) {
     progress.end();
-    process.stdout.write(`\ninterrupted while provisioning: ${machines.length} of ${wanted} machines provisioned, none started\n`);
+    process.stdout.write(`\ninterrupted while provisioning: ${machines.length} of ${range.count} machines provisioned, none started\n`);
     printSummary(new FleetCounters(machines.length).snapshot(), started, config.speed);
     return 0;
   }
@@ -57,6 +62,7 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     {
       brokerUrl: config.broker,
       machines,
+      firstIndex: range.first,
       seed: config.seed,
       speed: config.speed,
       connectConcurrency: config.connectConcurrency,
@@ -109,25 +115,44 @@ async function replay(config: CliConfig, logger: Logger): Promise<number> {
   return 0;
 }
 
-async function loadMachines(config: CliConfig, progress: LiveLine, signal: AbortSignal): Promise<MachineIdentity[]> {
-  const { profile } = config;
-  const machines = await loadIdentities(config, progress, signal);
-  return profile === undefined ? machines : machines.map((m) => ({ ...m, profile }));
+interface LoadedMachines {
+  machines: MachineIdentity[];
+  /** The fleet indices this process runs: all of them, or its `--slice`. */
+  range: SliceRange;
+  fleetSize: number;
 }
 
-async function loadIdentities(config: CliConfig, progress: LiveLine, signal: AbortSignal): Promise<MachineIdentity[]> {
+async function loadMachines(config: CliConfig, progress: LiveLine, signal: AbortSignal): Promise<LoadedMachines> {
+  const { profile } = config;
+  const loaded = await loadIdentities(config, progress, signal);
+  return profile === undefined ? loaded : { ...loaded, machines: loaded.machines.map((m) => ({ ...m, profile })) };
+}
+
+const rangeOf = (config: CliConfig, fleetSize: number): SliceRange =>
+  config.slice === undefined ? { first: 0, count: fleetSize } : sliceRange(fleetSize, config.slice);
+
+/**
+ * A credentials file holds the whole fleet in fleet order, so a slice runs the same devices as one
+ * process would at those indices; self-provisioned, each slice registers its own (the server gives
+ * every device its id, so slices never collide) with the fleet index's region, consent and usage.
+ */
+async function loadIdentities(config: CliConfig, progress: LiveLine, signal: AbortSignal): Promise<LoadedMachines> {
   if (config.credentials !== undefined) {
     const all = machineIdentityListSchema.parse(JSON.parse(await readFile(config.credentials, 'utf8')));
-    return all.slice(0, config.machines ?? all.length);
+    const fleetSize = Math.min(config.machines ?? all.length, all.length);
+    const range = rangeOf(config, fleetSize);
+    return { machines: all.slice(range.first, range.first + range.count), range, fleetSize };
   }
-  const count = config.machines ?? DEFAULT_MACHINES;
+  const fleetSize = config.machines ?? DEFAULT_MACHINES;
+  const range = rangeOf(config, fleetSize);
+  const count = range.count;
   const rate = new RateMeter();
   let provisioned = 0;
   const show = (): void => progress.show(phaseProgress('provisioning', provisioned, count, rate.perSecond(provisioned)));
   show();
   const ticker = setInterval(show, PROGRESS_EVERY_MS);
   const machines = await provisionMachines(
-    { apiUrl: config.api!, token: config.token!, count, regions: config.regions, seed: config.seed, leaky: config.leaky },
+    { apiUrl: config.api!, token: config.token!, count, firstIndex: range.first, fleetSize, regions: config.regions, seed: config.seed, leaky: config.leaky },
     (n) => {
       provisioned = n;
     },
@@ -137,7 +162,7 @@ async function loadIdentities(config: CliConfig, progress: LiveLine, signal: Abo
   if (config.saveCredentials !== undefined) {
     await replaceOwnerOnlyFile(config.saveCredentials, `${JSON.stringify(machines, null, 2)}\n`);
   }
-  return machines;
+  return { machines, range, fleetSize };
 }
 
 function simulatedHours(started: number, speed: number): string {

@@ -43,6 +43,11 @@ export const fleetOptionsSchema = z.object({
   brokerUrl: z.string().refine(isTransportUrl, BROKER_URL).optional(),
   machines: machineIdentityListSchema.refine((machines) => new Set(machines.map((m) => m.deviceId)).size === machines.length, 'device ids must be unique'),
   seed: z.int(),
+  /**
+   * Fleet index of `machines[0]`: a process running one slice of a larger fleet (`--slice K/N`) gives
+   * its first machine's index, so machine i behaves as it would in a single process.
+   */
+  firstIndex: z.int().min(0).default(0),
   /** Simulated milliseconds per real millisecond, e.g. 3600 = an hour per second. */
   speed: z.number().positive().max(1_000_000),
   /** How many machines may be waiting for their first CONNACK at once (see connect-ramp.ts). */

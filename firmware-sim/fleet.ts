@@ -66,7 +66,7 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
     const identity = opts.machines[index]!;
     const runner = new MachineRunner({
       identity,
-      index,
+      index: opts.firstIndex + index,
       fleetSeed: opts.seed,
       brokerUrl: brokerUrls[index]!,
       ...(directory ? { directory } : {}),

@@ -20,6 +20,13 @@ export const provisionOptionsSchema = z
     apiUrl: z.url(),
     token: z.string().min(1),
     count: z.int().min(0).max(100_000),
+    /**
+     * One slice of a larger fleet (`--slice K/N`): the fleet index of the first machine provisioned
+     * here and the whole fleet's size. Region, consent, usage and the leaky spread follow the fleet
+     * index, so the slices together provision what one process would.
+     */
+    firstIndex: z.int().min(0).default(0),
+    fleetSize: z.int().min(1).optional(),
     regions: regionListSchema,
     seed: z.int(),
     /** How many of the machines run the leaky firmware; spread evenly through the fleet. */
@@ -39,7 +46,8 @@ export const provisionOptionsSchema = z
     /** Bearer token valid at every home plane's API (the demo's one admin token), for the consent; `token` when omitted. */
     planeToken: z.string().min(1).optional(),
   })
-  .refine((o) => o.leaky <= o.count, { message: 'leaky cannot exceed count', path: ['leaky'] });
+  .refine((o) => o.fleetSize === undefined || o.firstIndex + o.count <= o.fleetSize, { message: 'the slice ends past the fleet', path: ['fleetSize'] })
+  .refine((o) => o.leaky <= (o.fleetSize ?? o.firstIndex + o.count), { message: 'leaky cannot exceed the fleet', path: ['leaky'] });
 export type ProvisionOptions = z.input<typeof provisionOptionsSchema>;
 
 /** How often one request is retried after 429 before provisioning gives up. */
@@ -85,6 +93,7 @@ export async function provisionMachines(
   const opts = provisionOptionsSchema.parse(options);
   const endpoint = new URL(opts.throughDirectory ? '/api/v1/directory/devices:batch' : '/api/v1/devices:batch', opts.apiUrl);
   const identities = new Array<MachineIdentity>(opts.count);
+  const fleetSize = opts.fleetSize ?? opts.firstIndex + opts.count;
   let provisioned = 0;
 
   const send = async (url: URL, method: 'POST' | 'PUT', request: unknown, token: string): Promise<Response> => {
@@ -123,11 +132,14 @@ export async function provisionMachines(
     );
   };
 
-  const requestFor = (index: number) =>
-    ({
-      region: opts.regions[index % opts.regions.length]!,
-      consent: chooseConsent(createRng(deriveSeed(opts.seed, index, 'consent')), opts.consentMix),
-    }) satisfies ProvisionDeviceRequest;
+  // `index` counts from this call's first machine; the fleet index decides the machine's character.
+  const requestFor = (index: number) => {
+    const fleetIndex = opts.firstIndex + index;
+    return {
+      region: opts.regions[fleetIndex % opts.regions.length]!,
+      consent: chooseConsent(createRng(deriveSeed(opts.seed, fleetIndex, 'consent')), opts.consentMix),
+    } satisfies ProvisionDeviceRequest;
+  };
 
   const provisionBatch = async (first: number): Promise<void> => {
     const end = Math.min(first + opts.batchSize, opts.count);
@@ -146,12 +158,13 @@ export async function provisionMachines(
     if (opts.throughDirectory) await consentAtHome(created.map((device, i) => ({ id: device.id, apiUrl: device.apiUrl!, consent: devices[i]!.consent })));
     created.forEach((device, i) => {
       const index = first + i;
+      const fleetIndex = opts.firstIndex + index;
       identities[index] = {
         deviceId: device.id,
         secret: device.secret,
         region: device.region,
-        profile: isLeaky(index, opts.leaky, opts.count) ? 'leaky' : 'compliant',
-        usage: defaultUsageFor(opts.seed, index),
+        profile: isLeaky(fleetIndex, opts.leaky, fleetSize) ? 'leaky' : 'compliant',
+        usage: defaultUsageFor(opts.seed, fleetIndex),
         ...(device.mqttUrl === undefined ? {} : { mqttUrl: device.mqttUrl }),
       };
     });
