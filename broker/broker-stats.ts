@@ -42,6 +42,8 @@ export interface BrokerStats {
   directoryLookups: number;
   directoryUnavailable: number;
   directoryCacheHits: number;
+  /** Errors of the cluster's Redis connections (0 without a cluster); ioredis reconnects meanwhile. */
+  clusterErrors: number;
   /** Clients cut off (or refused at CONNECT) for a limit, by reason. */
   limitDisconnects: Record<LimitReason, number>;
 }

@@ -86,7 +86,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     requireLoopback(config.host);
     logger.warn({ host: config.host }, PERMISSIVE_BANNER);
   }
-  const counters: HookCounters & RevocationCounters & { oversizePackets: number; forwardsTooLarge: number } = {
+  const counters: HookCounters & RevocationCounters & { oversizePackets: number; forwardsTooLarge: number; clusterErrors: number } = {
     authFailures: 0,
     authThrottled: 0,
     authThrottledByAddress: 0,
@@ -96,6 +96,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     redirects: 0,
     misdirected: 0,
     forwardsTooLarge: 0,
+    clusterErrors: 0,
     messagesIn: 0,
     messagesOut: 0,
     oversizePackets: 0,
@@ -130,7 +131,17 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     counters,
     logger,
   });
-  const cluster = config.cluster ? createClusterBackends(config.cluster) : null;
+  const clusterErrorLogged = new Map<string, number>();
+  const cluster = config.cluster
+    ? createClusterBackends(config.cluster, (connection, error) => {
+        counters.clusterErrors++;
+        // ioredis retries for as long as Redis is away: one line per connection every 10 s, all counted.
+        const now = Date.now();
+        if (now - (clusterErrorLogged.get(connection) ?? 0) < 10_000) return;
+        clusterErrorLogged.set(connection, now);
+        logger.error({ connection, err: error.message, errors: counters.clusterErrors }, 'cluster Redis error, reconnecting');
+      })
+    : null;
   const broker = await Aedes.createBroker({
     ...hooks,
     // MQTT 5 CONNACK: what we enforce, announced [MQTT-3.2.2-15]; aedes also disconnects a v5

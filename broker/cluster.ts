@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
 import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
@@ -31,14 +32,20 @@ export interface ClusterBackends {
  */
 const WHOLE_QUEUE = Number.MAX_SAFE_INTEGER;
 
-export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster']>): ClusterBackends {
-  const persistence = shareConcurrentSubscriptionStores(
-    aedesPersistenceRedis({
-      conn: new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix }),
-      maxSessionDelivery: WHOLE_QUEUE,
-    }),
-  );
+/**
+ * `onError` hears every error of the Redis connections (unreachable, refused, a failed ready check).
+ * Unheard, the emitter's error ended the process: a Redis that was down at start, or went away,
+ * crashed the broker instead of leaving ioredis to reconnect.
+ */
+export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster']>, onError: (connection: string, error: Error) => void): ClusterBackends {
+  const store = new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix });
+  store.on('error', (error: Error) => onError('persistence', error));
+  const persistence = shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: store, maxSessionDelivery: WHOLE_QUEUE }));
   const inner = mqemitterRedis({ connectionString: cluster.redisUrl });
+  // The emitter reports its connections' errors on `state`, which its typings leave out.
+  const state: unknown = Reflect.get(inner, 'state');
+  if (!(state instanceof EventEmitter)) throw new Error('mqemitter-redis has no state emitter to hear its errors on');
+  state.on('error', (error: Error) => onError('emitter', error));
   return {
     mq: prefixTopics(inner, cluster.keyPrefix),
     persistence,
