@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TcpBroker } from '../../broker/broker.ts';
 import { brokerFor, startDeviceRegistry, type DeviceRegistry } from './support.ts';
 
-const logger = pino({ level: process.env.DEBUG_LOG ? 'debug' : 'silent' });
+const logger = pino({ level: 'silent' });
 
 /**
  * A refused login is closed after its CONNACK [MQTT-3.2.2-5], and the device must still read that
