@@ -1,8 +1,7 @@
 /// <reference lib="dom" />
 import { h, type ComponentChild } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { SessionResponse } from '../dashboard-api.ts';
-import { createApi, describeError, type Api } from './api.ts';
+import type { Api } from './api.ts';
 import { parseRoute, useHash, type PageRoute } from './route.ts';
 import { CHAPTERS } from './tour/chapters.ts';
 import { TourPanel } from './tour/tour-panel.ts';
@@ -15,6 +14,7 @@ import { OwnersPage } from './views/owners-page.ts';
 import { Overview } from './views/overview.ts';
 import { QuarantinePage } from './views/quarantine-page.ts';
 import { SignIn } from './views/sign-in.ts';
+import { useTokenSession } from './token-session.ts';
 
 /** Kept for the tab only: closing it signs out, and no other site can read it. */
 const TOKEN_KEY = 'brewtel.token';
@@ -94,31 +94,7 @@ function Signed(props: { api: Api; session: SessionResponse; signOut(): void }):
 }
 
 export function App(): ComponentChild {
-  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
-  const [session, setSession] = useState<SessionResponse | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const api = useMemo(() => (token ? createApi(token) : null), [token]);
-
-  useEffect(() => {
-    if (!api) return;
-    api.get<SessionResponse>('/api/v1/dashboard/session').then(setSession, (err: unknown) => {
-      setError(describeError(err));
-      sessionStorage.removeItem(TOKEN_KEY);
-      setToken(null);
-    });
-  }, [api]);
-
-  const signIn = (value: string): void => {
-    setError(null);
-    sessionStorage.setItem(TOKEN_KEY, value);
-    setToken(value);
-  };
-  const signOut = (): void => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    setSession(null);
-    setToken(null);
-  };
-
+  const { api, answer: session, error, signIn, signOut } = useTokenSession<SessionResponse>(TOKEN_KEY, '/api/v1/dashboard/session');
   if (!api || !session) return h(SignIn, { onSignIn: signIn, error, busy: api !== null });
   return h(Signed, { api, session, signOut });
 }

@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 import { h, type ComponentChild } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { PlanesResponse } from '../../../../schema/directory.ts';
-import { createApi, describeError, type Api } from '../api.ts';
+import type { Api } from '../api.ts';
 import { SignIn } from '../views/sign-in.ts';
+import { useTokenSession } from '../token-session.ts';
 import { ComplianceSummary } from './compliance-summary.ts';
 import { PlaneCards } from './plane-cards.ts';
 
@@ -42,36 +42,9 @@ function Overview(props: { api: Api; signOut(): void }): ComponentChild {
 }
 
 export function DeploymentApp(): ComponentChild {
-  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
-  const [signedIn, setSignedIn] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const api = useMemo(() => (token ? createApi(token) : null), [token]);
-
-  useEffect(() => {
-    if (!api) return;
-    // The planes view is admin-only at the directory: answering it is what signing in means here.
-    api.get<PlanesResponse>(PLANES_PATH).then(
-      () => setSignedIn(true),
-      (err: unknown) => {
-        setError(describeError(err));
-        sessionStorage.removeItem(TOKEN_KEY);
-        setToken(null);
-      },
-    );
-  }, [api]);
-
-  const signIn = (value: string): void => {
-    setError(null);
-    sessionStorage.setItem(TOKEN_KEY, value);
-    setToken(value);
-  };
-  const signOut = (): void => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    setSignedIn(false);
-    setToken(null);
-  };
-
-  if (!api || !signedIn) {
+  // The planes view is admin-only at the directory: answering it is what signing in means here.
+  const { api, answer, error, signIn, signOut } = useTokenSession<PlanesResponse>(TOKEN_KEY, PLANES_PATH);
+  if (!api || !answer) {
     return h(SignIn, {
       onSignIn: signIn,
       error,
