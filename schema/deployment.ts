@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditChainStatusSchema, regionComplianceSchema } from './privacy.ts';
 import { regionIdSchema } from './regions.ts';
 import { transferRuleSchema } from './transfers.ts';
 
@@ -11,27 +12,30 @@ import { transferRuleSchema } from './transfers.ts';
  */
 
 /** What the directory keeps of one plane's report: the figures of its one region. */
-export const planeComplianceFiguresSchema = z.object({
-  generatedAt: z.iso.datetime(),
-  devices: z.int(),
-  owners: z.int(),
-  tombstones: z.int(),
-  eventsByKind: z.record(z.string(), z.int()),
-  refusedByReason: z.record(z.string(), z.int()),
-  /** Each must be 0 (schema/privacy.ts says why). */
-  residencyViolations: z.int(),
-  unconsentedRows: z.int(),
-  retentionOverdue: z.int(),
-  auditChain: z.enum(['ok', 'broken']),
-  auditEntries: z.int(),
-  /** The transfer rules in force out of this plane, and what went out under them (aggregates only). */
-  transferRules: z.array(transferRuleSchema),
-  transferBatches: z.int(),
-  refusedWithoutRule: z.int(),
-  transfersOutsideRules: z.int(),
-  /** The plane's own verdict: every invariant holds there. */
-  ok: z.boolean(),
-});
+export const planeComplianceFiguresSchema = regionComplianceSchema
+  .pick({
+    devices: true,
+    owners: true,
+    tombstones: true,
+    eventsByKind: true,
+    refusedByReason: true,
+    // Each must be 0 (schema/privacy.ts says why).
+    residencyViolations: true,
+    unconsentedRows: true,
+    retentionOverdue: true,
+  })
+  .extend({
+    generatedAt: z.iso.datetime(),
+    auditChain: auditChainStatusSchema.shape.status,
+    auditEntries: auditChainStatusSchema.shape.entries,
+    /** The transfer rules in force out of this plane, and what went out under them (aggregates only). */
+    transferRules: z.array(transferRuleSchema),
+    transferBatches: z.int(),
+    refusedWithoutRule: z.int(),
+    transfersOutsideRules: z.int(),
+    /** The plane's own verdict: every invariant holds there. */
+    ok: z.boolean(),
+  });
 export type PlaneComplianceFigures = z.infer<typeof planeComplianceFiguresSchema>;
 
 export const planeComplianceSchema = z.object({
