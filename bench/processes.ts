@@ -25,6 +25,7 @@ import { liveLine, RateMeter } from '../firmware-sim/live-progress.ts';
 import { startProcessStack, storedEvents, type ProcessStack } from './process-stack.ts';
 import { openFileLimit, RssTracker } from './process-rss.ts';
 import { compileSimCli, SimSlice } from './sim-processes.ts';
+import { runBench, writeSummaryLine } from './summary-line.ts';
 
 const { values } = parseArgs({
   options: {
@@ -244,18 +245,8 @@ async function main(): Promise<void> {
   } finally {
     results.load_1m_end = load();
     results.seconds = ((performance.now() - started) / 1000).toFixed(0);
-    process.stdout.write(
-      `${Object.entries(results)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ')}\n`,
-    );
+    writeSummaryLine(results);
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`processes: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench('processes', main);

@@ -38,6 +38,7 @@ import { freePort, startPrivateMosquitto, writeMosquittoPasswordFile, type Priva
 import { ownCpuMicros, processCpuMicros } from './process-cpu.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { percentile, stormDevices, type StormDevices } from './storm-devices.ts';
+import { runBench, writeSummaryLine } from './summary-line.ts';
 
 const { values } = parseArgs({
   options: {
@@ -336,18 +337,8 @@ async function main(): Promise<void> {
     await mosquitto?.stop();
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
-    process.stdout.write(
-      `${Object.entries(results)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ')}\n`,
-    );
+    writeSummaryLine(results);
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`storm: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBench('storm', main);
