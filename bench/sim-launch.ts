@@ -7,25 +7,12 @@
  * thousand idle connections gain nothing from a large nursery). Arguments pass through.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { compileBenchEntry } from './compile-entry.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
-const outDir = join(benchDir, '..', 'node_modules', '.cache', 'brewtel-bench');
-mkdirSync(outDir, { recursive: true });
-const outfile = join(outDir, 'sim.mjs');
-await build({
-  entryPoints: [join(benchDir, 'sim.ts')],
-  outfile,
-  bundle: true,
-  packages: 'external',
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  logLevel: 'warning',
-});
+const outfile = await compileBenchEntry('bench/sim.ts', 'sim.mjs');
 
 const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=4', outfile, ...process.argv.slice(2)], {
   stdio: 'inherit',

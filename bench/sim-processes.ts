@@ -6,30 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { compileBenchEntry } from './compile-entry.ts';
 
 /** firmware-sim/cli.ts as one ES module in node_modules/.cache (dependencies stay external). */
-export async function compileSimCli(): Promise<string> {
-  const outDir = join(ROOT, 'node_modules', '.cache', 'brewtel-bench');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, 'sim-cli.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'firmware-sim', 'cli.ts')],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return outfile;
-}
+export const compileSimCli = (): Promise<string> => compileBenchEntry('firmware-sim/cli.ts', 'sim-cli.mjs');
 
 export interface SimSliceOptions {
   entry: string;
