@@ -1,12 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineIdentityListSchema, type MachineIdentity } from '../../firmware-sim/fleet-options.ts';
 import { defaultUsageFor } from '../../firmware-sim/machine-model.ts';
-import { launcherConfigSchema } from '../../launcher/config.ts';
-import { startStack, type Stack } from '../../launcher/stack.ts';
+import type { Stack } from '../../launcher/stack.ts';
+import { startEmptyStack, type EmptyStack } from '../support/empty-stack.ts';
 import { deviceEventsResponseSchema } from '../../schema/api.ts';
 import { startChildCli, summaryFigures } from '../support/child-cli.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -19,16 +17,13 @@ const REGIONS = ['eu', 'us', 'cn'];
 describe('npm run sim --slice: one fleet in two processes', () => {
   let dataDir: string;
   let stack: Stack;
+  let running: EmptyStack | undefined;
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'brewtel-sim-slices-'));
-    stack = await startStack(
-      launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }),
-      pino({ level: 'silent' }),
-    );
+    running = await startEmptyStack('brewtel-sim-slices-');
+    ({ stack, dataDir } = running);
   }, 60_000);
   afterAll(async () => {
-    await stack?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await running?.close();
   });
 
   const storedEvents = async (deviceId: string): Promise<number> => {

@@ -1,32 +1,22 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineIdentityListSchema } from '../../firmware-sim/fleet-options.ts';
-import { launcherConfigSchema } from '../../launcher/config.ts';
-import { startStack, type Stack } from '../../launcher/stack.ts';
-import { startChildCli } from '../support/child-cli.ts';
-
-const summaryOf = (stdout: string): Record<string, string> => {
-  const last = stdout.trim().split('\n').at(-1) ?? '';
-  return Object.fromEntries(last.split(' ').map((pair) => pair.split('=') as [string, string]));
-};
+import type { Stack } from '../../launcher/stack.ts';
+import { startEmptyStack, type EmptyStack } from '../support/empty-stack.ts';
+import { startChildCli, summaryFigures } from '../support/child-cli.ts';
 
 /** `npm run sim` as a process against the embedded stack (auth on): Ctrl-C in each phase ends with the summary. */
 describe('npm run sim, interrupted', () => {
   let dataDir: string;
   let stack: Stack;
+  let running: EmptyStack | undefined;
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'brewtel-sim-interrupt-'));
-    stack = await startStack(
-      launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }),
-      pino({ level: 'silent' }),
-    );
+    running = await startEmptyStack('brewtel-sim-interrupt-');
+    ({ stack, dataDir } = running);
   }, 60_000);
   afterAll(async () => {
-    await stack?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await running?.close();
   });
 
   const sim = (args: string[]): ReturnType<typeof startChildCli> =>
@@ -41,7 +31,7 @@ describe('npm run sim, interrupted', () => {
       await child.waitFor(/connected [1-9]\d*\/60 \(\d+\/s\)/);
       child.signal('SIGINT');
       expect(await child.exited()).toBe(0);
-      const figures = summaryOf(child.stdout());
+      const figures = summaryFigures(child.stdout());
       expect(Number(figures.machines)).toBe(60);
       expect(Number(figures.connected)).toBeGreaterThan(0);
       expect(Number(figures.connected)).toBeLessThan(60);
@@ -60,7 +50,7 @@ describe('npm run sim, interrupted', () => {
       child.signal('SIGINT');
       expect(await child.exited()).toBe(0);
       expect(child.stdout()).toMatch(/interrupted while provisioning: \d+ of 5000 machines provisioned, none started/);
-      const figures = summaryOf(child.stdout());
+      const figures = summaryFigures(child.stdout());
       const provisioned = Number(figures.machines);
       expect(provisioned).toBeLessThan(5000);
       expect(figures.connected).toBe('0');
@@ -76,7 +66,7 @@ describe('npm run sim, interrupted', () => {
     const child = sim(['--machines', '4', '--duration', '1']);
     try {
       expect(await child.exited(60_000)).toBe(0);
-      const figures = summaryOf(child.stdout());
+      const figures = summaryFigures(child.stdout());
       expect(figures.connected).toBe('4');
       expect(Number(figures.connect_s)).toBeGreaterThan(0);
     } finally {

@@ -1,28 +1,23 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineIdentityListSchema } from '../../firmware-sim/fleet-options.ts';
-import { launcherConfigSchema } from '../../launcher/config.ts';
-import { startStack, type Stack } from '../../launcher/stack.ts';
+import type { Stack } from '../../launcher/stack.ts';
+import { startEmptyStack, type EmptyStack } from '../support/empty-stack.ts';
 import { deviceListResponseSchema } from '../../schema/api.ts';
 
 /** `npm run sim` provisioning its own machines through the server's API, then running against our broker with auth on. */
 describe('npm run sim with self-provisioning on the embedded stack', () => {
   let dataDir: string;
   let stack: Stack;
+  let running: EmptyStack | undefined;
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'brewtel-sim-provision-'));
-    stack = await startStack(
-      launcherConfigSchema.parse({ machines: 0, leaky: 0, httpPort: 0, mqttPort: 0, wsPort: null, dataDir, logLevel: 'silent' }),
-      pino({ level: 'silent' }),
-    );
+    running = await startEmptyStack('brewtel-sim-provision-');
+    ({ stack, dataDir } = running);
   }, 60_000);
   afterAll(async () => {
-    await stack?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await running?.close();
   });
 
   it('provisions, saves the secrets owner-only, connects with them and publishes', async () => {
