@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { isReadyMessage, type ReadyMessage } from '../cli/ready.ts';
+import { stopProcess } from './stop-process.ts';
 
 /**
  * One of our commands (`brewtel start`, `brewtel directory`, …) in a process of its own, as
@@ -72,16 +73,7 @@ export function startChildCommand(
     name,
     ready,
     exited,
-    async stop(graceMs = STOP_GRACE_MS) {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill('SIGINT');
-      const timer = setTimeout(() => {
-        logger.warn({ child: name, graceMs }, 'child did not stop in time; killing it');
-        child.kill('SIGKILL');
-      }, graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    stop: (graceMs = STOP_GRACE_MS) =>
+      stopProcess(child, exited, 'SIGINT', graceMs, () => logger.warn({ child: name, graceMs }, 'child did not stop in time; killing it')),
   };
 }

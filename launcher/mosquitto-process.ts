@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { ensureOwnerOnlyDir } from '../server/owner-only-files.ts';
+import { stopProcess } from './stop-process.ts';
 
 /** Debian's `mosquitto` package puts the broker here. */
 export const DEFAULT_MOSQUITTO_BIN = '/usr/sbin/mosquitto';
@@ -123,17 +124,8 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
       resolve(null);
     });
   });
-  const stop = async (graceMs = 10_000): Promise<number | null> => {
-    if (child.exitCode !== null || child.signalCode !== null) return exited;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      options.logger.warn({ child: options.name, graceMs }, 'mosquitto did not stop in time; killing it');
-      child.kill('SIGKILL');
-    }, graceMs);
-    const code = await exited;
-    clearTimeout(timer);
-    return code;
-  };
+  const stop = (graceMs = 10_000): Promise<number | null> =>
+    stopProcess(child, exited, 'SIGTERM', graceMs, () => options.logger.warn({ child: options.name, graceMs }, 'mosquitto did not stop in time; killing it'));
   let gone = false;
   void exited.then(() => (gone = true));
   const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
