@@ -5,7 +5,7 @@ import type { MosquittoConfigInput } from '../server/config.ts';
 import { startComponents } from '../server/components.ts';
 import type { ChildCommand, ChildCommandOptions } from './child-command.ts';
 import type { ExternalBroker, LauncherConfig } from './config.ts';
-import { startMosquitto, type MosquittoProcess } from './mosquitto-process.ts';
+import { loopbackFor, startMosquitto, type MosquittoProcess } from './mosquitto-process.ts';
 
 /** What a plane's server is told about its Mosquitto: where ingest logs in, and the files it keeps. */
 export interface MosquittoPlaneSettings {
@@ -23,7 +23,7 @@ export interface MosquittoPlaneLayout {
 }
 
 /** Loopback when the plane listens on every address: the service listener must not face the devices' network. */
-export const serviceHost = (host: string): string => (host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host);
+export const serviceHost = loopbackFor;
 
 /**
  * A plane whose broker is Mosquitto: two components, started in order and stopped in reverse, so

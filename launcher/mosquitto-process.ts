@@ -60,11 +60,14 @@ export interface MosquittoProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/** The loopback address of a listener bound to every address (IPv4 or IPv6); any other host as it is. */
+export const loopbackFor = (host: string): string => (host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host);
+
 const urlOf = ({ host, port }: MosquittoListener): string => `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 function listening({ host, port }: MosquittoListener): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host, port }, () => {
+    const socket = connect({ host: loopbackFor(host), port }, () => {
       socket.destroy();
       resolve(true);
     });
