@@ -6,6 +6,7 @@ import type { ConsentRow, DirectoryEntry, RegionStore } from '../store/types.ts'
 import { mintDeviceId, mintSecret, type SecretHasher } from './credentials.ts';
 import type { BrokerCredentials } from './broker-credentials.ts';
 import type { DirectoryCache } from './directory-cache.ts';
+import { groupBy } from '../group-by.ts';
 
 export interface ProvisionDeps {
   directory: DirectoryCache;
@@ -72,12 +73,7 @@ export async function provisionDevices(
     region: request.region,
     categories: request.consent ?? NO_CONSENT,
   }));
-  const byRegion = new Map<RegionId, typeof minted>();
-  for (const device of minted) {
-    const group = byRegion.get(device.region);
-    if (group) group.push(device);
-    else byRegion.set(device.region, [device]);
-  }
+  const byRegion = groupBy(minted, (device) => device.region);
 
   const consentOf = new Map<string, ProvisionDeviceResponse['consent']>();
   for (const [region, devices] of byRegion) {

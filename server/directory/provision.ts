@@ -5,6 +5,7 @@ import type { RegionId } from '../../schema/regions.ts';
 import { HttpError } from '../http/errors.ts';
 import type { HomeStore } from './home-store.ts';
 import type { PlaneClient } from './plane-client.ts';
+import { indexesBy } from '../group-by.ts';
 
 export interface ProvisionDeps {
   planes: ReadonlyMap<RegionId, PlaneClient>;
@@ -71,12 +72,7 @@ export async function provisionBatch(deps: ProvisionDeps, requests: readonly Dir
   if (requests.length > PROVISION_BATCH_MAX) {
     throw new HttpError('BATCH_TOO_LARGE', `at most ${PROVISION_BATCH_MAX} devices per batch; this one lists ${requests.length}`);
   }
-  const groups = new Map<RegionId, number[]>();
-  requests.forEach((request, index) => {
-    const indexes = groups.get(request.region) ?? [];
-    indexes.push(index);
-    groups.set(request.region, indexes);
-  });
+  const groups = indexesBy(requests, (request) => request.region);
   const planes = new Map([...groups.keys()].map((region) => [region, steps.planeFor(deps, region)]));
 
   const results: (DirectoryProvisionResponse | undefined)[] = new Array(requests.length);

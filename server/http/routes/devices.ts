@@ -30,12 +30,12 @@ import { toConsentRecord } from '../../consent/publisher.ts';
 import { eraseDevice } from '../../privacy/erasure.ts';
 import { toStoredEvent } from '../../privacy/owner-export.ts';
 import { provisionDevice, provisionDevices } from '../../devices/provision.ts';
-import type { RegionId } from '../../../schema/regions.ts';
 import type { DirectoryEntry } from '../../store/types.ts';
 import { createDeviceView } from '../device-view.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { assertRegion, principalOf } from '../auth.ts';
 import { fromStore, HttpError } from '../errors.ts';
+import { indexesBy } from '../../group-by.ts';
 
 /** Admins act on every region, operators on their own (checked per request with assertRegion). */
 const staff = { access: { roles: ['admin', 'operator'] } } as const;
@@ -213,12 +213,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
           }),
         ),
       );
-      const byRegion = new Map<RegionId, number[]>();
-      entries.forEach((entry, i) => {
-        const indexes = byRegion.get(entry.region);
-        if (indexes) indexes.push(i);
-        else byRegion.set(entry.region, [i]);
-      });
+      const byRegion = indexesBy(entries, (entry) => entry.region);
       const actor = principalOf(request).subject;
       const records = new Array<ConsentRecord>(devices.length);
       for (const [region, indexes] of byRegion) {
