@@ -101,17 +101,10 @@ export class ConsentService {
    * audit them and push them to their devices, as change() does for one.
    */
   async provisioned(rows: readonly ConsentRow[], region: RegionId): Promise<ConsentRecord[]> {
-    for (const row of rows) {
-      this.#ledgers.set(row.deviceId, Promise.resolve([row]));
-      this.#hold(row.deviceId, [row]);
-    }
+    for (const row of rows) this.#cache(row.deviceId, [row]);
     // One audit write for the batch: one per device took two statements each, and provisioning
     // 10,000 devices spent most of its time there.
-    try {
-      await this.audit(rows, region);
-    } catch (err) {
-      this.logger.error({ err, devices: rows.length }, 'consent changes of a provisioning batch not audited');
-    }
+    await this.#audited(rows, region, 'a provisioning batch');
     const records = rows.map(toConsentRecord);
     await Promise.all(records.map((record) => this.#publish(record)));
     return records;
@@ -146,31 +139,36 @@ export class ConsentService {
     else this.#held.set(deviceId, version);
   }
 
+  /** A ledger this process wrote (or read) whole: cached, and its newest version known at once. */
+  #cache(deviceId: string, ledger: ConsentRow[]): void {
+    this.#ledgers.set(deviceId, Promise.resolve(ledger));
+    this.#hold(deviceId, ledger);
+  }
+
+  /**
+   * Audits rows already written and cached (so ingest enforces them even while the audit store is
+   * slow). The changes have happened: a failing audit store is reported loudly but undoes nothing.
+   */
+  async #audited(rows: readonly ConsentRow[], region: RegionId, of: 'one change' | 'a batch' | 'a provisioning batch'): Promise<void> {
+    try {
+      await this.audit(rows, region);
+    } catch (err) {
+      if (of === 'one change') this.logger.error({ err, deviceId: rows[0]!.deviceId, version: rows[0]!.version }, 'consent change not audited');
+      else this.logger.error({ err, devices: rows.length }, `consent changes of ${of} not audited`);
+    }
+  }
+
   async #append(change: ConsentChange): Promise<ConsentRow> {
     const ledger = await this.ledger(change.deviceId, change.region);
-    const row: ConsentRow = {
-      deviceId: change.deviceId,
-      version: (latest(ledger)?.version ?? 0) + 1,
-      issuedAt: new Date(),
-      categories: { ...change.categories },
-      actor: change.actor,
-      channel: change.channel,
-    };
+    const row = nextVersion(change, ledger, new Date());
     try {
       await this.#store(change.region).appendConsent(row);
     } catch (err) {
       this.forget(change.deviceId);
       throw err;
     }
-    this.#ledgers.set(change.deviceId, Promise.resolve([...ledger, row]));
-    this.#hold(change.deviceId, [...ledger, row]);
-    // After the cache update: ingest enforces the new record even if the audit store is slow. The
-    // change has happened, so a failing audit store is reported loudly but does not undo it.
-    try {
-      await this.audit([row], change.region);
-    } catch (err) {
-      this.logger.error({ err, deviceId: row.deviceId, version: row.version }, 'consent change not audited');
-    }
+    this.#cache(change.deviceId, [...ledger, row]);
+    await this.#audited([row], change.region, 'one change');
     return row;
   }
 
@@ -178,16 +176,7 @@ export class ConsentService {
   async #appendMany(region: RegionId, changes: readonly ConsentChange[]): Promise<ConsentRow[]> {
     const ledgers = await Promise.all(changes.map((change) => this.ledger(change.deviceId, region)));
     const issuedAt = new Date();
-    const rows = changes.map(
-      (change, i): ConsentRow => ({
-        deviceId: change.deviceId,
-        version: (latest(ledgers[i]!)?.version ?? 0) + 1,
-        issuedAt,
-        categories: { ...change.categories },
-        actor: change.actor,
-        channel: change.channel,
-      }),
-    );
+    const rows = changes.map((change, i) => nextVersion(change, ledgers[i]!, issuedAt));
     try {
       await this.#store(region).appendConsents(rows);
     } catch (err) {
@@ -195,15 +184,9 @@ export class ConsentService {
       throw err;
     }
     rows.forEach((row, i) => {
-      const ledger = [...ledgers[i]!, row];
-      this.#ledgers.set(row.deviceId, Promise.resolve(ledger));
-      this.#hold(row.deviceId, ledger);
+      this.#cache(row.deviceId, [...ledgers[i]!, row]);
     });
-    try {
-      await this.audit(rows, region);
-    } catch (err) {
-      this.logger.error({ err, devices: rows.length }, 'consent changes of a batch not audited');
-    }
+    await this.#audited(rows, region, 'a batch');
     return rows;
   }
 
@@ -231,4 +214,16 @@ export class ConsentService {
     if (!store) throw new Error(`no store for region ${region}`);
     return store;
   }
+}
+
+/** The version after `ledger`'s newest: what `change` asks for, issued at `issuedAt`. */
+function nextVersion(change: ConsentChange, ledger: readonly ConsentRow[], issuedAt: Date): ConsentRow {
+  return {
+    deviceId: change.deviceId,
+    version: (latest(ledger)?.version ?? 0) + 1,
+    issuedAt,
+    categories: { ...change.categories },
+    actor: change.actor,
+    channel: change.channel,
+  };
 }
