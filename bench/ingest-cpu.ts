@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ingest-cpu [-- --events N --stores sqlite,postgres --linger-ms MS --mqtt-version 3.1.1|5]`
+ * `npm run bench:ingest-cpu [-- --events N --stores sqlite,postgres --linger-ms MS --mqtt-version 3.1.1|5 --devices-per-region N]`
  *
  * CPU cost per event of the ingest hot path, stage by stage, measured with process.cpuUsage() in this
  * process: on a shared machine wall-clock throughput is noise, CPU time per event is not (much). Each
@@ -48,6 +48,8 @@ const { values } = parseArgs({
     'linger-ms': { type: 'string' },
     /** The ingest session's MQTT version (default: the server's, 5). */
     'mqtt-version': { type: 'string' },
+    /** Devices per region the events come from: at fleet scale each row lands on its own device's index pages. */
+    'devices-per-region': { type: 'string', default: '20' },
   },
 });
 const MQTT_VERSION = values['mqtt-version'] === undefined ? undefined : protocolLevelOf(values['mqtt-version']);
@@ -55,7 +57,8 @@ if (values['mqtt-version'] !== undefined && MQTT_VERSION === undefined) throw ne
 const EVENTS = Number(values.events);
 const KINDS = values.stores.split(',') as StoreKind[];
 const REGIONS: RegionId[] = ['eu', 'us', 'cn'];
-const DEVICES_PER_REGION = 20;
+const DEVICES_PER_REGION = Number(values['devices-per-region']);
+if (!Number.isInteger(DEVICES_PER_REGION) || DEVICES_PER_REGION < 1) throw new Error('--devices-per-region is a whole number of at least 1');
 const REPEATS = 3;
 const WINDOW = 1_000;
 const RATE = 2_000;

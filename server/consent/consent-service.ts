@@ -5,10 +5,14 @@ import type { ConsentRow, RegionStore } from '../store/types.ts';
 
 /** Records ledger appends of one region in its audit log, in order (a batch as one write). */
 export type ConsentAudit = (rows: readonly ConsentRow[], region: RegionId) => Promise<unknown>;
+import { BatchLoader } from '../batch-loader.ts';
 import { latest } from './decide.ts';
 import { toConsentRecord, type ConsentPublisher } from './publisher.ts';
 
 const noop = (): void => undefined;
+
+/** Ledgers not cached are read together per region (server/batch-loader.ts): a few reads out at once, each of up to this many devices. */
+const LEDGER_READS = { maxInFlight: 4, batchMax: 500 };
 
 export interface ConsentChange {
   deviceId: string;
@@ -29,6 +33,7 @@ export class ConsentService {
   readonly #appendChains = new Map<string, Promise<unknown>>();
   /** The newest version each cached ledger holds, known without awaiting it (forgetOlderThan). */
   readonly #held = new Map<string, number>();
+  readonly #ledgerReads = new Map<RegionId, BatchLoader<string, ConsentRow[]>>();
 
   constructor(
     private readonly regions: ReadonlyMap<RegionId, RegionStore>,
@@ -41,7 +46,9 @@ export class ConsentService {
   ledger(deviceId: string, region: RegionId): Promise<readonly ConsentRow[]> {
     let cached = this.#ledgers.get(deviceId);
     if (!cached) {
-      const read = this.#store(region).consentHistory(deviceId);
+      const read = this.#ledgerReadsOf(region)
+        .load(deviceId)
+        .then((rows) => rows ?? []);
       cached = read;
       this.#ledgers.set(deviceId, read);
       void read.then((rows) => {
@@ -131,6 +138,16 @@ export class ConsentService {
    */
   forgetOlderThan(deviceId: string, version: number): void {
     if ((this.#held.get(deviceId) ?? 0) < version) this.forget(deviceId);
+  }
+
+  #ledgerReadsOf(region: RegionId): BatchLoader<string, ConsentRow[]> {
+    let reads = this.#ledgerReads.get(region);
+    if (!reads) {
+      const store = this.#store(region);
+      reads = new BatchLoader((deviceIds) => store.consentHistories(deviceIds), LEDGER_READS);
+      this.#ledgerReads.set(region, reads);
+    }
+    return reads;
   }
 
   #hold(deviceId: string, rows: readonly ConsentRow[]): void {

@@ -1,19 +1,27 @@
+import { BatchLoader } from '../batch-loader.ts';
 import type { Directory, DirectoryEntry } from '../store/types.ts';
+
+/** Misses read together (server/batch-loader.ts): a few reads out at once, each of up to this many devices. */
+const MISS_READS = { maxInFlight: 4, batchMax: 500 };
 
 /**
  * Device id -> directory entry. A device's region never changes, so hits are kept; misses are not,
  * because a device provisioned a moment ago (maybe by another replica) must be found at once. An
  * erasure forgets the entry here (erasure.ts) and in every other server process sharing the
  * directory (peer-changes.ts), so nothing reads a revoked device's old entry from memory. Holds at
- * most `maxEntries` devices; past that the least recently used go first.
+ * most `maxEntries` devices; past that the least recently used go first. Misses that arrive while
+ * earlier ones are being read are read together, one query for many devices.
  */
 export class DirectoryCache {
   readonly #entries = new Map<string, DirectoryEntry>();
+  readonly #misses: BatchLoader<string, DirectoryEntry>;
 
   constructor(
     readonly directory: Directory,
     private readonly maxEntries = 100_000,
-  ) {}
+  ) {
+    this.#misses = new BatchLoader((deviceIds) => directory.lookupMany(deviceIds), MISS_READS);
+  }
 
   async lookup(deviceId: string): Promise<DirectoryEntry | null> {
     const hit = this.#entries.get(deviceId);
@@ -23,9 +31,9 @@ export class DirectoryCache {
       this.#entries.set(deviceId, hit);
       return hit;
     }
-    const entry = await this.directory.lookup(deviceId);
+    const entry = await this.#misses.load(deviceId);
     if (entry) this.remember(entry);
-    return entry;
+    return entry ?? null;
   }
 
   remember(entry: DirectoryEntry): void {

@@ -28,6 +28,28 @@ const consentTuple = (r: ConsentRow) => [
 ];
 
 /** A region's own database: its devices and owners, their consent ledger, events, refusals, tombstones and audit log. */
+/** A ledger row as the store keeps it, with the location precision checked on the way out. */
+function toConsentRow(r: {
+  deviceId: string;
+  version: number;
+  issuedAt: Date;
+  usage: boolean;
+  location: string;
+  payment: boolean;
+  diagnostics: boolean;
+  actor: string;
+  channel: string;
+}): ConsentRow {
+  return {
+    deviceId: r.deviceId,
+    version: r.version,
+    issuedAt: r.issuedAt,
+    categories: { usage: r.usage, location: locationPrecisionSchema.parse(r.location), payment: r.payment, diagnostics: r.diagnostics },
+    actor: r.actor,
+    channel: r.channel,
+  };
+}
+
 export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
   const { client } = db;
   return {
@@ -88,14 +110,21 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
 
     async consentHistory(deviceId: string): Promise<ConsentRow[]> {
       const records = await client.consentRecord.findMany({ where: { deviceId }, orderBy: { version: 'asc' } });
-      return records.map((r) => ({
-        deviceId: r.deviceId,
-        version: r.version,
-        issuedAt: r.issuedAt,
-        categories: { usage: r.usage, location: locationPrecisionSchema.parse(r.location), payment: r.payment, diagnostics: r.diagnostics },
-        actor: r.actor,
-        channel: r.channel,
-      }));
+      return records.map(toConsentRow);
+    },
+
+    async consentHistories(deviceIds: readonly string[]): Promise<Map<string, ConsentRow[]>> {
+      const records = await client.consentRecord.findMany({
+        where: { deviceId: { in: [...new Set(deviceIds)] } },
+        orderBy: [{ deviceId: 'asc' }, { version: 'asc' }],
+      });
+      const ledgers = new Map<string, ConsentRow[]>();
+      for (const record of records) {
+        const ledger = ledgers.get(record.deviceId);
+        if (ledger) ledger.push(toConsentRow(record));
+        else ledgers.set(record.deviceId, [toConsentRow(record)]);
+      }
+      return ledgers;
     },
 
     async listEvents(deviceId: string, query: EventQuery): Promise<EventRow[]> {

@@ -269,6 +269,8 @@ export interface RegionStore extends PrivacyStore, AuditStore {
   appendConsents(rows: readonly ConsentRow[]): Promise<void>;
   /** The whole ledger of one device, oldest version first. */
   consentHistory(deviceId: string): Promise<ConsentRow[]>;
+  /** The whole ledgers of several devices in one query, each oldest version first; a device with none is left out. */
+  consentHistories(deviceIds: readonly string[]): Promise<Map<string, ConsentRow[]>>;
   /** Newest first. */
   listEvents(deviceId: string, query: EventQuery): Promise<EventRow[]>;
   counts(): Promise<{ stored: number; refused: number }>;

@@ -65,11 +65,16 @@ describe('changes made by another server process', () => {
   it("keeps a ledger that already holds the version the poll reports (this process's own append), drops one that does not", async () => {
     const reads: string[] = [];
     const eu = b.regions.get('eu')!;
+    // Ledgers not cached are read in batches (consentHistories); the single read is counted too.
     const consentHistory = (id: string) => {
       reads.push(id);
       return eu.consentHistory(id);
     };
-    const counting = new Map([['eu', { ...eu, consentHistory }]]);
+    const consentHistories = (ids: readonly string[]) => {
+      reads.push(...ids);
+      return eu.consentHistories(ids);
+    };
+    const counting = new Map([['eu', { ...eu, consentHistory, consentHistories }]]);
     const consent = new ConsentService(counting, noBroker, 100, logger);
     const deviceId = 'cm-ownownownownown1';
     await eu.addDevice(deviceId, new Date());

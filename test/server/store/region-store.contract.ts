@@ -134,6 +134,14 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
       expect(await eu().consentHistory(a)).toEqual([row(a, 1)]);
       await eu().appendConsents([row(a, 2), row(b, 2)]);
       expect(await eu().consentHistory(b)).toEqual([row(b, 1), row(b, 2)]);
+      // Several ledgers in one read, each in version order; a device without one is left out.
+      const none = newDeviceId();
+      await eu().appendConsent(row(a, 3));
+      const ledgers = await eu().consentHistories([b, none, a, a]);
+      expect([...ledgers.keys()].sort()).toEqual([a, b].sort());
+      expect(ledgers.get(a)).toEqual([row(a, 1), row(a, 2), row(a, 3)]);
+      expect(ledgers.get(b)).toEqual([row(b, 1), row(b, 2)]);
+      expect(await eu().consentHistories([])).toEqual(new Map());
     });
 
     it('keeps the regions in separate databases', async () => {
