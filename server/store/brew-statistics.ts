@@ -14,9 +14,10 @@ export async function brewStatistics(client: StoreClient): Promise<BrewStatistic
     const rows = await client.event.findMany({
       where: { kind: 'brew' },
       select: { deviceId: true, id: true, deviceTs: true, body: true },
-      orderBy: [{ deviceId: 'asc' }, { id: 'asc' }],
+      // The primary key's order: a page is read straight off it.
+      orderBy: [{ id: 'asc' }, { deviceId: 'asc' }],
       take: PAGE,
-      ...(cursor ? { cursor: { deviceId_id: cursor }, skip: 1 } : {}),
+      ...(cursor ? { cursor: { id_deviceId: cursor }, skip: 1 } : {}),
     });
     for (const row of rows) {
       const recipe = recipeOf(row.body);

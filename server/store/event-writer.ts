@@ -32,7 +32,7 @@ export function sqliteEventWriter(adapter: () => SqlDriverAdapter): EventWriter 
   type Compiled = { connection: Database; writeRows(rows: readonly EventRow[]): EventWriteResult; inTransaction(rows: readonly EventRow[]): EventWriteResult };
   let compiled: Compiled | undefined;
   const compile = (connection: Database): Compiled => {
-    const insert = connection.prepare(`INSERT INTO "Event" (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("deviceId", "id") DO NOTHING`);
+    const insert = connection.prepare(`INSERT INTO "Event" (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id", "deviceId") DO NOTHING`);
     const tombstone = connection.prepare('SELECT 1 FROM "Tombstone" WHERE "deviceId" = ?').pluck();
     const writeRows = (rows: readonly EventRow[]): EventWriteResult => {
       const erasedDevice = new Map<string, boolean>();
@@ -83,7 +83,7 @@ export function postgresEventWriter(pool: pg.Pool): EventWriter {
     ), inserted AS (
       INSERT INTO "Event" (${COLUMNS})
       SELECT ${COLUMNS} FROM input i WHERE NOT EXISTS (SELECT 1 FROM "Tombstone" t WHERE t."deviceId" = i."deviceId")
-      ON CONFLICT ("deviceId", "id") DO NOTHING
+      ON CONFLICT ("id", "deviceId") DO NOTHING
       RETURNING "deviceId", "id"
     )
     SELECT "deviceId", "id" FROM inserted
