@@ -63,7 +63,8 @@ describe('the demo fleet in its own process', () => {
       dataDir,
       logLevel: 'silent',
     });
-    const s = (stack = await startStack(config, pino({ level: 'silent' }), { launchFleet: startFleetProcess, demoOwners: false }));
+    stack = await startStack(config, pino({ level: 'silent' }), { launchFleet: startFleetProcess, demoOwners: false });
+    const s = stack;
     const [fleetPid] = fleetProcessesOf(process.pid);
     expect(fleetPid).toBeDefined();
     const fleet = s.fleet!;
