@@ -1,14 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Fleet, FleetOptions, FleetStats } from '../firmware-sim/fleet.ts';
 import { fleetChildMessageSchema, type FleetParentMessage, statsFromWire } from '../firmware-sim/fleet-process-messages.ts';
 import { FleetCounters } from '../firmware-sim/fleet-stats.ts';
 import { faultRatesSchema } from '../schema/fault-rates.ts';
 import { logLevelSchema } from '../schema/log-level.ts';
-import { OWN_EXTENSION, RUNTIME_FLAGS } from './child-command.ts';
+import { fleetProcessEntry } from './fleet-process-entry.ts';
 
-const FLEET_PROCESS = fileURLToPath(new URL(`../firmware-sim/fleet-process${OWN_EXTENSION}`, import.meta.url));
 /** How often the fleet sends its counts: the live line reads them every second, the fleet control API on demand. */
 const STATS_EVERY_MS = 200;
 /** The fleet's own stop is bounded (drain, goodbyes); past this it is killed. */
@@ -23,7 +21,8 @@ const STOP_GRACE_MS = 20_000;
  * injectFaults, setBrewRate and setClockSkew check their arguments here, throwing for a device id
  * that is not in the fleet, before the fleet applies them.
  */
-export function startFleetProcess(options: FleetOptions, logger: Logger): Fleet {
+export async function startFleetProcess(options: FleetOptions, logger: Logger): Promise<Fleet> {
+  const entry = await fleetProcessEntry();
   const machines = options.machines.map((m) => ({ deviceId: m.deviceId, region: m.region }));
   const known = new Set(machines.map((m) => m.deviceId));
   let latest: FleetStats = new FleetCounters(machines.length).snapshot();
@@ -34,8 +33,13 @@ export function startFleetProcess(options: FleetOptions, logger: Logger): Fleet 
     for (const wake of waiters) wake();
   };
 
-  const child: ChildProcess = fork(FLEET_PROCESS, [], { execArgv: [...RUNTIME_FLAGS], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const child: ChildProcess = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      entry.cleanup();
+      resolve();
+    }),
+  );
   let markRamped: () => void = () => undefined;
   const ramped = new Promise<void>((resolve) => {
     markRamped = resolve;
@@ -46,6 +50,8 @@ export function startFleetProcess(options: FleetOptions, logger: Logger): Fleet 
   });
 
   child.on('message', (raw) => {
+    // It has loaded every module by the time it speaks: its compiled entry is no longer needed (nor left behind by a killed parent).
+    entry.cleanup();
     const parsed = fleetChildMessageSchema.safeParse(raw);
     if (!parsed.success) {
       logger.error({ issues: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'unreadable message from the fleet process');

@@ -66,7 +66,7 @@ export interface StackOptions {
    * How the demo fleet is started: createFleet (default: in this process, the harness hands the
    * Fleet to its users) or `npm start`'s startFleetProcess (launcher/fleet-child.ts, a process of its own).
    */
-  launchFleet?: (options: FleetOptions, logger: Logger) => Fleet;
+  launchFleet?: (options: FleetOptions, logger: Logger) => Fleet | Promise<Fleet>;
 }
 
 const secretToken = (): string => randomBytes(24).toString('base64url');
@@ -192,7 +192,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
     if (config.machines > 0 && !aborted()) {
       const machines = await demoMachines(config, server.httpUrl, adminToken, startup);
       if (aborted()) return stack;
-      const fleet = (startup.launchFleet ?? createFleet)(
+      const fleet = await (startup.launchFleet ?? createFleet)(
         {
           ...config.fleet,
           brokerUrl: loopbackUrl(mqttUrl),
