@@ -24,9 +24,9 @@ let compiled = 0;
 export async function fleetProcessEntry(): Promise<FleetProcessEntry> {
   const fromSources = { file: FLEET_PROCESS, execArgv: [...RUNTIME_FLAGS], cleanup: () => undefined };
   if (OWN_EXTENSION !== '.ts') return fromSources;
-  let build: typeof import('esbuild').build;
+  let esbuild: typeof import('esbuild');
   try {
-    ({ build } = await import('esbuild'));
+    esbuild = await import('esbuild');
   } catch {
     return fromSources;
   }
@@ -34,7 +34,7 @@ export async function fleetProcessEntry(): Promise<FleetProcessEntry> {
   mkdirSync(outDir, { recursive: true });
   // One file per fleet: tests start several stacks at once, and none may read a file another is writing.
   const file = join(outDir, `fleet-process-${process.pid}-${++compiled}.mjs`);
-  await build({
+  await esbuild.build({
     entryPoints: [FLEET_PROCESS],
     outfile: file,
     bundle: true,
@@ -44,5 +44,7 @@ export async function fleetProcessEntry(): Promise<FleetProcessEntry> {
     target: 'node20',
     logLevel: 'warning',
   });
+  // esbuild keeps its service process (about 20 MB) running for further builds; there are none.
+  await esbuild.stop();
   return { file, execArgv: [], cleanup: () => rmSync(file, { force: true }) };
 }
