@@ -6,7 +6,7 @@ import { OWN_EXTENSION, RUNTIME_FLAGS } from './child-command.ts';
 const FLEET_PROCESS = fileURLToPath(new URL(`../firmware-sim/fleet-process${OWN_EXTENSION}`, import.meta.url));
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The module the fleet process is forked from, the node flags it needs, and what to remove once it has exited. */
+/** The module the fleet process is forked from, the node flags it needs, and what removes it once loaded (idempotent). */
 export interface FleetProcessEntry {
   file: string;
   execArgv: string[];
@@ -46,5 +46,11 @@ export async function fleetProcessEntry(): Promise<FleetProcessEntry> {
   });
   // esbuild keeps its service process (about 20 MB) running for further builds; there are none.
   await esbuild.stop();
-  return { file, execArgv: [], cleanup: () => rmSync(file, { force: true }) };
+  let removed = false;
+  const cleanup = (): void => {
+    if (removed) return;
+    removed = true;
+    rmSync(file, { force: true });
+  };
+  return { file, execArgv: [], cleanup };
 }
