@@ -15,7 +15,7 @@ export interface Fleet {
   stats(): FleetStats;
   /**
    * Resolves once every machine has had its first connection attempt answered (machines that failed
-   * keep retrying), or once stop() halted the ramp.
+   * keep retrying), or once stop() halted the ramp. From then on the simulated clock runs at `speed`.
    */
   whenRamped(): Promise<void>;
   /** Which machines this fleet runs: device ids and home regions, in fleet order. */
