@@ -48,7 +48,10 @@ export const fleetOptionsSchema = z.object({
    * its first machine's index, so machine i behaves as it would in a single process.
    */
   firstIndex: z.int().min(0).default(0),
-  /** Simulated milliseconds per real millisecond, e.g. 3600 = an hour per second. */
+  /**
+   * Simulated milliseconds per real millisecond, e.g. 3600 = an hour per second, once every machine
+   * had its first connection attempt answered; real time until then (sim-clock.ts, createRampClock).
+   */
   speed: z.number().positive().max(1_000_000),
   /** How many machines may be waiting for their first CONNACK at once (see connect-ramp.ts). */
   connectConcurrency: z.int().min(1).max(10_000).default(50),

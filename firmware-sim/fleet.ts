@@ -6,7 +6,7 @@ import { createDirectoryClient } from './directory-client.ts';
 import { brokerUrlsOf, fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
 import { MachineRunner } from './machine-runner.ts';
 import { recordRun } from './run-recording.ts';
-import { createScaledClock } from './sim-clock.ts';
+import { createRampClock } from './sim-clock.ts';
 
 export type { FleetOptions, MachineIdentity } from './fleet-options.ts';
 export type { FleetStats } from './fleet-stats.ts';
@@ -15,7 +15,7 @@ export interface Fleet {
   stats(): FleetStats;
   /**
    * Resolves once every machine has had its first connection attempt answered (machines that failed
-   * keep retrying), or once stop() halted the ramp.
+   * keep retrying), or once stop() halted the ramp. From then on the simulated clock runs at `speed`.
    */
   whenRamped(): Promise<void>;
   /** Which machines this fleet runs: device ids and home regions, in fleet order. */
@@ -49,7 +49,8 @@ const GOODBYE_TIMEOUT_MS = 2_000;
 export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   const opts = fleetOptionsSchema.parse(options);
   const brokerUrls = brokerUrlsOf(opts);
-  const clock = createScaledClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
+  // Real time until every machine had its first attempt answered, then `speed` (see createRampClock).
+  const clock = createRampClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
   const counters = new FleetCounters(opts.machines.length, opts.backlogMax);
   const runners: MachineRunner[] = [];
   // One holder per machine, read by its runner on every event, so rates can change per machine mid-run.
@@ -62,6 +63,7 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   // One for the fleet: its bound on concurrent lookups holds for every machine together.
   const directory = opts.directory === undefined ? undefined : createDirectoryClient(opts.directory);
 
+  let stopping: Promise<void> | null = null;
   const ramp = rampConnections({ count: opts.machines.length, maxWindow: opts.connectConcurrency, ratePerS: opts.connectRatePerS }, (index) => {
     const identity = opts.machines[index]!;
     const runner = new MachineRunner({
@@ -89,9 +91,14 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
     if (factor !== undefined) runner.setBrewRate(factor);
     return runner.connection.firstAttempt();
   });
-  void ramp.done.then(() => logger.info({ machines: opts.machines.length, connected: counters.connected, speed: opts.speed }, 'fleet ramped up'));
+  void ramp.done.then(() => {
+    // After a halt the runners are stopping; their timers stay as they are.
+    if (stopping !== null) return;
+    clock.speedUp();
+    for (const runner of runners) runner.rearm();
+    logger.info({ machines: opts.machines.length, connected: counters.connected, speed: opts.speed }, 'fleet ramped up; simulated time at full speed');
+  });
 
-  let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
     ramp.halt();
     for (const runner of runners) runner.halt();

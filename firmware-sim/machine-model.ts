@@ -105,8 +105,11 @@ export class MachineModel {
     this.leakRng = createRng(seedOf('leak'));
     this.faultRng = createRng(seedOf('machine-faults'));
     this.faultRates = spec.faultRates ?? DEFAULT_MACHINE_FAULT_RATES;
-    // Ids also mix in the device id: two fleets from one seed must never mint the same event ids.
-    this.envelope = createEnvelopeFactory(spec.deviceId, createRng(deriveSeed(spec.fleetSeed, spec.index, spec.deviceId, 'ids')));
+    // Ids also mix in the device id and the boot instant: two fleets from one seed, or two runs of one
+    // machine, must never mint the same event ids. The boot instant matters because some events fall
+    // on local hour boundaries (power on), the same instant in every run: two runs that booted a few
+    // seconds apart drew the same id for them, and ingest took the second for a redelivered duplicate.
+    this.envelope = createEnvelopeFactory(spec.deviceId, createRng(deriveSeed(spec.fleetSeed, spec.index, spec.deviceId, spec.bootAt, 'ids')));
 
     const setup = createRng(seedOf('setup'));
     this.spot = placeInCity(setup, pick(setup, this.market.cities));

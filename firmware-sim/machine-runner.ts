@@ -122,6 +122,14 @@ export class MachineRunner {
     if (!this.halted) this.reschedule();
   }
 
+  /**
+   * The clock changed its speed (RampClock.speedUp): the timer armed for the old speed would fire
+   * late, so it is armed again for the same simulated deadline. What is due by now runs now, once.
+   */
+  rearm(): void {
+    if (!this.halted) this.reschedule();
+  }
+
   /** Stops producing; the connection stays up so outstanding acknowledgements can still arrive. */
   halt(): void {
     this.halted = true;

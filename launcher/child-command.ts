@@ -22,10 +22,11 @@ export interface ChildCommand {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-const OWN_EXTENSION = extname(fileURLToPath(import.meta.url));
+/** `.ts` from sources, `.js` in the package: the extension of every module a child is forked from. */
+export const OWN_EXTENSION = extname(fileURLToPath(import.meta.url));
 const CLI = fileURLToPath(new URL(`./cli${OWN_EXTENSION}`, import.meta.url));
-// From sources the child needs tsx, whoever started this process (tsx, vitest); the package is plain JS.
-const RUNTIME_FLAGS = OWN_EXTENSION === '.ts' ? ['--import', 'tsx'] : [];
+/** From sources a child needs tsx, whoever started this process (tsx, vitest); the package is plain JS. */
+export const RUNTIME_FLAGS: readonly string[] = OWN_EXTENSION === '.ts' ? ['--import', 'tsx'] : [];
 /** Long enough for a plane to open its stores and migrate them on a loaded machine. */
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
@@ -46,7 +47,7 @@ export function startChildCommand(
   options: ChildCommandOptions = {},
 ): ChildCommand {
   const [via, ...viaArgs] = options.launchVia ?? [];
-  const runtime = via === undefined ? { execArgv: RUNTIME_FLAGS } : { execPath: via, execArgv: [...viaArgs, process.execPath, ...RUNTIME_FLAGS] };
+  const runtime = via === undefined ? { execArgv: [...RUNTIME_FLAGS] } : { execPath: via, execArgv: [...viaArgs, process.execPath, ...RUNTIME_FLAGS] };
   const child: ChildProcess = fork(CLI, [...args], { env, ...runtime, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.stdout?.resume();
   const stderr = createInterface({ input: child.stderr! });

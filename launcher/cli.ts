@@ -14,7 +14,7 @@ interface Subcommand {
 
 /** The subcommands; a new one is one more entry here and a section in docs/cli.md. */
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
-  start: { summary: 'embedded broker, server and a demo fleet in one process (npm start)', load: async () => (await import('./main.ts')).main },
+  start: { summary: 'embedded broker and server, and a demo fleet in a process of its own (npm start)', load: async () => (await import('./main.ts')).main },
   sim: { summary: 'a fleet of simulated machines against any MQTT broker (npm run sim)', load: async () => (await import('../firmware-sim/cli.ts')).main },
   broker: { summary: 'the MQTT broker alone', load: async () => (await import('../broker/main.ts')).main },
   server: { summary: 'the server alone: HTTP API, dashboard, ingest, regional stores', load: async () => (await import('../server/main.ts')).main },

@@ -56,7 +56,7 @@ export const launcherFleetSettingsSchema = fleetOptionsSchema
   .prefault({});
 
 /**
- * Options of `npm start`: the embedded stack plus a demo fleet, all in one process. Also the one
+ * Options of `npm start`: the embedded stack plus a demo fleet (in a process of its own). Also the one
  * schema of `brewtel.config.(json|yaml)` (launcher/config-file.ts): the launcher's own fields, and
  * the broker, server and fleet sections built from those rooms' schemas.
  */

@@ -1,6 +1,7 @@
 /**
- * `brewtel start` / `npm start`: the embedded stack (aedes broker, server with one SQLite store per region) and a demo
- * fleet in one process. Its main() is the only place that reads flags and the environment for it.
+ * `brewtel start` / `npm start`: the embedded stack (aedes broker, server with one SQLite store per region) in this
+ * process and a demo fleet in a child process (launcher/fleet-child.ts). Its main() is the only place that reads
+ * flags and the environment for it.
  */
 import { pino } from 'pino';
 import { LOG_REDACTION } from '../server/log-redaction.ts';
@@ -14,6 +15,7 @@ import type { LauncherConfig } from './config.ts';
 import { runIfEntry } from '../cli/entry.ts';
 import { announceReady } from '../cli/ready.ts';
 import { runPlanes } from './planes-run.ts';
+import { startFleetProcess } from './fleet-child.ts';
 import type { Env } from '../cli/flags.ts';
 
 /** `brewtel start` and `npm start`: resolves with the exit code once the stack has stopped. */
@@ -124,6 +126,8 @@ async function run(config: LauncherConfig): Promise<number> {
   try {
     await startStack(config, logger, {
       signal: interrupt.signal,
+      // Its own process: one process holding both ends of every machine's connection runs out of descriptors near 10,000.
+      launchFleet: startFleetProcess,
       onServices: (stack) => {
         services = stack;
         line.end();
@@ -173,7 +177,7 @@ function printBanner(stack: Stack, config: LauncherConfig): void {
     config.adminToken
       ? '  admin      token from BREWTEL_ADMIN_TOKEN'
       : `  admin      token ${stack.adminToken}   (generated; set BREWTEL_ADMIN_TOKEN to choose one)`,
-    `  fleet      ${config.machines} machines over ${config.regions.join(', ')} (${config.leaky} leaky, each with a made-up owner), simulated time x${config.speed}`,
+    `  fleet      ${config.machines} machines over ${config.regions.join(', ')} (${config.leaky} leaky, each with a made-up owner) in a process of its own, simulated time x${config.speed} once all machines are connected`,
     ...(config.tour ? [`  tour       ${server.httpUrl}/#/tour   (sign in with the admin token; start at any chapter, #/tour/N)`] : []),
     config.duration > 0 ? `Running for ${config.duration} s.` : 'Press Ctrl-C to stop.',
   ];

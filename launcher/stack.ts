@@ -5,7 +5,7 @@ import { requireTcp, startBroker, type TcpBroker } from '../broker/broker.ts';
 import { serverConfigSchema } from '../server/config.ts';
 import { ensureOwnerOnlyDir } from '../server/owner-only-files.ts';
 import { startServer, type RunningServer } from '../server/server.ts';
-import { createFleet, type Fleet } from '../firmware-sim/fleet.ts';
+import { createFleet, type Fleet, type FleetOptions } from '../firmware-sim/fleet.ts';
 import { provisionMachines } from '../firmware-sim/provision.ts';
 import { deviceListResponseSchema } from '../schema/api.ts';
 import { demoClockAheadMs } from './clock-window.ts';
@@ -62,6 +62,11 @@ export interface StackOptions {
   externalBroker?: ExternalBroker | undefined;
   /** Give every demo machine a made-up owner (default true; the harness skips it, to start faster). */
   demoOwners?: boolean;
+  /**
+   * How the demo fleet is started: createFleet (default: in this process, the harness hands the
+   * Fleet to its users) or `npm start`'s startFleetProcess (launcher/fleet-child.ts, a process of its own).
+   */
+  launchFleet?: (options: FleetOptions, logger: Logger) => Fleet | Promise<Fleet>;
 }
 
 const secretToken = (): string => randomBytes(24).toString('base64url');
@@ -187,7 +192,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
     if (config.machines > 0 && !aborted()) {
       const machines = await demoMachines(config, server.httpUrl, adminToken, startup);
       if (aborted()) return stack;
-      const fleet = createFleet(
+      const fleet = await (startup.launchFleet ?? createFleet)(
         {
           ...config.fleet,
           brokerUrl: loopbackUrl(mqttUrl),

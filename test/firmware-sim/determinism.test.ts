@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { eventIdSchema } from '../../schema/ids.ts';
 import { createRng, deriveSeed } from '../../firmware-sim/random.ts';
 import { createUuidV7Generator } from '../../firmware-sim/uuid-v7.ts';
-import { createManualClock, createScaledClock, realDelayUntil } from '../../firmware-sim/sim-clock.ts';
+import { createManualClock, createRampClock, createScaledClock, realDelayUntil } from '../../firmware-sim/sim-clock.ts';
 import { runMachine, MONDAY } from './helpers.ts';
 
 const stream = (r: ReturnType<typeof runMachine>): string => JSON.stringify(r.sink.events);
@@ -33,6 +33,20 @@ describe('determinism', () => {
     expect(a.map((e) => e.body)).toEqual(b.map((e) => e.body));
     const ids = new Set(a.map((e) => e.id));
     expect(b.some((e) => ids.has(e.id))).toBe(false);
+  });
+
+  it('two runs of one machine that booted seconds apart never share an event id', () => {
+    // Power-on reports fall on the owner's local hour boundaries, the same instant in both runs; a
+    // shared id there made ingest take the second run's report for a duplicate and drop it.
+    for (const usage of ['home', 'office', 'cafe'] as const) {
+      const first = runMachine({ usage, bootAt: MONDAY }, 72).sink.events;
+      const second = runMachine({ usage, bootAt: MONDAY + 2_000 }, 72).sink.events;
+      const onBoundary = second.filter((e) => Date.parse(e.ts) % 3_600_000 === 0);
+      expect(onBoundary.length).toBeGreaterThan(0);
+      expect(onBoundary.every((e) => first.some((f) => f.ts === e.ts))).toBe(true);
+      const ids = new Set(first.map((e) => e.id));
+      expect(second.filter((e) => ids.has(e.id))).toEqual([]);
+    }
   });
 
   it('event ids are UUIDv7, ordered like the sequence numbers, stamped with the event time', () => {
@@ -69,5 +83,25 @@ describe('determinism', () => {
     const manual = createManualClock(MONDAY);
     manual.advance(5);
     expect(manual.now()).toBe(MONDAY + 5);
+  });
+
+  it('a ramp clock keeps real time until sped up, then runs at its speed from where it was', () => {
+    let real = 1000;
+    const clock = createRampClock({ startAt: MONDAY, speed: 3600, realNow: () => real });
+    expect(clock.speed).toBe(1);
+    real += 10_000;
+    expect(clock.now()).toBe(MONDAY + 10_000);
+    expect(realDelayUntil(clock, MONDAY + 70_000)).toBe(60_000);
+    clock.speedUp();
+    // No jump at the switch: the same instant, now advancing 3600 times faster.
+    expect(clock.now()).toBe(MONDAY + 10_000);
+    expect(clock.speed).toBe(3600);
+    expect(realDelayUntil(clock, MONDAY + 10_000 + 3_600_000)).toBe(1000);
+    real += 1000;
+    expect(clock.now()).toBe(MONDAY + 10_000 + 3_600_000);
+    clock.speedUp();
+    expect(clock.now()).toBe(MONDAY + 10_000 + 3_600_000);
+    // A fleet asked to run slower than real time never runs faster while it connects.
+    expect(createRampClock({ startAt: MONDAY, speed: 0.5, realNow: () => real }).speed).toBe(0.5);
   });
 });

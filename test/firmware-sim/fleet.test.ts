@@ -92,3 +92,40 @@ describe('fleet over a real broker', () => {
     for (const m of machines) expect(states.get(m.deviceId)).toBe('offline');
   });
 });
+
+describe('the fleet clock while machines connect', () => {
+  const rampMachines: MachineIdentity[] = [0, 1, 2].map((i) => ({ deviceId: `cm-fleet-ramp-${i}`, secret: `r${i}`, region: 'eu', usage: 'cafe' }));
+  let fleet: Fleet | undefined;
+  afterAll(async () => fleet?.stop());
+
+  it('keeps real time until every machine had its first attempt answered, then runs at speed with every timer armed again', async () => {
+    await Promise.all(
+      rampMachines.map((m) =>
+        observer.publishAsync(topics.consent(m.deviceId), JSON.stringify(consentFor(m.deviceId, ALL_CONSENT, 1)), { qos: 1, retain: true }),
+      ),
+    );
+    const startAt = MONDAY + 8 * HOUR;
+    const ours = (): EventEnvelope[] =>
+      received.map(({ payload }) => eventEnvelopeSchema.parse(JSON.parse(payload))).filter((e) => rampMachines.some((m) => m.deviceId === e.deviceId));
+    const realStart = performance.now();
+    // Two attempts a second: the first machines are online, consent applied, timers armed for real
+    // time, well before the last one is answered and the clock speeds up.
+    fleet = await startFleet({ brokerUrl, machines: rampMachines, seed: 12, speed: 36_000, startAt, connectRatePerS: 2 }, pino({ level: 'silent' }));
+    const rampedAfterMs = performance.now() - realStart;
+    await new Promise((r) => setTimeout(r, 100));
+    // What they sent while connecting (boot and first-consent reports) is stamped within real time of the start.
+    const early = ours();
+    expect(early.length).toBeGreaterThan(0);
+    for (const e of early) expect(Date.parse(e.ts) - startAt).toBeLessThan(rampedAfterMs + 100 * 36_000 + 1_000);
+    // At speed a status report is due every 50 ms (30 simulated minutes): each machine sends many
+    // within seconds, which only happens if its timer, armed for real time, was armed again.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(rampedAfterMs).toBeGreaterThan(400);
+    for (const m of rampMachines) {
+      const later = ours().filter((e) => e.deviceId === m.deviceId && Date.parse(e.ts) - startAt > 2 * HOUR);
+      expect(later.length).toBeGreaterThanOrEqual(5);
+    }
+    const ids = ours().map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});

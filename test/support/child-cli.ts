@@ -7,6 +7,7 @@ import { waitUntil } from './wait.ts';
  * (kill() in a finally), bounded by the waits' own timeouts.
  */
 export interface ChildCli {
+  readonly pid: number;
   readonly stdout: () => string;
   readonly stderr: () => string;
   /** Resolves once `pattern` appears in stdout or stderr. */
@@ -28,6 +29,7 @@ export function startChildCli(entry: string, args: readonly string[], env: Recor
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
+    pid: child.pid!,
     stdout: () => stdout,
     stderr: () => stderr,
     waitFor: (pattern, timeoutMs = 60_000) => waitUntil(`${pattern} in the output of ${entry}`, () => pattern.test(stdout) || pattern.test(stderr), timeoutMs),
