@@ -8,6 +8,9 @@
  * - reconnect_s: from the new broker listening until every device is connected again (goal < 20 s);
  * - p99_connect_ms: the 99th percentile of the devices' last login, CONNECT to CONNACK;
  * - broker_us_per_login: the broker process's CPU from listening until all are back, per device;
+ *   server_us_per_login and devices_us_per_login: the same window's CPU of the server process (the
+ *   registry's checks, ingest of the devices' `online` states, consent sent again) and of this
+ *   process (the devices' side), so it shows which of the three held up a slow storm;
  * - verify_us: login verification CPU per device (goal < 200 µs): the broker's verifier
  *   (broker/device-verifier.ts, cache off) asking the server's registry for every device once, this
  *   process's CPU plus the server's, per device (verify_broker_us + verify_server_us); the logins
@@ -80,15 +83,19 @@ const results: Record<string, string> = {
   verify_us: '-',
   mosquitto_reconnect_s: '-',
   broker_us_per_login: '-',
+  server_us_per_login: '-',
+  devices_us_per_login: '-',
   verify_broker_us: '-',
   verify_server_us: '-',
   initial_connect_s: '-',
   down_s: '-',
   refused_during_storm: '-',
+  timed_out_during_storm: '-',
   still_missing: '-',
   mosquitto_p99_connect_ms: '-',
   mosquitto_initial_connect_s: '-',
   mosquitto_refused_during_storm: '-',
+  mosquitto_timed_out_during_storm: '-',
   mqtt_version: MQTT_VERSION === 5 ? '5' : '3.1.1',
 };
 const fixed = (n: number, digits: number): string => n.toFixed(digits);
@@ -116,6 +123,8 @@ interface StormTarget {
   restart(): Promise<void>;
   /** The broker's process id, for its CPU time; undefined when not ours to read. */
   pid(): number | undefined;
+  /** Why the broker refused logins, by its own counters (ours only): `auth_busy=… max_connections=…`. */
+  refusalCounts?(): Promise<string>;
 }
 
 interface StormFigures {
@@ -124,13 +133,28 @@ interface StormFigures {
   reconnectS: number | null;
   p99: number | null;
   brokerUsPerLogin: number | null;
+  serverUsPerLogin: number | null;
+  devicesUsPerLogin: number | null;
   refused: number;
+  /** Logins the devices gave up on without a CONNACK (10 s), from the restart until all were back. */
+  timedOut: number;
   missing: number;
 }
 
 /** Connect every device, kill the broker, start it again, wait until every device is back. */
-async function storm(target: StormTarget, machines: readonly MachineIdentity[]): Promise<StormFigures> {
-  const figures: StormFigures = { initialS: null, downS: null, reconnectS: null, p99: null, brokerUsPerLogin: null, refused: 0, missing: machines.length };
+async function storm(target: StormTarget, machines: readonly MachineIdentity[], serverPid: number | undefined): Promise<StormFigures> {
+  const figures: StormFigures = {
+    initialS: null,
+    downS: null,
+    reconnectS: null,
+    p99: null,
+    brokerUsPerLogin: null,
+    serverUsPerLogin: null,
+    devicesUsPerLogin: null,
+    refused: 0,
+    timedOut: 0,
+    missing: machines.length,
+  };
   const devices: StormDevices = stormDevices(target.url, machines, MQTT_VERSION, RAMP_WINDOW);
   const { counters } = devices;
   const rate = new RateMeter();
@@ -148,33 +172,53 @@ async function storm(target: StormTarget, machines: readonly MachineIdentity[]):
     await target.kill();
     await until(() => counters.connected === 0, 10_000, connectedLine('still connected'));
     const refusedBefore = totalRefused(devices);
+    const timedOutBefore = devices.problems().ETIMEDOUT ?? 0;
     await target.restart();
     const readyAt = performance.now();
     figures.downS = (readyAt - killedAt) / 1000;
     const cpuAtReady = processCpuMicros(target.pid());
+    const serverCpuAtReady = processCpuMicros(serverPid);
+    const devicesCpuAtReady = ownCpuMicros();
     const back = await until(() => counters.connected >= machines.length, DEADLINE_MS, connectedLine('reconnected'));
     const backAt = performance.now();
     const cpuWhenBack = processCpuMicros(target.pid());
+    const serverCpuWhenBack = processCpuMicros(serverPid);
+    const devicesCpuWhenBack = ownCpuMicros();
     figures.missing = machines.length - counters.connected;
     figures.refused = totalRefused(devices) - refusedBefore;
+    figures.timedOut = (devices.problems().ETIMEDOUT ?? 0) - timedOutBefore;
     figures.p99 = percentile(devices.connectLatencies(), 0.99);
     if (back) {
       figures.reconnectS = (backAt - readyAt) / 1000;
       if (cpuAtReady !== null && cpuWhenBack !== null) figures.brokerUsPerLogin = (cpuWhenBack - cpuAtReady) / machines.length;
+      if (serverCpuAtReady !== null && serverCpuWhenBack !== null) figures.serverUsPerLogin = (serverCpuWhenBack - serverCpuAtReady) / machines.length;
+      figures.devicesUsPerLogin = (devicesCpuWhenBack - devicesCpuAtReady) / machines.length;
     }
     progress.end();
     const refusals =
       Object.entries(devices.counters.refusals.connack)
         .map(([code, n]) => `connack_${code}=${n}`)
         .join(' ') || 'none';
+    const why = target.refusalCounts ? ` (restarted broker: ${await target.refusalCounts().catch((error: unknown) => String(error))})` : '';
     process.stderr.write(
-      `${target.name}: ${back ? `all back ${fixed(figures.reconnectS!, 1)} s after the restart` : `${figures.missing} still missing`} (down ${fixed(figures.downS, 1)} s); refusals over the run: ${refusals}\n`,
+      `${target.name}: ${back ? `all back ${fixed(figures.reconnectS!, 1)} s after the restart` : `${figures.missing} still missing`} (down ${fixed(figures.downS, 1)} s); refusals over the run: ${refusals}${why}; connection problems: ${JSON.stringify(devices.problems())}\n`,
     );
     return figures;
   } finally {
     progress.end();
     await devices.stop();
   }
+}
+
+/** The broker's counters of refused logins that are not the device's fault, from its /metrics. */
+async function brokerRefusalCounts(metricsUrl: string): Promise<string> {
+  const text = await (await fetch(metricsUrl)).text();
+  const read = (pattern: RegExp): string => pattern.exec(text)?.[1] ?? '?';
+  return [
+    `auth_busy=${read(/^brewtel_broker_auth_checks_busy_total (\d+)/m)}`,
+    `max_connections=${read(/^brewtel_broker_limit_disconnects_total\{reason="max_connections"\} (\d+)/m)}`,
+    `auth_failures=${read(/^brewtel_broker_auth_failures_total (\d+)/m)}`,
+  ].join(' ');
 }
 
 const totalRefused = (devices: StormDevices): number => Object.values(devices.counters.refusals.connack).reduce((a, b) => a + b, 0);
@@ -221,6 +265,7 @@ async function main(): Promise<void> {
   const brokerToken = randomBytes(24).toString('base64url');
   const ingest = { username: 'svc-ingest', password: randomBytes(24).toString('base64url') };
   const brokerPort = await freePort();
+  const brokerMetricsPort = await freePort();
   let server: ServerProcess | null = null;
   let broker: BrokerProcess | null = null;
   let mosquitto: PrivateMosquitto | null = null;
@@ -236,7 +281,7 @@ async function main(): Promise<void> {
         ingest,
         // Every authenticated client counts against the limit, svc-ingest included: room for the
         // fleet and the server's connections, as npm start gives its own fleet.
-        extraArgs: ['--max-connections', String(MACHINES + 64)],
+        extraArgs: ['--max-connections', String(MACHINES + 64), '--metrics-port', String(brokerMetricsPort)],
         // Profiled: the restarted broker, the one that takes the storm.
         nodeArgs: restarts > 0 ? profile : [],
       });
@@ -268,8 +313,10 @@ async function main(): Promise<void> {
           await broker.start();
         },
         pid: () => broker?.pid,
+        refusalCounts: () => brokerRefusalCounts(`http://127.0.0.1:${brokerMetricsPort}/metrics`),
       },
       machines,
+      server.pid,
     );
     Object.assign(results, {
       initial_connect_s: ours.initialS === null ? '-' : fixed(ours.initialS, 1),
@@ -277,7 +324,10 @@ async function main(): Promise<void> {
       reconnect_s: ours.reconnectS === null ? '-' : fixed(ours.reconnectS, 1),
       p99_connect_ms: ours.p99 === null ? '-' : String(ours.p99),
       broker_us_per_login: ours.brokerUsPerLogin === null ? '-' : fixed(ours.brokerUsPerLogin, 0),
+      server_us_per_login: ours.serverUsPerLogin === null ? '-' : fixed(ours.serverUsPerLogin, 0),
+      devices_us_per_login: ours.devicesUsPerLogin === null ? '-' : fixed(ours.devicesUsPerLogin, 0),
       refused_during_storm: String(ours.refused),
+      timed_out_during_storm: String(ours.timedOut),
       still_missing: String(ours.missing),
     });
     // Written on a clean exit only: the profile of the broker that took the storm.
@@ -308,12 +358,14 @@ async function main(): Promise<void> {
           pid: () => mosquitto?.child.pid,
         },
         machines,
+        undefined,
       );
       Object.assign(results, {
         mosquitto_reconnect_s: theirs.reconnectS === null ? '-' : fixed(theirs.reconnectS, 1),
         mosquitto_p99_connect_ms: theirs.p99 === null ? '-' : String(theirs.p99),
         mosquitto_initial_connect_s: theirs.initialS === null ? '-' : fixed(theirs.initialS, 1),
         mosquitto_refused_during_storm: String(theirs.refused),
+        mosquitto_timed_out_during_storm: String(theirs.timedOut),
       });
       await mosquitto.stop();
       mosquitto = null;
