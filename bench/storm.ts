@@ -15,7 +15,11 @@
  *   (broker/device-verifier.ts, cache off) asking the server's registry for every device once, this
  *   process's CPU plus the server's, per device (verify_broker_us + verify_server_us); the logins
  *   wait at once as in a storm, so the verifier batches them (`--auth-batch-max N` sets its
- *   authChecks.batchMax, 1 for one request per login);
+ *   authChecks.batchMax, 1 for one request per login): the least a login can cost;
+ * - verify_storm_us: the same pass again (after the registry's rate window), each request carrying
+ *   as many logins as the restarted broker's requests carried on average in the storm
+ *   (storm_logins_per_request, from its brewtel_broker_auth_request_items_total over
+ *   …_requests_total): what a login cost the verification in the storm;
  * - the same storm against a private Mosquitto with a password file of the same devices
  *   (mosquitto_passwd -U, PBKDF2-SHA512), in the same run.
  * Progress every second on stderr; the last line on stdout, Ctrl-C included:
@@ -58,6 +62,8 @@ const MQTT_VERSION = mqttVersionSchema.parse(values['mqtt-version']);
 const DEADLINE_MS = Number(values['reconnect-deadline-s']) * 1000;
 /** Devices waiting for their first CONNACK at once while the fleet first comes online (the fleet's default). */
 const RAMP_WINDOW = 50;
+/** The server's device-auth rate window (server/http/rate-limit.ts): a second verification pass waits it out. */
+const RATE_WINDOW_MS = 10_000;
 /**
  * Logins waiting at once in the verification pass, as in a storm: as many as the broker's defaults
  * admit without refusing (authChecks.maxConcurrent requests in flight plus maxQueued waiting), so the
@@ -87,6 +93,8 @@ const results: Record<string, string> = {
   devices_us_per_login: '-',
   verify_broker_us: '-',
   verify_server_us: '-',
+  verify_storm_us: '-',
+  storm_logins_per_request: '-',
   initial_connect_s: '-',
   down_s: '-',
   refused_during_storm: '-',
@@ -123,8 +131,16 @@ interface StormTarget {
   restart(): Promise<void>;
   /** The broker's process id, for its CPU time; undefined when not ours to read. */
   pid(): number | undefined;
-  /** Why the broker refused logins, by its own counters (ours only): `auth_busy=… max_connections=…`. */
-  refusalCounts?(): Promise<string>;
+  /** The restarted broker's Prometheus text (ours only), read once all are back. */
+  metrics?(): Promise<string>;
+}
+
+/** What the restarted broker's counters say about the storm it took. */
+interface BrokerCounters {
+  /** Refusals that are not the device's fault: `auth_busy=… max_connections=… auth_failures=…`. */
+  refusals: string;
+  /** Logins per registry request over the storm (its batching); null when unknown. */
+  loginsPerRequest: number | null;
 }
 
 interface StormFigures {
@@ -136,6 +152,7 @@ interface StormFigures {
   serverUsPerLogin: number | null;
   devicesUsPerLogin: number | null;
   refused: number;
+  broker: BrokerCounters | null;
   /** Logins the devices gave up on without a CONNACK (10 s), from the restart until all were back. */
   timedOut: number;
   missing: number;
@@ -152,6 +169,7 @@ async function storm(target: StormTarget, machines: readonly MachineIdentity[], 
     serverUsPerLogin: null,
     devicesUsPerLogin: null,
     refused: 0,
+    broker: null,
     timedOut: 0,
     missing: machines.length,
   };
@@ -199,7 +217,10 @@ async function storm(target: StormTarget, machines: readonly MachineIdentity[], 
       Object.entries(devices.counters.refusals.connack)
         .map(([code, n]) => `connack_${code}=${n}`)
         .join(' ') || 'none';
-    const why = target.refusalCounts ? ` (restarted broker: ${await target.refusalCounts().catch((error: unknown) => String(error))})` : '';
+    figures.broker = target.metrics ? await target.metrics().then(readBrokerCounters, () => null) : null;
+    const why = figures.broker
+      ? ` (restarted broker: ${figures.broker.refusals}; ${figures.broker.loginsPerRequest?.toFixed(1) ?? '?'} logins per registry request)`
+      : '';
     process.stderr.write(
       `${target.name}: ${back ? `all back ${fixed(figures.reconnectS!, 1)} s after the restart` : `${figures.missing} still missing`} (down ${fixed(figures.downS, 1)} s); refusals over the run: ${refusals}${why}; connection problems: ${JSON.stringify(devices.problems())}\n`,
     );
@@ -210,26 +231,34 @@ async function storm(target: StormTarget, machines: readonly MachineIdentity[], 
   }
 }
 
-/** The broker's counters of refused logins that are not the device's fault, from its /metrics. */
-async function brokerRefusalCounts(metricsUrl: string): Promise<string> {
-  const text = await (await fetch(metricsUrl)).text();
+/** The counters of refused logins that are not the device's fault, and the login checks' batching. */
+function readBrokerCounters(text: string): BrokerCounters {
   const read = (pattern: RegExp): string => pattern.exec(text)?.[1] ?? '?';
-  return [
-    `auth_busy=${read(/^brewtel_broker_auth_checks_busy_total (\d+)/m)}`,
-    `max_connections=${read(/^brewtel_broker_limit_disconnects_total\{reason="max_connections"\} (\d+)/m)}`,
-    `auth_failures=${read(/^brewtel_broker_auth_failures_total (\d+)/m)}`,
-  ].join(' ');
+  const requests = Number(read(/^brewtel_broker_auth_requests_total (\d+)/m));
+  const items = Number(read(/^brewtel_broker_auth_request_items_total (\d+)/m));
+  return {
+    refusals: [
+      `auth_busy=${read(/^brewtel_broker_auth_checks_busy_total (\d+)/m)}`,
+      `max_connections=${read(/^brewtel_broker_limit_disconnects_total\{reason="max_connections"\} (\d+)/m)}`,
+      `auth_failures=${read(/^brewtel_broker_auth_failures_total (\d+)/m)}`,
+    ].join(' '),
+    loginsPerRequest: requests > 0 && Number.isFinite(items) ? items / requests : null,
+  };
 }
 
 const totalRefused = (devices: StormDevices): number => Object.values(devices.counters.refusals.connack).reduce((a, b) => a + b, 0);
 
-/** The broker's verifier, cache off, asking the registry once per device: this process's CPU plus the server's. */
+/**
+ * The broker's verifier, cache off, asking the registry once per device: this process's CPU plus the
+ * server's. `batchMax` caps the logins per request (the verifier's default when undefined).
+ */
 async function verificationCost(
   server: ServerProcess,
   brokerToken: string,
   machines: readonly MachineIdentity[],
+  batchMax: number | undefined,
 ): Promise<{ brokerUs: number; serverUs: number } | null> {
-  const authChecks = values['auth-batch-max'] === undefined ? {} : { batchMax: Number(values['auth-batch-max']) };
+  const authChecks = batchMax === undefined ? {} : { batchMax };
   const config = brokerConfigSchema.parse({
     deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 0 },
     authChecks,
@@ -313,7 +342,7 @@ async function main(): Promise<void> {
           await broker.start();
         },
         pid: () => broker?.pid,
-        refusalCounts: () => brokerRefusalCounts(`http://127.0.0.1:${brokerMetricsPort}/metrics`),
+        metrics: async () => (await fetch(`http://127.0.0.1:${brokerMetricsPort}/metrics`)).text(),
       },
       machines,
       server.pid,
@@ -374,7 +403,8 @@ async function main(): Promise<void> {
 
     // Last, so the server's device-auth rate window (20,000 per 10 s) has room after the storms.
     progress.show(`verifying ${MACHINES} logins against the registry, cache off`);
-    const cost = await verificationCost(server, brokerToken, machines);
+    const batchMax = values['auth-batch-max'] === undefined ? undefined : Number(values['auth-batch-max']);
+    const cost = await verificationCost(server, brokerToken, machines, batchMax);
     progress.end();
     if (cost) {
       Object.assign(results, {
@@ -382,6 +412,18 @@ async function main(): Promise<void> {
         verify_broker_us: fixed(cost.brokerUs, 0),
         verify_server_us: fixed(cost.serverUs, 0),
       });
+    }
+    // The pass above offers every login at once, so each request carries batchMax of them: the
+    // least a login can cost. In the storm they came over seconds and the broker's requests carried
+    // fewer; checked again with requests of the storm's own size, it is what a storm's login costs.
+    const stormBatch = ours.broker?.loginsPerRequest;
+    if (cost && stormBatch != null && !interrupt.signal.aborted) {
+      results.storm_logins_per_request = fixed(stormBatch, 1);
+      progress.show(`verifying ${MACHINES} logins again, ${Math.max(1, Math.round(stormBatch))} per request as in the storm (after the rate window)`);
+      await sleep(RATE_WINDOW_MS);
+      const asInStorm = await verificationCost(server, brokerToken, machines, Math.max(1, Math.round(stormBatch)));
+      progress.end();
+      if (asInStorm) results.verify_storm_us = fixed(asInStorm.brokerUs + asInStorm.serverUs, 0);
     }
   } finally {
     progress.end();

@@ -177,7 +177,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   deliverEveryMatch(broker);
   await listenForRevocations(broker, { revocations, verifier, endSession, isDevice, counters, logger });
   const stats = (): BrokerStats => {
-    const checks = verifier?.stats() ?? { negativeHits: 0, busy: 0, active: 0, queued: 0 };
+    const checks = verifier?.stats() ?? { negativeHits: 0, busy: 0, active: 0, queued: 0, requests: 0, requestItems: 0 };
     return {
       connections: broker.connectedClients,
       connectionsByProtocol: connectionsByProtocol(broker),
@@ -186,6 +186,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
       limitDisconnects: { ...counters.limitDisconnects },
       authNegativeCacheHits: checks.negativeHits,
       authChecksBusy: checks.busy,
+      authRequests: checks.requests,
+      authRequestItems: checks.requestItems,
       authChecksActive: checks.active,
       authChecksQueued: checks.queued,
     };

@@ -38,6 +38,9 @@ export interface VerifierStats {
   negativeHits: number;
   /** Refused because maxConcurrent checks ran and maxQueued waited (or a wait timed out). */
   busy: number;
+  /** Requests sent to the registry, and the logins (or certificate checks) they carried. */
+  requests: number;
+  requestItems: number;
   active: number;
   queued: number;
   verifiedCached: number;
@@ -94,7 +97,7 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   const closing = new AbortController();
   // One kept-alive socket per request slot: the slots bound the requests, so they bound the sockets.
   const registry = createRegistryHttp(authChecks.maxConcurrent);
-  const counts = { negativeHits: 0, busy: 0 };
+  const counts = { negativeHits: 0, busy: 0, requests: 0, requestItems: 0 };
   const limit = createBatchLimit<Question, Verification>(
     { maxActive: authChecks.maxConcurrent, maxQueued: authChecks.maxQueued, maxWaitMs: deviceAuth.timeoutMs, maxBatch: authChecks.batchMax },
     (question) => question.secret !== undefined && authChecks.batchMax > 1,
@@ -102,6 +105,8 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   );
 
   function ask(questions: Question[]): Promise<Verification[]> {
+    counts.requests++;
+    counts.requestItems += questions.length;
     const [first] = questions;
     if (first!.secret === undefined)
       return post(certificateUrl, deviceCertificateRequestSchema.parse({ deviceId: first!.deviceId }), [first!.deviceId], singleAnswer);

@@ -57,6 +57,7 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
     expect(answers).toEqual(logins.map((l) => l.expected));
     // All 30 arrived in one turn: one request, not one each for the first two free slots.
     expect(seen).toEqual({ requests: 1, batches: [COUNT] });
+    expect(verifier.stats()).toMatchObject({ requests: 1, requestItems: COUNT });
   });
 
   it('sends a lone login in a request of its own, without waiting for company', async () => {
