@@ -140,6 +140,21 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
     expect(seen.requests).toBe(0);
   });
 
+  it('answers the checks under way at once when closed, instead of at their deadline', async () => {
+    const verifier = verifierWith({ maxConcurrent: 1, maxQueued: 100 });
+    registry.hang = true;
+    const asked = registry.requests;
+    const answers = Promise.all(logins.slice(0, 3).map((l) => verifier.verify(l.deviceId, l.secret)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(registry.requests - asked).toBe(1);
+    const closedAt = Date.now();
+    verifier.close();
+    expect(await answers).toEqual(Array(3).fill({ outcome: 'unavailable', reason: 'unreachable' }));
+    // The registry timeout here is the default 5 s.
+    expect(Date.now() - closedAt).toBeLessThan(1_000);
+    expect(registry.requests - asked).toBe(1);
+  });
+
   it('gives every waiting login of a hanging batch its timeout, and frees the slot', async () => {
     const config = { maxConcurrent: 1, maxQueued: 100 };
     const cfg = brokerConfigSchema.parse({ deviceAuth: { url: registry.url, token: registry.token, cacheTtlMs: 0, timeoutMs: 300 }, authChecks: config });
