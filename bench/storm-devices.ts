@@ -17,15 +17,28 @@ export interface StormDevices {
   ramp(signal: AbortSignal): Promise<void>;
   /** How long each connected device's latest login took, CONNECT to CONNACK, in ms. */
   connectLatencies(): number[];
+  /** Connection problems the devices met so far, by error code (ETIMEDOUT: no CONNACK within 10 s). */
+  problems(): Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 const GOODBYE_MS = 2_000;
-const silent = pino({ level: 'silent' });
 
 export function stormDevices(brokerUrl: string, machines: readonly MachineIdentity[], mqttVersion: ProtocolVersion, window: number): StormDevices {
   const counters = new FleetCounters(machines.length);
   const links: DeviceConnection[] = [];
+  // The devices log each connection problem (the first since a connect as a warning, the rest at
+  // debug); nothing else is logged at debug here, so counting those lines by code counts problems.
+  const problems: Record<string, number> = Object.create(null);
+  const logger = pino(
+    { level: 'debug', base: null, timestamp: false },
+    {
+      write(line: string) {
+        const code = /"code":"?([A-Z0-9_]+)/.exec(line)?.[1];
+        if (code !== undefined && line.includes('mqtt connection problem')) problems[code] = (problems[code] ?? 0) + 1;
+      },
+    },
+  );
   return {
     counters,
     async ramp(signal) {
@@ -36,7 +49,7 @@ export function stormDevices(brokerUrl: string, machines: readonly MachineIdenti
           deviceId: machine.deviceId,
           secret: machine.secret,
           counters,
-          logger: silent,
+          logger,
           mqttVersion,
           offlineBufferSize: 10,
           onConsent: () => {},
@@ -49,6 +62,7 @@ export function stormDevices(brokerUrl: string, machines: readonly MachineIdenti
       await ramp.done;
     },
     connectLatencies: () => links.filter((link) => link.connected).map((link) => link.lastConnectMs),
+    problems: () => ({ ...problems }),
     async stop() {
       await Promise.all(links.splice(0).map((link) => link.stop(GOODBYE_MS)));
     },

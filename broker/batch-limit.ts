@@ -2,18 +2,26 @@ import { BUSY } from './concurrency-limit.ts';
 
 /**
  * Like createConcurrencyLimit, but for requests that can carry several items: at most `maxActive`
- * requests at once; an item that finds a request slot free is sent at once, alone (no added latency
- * when the registry keeps up); items that arrive while every slot is taken wait, at most `maxQueued`
- * of them, each for at most `maxWaitMs`, and a slot that frees takes up to `maxBatch` waiting items
- * (the batchable ones together; any other goes alone) in one request. So a login storm costs one request per up-to-`maxBatch` logins instead
- * of one per login, while a quiet broker behaves exactly as before. An item that finds the queue full,
- * or does not get a slot in time, is never sent: its caller gets `BUSY`.
+ * requests at once, each with up to `maxBatch` items (the batchable ones together; any other goes
+ * alone). When it sends is what makes the batches, the way Nagle's algorithm makes segments:
+ * - with no request in flight, the items of the current turn of the event loop go at its end (one
+ *   setImmediate), together: a lone login on a quiet broker waits microseconds, the CONNECTs a
+ *   storm's first turn reads share requests from the first one on;
+ * - while a request is in flight, new items wait for an answer, and each answer sends what waited
+ *   meanwhile; so logins that trickle in during a storm travel together, clocked by the registry's
+ *   round trip, instead of one request each (which cost the registry ~1.5 ms of CPU per login
+ *   against ~70 µs batched);
+ * - a full batch (`maxBatch` waiting) goes at once while a slot is free, so a storm uses the slots
+ *   in parallel.
+ * At most `maxQueued` items wait beyond one per free slot (as when each free slot took one item at
+ * once), each for at most `maxWaitMs`. An item that finds that full, or is not sent in time, is
+ * never sent: its caller gets `BUSY`.
  */
 export interface BatchLimit<I, R> {
   run(item: I): Promise<R | typeof BUSY>;
   /** Requests in flight. */
   active(): number;
-  /** Items waiting for a request slot. */
+  /** Items waiting for a request (for a slot, or for the end of the turn that gathers them). */
   queued(): number;
 }
 
@@ -29,15 +37,20 @@ export type SendBatch<I, R> = (items: I[]) => Promise<R[]>;
 
 interface Waiting<I, R> {
   item: I;
+  /** performance.now() after which the item is answered BUSY instead of sent. */
+  deadline: number;
   resolve(answer: R | typeof BUSY): void;
   reject(error: unknown): void;
-  timer?: NodeJS.Timeout;
 }
 
 export function createBatchLimit<I, R>(settings: BatchLimitSettings, batchable: (item: I) => boolean, send: SendBatch<I, R>): BatchLimit<I, R> {
   let active = 0;
-  // A Set keeps arrival order and lets an item that timed out leave from the middle in O(1).
+  // A Set keeps arrival order, which is also deadline order (every item waits as long), and lets an
+  // item leave from the middle in O(1) when another kind of item went first.
   const waiting = new Set<Waiting<I, R>>();
+  let gathering = false;
+  // One timer for the whole queue, at the oldest item's deadline, instead of one per login.
+  let expiry: NodeJS.Timeout | null = null;
 
   const dispatch = (batch: Waiting<I, R>[]): void => {
     active++;
@@ -59,39 +72,70 @@ export function createBatchLimit<I, R>(settings: BatchLimitSettings, batchable: 
       .finally(release);
   };
 
-  const release = (): void => {
-    active--;
-    const first = waiting.values().next();
-    if (first.done) return;
-    const together = batchable(first.value.item);
+  /** The oldest waiting item and, if it is batchable, the batchable ones after it, up to maxBatch. */
+  const takeBatch = (): Waiting<I, R>[] => {
+    const first = waiting.values().next().value!;
+    const together = batchable(first.item);
     const batch: Waiting<I, R>[] = [];
     for (const w of waiting) {
       if (batch.length > 0 && !(together && batchable(w.item))) continue;
       waiting.delete(w);
-      clearTimeout(w.timer);
       batch.push(w);
       if (!together || batch.length >= settings.maxBatch) break;
     }
-    dispatch(batch);
+    return batch;
   };
+
+  /** Sends a batch while a slot is free and either nothing is in flight or a full batch waits. */
+  const fillSlots = (): void => {
+    expire();
+    while (active < settings.maxActive && waiting.size > 0 && (active === 0 || waiting.size >= settings.maxBatch)) dispatch(takeBatch());
+  };
+
+  // The answer's slot takes what waited meanwhile, whatever its size: that is the clock.
+  const release = (): void => {
+    active--;
+    expire();
+    if (waiting.size > 0) dispatch(takeBatch());
+    fillSlots();
+  };
+
+  const endOfTurn = (): void => {
+    gathering = false;
+    fillSlots();
+  };
+
+  /** Answers BUSY to the items whose wait is over (they are at the front), and re-arms the timer for the next. */
+  function expire(): void {
+    const now = performance.now();
+    for (const w of waiting) {
+      if (w.deadline > now) break;
+      waiting.delete(w);
+      w.resolve(BUSY);
+    }
+    if (expiry !== null) clearTimeout(expiry);
+    expiry = null;
+    const next = waiting.values().next();
+    if (!next.done) {
+      expiry = setTimeout(expire, Math.max(1, Math.ceil(next.value.deadline - now)));
+      expiry.unref();
+    }
+  }
 
   return {
     run(item) {
       return new Promise<R | typeof BUSY>((resolve, reject) => {
-        if (active < settings.maxActive) {
-          dispatch([{ item, resolve, reject }]);
-          return;
-        }
-        if (waiting.size >= settings.maxQueued) {
+        const free = settings.maxActive - active;
+        if (waiting.size >= settings.maxQueued + free) {
           resolve(BUSY);
           return;
         }
-        const entry: Waiting<I, R> = { item, resolve, reject };
-        entry.timer = setTimeout(() => {
-          waiting.delete(entry);
-          resolve(BUSY);
-        }, settings.maxWaitMs).unref();
-        waiting.add(entry);
+        waiting.add({ item, deadline: performance.now() + settings.maxWaitMs, resolve, reject });
+        if (free > 0 && !gathering) {
+          gathering = true;
+          setImmediate(endOfTurn);
+        }
+        if (expiry === null) expire();
       });
     },
     active: () => active,

@@ -19,6 +19,9 @@ export interface BrokerStats {
   authNegativeCacheHits: number;
   /** Device logins refused with CONNACK 3 because too many registry checks ran and waited. */
   authChecksBusy: number;
+  /** Requests sent to the registry, and the logins they carried (their ratio is the batching). */
+  authRequests: number;
+  authRequestItems: number;
   /** Registry checks running now, and CONNECTs waiting for one. */
   authChecksActive: number;
   authChecksQueued: number;

@@ -159,10 +159,10 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   protectBrokerMaps(broker);
   // Before any client: every retained message goes through the index from the first one.
   indexRetainedMessages(Reflect.get(broker, 'persistence'));
-  // Before flagRedeliveries, which wraps the outgoing stream these queues answer.
-  indexOutgoingQueues(Reflect.get(broker, 'persistence'));
+  // Before flagRedeliveries, which reads these queues (the memory store's) without a stream.
+  const outgoingSnapshot = indexOutgoingQueues(Reflect.get(broker, 'persistence'));
   steadyEmitterQueue(Reflect.get(broker, 'mq'));
-  flagRedeliveries(Reflect.get(broker, 'persistence'));
+  flagRedeliveries(Reflect.get(broker, 'persistence'), outgoingSnapshot);
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);
   skipClosedLogins(broker, (client) => logger.debug({ clientId: client.id }, 'login not registered: its connection closed while it was set up'));
@@ -177,7 +177,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   deliverEveryMatch(broker);
   await listenForRevocations(broker, { revocations, verifier, endSession, isDevice, counters, logger });
   const stats = (): BrokerStats => {
-    const checks = verifier?.stats() ?? { negativeHits: 0, busy: 0, active: 0, queued: 0 };
+    const checks = verifier?.stats() ?? { negativeHits: 0, busy: 0, active: 0, queued: 0, requests: 0, requestItems: 0 };
     return {
       connections: broker.connectedClients,
       connectionsByProtocol: connectionsByProtocol(broker),
@@ -186,6 +186,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
       limitDisconnects: { ...counters.limitDisconnects },
       authNegativeCacheHits: checks.negativeHits,
       authChecksBusy: checks.busy,
+      authRequests: checks.requests,
+      authRequestItems: checks.requestItems,
       authChecksActive: checks.active,
       authChecksQueued: checks.queued,
     };

@@ -176,14 +176,17 @@ export const brokerOptionsSchema = z.object({
   /**
    * What a device login may cost. A secret check is an HTTP request to the registry: at most
    * maxConcurrent requests run at once, up to maxQueued CONNECTs wait (each no longer than
-   * deviceAuth.timeoutMs) and the rest get CONNACK 3 at once; those that waited share requests
-   * (batchMax). A pair the registry just refused is refused again from memory for negativeCacheMs
-   * without asking it.
+   * deviceAuth.timeoutMs) and the rest get CONNACK 3 at once; those that arrive in one turn of the
+   * event loop, or waited, share requests (batchMax). A pair the registry just refused is refused
+   * again from memory for negativeCacheMs without asking it. maxQueued is as large as the default
+   * maxConnections: a restarted broker reads the CONNECTs of thousands of returning devices in its
+   * first turns, and refusing them (0x89) only sends them into a longer backoff, while a waiting
+   * login holds a callback besides the connection it already is, and its wait is bounded.
    */
   authChecks: z
     .object({
       maxConcurrent: z.int().min(1).default(32),
-      maxQueued: z.int().min(0).default(1_000),
+      maxQueued: z.int().min(0).default(10_000),
       /**
        * Logins that waited for a slot go to the registry together, up to this many per request
        * (its `…/device-auth:batch` route); 1 sends each login alone to `deviceAuth.url`.

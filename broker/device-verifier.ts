@@ -38,6 +38,9 @@ export interface VerifierStats {
   negativeHits: number;
   /** Refused because maxConcurrent checks ran and maxQueued waited (or a wait timed out). */
   busy: number;
+  /** Requests sent to the registry, and the logins (or certificate checks) they carried. */
+  requests: number;
+  requestItems: number;
   active: number;
   queued: number;
   verifiedCached: number;
@@ -92,9 +95,12 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   const certificateUrl = deviceAuth.certificateUrl ?? new URL('device-certificate', deviceAuth.url).toString();
   const batchUrl = `${deviceAuth.url}:batch`;
   const closing = new AbortController();
+  // Each request's own deadline controller, so close() can abort them all: one signal per request
+  // instead of an AbortSignal.any() of two, which Node builds with weak references per request.
+  const deadlines = new Set<AbortController>();
   // One kept-alive socket per request slot: the slots bound the requests, so they bound the sockets.
   const registry = createRegistryHttp(authChecks.maxConcurrent);
-  const counts = { negativeHits: 0, busy: 0 };
+  const counts = { negativeHits: 0, busy: 0, requests: 0, requestItems: 0 };
   const limit = createBatchLimit<Question, Verification>(
     { maxActive: authChecks.maxConcurrent, maxQueued: authChecks.maxQueued, maxWaitMs: deviceAuth.timeoutMs, maxBatch: authChecks.batchMax },
     (question) => question.secret !== undefined && authChecks.batchMax > 1,
@@ -102,6 +108,8 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
   );
 
   function ask(questions: Question[]): Promise<Verification[]> {
+    counts.requests++;
+    counts.requestItems += questions.length;
     const [first] = questions;
     if (first!.secret === undefined)
       return post(certificateUrl, deviceCertificateRequestSchema.parse({ deviceId: first!.deviceId }), [first!.deviceId], singleAnswer);
@@ -119,19 +127,22 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
    * The deadline is our own timer, not `AbortSignal.timeout()`: inside `AbortSignal.any()`, Node 20
    * holds the timeout signal only weakly and a garbage collection before it fires loses it
    * (nodejs/node#57736), so a hanging registry would hold the login, and its check slot, for ever.
-   * It covers the answer's body too, as the signal did.
+   * It covers the answer's body too, as the signal did. close() aborts it like the deadline does.
    */
   async function post(url: string, body: unknown, deviceIds: DeviceId[], read: ReadAnswer): Promise<Verification[]> {
     const deadline = new AbortController();
+    if (closing.signal.aborted) return deviceIds.map(() => ({ outcome: 'unavailable', reason: 'unreachable' }));
+    deadlines.add(deadline);
     const timer = setTimeout(() => deadline.abort(new DOMException('device registry did not answer in time', 'TimeoutError')), deviceAuth.timeoutMs);
     const all = (verification: Verification): Verification[] => deviceIds.map(() => verification);
     let answer: RegistryAnswer;
     try {
-      answer = await registry.post(url, deviceAuth.token, body, AbortSignal.any([closing.signal, deadline.signal]));
+      answer = await registry.post(url, deviceAuth.token, body, deadline.signal);
     } catch (error) {
       return all({ outcome: 'unavailable', reason: (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable' });
     } finally {
       clearTimeout(timer);
+      deadlines.delete(deadline);
     }
     // 401/403: the registry refused the login (or, for a batch, the broker's token: then none may in).
     if (answer.status === 401 || answer.status === 403) return all({ outcome: 'invalid' });
@@ -213,6 +224,7 @@ export function createDeviceVerifier({ deviceAuth, authChecks }: VerifierSetting
     stats: () => ({ ...counts, active: limit.active(), queued: limit.queued(), verifiedCached: verified.size }),
     close() {
       closing.abort();
+      for (const deadline of deadlines) deadline.abort(new DOMException('the broker is closing', 'AbortError'));
       registry.close();
     },
   };

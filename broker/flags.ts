@@ -25,8 +25,8 @@ export const BROKER_OPTIONS_USAGE = `  --tls-port PORT|off         MQTT over TLS
   --auth-address-slow-after N failed logins from one address, any username, before answers slow down (default 50)
   --auth-address-refuse-after N  ... before that address is refused unchecked (default 200)
   --auth-max-concurrent N     requests to the registry at once (default 32) ...
-  --auth-max-queued N         ... CONNECTs waiting for one; more get CONNACK 3 (default 1000)
-  --auth-batch-max N          ... those that waited go up to N per request to …/device-auth:batch (default 200; 1: one request per login)
+  --auth-max-queued N         ... CONNECTs waiting for one; more get CONNACK 3 (default 10000)
+  --auth-batch-max N          ... those of one turn, or that waited, go up to N per request to …/device-auth:batch (default 200; 1: one request per login)
   --auth-negative-cache-ms N  a device + secret the registry just refused is refused from memory this long (default 5000)
   --auth-negative-cache-max N ... for at most this many pairs (default 10000)
   --auth-cache-max N          verified devices remembered at most (default 100000)`;

@@ -69,6 +69,8 @@ export function createBrokerMetrics(stats: () => BrokerStats): Registry {
     'Device logins refused with CONNACK 3: every registry check slot busy and the wait queue full (or the wait too long).',
     (s) => s.authChecksBusy,
   );
+  counter('brewtel_broker_auth_requests_total', 'Requests sent to the device registry (a batch is one).', (s) => s.authRequests);
+  counter('brewtel_broker_auth_request_items_total', 'Device logins those requests carried; over the requests, the batching.', (s) => s.authRequestItems);
   gauge('brewtel_broker_auth_checks_active', 'Registry checks of device logins running now.', (s) => s.authChecksActive);
   gauge('brewtel_broker_auth_checks_queued', 'Device logins waiting for a registry check slot.', (s) => s.authChecksQueued);
   counter('brewtel_broker_retain_refused_total', 'Publishes refused for their retain flag (a device may retain only its state).', (s) => s.retainRefused);

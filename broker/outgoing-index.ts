@@ -102,14 +102,18 @@ function first(set: Set<Entry> | undefined, test: (entry: Entry) => boolean): En
 
 type PacketCopy = new (original: unknown) => QueuedPacket;
 
+/** A session's queued packets in queue order, as a copy (empty for a session with none). */
+export type OutgoingSnapshot = (clientId: string) => QueuedPacket[];
+
 /**
  * Puts the indexed queues in place of the memory store's arrays (before any client: the store's own
- * queues are never read again); returns false for any other persistence (Redis keeps its own).
+ * queues are never read again) and returns how to read a session's queue without a stream; null for
+ * any other persistence (Redis keeps its own).
  */
-export function indexOutgoingQueues(persistence: unknown): boolean {
-  if (typeof persistence !== 'object' || persistence === null) return false;
+export function indexOutgoingQueues(persistence: unknown): OutgoingSnapshot | null {
+  if (typeof persistence !== 'object' || persistence === null) return null;
   const inner: unknown = Reflect.get(persistence, 'asyncPersistence');
-  if (typeof inner !== 'object' || inner === null || inner.constructor.name !== 'MemoryPersistence') return false;
+  if (typeof inner !== 'object' || inner === null || inner.constructor.name !== 'MemoryPersistence') return null;
   // The copy the store itself makes, from the aedes-packet the store depends on.
   const Packet = createRequire(createRequire(import.meta.url).resolve('aedes-persistence'))('aedes-packet') as PacketCopy;
   const queues = new Map<string, OutgoingQueue>();
@@ -134,8 +138,9 @@ export function indexOutgoingQueues(persistence: unknown): boolean {
       if (queue?.length === 0) queues.delete(client.id);
       return cleared;
     },
-    outgoingStream: (client: { id: string }) => Readable.from(queues.get(client.id)?.snapshot() ?? []),
+    outgoingStream: (client: { id: string }) => Readable.from(snapshot(client.id)),
   };
+  const snapshot: OutgoingSnapshot = (clientId) => queues.get(clientId)?.snapshot() ?? [];
   for (const [name, method] of Object.entries(methods)) Reflect.set(inner, name, method);
-  return true;
+  return snapshot;
 }

@@ -313,14 +313,16 @@ export const serverConfigSchema = z
     /**
      * Device secret checks the broker asks for (POST /api/v1/broker/device-auth): at most maxConcurrent
      * at once (a directory read and an HMAC each, microseconds of CPU) and maxQueued waiting; more are
-     * answered 503 AUTH_BUSY at once. A device still stored under the old scrypt hash costs one slow
+     * answered 503 AUTH_BUSY at once. maxQueued holds a fleet's reconnect storm (a broker sends up to
+     * its authChecks.maxConcurrent batches of 200 at once, 6,400 items by default), so the broker's own
+     * bound is the one a storm meets. A device still stored under the old scrypt hash costs one slow
      * hash on libuv's thread pool until its next good login rewrites it: those run at most
      * scryptMaxConcurrent at once, scryptMaxQueued waiting.
      */
     brokerAuth: z
       .object({
         maxConcurrent: z.int().min(1).default(64),
-        maxQueued: z.int().min(0).default(1_000),
+        maxQueued: z.int().min(0).default(10_000),
         scryptMaxConcurrent: z.int().min(1).default(2),
         scryptMaxQueued: z.int().min(0).default(64),
       })

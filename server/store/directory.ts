@@ -1,10 +1,18 @@
-import { sqltag as sql } from '@prisma/client/runtime/client';
+import { join, sqltag as sql } from '@prisma/client/runtime/client';
 import { regionIdSchema } from '../../schema/regions.ts';
 import { createAuditStore } from './audit-store.ts';
 import type { StoreDb } from './connect.ts';
 import { multiRowInserts } from './multi-row-insert.ts';
 import { insertRefusals } from './refusal-insert.ts';
 import { type Directory, type DirectoryEntry, StoreConflictError } from './types.ts';
+
+/** A directory row as a raw query returns it: SQLite hands the date back as text or a number. */
+interface RawDirectoryRow {
+  deviceId: string;
+  region: string;
+  secretHash: string;
+  createdAt: Date | string | number;
+}
 
 /** The global directory database: device id -> home region (and the secret's hash), plus unroutable refusals. */
 export function createDirectory(db: StoreDb): Directory {
@@ -32,9 +40,16 @@ export function createDirectory(db: StoreDb): Directory {
       return entry === null ? null : toEntry(entry);
     },
 
+    // The broker's batch login check reads here once per request. One raw statement instead of
+    // findMany: Prisma's query compiler planned each `IN` list anew (a new length is a new query),
+    // ~0.7 ms of CPU per call, the largest part of a small batch's cost at the registry.
     async lookupMany(deviceIds: readonly string[]): Promise<Map<string, DirectoryEntry>> {
-      const entries = await client.directoryEntry.findMany({ where: { deviceId: { in: [...new Set(deviceIds)] } } });
-      return new Map(entries.map((e) => [e.deviceId, toEntry(e)]));
+      const ids = [...new Set(deviceIds)];
+      if (ids.length === 0) return new Map();
+      const rows = await client.$queryRaw<RawDirectoryRow[]>(
+        sql`SELECT "deviceId", "region", "secretHash", "createdAt" FROM "DirectoryEntry" WHERE "deviceId" IN (${join(ids)})`,
+      );
+      return new Map(rows.map((row) => [row.deviceId, toEntry({ ...row, createdAt: new Date(row.createdAt) } as DirectoryEntry)]));
     },
 
     async list(): Promise<DirectoryEntry[]> {

@@ -124,7 +124,7 @@ describe('broker flags', () => {
       config: {
         limits: { maxInFlightInBytes: 1_048_576 },
         authThrottle: { addressSlowAfter: 50, addressRefuseAfter: 200 },
-        authChecks: { maxConcurrent: 32, maxQueued: 1_000, batchMax: 200, negativeCacheMs: 5_000, negativeCacheMax: 10_000, verifiedCacheMax: 100_000 },
+        authChecks: { maxConcurrent: 32, maxQueued: 10_000, batchMax: 200, negativeCacheMs: 5_000, negativeCacheMax: 10_000, verifiedCacheMax: 100_000 },
       },
     });
     const result = readBrokerConfig(

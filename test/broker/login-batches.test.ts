@@ -25,6 +25,7 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
   afterEach(() => {
     for (const v of verifiers.splice(0)) v.close();
     registry.hang = false;
+    registry.delayMs = 0;
   });
   afterAll(() => registry?.close());
 
@@ -47,17 +48,41 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
     return { requests: registry.requests - requests, batches: registry.batches.slice(batches) };
   };
 
-  it('coalesces concurrent logins into fewer requests, and every login gets its own answer', async () => {
+  it('sends the logins of one turn together even while request slots are free, and every login gets its own answer', async () => {
     const verifier = verifierWith({ maxConcurrent: 2, maxQueued: 100 });
     let answers: unknown[] = [];
     const seen = await counted(async () => {
       answers = await Promise.all(logins.map((l) => verifier.verify(l.deviceId, l.secret)));
     });
     expect(answers).toEqual(logins.map((l) => l.expected));
-    // Two go out at once, alone; the 28 that waited share the slots as they free up.
-    expect(seen.requests).toBeLessThanOrEqual(4);
-    expect(seen.batches.reduce((a, b) => a + b, 0)).toBe(COUNT);
-    expect(seen.batches.slice(0, 2)).toEqual([1, 1]);
+    // All 30 arrived in one turn: one request, not one each for the first two free slots.
+    expect(seen).toEqual({ requests: 1, batches: [COUNT] });
+    expect(verifier.stats()).toMatchObject({ requests: 1, requestItems: COUNT });
+  });
+
+  it('sends a lone login in a request of its own, without waiting for company', async () => {
+    const verifier = verifierWith({ maxConcurrent: 2, maxQueued: 100 });
+    const seen = await counted(async () => {
+      expect(await verifier.verify(logins[0]!.deviceId, logins[0]!.secret)).toEqual(logins[0]!.expected);
+      expect(await verifier.verify(logins[1]!.deviceId, logins[1]!.secret)).toEqual(logins[1]!.expected);
+    });
+    expect(seen).toEqual({ requests: 2, batches: [1, 1] });
+  });
+
+  it('while a check is under way, logins that trickle in wait for its answer and go together', async () => {
+    const verifier = verifierWith({ maxConcurrent: 32, maxQueued: 100 });
+    registry.delayMs = 150;
+    const seen = await counted(async () => {
+      const answers: Promise<unknown>[] = [];
+      // One login per turn of the event loop, as a storm's stragglers arrive: eight slots stay free.
+      for (const l of logins.slice(0, 8)) {
+        answers.push(verifier.verify(l.deviceId, l.secret));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(await Promise.all(answers)).toEqual(logins.slice(0, 8).map((l) => l.expected));
+    });
+    // The first alone; the seven that came during its round trip in one request, not seven.
+    expect(seen).toEqual({ requests: 2, batches: [1, 7] });
   });
 
   it('puts at most batchMax logins in one request', async () => {
@@ -67,9 +92,20 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
       answers = await Promise.all(logins.map((l) => verifier.verify(l.deviceId, l.secret)));
     });
     expect(answers).toEqual(logins.map((l) => l.expected));
-    // One alone, then 29 in batches of at most four.
-    expect(seen.batches).toEqual([1, 4, 4, 4, 4, 4, 4, 4, 1]);
-    expect(seen.requests).toBe(9);
+    // 30 in batches of at most four, one request at a time.
+    expect(seen.batches).toEqual([4, 4, 4, 4, 4, 4, 4, 2]);
+    expect(seen.requests).toBe(8);
+  });
+
+  it('holds at most maxQueued logins plus one per free slot; the rest are busy at once, unsent', async () => {
+    const verifier = verifierWith({ maxConcurrent: 2, maxQueued: 3 });
+    let answers: Awaited<ReturnType<DeviceVerifier['verify']>>[] = [];
+    const seen = await counted(async () => {
+      answers = await Promise.all(logins.slice(0, 10).map((l) => verifier.verify(l.deviceId, l.secret)));
+    });
+    expect(answers.slice(0, 5)).toEqual(logins.slice(0, 5).map((l) => l.expected));
+    expect(answers.slice(5)).toEqual(Array(5).fill({ outcome: 'unavailable', reason: 'busy', busy: true }));
+    expect(seen).toEqual({ requests: 1, batches: [5] });
   });
 
   it('sends every login alone to the single route with batchMax 1', async () => {
@@ -92,7 +128,8 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
       ]);
       expect(answers.map((a) => a.outcome)).toEqual(Array(6).fill('valid'));
     });
-    expect(seen.batches).toEqual([1, 1]);
+    // Two distinct pairs: one request for both.
+    expect(seen.batches).toEqual([2]);
   });
 
   it('refuses a secret no registry could accept without asking, rather than spoil a batch', async () => {
@@ -101,6 +138,21 @@ describe('device verifier: batched registry checks (real registry over HTTP)', (
       expect(await verifier.verify(id(0), 'x'.repeat(257))).toEqual({ outcome: 'invalid' });
     });
     expect(seen.requests).toBe(0);
+  });
+
+  it('answers the checks under way at once when closed, instead of at their deadline', async () => {
+    const verifier = verifierWith({ maxConcurrent: 1, maxQueued: 100 });
+    registry.hang = true;
+    const asked = registry.requests;
+    const answers = Promise.all(logins.slice(0, 3).map((l) => verifier.verify(l.deviceId, l.secret)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(registry.requests - asked).toBe(1);
+    const closedAt = Date.now();
+    verifier.close();
+    expect(await answers).toEqual(Array(3).fill({ outcome: 'unavailable', reason: 'unreachable' }));
+    // The registry timeout here is the default 5 s.
+    expect(Date.now() - closedAt).toBeLessThan(1_000);
+    expect(registry.requests - asked).toBe(1);
   });
 
   it('gives every waiting login of a hanging batch its timeout, and frees the slot', async () => {

@@ -20,6 +20,8 @@ export interface DeviceRegistry {
   failWith: number | null;
   /** While set, checks are never answered (a registry that hangs). */
   hang: boolean;
+  /** Every answer is held back this long (a registry at the far end of a slow link). */
+  delayMs: number;
   /** Client-certificate checks asked (POST …/device-certificate), a subset of `requests`. */
   certificateRequests: number;
   /** The item count of every batch check asked (POST …/device-auth:batch), in arrival order. */
@@ -45,6 +47,7 @@ export async function startDeviceRegistry(
     requests: 0,
     failWith: null,
     hang: false,
+    delayMs: 0,
     certificateRequests: 0,
     batches: [],
     revoked: new Set(),
@@ -61,7 +64,9 @@ export async function startDeviceRegistry(
     req.on('end', () => {
       if (registry.hang) return;
       const answer = (status: number, body: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        const send = (): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        if (registry.delayMs > 0) setTimeout(send, registry.delayMs);
+        else send();
       };
       if (registry.failWith !== null) return answer(registry.failWith, { statusCode: registry.failWith, code: 'test_failure', message: 'failing on purpose' });
       if (req.method !== 'POST' || req.headers.authorization !== `Bearer ${token}`) return answer(403, { statusCode: 403, code: 'forbidden', message: 'no' });

@@ -162,6 +162,18 @@ export function describeStoreContract(name: string, createTarget: () => Promise<
       await expect(stores.directory.register({ ...entry, region: 'eu' })).rejects.toBeInstanceOf(StoreConflictError);
       expect(await stores.directory.lookup(entry.deviceId)).toEqual(entry);
       expect(await stores.directory.lookup(newDeviceId())).toBeNull();
+      // The batch login check's read: the same entries, none for an unknown id, duplicates once.
+      const other = { deviceId: newDeviceId(), region: 'eu', secretHash: 'hmac-sha256$k1$abc', createdAt: new Date(Date.UTC(2026, 10, 3, 12, 30, 15, 250)) };
+      await stores.directory.register(other);
+      const unknown = newDeviceId();
+      const many = await stores.directory.lookupMany([entry.deviceId, unknown, other.deviceId, entry.deviceId]);
+      expect([...many.entries()].sort(([a], [b]) => a.localeCompare(b))).toEqual(
+        [
+          [entry.deviceId, entry],
+          [other.deviceId, other],
+        ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+      );
+      expect((await stores.directory.lookupMany([])).size).toBe(0);
       expect(await stores.directory.list()).toContainEqual(entry);
       const before = await stores.directory.countRefusals();
       await stores.directory.insertRefusals([{ receivedAt: new Date(), reason: 'unknown_device', deviceId: null, eventId: null, kind: null }]);
