@@ -1,4 +1,4 @@
-import { sqltag as sql } from '@prisma/client/runtime/client';
+import { join, sqltag as sql } from '@prisma/client/runtime/client';
 import { locationPrecisionSchema } from '../../schema/consent.ts';
 import type { RegionId } from '../../schema/regions.ts';
 import { createAuditStore } from './audit-store.ts';
@@ -28,23 +28,31 @@ const consentTuple = (r: ConsentRow) => [
 ];
 
 /** A region's own database: its devices and owners, their consent ledger, events, refusals, tombstones and audit log. */
-/** A ledger row as the store keeps it, with the location precision checked on the way out. */
+/**
+ * A ledger row as a query returns it: Prisma's typed rows, or a raw statement's (SQLite gives
+ * booleans as 0/1 and times as text, PostgreSQL real types), with the location precision checked.
+ */
 function toConsentRow(r: {
   deviceId: string;
-  version: number;
-  issuedAt: Date;
-  usage: boolean;
+  version: number | bigint;
+  issuedAt: Date | string | number;
+  usage: boolean | number | bigint;
   location: string;
-  payment: boolean;
-  diagnostics: boolean;
+  payment: boolean | number | bigint;
+  diagnostics: boolean | number | bigint;
   actor: string;
   channel: string;
 }): ConsentRow {
   return {
     deviceId: r.deviceId,
-    version: r.version,
-    issuedAt: r.issuedAt,
-    categories: { usage: r.usage, location: locationPrecisionSchema.parse(r.location), payment: r.payment, diagnostics: r.diagnostics },
+    version: Number(r.version),
+    issuedAt: r.issuedAt instanceof Date ? r.issuedAt : new Date(r.issuedAt),
+    categories: {
+      usage: Boolean(r.usage),
+      location: locationPrecisionSchema.parse(r.location),
+      payment: Boolean(r.payment),
+      diagnostics: Boolean(r.diagnostics),
+    },
     actor: r.actor,
     channel: r.channel,
   };
@@ -114,10 +122,14 @@ export function createRegionStore(region: RegionId, db: StoreDb): RegionStore {
     },
 
     async consentHistories(deviceIds: readonly string[]): Promise<Map<string, ConsentRow[]>> {
-      const records = await client.consentRecord.findMany({
-        where: { deviceId: { in: [...new Set(deviceIds)] } },
-        orderBy: [{ deviceId: 'asc' }, { version: 'asc' }],
-      });
+      const ids = [...new Set(deviceIds)];
+      if (ids.length === 0) return new Map();
+      // One raw statement, as Directory.lookupMany: Prisma's query compiler plans each length of an
+      // `IN` list anew, and ingest reads ledgers in batches of every length.
+      const records = await client.$queryRaw<Parameters<typeof toConsentRow>[0][]>(
+        sql`SELECT "deviceId", "version", "issuedAt", "usage", "location", "payment", "diagnostics", "actor", "channel"
+            FROM "ConsentRecord" WHERE "deviceId" IN (${join(ids)}) ORDER BY "deviceId", "version"`,
+      );
       const ledgers = new Map<string, ConsentRow[]>();
       for (const record of records) {
         const ledger = ledgers.get(record.deviceId);
