@@ -126,8 +126,8 @@ async function ceiling(url: string): Promise<number> {
 /** The two halves of the bench fleet, counted together: what one fleet of MACHINES would report. */
 function bothHalves(
   halves: readonly Fleet[],
-): Pick<FleetStats, 'connected' | 'published' | 'failed' | 'pending' | 'buffered' | 'dropped' | 'droppedFleetBacklog'> {
-  const sum = { connected: 0, published: 0, failed: 0, pending: 0, buffered: 0, dropped: 0, droppedFleetBacklog: 0 };
+): Pick<FleetStats, 'connected' | 'published' | 'failed' | 'pending' | 'buffered' | 'bufferedBytes' | 'dropped' | 'droppedFleetBacklog'> {
+  const sum = { connected: 0, published: 0, failed: 0, pending: 0, buffered: 0, bufferedBytes: 0, dropped: 0, droppedFleetBacklog: 0 };
   for (const half of halves) {
     const stats = half.stats();
     for (const key of Object.keys(sum) as Array<keyof typeof sum>) sum[key] += stats[key];
@@ -198,13 +198,19 @@ try {
   let peakRss = 0;
   // Events waiting in offline buffers: above zero the process did not keep up with the simulated clock.
   let peakBacklog = 0;
+  let peakBacklogBytes = 0;
+  // Events handed to the MQTT client and not yet acknowledged: held as objects until their PUBACK.
+  let peakPending = 0;
   const rssSamples: number[] = [];
   while (performance.now() - windowStart < SECONDS * 1000) {
     await sleep(SAMPLE_EVERY_MS);
     const rss = process.memoryUsage().rss;
     rssSamples.push(rss);
     peakRss = Math.max(peakRss, rss);
-    peakBacklog = Math.max(peakBacklog, bothHalves(running).buffered);
+    const sampled = bothHalves(running);
+    peakBacklog = Math.max(peakBacklog, sampled.buffered);
+    peakBacklogBytes = Math.max(peakBacklogBytes, sampled.bufferedBytes);
+    peakPending = Math.max(peakPending, sampled.pending);
   }
   const after = bothHalves(running);
   const halvesAfter = running.map((half) => half.stats());
@@ -226,7 +232,8 @@ try {
   row('RSS peak / median', `${mb(peakRss).toFixed(1)} / ${mb(medianRss).toFixed(1)} MB`);
   row('MB per machine (peak - baseline)', perMachine.toFixed(4));
   row('events acknowledged per second', Math.round(eventsPerS));
-  row('peak backlog (events waiting for the link)', peakBacklog);
+  row('peak backlog (events waiting for the link)', `${peakBacklog} (${mb(peakBacklogBytes).toFixed(1)} MB encoded)`);
+  row('peak in flight (sent, PUBACK not yet in)', peakPending);
   row('ratio to the 1-connection ceiling', (eventsPerS / ceilingEps).toFixed(2));
   row(
     'after stop: published / failed / pending / buffered / dropped',
@@ -245,7 +252,7 @@ try {
   console.log(
     `machines=${MACHINES} rss_mb=${mb(peakRss).toFixed(1)} mb_per_machine=${perMachine.toFixed(4)} events_per_s=${Math.round(eventsPerS)} ` +
       `connected=${connectedAtEnd} baseline_rss_mb=${mb(baselineRss).toFixed(1)} ceiling_eps=${Math.round(ceilingEps)} ratio=${(eventsPerS / ceilingEps).toFixed(2)} ` +
-      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed} dropped=${final.dropped} dropped_fleet_backlog=${final.droppedFleetBacklog} peak_backlog=${peakBacklog} mqtt_version=${MQTT_VERSION === 5 ? '5' : '3.1.1'} ` +
+      `speed=${SPEED} seconds=${SECONDS} failed=${final.failed} dropped=${final.dropped} dropped_fleet_backlog=${final.droppedFleetBacklog} peak_backlog=${peakBacklog} peak_backlog_mb=${mb(peakBacklogBytes).toFixed(1)} peak_pending=${peakPending} mqtt_version=${MQTT_VERSION === 5 ? '5' : '3.1.1'} ` +
       `bytes_per_event=${withAliases.toFixed(1)} bytes_per_event_no_aliases=${withoutAliases?.toFixed(1) ?? 'nan'} alias_saving_pct=${(saving * 100).toFixed(1)}`,
   );
 } finally {

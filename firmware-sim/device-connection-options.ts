@@ -44,7 +44,14 @@ export interface DeviceConnectionOptions {
   directory?: DirectoryClient;
 }
 
-export const DEFAULT_MAX_IN_FLIGHT = 20;
+/**
+ * A machine sends an event every few simulated minutes, and over loopback five unacknowledged at a
+ * time carry thousands per second. More buys nothing, and costs: an unacknowledged publish is held
+ * as objects (about 500 heap bytes) until its PUBACK, where a waiting one is about 300 encoded bytes
+ * outside the heap (offline-buffer.ts). A process that falls behind its clock fills every window:
+ * at 20, 10,000 machines held 165,000 publishes unacknowledged (bench:sim, docs/benchmarks.md).
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 5;
 /**
  * A day: what the session holds (subscriptions, commands queued while away) is worth keeping that
  * long; events wait on the machine, consent is retained, commands expire sooner anyway. A machine

@@ -18,11 +18,6 @@ import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SESSION_EXPIRY_S, DEFAULT_WILL_DELAY_S, 
 const KEEPALIVE_S = 60;
 /** Our broker caps packets at 256 KiB; a stream announcing several MiB is garbage, not a message. */
 const MAX_PACKET_BYTES = 4 * 1024 * 1024;
-interface Queued {
-  kind: EventKind;
-  payload: string;
-  options: PublishOptions;
-}
 
 /**
  * One machine's MQTT link, the way real firmware holds it: its own credentials, a persistent session,
@@ -34,7 +29,7 @@ export class DeviceConnection {
   private readonly ackCallbacks: Record<EventKind, Done>;
   private readonly stateTopic: string;
   private readonly commandPrefix: string;
-  private readonly offline: OfflineBuffer<Queued>;
+  private readonly offline: OfflineBuffer;
   private readonly redirects: ServerRedirects;
   private readonly homeLookup: HomePlaneLookup | null;
   private readonly maxInFlight: number;
@@ -46,6 +41,11 @@ export class DeviceConnection {
   /** Set while a refused attempt is being followed to the server it named: not yet an outcome for firstAttempt. */
   private redirecting = false;
   private readonly eventOptions = new EventOptions();
+  /**
+   * Each kind's event topic, made at its first use and kept: a topic built per event is a chain of
+   * string pieces held by every publish in flight until its PUBACK.
+   */
+  private eventTopics: Partial<Record<EventKind, string>> | null = null;
   /** Waiting for the outcome of the next attempt (see firstAttempt); null when nobody waits. */
   private attemptWaiters: Array<(connected: boolean) => void> | null = null;
 
@@ -164,16 +164,17 @@ export class DeviceConnection {
     // Each machine's buffer is bounded, and so are all of them together: a process simulating
     // thousands of machines faster than it can send would otherwise hold every machine's full
     // buffer at once. Past the fleet's bound a machine gives up its own oldest event, or this one.
+    const bytesBefore = this.offline.byteSize;
     if (counters.buffered >= counters.backlogMax) {
       counters.dropped++;
       counters.droppedFleetBacklog++;
-      if (this.offline.size === 0) return;
-      this.offline.shift();
+      if (!this.offline.dropOldest()) return;
       counters.buffered--;
     }
-    const dropped = this.offline.push({ kind, payload, options });
+    const dropped = this.offline.push(kind, payload, options);
     counters.buffered += 1 - dropped;
     counters.dropped += dropped;
+    counters.bufferedBytes += this.offline.byteSize - bytesBefore;
   }
 
   /**
@@ -193,8 +194,10 @@ export class DeviceConnection {
 
   /** Forgets what waits for a connection (a wipe of local data); returns how many events were discarded. */
   discardBuffered(): number {
+    const { counters } = this.options;
+    counters.bufferedBytes -= this.offline.byteSize;
     const discarded = this.offline.clear();
-    this.options.counters.buffered -= discarded;
+    counters.buffered -= discarded;
     return discarded;
   }
 
@@ -233,7 +236,9 @@ export class DeviceConnection {
   private transmit(kind: EventKind, payload: string, options: PublishOptions): void {
     this.inFlight++;
     this.options.counters.sent();
-    this.link.publish(topics.event(this.options.deviceId, kind), payload, options, this.ackCallbacks[kind]);
+    this.eventTopics ??= {};
+    this.eventTopics[kind] ??= flat(topics.event(this.options.deviceId, kind));
+    this.link.publish(this.eventTopics[kind], payload, options, this.ackCallbacks[kind]);
   }
 
   /**
@@ -242,9 +247,11 @@ export class DeviceConnection {
    */
   private drain(): void {
     while (this.isConnected && this.inFlight < this.maxInFlight) {
+      const bytesBefore = this.offline.byteSize;
       const item = this.offline.shift();
       if (item === undefined) return;
       this.options.counters.buffered--;
+      this.options.counters.bufferedBytes -= bytesBefore - this.offline.byteSize;
       this.transmit(item.kind, item.payload, item.options);
     }
   }
@@ -366,4 +373,12 @@ async function withTimeout(promise: Promise<void>, ms: number): Promise<boolean>
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The same text as one contiguous string: V8 keeps a concatenation as a tree of pieces until it is
+ * read as a whole; a string kept for the whole run is cheaper flat.
+ */
+function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }

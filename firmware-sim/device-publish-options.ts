@@ -27,23 +27,30 @@ export interface CommandRequest {
 
 export const NO_REQUEST: CommandRequest = {};
 
+/** Consent versions whose v5 options are kept; older ones are made again if still asked for. */
+const SHARED_CONSENT_VERSIONS = 16;
+/** Shared by every machine of the process: the options of one consent version are the same for all. */
+const byConsentVersion = new Map<number, PublishOptions>();
+
 /**
  * v5: payload format UTF-8, content type JSON and the user properties of schema/events.ts. Made once
- * per consent version and reused (a machine holds one at a time), so an event allocates no options.
+ * per consent version for the whole process and reused (a fleet's machines hold one or two versions
+ * between them), so an event allocates no options and a machine holds none of its own. Kept for the
+ * latest versions only: a long run that moves through many versions forgets the oldest.
  */
 export class EventOptions {
-  private lastConsentOptions: { version: number; options: PublishOptions } | null = null;
-
   forConsent(protocolVersion: ProtocolVersion, consentVersion: number): PublishOptions {
     if (protocolVersion !== 5) return EVENT;
-    if (this.lastConsentOptions?.version !== consentVersion) {
-      const userProperties = {
-        [EVENT_USER_PROPERTIES.contractVersion]: String(ENVELOPE_VERSION),
-        [EVENT_USER_PROPERTIES.consentVersion]: String(consentVersion),
-      };
-      this.lastConsentOptions = { version: consentVersion, options: { qos: 1, retain: false, properties: { ...JSON_PAYLOAD, userProperties } } };
-    }
-    return this.lastConsentOptions.options;
+    const known = byConsentVersion.get(consentVersion);
+    if (known !== undefined) return known;
+    const userProperties = {
+      [EVENT_USER_PROPERTIES.contractVersion]: String(ENVELOPE_VERSION),
+      [EVENT_USER_PROPERTIES.consentVersion]: String(consentVersion),
+    };
+    const options: PublishOptions = { qos: 1, retain: false, properties: { ...JSON_PAYLOAD, userProperties } };
+    if (byConsentVersion.size >= SHARED_CONSENT_VERSIONS) byConsentVersion.delete(byConsentVersion.keys().next().value!);
+    byConsentVersion.set(consentVersion, options);
+    return options;
   }
 
   /** Events with no envelope to read user properties from (replays, injected faults). */

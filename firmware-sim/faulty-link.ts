@@ -2,17 +2,18 @@ import type { EventKind } from '../schema/events.ts';
 import type { DeviceConnection } from './device-connection.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FaultRates, InjectedFault } from '../schema/fault-rates.ts';
-import { decideFault, malform } from './fault-injection.ts';
-import type { Rng } from './random.ts';
+import { anyFaults, decideFault, malform } from './fault-injection.ts';
+import { createRng, type Rng } from './random.ts';
 
+/** Plain values rather than callbacks: every machine has a link, and a callback is a closure per machine. */
 export interface FaultyLinkOptions {
   connection: DeviceConnection;
-  /** Read on every event, so a harness can change the rates while the fleet runs. */
-  rates: () => FaultRates;
-  /** Whether any rate is above zero; without faults no random number is drawn at all. */
-  active: () => boolean;
-  rng: Rng;
-  onInjected: (fault: InjectedFault) => void;
+  /** Read on every event, so a harness can change the rates while the fleet runs; all zero, no random number is drawn at all. */
+  faults: { rates: FaultRates };
+  /** Seed of the link's own random stream, made at the first event with faults on. */
+  seed: number;
+  /** Counted up by one for each fault injected. */
+  injected: Record<InjectedFault, number>;
 }
 
 interface Held {
@@ -26,20 +27,22 @@ interface Held {
  */
 export class FaultyLink {
   private held: Held | null = null;
-  private readonly delayed = new Set<{ timer: NodeJS.Timeout; item: Held }>();
+  private rngMade: Rng | null = null;
+  /** Made at the first delay: most machines never get a fault injected. */
+  private delayed: Set<{ timer: NodeJS.Timeout; item: Held }> | null = null;
 
   constructor(private readonly options: FaultyLinkOptions) {}
 
   publish(kind: EventKind, envelope: OutgoingEnvelope): void {
     const { connection } = this.options;
-    if (!this.options.active()) {
+    const { rates } = this.options.faults;
+    if (!anyFaults(rates)) {
       connection.publish(kind, envelope);
       return;
     }
-    const rates = this.options.rates();
-    const fault = decideFault(this.options.rng, rates);
+    const fault = decideFault(this.rng, rates);
     const payload = JSON.stringify(envelope);
-    if (fault !== null) this.options.onInjected(fault);
+    if (fault !== null) this.options.injected[fault]++;
     switch (fault) {
       case 'drop':
         return;
@@ -53,6 +56,7 @@ export class FaultyLink {
         return;
       case 'delay': {
         const entry = { item: { kind, payload }, timer: setTimeout(() => this.releaseDelayed(entry), rates.delayMs) };
+        this.delayed ??= new Set();
         this.delayed.add(entry);
         return;
       }
@@ -61,16 +65,21 @@ export class FaultyLink {
         this.send(kind, payload);
         return;
       case 'malformed':
-        this.send(kind, malform(this.options.rng, payload));
+        this.send(kind, malform(this.rng, payload));
         return;
       case null:
         this.send(kind, payload);
     }
   }
 
+  private get rng(): Rng {
+    this.rngMade ??= createRng(this.options.seed);
+    return this.rngMade;
+  }
+
   flush(): void {
     this.releaseHeld();
-    for (const entry of [...this.delayed]) {
+    for (const entry of [...(this.delayed ?? [])]) {
       clearTimeout(entry.timer);
       this.releaseDelayed(entry);
     }
@@ -89,7 +98,7 @@ export class FaultyLink {
   }
 
   private releaseDelayed(entry: { timer: NodeJS.Timeout; item: Held }): void {
-    this.delayed.delete(entry);
+    this.delayed?.delete(entry);
     this.options.connection.send(entry.item.kind, entry.item.payload);
   }
 }

@@ -11,7 +11,7 @@ import { directoryOptionsSchema } from './directory-client.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
 
 /** A machine's credentials and character, as provisioning returns them or a credentials file holds them. */
-/** About 40 MB of waiting events. */
+/** About 28 MB of waiting events, kept encoded (offline-buffer.ts). */
 export const DEFAULT_FLEET_BACKLOG = 100_000;
 
 export const machineIdentitySchema = z.object({
@@ -62,7 +62,7 @@ export const fleetOptionsSchema = z.object({
   /** Events each machine keeps while offline before it drops the oldest. */
   offlineBufferSize: z.int().min(0).max(1_000_000).default(1_000),
   /**
-   * Events all machines' buffers hold together (about 400 bytes each) before a machine drops its
+   * Events all machines' buffers hold together (about 300 bytes each, encoded) before a machine drops its
    * oldest: where the process cannot keep up with its simulated clock, memory stays bounded and the
    * loss is counted (droppedFleetBacklog) instead of growing to machines x offlineBufferSize.
    */

@@ -25,6 +25,8 @@ export interface FleetStats {
   commandReplies: number;
   /** Events waiting in offline buffers, for a connection or for room in the in-flight window. */
   buffered: number;
+  /** Bytes those events take, encoded as they wait (see offline-buffer.ts). */
+  bufferedBytes: number;
   /** Events an offline buffer dropped (oldest first) because it was full, or because the fleet's backlog was. */
   dropped: number;
   /** Of those, dropped because all buffers together held `backlogMax` events (the process fell behind its simulated clock). */
@@ -78,6 +80,7 @@ export class FleetCounters implements WireTally {
   readonly commandOutcomes = Object.fromEntries(COMMAND_OUTCOMES.map((o) => [o, 0])) as Record<CommandOutcome, number>;
   commandReplies = 0;
   buffered = 0;
+  bufferedBytes = 0;
   dropped = 0;
   droppedFleetBacklog = 0;
   readonly injected = Object.fromEntries(INJECTED_FAULTS.map((f) => [f, 0])) as Record<InjectedFault, number>;
@@ -170,6 +173,7 @@ export class FleetCounters implements WireTally {
       commandOutcomes: { ...this.commandOutcomes },
       commandReplies: this.commandReplies,
       buffered: this.buffered,
+      bufferedBytes: this.bufferedBytes,
       dropped: this.dropped,
       droppedFleetBacklog: this.droppedFleetBacklog,
       injected: { ...this.injected },

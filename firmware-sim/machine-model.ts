@@ -77,7 +77,8 @@ export class MachineModel {
   private readonly subscriptionToken: string;
   private readonly leak: LeakContext;
   private readonly consumables: Consumables;
-  private readonly activeFaults = new Map<FaultCode, 'warning' | 'error'>();
+  /** Made at the first fault and dropped once serviced: most machines have none most of the time. */
+  private activeFaults: Map<FaultCode, 'warning' | 'error'> | null = null;
   private consent: ConsentRecord | null = null;
   private recipeSettings: Partial<Record<Recipe, RecipeAdjustment>> = {};
   private phases: phases.PhaseState = phases.OFF;
@@ -202,7 +203,7 @@ export class MachineModel {
     return {
       phase: this.phase(this.processedUntil),
       consumables: { ...this.consumables },
-      activeFaults: [...this.activeFaults.keys()],
+      activeFaults: [...(this.activeFaults?.keys() ?? [])],
       consentVersion: this.consentVersion,
     };
   }
@@ -290,6 +291,7 @@ export class MachineModel {
   }
 
   private raiseFault(at: number, code: FaultCode, severity: 'warning' | 'error', sink: EventSink): void {
+    this.activeFaults ??= new Map();
     if (this.activeFaults.has(code)) return;
     this.activeFaults.set(code, severity);
     if (severity === 'error') this.phases = phases.fault();
@@ -305,8 +307,8 @@ export class MachineModel {
     const descale = this.consumables.cupsUntilDescale === 0;
     service(this.consumables, this.profile.capacities);
     this.phases = phases.recover(this.phases, at, descale);
-    for (const [code, severity] of this.activeFaults) this.publish('fault', { code, severity, cleared: true }, at, sink);
-    this.activeFaults.clear();
+    for (const [code, severity] of this.activeFaults ?? []) this.publish('fault', { code, severity, cleared: true }, at, sink);
+    this.activeFaults = null;
     this.reportStatus(at, sink);
   }
 
@@ -323,7 +325,7 @@ export class MachineModel {
         milkMl: c.milkMl,
         groundsBinCount: c.groundsBinCount,
         cupsUntilDescale: c.cupsUntilDescale,
-        boilerTempC: Math.round(normal(this.sensors, this.activeFaults.has('overheat') ? OVERHEAT_C : phases.boilerTargetC(this.phases, at), 0.8) * 10) / 10,
+        boilerTempC: Math.round(normal(this.sensors, this.activeFaults?.has('overheat') ? OVERHEAT_C : phases.boilerTargetC(this.phases, at), 0.8) * 10) / 10,
       },
       at,
       sink,
@@ -336,7 +338,7 @@ export class MachineModel {
   }
 
   private blocked(): boolean {
-    for (const severity of this.activeFaults.values()) if (severity === 'error') return true;
+    for (const severity of this.activeFaults?.values() ?? []) if (severity === 'error') return true;
     return false;
   }
 

@@ -1,18 +1,20 @@
 import type { Logger } from 'pino';
 import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import type { ConsentRecord } from '../schema/consent.ts';
-import { CommandHandler, replyTo } from './command-handler.ts';
+import type { RecipeSettings } from '../schema/commands.ts';
+import type { EventKind } from '../schema/events.ts';
+import { CommandHandler, replyTo, type CommandTarget } from './command-handler.ts';
 import { DeviceConnection } from './device-connection.ts';
 import type { CommandRequest } from './device-publish-options.ts';
 import type { DirectoryClient } from './directory-client.ts';
 import type { FaultRates } from '../schema/fault-rates.ts';
-import { anyFaults } from './fault-injection.ts';
 import { FaultyLink } from './faulty-link.ts';
 import type { MachineFaultRates } from './machine-faults.ts';
 import type { FleetCounters } from './fleet-stats.ts';
 import type { MachineIdentity } from './fleet-options.ts';
+import type { OutgoingEnvelope } from './envelope.ts';
 import { MachineModel, type EventSink } from './machine-model.ts';
-import { createRng, deriveSeed } from './random.ts';
+import { deriveSeed } from './random.ts';
 import type { RunRecorder } from './run-recording.ts';
 import { realDelayUntil, type SimClock } from './sim-clock.ts';
 
@@ -48,11 +50,13 @@ export interface MachineRunnerOptions {
 /**
  * Glue between one pure model and its connection: one timer per machine, armed for the model's next
  * simulated deadline scaled by the clock's speed. The machine powers on when its runner is created.
+ *
+ * The runner is itself the model's event sink and the command handler's target (methods, not
+ * callbacks): a fleet holds ten thousand runners, and each callback would be a closure per machine.
  */
-export class MachineRunner {
+export class MachineRunner implements EventSink, CommandTarget {
   readonly connection: DeviceConnection;
   private readonly model: MachineModel;
-  private readonly sink: EventSink;
   private readonly commands: CommandHandler;
   private readonly link: FaultyLink;
   private timer: NodeJS.Timeout | null = null;
@@ -85,39 +89,34 @@ export class MachineRunner {
       logger: options.logger,
       offlineBufferSize: options.offlineBufferSize,
       recorder: options.recorder,
-      onConsent: (record) => this.takeConsent(record),
+      onConsent: (record) => this.applyConsent(record),
       onCommand: (name, payload, request) => this.onCommand(name, payload, request),
     });
-    this.commands = new CommandHandler({
-      applyConsent: (record) => this.takeConsent(record),
-      wipeLocalData: () => this.wipeLocalData(),
-      reboot: () => this.reboot(),
-      setRecipe: (settings) => this.model.setRecipe(settings),
-    });
-    const { faults } = options;
+    this.commands = new CommandHandler(this);
     this.link = new FaultyLink({
       connection: this.connection,
-      rates: () => faults.rates,
-      active: () => anyFaults(faults.rates),
-      rng: createRng(deriveSeed(options.fleetSeed, options.index, 'faults')),
-      onInjected: (fault) => counters.injected[fault]++,
+      faults: options.faults,
+      seed: deriveSeed(options.fleetSeed, options.index, 'faults'),
+      injected: counters.injected,
     });
-    this.sink = {
-      emit: (kind, envelope) => {
-        const { ms } = options.skew;
-        this.link.publish(kind, ms === 0 ? envelope : { ...envelope, ts: new Date(Date.parse(envelope.ts) + ms).toISOString() });
-      },
-      suppress: () => {
-        counters.suppressed++;
-      },
-    };
     this.schedule();
+  }
+
+  /** EventSink: the model's events go out through the (possibly faulty) link, stamped with this machine's clock skew. */
+  emit(kind: EventKind, envelope: OutgoingEnvelope): void {
+    const { ms } = this.options.skew;
+    this.link.publish(kind, ms === 0 ? envelope : { ...envelope, ts: new Date(Date.parse(envelope.ts) + ms).toISOString() });
+  }
+
+  /** EventSink: an event the edge consent check kept on the device. */
+  suppress(): void {
+    this.options.counters.suppressed++;
   }
 
   /** Customers `factor` times as often from now on (see MachineModel.setBrewRate). */
   setBrewRate(factor: number): void {
     const now = this.options.clock.now();
-    this.model.advance(now, this.sink);
+    this.model.advance(now, this);
     this.model.setBrewRate(factor, now);
     if (!this.halted) this.reschedule();
   }
@@ -138,11 +137,12 @@ export class MachineRunner {
     this.link.flush();
   }
 
-  private takeConsent(record: ConsentRecord): boolean {
+  /** CommandTarget, and a retained record on the consent topic. */
+  applyConsent(record: ConsentRecord): boolean {
     if (this.halted) return false;
     // What happened before the record arrived is judged by the consent held at the time.
     const now = this.options.clock.now();
-    this.model.advance(now, this.sink);
+    this.model.advance(now, this);
     if (!this.model.applyConsent(record, now)) return false;
     this.options.logger.debug({ deviceId: this.model.deviceId, consentVersion: record.version }, 'consent applied');
     this.reschedule();
@@ -169,19 +169,25 @@ export class MachineRunner {
     this.connection.reply(name, JSON.stringify(reply), rebootNow ? () => this.restartLink() : undefined, request);
   }
 
-  private wipeLocalData(): void {
-    this.model.advance(this.options.clock.now(), this.sink);
+  /** CommandTarget. */
+  setRecipe(settings: RecipeSettings): void {
+    this.model.setRecipe(settings);
+  }
+
+  /** CommandTarget. */
+  wipeLocalData(): void {
+    this.model.advance(this.options.clock.now(), this);
     this.model.wipeLocalData();
     this.connection.discardBuffered();
     // The cloud's ledger is the truth; the device fetches the current record again instead of holding none.
     this.connection.refetchConsent();
   }
 
-  /** The machine restarts at once; its link goes down once the answer to the command is out. */
-  private reboot(): void {
+  /** CommandTarget: the machine restarts at once; its link goes down once the answer to the command is out. */
+  reboot(): void {
     this.rebootRequested = true;
     if (this.halted) return;
-    this.model.reboot(this.options.clock.now(), this.sink);
+    this.model.reboot(this.options.clock.now(), this);
     this.reschedule();
   }
 
@@ -199,12 +205,18 @@ export class MachineRunner {
     if (this.halted) return;
     const due = this.model.nextDueAt();
     if (!Number.isFinite(due)) return;
-    this.timer = setTimeout(this.tick, Math.min(realDelayUntil(this.options.clock, due), MAX_TIMER_MS));
+    this.timer = setTimeout(tickRunner, Math.min(realDelayUntil(this.options.clock, due), MAX_TIMER_MS), this);
   }
 
-  private readonly tick = (): void => {
+  /** The timer's end: runs what is due and arms the timer for the next deadline. */
+  tick(): void {
     this.timer = null;
-    this.model.advance(this.options.clock.now(), this.sink);
+    this.model.advance(this.options.clock.now(), this);
     this.schedule();
-  };
+  }
+}
+
+// At module level, with the runner as its argument, so no runner holds a closure for its timer.
+function tickRunner(runner: MachineRunner): void {
+  runner.tick();
 }

@@ -8,8 +8,6 @@ import type { Rng } from './random.ts';
 export function createUuidV7Generator(rng: Rng): (simMs: number) => string {
   let lastMs = -1;
   let counter = 0;
-  const hex = (value: number, digits: number): string => value.toString(16).padStart(digits, '0');
-  const random32 = (): number => Math.floor(rng.next() * 0x1_0000_0000);
 
   return (simMs: number): string => {
     let ms = Math.max(0, Math.floor(simMs));
@@ -27,6 +25,14 @@ export function createUuidV7Generator(rng: Rng): (simMs: number) => string {
     lastMs = ms;
     const timeHex = hex(ms, 12);
     const variantAndRand = 0x8000 | Math.floor(rng.next() * 0x4000);
-    return `${timeHex.slice(0, 8)}-${timeHex.slice(8, 12)}-7${hex(counter, 3)}-${hex(variantAndRand, 4)}-${hex(random32() & 0xffff, 4)}${hex(random32(), 8)}`;
+    return `${timeHex.slice(0, 8)}-${timeHex.slice(8, 12)}-7${hex(counter, 3)}-${hex(variantAndRand, 4)}-${hex(random32(rng) & 0xffff, 4)}${hex(random32(rng), 8)}`;
   };
+}
+
+// At module level: every machine holds a generator, and helpers inside it would be closures per machine.
+function hex(value: number, digits: number): string {
+  return value.toString(16).padStart(digits, '0');
+}
+function random32(rng: Rng): number {
+  return Math.floor(rng.next() * 0x1_0000_0000);
 }

@@ -15,6 +15,7 @@ const device = (over: Partial<FleetStats>): FleetStats => ({
   commandOutcomes: { applied: 0, duplicate: 0, stale: 0, command_unknown: 0, command_malformed: 0, failed: 0 },
   commandReplies: 0,
   buffered: 0,
+  bufferedBytes: 0,
   dropped: 0,
   droppedFleetBacklog: 0,
   injected: { drop: 0, duplicate: 0, reorder: 0, delay: 0, disconnect: 0, malformed: 0 },

@@ -48,5 +48,9 @@ describe('the fleet-wide backlog bound', () => {
     // b found the fleet full twice and gave up its own oldest each time; a kept its three.
     expect([a.backlog, b.backlog]).toEqual([3, 1]);
     expect(counters.snapshot()).toMatchObject({ dropped: 2, droppedFleetBacklog: 2 });
+    // Kept encoded: each `{"seq":N}` is 9 UTF-8 bytes and a 5-byte entry header.
+    expect(counters.bufferedBytes).toBe(4 * (9 + 5));
+    expect(a.discardBuffered()).toBe(3);
+    expect(counters.bufferedBytes).toBe(1 * (9 + 5));
   });
 });

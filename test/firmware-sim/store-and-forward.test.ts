@@ -58,6 +58,8 @@ describe('store-and-forward across a real broker restart', () => {
     const stats = fleet!.stats();
     expect(stats.dropped).toBe(0);
     expect(stats.failed).toBe(0);
+    // Every encoded byte that waited was handed back out: nothing stays behind in the buffers.
+    expect(stats).toMatchObject({ buffered: 0, bufferedBytes: 0 });
     for (const m of machines) expect(missingSeqs(events).get(m.deviceId)).toEqual([]);
     // What the second broker got first from each machine arrives in sequence order (a resend may repeat one).
     const second = brokers[1]!.events;
