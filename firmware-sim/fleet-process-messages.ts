@@ -31,6 +31,7 @@ export const fleetStatsSchema = z.object({
   commandOutcomes: countsOf(COMMAND_OUTCOMES),
   commandReplies: count,
   buffered: count,
+  bufferedBytes: count,
   dropped: count,
   droppedFleetBacklog: count,
   injected: countsOf(INJECTED_FAULTS),
