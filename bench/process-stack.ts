@@ -22,6 +22,8 @@ export interface ProcessStack {
   brokers: BrokerProcess[];
   /** Each node's MQTT URL, in node order. */
   brokerUrls: string[];
+  /** Each node's /metrics URL, in node order. */
+  metricsUrls: string[];
   /** Redis key prefix of the cluster; null for a single node (in memory). */
   redisPrefix: string | null;
   stop(): Promise<void>;
@@ -34,17 +36,19 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
   const ingest = { username: 'svc-ingest', password: randomBytes(24).toString('base64url') };
   const ports = await Promise.all(Array.from({ length: options.brokerNodes }, () => freePort()));
   const brokerUrls = ports.map((port) => `mqtt://127.0.0.1:${port}`);
+  const metricsPorts = await Promise.all(ports.map(() => freePort()));
+  const metricsUrls = metricsPorts.map((port) => `http://127.0.0.1:${port}/metrics`);
   const redisPrefix = options.brokerNodes > 1 ? `brewtel-bench-processes-${randomBytes(4).toString('hex')}:` : null;
   const server = await startServerProcess({ dataDir: join(options.dataDir, 'data'), adminToken, brokerToken, mqttUrl: brokerUrls[0]!, ingest });
   const brokers = ports.map(
-    (port) =>
+    (port, n) =>
       new BrokerProcess({
         port,
         deviceAuthUrl: `${server.httpUrl}/api/v1/broker/device-auth`,
         deviceAuthToken: brokerToken,
         ingest,
         ...(redisPrefix === null ? {} : { redisPrefix }),
-        extraArgs: ['--max-connections', String(options.maxConnectionsPerNode)],
+        extraArgs: ['--max-connections', String(options.maxConnectionsPerNode), '--metrics-port', String(metricsPorts[n])],
       }),
   );
   const stop = async (): Promise<void> => {
@@ -58,7 +62,7 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
     await stop();
     throw error;
   }
-  return { server, adminToken, brokers, brokerUrls, redisPrefix, stop };
+  return { server, adminToken, brokers, brokerUrls, metricsUrls, redisPrefix, stop };
 }
 
 /** The server's stored-events counter (every region and store), from its /metrics. */

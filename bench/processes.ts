@@ -12,6 +12,8 @@
  * - stored_eps: events committed by the server per second over the S seconds after that (or after
  *   the connect deadline, with whatever connected); published_eps: acknowledged by the broker;
  * - RSS peaks per process: each simulator, each broker node, the server (sampled every second).
+ * - with a cluster: Redis' CPU share, PUBLISH count and cost, costliest commands, NUMPAT and the
+ *   cluster's channels, and each node's pub/sub drop and loss counters (bench/processes-redis.ts).
  * Progress every second on stderr; the last line on stdout, Ctrl-C included:
  *   machines=… processes=… broker_nodes=… single_ready_s=… multi_ready_s=… single_stored_eps=… multi_stored_eps=… …
  * The load average at start and end goes into the summary: on a shared machine the figures mean
@@ -23,6 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { liveLine, RateMeter } from '../firmware-sim/live-progress.ts';
 import { startProcessStack, storedEvents, type ProcessStack } from './process-stack.ts';
+import { watchCluster, type ClusterWatch } from './processes-redis.ts';
 import { openFileLimit, RssTracker } from './process-rss.ts';
 import { compileSimCli, SimSlice } from './sim-processes.ts';
 import { runBench, writeSummaryLine } from './summary-line.ts';
@@ -113,10 +116,12 @@ async function runCase(c: Case): Promise<void> {
   let sims: SimSlice[] = [];
   const trackers: RssTracker[] = [];
   const notes: string[] = [];
+  let clusterWatch: ClusterWatch | null = null;
   try {
     progress.show(`${c.name}: starting the server and ${c.nodes} broker node${c.nodes > 1 ? 's (cluster, Redis)' : ''}`);
     stack = await startProcessStack({ dataDir: dir, brokerNodes: c.nodes, maxConnectionsPerNode: connectionCap() });
     const s = stack;
+    if (s.redisPrefix !== null) clusterWatch = await watchCluster(s.redisPrefix, s.metricsUrls);
     const entry = await compileSimCli();
     const started = performance.now();
     sims = Array.from(
@@ -210,6 +215,7 @@ async function runCase(c: Case): Promise<void> {
       const codes = [...new Set(summaries.flatMap((s) => Object.keys(s).filter((k) => /^(connack|puback|disconnect)_0x/.test(k))))].sort();
       for (const code of codes) results[key(code)] = String(sum(code));
     }
+    if (clusterWatch !== null) for (const [k, v] of Object.entries(await clusterWatch.finish().catch(() => ({})))) results[key(k)] = v;
     await stack?.stop().catch((error: unknown) => process.stderr.write(`processes: ${String(error)}\n`));
     rmSync(dir, { recursive: true, force: true });
     const peaks = (prefix: string): number[] => trackers.filter((t) => t.name.startsWith(prefix)).map((t) => t.peakMb);

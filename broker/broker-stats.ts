@@ -47,6 +47,9 @@ export interface BrokerStats {
   directoryCacheHits: number;
   /** Errors of the cluster's Redis connections (0 without a cluster); ioredis reconnects meanwhile. */
   clusterErrors: number;
+  /** Times a node's cluster pub/sub subscription dropped (ioredis resubscribes), and the messages of other nodes it missed meanwhile (seen as sequence gaps). */
+  clusterSubscriberDrops: number;
+  clusterMessagesLost: number;
   /** Clients cut off (or refused at CONNECT) for a limit, by reason. */
   limitDisconnects: Record<LimitReason, number>;
 }

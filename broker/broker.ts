@@ -14,6 +14,7 @@ import { createAuthenticator } from './authenticate.ts';
 import type { BrokerStats } from './broker-stats.ts';
 import { createPublishRateLimit } from './client-limits.ts';
 import { createClusterBackends } from './cluster.ts';
+import { clusterEventLog, type ClusterCounters } from './cluster-event-log.ts';
 import { sessionsAcrossNodes } from './cluster-sessions.ts';
 import { brokerConfigSchema, type BrokerConfig, type BrokerConfigInput } from './config.ts';
 import { createDeviceVerifier } from './device-verifier.ts';
@@ -86,7 +87,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     requireLoopback(config.host);
     logger.warn({ host: config.host }, PERMISSIVE_BANNER);
   }
-  const counters: HookCounters & RevocationCounters & { oversizePackets: number; forwardsTooLarge: number; clusterErrors: number } = {
+  const counters: HookCounters & RevocationCounters & { oversizePackets: number; forwardsTooLarge: number } & ClusterCounters = {
     authFailures: 0,
     authThrottled: 0,
     authThrottledByAddress: 0,
@@ -97,6 +98,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     misdirected: 0,
     forwardsTooLarge: 0,
     clusterErrors: 0,
+    clusterSubscriberDrops: 0,
+    clusterMessagesLost: 0,
     messagesIn: 0,
     messagesOut: 0,
     oversizePackets: 0,
@@ -131,17 +134,7 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
     counters,
     logger,
   });
-  const clusterErrorLogged = new Map<string, number>();
-  const cluster = config.cluster
-    ? createClusterBackends(config.cluster, (connection, error) => {
-        counters.clusterErrors++;
-        // ioredis retries for as long as Redis is away: one line per connection every 10 s, all counted.
-        const now = Date.now();
-        if (now - (clusterErrorLogged.get(connection) ?? 0) < 10_000) return;
-        clusterErrorLogged.set(connection, now);
-        logger.error({ connection, err: error.message, errors: counters.clusterErrors }, 'cluster Redis error, reconnecting');
-      })
-    : null;
+  const cluster = config.cluster ? createClusterBackends(config.cluster, clusterEventLog(counters, logger)) : null;
   const broker = await Aedes.createBroker({
     ...hooks,
     // MQTT 5 CONNACK: what we enforce, announced [MQTT-3.2.2-15]; aedes also disconnects a v5

@@ -1,22 +1,17 @@
-import { EventEmitter } from 'node:events';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
 import { Redis } from 'ioredis';
-import mqemitterRedis from 'mqemitter-redis';
+import { createClusterEmitter, type ClusterEmitter, type ClusterEmitterEvents } from './cluster-emitter.ts';
 import type { BrokerConfig } from './config.ts';
 
 /**
  * Cluster mode: several broker processes share subscriptions, retained messages, sessions and
- * their offline queues through Redis (aedes-persistence-redis 12), and every message through Redis
- * pub/sub (mqemitter-redis). The key prefix keeps several clusters apart on one Redis: ioredis
- * prefixes the persistence keys, and the emitter's channels (topics, which ioredis never prefixes)
- * get the same prefix here.
+ * their offline queues through Redis (aedes-persistence-redis 12), and every message through one
+ * Redis pub/sub channel per cluster (cluster-emitter.ts). The key prefix keeps several clusters
+ * apart on one Redis: ioredis prefixes the persistence keys, and the emitter's channel name starts
+ * with it.
  */
-type Emitter = ReturnType<typeof mqemitterRedis>;
-type Listener = Parameters<Emitter['on']>[1];
-type Message = Parameters<Emitter['emit']>[0];
-
 export interface ClusterBackends {
-  mq: Pick<Emitter, 'on' | 'removeListener' | 'emit' | 'close'>;
+  mq: ClusterEmitter;
   persistence: ReturnType<typeof aedesPersistenceRedis>;
   /** Closes the persistence connections; aedes closes the emitter itself. */
   close(): Promise<void>;
@@ -33,21 +28,21 @@ export interface ClusterBackends {
 const WHOLE_QUEUE = Number.MAX_SAFE_INTEGER;
 
 /**
- * `onError` hears every error of the Redis connections (unreachable, refused, a failed ready check).
- * Unheard, the emitter's error ended the process: a Redis that was down at start, or went away,
- * crashed the broker instead of leaving ioredis to reconnect.
+ * `events.onError` hears every error of the Redis connections (unreachable, refused, a failed ready
+ * check). Unheard, an emitter's error ended the process: a Redis that was down at start, or went
+ * away, crashed the broker instead of leaving ioredis to reconnect. The emitter's other events say
+ * when this node's pub/sub subscription dropped and how many messages it missed.
  */
-export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster']>, onError: (connection: string, error: Error) => void): ClusterBackends {
+export interface ClusterEvents extends Omit<ClusterEmitterEvents, 'onError'> {
+  onError(connection: 'persistence' | 'emitter', error: Error): void;
+}
+
+export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster']>, events: ClusterEvents): ClusterBackends {
   const store = new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix });
-  store.on('error', (error: Error) => onError('persistence', error));
+  store.on('error', (error: Error) => events.onError('persistence', error));
   const persistence = shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: store, maxSessionDelivery: WHOLE_QUEUE }));
-  const inner = mqemitterRedis({ connectionString: cluster.redisUrl });
-  // The emitter reports its connections' errors on `state`, which its typings leave out.
-  const state: unknown = Reflect.get(inner, 'state');
-  if (!(state instanceof EventEmitter)) throw new Error('mqemitter-redis has no state emitter to hear its errors on');
-  state.on('error', (error: Error) => onError('emitter', error));
   return {
-    mq: prefixTopics(inner, cluster.keyPrefix),
+    mq: createClusterEmitter(cluster.redisUrl, cluster.keyPrefix, events),
     persistence,
     // The promise form: the callback form waits for a 'ready' that only its own setup path sends,
     // and aedes 1.2 sets the persistence up through the promise one, so an orderly stop hung for good.
@@ -76,32 +71,4 @@ function shareConcurrentSubscriptionStores<P extends object>(persistence: P): P 
     return stored;
   });
   return persistence;
-}
-
-function prefixTopics(inner: Emitter, prefix: string): ClusterBackends['mq'] {
-  const wrappers = new WeakMap<Listener, Listener>();
-  const wrap = (listener: Listener): Listener => {
-    let wrapper = wrappers.get(listener);
-    if (!wrapper) {
-      wrapper = (message: Message, done: () => void) => listener({ ...message, topic: message.topic.slice(prefix.length) }, done);
-      wrappers.set(listener, wrapper);
-    }
-    return wrapper;
-  };
-  const mq: ClusterBackends['mq'] = {
-    on(topic, listener, callback) {
-      inner.on(prefix + topic, wrap(listener), callback);
-      return mq as Emitter;
-    },
-    removeListener(topic, listener, callback) {
-      inner.removeListener(prefix + topic, wrap(listener), callback);
-    },
-    emit(message, callback) {
-      inner.emit({ ...message, topic: prefix + message.topic }, callback);
-    },
-    close(callback) {
-      inner.close(callback);
-    },
-  };
-  return mq;
 }

@@ -51,6 +51,16 @@ export function createBrokerMetrics(stats: () => BrokerStats): Registry {
   counter('brewtel_broker_messages_in_total', 'PUBLISH packets accepted from clients, wills included.', (s) => s.messagesIn);
   counter('brewtel_broker_messages_out_total', 'Deliveries to subscribers.', (s) => s.messagesOut);
   counter('brewtel_broker_cluster_errors_total', 'Errors of the cluster Redis connections (ioredis reconnects meanwhile).', (s) => s.clusterErrors);
+  counter(
+    'brewtel_broker_cluster_subscriber_drops_total',
+    'Times the cluster Redis pub/sub subscription dropped (resubscribed by ioredis).',
+    (s) => s.clusterSubscriberDrops,
+  );
+  counter(
+    'brewtel_broker_cluster_messages_lost_total',
+    'Messages of other cluster nodes this node never received (Redis pub/sub gaps).',
+    (s) => s.clusterMessagesLost,
+  );
   counter('brewtel_broker_denials_total', 'Publishes and subscriptions refused by the topic policy.', (s) => s.denials);
   counter('brewtel_broker_auth_failures_total', 'Connections refused for their credentials.', (s) => s.authFailures);
   counter('brewtel_broker_auth_throttled_total', 'Connections refused unchecked because their source failed authentication too often.', (s) => s.authThrottled);

@@ -34,8 +34,8 @@ export function checkPublishProperties(subject: AclSubject, packet: PublishPacke
  * - the Will Delay Interval of a will: a will property only (§3.1.3.2.2); in a PUBLISH it is a
  *   malformed packet that a strict MQTT 5 subscriber (libmosquitto) disconnects on;
  * - the Topic Alias key of a publish whose alias aedes resolved: aedes sets it to undefined rather than
- *   removing it. In cluster mode mqemitter-redis and aedes-persistence-redis carry the packet through
- *   msgpack, which turns undefined into null, and mqtt-packet refuses to encode `topicAlias: null`
+ *   removing it. In cluster mode aedes-persistence-redis (and mqemitter-redis, the emitter
+ *   used before cluster-emitter.ts) carry the packet through msgpack, which turns undefined into null, and mqtt-packet refuses to encode `topicAlias: null`
  *   ("Invalid topicAlias: null"): every subscriber the message reached was disconnected and the
  *   message lost. Aliases belong to the publisher's connection and never travel on [MQTT-3.3.2-7].
  *

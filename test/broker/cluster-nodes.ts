@@ -11,11 +11,13 @@ export interface ClusterNode {
   process: ChildProcess;
   url: string;
   port: number;
+  /** The node's /metrics URL when started with `--metrics-port`. */
+  metricsUrl: string | null;
 }
 
 export interface ClusterNodes {
   /** Starts a node asking `auth` about device secrets; port 0 picks a free one. */
-  start(port?: number): Promise<ClusterNode>;
+  start(port?: number, extraArgs?: string[]): Promise<ClusterNode>;
   /** SIGKILLs every node still running and deletes the cluster's Redis keys. */
   stopAll(): Promise<void>;
 }
@@ -23,7 +25,7 @@ export interface ClusterNodes {
 export function clusterNodes(prefix: string, auth: () => { url: string; token: string }): ClusterNodes {
   const nodes = new Set<ChildProcess>();
   return {
-    start: (port = 0) =>
+    start: (port = 0, extraArgs: string[] = []) =>
       new Promise((resolve, reject) => {
         const { url, token } = auth();
         const child = spawn(
@@ -44,6 +46,7 @@ export function clusterNodes(prefix: string, auth: () => { url: string; token: s
             prefix,
             '--log-level',
             'warn',
+            ...extraArgs,
           ],
           {
             env: { ...process.env, BREWTEL_DEVICE_AUTH_TOKEN: token, BREWTEL_SERVICE_ACCOUNTS: `${INGEST.username}:${INGEST.password}` },
@@ -59,7 +62,8 @@ export function clusterNodes(prefix: string, auth: () => { url: string; token: s
           const match = /brewtel broker: (mqtt:\/\/127\.0\.0\.1:(\d+))/.exec(stderr);
           if (match) {
             clearTimeout(timer);
-            resolve({ process: child, url: match[1]!, port: Number(match[2]) });
+            const metrics = /(http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr);
+            resolve({ process: child, url: match[1]!, port: Number(match[2]), metricsUrl: metrics?.[1] ?? null });
           }
         });
         child.once('exit', (code) => {

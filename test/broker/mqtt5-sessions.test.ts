@@ -27,7 +27,7 @@ if (!redisAvailable && process.env.CI === 'true') throw new Error(`Redis is not 
 
 /**
  * MQTT 5 session expiry and will delay on our persistence: one broker on the in-memory store, and
- * two nodes sharing Redis (aedes-persistence-redis 12, mqemitter-redis), where the client comes back
+ * two nodes sharing Redis (aedes-persistence-redis 12, broker/cluster-emitter.ts), where the client comes back
  * on the other node. Raw MQTT 5 clients, so every property and reason code is seen as sent.
  */
 describe('broker: MQTT 5 session expiry and will delay', () => {
