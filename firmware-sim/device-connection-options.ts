@@ -5,6 +5,7 @@ import type { ProtocolVersion } from '../mqtt-wire/codes.ts';
 import type { CommandRequest } from './device-publish-options.ts';
 import type { DirectoryClient } from './directory-client.ts';
 import type { FleetCounters } from './fleet-stats.ts';
+import type { FleetWindow } from './fleet-window.ts';
 import type { RunRecorder } from './run-recording.ts';
 
 /** What one machine's MQTT link is given, and the defaults of what it may leave out. */
@@ -24,6 +25,8 @@ export interface DeviceConnectionOptions {
    * offline buffer, so the client's own store never becomes a second, unbounded queue behind a slow broker.
    */
   maxInFlight?: number;
+  /** The fleet's bound on events in flight over all its machines (fleet-window.ts); none for a machine on its own. */
+  window?: FleetWindow;
   /** Gets every payload as the machine hands it to the link, before any buffering. */
   recorder?: RunRecorder;
   backoff?: BackoffPolicy;

@@ -8,6 +8,7 @@ import { MqttError } from '../mqtt-wire/errors.ts';
 import type { Properties } from '../mqtt-wire/properties.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
+import type { FleetWindow, WindowWaiter } from './fleet-window.ts';
 import { DEFAULT_MQTT_VERSION } from './mqtt-version.ts';
 import { OfflineBuffer } from './offline-buffer.ts';
 import { HomePlaneLookup } from './home-plane-lookup.ts';
@@ -24,7 +25,7 @@ const MAX_PACKET_BYTES = 4 * 1024 * 1024;
  * QoS 1, a retained `offline` will, `online` on every connect, and reconnects with exponential
  * backoff and jitter (mqtt-wire's client, which resends what was unacknowledged).
  */
-export class DeviceConnection {
+export class DeviceConnection implements WindowWaiter {
   private readonly link: MqttClient;
   private readonly ackCallbacks: Record<EventKind, Done>;
   private readonly stateTopic: string;
@@ -34,6 +35,9 @@ export class DeviceConnection {
   private readonly homeLookup: HomePlaneLookup | null;
   private readonly maxInFlight: number;
   private inFlight = 0;
+  private readonly window: FleetWindow | undefined;
+  /** Permits of the fleet's window this machine holds: its in-flight events while connected, none otherwise. */
+  private held = 0;
   private stopping = false;
   private isConnected = false;
   private complainedSinceConnect = false;
@@ -55,6 +59,7 @@ export class DeviceConnection {
     this.commandPrefix = topics.command(deviceId, '');
     this.offline = new OfflineBuffer(options.offlineBufferSize);
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.window = options.window;
     this.redirects = new ServerRedirects(options.brokerUrl, MAX_REDIRECTS_IN_A_ROW, options.directory !== undefined);
     const mqttVersion = options.mqttVersion ?? DEFAULT_MQTT_VERSION;
     const { directory, logger } = options;
@@ -67,6 +72,10 @@ export class DeviceConnection {
         kind,
         (error?: Error) => {
           this.inFlight--;
+          if (this.held > 0) {
+            this.held--;
+            this.window?.release(1);
+          }
           this.drain();
           if (error) {
             countPubackRefusal(counters, error);
@@ -156,7 +165,7 @@ export class DeviceConnection {
   send(kind: EventKind, payload: string, options: PublishOptions = this.eventOptions.plain(this.link.protocolVersion)): void {
     this.options.recorder?.record(this.options.deviceId, kind, payload);
     // Behind anything already waiting, so order holds.
-    if (this.isConnected && this.inFlight < this.maxInFlight && this.offline.size === 0) {
+    if (this.isConnected && this.offline.size === 0 && this.roomToSend()) {
       this.transmit(kind, payload, options);
       return;
     }
@@ -231,6 +240,31 @@ export class DeviceConnection {
   private goOffline(): void {
     if (this.isConnected) this.options.counters.connected--;
     this.isConnected = false;
+    if (this.held > 0) {
+      const held = this.held;
+      this.held = 0;
+      this.window?.release(held);
+    }
+  }
+
+  /**
+   * Room in this machine's window and, in a fleet, a permit of the fleet's; without one the machine
+   * queues for the next free permit (fleet-window.ts).
+   */
+  private roomToSend(): boolean {
+    if (this.inFlight >= this.maxInFlight) return false;
+    if (this.window === undefined) return true;
+    if (!this.window.tryTake()) {
+      this.window.waitForRoom(this);
+      return false;
+    }
+    this.held++;
+    return true;
+  }
+
+  /** WindowWaiter: the fleet's window has room again. */
+  resume(): void {
+    this.drain();
   }
 
   private transmit(kind: EventKind, payload: string, options: PublishOptions): void {
@@ -246,7 +280,7 @@ export class DeviceConnection {
    * flight when the link dropped, so order holds.
    */
   private drain(): void {
-    while (this.isConnected && this.inFlight < this.maxInFlight) {
+    while (this.isConnected && this.offline.size > 0 && this.roomToSend()) {
       const bytesBefore = this.offline.byteSize;
       const item = this.offline.shift();
       if (item === undefined) return;
@@ -298,6 +332,11 @@ export class DeviceConnection {
     this.complainedSinceConnect = false;
     if (!this.isConnected) this.options.counters.connectedOne();
     this.isConnected = true;
+    // What the client resends on this connection is in flight again (see fleet-window.ts).
+    if (this.window !== undefined && this.held < this.inFlight) {
+      this.window.takeAnyway(this.inFlight - this.held);
+      this.held = this.inFlight;
+    }
     this.settleAttempt(true);
     this.link.publish(this.stateTopic, 'online', RETAINED);
     this.drain();

@@ -9,6 +9,7 @@ import { DEFAULT_SESSION_EXPIRY_S, DEFAULT_WILL_DELAY_S } from './device-connect
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from './mqtt-version.ts';
 import { directoryOptionsSchema } from './directory-client.ts';
 import { usageProfileNameSchema } from './usage-profiles.ts';
+import { DEFAULT_FLEET_IN_FLIGHT } from './fleet-window.ts';
 
 /** A machine's credentials and character, as provisioning returns them or a credentials file holds them. */
 /** About 28 MB of waiting events, kept encoded (offline-buffer.ts). */
@@ -67,6 +68,11 @@ export const fleetOptionsSchema = z.object({
    * loss is counted (droppedFleetBacklog) instead of growing to machines x offlineBufferSize.
    */
   backlogMax: z.int().min(0).default(DEFAULT_FLEET_BACKLOG),
+  /**
+   * Events sent and not yet acknowledged, all machines together (fleet-window.ts); each machine also
+   * has at most five. Past it events wait in their machine's buffer.
+   */
+  inFlightMax: z.int().min(1).max(1_000_000).default(DEFAULT_FLEET_IN_FLIGHT),
   /** Records every event to this JSON Lines file (see run-recording.ts). */
   recordTo: z.string().min(1).optional(),
   /** Misbehaviour on purpose, for test harnesses; none unless asked for. */

@@ -5,6 +5,7 @@ import { rampConnections } from './connect-ramp.ts';
 import { createDirectoryClient } from './directory-client.ts';
 import { brokerUrlsOf, fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
 import { MachineRunner } from './machine-runner.ts';
+import { FleetWindow } from './fleet-window.ts';
 import { recordRun } from './run-recording.ts';
 import { createRampClock } from './sim-clock.ts';
 
@@ -52,6 +53,7 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
   // Real time until every machine had its first attempt answered, then `speed` (see createRampClock).
   const clock = createRampClock({ startAt: opts.startAt ?? Date.now(), speed: opts.speed });
   const counters = new FleetCounters(opts.machines.length, opts.backlogMax);
+  const window = new FleetWindow(opts.inFlightMax);
   const runners: MachineRunner[] = [];
   // One holder per machine, read by its runner on every event, so rates can change per machine mid-run.
   const faultsOf = new Map(opts.machines.map((m) => [m.deviceId, { rates: opts.faults ?? NO_FAULTS }]));
@@ -83,6 +85,7 @@ export function createFleet(options: FleetOptions, logger: Logger): Fleet {
       recorder,
       clock,
       counters,
+      window,
       logger,
     });
     runners.push(runner);

@@ -11,6 +11,7 @@ import type { FaultRates } from '../schema/fault-rates.ts';
 import { FaultyLink } from './faulty-link.ts';
 import type { MachineFaultRates } from './machine-faults.ts';
 import type { FleetCounters } from './fleet-stats.ts';
+import type { FleetWindow } from './fleet-window.ts';
 import type { MachineIdentity } from './fleet-options.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import { MachineModel, type EventSink } from './machine-model.ts';
@@ -44,6 +45,8 @@ export interface MachineRunnerOptions {
   machineFaults?: MachineFaultRates;
   clock: SimClock;
   counters: FleetCounters;
+  /** The fleet's bound on events in flight over all its machines. */
+  window: FleetWindow;
   logger: Logger;
 }
 
@@ -86,6 +89,7 @@ export class MachineRunner implements EventSink, CommandTarget {
       deviceId: identity.deviceId,
       secret: identity.secret,
       counters,
+      window: options.window,
       logger: options.logger,
       offlineBufferSize: options.offlineBufferSize,
       recorder: options.recorder,

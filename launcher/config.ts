@@ -47,6 +47,7 @@ export const launcherFleetSettingsSchema = fleetOptionsSchema
   .pick({
     connectConcurrency: true,
     offlineBufferSize: true,
+    inFlightMax: true,
     faults: true,
     machineFaults: true,
     sessionExpirySeconds: true,

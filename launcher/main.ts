@@ -17,6 +17,7 @@ import { announceReady } from '../cli/ready.ts';
 import { runPlanes } from './planes-run.ts';
 import { startFleetProcess } from './fleet-child.ts';
 import type { Env } from '../cli/flags.ts';
+import { limitHeapGrowth } from '../cli/heap-growth.ts';
 
 /** `brewtel start` and `npm start`: resolves with the exit code once the stack has stopped. */
 export async function main(argv: readonly string[], env: Env): Promise<number> {
@@ -52,6 +53,7 @@ async function runAsPlanes(config: LauncherConfig, env: Env): Promise<number> {
 const QUIET_TICKS = 5;
 
 async function run(config: LauncherConfig): Promise<number> {
+  limitHeapGrowth();
   // Logs go to stderr; the generated admin token goes to stdout once, in the banner, and never to a log.
   const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
   logger.debug({ config }, 'launcher configuration');
