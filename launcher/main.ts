@@ -69,6 +69,7 @@ async function run(config: LauncherConfig): Promise<number> {
     return {
       elapsedS: (performance.now() - startedAt) / 1000,
       published: stats?.published ?? 0,
+      dropped: stats?.dropped ?? 0,
       stored: server?.stored ?? {},
       refused: server?.refused ?? {},
       machines: config.machines,

@@ -31,6 +31,7 @@ export async function runPlanes(config: LauncherConfig, env: NodeJS.ProcessEnv, 
     return {
       elapsedS: (performance.now() - startedAt) / 1000,
       published: stats?.published ?? 0,
+      dropped: stats?.dropped ?? 0,
       stored: per('stored'),
       refused: per('refused'),
       machines: config.machines,

@@ -4,6 +4,12 @@ import { connectSeconds, phaseProgress } from '../firmware-sim/live-progress.ts'
 export interface Counts {
   elapsedS: number;
   published: number;
+  /**
+   * Events the machines gave up before sending: a full offline buffer, or the fleet's backlog bound
+   * when the fleet falls behind its simulated clock (firmware-sim/fleet-stats.ts). Never sent, so
+   * neither stored nor refused.
+   */
+  dropped: number;
   stored: Record<string, number>;
   refused: Record<string, number>;
   /** Demo machines asked for, and connected right now. */
@@ -46,6 +52,6 @@ export function summary(counts: Counts, regions: readonly string[]): string {
   const perRegion = regions.map((r) => `stored_${r}=${counts.stored[r] ?? 0}`).join(' ');
   return [
     `ran ${counts.elapsedS.toFixed(1)} s`,
-    `published=${counts.published} stored=${total(counts.stored)} refused=${total(counts.refused)} ${perRegion} connected=${counts.connected} connect_s=${connectSeconds(counts.startedAt, counts.allConnectedAt)}`,
+    `published=${counts.published} stored=${total(counts.stored)} refused=${total(counts.refused)} dropped=${counts.dropped} ${perRegion} connected=${counts.connected} connect_s=${connectSeconds(counts.startedAt, counts.allConnectedAt)}`,
   ].join('\n');
 }
