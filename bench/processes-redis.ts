@@ -11,6 +11,9 @@ interface RedisSample {
   cpuSeconds: number;
   publishCalls: number;
   publishUsec: number;
+  /** aedes-persistence-redis' retained lookup by scan (issue 14: one per wildcard SUBSCRIBE before broker/redis-retained-lookup.ts). */
+  hscanCalls: number;
+  hscanUsec: number;
   /** Microseconds of Redis' thread spent per command name, since Redis started. */
   usecByCommand: Map<string, number>;
 }
@@ -19,11 +22,14 @@ async function sample(redis: Redis): Promise<RedisSample> {
   const info = (await redis.info('all')) as string;
   const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   const publish = /^cmdstat_publish:calls=(\d+),usec=(\d+)/m.exec(info);
+  const hscan = /^cmdstat_hscan:calls=(\d+),usec=(\d+)/m.exec(info);
   return {
     at: performance.now(),
     cpuSeconds: field('used_cpu_user') + field('used_cpu_sys'),
     publishCalls: Number(publish?.[1] ?? 0),
     publishUsec: Number(publish?.[2] ?? 0),
+    hscanCalls: Number(hscan?.[1] ?? 0),
+    hscanUsec: Number(hscan?.[2] ?? 0),
     usecByCommand: new Map([...info.matchAll(/^cmdstat_([\w|]+):calls=\d+,usec=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])])),
   };
 }
@@ -49,6 +55,8 @@ export async function watchCluster(prefix: string, metricsUrls: string[]): Promi
           redis_cpu_pct: ((100 * (last.cpuSeconds - first.cpuSeconds)) / ((last.at - first.at) / 1000)).toFixed(0),
           redis_publishes: String(calls),
           redis_publish_us: calls > 0 ? ((last.publishUsec - first.publishUsec) / calls).toFixed(1) : '-',
+          redis_hscans: String(last.hscanCalls - first.hscanCalls),
+          redis_hscan_s: ((last.hscanUsec - first.hscanUsec) / 1e6).toFixed(1),
           // Where Redis' thread went over the case: the three costliest commands, in seconds.
           redis_top: [...last.usecByCommand]
             .map(([name, usec]) => [name, usec - (first.usecByCommand.get(name) ?? 0)] as const)

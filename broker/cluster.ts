@@ -2,6 +2,7 @@ import aedesPersistenceRedis from 'aedes-persistence-redis';
 import { Redis } from 'ioredis';
 import { createClusterEmitter, type ClusterEmitter, type ClusterEmitterEvents } from './cluster-emitter.ts';
 import type { BrokerConfig } from './config.ts';
+import { lookUpRetainedByIndex, type RetainedLookupCounters } from './redis-retained-lookup.ts';
 
 /**
  * Cluster mode: several broker processes share subscriptions, retained messages, sessions and
@@ -13,6 +14,8 @@ import type { BrokerConfig } from './config.ts';
 export interface ClusterBackends {
   mq: ClusterEmitter;
   persistence: ReturnType<typeof aedesPersistenceRedis>;
+  /** What the retained-topic index repaired at start and dropped since (broker/redis-retained-lookup.ts). */
+  retainedLookup: RetainedLookupCounters;
   /** Closes the persistence connections; aedes closes the emitter itself. */
   close(): Promise<void>;
 }
@@ -40,10 +43,16 @@ export interface ClusterEvents extends Omit<ClusterEmitterEvents, 'onError'> {
 export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster']>, events: ClusterEvents): ClusterBackends {
   const store = new Redis(cluster.redisUrl, { keyPrefix: cluster.keyPrefix });
   store.on('error', (error: Error) => events.onError('persistence', error));
-  const persistence = shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: store, maxSessionDelivery: WHOLE_QUEUE }));
+  // Retained lookups by an index instead of the library's HSCAN of every retained message per
+  // wildcard SUBSCRIBE (issue 14); see broker/redis-retained-lookup.ts.
+  const { persistence, counters } = lookUpRetainedByIndex(
+    shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: store, maxSessionDelivery: WHOLE_QUEUE })),
+    store,
+  );
   return {
     mq: createClusterEmitter(cluster.redisUrl, cluster.keyPrefix, events),
     persistence,
+    retainedLookup: counters,
     // The promise form: the callback form waits for a 'ready' that only its own setup path sends,
     // and aedes 1.2 sets the persistence up through the promise one, so an orderly stop hung for good.
     close: () => persistence.destroy(),
