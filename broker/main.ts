@@ -5,6 +5,7 @@
  * Its main() is the only place that reads flags and the environment for the broker.
  */
 import { pino } from 'pino';
+import { limitHeapGrowth } from '../cli/heap-growth.ts';
 import { runIfEntry } from '../cli/entry.ts';
 import type { Env } from '../cli/flags.ts';
 import { startBroker, type RunningBroker } from './broker.ts';
@@ -24,6 +25,8 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     return 2;
   }
   const logger = pino({ level: flags.config.logLevel });
+  // A long-running process of many connections: see cli/heap-growth.ts.
+  limitHeapGrowth();
   let broker: RunningBroker;
   try {
     if (flags.config.unsafePermissiveTestMode) {

@@ -3,6 +3,7 @@
  * reads flags and the environment for the server.
  */
 import pino from 'pino';
+import { limitHeapGrowth } from '../cli/heap-growth.ts';
 import { runIfEntry } from '../cli/entry.ts';
 import { closeOnStopSignal } from '../cli/stop-signals.ts';
 import type { Env } from '../cli/flags.ts';
@@ -23,6 +24,8 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     return 2;
   }
   const { config, generated } = flags.config;
+  // A long-running process of many connections: see cli/heap-growth.ts.
+  limitHeapGrowth();
   // Logs (JSON lines) go to stderr; stdout carries only the lines meant for a person or a supervisor,
   // among them each generated token, once.
   const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
