@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8';
  * full collection, so setting it once the process runs is enough; it has to be a process's own
  * choice, made by its entry point, never by a library.
  */
-export const HEAP_GROWING_PERCENT = 30;
+const HEAP_GROWING_PERCENT = 30;
 
 export function limitHeapGrowth(percent: number = HEAP_GROWING_PERCENT): void {
   setFlagsFromString(`--heap-growing-percent=${percent}`);

@@ -8,9 +8,9 @@ import { MqttError } from '../mqtt-wire/errors.ts';
 import type { Properties } from '../mqtt-wire/properties.ts';
 import type { OutgoingEnvelope } from './envelope.ts';
 import type { FleetCounters } from './fleet-stats.ts';
-import type { FleetWindow, WindowWaiter } from './fleet-window.ts';
+import { WindowShare, type WindowWaiter } from './fleet-window.ts';
 import { DEFAULT_MQTT_VERSION } from './mqtt-version.ts';
-import { OfflineBuffer } from './offline-buffer.ts';
+import { MachineBacklog } from './machine-backlog.ts';
 import { HomePlaneLookup } from './home-plane-lookup.ts';
 import { MAX_REDIRECTS_IN_A_ROW, ServerRedirects } from './server-redirects.ts';
 import { type CommandRequest, EventOptions, NO_REQUEST, RETAINED, replyRoute, TEXT_PAYLOAD } from './device-publish-options.ts';
@@ -30,14 +30,12 @@ export class DeviceConnection implements WindowWaiter {
   private readonly ackCallbacks: Record<EventKind, Done>;
   private readonly stateTopic: string;
   private readonly commandPrefix: string;
-  private readonly offline: OfflineBuffer;
+  private readonly offline: MachineBacklog;
   private readonly redirects: ServerRedirects;
   private readonly homeLookup: HomePlaneLookup | null;
   private readonly maxInFlight: number;
   private inFlight = 0;
-  private readonly window: FleetWindow | undefined;
-  /** Permits of the fleet's window this machine holds: its in-flight events while connected, none otherwise. */
-  private held = 0;
+  private readonly share: WindowShare;
   private stopping = false;
   private isConnected = false;
   private complainedSinceConnect = false;
@@ -57,9 +55,9 @@ export class DeviceConnection implements WindowWaiter {
     const { deviceId, counters } = options;
     this.stateTopic = topics.state(deviceId);
     this.commandPrefix = topics.command(deviceId, '');
-    this.offline = new OfflineBuffer(options.offlineBufferSize);
+    this.offline = new MachineBacklog(options.offlineBufferSize, counters);
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    this.window = options.window;
+    this.share = new WindowShare(options.window, this);
     this.redirects = new ServerRedirects(options.brokerUrl, MAX_REDIRECTS_IN_A_ROW, options.directory !== undefined);
     const mqttVersion = options.mqttVersion ?? DEFAULT_MQTT_VERSION;
     const { directory, logger } = options;
@@ -72,10 +70,7 @@ export class DeviceConnection implements WindowWaiter {
         kind,
         (error?: Error) => {
           this.inFlight--;
-          if (this.held > 0) {
-            this.held--;
-            this.window?.release(1);
-          }
+          this.share.returnOne();
           this.drain();
           if (error) {
             countPubackRefusal(counters, error);
@@ -169,21 +164,7 @@ export class DeviceConnection implements WindowWaiter {
       this.transmit(kind, payload, options);
       return;
     }
-    const { counters } = this.options;
-    // Each machine's buffer is bounded, and so are all of them together: a process simulating
-    // thousands of machines faster than it can send would otherwise hold every machine's full
-    // buffer at once. Past the fleet's bound a machine gives up its own oldest event, or this one.
-    const bytesBefore = this.offline.byteSize;
-    if (counters.buffered >= counters.backlogMax) {
-      counters.dropped++;
-      counters.droppedFleetBacklog++;
-      if (!this.offline.dropOldest()) return;
-      counters.buffered--;
-    }
-    const dropped = this.offline.push(kind, payload, options);
-    counters.buffered += 1 - dropped;
-    counters.dropped += dropped;
-    counters.bufferedBytes += this.offline.byteSize - bytesBefore;
+    this.offline.keep(kind, payload, options);
   }
 
   /**
@@ -203,11 +184,7 @@ export class DeviceConnection implements WindowWaiter {
 
   /** Forgets what waits for a connection (a wipe of local data); returns how many events were discarded. */
   discardBuffered(): number {
-    const { counters } = this.options;
-    counters.bufferedBytes -= this.offline.byteSize;
-    const discarded = this.offline.clear();
-    counters.buffered -= discarded;
-    return discarded;
+    return this.offline.discard();
   }
 
   /**
@@ -240,11 +217,7 @@ export class DeviceConnection implements WindowWaiter {
   private goOffline(): void {
     if (this.isConnected) this.options.counters.connected--;
     this.isConnected = false;
-    if (this.held > 0) {
-      const held = this.held;
-      this.held = 0;
-      this.window?.release(held);
-    }
+    this.share.returnAll();
   }
 
   /**
@@ -252,14 +225,7 @@ export class DeviceConnection implements WindowWaiter {
    * queues for the next free permit (fleet-window.ts).
    */
   private roomToSend(): boolean {
-    if (this.inFlight >= this.maxInFlight) return false;
-    if (this.window === undefined) return true;
-    if (!this.window.tryTake()) {
-      this.window.waitForRoom(this);
-      return false;
-    }
-    this.held++;
-    return true;
+    return this.inFlight < this.maxInFlight && this.share.take();
   }
 
   /** WindowWaiter: the fleet's window has room again. */
@@ -281,11 +247,8 @@ export class DeviceConnection implements WindowWaiter {
    */
   private drain(): void {
     while (this.isConnected && this.offline.size > 0 && this.roomToSend()) {
-      const bytesBefore = this.offline.byteSize;
-      const item = this.offline.shift();
+      const item = this.offline.next();
       if (item === undefined) return;
-      this.options.counters.buffered--;
-      this.options.counters.bufferedBytes -= bytesBefore - this.offline.byteSize;
       this.transmit(item.kind, item.payload, item.options);
     }
   }
@@ -333,10 +296,7 @@ export class DeviceConnection implements WindowWaiter {
     if (!this.isConnected) this.options.counters.connectedOne();
     this.isConnected = true;
     // What the client resends on this connection is in flight again (see fleet-window.ts).
-    if (this.window !== undefined && this.held < this.inFlight) {
-      this.window.takeAnyway(this.inFlight - this.held);
-      this.held = this.inFlight;
-    }
+    this.share.retake(this.inFlight);
     this.settleAttempt(true);
     this.link.publish(this.stateTopic, 'online', RETAINED);
     this.drain();

@@ -58,6 +58,52 @@ export class FleetWindow {
   }
 }
 
+/**
+ * The permits one machine holds: one per event in flight while it is connected, none otherwise
+ * (see above). Without a window (a machine on its own) every take succeeds.
+ */
+export class WindowShare {
+  #held = 0;
+
+  constructor(
+    private readonly window: FleetWindow | undefined,
+    private readonly waiter: WindowWaiter,
+  ) {}
+
+  /** A permit for one more event, or false with the machine queued for the next free one. */
+  take(): boolean {
+    if (this.window === undefined) return true;
+    if (!this.window.tryTake()) {
+      this.window.waitForRoom(this.waiter);
+      return false;
+    }
+    this.#held++;
+    return true;
+  }
+
+  /** One of the machine's events was acknowledged. */
+  returnOne(): void {
+    if (this.#held === 0) return;
+    this.#held--;
+    this.window?.release(1);
+  }
+
+  /** The machine's link dropped: its events in flight wait for a connection, not for the fleet's room. */
+  returnAll(): void {
+    if (this.#held === 0) return;
+    const held = this.#held;
+    this.#held = 0;
+    this.window?.release(held);
+  }
+
+  /** Connected again, with `inFlight` events the client resends on its own. */
+  retake(inFlight: number): void {
+    if (this.window === undefined || this.#held >= inFlight) return;
+    this.window.takeAnyway(inFlight - this.#held);
+    this.#held = inFlight;
+  }
+}
+
 export interface WindowWaiter {
   /** Sends what the window allows now, and waits again (waitForRoom) if events are left over. */
   resume(): void;

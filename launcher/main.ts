@@ -53,6 +53,7 @@ async function runAsPlanes(config: LauncherConfig, env: Env): Promise<number> {
 const QUIET_TICKS = 5;
 
 async function run(config: LauncherConfig): Promise<number> {
+  // A long-running process of many connections: see cli/heap-growth.ts.
   limitHeapGrowth();
   // Logs go to stderr; the generated admin token goes to stdout once, in the banner, and never to a log.
   const logger = pino({ level: config.logLevel, redact: LOG_REDACTION }, pino.destination(2));
