@@ -31,19 +31,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { brokerConfigSchema } from '../broker/config.ts';
-import { createDeviceVerifier } from '../broker/device-verifier.ts';
-import { createRevocations } from '../broker/revocations.ts';
 import { liveLine, phaseProgress, RateMeter } from '../firmware-sim/live-progress.ts';
 import type { MachineIdentity } from '../firmware-sim/fleet-options.ts';
 import { mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
 import { provisionMachines } from '../firmware-sim/provision.ts';
-import { createConcurrencyLimit } from '../broker/concurrency-limit.ts';
 import { BrokerProcess } from '../test/chaos/processes.ts';
 import { freePort, startPrivateMosquitto, writeMosquittoPasswordFile, type PrivateMosquitto } from './private-mosquitto.ts';
 import { ownCpuMicros, processCpuMicros } from './process-cpu.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { verificationCost } from './storm-verification.ts';
 import { percentile, stormDevices, type StormDevices } from './storm-devices.ts';
 import { runBench, writeSummaryLine } from './summary-line.ts';
 
@@ -64,13 +60,6 @@ const DEADLINE_MS = Number(values['reconnect-deadline-s']) * 1000;
 const RAMP_WINDOW = 50;
 /** The server's device-auth rate window (server/http/rate-limit.ts): a second verification pass waits it out. */
 const RATE_WINDOW_MS = 10_000;
-/**
- * Logins waiting at once in the verification pass, as in a storm: as many as the broker's defaults
- * admit without refusing (authChecks.maxConcurrent requests in flight plus maxQueued waiting), so the
- * verifier coalesces them into batches as the broker does.
- */
-const DEFAULT_AUTH_CHECKS = brokerConfigSchema.parse({ unsafePermissiveTestMode: true }).authChecks;
-const VERIFY_CONCURRENCY = DEFAULT_AUTH_CHECKS.maxConcurrent + DEFAULT_AUTH_CHECKS.maxQueued;
 if (!Number.isInteger(MACHINES) || MACHINES < 1 || MACHINES > 100_000) throw new Error('--machines: 1 to 100000');
 
 const progress = liveLine(process.stderr);
@@ -248,48 +237,6 @@ function readBrokerCounters(text: string): BrokerCounters {
 
 const totalRefused = (devices: StormDevices): number => Object.values(devices.counters.refusals.connack).reduce((a, b) => a + b, 0);
 
-/**
- * The broker's verifier, cache off, asking the registry once per device: this process's CPU plus the
- * server's. `batchMax` caps the logins per request (the verifier's default when undefined).
- */
-async function verificationCost(
-  server: ServerProcess,
-  brokerToken: string,
-  machines: readonly MachineIdentity[],
-  batchMax: number | undefined,
-): Promise<{ brokerUs: number; serverUs: number } | null> {
-  const authChecks = batchMax === undefined ? {} : { batchMax };
-  const config = brokerConfigSchema.parse({
-    // CPU is measured, not latency: on a loaded machine a pass of small requests outlasts the 5 s a
-    // login may wait for a check, and a login turned away unasked would measure nothing.
-    deviceAuth: { url: `${server.httpUrl}/api/v1/broker/device-auth`, token: brokerToken, cacheTtlMs: 0, timeoutMs: 600_000 },
-    authChecks,
-  });
-  const verifier = createDeviceVerifier(
-    { deviceAuth: config.deviceAuth!, authChecks: config.authChecks },
-    createRevocations({ horizonMs: 60_000, maxEntries: 10 }),
-    pino({ level: 'silent' }),
-  );
-  const limit = createConcurrencyLimit({ maxActive: VERIFY_CONCURRENCY, maxQueued: machines.length, maxWaitMs: 600_000 });
-  const ownBefore = ownCpuMicros();
-  const serverBefore = processCpuMicros(server.pid);
-  let valid = 0;
-  await Promise.all(
-    machines.map((m) =>
-      limit.run(async () => {
-        if (interrupt.signal.aborted) return;
-        if ((await verifier.verify(m.deviceId, m.secret)).outcome === 'valid') valid++;
-      }),
-    ),
-  );
-  const ownUs = ownCpuMicros() - ownBefore;
-  const serverAfter = processCpuMicros(server.pid);
-  verifier.close();
-  if (interrupt.signal.aborted || serverBefore === null || serverAfter === null) return null;
-  if (valid !== machines.length) throw new Error(`the registry accepted ${valid} of ${machines.length} devices in the verification pass`);
-  return { brokerUs: ownUs / machines.length, serverUs: (serverAfter - serverBefore) / machines.length };
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'brewtel-storm-'));
   const adminToken = randomBytes(24).toString('base64url');
@@ -406,7 +353,7 @@ async function main(): Promise<void> {
     // Last, so the server's device-auth rate window (20,000 per 10 s) has room after the storms.
     progress.show(`verifying ${MACHINES} logins against the registry, cache off`);
     const batchMax = values['auth-batch-max'] === undefined ? undefined : Number(values['auth-batch-max']);
-    const cost = await verificationCost(server, brokerToken, machines, batchMax);
+    const cost = await verificationCost(server, brokerToken, machines, batchMax, interrupt.signal);
     progress.end();
     if (cost) {
       Object.assign(results, {
@@ -423,7 +370,7 @@ async function main(): Promise<void> {
       results.storm_logins_per_request = fixed(stormBatch, 1);
       progress.show(`verifying ${MACHINES} logins again, ${Math.max(1, Math.round(stormBatch))} per request as in the storm (after the rate window)`);
       await sleep(RATE_WINDOW_MS);
-      const asInStorm = await verificationCost(server, brokerToken, machines, Math.max(1, Math.round(stormBatch)));
+      const asInStorm = await verificationCost(server, brokerToken, machines, Math.max(1, Math.round(stormBatch)), interrupt.signal);
       progress.end();
       if (asInStorm) results.verify_storm_us = fixed(asInStorm.brokerUs + asInStorm.serverUs, 0);
     }
