@@ -40,6 +40,7 @@ import { steadyEmitterQueue } from './emitter-queue.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
 import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
+import { releaseConnectPackets } from './connect-packet-release.ts';
 import { limitForwardsToClientMaximum } from './forward-size-limit.ts';
 
 export type { BrokerStats } from './broker-stats.ts';
@@ -158,6 +159,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   flagRedeliveries(Reflect.get(broker, 'persistence'), outgoingSnapshot);
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);
+  // Before any client: no connection's parser keeps its CONNECT (and password) once handled.
+  releaseConnectPackets(broker);
   skipClosedLogins(broker, (client) => logger.debug({ clientId: client.id }, 'login not registered: its connection closed while it was set up'));
   closeBeforeTakeover(broker);
   disconnectOnKeepaliveTimeout(broker);
