@@ -1,4 +1,4 @@
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import aedesPersistence from 'aedes-persistence';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -33,13 +33,14 @@ import { PERMISSIVE_BANNER, permissiveAuthenticator, permissivePolicy, requireLo
 import { protectBrokerMaps, protectClientMaps } from './prototype-safe-maps.ts';
 import { listenForRevocations, type RevocationCounters } from './revocation-listener.ts';
 import { createRevocations } from './revocations.ts';
-import { createPacketSizeGuard } from './packet-size-guard.ts';
+import { PacketSizeGuard } from './packet-size-guard.ts';
 import { indexRetainedMessages } from './retained-index.ts';
 import { indexOutgoingQueues } from './outgoing-index.ts';
 import { steadyEmitterQueue } from './emitter-queue.ts';
 import { flagRedeliveries } from './redelivery-flag.ts';
 import { makeDisconnectFinal } from './server-disconnect.ts';
 import { coalesceWrites } from './write-coalescing.ts';
+import { releaseConnectPackets } from './connect-packet-release.ts';
 import { limitForwardsToClientMaximum } from './forward-size-limit.ts';
 
 export type { BrokerStats } from './broker-stats.ts';
@@ -158,6 +159,8 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   flagRedeliveries(Reflect.get(broker, 'persistence'), outgoingSnapshot);
   capInFlightIn(Reflect.get(broker, 'persistence'), { maxPackets: config.limits.maxInFlightIn, maxBytes: config.limits.maxInFlightInBytes });
   cleanIncomingWithSession(broker);
+  // Before any client: no connection's parser keeps its CONNECT (and password) once handled.
+  releaseConnectPackets(broker);
   skipClosedLogins(broker, (client) => logger.debug({ clientId: client.id }, 'login not registered: its connection closed while it was set up'));
   closeBeforeTakeover(broker);
   disconnectOnKeepaliveTimeout(broker);
@@ -201,25 +204,34 @@ export async function startBroker(input: BrokerConfigInput, logger: Logger): Pro
   // aedes' typings omit its 'error' event (persistence failures); unhandled, it would end the process.
   (broker as EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'broker error'));
 
+  // Whatever runs per connection is shared by all of them (functions made once here, state in
+  // objects without closures), so a connection costs only its own state: with 10,000 devices every
+  // closure per connection is half a megabyte.
+  const clientOf = (stream: Duplex): Client => Reflect.get(stream, 'client') as Client;
+  // aedes sets `conn.client` on the stream it is handed.
+  const lingerIfRefused = lingerWhenRefused((socket) => Reflect.get(clientOf(socket), '_authorized') === true);
+  const sizeGuards = new WeakMap<Duplex, PacketSizeGuard>();
+  function guardPacketSize(this: Duplex, chunk: Buffer): void {
+    if (sizeGuards.get(this)?.withinLimit(chunk) !== false) return;
+    const client = clientOf(this);
+    counters.oversizePackets++;
+    logger.warn({ clientId: client.id, maxPacketBytes: config.maxPacketBytes }, 'oversize packet, connection dropped');
+    // aedes' own rejection: DISCONNECT 0x95 to a connected MQTT 5 client, else the socket is
+    // destroyed; either way it reads nothing more from the socket.
+    const reject: unknown = Reflect.get(client, 'rejectPacketTooLarge');
+    if (typeof reject === 'function') Reflect.apply(reject, client, []);
+    else this.destroy();
+  }
   const accept = (stream: Duplex, request?: IncomingMessage): void => {
     if (stream instanceof Socket) coalesceWrites(stream);
     const client = broker.handle(stream, request);
-    if (stream instanceof Socket) lingerWhenRefused(stream, () => Reflect.get(client, '_authorized') === true);
+    if (stream instanceof Socket) lingerIfRefused(stream);
     protectClientMaps(client);
     makeDisconnectFinal(client);
     // Added after aedes' 'readable' listener, so it observes each chunk aedes reads without taking
     // over the flow; it runs before the parser sees the chunk.
-    const withinLimit = createPacketSizeGuard(config.maxPacketBytes);
-    stream.on('data', (chunk: Buffer) => {
-      if (withinLimit(chunk)) return;
-      counters.oversizePackets++;
-      logger.warn({ clientId: client.id, maxPacketBytes: config.maxPacketBytes }, 'oversize packet, connection dropped');
-      // aedes' own rejection: DISCONNECT 0x95 to a connected MQTT 5 client, else the socket is
-      // destroyed; either way it reads nothing more from the socket.
-      const reject: unknown = Reflect.get(client, 'rejectPacketTooLarge');
-      if (typeof reject === 'function') Reflect.apply(reject, client, []);
-      else stream.destroy();
-    });
+    sizeGuards.set(stream, new PacketSizeGuard(config.maxPacketBytes));
+    stream.on('data', guardPacketSize);
   };
 
   const listeners: Listener[] = [];

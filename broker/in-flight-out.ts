@@ -34,15 +34,16 @@ export function createInFlightOut(max: number): InFlightOut {
       const original: unknown = Reflect.get(client, 'deliverQoS');
       if (typeof original !== 'function') return;
       const deliver = original as Deliver;
-      const wrapped: Deliver = (packet, done) => {
+      // Inline, not bound to a name: run through tsx (esbuild's keepNames), a closure bound to a
+      // name gets that name defined as an own property, a 256-byte property store per connection.
+      Reflect.set(client, 'deliverQoS', (packet: PublishPacket, done: () => void): void => {
         deliveringQoS = packet.qos > 0 ? client : null;
         try {
           deliver(packet, done);
         } finally {
           deliveringQoS = null;
         }
-      };
-      Reflect.set(client, 'deliverQoS', wrapped);
+      });
     },
     forwarded(client, packet) {
       if (deliveringQoS !== client || downgradedToQoS0(client, packet.topic)) return true;

@@ -16,13 +16,12 @@ export function disconnectOnKeepaliveTimeout(broker: Aedes): void {
     const interval: unknown = Reflect.get(client, '_keepaliveInterval');
     if (timer === null || timer === undefined || typeof interval !== 'number' || interval <= 0) return;
     clearTimeout(timer as NodeJS.Timeout);
-    Reflect.set(
-      client,
-      '_keepaliveTimer',
-      setTimeout(() => {
-        broker.emit('keepaliveTimeout', client);
-        disconnectClient(client, ReasonCode.KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
-      }, interval),
-    );
+    // One callback for every client, the client as its argument: no closure per connection.
+    Reflect.set(client, '_keepaliveTimer', setTimeout(keepaliveTimeout, interval, broker, client));
   });
+}
+
+function keepaliveTimeout(broker: Aedes, client: Client): void {
+  broker.emit('keepaliveTimeout', client);
+  disconnectClient(client, ReasonCode.KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
 }

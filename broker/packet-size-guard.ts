@@ -10,54 +10,64 @@ const MAX_HEADER_BYTES = 5;
  * packet, not per byte, and it can stop a connection before the oversize body has been buffered. A
  * header split across chunks is gathered in a five-byte buffer.
  *
- * Returns a function to feed each chunk in order; it answers false once the limit is broken (or the
- * length field is malformed) and keeps answering false after that.
+ * One per connection, for as long as it lasts: a plain object with its methods on the prototype (no
+ * closures of its own), and the five-byte buffer made only once a header is actually split.
  */
-export function createPacketSizeGuard(maxPacketBytes: number): (chunk: Uint8Array) => boolean {
-  const header = new Uint8Array(MAX_HEADER_BYTES);
-  let headerBytes = 0;
-  let bodyLeft = 0;
-  let broken = false;
+export class PacketSizeGuard {
+  private header: Uint8Array | null = null;
+  private headerBytes = 0;
+  private bodyLeft = 0;
+  private broken = false;
 
-  /** Checks one complete fixed header; false when the packet is too large. */
-  const admit = (packed: number): boolean => {
-    if (1 + vbiLength(packed) + vbiValue(packed) > maxPacketBytes) return false;
-    bodyLeft = vbiValue(packed);
-    return true;
-  };
+  constructor(private readonly maxPacketBytes: number) {}
 
-  const refuse = (): false => {
-    broken = true;
-    return false;
-  };
-
-  return function withinLimit(chunk) {
-    if (broken) return false;
+  /** Feeds the next chunk, in order; false once the limit is broken (or a length field is malformed), and from then on. */
+  withinLimit(chunk: Uint8Array): boolean {
+    if (this.broken) return false;
     let i = 0;
     while (i < chunk.length) {
-      if (bodyLeft > 0) {
-        const skip = Math.min(bodyLeft, chunk.length - i);
-        bodyLeft -= skip;
+      if (this.bodyLeft > 0) {
+        const skip = Math.min(this.bodyLeft, chunk.length - i);
+        this.bodyLeft -= skip;
         i += skip;
         continue;
       }
-      if (headerBytes === 0) {
+      if (this.headerBytes === 0) {
         // The common case: the whole header is in this chunk.
         const packed = readFixedHeader(chunk, i, chunk.length);
         if (packed >= 0) {
-          if (!admit(packed)) return refuse();
+          if (!this.admit(packed)) return this.refuse();
           i += 1 + vbiLength(packed);
           continue;
         }
-        if (packed === MALFORMED) return refuse();
+        if (packed === MALFORMED) return this.refuse();
       }
       // A header cut by the chunk's end: gather it byte by byte.
-      header[headerBytes++] = chunk[i++]!;
-      const packed = readFixedHeader(header, 0, headerBytes);
+      this.header ??= new Uint8Array(MAX_HEADER_BYTES);
+      this.header[this.headerBytes++] = chunk[i++]!;
+      const packed = readFixedHeader(this.header, 0, this.headerBytes);
       if (packed === INCOMPLETE) continue;
-      headerBytes = 0;
-      if (packed === MALFORMED || !admit(packed)) return refuse();
+      this.headerBytes = 0;
+      if (packed === MALFORMED || !this.admit(packed)) return this.refuse();
     }
     return true;
-  };
+  }
+
+  /** Checks one complete fixed header; false when the packet is too large. */
+  private admit(packed: number): boolean {
+    if (1 + vbiLength(packed) + vbiValue(packed) > this.maxPacketBytes) return false;
+    this.bodyLeft = vbiValue(packed);
+    return true;
+  }
+
+  private refuse(): false {
+    this.broken = true;
+    return false;
+  }
+}
+
+/** The guard as a function to feed each chunk to (see PacketSizeGuard.withinLimit). */
+export function createPacketSizeGuard(maxPacketBytes: number): (chunk: Uint8Array) => boolean {
+  const guard = new PacketSizeGuard(maxPacketBytes);
+  return (chunk) => guard.withinLimit(chunk);
 }

@@ -34,8 +34,11 @@ function guardSubscribeDedupe(client: Client): void {
   const parser: unknown = Reflect.get(client, '_parser');
   if (typeof parser !== 'object' || parser === null || typeof Reflect.get(parser, 'prependListener') !== 'function')
     throw new Error('aedes client has no packet parser');
-  (parser as NodeJS.EventEmitter).prependListener('packet', (packet: { cmd: string; subscriptions?: Array<{ topic: string }> }) => {
-    const subscriptions = packet.cmd === 'subscribe' ? packet.subscriptions : undefined;
-    if (subscriptions && subscriptions.length > 1 && subscriptions.some((s) => s.topic === '__proto__')) packet.cmd = 'refused-subscribe';
-  });
+  (parser as NodeJS.EventEmitter).prependListener('packet', refuseProtoSubscribe);
+}
+
+// One listener for every parser, so a connection costs no function of its own.
+function refuseProtoSubscribe(packet: { cmd: string; subscriptions?: Array<{ topic: string }> }): void {
+  const subscriptions = packet.cmd === 'subscribe' ? packet.subscriptions : undefined;
+  if (subscriptions && subscriptions.length > 1 && subscriptions.some((s) => s.topic === '__proto__')) packet.cmd = 'refused-subscribe';
 }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 
 /** How long a refused connection may keep sending before it is cut: enough for its CONNACK to be read. */
 const LINGER_MS = 1_000;
@@ -12,26 +13,35 @@ const LINGER_MS = 1_000;
  * connection and never learns why it was refused (or, MQTT 5, where its home plane is). Here such a
  * close sends FIN after the CONNACK and discards what still comes in until the device closes its side,
  * or for LINGER_MS at most. Connections that logged in are destroyed as aedes asks.
+ *
+ * Returns what to call on each accepted socket. Every socket of one broker shares one replacement
+ * `destroy` (this function's), so a connection costs no closure of its own; `loggedIn` is asked
+ * about the socket when it is destroyed.
  */
-export function lingerWhenRefused(socket: Socket, loggedIn: () => boolean): void {
-  const destroy = socket.destroy.bind(socket);
-  let lingering = false;
-  socket.destroy = (error?: Error): Socket => {
+export function lingerWhenRefused(loggedIn: (socket: Socket) => boolean): (socket: Socket) => void {
+  function lingeringDestroy(this: Socket, error?: Error): Socket {
     // aedes reports the refusal as an error right after its close: the socket is ours by then.
-    if (lingering) return socket;
-    if (error !== undefined || loggedIn() || socket.destroyed || socket.writableEnded) return destroy(error);
-    lingering = true;
+    if (lingering.has(this)) return this;
+    if (error !== undefined || loggedIn(this) || this.destroyed || this.writableEnded) return Duplex.prototype.destroy.call(this, error) as Socket;
+    lingering.add(this);
     const cut = (): void => {
       clearTimeout(timer);
-      destroy();
+      Duplex.prototype.destroy.call(this);
     };
     const timer = setTimeout(cut, LINGER_MS);
     timer.unref();
-    socket.once('end', cut);
-    socket.once('error', cut);
-    socket.on('data', () => undefined);
-    socket.resume();
-    socket.end();
-    return socket;
+    this.once('end', cut);
+    this.once('error', cut);
+    this.on('data', () => undefined);
+    this.resume();
+    this.end();
+    return this;
+  }
+  return (socket) => {
+    if (socket.destroy !== Duplex.prototype.destroy) throw new Error('socket with a destroy of its own: lingering would bypass it');
+    socket.destroy = lingeringDestroy;
   };
 }
+
+/** Sockets closing gracefully after a refusal; an entry goes with its socket. */
+const lingering = new WeakSet<Socket>();

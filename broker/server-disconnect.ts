@@ -31,29 +31,38 @@ export function disconnectClient(client: Client, reasonCode: number, reasonStrin
  * (DISCONNECT_TEXT) when aedes gives none, so every client can read its reason code.
  */
 export function makeDisconnectFinal(client: Client): void {
-  type Disconnect = (opts: object, done: () => void) => void;
-  const disconnect = client.disconnect.bind(client) as Disconnect;
-  let waiting: Array<() => void> | null = null;
-  Reflect.set(client, 'disconnect', (opts?: object | (() => void), callback?: () => void): void => {
-    const done = typeof opts === 'function' ? (opts as () => void) : (callback ?? (() => undefined));
-    if (waiting) {
-      waiting.push(done);
-      return;
-    }
-    if (!(client.version === 5 && client.connected && !client.closed)) {
-      disconnect(typeof opts === 'object' ? opts : {}, done);
-      return;
-    }
-    const after: Array<() => void> = [done];
-    waiting = after;
-    disconnect(withReasonString(typeof opts === 'object' ? opts : {}), () => {
-      for (const next of after) next();
-    });
-    const parser: unknown = Reflect.get(client, '_parser');
-    if (parser instanceof EventEmitter) parser.removeAllListeners('packet');
-    Reflect.set(client, '_paused', true);
-    Reflect.set(client, 'connected', false);
+  if (Object.hasOwn(client, 'disconnect')) throw new Error('aedes client with a disconnect of its own: it would be bypassed');
+  // One function for every client (no closure per connection); its only state, the callbacks of
+  // calls that came after the first DISCONNECT, exists from that DISCONNECT on and goes with the client.
+  Reflect.set(client, 'disconnect', finalDisconnect);
+}
+
+type Disconnect = (this: Client, opts: object, done: () => void) => void;
+
+/** Per client, while its first DISCONNECT is being written: the callbacks of the later calls. */
+const waitingOnDisconnect = new WeakMap<Client, Array<() => void>>();
+
+function finalDisconnect(this: Client, opts?: object | (() => void), callback?: () => void): void {
+  const disconnect = (Object.getPrototypeOf(this) as { disconnect: Disconnect }).disconnect;
+  const done = typeof opts === 'function' ? (opts as () => void) : (callback ?? (() => undefined));
+  const waiting = waitingOnDisconnect.get(this);
+  if (waiting) {
+    waiting.push(done);
+    return;
+  }
+  if (!(this.version === 5 && this.connected && !this.closed)) {
+    disconnect.call(this, typeof opts === 'object' ? opts : {}, done);
+    return;
+  }
+  const after: Array<() => void> = [done];
+  waitingOnDisconnect.set(this, after);
+  disconnect.call(this, withReasonString(typeof opts === 'object' ? opts : {}), () => {
+    for (const next of after) next();
   });
+  const parser: unknown = Reflect.get(this, '_parser');
+  if (parser instanceof EventEmitter) parser.removeAllListeners('packet');
+  Reflect.set(this, '_paused', true);
+  Reflect.set(this, 'connected', false);
 }
 
 function withReasonString(opts: { reasonCode?: number; properties?: { reasonString?: string } }): object {

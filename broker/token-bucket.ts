@@ -7,16 +7,26 @@ export interface TokenBucket {
   take(nowMs: number): boolean;
 }
 
+/** A class, not a closure: one bucket per connected device, each two numbers and a shared method. */
+class Bucket implements TokenBucket {
+  private tokens: number;
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private last: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  take(now: number): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
 export function createTokenBucket(perSecond: number, burst: number, nowMs: number): TokenBucket {
-  let tokens = burst;
-  let last = nowMs;
-  return {
-    take(now) {
-      tokens = Math.min(burst, tokens + ((now - last) / 1000) * perSecond);
-      last = now;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    },
-  };
+  return new Bucket(perSecond, burst, nowMs);
 }

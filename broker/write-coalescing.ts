@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
 
 /**
  * Sends what aedes writes to one socket during one turn of the event loop in a single writev.
@@ -13,18 +14,25 @@ import type { Socket } from 'node:net';
  * for 'drain', which follows the flush.
  */
 export function coalesceWrites(socket: Socket): void {
-  const cork = socket.cork.bind(socket);
-  let held = false;
-  const release = (): void => {
-    held = false;
-    socket.uncork();
-  };
-  socket.cork = () => {
-    if (!held) {
-      held = true;
-      cork();
-      setImmediate(release);
-    }
-    cork();
-  };
+  // net.Socket and tls.TLSSocket both cork with Writable's own; anything else keeps its own cork.
+  if (socket.cork !== Writable.prototype.cork) throw new Error('socket with a cork of its own: write coalescing would bypass it');
+  socket.cork = holdingCork;
+}
+
+// Shared by every socket, so a connection costs no closure of its own: the sockets holding an extra
+// cork right now (at most one loop turn each) are the only state.
+const held = new Set<Socket>();
+
+function holdingCork(this: Socket): void {
+  if (!held.has(this)) {
+    held.add(this);
+    Writable.prototype.cork.call(this);
+    setImmediate(release, this);
+  }
+  Writable.prototype.cork.call(this);
+}
+
+function release(socket: Socket): void {
+  held.delete(socket);
+  socket.uncork();
 }
