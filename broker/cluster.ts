@@ -2,7 +2,7 @@ import aedesPersistenceRedis from 'aedes-persistence-redis';
 import { Redis } from 'ioredis';
 import { createClusterEmitter, type ClusterEmitter, type ClusterEmitterEvents } from './cluster-emitter.ts';
 import type { BrokerConfig } from './config.ts';
-import { lookUpRetainedByIndex, type RetainedLookupCounters } from './redis-retained-lookup.ts';
+import { lookUpRetainedByIndex } from './redis-retained-lookup.ts';
 
 /**
  * Cluster mode: several broker processes share subscriptions, retained messages, sessions and
@@ -14,8 +14,6 @@ import { lookUpRetainedByIndex, type RetainedLookupCounters } from './redis-reta
 export interface ClusterBackends {
   mq: ClusterEmitter;
   persistence: ReturnType<typeof aedesPersistenceRedis>;
-  /** What the retained-topic index repaired at start and dropped since (broker/redis-retained-lookup.ts). */
-  retainedLookup: RetainedLookupCounters;
   /** Closes the persistence connections; aedes closes the emitter itself. */
   close(): Promise<void>;
 }
@@ -45,14 +43,13 @@ export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster
   store.on('error', (error: Error) => events.onError('persistence', error));
   // Retained lookups by an index instead of the library's HSCAN of every retained message per
   // wildcard SUBSCRIBE (issue 14); see broker/redis-retained-lookup.ts.
-  const { persistence, counters } = lookUpRetainedByIndex(
+  const persistence = lookUpRetainedByIndex(
     shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: store, maxSessionDelivery: WHOLE_QUEUE })),
     store,
   );
   return {
     mq: createClusterEmitter(cluster.redisUrl, cluster.keyPrefix, events),
     persistence,
-    retainedLookup: counters,
     // The promise form: the callback form waits for a 'ready' that only its own setup path sends,
     // and aedes 1.2 sets the persistence up through the promise one, so an orderly stop hung for good.
     close: () => persistence.destroy(),

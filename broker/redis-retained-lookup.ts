@@ -52,7 +52,7 @@ export const TOPIC_INDEX = 'retained-topics';
 const PAGE = 500;
 const REPAIR_STEP = 1_000;
 
-/** Removes each named topic from the index unless the retained hash holds it, atomically. */
+/** Removes each named topic from the index unless the retained hash holds it, atomically; returns how many. */
 const FORGET_ABSENT = `local n = 0
 for _, topic in ipairs(ARGV) do
   if redis.call('HEXISTS', KEYS[1], topic) == 0 then n = n + redis.call('ZREM', KEYS[2], topic) end
@@ -100,13 +100,6 @@ export function planFor(filter: string): Plan | null {
   return { exact: levels[first] === '#' ? literal : null, under: `${literal}/` };
 }
 
-export interface RetainedLookupCounters {
-  /** Topics added to the index by the start-up repair (stored without it). */
-  repairedAdded: number;
-  /** Index entries without a message, removed by the repair or by a lookup. */
-  staleRemoved: number;
-}
-
 type Done = (error?: Error | null) => void;
 type Method = (...args: unknown[]) => unknown;
 
@@ -118,16 +111,16 @@ function method(target: object, name: string): Method {
 
 /**
  * Puts the index in front of an aedes-persistence-redis 12 instance (its callback wrapper, as the
- * library's factory returns it) whose connection is `redis`; returns the persistence and counters.
+ * library's factory returns it) whose connection is `redis`, and returns it.
  */
-export function lookUpRetainedByIndex<P extends object>(persistence: P, redis: Redis): { persistence: P; counters: RetainedLookupCounters } {
-  const counters: RetainedLookupCounters = { repairedAdded: 0, staleRemoved: 0 };
+export function lookUpRetainedByIndex<P extends object>(persistence: P, redis: Redis): P {
   const setup = method(persistence, 'setup');
   const storeRetained = method(persistence, 'storeRetained');
   const libraryStreamCombi = method(persistence, 'createRetainedStreamCombi');
 
-  const forgetAbsent = async (topics: readonly string[]): Promise<number> =>
-    topics.length === 0 ? 0 : Number(await redis.eval(FORGET_ABSENT, 2, RETAINED_HASH, TOPIC_INDEX, ...topics));
+  const forgetAbsent = async (topics: readonly string[]): Promise<void> => {
+    if (topics.length > 0) await redis.eval(FORGET_ABSENT, 2, RETAINED_HASH, TOPIC_INDEX, ...topics);
+  };
 
   async function store(packet: RetainedPacket): Promise<void> {
     // Hash first, index second; removal only where the hash has nothing (see above).
@@ -177,7 +170,7 @@ export function lookUpRetainedByIndex<P extends object>(persistence: P, redis: R
           sent.add(wanted[i]!);
           yield msgpack.decode(value);
         }
-        counters.staleRemoved += await forgetAbsent(gone);
+        await forgetAbsent(gone);
       }
     }
     if (anywhere.length === 0) return;
@@ -193,11 +186,11 @@ export function lookUpRetainedByIndex<P extends object>(persistence: P, redis: R
     for await (const pairs of redis.hscanBufferStream(RETAINED_HASH, { count: REPAIR_STEP }) as AsyncIterable<Buffer[]>) {
       const members: (number | Buffer)[] = [];
       for (let i = 0; i < pairs.length; i += 2) members.push(0, pairs[i]!);
-      if (members.length > 0) counters.repairedAdded += await redis.zadd(TOPIC_INDEX, 'NX', ...members);
+      if (members.length > 0) await redis.zadd(TOPIC_INDEX, 'NX', ...members);
     }
     for await (const pairs of redis.zscanStream(TOPIC_INDEX, { count: REPAIR_STEP }) as AsyncIterable<string[]>) {
       const topics = pairs.filter((_, i) => i % 2 === 0);
-      counters.staleRemoved += await forgetAbsent(topics);
+      await forgetAbsent(topics);
     }
   }
 
@@ -215,5 +208,5 @@ export function lookUpRetainedByIndex<P extends object>(persistence: P, redis: R
   });
   Reflect.set(persistence, 'createRetainedStreamCombi', (filters: readonly string[]) => Readable.from(lookup(filters)));
   Reflect.set(persistence, 'createRetainedStream', (filter: string) => Readable.from(lookup([filter])));
-  return { persistence, counters };
+  return persistence;
 }

@@ -31,7 +31,7 @@ export async function startRetainedNode(prefix: string, indexed: boolean): Promi
     return send(command, stream);
   }) as typeof redis.sendCommand;
   const plain = aedesPersistenceRedis({ conn: redis });
-  const persistence = indexed ? lookUpRetainedByIndex(plain, redis).persistence : plain;
+  const persistence = indexed ? lookUpRetainedByIndex(plain, redis) : plain;
   let lookupsDone = 0;
   const streamCombi = Reflect.get(persistence, 'createRetainedStreamCombi') as (filters: string[]) => Readable;
   Reflect.set(persistence, 'createRetainedStreamCombi', (filters: string[]) => streamCombi.call(persistence, filters).once('close', () => lookupsDone++));
