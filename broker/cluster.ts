@@ -43,10 +43,7 @@ export function createClusterBackends(cluster: NonNullable<BrokerConfig['cluster
   store.on('error', (error: Error) => events.onError('persistence', error));
   // Retained lookups by an index instead of the library's HSCAN of every retained message per
   // wildcard SUBSCRIBE (issue 14); see broker/redis-retained-lookup.ts.
-  const persistence = lookUpRetainedByIndex(
-    shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: store, maxSessionDelivery: WHOLE_QUEUE })),
-    store,
-  );
+  const persistence = lookUpRetainedByIndex(shareConcurrentSubscriptionStores(aedesPersistenceRedis({ conn: store, maxSessionDelivery: WHOLE_QUEUE })), store);
   return {
     mq: createClusterEmitter(cluster.redisUrl, cluster.keyPrefix, events),
     persistence,
