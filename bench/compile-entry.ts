@@ -1,28 +1,15 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleSources } from '../launcher/bundle-sources.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Compiles `entry` (relative to the repository) into one ES module `name` in node_modules/.cache,
- * dependencies left external: a benchmark then measures the process as it would be deployed, without
- * a TypeScript loader in it (tsx alone holds about 35 MB).
+ * Compiles `entry` (relative to the repository) into one ES module under node_modules/.cache
+ * (launcher/bundle-sources.mjs), dependencies left external: a benchmark then measures the process
+ * as it would be deployed, without a TypeScript loader in it (tsx alone holds about 35 MB). The file
+ * stays while this process lives (its children run it); a later bundle removes it.
  */
 export async function compileBenchEntry(entry: string, name: string): Promise<string> {
-  const outDir = join(ROOT, 'node_modules', '.cache', 'brewtel-bench');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, name);
-  await build({
-    entryPoints: [join(ROOT, entry)],
-    outfile,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return outfile;
+  return (await bundleSources(join(ROOT, entry), name)).file;
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { compileBenchEntry } from './compile-entry.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
-const outfile = await compileBenchEntry('bench/sim.ts', 'sim.mjs');
+const outfile = await compileBenchEntry('bench/sim.ts', 'bench-sim');
 
 const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=4', outfile, ...process.argv.slice(2)], {
   stdio: 'inherit',

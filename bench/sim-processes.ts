@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { compileBenchEntry } from './compile-entry.ts';
 
 /** firmware-sim/cli.ts as one ES module in node_modules/.cache (dependencies stay external). */
-export const compileSimCli = (): Promise<string> => compileBenchEntry('firmware-sim/cli.ts', 'sim-cli.mjs');
+export const compileSimCli = (): Promise<string> => compileBenchEntry('firmware-sim/cli.ts', 'bench-sim-cli');
 
 export interface SimSliceOptions {
   entry: string;

@@ -16,10 +16,10 @@ interface Outcome {
   stderr: string;
 }
 
-/** Runs `npm start`'s entry as a user would (a child process), bounded in time. */
+/** Runs `npm start`'s command as a user would (a child process, the sources compiled first), bounded in time. */
 async function launch(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', 'launcher/main.ts', ...args], {
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['launcher/run-sources.mjs', 'launcher/main.ts', ...args], {
       timeout: 60_000,
       env: { ...process.env, ...env },
     });
