@@ -376,7 +376,9 @@ export class MqttClient implements FrameSink, Ticking {
   }
 
   private writeBytes(bytes: Buffer, written?: () => void): boolean {
-    if (this.stream === null || this.stream.destroyed) return false;
+    // After a DISCONNECT nothing more goes out on that connection [MQTT-3.14.4-1]; an ack or publish
+    // timed before end() would only fail as a write after end.
+    if (this.stream === null || this.stream.destroyed || this.stream.writableEnded) return false;
     this.lastSentAt = Date.now();
     if (this.options.tally !== undefined) this.options.tally.bytesWritten += bytes.length;
     this.stream.write(bytes, written);

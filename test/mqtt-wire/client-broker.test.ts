@@ -122,6 +122,22 @@ describe('the client against our broker', () => {
     const cleanUp = ingest({ clean: true });
     await cleanUp.connected();
   });
+
+  it('writes nothing after its DISCONNECT [MQTT-3.14.4-1]: an ack due after end() is dropped, not a write error', async () => {
+    const sub = ingest({ manualAck: true, clean: true });
+    await sub.connected();
+    await sub.subscribe(topics.filters.allEvents);
+    const device = alice(broker.mqttUrl);
+    await device.connected();
+    await device.publish(topics.event(ALICE.id, 'brew'), 'acknowledged too late');
+    await waitUntil('the event', () => sub.messages.length === 1, 5_000, 10);
+    const ended = sub.end();
+    // Due after the DISCONNECT went out: flushed on the next turn, when the socket is ending.
+    sub.client.acknowledge(sub.messages[0]!);
+    await ended;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sub.errors.map((e) => e.code ?? e.message)).toEqual([]);
+  });
 });
 
 /** A plain aedes behind WebSocket over TLS (our broker has no wss listener), with the dev CA's certificate. */
