@@ -24,6 +24,7 @@ import type { IngestMessage } from '../server/ingest/message.ts';
 import { createMqttSource, type MqttSource } from '../server/ingest/mqtt-source.ts';
 import { IngestStats } from '../server/ingest/stats.ts';
 import { createMetrics } from '../server/metrics/metrics.ts';
+import { TombstoneCache } from '../server/privacy/tombstones.ts';
 import type { StoreKind } from '../server/store/types.ts';
 import type { RunRequest } from './ingest-publisher.ts';
 import { benchRows, freshStores, postgresReachable, provisionDevices } from './ingest-stores.ts';
@@ -185,6 +186,8 @@ async function endToEnd(kind: StoreKind): Promise<{ throughput: Throughput; refu
       metrics,
       logger,
       redeliver: () => source?.reconnect(),
+      // The server checks every event against its region's tombstones; so does the bench.
+      tombstones: new TombstoneCache(stores.regions),
     });
     let refused = 0;
     let count = counter(0);

@@ -231,7 +231,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
           metrics,
           logger: ingestLogger,
           redeliver: () => mqtt?.source.reconnect(),
-          erased: (region, deviceId) => privacy.tombstones.has(region, deviceId),
+          tombstones: privacy.tombstones,
           committed: liveFeed,
         });
         ingest = running;

@@ -9,8 +9,6 @@ import { BatchLoader } from '../batch-loader.ts';
 import { latest } from './decide.ts';
 import { toConsentRecord, type ConsentPublisher } from './publisher.ts';
 
-const noop = (): void => undefined;
-
 /** Ledgers not cached are read together per region (server/batch-loader.ts): a few reads out at once, each of up to this many devices. */
 const LEDGER_READS = { maxInFlight: 4, batchMax: 500 };
 
@@ -29,7 +27,8 @@ export interface ConsentChange {
  * inside one process; the store's unique version rejects a race between processes.
  */
 export class ConsentService {
-  readonly #ledgers = new Map<string, Promise<ConsentRow[]>>();
+  /** A ledger while its read is out, then the rows themselves (so cachedLedger() answers without a promise). */
+  readonly #ledgers = new Map<string, ConsentRow[] | Promise<ConsentRow[]>>();
   readonly #appendChains = new Map<string, Promise<unknown>>();
   /** The newest version each cached ledger holds, known without awaiting it (forgetOlderThan). */
   readonly #held = new Map<string, number>();
@@ -44,20 +43,30 @@ export class ConsentService {
   ) {}
 
   ledger(deviceId: string, region: RegionId): Promise<readonly ConsentRow[]> {
-    let cached = this.#ledgers.get(deviceId);
-    if (!cached) {
-      const read = this.#ledgerReadsOf(region)
-        .load(deviceId)
-        .then((rows) => rows ?? []);
-      cached = read;
-      this.#ledgers.set(deviceId, read);
-      void read.then((rows) => {
-        if (this.#ledgers.get(deviceId) === read) this.#hold(deviceId, rows);
-      }, noop);
+    const cached = this.#ledgers.get(deviceId);
+    if (cached) return Array.isArray(cached) ? Promise.resolve(cached) : cached;
+    const read = this.#ledgerReadsOf(region)
+      .load(deviceId)
+      .then((rows) => rows ?? []);
+    this.#ledgers.set(deviceId, read);
+    read.then(
+      (rows) => {
+        if (this.#ledgers.get(deviceId) !== read) return;
+        this.#ledgers.set(deviceId, rows);
+        this.#hold(deviceId, rows);
+      },
       // A failed read must not stick: the next use retries the store.
-      cached.catch(() => this.#ledgers.delete(deviceId));
-    }
-    return cached;
+      () => {
+        if (this.#ledgers.get(deviceId) === read) this.#ledgers.delete(deviceId);
+      },
+    );
+    return read;
+  }
+
+  /** The ledger when memory holds it, without a promise (ingest asks for every event); undefined means ask ledger(). */
+  cachedLedger(deviceId: string): readonly ConsentRow[] | undefined {
+    const cached = this.#ledgers.get(deviceId);
+    return Array.isArray(cached) ? cached : undefined;
   }
 
   async current(deviceId: string, region: RegionId): Promise<ConsentRow | null> {
@@ -158,7 +167,7 @@ export class ConsentService {
 
   /** A ledger this process wrote (or read) whole: cached, and its newest version known at once. */
   #cache(deviceId: string, ledger: ConsentRow[]): void {
-    this.#ledgers.set(deviceId, Promise.resolve(ledger));
+    this.#ledgers.set(deviceId, ledger);
     this.#hold(deviceId, ledger);
   }
 

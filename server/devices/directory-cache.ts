@@ -24,16 +24,22 @@ export class DirectoryCache {
   }
 
   async lookup(deviceId: string): Promise<DirectoryEntry | null> {
+    const hit = this.cached(deviceId);
+    if (hit) return hit;
+    const entry = await this.#misses.load(deviceId);
+    if (entry) this.remember(entry);
+    return entry ?? null;
+  }
+
+  /** The entry when memory holds it, without a promise (ingest asks for every event); undefined means ask lookup(). */
+  cached(deviceId: string): DirectoryEntry | undefined {
     const hit = this.#entries.get(deviceId);
     if (hit) {
       // Re-inserted, so the map's order is least recently used first.
       this.#entries.delete(deviceId);
       this.#entries.set(deviceId, hit);
-      return hit;
     }
-    const entry = await this.#misses.load(deviceId);
-    if (entry) this.remember(entry);
-    return entry ?? null;
+    return hit;
   }
 
   remember(entry: DirectoryEntry): void {

@@ -5,14 +5,15 @@ import type { ConsentService } from '../consent/consent-service.ts';
 import type { ServerConfig } from '../config.ts';
 import type { DirectoryCache } from '../devices/directory-cache.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { TombstoneCache } from '../privacy/tombstones.ts';
 import type { DirectoryEntry, EventRow, QuarantinedRow, RefusalRow, Stores } from '../store/types.ts';
 import { classifyStoreError, storeErrorCode } from '../store/store-errors.ts';
-import { BatchWriter, type BatchOutcome } from './batch-writer.ts';
+import { BatchWriter } from './batch-writer.ts';
 import { explain } from './explanation.ts';
 import type { IngestContext, IngestMessage, IngestOutcome, Refusal } from './message.ts';
-import { runPipeline } from './pipeline.ts';
+import { runPipeline, type Answer } from './pipeline.ts';
 import { QuarantineBudget } from './quarantine-budget.ts';
-import { PAYLOAD_NEVER_KEPT, type RefusalReason } from './reasons.ts';
+import { PAYLOAD_NEVER_KEPT } from './reasons.ts';
 import { RegionAdmission } from './region-admission.ts';
 import { IngestAbortedError, retryUntilAborted, type RetryOptions } from './retry.ts';
 import type { IngestStats } from './stats.ts';
@@ -26,8 +27,8 @@ export interface IngestDeps {
   stats: IngestStats;
   metrics: Metrics;
   logger: Logger;
-  /** Whether a device was erased (a tombstone in its region); none are when left out. */
-  erased?(region: RegionId, deviceId: string): Promise<boolean>;
+  /** Which devices were erased (a tombstone in their region); none are when left out. */
+  tombstones?: Pick<TombstoneCache, 'known' | 'has'>;
   /** Asks the source for the messages a backlogged region turned away (they wait unacknowledged at the broker). */
   redeliver?(): void;
   /** Told of rows after their batch committed (the dashboard's live feed); never of uncommitted ones, nor of redelivered duplicates. */
@@ -125,19 +126,29 @@ export function createIngest(deps: IngestDeps): Ingest {
   });
 
   const hasRegion = (region: RegionId): boolean => stores.regions.has(region);
-  const lookup = (deviceId: string): Promise<DirectoryEntry | null> => persistently('directory', () => deps.directory.lookup(deviceId));
+  // Each answer from memory when the cache holds it; only a miss goes to the store (and its retries).
+  const lookup = (deviceId: string): Answer<DirectoryEntry | null> =>
+    deps.directory.cached(deviceId) ?? persistently('directory', () => deps.directory.lookup(deviceId));
+  const { tombstones } = deps;
+  const erased = (region: RegionId, deviceId: string): Answer<boolean> => {
+    if (!tombstones) return false;
+    return tombstones.known(region, deviceId) ?? persistently(`tombstones:${region}`, () => tombstones.has(region, deviceId));
+  };
 
   const quarantine = new QuarantineBudget(config.quarantinePerDeviceHour, config.quarantineTrackedDevices);
-  const declinedReason = <T>(outcome: BatchOutcome<T, RefusalReason>, row: T): RefusalReason | undefined => outcome.declined.get(row);
 
   const steps = ingestSteps({
     lookup,
     hasRegion,
-    erased: (region, deviceId) => persistently(`tombstones:${region}`, async () => (await deps.erased?.(region, deviceId)) ?? false),
+    erased,
     admission,
     clockWindow: { aheadMs: config.clockAheadMs, behindMs: config.clockBehindMs },
-    ledger: (deviceId, region) => persistently(`consent:${region}`, () => deps.consent.ledger(deviceId, region)),
-    writeRow: async (region, row) => declinedReason(await eventWriters.get(region)!.write(row), row),
+    ledger: (deviceId, region) => deps.consent.cachedLedger(deviceId) ?? persistently(`consent:${region}`, () => deps.consent.ledger(deviceId, region)),
+    writeRow: (region, row) =>
+      eventWriters
+        .get(region)!
+        .write(row)
+        .then((outcome) => outcome.declined.get(row)),
   });
 
   /** Refusals go to the sender's home-region quarantine (the topic names the sender), else to the directory, without payload. */

@@ -2,13 +2,16 @@ import type { Logger } from 'pino';
 import type { IngestContext, Refusal } from './message.ts';
 import { IngestAbortedError } from './retry.ts';
 
+/** What a step's source answers: at once when memory holds it, as a promise when a store must be asked. */
+export type Answer<T> = T | Promise<T>;
+
 /**
  * One named step of ingest. It reads what earlier steps put on the context, adds its own findings,
  * and returns a refusal to stop the message there.
  */
 export interface Step {
   readonly name: string;
-  run(ctx: IngestContext): Refusal | undefined | Promise<Refusal | undefined>;
+  run(ctx: IngestContext): Answer<Refusal | undefined>;
 }
 
 /** For a step that needs an earlier step's finding; a missing one means the pipeline is misassembled. */

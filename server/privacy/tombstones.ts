@@ -7,7 +7,8 @@ import type { RegionStore } from '../store/types.ts';
  * Erasures made by other server processes arrive through watchPeerChanges (peer-changes.ts).
  */
 export class TombstoneCache {
-  readonly #loaded = new Map<RegionId, Promise<Set<string>>>();
+  /** A region's set while its read is out, then the set itself (so known() answers without a promise). */
+  readonly #loaded = new Map<RegionId, Set<string> | Promise<Set<string>>>();
 
   constructor(private readonly regions: ReadonlyMap<RegionId, RegionStore>) {}
 
@@ -15,21 +16,33 @@ export class TombstoneCache {
     return (await this.#set(region)).has(deviceId);
   }
 
+  /** From memory: undefined until the region's tombstones are read (then has() reads them). */
+  known(region: RegionId, deviceId: string): boolean | undefined {
+    const loaded = this.#loaded.get(region);
+    return loaded instanceof Set ? loaded.has(deviceId) : undefined;
+  }
+
   async add(region: RegionId, deviceIds: readonly string[]): Promise<void> {
     const set = await this.#set(region);
     for (const id of deviceIds) set.add(id);
   }
 
-  #set(region: RegionId): Promise<Set<string>> {
-    let loaded = this.#loaded.get(region);
-    if (!loaded) {
-      const store = this.regions.get(region);
-      if (!store) return Promise.reject(new Error(`no store for region ${region}`));
-      loaded = store.tombstoned().then((ids) => new Set(ids));
-      this.#loaded.set(region, loaded);
+  async #set(region: RegionId): Promise<Set<string>> {
+    const loaded = this.#loaded.get(region);
+    if (loaded) return loaded;
+    const store = this.regions.get(region);
+    if (!store) throw new Error(`no store for region ${region}`);
+    const read = store.tombstoned().then((ids) => new Set(ids));
+    this.#loaded.set(region, read);
+    read.then(
+      (set) => {
+        if (this.#loaded.get(region) === read) this.#loaded.set(region, set);
+      },
       // A failed read must not stick: the next event retries the store.
-      loaded.catch(() => this.#loaded.delete(region));
-    }
-    return loaded;
+      () => {
+        if (this.#loaded.get(region) === read) this.#loaded.delete(region);
+      },
+    );
+    return read;
   }
 }

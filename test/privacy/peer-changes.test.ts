@@ -44,19 +44,26 @@ describe('changes made by another server process', () => {
       const deviceId = 'cm-peerpeerpeerpeer';
       await a.directory.register({ deviceId, region: 'eu', secretHash: 'scrypt$16384$8$1$c2FsdA$a2V5', createdAt: new Date() });
       expect((await directoryB.lookup(deviceId))?.secretHash).toMatch(/^scrypt\$/);
+      expect(directoryB.cached(deviceId)?.secretHash).toMatch(/^scrypt\$/);
       await a.regions.get('eu')!.addDevice(deviceId, new Date());
       await consentA.change({ deviceId, region: 'eu', categories: ALL_CONSENT, actor: 'test', channel: 'api' });
       expect((await consentB.current(deviceId, 'eu'))?.version).toBe(1);
       expect(await tombstonesB.has('eu', deviceId)).toBe(false);
+      // Ingest's answers from memory (ingest.ts) agree with the awaited ones, before and after each change.
+      expect(tombstonesB.known('eu', deviceId)).toBe(false);
+      expect(consentB.cachedLedger(deviceId)?.at(-1)?.version).toBe(1);
 
       await consentA.change({ deviceId, region: 'eu', categories: { ...ALL_CONSENT, usage: false }, actor: 'test', channel: 'api' });
       await eventually(async () => expect((await consentB.current(deviceId, 'eu'))?.categories.usage).toBe(false), 5_000);
+      expect(consentB.cachedLedger(deviceId)?.at(-1)?.categories.usage).toBe(false);
 
       await a.directory.revoke(deviceId);
       await a.regions.get('eu')!.erase({ deviceIds: [deviceId], ownerPseudonym: null, erasedAt: new Date(), cause: 'device_deletion' });
       await eventually(async () => expect(await tombstonesB.has('eu', deviceId)).toBe(true), 5_000);
+      expect(tombstonesB.known('eu', deviceId)).toBe(true);
       // The revoked entry is read again, not served from B's memory.
       await eventually(async () => expect((await directoryB.lookup(deviceId))?.secretHash).toBe('revoked'), 5_000);
+      expect(directoryB.cached(deviceId)?.secretHash).toBe('revoked');
     } finally {
       await watcher.stop();
     }

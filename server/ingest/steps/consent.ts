@@ -1,10 +1,11 @@
 import type { RegionId } from '../../../schema/regions.ts';
-import { CONSENT_CATEGORY_OF_KIND } from '../../../schema/events.ts';
+import { CONSENT_CATEGORY_OF_KIND, type EventEnvelope } from '../../../schema/events.ts';
 import { NO_CONSENT } from '../../../schema/consent.ts';
 import { decide, latest, recordAt } from '../../consent/decide.ts';
 import type { ConsentRow } from '../../store/types.ts';
 import type { Finding, Problem } from '../../../schema/refusal-explanation.ts';
-import { need, type Step } from '../pipeline.ts';
+import type { IngestContext, Refusal } from '../message.ts';
+import { need, type Answer, type Step } from '../pipeline.ts';
 
 /** Which category the event needed, and whether it was missing at the event's time, now, or both. */
 function consentFinding(kind: keyof typeof CONSENT_CATEGORY_OF_KIND, then: ConsentRow | null, now: ConsentRow | null): Finding {
@@ -18,18 +19,22 @@ function consentFinding(kind: keyof typeof CONSENT_CATEGORY_OF_KIND, then: Conse
 }
 
 /** Reads the ledger from the home region (via the service's cache) and applies the one decision. */
-export function consent(ledger: (deviceId: string, region: RegionId) => Promise<readonly ConsentRow[]>): Step {
+export function consent(ledger: (deviceId: string, region: RegionId) => Answer<readonly ConsentRow[]>): Step {
   return {
     name: 'consent',
-    async run(ctx) {
+    run(ctx) {
       const event = need(ctx.event, 'event');
-      const rows = await ledger(event.deviceId, need(ctx.region, 'region'));
-      const then = recordAt(rows, new Date(event.ts));
-      const now = latest(rows);
-      const decision = decide(event, then, now);
-      if (!decision.allowed) return { reason: decision.reason, findings: [consentFinding(event.kind, then, now)] };
-      ctx.decision = decision;
-      return undefined;
+      const rows = ledger(event.deviceId, need(ctx.region, 'region'));
+      return rows instanceof Promise ? rows.then((read) => decideOn(ctx, event, read)) : decideOn(ctx, event, rows);
     },
   };
+}
+
+function decideOn(ctx: IngestContext, event: EventEnvelope, rows: readonly ConsentRow[]): Refusal | undefined {
+  const then = recordAt(rows, new Date(event.ts));
+  const now = latest(rows);
+  const decision = decide(event, then, now);
+  if (!decision.allowed) return { reason: decision.reason, findings: [consentFinding(event.kind, then, now)] };
+  ctx.decision = decision;
+  return undefined;
 }

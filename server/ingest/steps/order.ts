@@ -1,6 +1,6 @@
 import type { RegionId } from '../../../schema/regions.ts';
 import type { ConsentRow, DirectoryEntry, EventRow } from '../../store/types.ts';
-import type { Step } from '../pipeline.ts';
+import type { Answer, Step } from '../pipeline.ts';
 import type { RefusalReason } from '../reasons.ts';
 import type { RegionAdmission } from '../region-admission.ts';
 import { admit } from './admit.ts';
@@ -17,12 +17,12 @@ import { write } from './write.ts';
 
 /** What the steps ask of the world outside them. */
 export interface StepIo {
-  lookup(deviceId: string): Promise<DirectoryEntry | null>;
+  lookup(deviceId: string): Answer<DirectoryEntry | null>;
   hasRegion(region: RegionId): boolean;
-  erased(region: RegionId, deviceId: string): Promise<boolean>;
+  erased(region: RegionId, deviceId: string): Answer<boolean>;
   admission: RegionAdmission;
   clockWindow: ClockWindow;
-  ledger(deviceId: string, region: RegionId): Promise<readonly ConsentRow[]>;
+  ledger(deviceId: string, region: RegionId): Answer<readonly ConsentRow[]>;
   writeRow(region: RegionId, row: EventRow): Promise<RefusalReason | undefined>;
 }
 

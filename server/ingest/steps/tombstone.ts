@@ -1,17 +1,20 @@
 import type { RegionId } from '../../../schema/regions.ts';
-import { need, type Step } from '../pipeline.ts';
+import type { Refusal } from '../message.ts';
+import { need, type Answer, type Step } from '../pipeline.ts';
 
 /**
  * An erased device (owner erasure or device deletion) left a tombstone in its home region: its late
  * or redelivered events are refused with a stable reason instead of being stored again.
  */
-export function tombstone(erased: (region: RegionId, deviceId: string) => Promise<boolean>): Step {
+export function tombstone(erased: (region: RegionId, deviceId: string) => Answer<boolean>): Step {
   return {
     name: 'tombstone',
-    async run(ctx) {
+    run(ctx) {
       const region = need(ctx.region, 'region');
-      if (await erased(region, need(ctx.device, 'device').deviceId)) return { reason: 'device_erased' };
-      return undefined;
+      const answer = erased(region, need(ctx.device, 'device').deviceId);
+      return answer instanceof Promise ? answer.then(refusedIfErased) : refusedIfErased(answer);
     },
   };
 }
+
+const refusedIfErased = (erased: boolean): Refusal | undefined => (erased ? { reason: 'device_erased' } : undefined);

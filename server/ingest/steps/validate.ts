@@ -4,9 +4,9 @@ import { latest, recordAt } from '../../consent/decide.ts';
 import type { ConsentRow } from '../../store/types.ts';
 import { precisionFindings, schemaFindings, stricter } from '../explain-schema.ts';
 import type { Finding } from '../../../schema/refusal-explanation.ts';
-import { need, type Step } from '../pipeline.ts';
+import { need, type Answer, type Step } from '../pipeline.ts';
 
-type Ledger = (deviceId: string, region: RegionId) => Promise<readonly ConsentRow[]>;
+type Ledger = (deviceId: string, region: RegionId) => Answer<readonly ConsentRow[]>;
 
 /**
  * The contract's schema, strict. A message that fails it is refused with the paths that failed; a

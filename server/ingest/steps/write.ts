@@ -1,5 +1,6 @@
 import type { RegionId } from '../../../schema/regions.ts';
 import type { EventRow } from '../../store/types.ts';
+import type { Refusal } from '../message.ts';
 import { need, type Step } from '../pipeline.ts';
 import type { RefusalReason } from '../reasons.ts';
 
@@ -11,9 +12,10 @@ import type { RefusalReason } from '../reasons.ts';
 export function write(writeRow: (region: RegionId, row: EventRow) => Promise<RefusalReason | undefined>): Step {
   return {
     name: 'write',
-    async run(ctx) {
-      const declined = await writeRow(need(ctx.region, 'region'), need(ctx.row, 'row'));
-      return declined === undefined ? undefined : { reason: declined };
+    run(ctx) {
+      return writeRow(need(ctx.region, 'region'), need(ctx.row, 'row')).then(refusedIfDeclined);
     },
   };
 }
+
+const refusedIfDeclined = (declined: RefusalReason | undefined): Refusal | undefined => (declined === undefined ? undefined : { reason: declined });
