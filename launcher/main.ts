@@ -141,6 +141,9 @@ async function run(config: LauncherConfig): Promise<number> {
       onProvisioning: (done, total) => {
         phase = { name: 'provisioning', done, total };
       },
+      onOwners: (done, total) => {
+        phase = { name: 'owners', done, total };
+      },
       onFleet: (started) => {
         fleet = started;
         phase = { name: 'fleet' };

@@ -190,7 +190,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
     };
     startup.onServices?.(stack);
     if (config.machines > 0 && !aborted()) {
-      const { machines, giveOwners } = await demoMachines(config, server.httpUrl, adminToken, startup);
+      const machines = await demoMachines(config, server.httpUrl, adminToken, startup);
       if (aborted()) return stack;
       const fleet = await (startup.launchFleet ?? createFleet)(
         {
@@ -208,8 +208,7 @@ export async function startStack(config: LauncherConfig, logger: Logger, startup
       server.controlFleet(fleet);
       stack.fleet = fleet;
       startup.onFleet?.(fleet);
-      // Owners are the data-subject pages' business, not the machines': made while they connect.
-      await Promise.all([untilAborted(fleet.whenRamped(), signal), giveOwners()]);
+      await untilAborted(fleet.whenRamped(), signal);
     }
     return stack;
   } catch (error) {
@@ -225,16 +224,10 @@ function loopbackUrl(url: string): string {
 
 /**
  * Reuses the machines of an earlier run with the same data folder when the server still knows them,
- * and provisions the rest through the public API, exactly as a user's own tooling would. Each gets
- * a (made-up) owner the same way, kept across restarts like the machines, when `giveOwners` runs:
- * the fleet needs no owners, so the caller starts it first.
+ * and provisions the rest through the public API, exactly as a user's own tooling would; each gets
+ * a (made-up) owner the same way, kept across restarts like the machines.
  */
-async function demoMachines(
-  config: LauncherConfig,
-  apiUrl: string,
-  token: string,
-  startup: StartupHooks & StackOptions,
-): Promise<{ machines: StoredMachine[]; giveOwners(): Promise<void> }> {
+async function demoMachines(config: LauncherConfig, apiUrl: string, token: string, startup: StartupHooks & StackOptions): Promise<StoredMachine[]> {
   const file = join(config.dataDir, 'fleet-credentials.json');
   const known = await stillRegistered(await loadFleetCredentials(file), apiUrl, token);
   const wantLeaky = config.leaky;
@@ -258,13 +251,11 @@ async function demoMachines(
   const spare = known.filter((m) => !chosen.includes(m));
   // Saved before the owners too: a failure while creating them, or a Ctrl-C, must not lose the new secrets.
   await saveFleetCredentials(file, [...chosen, ...spare]);
-  const giveOwners = async (): Promise<void> => {
-    if (startup.signal?.aborted === true || startup.demoOwners === false) return;
-    startup.onOwners?.(0, chosen.length);
-    const owned = await ensureDemoOwners(chosen, apiUrl, token, (done) => startup.onOwners?.(done, chosen.length), startup.signal);
-    await saveFleetCredentials(file, [...owned, ...spare]);
-  };
-  return { machines: chosen, giveOwners };
+  if (startup.signal?.aborted === true || startup.demoOwners === false) return chosen;
+  startup.onOwners?.(0, chosen.length);
+  const machines = await ensureDemoOwners(chosen, apiUrl, token, (done) => startup.onOwners?.(done, chosen.length), startup.signal);
+  await saveFleetCredentials(file, [...machines, ...spare]);
+  return machines;
 }
 
 async function stillRegistered(machines: StoredMachine[], apiUrl: string, token: string): Promise<StoredMachine[]> {
