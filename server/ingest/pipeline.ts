@@ -6,6 +6,14 @@ import { IngestAbortedError } from './retry.ts';
 export type Answer<T> = T | Promise<T>;
 
 /**
+ * `next(value, ctx)` on an answer: at once when it is there, after it when it is a promise. The
+ * context is passed along rather than closed over, so a hit (every event, nearly) allocates nothing.
+ */
+export function whenAnswered<T, R>(answer: Answer<T>, next: (value: T, ctx: IngestContext) => R, ctx: IngestContext): Answer<R> {
+  return answer instanceof Promise ? answer.then((value) => next(value, ctx)) : next(answer, ctx);
+}
+
+/**
  * One named step of ingest. It reads what earlier steps put on the context, adds its own findings,
  * and returns a refusal to stop the message there.
  */

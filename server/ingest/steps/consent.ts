@@ -1,11 +1,11 @@
 import type { RegionId } from '../../../schema/regions.ts';
-import { CONSENT_CATEGORY_OF_KIND, type EventEnvelope } from '../../../schema/events.ts';
+import { CONSENT_CATEGORY_OF_KIND } from '../../../schema/events.ts';
 import { NO_CONSENT } from '../../../schema/consent.ts';
 import { decide, latest, recordAt } from '../../consent/decide.ts';
 import type { ConsentRow } from '../../store/types.ts';
 import type { Finding, Problem } from '../../../schema/refusal-explanation.ts';
 import type { IngestContext, Refusal } from '../message.ts';
-import { need, type Answer, type Step } from '../pipeline.ts';
+import { need, type Answer, type Step, whenAnswered } from '../pipeline.ts';
 
 /** Which category the event needed, and whether it was missing at the event's time, now, or both. */
 function consentFinding(kind: keyof typeof CONSENT_CATEGORY_OF_KIND, then: ConsentRow | null, now: ConsentRow | null): Finding {
@@ -24,13 +24,13 @@ export function consent(ledger: (deviceId: string, region: RegionId) => Answer<r
     name: 'consent',
     run(ctx) {
       const event = need(ctx.event, 'event');
-      const rows = ledger(event.deviceId, need(ctx.region, 'region'));
-      return rows instanceof Promise ? rows.then((read) => decideOn(ctx, event, read)) : decideOn(ctx, event, rows);
+      return whenAnswered(ledger(event.deviceId, need(ctx.region, 'region')), decideOn, ctx);
     },
   };
 }
 
-function decideOn(ctx: IngestContext, event: EventEnvelope, rows: readonly ConsentRow[]): Refusal | undefined {
+function decideOn(rows: readonly ConsentRow[], ctx: IngestContext): Refusal | undefined {
+  const event = need(ctx.event, 'event');
   const then = recordAt(rows, new Date(event.ts));
   const now = latest(rows);
   const decision = decide(event, then, now);

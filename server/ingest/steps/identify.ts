@@ -1,7 +1,7 @@
 import { parseTopic } from '../../../schema/topics.ts';
 import type { DirectoryEntry } from '../../store/types.ts';
 import type { IngestContext, Refusal } from '../message.ts';
-import type { Answer, Step } from '../pipeline.ts';
+import { type Answer, type Step, whenAnswered } from '../pipeline.ts';
 
 /**
  * The topic names the sender (the broker's ACL lets a device publish only under its own id), and the
@@ -15,13 +15,12 @@ export function identify(lookup: (deviceId: string) => Answer<DirectoryEntry | n
       const topic = parseTopic(ctx.message.topic);
       if (topic?.type !== 'event') return { reason: 'topic_invalid' };
       ctx.topic = topic;
-      const device = lookup(topic.deviceId);
-      return device instanceof Promise ? device.then((found) => registered(ctx, found)) : registered(ctx, device);
+      return whenAnswered(lookup(topic.deviceId), registered, ctx);
     },
   };
 }
 
-function registered(ctx: IngestContext, device: DirectoryEntry | null): Refusal | undefined {
+function registered(device: DirectoryEntry | null, ctx: IngestContext): Refusal | undefined {
   if (!device) return { reason: 'unknown_device' };
   ctx.device = device;
   return undefined;

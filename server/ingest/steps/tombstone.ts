@@ -1,6 +1,6 @@
 import type { RegionId } from '../../../schema/regions.ts';
 import type { Refusal } from '../message.ts';
-import { need, type Answer, type Step } from '../pipeline.ts';
+import { need, type Answer, type Step, whenAnswered } from '../pipeline.ts';
 
 /**
  * An erased device (owner erasure or device deletion) left a tombstone in its home region: its late
@@ -11,8 +11,7 @@ export function tombstone(erased: (region: RegionId, deviceId: string) => Answer
     name: 'tombstone',
     run(ctx) {
       const region = need(ctx.region, 'region');
-      const answer = erased(region, need(ctx.device, 'device').deviceId);
-      return answer instanceof Promise ? answer.then(refusedIfErased) : refusedIfErased(answer);
+      return whenAnswered(erased(region, need(ctx.device, 'device').deviceId), refusedIfErased, ctx);
     },
   };
 }
