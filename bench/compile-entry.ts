@@ -11,5 +11,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * stays while this process lives (its children run it); a later bundle removes it.
  */
 export async function compileBenchEntry(entry: string, name: string): Promise<string> {
-  return (await bundleSources(join(ROOT, entry), name)).file;
+  const bundle = await bundleSources(join(ROOT, entry), name);
+  if (bundle === null) throw new Error('esbuild is not installed (a devDependency: run npm ci)');
+  return bundle.file;
 }

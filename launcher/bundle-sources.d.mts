@@ -5,4 +5,5 @@ export interface SourceBundle {
   remove(): void;
 }
 
-export function bundleSources(entry: string, name: string): Promise<SourceBundle>;
+/** Null when esbuild is not installed. */
+export function bundleSources(entry: string, name: string): Promise<SourceBundle | null>;

@@ -61,11 +61,17 @@ function alive(pid) {
 
 /**
  * Bundles `entry` (an absolute path) and resolves with the bundle's path and a `remove` that deletes
- * it (idempotent; once the bundle is loaded, node no longer needs its file). Rejects when esbuild is
- * not installed (it is a devDependency: there from sources, not in the package).
+ * it (idempotent; once the bundle is loaded, node no longer needs its file); with null when esbuild
+ * is not installed (it is a devDependency: there from sources, not in the package).
  */
 export async function bundleSources(entry, name) {
-  const esbuild = await import('esbuild');
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch (err) {
+    if (err?.code === 'ERR_MODULE_NOT_FOUND') return null;
+    throw err;
+  }
   mkdirSync(CACHE, { recursive: true });
   removeOrphans();
   const file = join(CACHE, `${name}-${process.pid}-${++built}.mjs`);

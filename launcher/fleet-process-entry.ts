@@ -19,13 +19,9 @@ export interface FleetProcessEntry {
 export async function fleetProcessEntry(): Promise<FleetProcessEntry> {
   const fromSources = { file: FLEET_PROCESS, execArgv: [...RUNTIME_FLAGS], cleanup: () => undefined };
   if (OWN_EXTENSION !== '.ts') return fromSources;
-  try {
-    // Imported here, not above: the package has no bundler (and no sources to bundle).
-    const { bundleSources } = await import('./bundle-sources.mjs');
-    const bundle = await bundleSources(FLEET_PROCESS, 'fleet-process');
-    return { file: bundle.file, execArgv: [], cleanup: () => bundle.remove() };
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    return fromSources;
-  }
+  // Imported here, not above: the package has no bundler (and no sources to bundle).
+  const { bundleSources } = await import('./bundle-sources.mjs');
+  const bundle = await bundleSources(FLEET_PROCESS, 'fleet-process');
+  if (bundle === null) return fromSources;
+  return { file: bundle.file, execArgv: [], cleanup: () => bundle.remove() };
 }

@@ -18,16 +18,12 @@ const entry = resolve(given);
 // The entry tells itself apart as the process entry by process.argv[1] (cli/entry.ts).
 process.argv.splice(1, process.argv.length - 1, entry, ...args);
 
-let bundle;
-try {
-  bundle = await bundleSources(entry, 'run');
-} catch (err) {
-  if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+const bundle = await bundleSources(entry, 'run');
+if (bundle === null) {
   const { register } = await import('tsx/esm/api');
   register();
   await import(pathToFileURL(entry).href);
-}
-if (bundle) {
+} else {
   try {
     await import(pathToFileURL(bundle.file).href);
   } finally {

@@ -4,9 +4,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleSources } from '../../launcher/bundle-sources.mjs';
+import { bundleSources, type SourceBundle } from '../../launcher/bundle-sources.mjs';
 
 const CACHE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.cache', 'brewtel');
+
+/** esbuild is a devDependency, so the repository's tests always have it. */
+async function bundle(entry: string): Promise<SourceBundle> {
+  const made = await bundleSources(entry, 'bundle-test');
+  if (made === null) throw new Error('esbuild is not installed');
+  return made;
+}
 
 /** `npm start` runs a bundle of the sources (launcher/run-sources.mjs); each module must still see itself where it lies. */
 describe('bundleSources', () => {
@@ -25,13 +32,13 @@ describe('bundleSources', () => {
   });
 
   it("gives every bundled module its own source file's import.meta, and removes the bundle when asked", async () => {
-    const bundle = await bundleSources(join(dir, 'entry.ts'), 'bundle-test');
-    const loaded = (await import(pathToFileURL(bundle.file).href)) as { entryUrl: string; where: { url: string; dirname: string; filename: string } };
+    const made = await bundle(join(dir, 'entry.ts'));
+    const loaded = (await import(pathToFileURL(made.file).href)) as { entryUrl: string; where: { url: string; dirname: string; filename: string } };
     expect(loaded.entryUrl).toBe(pathToFileURL(join(dir, 'entry.ts')).href);
     expect(loaded.where).toEqual({ url: pathToFileURL(join(dir, 'sub', 'where.ts')).href, dirname: join(dir, 'sub'), filename: join(dir, 'sub', 'where.ts') });
-    expect(dirname(bundle.file)).toBe(CACHE);
-    bundle.remove();
-    expect(existsSync(bundle.file)).toBe(false);
+    expect(dirname(made.file)).toBe(CACHE);
+    made.remove();
+    expect(existsSync(made.file)).toBe(false);
   });
 
   it("removes the bundles of processes that are gone, not this process's own", async () => {
@@ -39,8 +46,8 @@ describe('bundleSources', () => {
     // PIDs stop at 2^22 on Linux: this one belongs to no process.
     const orphan = join(CACHE, `bundle-test-${2 ** 22 + 1}-1.mjs`);
     writeFileSync(orphan, 'export {};\n');
-    const first = await bundleSources(join(dir, 'entry.ts'), 'bundle-test');
-    const second = await bundleSources(join(dir, 'entry.ts'), 'bundle-test');
+    const first = await bundle(join(dir, 'entry.ts'));
+    const second = await bundle(join(dir, 'entry.ts'));
     try {
       expect(existsSync(orphan)).toBe(false);
       expect(existsSync(first.file)).toBe(true);
