@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { limitHeapGrowth, SIMULATOR_HEAP_GROWING_PERCENT } from '../cli/heap-growth.ts';
 import { startFleet, type Fleet, type FleetStats, type MachineIdentity } from '../firmware-sim/fleet.ts';
 import { DEFAULT_FLEET_BACKLOG } from '../firmware-sim/fleet-options.ts';
 import { DEFAULT_MQTT_VERSION, mqttVersionSchema } from '../firmware-sim/mqtt-version.ts';
@@ -156,6 +157,8 @@ const row = (name: string, value: string | number): void => {
   process.stderr.write(`  ${name}: ${value}\n`);
 };
 
+// The fleet runs as under `npm run sim` (firmware-sim/cli.ts), whose memory is what this measures.
+limitHeapGrowth(SIMULATOR_HEAP_GROWING_PERCENT);
 const broker = values.broker === 'aedes' ? await startAedesChild() : await startMosquittoChild(MACHINES, PREFIX);
 let halves: Fleet[] = [];
 try {

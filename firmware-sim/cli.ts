@@ -15,6 +15,7 @@ import { provisionMachines } from './provision.ts';
 import { replayRun } from './replay.ts';
 import { runIfEntry } from '../cli/entry.ts';
 import type { Env } from '../cli/flags.ts';
+import { limitHeapGrowth, SIMULATOR_HEAP_GROWING_PERCENT } from '../cli/heap-growth.ts';
 
 const DEFAULT_MACHINES = 10;
 const PROGRESS_EVERY_MS = 1_000;
@@ -31,6 +32,8 @@ export async function main(argv: readonly string[], env: Env): Promise<number> {
     return 2;
   }
   const config = parsed.config;
+  // Many machines making events faster than they can be sent: see cli/heap-growth.ts.
+  limitHeapGrowth(SIMULATOR_HEAP_GROWING_PERCENT);
   const logger = pino({ level: config.logLevel }, pino.destination(2));
   const started = performance.now();
   const progress = liveLine(process.stderr);
