@@ -255,10 +255,12 @@ export class DeviceConnection implements WindowWaiter {
 
   /**
    * Says goodbye the way a powered-down machine would if it could: `offline`, retained, then a clean
-   * DISCONNECT. With messages still unacknowledged (or no link at all) the socket is simply closed.
+   * DISCONNECT. With messages still unacknowledged, no link at all or no time left, the socket is
+   * simply closed.
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    if (timeoutMs <= 0) return new Promise<void>((resolve) => this.link.end(true, resolve));
     if (this.isConnected) {
       await withTimeout(new Promise<void>((resolve) => this.link.publish(this.stateTopic, 'offline', RETAINED, () => resolve())), timeoutMs);
     }
