@@ -8,6 +8,7 @@ export type ConsentAudit = (rows: readonly ConsentRow[], region: RegionId) => Pr
 import { BatchLoader } from '../batch-loader.ts';
 import { latest } from './decide.ts';
 import { toConsentRecord, type ConsentPublisher } from './publisher.ts';
+import { ReadOnceMap } from '../read-once-map.ts';
 
 /** Ledgers not cached are read together per region (server/batch-loader.ts): a few reads out at once, each of up to this many devices. */
 const LEDGER_READS = { maxInFlight: 4, batchMax: 500 };
@@ -27,8 +28,8 @@ export interface ConsentChange {
  * inside one process; the store's unique version rejects a race between processes.
  */
 export class ConsentService {
-  /** A ledger while its read is out, then the rows themselves (so cachedLedger() answers without a promise). */
-  readonly #ledgers = new Map<string, ConsentRow[] | Promise<ConsentRow[]>>();
+  /** Each device's ledger, read from its home-region store once (cachedLedger() answers without a promise). */
+  readonly #ledgers = new ReadOnceMap<string, ConsentRow[]>();
   readonly #appendChains = new Map<string, Promise<unknown>>();
   /** The newest version each cached ledger holds, known without awaiting it (forgetOlderThan). */
   readonly #held = new Map<string, number>();
@@ -43,30 +44,19 @@ export class ConsentService {
   ) {}
 
   ledger(deviceId: string, region: RegionId): Promise<readonly ConsentRow[]> {
-    const cached = this.#ledgers.get(deviceId);
-    if (cached) return Array.isArray(cached) ? Promise.resolve(cached) : cached;
-    const read = this.#ledgerReadsOf(region)
-      .load(deviceId)
-      .then((rows) => rows ?? []);
-    this.#ledgers.set(deviceId, read);
-    read.then(
-      (rows) => {
-        if (this.#ledgers.get(deviceId) !== read) return;
-        this.#ledgers.set(deviceId, rows);
-        this.#hold(deviceId, rows);
-      },
-      // A failed read must not stick: the next use retries the store.
-      () => {
-        if (this.#ledgers.get(deviceId) === read) this.#ledgers.delete(deviceId);
-      },
+    return this.#ledgers.get(
+      deviceId,
+      () =>
+        this.#ledgerReadsOf(region)
+          .load(deviceId)
+          .then((rows) => rows ?? []),
+      (rows) => this.#hold(deviceId, rows),
     );
-    return read;
   }
 
   /** The ledger when memory holds it, without a promise (ingest asks for every event); undefined means ask ledger(). */
   cachedLedger(deviceId: string): readonly ConsentRow[] | undefined {
-    const cached = this.#ledgers.get(deviceId);
-    return Array.isArray(cached) ? cached : undefined;
+    return this.#ledgers.cached(deviceId);
   }
 
   async current(deviceId: string, region: RegionId): Promise<ConsentRow | null> {

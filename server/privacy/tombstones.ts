@@ -1,5 +1,6 @@
 import type { RegionId } from '../../schema/regions.ts';
 import type { RegionStore } from '../store/types.ts';
+import { ReadOnceMap } from '../read-once-map.ts';
 
 /**
  * Which devices were erased, per region: read from the region's store once, then kept current by
@@ -7,8 +8,8 @@ import type { RegionStore } from '../store/types.ts';
  * Erasures made by other server processes arrive through watchPeerChanges (peer-changes.ts).
  */
 export class TombstoneCache {
-  /** A region's set while its read is out, then the set itself (so known() answers without a promise). */
-  readonly #loaded = new Map<RegionId, Set<string> | Promise<Set<string>>>();
+  /** Each region's set, read from its store once (known() answers without a promise). */
+  readonly #loaded = new ReadOnceMap<RegionId, Set<string>>();
 
   constructor(private readonly regions: ReadonlyMap<RegionId, RegionStore>) {}
 
@@ -18,8 +19,7 @@ export class TombstoneCache {
 
   /** From memory: undefined until the region's tombstones are read (then has() reads them). */
   known(region: RegionId, deviceId: string): boolean | undefined {
-    const loaded = this.#loaded.get(region);
-    return loaded instanceof Set ? loaded.has(deviceId) : undefined;
+    return this.#loaded.cached(region)?.has(deviceId);
   }
 
   async add(region: RegionId, deviceIds: readonly string[]): Promise<void> {
@@ -28,21 +28,10 @@ export class TombstoneCache {
   }
 
   async #set(region: RegionId): Promise<Set<string>> {
-    const loaded = this.#loaded.get(region);
-    if (loaded) return loaded;
-    const store = this.regions.get(region);
-    if (!store) throw new Error(`no store for region ${region}`);
-    const read = store.tombstoned().then((ids) => new Set(ids));
-    this.#loaded.set(region, read);
-    read.then(
-      (set) => {
-        if (this.#loaded.get(region) === read) this.#loaded.set(region, set);
-      },
-      // A failed read must not stick: the next event retries the store.
-      () => {
-        if (this.#loaded.get(region) === read) this.#loaded.delete(region);
-      },
-    );
-    return read;
+    return this.#loaded.get(region, async () => {
+      const store = this.regions.get(region);
+      if (!store) throw new Error(`no store for region ${region}`);
+      return new Set(await store.tombstoned());
+    });
   }
 }
