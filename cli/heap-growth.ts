@@ -18,10 +18,10 @@ const HEAP_GROWING_PERCENT = 30;
  * make events faster than one process can send them at the default speed, and every event that
  * waits for a PUBACK outlives a scavenge: the old generation fills with garbage at thousands of
  * events per second. At 10,000 machines (`npm run bench:sim`, quiet machine) V8's own growth
- * peaked at 354-435 MB, 20 % at 289 MB and 10 % at 267 MB, at the same events per second (14,700
- * against 15,600, inside the run-to-run spread); 2,000 machines still sent 20,054/s. The fleet
- * inside `npm start` runs with `--optimize-for-size` instead (launcher/fleet-child.ts), a command
- * line flag, which a process started by `npm run sim` cannot set for itself.
+ * peaked at 354-435 MB, 20 % at 289 MB and 10 % at 265-282 MB, for 1-3 % fewer events per second
+ * (docs/benchmarks.md, "On a quiet machine"). The fleet inside `npm start` runs with
+ * `--optimize-for-size` instead (launcher/fleet-child.ts), a command line flag, which a process
+ * started by `npm run sim` cannot set for itself.
  */
 export const SIMULATOR_HEAP_GROWING_PERCENT = 10;
 
