@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { FleetCounters, type FleetStats } from './fleet-stats.ts';
 import { faultRatesSchema, NO_FAULTS, type FaultRatesInput } from '../schema/fault-rates.ts';
 import { rampConnections } from './connect-ramp.ts';
+import { eachAtMost } from './each-at-most.ts';
 import { createDirectoryClient } from './directory-client.ts';
 import { brokerUrlsOf, fleetOptionsSchema, type FleetOptions } from './fleet-options.ts';
 import { MachineRunner } from './machine-runner.ts';
@@ -162,13 +163,4 @@ export async function startFleet(options: FleetOptions, logger: Logger): Promise
   const fleet = createFleet(options, logger);
   await fleet.whenRamped();
   return fleet;
-}
-
-/** `work` for every item, at most `limit` of them running at once, in order. */
-async function eachAtMost<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

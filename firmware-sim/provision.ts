@@ -11,6 +11,7 @@ import { NO_CONSENT, type ConsentCategories } from '../schema/consent.ts';
 import { directoryProvisionBatchResponseSchema, type DirectoryProvisionBatchRequest, type DirectoryProvisionBatchResponse } from '../schema/directory.ts';
 import { regionListSchema } from '../schema/regions.ts';
 import { chooseConsent, consentMixSchema } from './consent-mix.ts';
+import { eachAtMost } from './each-at-most.ts';
 import type { MachineIdentity } from './fleet-options.ts';
 import { defaultUsageFor } from './machine-model.ts';
 import { createRng, deriveSeed } from './random.ts';
@@ -172,15 +173,11 @@ export async function provisionMachines(
     onProgress?.(provisioned);
   };
 
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let first = next; first < opts.count && signal?.aborted !== true; first = next) {
-      next += opts.batchSize;
-      await provisionBatch(first);
-    }
-  };
-  const batches = Math.ceil(opts.count / opts.batchSize);
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, batches) }, worker));
+  const batchStarts = Array.from({ length: Math.ceil(opts.count / opts.batchSize) }, (_, i) => i * opts.batchSize);
+  // Once told to stop, no further batch is sent.
+  await eachAtMost(batchStarts, opts.concurrency, async (first) => {
+    if (signal?.aborted !== true) await provisionBatch(first);
+  });
   // After an abort, batches that were never sent leave holes.
   return provisioned === opts.count ? identities : identities.filter((identity) => identity !== undefined);
 }
